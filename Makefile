@@ -1,0 +1,36 @@
+# make demo   set up .venv, create ./archive, build a sample bag, ingest it, show it
+# make test   set up .venv and run the whole test suite (plus mypy and ruff)
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.archa-installed
+
+.PHONY: install demo test check bench clean
+
+$(STAMP): setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	@test -f archive/archa.toml || $(BIN)/archa init archive
+	rm -rf demo-sip && $(BIN)/python -m archa.demo demo-sip
+	$(BIN)/archa ingest --repo archive demo-sip
+	$(BIN)/archa aip list --repo archive
+	$(BIN)/archa aip show --repo archive "$$($(BIN)/archa aip list --repo archive --json | $(BIN)/python -c 'import json,sys; print(json.load(sys.stdin)[-1]["id"])')"
+
+check: $(STAMP)
+	$(BIN)/ruff check archa tests bench
+	$(BIN)/mypy
+
+test: $(STAMP) check
+	$(BIN)/python -m pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python bench/ingest.py
+
+clean:
+	rm -rf $(VENV) demo-sip .pytest_cache .mypy_cache

@@ -1,0 +1,97 @@
+"""What every command shares: --repo, --json, error rendering, progress bars."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from archa.errors import ArchaError, SipRejected, exit_code_for
+from archa.repository.repo import Repository, resolve_repo_path
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def repo_option(f: F) -> F:
+    return click.option("--repo", "repo_path", metavar="PATH", envvar="ARCHA_REPO",
+                        help="Repository (default: $ARCHA_REPO, else ./archive).")(f)
+
+
+def json_option(f: F) -> F:
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")(f)
+
+
+def open_repo(repo_path: str | None) -> Repository:
+    return Repository.open(resolve_repo_path(repo_path))
+
+
+def emit_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+def human_bytes(n: int | None) -> str:
+    n = n or 0
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if n < 1024 or unit == "TiB":
+            return f"{n} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024  # type: ignore[assignment]
+    return f"{n} B"
+
+
+def report_error(err: ArchaError, as_json: bool) -> None:
+    """Render an error: JSON on stdout when asked for, else text on stderr."""
+    if as_json:
+        emit_json(err.as_dict())
+        return
+    click.echo(f"error: {err.message}", err=True)
+    if isinstance(err, SipRejected):
+        for f in err.findings:
+            click.echo(f"  {'warning' if not f.is_error else 'error'}: {f}", err=True)
+        if err.transfer_id:
+            click.echo(f"  transfer {err.transfer_id} recorded as rejected", err=True)
+    if err.hint:
+        click.echo(f"hint: {err.hint}", err=True)
+
+
+class ArchaGroup(click.Group):
+    """Maps ArchaError to its exit status in one place."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ArchaError as err:
+            as_json = "--json" in sys.argv[1:] or bool(ctx.meta.get("archa.json"))
+            report_error(err, as_json)
+            ctx.exit(exit_code_for(err))
+
+
+class Progress:
+    """A progress callback drawing one bar per stage on a terminal (nothing otherwise)."""
+
+    LABELS = {"extract": "extracting", "copy": "copying + hashing", "identify": "identifying"}
+
+    def __init__(self, enabled: bool | None = None) -> None:
+        self.enabled = sys.stderr.isatty() if enabled is None else enabled
+        self.stage = ""
+        self.bar: Any = None
+        self.done = 0
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        if stage != self.stage:
+            self.close()
+            self.stage, self.done = stage, 0
+            self.bar = click.progressbar(length=max(total, 1), label=self.LABELS.get(stage, stage),
+                                         file=sys.stderr)
+            self.bar.__enter__()
+        self.bar.update(done - self.done)
+        self.done = done
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None

@@ -1,0 +1,117 @@
+"""The one exception root of archa and the table that maps errors to exit statuses.
+
+Exit statuses: 0 success, 1 problems found (e.g. a fixity failure), 2 bad input or usage.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+EXIT_OK = 0
+EXIT_PROBLEMS = 1
+EXIT_BAD_INPUT = 2
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem (or warning) found in an input, with a stable code.
+
+    `code` is stable across releases (documented in docs/design.md); `path` is relative to
+    the thing being checked; `expected`/`found` carry the two sides of a mismatch.
+    """
+
+    code: str
+    message: str
+    path: str = ""
+    expected: str | None = None
+    found: str | None = None
+    severity: str = "error"  # "error" or "warning"
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == "error"
+
+    def as_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"code": self.code, "severity": self.severity, "path": self.path,
+                             "message": self.message}
+        if self.expected is not None:
+            d["expected"] = self.expected
+        if self.found is not None:
+            d["found"] = self.found
+        return d
+
+    def __str__(self) -> str:
+        s = f"{self.code} {self.path}: {self.message}" if self.path else f"{self.code} {self.message}"
+        if self.expected is not None or self.found is not None:
+            s += f" (expected {self.expected}, found {self.found})"
+        return s
+
+
+class ArchaError(Exception):
+    """Root of every error archa raises on purpose. `hint` tells the user what to do."""
+
+    exit_code = EXIT_BAD_INPUT
+
+    def __init__(self, message: str, *, hint: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"error": type(self).__name__, "message": self.message, "hint": self.hint}
+
+
+class UsageError(ArchaError):
+    """A wrong argument or option."""
+
+
+class RepositoryError(ArchaError):
+    """The repository is missing, exists already, is locked or is not consistent."""
+
+    def __init__(self, message: str, *, path: str = "", hint: str = "") -> None:
+        super().__init__(message, hint=hint)
+        self.path = path
+
+
+class NotFoundError(ArchaError):
+    """An AIP, version or file that the catalog does not know."""
+
+
+class SipRejected(ArchaError):
+    """A SIP failed validation; `findings` lists every problem with its code."""
+
+    def __init__(self, sip: str, findings: list[Finding], *, transfer_id: str = "") -> None:
+        errors = [f for f in findings if f.is_error]
+        super().__init__(
+            f"{sip}: rejected, {len(errors)} problem(s) found",
+            hint="fix the bag (or ask the producer for a new one) and ingest it again; "
+                 "nothing was stored",
+        )
+        self.sip = sip
+        self.findings = findings
+        self.transfer_id = transfer_id
+
+    def as_dict(self) -> dict[str, Any]:
+        d = super().as_dict()
+        d.update(sip=self.sip, transfer=self.transfer_id,
+                 findings=[f.as_dict() for f in self.findings])
+        return d
+
+
+class StorageError(ArchaError):
+    """A storage location could not be read or written."""
+
+    exit_code = EXIT_PROBLEMS
+
+    def __init__(self, message: str, *, location: str = "", path: str = "", hint: str = "") -> None:
+        super().__init__(message, hint=hint)
+        self.location = location
+        self.path = path
+
+
+def exit_code_for(error: BaseException) -> int:
+    """The exit status for an error: the one place that decides it."""
+    if isinstance(error, ArchaError):
+        return error.exit_code
+    return EXIT_PROBLEMS

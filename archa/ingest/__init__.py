@@ -1,0 +1,1 @@
+"""SIP intake: open and validate bags, extract serialized bags, identify, assemble AIPs."""

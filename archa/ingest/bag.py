@@ -1,0 +1,359 @@
+"""Reading a BagIt bag (RFC 8493, versions 0.93-1.0) and checking its structure.
+
+`open_bag` parses the tag files and compares the manifests with what is on disk; it
+reads no payload bytes. Fixity (every checksum) is checked while the payload is copied
+(see `archa.ingest.copier`), so each payload file is read once.
+
+Finding codes are stable; docs/design.md lists them.
+"""
+
+from __future__ import annotations
+
+import codecs
+import os
+import re
+import stat
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from archa.errors import Finding
+from archa.ingest.extract import unsafe_name
+
+ALGORITHMS = ("md5", "sha1", "sha256", "sha512")
+_VERSION = re.compile(r"^BagIt-Version: ([0-9]+)\.([0-9]+)$")
+_ENCODING = re.compile(r"^Tag-File-Character-Encoding: (\S+)$")
+_MANIFEST = re.compile(r"^(tag)?manifest-([a-z0-9]+)\.txt$")
+_OXUM = re.compile(r"^([0-9]+)\.([0-9]+)$")
+SYSTEM_FILES = {".ds_store", "thumbs.db", "desktop.ini"}
+SUPPORTED_VERSIONS = {(0, 93), (0, 94), (0, 95), (0, 96), (0, 97), (1, 0)}
+
+
+def decode_path(s: str) -> str:
+    """Undo the manifest percent-encoding of CR, LF and '%'."""
+    if "%" not in s:
+        return s
+    return re.sub(r"%(0D|0A|25)", lambda m: {"0D": "\r", "0A": "\n", "25": "%"}[m.group(1).upper()],
+                  s, flags=re.IGNORECASE)
+
+
+@dataclass
+class PayloadEntry:
+    """A payload file: `path` as listed (bag-relative, starts with data/), `disk` as found."""
+
+    path: str
+    disk: str
+    size: int
+    expected: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Bag:
+    """The parsed, structurally checked bag. `findings` holds every problem found so far."""
+
+    root: Path
+    version: str = ""
+    encoding: str = "UTF-8"
+    info: list[tuple[str, str]] = field(default_factory=list)
+    payload_algorithms: list[str] = field(default_factory=list)
+    tag_algorithms: list[str] = field(default_factory=list)
+    payload: dict[str, PayloadEntry] = field(default_factory=dict)
+    tag_files: list[str] = field(default_factory=list)
+    tag_expected: dict[str, dict[str, str]] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+
+    def add(self, code: str, message: str, path: str = "", expected: str | None = None,
+            found: str | None = None, severity: str = "error") -> None:
+        self.findings.append(Finding(code, message, path, expected, found, severity))
+
+    @property
+    def ok(self) -> bool:
+        return not any(f.is_error for f in self.findings)
+
+    def info_value(self, label: str) -> str | None:
+        for k, v in self.info:
+            if k.lower() == label.lower():
+                return v
+        return None
+
+    @property
+    def payload_bytes(self) -> int:
+        return sum(e.size for e in self.payload.values())
+
+
+def _read_lines(path: Path, encoding: str) -> Iterator[tuple[int, str]]:
+    """Yield (line number, line without EOL) one at a time (never the whole file)."""
+    with open(path, "r", encoding=encoding, newline="") as f:
+        for n, line in enumerate(f, 1):
+            yield n, line.rstrip("\r\n")
+
+
+def _check_bagit_txt(bag: Bag) -> None:
+    path = bag.root / "bagit.txt"
+    if not path.is_file() or path.is_symlink():
+        bag.add("BAG001", "bagit.txt is missing", "bagit.txt",
+                )
+        return
+    raw = path.read_bytes()[:4096]
+    if raw.startswith(codecs.BOM_UTF8):
+        bag.add("BAG002", "bagit.txt starts with a byte-order mark", "bagit.txt")
+        return
+    try:
+        lines = raw.decode("utf-8").splitlines()
+    except UnicodeDecodeError:
+        bag.add("BAG002", "bagit.txt is not UTF-8", "bagit.txt")
+        return
+    if len(lines) != 2:
+        bag.add("BAG002", "bagit.txt must have exactly two lines", "bagit.txt",
+                expected="2", found=str(len(lines)))
+        return
+    m = _VERSION.match(lines[0])
+    if not m:
+        bag.add("BAG002", "bad BagIt-Version line", "bagit.txt",
+                expected="BagIt-Version: M.N", found=lines[0])
+    else:
+        bag.version = f"{m.group(1)}.{m.group(2)}"
+        if (int(m.group(1)), int(m.group(2))) not in SUPPORTED_VERSIONS:
+            bag.add("BAG002", "unsupported BagIt version", "bagit.txt",
+                    expected="0.93 to 1.0", found=bag.version)
+    e = _ENCODING.match(lines[1])
+    if not e:
+        bag.add("BAG002", "bad Tag-File-Character-Encoding line", "bagit.txt",
+                expected="Tag-File-Character-Encoding: ENC", found=lines[1])
+        return
+    try:
+        codecs.lookup(e.group(1))
+        bag.encoding = e.group(1)
+    except LookupError:
+        bag.add("BAG002", "unknown tag file encoding", "bagit.txt", found=e.group(1))
+
+
+def _parse_bag_info(bag: Bag) -> None:
+    path = bag.root / "bag-info.txt"
+    if not path.is_file():
+        return
+    try:
+        for n, line in _read_lines(path, bag.encoding):
+            if not line.strip():
+                continue
+            if line[0] in " \t":
+                if not bag.info:
+                    bag.add("BAG019", f"line {n}: continuation line with no label before it",
+                            "bag-info.txt")
+                    continue
+                k, v = bag.info[-1]
+                bag.info[-1] = (k, v + " " + line.strip())
+            elif ":" in line:
+                k, v = line.split(":", 1)
+                if k != k.strip():
+                    bag.add("BAG019", f"line {n}: whitespace before the colon", "bag-info.txt",
+                            found=line)
+                bag.info.append((k.strip(), v.strip()))
+            else:
+                bag.add("BAG019", f"line {n}: not 'Label: Value'", "bag-info.txt", found=line)
+    except UnicodeDecodeError as ex:
+        bag.add("BAG019", f"not readable as {bag.encoding}: {ex}", "bag-info.txt")
+
+
+def _walk(bag: Bag, top: str) -> Iterator[tuple[str, os.stat_result]]:
+    """Every regular file below `bag.root/top` as (bag-relative path, stat); links and
+    special files become findings and are not followed."""
+    stack = [top]
+    while stack:
+        rel = stack.pop()
+        try:
+            entries = sorted(os.scandir(bag.root / rel), key=lambda e: e.name)
+        except OSError as ex:
+            bag.add("BAG015", f"directory cannot be read: {ex.strerror}", rel)
+            continue
+        for entry in entries:
+            p = f"{rel}/{entry.name}" if rel else entry.name
+            st = entry.stat(follow_symlinks=False)
+            if stat.S_ISLNK(st.st_mode):
+                bag.add("BAG015", "symbolic link in the bag (links are never followed: "
+                                  "replace it with the file itself)", p)
+            elif stat.S_ISDIR(st.st_mode):
+                stack.append(p)
+            elif stat.S_ISREG(st.st_mode):
+                yield p, st
+            else:
+                bag.add("BAG015", "device file, FIFO or socket in the bag", p)
+
+
+def _parse_manifest(bag: Bag, name: str, alg: str, tag: bool) -> dict[str, str]:
+    out: dict[str, str] = {}
+    seen_nfc: dict[str, str] = {}
+    hexlen = {"md5": 32, "sha1": 40, "sha256": 64, "sha512": 128}[alg]
+    try:
+        for n, line in _read_lines(bag.root / name, bag.encoding):
+            if not line.strip():
+                continue
+            parts = line.split(None, 1)
+            if len(parts) != 2 or len(parts[0]) != hexlen or not all(c in "0123456789abcdefABCDEF" for c in parts[0]):
+                bag.add("BAG005", f"line {n}: not 'checksum path' with a {alg} checksum", name,
+                        found=line[:200])
+                continue
+            digest, path = parts[0].lower(), decode_path(parts[1].lstrip(" \t").removeprefix("*"))
+            why = unsafe_name(path)
+            if why:
+                bag.add("BAG006", f"unsafe path in manifest ({why})", path, found=name)
+                continue
+            path = os.path.normpath(path).replace(os.sep, "/")
+            if not tag and not path.startswith("data/"):
+                bag.add("BAG006", "payload manifest lists a file outside data/", path, found=name)
+                continue
+            if tag and (path.startswith("data/") or _MANIFEST.match(path) and path.startswith("tag")):
+                bag.add("BAG014", "a tag manifest must not list payload files or tag manifests",
+                        path, found=name)
+                continue
+            if path in out:
+                if out[path] == digest:
+                    bag.add("BAGW03", "listed twice with the same checksum", path, found=name,
+                            severity="warning")
+                else:
+                    bag.add("BAG017", "listed twice with different checksums", path,
+                            expected=out[path], found=digest)
+                continue
+            nfc = unicodedata.normalize("NFC", path)
+            if nfc in seen_nfc:
+                bag.add("BAG020", "two entries differ only by Unicode normalisation", path,
+                        found=seen_nfc[nfc])
+            seen_nfc[nfc] = path
+            out[path] = digest
+    except UnicodeDecodeError as ex:
+        bag.add("BAG005", f"not readable as {bag.encoding}: {ex}", name)
+    return out
+
+
+def open_bag(root: Path) -> Bag:
+    """Parse and structurally check the bag at `root`; never modifies it.
+
+    Collects every problem in `Bag.findings`; reads no payload bytes.
+    """
+    bag = Bag(root=root)
+    _check_bagit_txt(bag)
+    if any(f.code in ("BAG001",) for f in bag.findings):
+        return bag
+    _parse_bag_info(bag)
+    if not (root / "data").is_dir() or (root / "data").is_symlink():
+        bag.add("BAG003", "the payload directory data/ is missing", "data/")
+
+    # tag files: everything outside data/
+    manifests: list[tuple[str, str, bool]] = []
+    for name, _st in _walk(bag, ""):
+        if name.startswith("data/") or name == "data":
+            continue
+        m = _MANIFEST.match(name)
+        if m:
+            alg = m.group(2)
+            if alg not in ALGORITHMS:
+                bag.add("BAGW04", f"manifest for unsupported algorithm {alg!r} is kept but not "
+                                  "verified", name, severity="warning")
+            else:
+                manifests.append((name, alg, bool(m.group(1))))
+        bag.tag_files.append(name)
+    bag.tag_files.sort()
+    if not any(not tag for _n, _a, tag in manifests):
+        bag.add("BAG004", "no payload manifest (manifest-<alg>.txt) with md5, sha1, sha256 or "
+                          "sha512", "manifest-sha512.txt")
+
+    # payload on disk
+    disk: dict[str, int] = {}
+    if (root / "data").is_dir() and not (root / "data").is_symlink():
+        for p, st in _walk(bag, "data"):
+            disk[p] = st.st_size
+            if p.rsplit("/", 1)[-1].lower() in SYSTEM_FILES:
+                bag.add("BAGW02", "system file in the payload", p, severity="warning")
+
+    listed_any: set[str] = set()
+    nfc_disk: dict[str, list[str]] = {}
+    for p in disk:
+        nfc_disk.setdefault(unicodedata.normalize("NFC", p), []).append(p)
+    for name, alg, tag in sorted(manifests):
+        entries = _parse_manifest(bag, name, alg, tag)
+        if tag:
+            bag.tag_algorithms.append(alg)
+            for path, digest in entries.items():
+                if not (root / path).is_file():
+                    bag.add("BAG012", "tag manifest lists a tag file that is missing", path, found=name)
+                else:
+                    bag.tag_expected.setdefault(path, {})[alg] = digest
+            continue
+        bag.payload_algorithms.append(alg)
+        matched: set[str] = set()
+        for path, digest in entries.items():
+            on_disk = path if path in disk else None
+            if on_disk is None:
+                cands = [c for c in nfc_disk.get(unicodedata.normalize("NFC", path), []) if c not in entries]
+                if len(cands) == 1:
+                    on_disk = cands[0]
+                    bag.add("BAGW01", "manifest and disk names differ only by Unicode "
+                                      "normalisation; the file on disk is used", path,
+                            found=on_disk, severity="warning")
+                elif len(cands) > 1:
+                    bag.add("BAG020", "manifest name matches several files on disk by Unicode "
+                                      "normalisation", path, found=", ".join(cands))
+                    continue
+            if on_disk is None:
+                bag.add("BAG007", "listed in the manifest but missing from the payload", path,
+                        found=name)
+                continue
+            matched.add(on_disk)
+            e = bag.payload.get(on_disk)
+            if e is None:
+                e = bag.payload[on_disk] = PayloadEntry(path=on_disk, disk=on_disk, size=disk[on_disk])
+            e.expected[alg] = digest
+        for p in disk:
+            if p not in matched:
+                bag.add("BAG008", "payload file not listed in the manifest", p, found=name)
+        listed_any |= matched
+    _check_fetch(bag, disk)
+    _check_oxum(bag, disk)
+    return bag
+
+
+def _check_oxum(bag: Bag, disk: dict[str, int]) -> None:
+    values = [v for k, v in bag.info if k.lower() == "payload-oxum"]
+    if not values:
+        return
+    if len(values) > 1:
+        bag.add("BAG011", "Payload-Oxum appears more than once", "bag-info.txt")
+    m = _OXUM.match(values[0])
+    if not m:
+        bag.add("BAG011", "Payload-Oxum is not 'bytes.files'", "bag-info.txt", found=values[0])
+        return
+    found = f"{sum(disk.values())}.{len(disk)}"
+    if values[0] != found:
+        bag.add("BAG010", "Payload-Oxum does not match the payload on disk", "bag-info.txt",
+                expected=values[0], found=found)
+
+
+def _check_fetch(bag: Bag, disk: dict[str, int]) -> None:
+    path = bag.root / "fetch.txt"
+    if not path.is_file():
+        return
+    try:
+        for n, line in _read_lines(path, bag.encoding):
+            if not line.strip():
+                continue
+            parts = line.split(None, 2)
+            if len(parts) != 3 or not (parts[1] == "-" or parts[1].isdigit()):
+                bag.add("BAG016", f"line {n}: not 'URL length path'", "fetch.txt", found=line[:200])
+                continue
+            target = decode_path(parts[2])
+            why = unsafe_name(target)
+            if why or not target.startswith("data/"):
+                bag.add("BAG016", f"fetch target is unsafe or outside data/ ({why or 'outside data/'})",
+                        target, found="fetch.txt")
+            elif target not in disk:
+                bag.add("BAG016", "fetch.txt lists a file that is not present; archa never "
+                                  "fetches: fetch it and put it in the bag first", target,
+                        found=parts[0])
+            elif parts[1] != "-" and int(parts[1]) != disk[target]:
+                bag.add("BAG016", "fetched file has the wrong length", target,
+                        expected=parts[1], found=str(disk[target]))
+            elif target not in bag.payload:
+                bag.add("BAG016", "fetched file is not listed in the payload manifests", target)
+    except UnicodeDecodeError as ex:
+        bag.add("BAG016", f"not readable as {bag.encoding}: {ex}", "fetch.txt")

@@ -1,0 +1,104 @@
+"""One read per file: the same chunks feed every hasher and the write into staging.
+
+Files are copied by a pool of threads (hashlib and file I/O release the GIL, so hashing
+one file overlaps reading and writing others). Large files are fsynced by their worker
+as soon as they are written, so the disk flushes while other files are hashed; small
+files are made durable together by the caller's `sync_filesystem`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+
+CHUNK = 4 << 20
+FSYNC_EACH_ABOVE = 4 << 20
+
+ProgressFn = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class CopyJob:
+    """Copy `src` to the new file `dest`, computing every algorithm in `algorithms`."""
+
+    key: str
+    src: Path
+    dest: Path
+    size: int
+    algorithms: tuple[str, ...]
+
+
+@dataclass
+class CopyOutcome:
+    key: str
+    size: int
+    digests: dict[str, str] = field(default_factory=dict)
+    error: str = ""
+
+
+def copy_one(job: CopyJob, buf: bytearray | None = None) -> CopyOutcome:
+    """Stream `job.src` into `job.dest` (which must not exist), hashing as it goes."""
+    hashers = [hashlib.new(a) for a in job.algorithms]
+    buf = buf if buf is not None else bytearray(min(CHUNK, max(job.size, 1)))
+    view = memoryview(buf)
+    total = 0
+    job.dest.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        src = os.open(job.src, os.O_RDONLY)
+    except OSError as e:
+        return CopyOutcome(job.key, 0, error=f"cannot be read: {e.strerror}")
+    try:
+        dst = os.open(job.dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        try:
+            while True:
+                n = os.readv(src, [view])
+                if n == 0:
+                    break
+                chunk = view[:n]
+                for h in hashers:
+                    h.update(chunk)
+                while chunk:
+                    w = os.write(dst, chunk)
+                    chunk = chunk[w:]
+                total += n
+            if total >= FSYNC_EACH_ABOVE:
+                os.fsync(dst)
+        finally:
+            os.close(dst)
+    except OSError as e:
+        return CopyOutcome(job.key, total, error=f"cannot be copied: {e.strerror}")
+    finally:
+        os.close(src)
+    return CopyOutcome(job.key, total, {a: h.hexdigest() for a, h in zip(job.algorithms, hashers)})
+
+
+def copy_all(jobs: Sequence[CopyJob], threads: int, progress: ProgressFn | None = None,
+             stage: str = "copy") -> dict[str, CopyOutcome]:
+    """Run every job on `threads` threads; returns outcomes by key. Never raises for one
+    file's I/O error (it is in the outcome's `error`)."""
+    total = sum(j.size for j in jobs)
+    done = 0
+    out: dict[str, CopyOutcome] = {}
+    if threads <= 1 or len(jobs) <= 1:
+        buf = bytearray(CHUNK)
+        for j in jobs:
+            out[j.key] = copy_one(j, buf)
+            done += j.size
+            if progress:
+                progress(stage, done, total)
+        return out
+    # biggest first, so one large file does not run alone at the end
+    ordered = sorted(jobs, key=lambda j: -j.size)
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="archa-copy") as pool:
+        futures = {pool.submit(copy_one, j): j for j in ordered}
+        for fut in as_completed(futures):
+            res = fut.result()
+            out[res.key] = res
+            done += futures[fut].size
+            if progress:
+                progress(stage, done, total)
+    return out

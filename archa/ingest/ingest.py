@@ -1,0 +1,350 @@
+"""Ingest: a SIP (bag directory or serialized bag) becomes an OCFL AIP with METS + PREMIS.
+
+Order (what makes a crash harmless): validate and copy into a staged object; identify;
+write metadata, inventory and sidecars; make everything durable; write the commit
+journal; rename the object into the storage root; record catalog rows and events in one
+transaction. A crash before the rename leaves only staging (swept by the next command);
+a crash after it is rolled forward from the journal.
+"""
+
+from __future__ import annotations
+
+import getpass
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import archa
+from archa.errors import Finding, SipRejected
+from archa.ingest.bag import Bag, open_bag
+from archa.ingest.copier import CopyJob, CopyOutcome, ProgressFn, copy_all
+from archa.ingest.dc import build_dc, title_from
+from archa.ingest.extract import Limits, archive_kind, extract, find_bag_root
+from archa.ingest.mets import MdRef, MetsFile, write_mets
+from archa.ingest.premis import Agent, write_premis
+from archa.preservation.identify import UNKNOWN, FormatResult, get_identifier
+from archa.repository.catalog import FileRow
+from archa.repository.durable import sync_filesystem
+from archa.repository.events import Event, now_iso
+from archa.repository.ocfl import VersionBuilder
+from archa.repository.repo import Repository
+
+REPRESENTATION = "representations/original"
+ARCHA_AGENT = f"archa/{archa.__version__}"
+# findings after which the payload cannot be checked at all
+FATAL = {"BAG001", "BAG002", "BAG003", "BAG004"}
+
+
+@dataclass(frozen=True)
+class IngestOptions:
+    engine: str | None = None  # identification engine; policy default when None
+    jobs: int | None = None  # copy threads; policy default when None
+    message: str = "Ingest of a SIP"
+    user: str | None = None
+
+
+@dataclass
+class IngestResult:
+    aip_id: str
+    version: str
+    transfer_id: str
+    sip: str
+    files: int
+    bytes: int
+    formats: list[dict[str, Any]]
+    warnings: list[Finding] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["warnings"] = [w.as_dict() for w in self.warnings]
+        return d
+
+
+def ingest(repo: Repository, sip: Path, options: IngestOptions = IngestOptions(),
+           progress: ProgressFn | None = None) -> IngestResult:
+    """Ingest one SIP under the repository lock.
+
+    Raises SipRejected (every finding, each with its code) when the SIP is invalid; the
+    rejection is recorded in the catalog and nothing is stored. The SIP is only read.
+    """
+    with repo.writing():
+        return _Ingest(repo, sip, options, progress).run()
+
+
+class _Ingest:
+    def __init__(self, repo: Repository, sip: Path, options: IngestOptions,
+                 progress: ProgressFn | None) -> None:
+        self.repo = repo
+        self.sip = sip
+        self.options = options
+        self.progress = progress
+        self.alg = repo.policy.digest_algorithm
+        self.engine = options.engine or repo.policy.engine
+        self.jobs = options.jobs or repo.policy.ingest.jobs
+        self.transfer_id = f"urn:uuid:{uuid.uuid4()}"
+        self.aip_id = f"urn:uuid:{uuid.uuid4()}"
+        self.received = now_iso()
+        self.findings: list[Finding] = []
+
+    def _note(self, stage: str, done: int, total: int) -> None:
+        if self.progress:
+            self.progress(stage, done, total)
+
+    def run(self) -> IngestResult:
+        t0 = time.perf_counter()
+        work = self.repo.new_work_dir()
+        try:
+            bag = self._open(work)
+            builder = VersionBuilder(work / "object", self.aip_id, self.alg)
+            files = self._copy(bag, builder)
+            self._reject_if_errors(bag)
+            formats = self._identify(builder, files)
+            self._check_formats(files)
+            self._reject_if_errors(bag)
+            result = self._commit(work, bag, builder, files, formats)
+        except SipRejected as rej:
+            self._record_rejection(rej)
+            raise
+        finally:
+            from archa.repository.repo import _rmtree
+
+            if work.exists():
+                _rmtree(work)
+        result.seconds = time.perf_counter() - t0
+        return result
+
+    # --- steps --------------------------------------------------------------------------
+
+    def _open(self, work: Path) -> Bag:
+        sip = self.sip
+        if sip.is_dir():
+            root: Path | None = sip
+        elif sip.is_file() and archive_kind(sip):
+            extracted = work / "sip"
+            extracted.mkdir()
+            limits = Limits(self.repo.policy.ingest.max_files, self.repo.policy.ingest.max_bytes)
+            self._note("extract", 0, 1)
+            found = extract(sip, extracted, limits)
+            if found:
+                self._reject(found)
+            root, found = find_bag_root(extracted, sip.name)
+            if found:
+                self._reject(found)
+        elif not sip.exists():
+            self._reject([Finding("SIP001", "no such file or directory", str(sip))])
+        else:
+            self._reject([Finding("SIP001", "not a bag directory or a serialized bag "
+                                            "(.zip, .tar, .tar.gz, .tgz, .tar.zst)", str(sip))])
+        assert root is not None
+        bag = open_bag(root)
+        if any(f.code in FATAL for f in bag.findings):
+            self._reject(bag.findings)  # nothing to copy against; otherwise report all at once
+        return bag
+
+    def _copy(self, bag: Bag, builder: VersionBuilder) -> list[tuple[FileRow, dict[str, str]]]:
+        """Copy payload and tag files into the staged object, verifying every checksum."""
+        jobs: list[CopyJob] = []
+        payload_algs = tuple(sorted(set(bag.payload_algorithms) | {self.alg}))
+        for e in bag.payload.values():
+            logical = f"{REPRESENTATION}/{e.disk}"
+            jobs.append(CopyJob(e.disk, bag.root / e.disk, builder.content_file(logical), e.size,
+                                tuple(a for a in payload_algs if a in e.expected or a == self.alg)))
+        for name in bag.tag_files:
+            algs = tuple(sorted(set(bag.tag_expected.get(name, {})) | {self.alg}))
+            dest = builder.content_file(f"metadata/submission/{name}")
+            jobs.append(CopyJob(name, bag.root / name, dest, (bag.root / name).stat().st_size, algs))
+        outcomes = copy_all(jobs, self.jobs, self._note)
+        rows: list[tuple[FileRow, dict[str, str]]] = []
+        for job in sorted(jobs, key=lambda j: j.key):
+            out = outcomes[job.key]
+            is_payload = job.key in bag.payload
+            expected = bag.payload[job.key].expected if is_payload else bag.tag_expected.get(job.key, {})
+            if not self._verify(bag, job, out, expected, is_payload):
+                continue
+            logical = f"{REPRESENTATION}/{job.key}" if is_payload else f"metadata/submission/{job.key}"
+            rows.append((FileRow(aip_id=self.aip_id, version="v1", logical_path=logical,
+                                 content_path="", role="payload" if is_payload else "submission",
+                                 original_name=job.key, size=out.size, digest=out.digests[self.alg]),
+                         out.digests))
+        return rows
+
+    def _verify(self, bag: Bag, job: CopyJob, out: CopyOutcome, expected: dict[str, str],
+                is_payload: bool) -> bool:
+        if out.error:
+            bag.add("BAG015", out.error, job.key)
+            return False
+        ok = True
+        if out.size != job.size:
+            bag.add("BAG021", "the file changed size while it was read", job.key,
+                    expected=str(job.size), found=str(out.size))
+            ok = False
+        for alg, want in sorted(expected.items()):
+            if out.digests.get(alg) != want:
+                bag.add("BAG009" if is_payload else "BAG013",
+                        f"{alg} checksum does not match the {'tag' if not is_payload else ''}"
+                        f"manifest".replace("  ", " "), job.key, expected=want, found=out.digests.get(alg))
+                ok = False
+        return ok
+
+    def _identify(self, builder: VersionBuilder,
+                  files: list[tuple[FileRow, dict[str, str]]]) -> dict[str, FormatResult]:
+        ident = get_identifier(self.engine)
+        results: dict[str, FormatResult] = {}
+        payload = [f for f, _d in files if f.role == "payload"]
+        for i, f in enumerate(payload, 1):
+            results[f.logical_path] = ident.identify(builder.content_file(f.logical_path))
+            self._note("identify", i, len(payload))
+        for idx, (f, d) in enumerate(files):
+            r = results.get(f.logical_path)
+            if r is not None:
+                files[idx] = (FileRow(**{**asdict(f), "puid": r.puid, "format_name": r.name,
+                                         "format_version": r.version, "mime": r.mime,
+                                         "basis": r.basis, "engine": r.engine,
+                                         "engine_version": r.engine_version,
+                                         "signature_version": r.signature_version,
+                                         "warning": r.warning}), d)
+        return results
+
+    def _check_formats(self, files: list[tuple[FileRow, dict[str, str]]]) -> None:
+        pol = self.repo.policy.formats
+        for f, _d in files:
+            if f.role != "payload":
+                continue
+            if f.puid in pol.rejected:
+                self.findings.append(Finding("FMT001", f"format {f.puid} ({f.format_name}) is "
+                                             "rejected by the policy (formats.rejected)",
+                                             f.original_name, found=f.puid))
+            elif f.puid == UNKNOWN and pol.unknown == "reject":
+                self.findings.append(Finding("FMT002", "format not identified and the policy "
+                                             "rejects unknown formats (formats.unknown)", f.original_name))
+
+    def _commit(self, work: Path, bag: Bag, builder: VersionBuilder,
+                files: list[tuple[FileRow, dict[str, str]]],
+                formats: dict[str, FormatResult]) -> IngestResult:
+        # 1. content: dedup payload and submission files (sorted: the first path keeps content)
+        for f, _d in files:
+            builder.add(f.logical_path, f.digest)
+        created = now_iso()
+        ident = get_identifier(self.engine)
+        label = title_from(bag.info, self.sip.name)
+        payload_bytes = sum(f.size for f, _d in files if f.role == "payload")
+        n_payload = sum(1 for f, _d in files if f.role == "payload")
+        engine_agent = f"{ident.name}/{ident.engine_version}"
+        warnings = [w for w in bag.findings + self.findings if not w.is_error]
+        events = [
+            Event("validation", "success", f"BagIt {bag.version} bag valid: {n_payload} payload "
+                  f"files verified against {', '.join(bag.payload_algorithms)} manifests"
+                  + (f"; {len(warnings)} warning(s): " + "; ".join(str(w) for w in warnings[:20])
+                     if warnings else ""), ARCHA_AGENT, self.aip_id, "v1",
+                  transfer_id=self.transfer_id),
+            Event("message digest calculation", "success",
+                  f"{self.alg} computed for {len(files)} files while copying", ARCHA_AGENT,
+                  self.aip_id, "v1", transfer_id=self.transfer_id),
+            Event("format identification", "success",
+                  f"{len(formats)} files identified with {ident.name} {ident.engine_version} "
+                  f"({ident.signature_version}); "
+                  f"{sum(1 for r in formats.values() if r.puid == UNKNOWN)} unidentified",
+                  engine_agent, self.aip_id, "v1", transfer_id=self.transfer_id),
+            Event("ingestion", "success", f"SIP {self.sip.name} ingested as {self.aip_id} v1",
+                  ARCHA_AGENT, self.aip_id, "v1", self.repo.hot_location, self.transfer_id),
+        ]
+        agents = [Agent("urn", ARCHA_AGENT, "archa", "software", archa.__version__),
+                  Agent("urn", engine_agent, ident.name, "software",
+                        f"{ident.engine_version} ({ident.signature_version})")]
+        org = bag.info_value("Source-Organization")
+        if org:
+            agents.append(Agent("local", f"organization:{org}", org, "organization"))
+
+        # 2. metadata files: dc, premis, METS (each points at the ones before it)
+        dc_bytes = build_dc(self.aip_id, bag.info, label)
+        dc_digest = builder.write_bytes("metadata/descriptive/dc.xml", dc_bytes)
+        premis_path = builder.content_file("metadata/preservation/premis.xml")
+        premis_path.parent.mkdir(parents=True)
+        write_premis(premis_path, self.aip_id, REPRESENTATION, files, events, agents)
+        premis_digest = _digest_file(premis_path, self.alg)
+        builder.add("metadata/preservation/premis.xml", premis_digest)
+        mets_path = builder.content_file("METS.xml")
+        write_mets(mets_path, self.aip_id, label, created, f"archa {archa.__version__}", self.alg,
+                   MdRef("metadata/descriptive/dc.xml", "DC", len(dc_bytes), dc_digest),
+                   MdRef("metadata/preservation/premis.xml", "PREMIS", premis_path.stat().st_size,
+                         premis_digest),
+                   [MetsFile(f.logical_path, f.size, f.digest, f.mime,
+                             "original" if f.role == "payload" else "submission") for f, _d in files])
+        mets_digest = _digest_file(mets_path, self.alg)
+        builder.add("METS.xml", mets_digest)
+        meta_rows = [
+            FileRow(self.aip_id, "v1", lp, builder.content_path_of(dg), "metadata", "",
+                    builder.content_file(lp).stat().st_size, dg, mime="text/xml")
+            for lp, dg in (("METS.xml", mets_digest), ("metadata/descriptive/dc.xml", dc_digest),
+                           ("metadata/preservation/premis.xml", premis_digest))]
+        rows = [FileRow(**{**asdict(f), "content_path": builder.content_path_of(f.digest)})
+                for f, _d in files] + meta_rows
+
+        # 3. inventory and sidecars; everything durable before the object becomes visible
+        sync_filesystem(work)
+        user = self.options.user or getpass.getuser()
+        inv = builder.inventory(created, self.options.message, user, f"urn:archa:user:{user}")
+        inv_digest = builder.finish(inv)
+
+        # 4. journal, rename into storage, catalog rows + events in one transaction
+        total_bytes = sum(r.size for r in rows)
+        record = {
+            "aip": {"id": self.aip_id, "created": created, "label": label,
+                    "external_id": bag.info_value("External-Identifier") or "", "head": "v1",
+                    "transfer_id": self.transfer_id},
+            "version": {"aip_id": self.aip_id, "version": "v1", "created": created,
+                        "message": self.options.message, "files": len(rows), "bytes": total_bytes,
+                        "inventory_digest": inv_digest, "digest_algorithm": self.alg, "stored": 1},
+            "files": [asdict(r) for r in rows],
+            "copies": [{"aip_id": self.aip_id, "version": "v1", "location": self.repo.hot_location,
+                        "state": "ok", "written": created, "last_audit": None}],
+            "transfer": self._transfer_row("accepted", n_payload, payload_bytes, warnings,
+                                           aip_id=self.aip_id),
+            "events": [asdict(e) for e in events],
+        }
+        self.repo.write_journal(work, record)
+        self.repo.hot.commit_object(work / "object", self.aip_id)
+        self.repo.apply_journal(record)
+        summary = self.repo.catalog.format_summary(self.aip_id, "v1")
+        return IngestResult(self.aip_id, "v1", self.transfer_id, str(self.sip), n_payload,
+                            payload_bytes, summary, warnings)
+
+    # --- rejection ----------------------------------------------------------------------
+
+    def _transfer_row(self, status: str, files: int, size: int, findings: list[Finding],
+                      aip_id: str = "") -> dict[str, Any]:
+        import json
+
+        return {"id": self.transfer_id, "source": str(self.sip.absolute()), "received": self.received,
+                "status": status, "aip_id": aip_id, "files": files, "bytes": size,
+                "findings": json.dumps([f.as_dict() for f in findings], ensure_ascii=False)}
+
+    def _reject(self, findings: list[Finding]) -> None:
+        raise SipRejected(str(self.sip), findings + self.findings, transfer_id=self.transfer_id)
+
+    def _reject_if_errors(self, bag: Bag) -> None:
+        if not bag.ok or any(f.is_error for f in self.findings):
+            self._reject(bag.findings)
+
+    def _record_rejection(self, rej: SipRejected) -> None:
+        errors = [f for f in rej.findings if f.is_error]
+        detail = f"SIP {self.sip.name} rejected: " + "; ".join(str(f) for f in errors[:50])
+        if len(errors) > 50:
+            detail += f"; and {len(errors) - 50} more"
+        self.repo.catalog.record_rejected_transfer(
+            self._transfer_row("rejected", 0, 0, rej.findings),
+            [Event("validation", "failure", detail, ARCHA_AGENT, transfer_id=self.transfer_id)])
+
+
+def _digest_file(path: Path, alg: str) -> str:
+    import hashlib
+
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, alg).hexdigest()
+
+
+IngestProgress = Callable[[str, int, int], None]

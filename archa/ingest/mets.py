@@ -1,0 +1,92 @@
+"""The root `METS.xml` (METS 1.12) of an AIP version, written as a stream.
+
+dmdSec and amdSec point (mdRef) at dc.xml and premis.xml with size and checksum; the
+fileSec lists every file with MIME type, size and checksum; the structMap ties them to
+the representation and the submission documentation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+from lxml import etree
+from lxml.builder import ElementMaker
+
+METS_NS = "http://www.loc.gov/METS/"
+XLINK_NS = "http://www.w3.org/1999/xlink"
+XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
+METS_SCHEMA = "http://www.loc.gov/standards/mets/mets.xsd"
+M = ElementMaker(namespace=METS_NS, nsmap={"mets": METS_NS, "xlink": XLINK_NS, "xsi": XSI_NS})
+CHECKSUM_TYPES = {"md5": "MD5", "sha1": "SHA-1", "sha256": "SHA-256", "sha512": "SHA-512"}
+
+
+def href(path: str) -> str:
+    return quote(path, safe="/")
+
+
+@dataclass(frozen=True)
+class MetsFile:
+    logical_path: str
+    size: int
+    digest: str
+    mime: str
+    group: str  # fileGrp USE: "original" or "submission"
+
+
+@dataclass(frozen=True)
+class MdRef:
+    logical_path: str
+    mdtype: str  # "DC", "PREMIS"
+    size: int
+    digest: str
+
+
+def _mdref(ref: MdRef, alg: str, created: str) -> etree._Element:
+    return M.mdRef({"LOCTYPE": "URL", f"{{{XLINK_NS}}}type": "simple",
+                    f"{{{XLINK_NS}}}href": href(ref.logical_path), "MDTYPE": ref.mdtype,
+                    "MIMETYPE": "text/xml", "SIZE": str(ref.size), "CREATED": created,
+                    "CHECKSUM": ref.digest, "CHECKSUMTYPE": CHECKSUM_TYPES[alg]})
+
+
+def write_mets(path: Path, aip_id: str, label: str, created: str, agent: str, alg: str,
+               dc: MdRef, premis: MdRef, files: Sequence[MetsFile]) -> None:
+    """Write METS.xml for the AIP `aip_id`; `alg` is the digest algorithm of the checksums."""
+    ids = {f.logical_path: f"file-{i:06d}" for i, f in enumerate(files, 1)}
+    with etree.xmlfile(str(path), encoding="utf-8") as xf:
+        xf.write_declaration()
+        with xf.element(f"{{{METS_NS}}}mets", {"OBJID": aip_id, "TYPE": "AIP", "LABEL": label,
+                        f"{{{XSI_NS}}}schemaLocation": f"{METS_NS} {METS_SCHEMA}"},
+                        nsmap={"mets": METS_NS, "xlink": XLINK_NS, "xsi": XSI_NS}):
+            xf.write(M.metsHdr({"CREATEDATE": created, "RECORDSTATUS": "NEW"},
+                               M.agent({"ROLE": "CREATOR", "TYPE": "OTHER", "OTHERTYPE": "SOFTWARE"},
+                                       M.name(agent))))
+            xf.write(M.dmdSec({"ID": "dmd-dc", "CREATED": created}, _mdref(dc, alg, created)))
+            xf.write(M.amdSec({"ID": "amd-premis"},
+                              M.digiprovMD({"ID": "digiprov-premis", "CREATED": created},
+                                           _mdref(premis, alg, created))))
+            with xf.element(f"{{{METS_NS}}}fileSec"):
+                for group in ("original", "submission"):
+                    members = [f for f in files if f.group == group]
+                    if not members:
+                        continue
+                    with xf.element(f"{{{METS_NS}}}fileGrp", {"USE": group, "ID": f"grp-{group}"}):
+                        for f in members:
+                            xf.write(M.file({"ID": ids[f.logical_path],
+                                             "MIMETYPE": f.mime or "application/octet-stream",
+                                             "SIZE": str(f.size), "CHECKSUM": f.digest,
+                                             "CHECKSUMTYPE": CHECKSUM_TYPES[alg], "ADMID": "digiprov-premis"},
+                                            M.FLocat({"LOCTYPE": "URL", f"{{{XLINK_NS}}}type": "simple",
+                                                      f"{{{XLINK_NS}}}href": href(f.logical_path)})))
+            with xf.element(f"{{{METS_NS}}}structMap", {"TYPE": "physical", "LABEL": "archa AIP"}):
+                with xf.element(f"{{{METS_NS}}}div", {"TYPE": "AIP", "LABEL": label,
+                                                       "DMDID": "dmd-dc", "ADMID": "digiprov-premis"}):
+                    for group, div_type in (("original", "representation"), ("submission", "submission")):
+                        members = [f for f in files if f.group == group]
+                        if not members:
+                            continue
+                        with xf.element(f"{{{METS_NS}}}div", {"TYPE": div_type, "LABEL": group}):
+                            for f in members:
+                                xf.write(M.fptr({"FILEID": ids[f.logical_path]}))

@@ -1,0 +1,112 @@
+"""PREMIS 3.0 for an AIP version (`metadata/preservation/premis.xml`), written as a stream.
+
+One `file` object per stored file (fixity for every algorithm computed, size, format with
+its PRONOM registry key, original name), one `representation` object, the events of the
+ingest (linked to the representation and its agents) and the agents.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from lxml import etree
+from lxml.builder import ElementMaker
+
+from archa.repository.catalog import FileRow
+from archa.repository.events import Event
+
+PREMIS_NS = "http://www.loc.gov/premis/v3"
+XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
+PREMIS_SCHEMA = "http://www.loc.gov/standards/premis/v3/premis.xsd"
+P = ElementMaker(namespace=PREMIS_NS, nsmap={"premis": PREMIS_NS, "xsi": XSI_NS})
+XSI_TYPE = f"{{{XSI_NS}}}type"
+ALG_NAMES = {"md5": "MD5", "sha1": "SHA-1", "sha256": "SHA-256", "sha512": "SHA-512"}
+
+
+@dataclass(frozen=True)
+class Agent:
+    id_type: str
+    id_value: str
+    name: str
+    type: str  # "software", "organization", "person"
+    version: str = ""
+
+
+def _file_object(f: FileRow, fixity: dict[str, str]) -> etree._Element:
+    chars = [P.compositionLevel("0")]
+    for alg in sorted(fixity):
+        chars.append(P.fixity(P.messageDigestAlgorithm(ALG_NAMES.get(alg, alg)),
+                              P.messageDigest(fixity[alg]), P.messageDigestOriginator("archa")))
+    chars.append(P.size(str(f.size)))
+    if f.puid and f.puid != "UNKNOWN":
+        designation = [P.formatName(f.format_name or f.puid)]
+        if f.format_version:
+            designation.append(P.formatVersion(f.format_version))
+        fmt = P.format(P.formatDesignation(*designation),
+                       P.formatRegistry(P.formatRegistryName("PRONOM"), P.formatRegistryKey(f.puid),
+                                        P.formatRegistryRole("specification")))
+    else:
+        fmt = P.format(P.formatDesignation(P.formatName("Unknown")),
+                       P.formatNote(f"not identified by {f.engine} {f.engine_version}"))
+    if f.basis:
+        fmt.append(P.formatNote(f"identified by {f.engine} {f.engine_version} "
+                                f"({f.signature_version}), basis: {f.basis}"))
+    obj = P.object(
+        P.objectIdentifier(P.objectIdentifierType("local"), P.objectIdentifierValue(f.logical_path)),
+        P.objectCharacteristics(*chars, fmt),
+        P.originalName(f.original_name),
+    )
+    obj.set(XSI_TYPE, "premis:file")
+    return obj
+
+
+def write_premis(path: Path, aip_id: str, representation: str,
+                 files: Sequence[tuple[FileRow, dict[str, str]]],
+                 events: Sequence[Event], agents: Sequence[Agent]) -> None:
+    """Write premis.xml for `files` (each with its fixity by algorithm), `events`, `agents`."""
+    with etree.xmlfile(str(path), encoding="utf-8") as xf:
+        xf.write_declaration()
+        with xf.element(f"{{{PREMIS_NS}}}premis", {"version": "3.0",
+                        f"{{{XSI_NS}}}schemaLocation": f"{PREMIS_NS} {PREMIS_SCHEMA}"},
+                        nsmap={"premis": PREMIS_NS, "xsi": XSI_NS}):
+            rep = P.object(
+                P.objectIdentifier(P.objectIdentifierType("local"),
+                                   P.objectIdentifierValue(representation)),
+                *[P.relationship(P.relationshipType("structural"), P.relationshipSubType("is included in"),
+                                 P.relatedObjectIdentifier(P.relatedObjectIdentifierType("urn"),
+                                                           P.relatedObjectIdentifierValue(aip_id)))],
+                *[P.linkingEventIdentifier(P.linkingEventIdentifierType("urn"),
+                                           P.linkingEventIdentifierValue(e.id)) for e in events])
+            rep.set(XSI_TYPE, "premis:representation")
+            xf.write(rep)
+            for f, fixity in files:
+                xf.write(_file_object(f, fixity))
+            for e in events:
+                xf.write(_event(e, representation, agents))
+            for a in agents:
+                parts = [P.agentIdentifier(P.agentIdentifierType(a.id_type), P.agentIdentifierValue(a.id_value)),
+                         P.agentName(a.name), P.agentType(a.type)]
+                if a.version:
+                    parts.append(P.agentVersion(a.version))
+                xf.write(P.agent(*parts))
+
+
+def _event(e: Event, representation: str, agents: Sequence[Agent]) -> etree._Element:
+    """An event linked to its executing program and, for ingestion, the submitting organisation."""
+    links = [(a, "executing program") for a in agents if a.id_value == e.agent]
+    if e.type == "ingestion":
+        links += [(a, "submitter") for a in agents if a.type == "organization"]
+    return P.event(
+        P.eventIdentifier(P.eventIdentifierType("urn"), P.eventIdentifierValue(e.id)),
+        P.eventType(e.type),
+        P.eventDateTime(e.time),
+        P.eventDetailInformation(P.eventDetail(e.detail)),
+        P.eventOutcomeInformation(P.eventOutcome(e.outcome)),
+        *[P.linkingAgentIdentifier(P.linkingAgentIdentifierType(a.id_type),
+                                   P.linkingAgentIdentifierValue(a.id_value), P.linkingAgentRole(role))
+          for a, role in links],
+        P.linkingObjectIdentifier(P.linkingObjectIdentifierType("local"),
+                                  P.linkingObjectIdentifierValue(representation)),
+    )

@@ -1,0 +1,89 @@
+"""Policy dataclasses and the loader that merges a repository's overrides onto the default."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+from archa.errors import UsageError
+
+DIGEST_ALGORITHMS = ("sha256", "sha512")
+
+
+@dataclass(frozen=True)
+class PlacementPolicy:
+    copies: int = 1
+    tiers: tuple[str, ...] = ("hot",)
+
+
+@dataclass(frozen=True)
+class IngestPolicy:
+    max_files: int = 2_000_000
+    max_bytes: int = 10 * 2**40
+    jobs: int = 4
+
+
+@dataclass(frozen=True)
+class FormatPolicy:
+    rejected: frozenset[str] = frozenset()
+    at_risk: frozenset[str] = frozenset()
+    unknown: str = "accept"
+
+
+@dataclass(frozen=True)
+class Policy:
+    digest_algorithm: str = "sha256"
+    placement: PlacementPolicy = field(default_factory=PlacementPolicy)
+    ingest: IngestPolicy = field(default_factory=IngestPolicy)
+    engine: str = "fido"
+    formats: FormatPolicy = field(default_factory=FormatPolicy)
+
+
+def default_policy_text() -> str:
+    return resources.files("archa.policies").joinpath("default.toml").read_text("utf-8")
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in over.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = _merge(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+def load_policy(overrides: dict[str, Any] | None = None) -> Policy:
+    """The bundled default policy with `overrides` (the repository's [policy] table) on top.
+
+    Raises UsageError naming the key when a value is out of range.
+    """
+    raw = _merge(tomllib.loads(default_policy_text()), overrides or {})
+    try:
+        alg = raw["repository"]["digest_algorithm"]
+        if alg not in DIGEST_ALGORITHMS:
+            raise UsageError(f"policy repository.digest_algorithm = {alg!r} is not supported",
+                             hint=f"use one of {', '.join(DIGEST_ALGORITHMS)}")
+        unknown = raw["formats"]["unknown"]
+        if unknown not in ("accept", "reject"):
+            raise UsageError(f"policy formats.unknown = {unknown!r} is not supported",
+                             hint="use \"accept\" or \"reject\"")
+        ing = raw["ingest"]
+        if int(ing["jobs"]) < 1 or int(ing["max_files"]) < 1 or int(ing["max_bytes"]) < 1:
+            raise UsageError("policy ingest.jobs, max_files and max_bytes must be positive")
+        return Policy(
+            digest_algorithm=alg,
+            placement=PlacementPolicy(copies=int(raw["placement"]["copies"]),
+                                      tiers=tuple(raw["placement"]["tiers"])),
+            ingest=IngestPolicy(max_files=int(ing["max_files"]), max_bytes=int(ing["max_bytes"]),
+                                jobs=int(ing["jobs"])),
+            engine=str(raw["identification"]["engine"]),
+            formats=FormatPolicy(rejected=frozenset(raw["formats"]["rejected"]),
+                                 at_risk=frozenset(raw["formats"]["at_risk"]),
+                                 unknown=unknown),
+        )
+    except (KeyError, TypeError, ValueError) as e:
+        raise UsageError(f"policy is malformed: {e!r}",
+                         hint="compare the [policy] table of archa.toml with archa/policies/default.toml") from e

@@ -1,0 +1,1 @@
+"""Fixity audits, repair, placement, and format identification and risk."""

@@ -1,0 +1,209 @@
+"""The catalog: one SQLite file (sqlite-utils, WAL mode) indexing AIPs, versions, files,
+copies, transfers and the hash-chained event log.
+
+The catalog is an index: every row can be rebuilt from the storage locations. Rows for a
+change are written in one transaction, after the storage step they describe.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from archa.errors import NotFoundError, RepositoryError
+from archa.repository.events import Event, append_events
+
+CATALOG_NAME = "catalog.sqlite"
+
+
+def _m1(db: sqlite_utils.Database) -> None:
+    db["aips"].create({"id": str, "created": str, "label": str, "external_id": str,
+                       "head": str, "transfer_id": str}, pk="id")
+    db["versions"].create({"aip_id": str, "version": str, "created": str, "message": str,
+                           "files": int, "bytes": int, "inventory_digest": str,
+                           "digest_algorithm": str, "stored": int},
+                          pk=("aip_id", "version"), foreign_keys=[("aip_id", "aips", "id")])
+    db["files"].create({"aip_id": str, "version": str, "logical_path": str, "content_path": str,
+                        "role": str, "original_name": str, "size": int, "digest": str,
+                        "puid": str, "format_name": str, "format_version": str, "mime": str,
+                        "basis": str, "engine": str, "engine_version": str,
+                        "signature_version": str, "warning": str},
+                       pk=("aip_id", "version", "logical_path"),
+                       foreign_keys=[("aip_id", "aips", "id")])
+    db["files"].create_index(["digest"])
+    db["files"].create_index(["puid"])
+    db["copies"].create({"aip_id": str, "version": str, "location": str, "state": str,
+                         "written": str, "last_audit": str},
+                        pk=("aip_id", "version", "location"))
+    db["transfers"].create({"id": str, "source": str, "received": str, "status": str,
+                            "aip_id": str, "files": int, "bytes": int, "findings": str}, pk="id")
+    db.execute("""CREATE TABLE events (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE, type TEXT NOT NULL, time TEXT NOT NULL, outcome TEXT NOT NULL,
+        detail TEXT NOT NULL, agent TEXT NOT NULL, aip_id TEXT, version TEXT, location TEXT,
+        transfer_id TEXT, prev_hash TEXT NOT NULL, hash TEXT NOT NULL)""")
+    db["events"].create_index(["aip_id"])
+
+
+# Ordered migrations: index i takes schema version i to i + 1. Never edit a released one.
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_m1]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+@dataclass(frozen=True)
+class FileRow:
+    aip_id: str
+    version: str
+    logical_path: str
+    content_path: str
+    role: str  # "payload", "submission", "metadata"
+    original_name: str
+    size: int
+    digest: str
+    puid: str = ""
+    format_name: str = ""
+    format_version: str = ""
+    mime: str = ""
+    basis: str = ""
+    engine: str = ""
+    engine_version: str = ""
+    signature_version: str = ""
+    warning: str = ""
+
+
+class Catalog:
+    """Access to the catalog database. Open with `Catalog.open(path)`."""
+
+    def __init__(self, db: sqlite_utils.Database, path: Path) -> None:
+        self.db = db
+        self.path = path
+
+    @classmethod
+    def create(cls, path: Path) -> "Catalog":
+        if path.exists():
+            raise RepositoryError(f"{path}: a catalog exists already", path=str(path))
+        return cls.open(path, create=True)
+
+    @classmethod
+    def open(cls, path: Path, *, create: bool = False) -> "Catalog":
+        if not create and not path.is_file():
+            raise RepositoryError(f"{path}: catalog missing", path=str(path),
+                                  hint="the repository is damaged; the catalog can be rebuilt "
+                                       "from storage (archa catalog rebuild)")
+        conn = sqlite3.connect(path, isolation_level=None, timeout=30)
+        db = sqlite_utils.Database(conn)
+        db.enable_wal()
+        db.execute("PRAGMA synchronous=FULL")
+        db.execute("PRAGMA foreign_keys=ON")
+        cat = cls(db, path)
+        cat.migrate()
+        return cat
+
+    def close(self) -> None:
+        self.db.conn.close()
+
+    @property
+    def schema_version(self) -> int:
+        return int(self.db.execute("PRAGMA user_version").fetchone()[0])
+
+    def migrate(self) -> None:
+        """Apply every pending migration, each in its own transaction."""
+        current = self.schema_version
+        if current > SCHEMA_VERSION:
+            raise RepositoryError(
+                f"{self.path}: catalog schema {current} is newer than this archa ({SCHEMA_VERSION})",
+                path=str(self.path), hint="upgrade archa")
+        for i in range(current, SCHEMA_VERSION):
+            with self.transaction():
+                MIGRATIONS[i](self.db)
+                self.db.execute(f"PRAGMA user_version={i + 1}")
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One write transaction (BEGIN IMMEDIATE ... COMMIT, rolled back on error)."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    # --- writes -------------------------------------------------------------------------
+
+    def record_aip(self, aip: dict[str, Any], version: dict[str, Any], files: Iterable[FileRow],
+                   copies: Iterable[dict[str, Any]], transfer: dict[str, Any],
+                   events: list[Event]) -> None:
+        """Insert a new AIP with its first version, files, copies, transfer and events at once."""
+        with self.transaction():
+            self.db["aips"].insert(aip)
+            self.db["versions"].insert(version)
+            self.db["files"].insert_all((asdict(f) for f in files), batch_size=2000)
+            self.db["copies"].insert_all(copies)
+            self.db["transfers"].insert(transfer)
+            append_events(self.db, events)
+
+    def record_rejected_transfer(self, transfer: dict[str, Any], events: list[Event]) -> None:
+        with self.transaction():
+            self.db["transfers"].insert(transfer)
+            append_events(self.db, events)
+
+    # --- reads --------------------------------------------------------------------------
+
+    def has_aip(self, aip_id: str) -> bool:
+        return bool(self.db.execute("SELECT 1 FROM aips WHERE id = ?", [aip_id]).fetchone())
+
+    def aip(self, aip_id: str) -> dict[str, Any]:
+        rows = list(self.db.query("SELECT * FROM aips WHERE id = ?", [aip_id]))
+        if not rows:
+            raise NotFoundError(f"no AIP {aip_id!r} in the catalog",
+                                hint="list AIPs with `archa aip list`")
+        return rows[0]
+
+    def aips(self) -> list[dict[str, Any]]:
+        return list(self.db.query("""
+            SELECT a.id, a.created, a.label, a.external_id, a.head, v.files, v.bytes, v.stored
+            FROM aips a JOIN versions v ON v.aip_id = a.id AND v.version = a.head
+            ORDER BY a.created, a.id"""))
+
+    def versions(self, aip_id: str) -> list[dict[str, Any]]:
+        return list(self.db.query("SELECT * FROM versions WHERE aip_id = ? ORDER BY version",
+                                  [aip_id]))
+
+    def files(self, aip_id: str, version: str) -> list[dict[str, Any]]:
+        return list(self.db.query(
+            "SELECT * FROM files WHERE aip_id = ? AND version = ? ORDER BY logical_path",
+            [aip_id, version]))
+
+    def copies(self, aip_id: str) -> list[dict[str, Any]]:
+        return list(self.db.query("SELECT * FROM copies WHERE aip_id = ? ORDER BY version, location",
+                                  [aip_id]))
+
+    def transfer(self, transfer_id: str) -> dict[str, Any]:
+        rows = list(self.db.query("SELECT * FROM transfers WHERE id = ?", [transfer_id]))
+        if not rows:
+            raise NotFoundError(f"no transfer {transfer_id!r} in the catalog")
+        row = rows[0]
+        row["findings"] = json.loads(row["findings"] or "[]")
+        return row
+
+    def transfers(self) -> list[dict[str, Any]]:
+        return list(self.db.query("SELECT * FROM transfers ORDER BY received"))
+
+    def events(self, aip_id: str | None = None) -> list[dict[str, Any]]:
+        if aip_id is None:
+            return list(self.db.query("SELECT * FROM events ORDER BY seq"))
+        return list(self.db.query("SELECT * FROM events WHERE aip_id = ? ORDER BY seq", [aip_id]))
+
+    def format_summary(self, aip_id: str, version: str) -> list[dict[str, Any]]:
+        return list(self.db.query("""
+            SELECT puid, format_name, COUNT(*) AS files, SUM(size) AS bytes FROM files
+            WHERE aip_id = ? AND version = ? AND role = 'payload'
+            GROUP BY puid, format_name ORDER BY files DESC, puid""", [aip_id, version]))

@@ -1,0 +1,98 @@
+"""`archa.toml`: the repository's identity, its storage locations and its policy overrides."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from archa.errors import RepositoryError
+
+CONFIG_NAME = "archa.toml"
+LOCATION_KINDS = ("ocfl", "packed")
+TIERS = ("hot", "warm", "cold")
+
+
+@dataclass(frozen=True)
+class Location:
+    """A named storage place. `uri` is a path relative to the repository, or absolute."""
+
+    name: str
+    kind: str
+    uri: str
+    tier: str
+
+
+@dataclass(frozen=True)
+class RepoConfig:
+    repository_id: str
+    created: str
+    locations: tuple[Location, ...]
+    policy: dict[str, Any] = field(default_factory=dict)
+
+    def location(self, name: str) -> Location:
+        for loc in self.locations:
+            if loc.name == name:
+                return loc
+        raise RepositoryError(f"no storage location named {name!r} in {CONFIG_NAME}",
+                              hint="list them with `archa storage list`")
+
+
+def _q(s: str) -> str:
+    return json.dumps(s, ensure_ascii=False)  # a JSON string is a valid TOML basic string
+
+
+def render_config(cfg: RepoConfig) -> str:
+    """The TOML text of a configuration (policy overrides are kept as an empty table)."""
+    lines = [
+        "# archa repository configuration",
+        "[repository]",
+        f"id = {_q(cfg.repository_id)}",
+        f"created = {_q(cfg.created)}",
+        "",
+    ]
+    for loc in cfg.locations:
+        lines += [
+            "[[locations]]",
+            f"name = {_q(loc.name)}",
+            f"kind = {_q(loc.kind)}",
+            f"uri = {_q(loc.uri)}",
+            f"tier = {_q(loc.tier)}",
+            "",
+        ]
+    lines += [
+        "# Overrides of the bundled default policy (archa/policies/default.toml), e.g.",
+        "# [policy.formats]",
+        "# rejected = [\"fmt/1\"]",
+        "[policy]",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def load_config(root: Path) -> RepoConfig:
+    """Read `root/archa.toml`; RepositoryError names the file and the problem."""
+    path = root / CONFIG_NAME
+    try:
+        raw = tomllib.loads(path.read_text("utf-8"))
+    except FileNotFoundError:
+        raise RepositoryError(f"{root}: not an archa repository (no {CONFIG_NAME})", path=str(root),
+                              hint="create one with `archa init PATH`, or pass --repo / set ARCHA_REPO") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise RepositoryError(f"{path}: not valid TOML: {e}", path=str(path),
+                              hint="fix the syntax error in the file") from None
+    try:
+        locs = []
+        for item in raw.get("locations", []):
+            loc = Location(name=item["name"], kind=item["kind"], uri=item["uri"], tier=item["tier"])
+            if loc.kind not in LOCATION_KINDS or loc.tier not in TIERS:
+                raise ValueError(f"location {loc.name!r}: kind must be one of {LOCATION_KINDS}, "
+                                 f"tier one of {TIERS}")
+            locs.append(loc)
+        return RepoConfig(repository_id=raw["repository"]["id"], created=raw["repository"]["created"],
+                          locations=tuple(locs), policy=raw.get("policy", {}))
+    except (KeyError, TypeError, ValueError) as e:
+        raise RepositoryError(f"{path}: malformed configuration: {e}", path=str(path),
+                              hint="compare it with the file `archa init` writes") from None

@@ -1,0 +1,83 @@
+"""The append-only, hash-chained event log (PREMIS events) inside the catalog.
+
+Each row carries `prev_hash` (the `hash` of the row before it, or 64 zeros for the first)
+and `hash` = sha256 over the row's canonical JSON including `prev_hash`. Editing,
+deleting or reordering any row breaks the chain at that row (`verify_chain`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+import sqlite_utils
+
+GENESIS = "0" * 64
+HASHED_FIELDS = ("id", "type", "time", "outcome", "detail", "agent", "aip_id", "version",
+                 "location", "transfer_id", "prev_hash")
+
+
+def now_iso() -> str:
+    """Current UTC time, ISO 8601 with microseconds and a Z."""
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass(frozen=True)
+class Event:
+    """A PREMIS event as the catalog keeps it. `type` uses the LoC event-type vocabulary."""
+
+    type: str
+    outcome: str  # "success", "failure" or "warning"
+    detail: str
+    agent: str
+    aip_id: str | None = None
+    version: str | None = None
+    location: str | None = None
+    transfer_id: str | None = None
+    time: str = field(default_factory=now_iso)
+    id: str = field(default_factory=lambda: f"urn:uuid:{uuid.uuid4()}")
+
+
+def row_hash(row: dict[str, Any]) -> str:
+    canon = json.dumps({k: row.get(k) for k in HASHED_FIELDS}, sort_keys=True,
+                       separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canon.encode("utf-8")).hexdigest()
+
+
+def append_events(db: sqlite_utils.Database, events: list[Event]) -> None:
+    """Append events to the chain. Call inside the transaction that records the change."""
+    last = db.execute("SELECT hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
+    prev = last[0] if last else GENESIS
+    for ev in events:
+        row = asdict(ev)
+        row["prev_hash"] = prev
+        row["hash"] = row_hash(row)
+        db["events"].insert(row)
+        prev = row["hash"]
+
+
+@dataclass(frozen=True)
+class ChainProblem:
+    seq: int
+    event_id: str
+    problem: str
+
+
+def verify_chain(db: sqlite_utils.Database) -> list[ChainProblem]:
+    """Every place the chain is broken (empty when intact)."""
+    problems = []
+    prev = GENESIS
+    for row in db.query("SELECT * FROM events ORDER BY seq"):
+        if row["prev_hash"] != prev:
+            problems.append(ChainProblem(row["seq"], row["id"],
+                                         "prev_hash does not match the previous row: a row was "
+                                         "deleted, inserted or reordered"))
+        if row_hash(row) != row["hash"]:
+            problems.append(ChainProblem(row["seq"], row["id"], "row content does not match its hash: "
+                                                                "the row was edited"))
+        prev = row["hash"]
+    return problems

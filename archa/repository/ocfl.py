@@ -1,0 +1,205 @@
+"""OCFL 1.1 storage roots (layout extension 0004-hashed-n-tuple) and object assembly.
+
+Contracts:
+- An object is assembled completely in a staging directory on the same file system and
+  becomes visible in the storage root by one `rename` (`StorageRoot.commit_object`). A
+  reader ignores any directory without `0=ocfl_object_1.1` and a valid inventory.
+- Content files in a stored object are read-only and never rewritten.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from archa.errors import RepositoryError
+from archa.repository.durable import fsync_dir, fsync_tree_dirs, make_tree_read_only, write_durable
+
+OCFL_VERSION = "1.1"
+ROOT_NAMASTE = "0=ocfl_1.1"
+OBJECT_NAMASTE = "0=ocfl_object_1.1"
+INVENTORY_TYPE = "https://ocfl.io/1.1/spec/#inventory"
+LAYOUT_EXTENSION = "0004-hashed-n-tuple-storage-layout"
+LAYOUT_CONFIG: dict[str, Any] = {
+    "extensionName": LAYOUT_EXTENSION,
+    "digestAlgorithm": "sha256",
+    "tupleSize": 3,
+    "numberOfTuples": 3,
+    "shortObjectRoot": False,
+}
+INVENTORY = "inventory.json"
+
+
+def object_relpath(object_id: str) -> str:
+    """Where extension 0004 (sha256, 3 tuples of 3, full digest last) puts `object_id`."""
+    h = hashlib.sha256(object_id.encode("utf-8")).hexdigest()
+    size, n = LAYOUT_CONFIG["tupleSize"], LAYOUT_CONFIG["numberOfTuples"]
+    return "/".join([h[i * size:(i + 1) * size] for i in range(n)] + [h])
+
+
+def dump_json(obj: Any) -> bytes:
+    """Stable JSON bytes (sorted keys, 2-space indent, UTF-8, final newline)."""
+    return (json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+class StorageRoot:
+    """An OCFL storage root on a local or mounted file system."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    @classmethod
+    def create(cls, path: Path) -> "StorageRoot":
+        """Lay out an empty storage root; refuses a non-empty directory."""
+        if path.exists() and any(path.iterdir()):
+            raise RepositoryError(f"{path}: exists and is not empty", path=str(path),
+                                  hint="choose an empty or new directory for the storage root")
+        path.mkdir(parents=True, exist_ok=True)
+        write_durable(path / ROOT_NAMASTE, f"ocfl_{OCFL_VERSION}\n".encode())
+        write_durable(path / "ocfl_layout.json", dump_json({
+            "extension": LAYOUT_EXTENSION,
+            "description": "Hashed N-tuple storage layout: sha256 of the object id, "
+                           "3 tuples of 3 hex characters, then the full digest",
+        }))
+        ext = path / "extensions" / LAYOUT_EXTENSION
+        ext.mkdir(parents=True)
+        write_durable(ext / "config.json", dump_json(LAYOUT_CONFIG))
+        fsync_dir(ext.parent)
+        fsync_dir(path)
+        return cls(path)
+
+    def check(self) -> None:
+        if not (self.path / ROOT_NAMASTE).is_file():
+            raise RepositoryError(f"{self.path}: not an OCFL storage root (no {ROOT_NAMASTE})",
+                                  path=str(self.path), hint="check the location's uri in archa.toml")
+
+    def object_path(self, object_id: str) -> Path:
+        return self.path / object_relpath(object_id)
+
+    def has_object(self, object_id: str) -> bool:
+        return (self.object_path(object_id) / OBJECT_NAMASTE).is_file()
+
+    def read_inventory(self, object_id: str) -> dict[str, Any]:
+        with open(self.object_path(object_id) / INVENTORY, "rb") as f:
+            inv: dict[str, Any] = json.load(f)
+        return inv
+
+    def commit_object(self, staged: Path, object_id: str) -> Path:
+        """Move a fully staged object into place with one rename; refuses an existing object.
+
+        Every file and directory of `staged` must already be durable (see
+        `VersionBuilder.finish`). The new parent directories are fsynced after the rename.
+        """
+        dest = self.object_path(object_id)
+        if dest.exists():
+            raise RepositoryError(f"{dest}: object {object_id} already exists; stored objects "
+                                  "are never overwritten", path=str(dest))
+        created: list[Path] = []
+        p = dest.parent
+        while not p.exists():
+            created.append(p)
+            p = p.parent
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.rename(staged, dest)
+        except OSError as e:
+            raise RepositoryError(f"cannot move {staged} into {self.path}: {e}", path=str(dest),
+                                  hint="staging and the storage root must be on one file system") from e
+        fsync_dir(dest.parent)
+        for d in created:
+            fsync_dir(d.parent)
+        return dest
+
+
+@dataclass
+class VersionBuilder:
+    """Assembles version v1 of a new OCFL object in a staging directory.
+
+    Callers write content to `content_file(logical)` and then `add(logical, digest)`;
+    a digest already present is deduplicated (the new file is removed). `finish` writes the
+    inventories and sidecars and makes everything durable and read-only.
+    """
+
+    object_dir: Path
+    object_id: str
+    digest_algorithm: str
+    version: str = "v1"
+    manifest: dict[str, list[str]] = field(default_factory=dict)
+    state: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def content_dir(self) -> Path:
+        return self.object_dir / self.version / "content"
+
+    def content_file(self, logical: str) -> Path:
+        return self.content_dir / logical
+
+    def content_path(self, logical: str) -> str:
+        return f"{self.version}/content/{logical}"
+
+    def add(self, logical: str, digest: str) -> bool:
+        """Record `logical` with `digest`; return False (and drop its file) when deduplicated."""
+        self.state.setdefault(digest, []).append(logical)
+        if digest in self.manifest:
+            os.unlink(self.content_file(logical))
+            return False
+        self.manifest[digest] = [self.content_path(logical)]
+        return True
+
+    def write_bytes(self, logical: str, data: bytes) -> str:
+        """Write a small content file (metadata) and add it; returns its digest."""
+        path = self.content_file(logical)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        digest = hashlib.new(self.digest_algorithm, data).hexdigest()
+        self.add(logical, digest)
+        return digest
+
+    def content_path_of(self, digest: str) -> str:
+        return self.manifest[digest][0]
+
+    def inventory(self, created: str, message: str, user_name: str, user_address: str) -> dict[str, Any]:
+        return {
+            "id": self.object_id,
+            "type": INVENTORY_TYPE,
+            "digestAlgorithm": self.digest_algorithm,
+            "head": self.version,
+            "contentDirectory": "content",
+            "manifest": {d: sorted(p) for d, p in sorted(self.manifest.items())},
+            "versions": {
+                self.version: {
+                    "created": created,
+                    "message": message,
+                    "user": {"name": user_name, "address": user_address},
+                    "state": {d: sorted(p) for d, p in sorted(self.state.items())},
+                }
+            },
+        }
+
+    def finish(self, inventory: dict[str, Any]) -> str:
+        """Write namaste, inventories and sidecars; prune empty dirs; make all durable.
+
+        Returns the inventory digest. Content files must already be fsynced by the writer.
+        """
+        _prune_empty_dirs(self.content_dir)
+        data = dump_json(inventory)
+        digest = hashlib.new(self.digest_algorithm, data).hexdigest()
+        sidecar = f"{digest}  {INVENTORY}\n".encode()
+        write_durable(self.object_dir / OBJECT_NAMASTE, b"ocfl_object_1.1\n")
+        for d in (self.object_dir / self.version, self.object_dir):
+            write_durable(d / INVENTORY, data)
+            write_durable(d / f"{INVENTORY}.{self.digest_algorithm}", sidecar)
+        make_tree_read_only(self.object_dir)
+        fsync_tree_dirs(self.object_dir)
+        return digest
+
+
+def _prune_empty_dirs(root: Path) -> None:
+    """Remove empty directories below `root` (OCFL forbids them in an object)."""
+    for dirpath, _dirs, _files in os.walk(root, topdown=False):
+        if Path(dirpath) != root and not os.listdir(dirpath):
+            os.rmdir(dirpath)

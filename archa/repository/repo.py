@@ -1,0 +1,203 @@
+"""A repository on disk: `archa.toml`, the catalog, staging, the lock and the hot storage root.
+
+Layout of a repository directory:
+
+    archa.toml          configuration: identity, locations, policy overrides
+    catalog.sqlite      the catalog (an index; rebuildable from the locations)
+    staging/            work areas of running commands; leftovers are swept under the lock
+    storage/hot/        the default local OCFL storage root
+    lock                flock target serialising writers
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from archa.errors import RepositoryError
+from archa.policies import Policy, load_policy
+from archa.repository.catalog import CATALOG_NAME, Catalog, FileRow
+from archa.repository.config import CONFIG_NAME, Location, RepoConfig, load_config, render_config
+from archa.repository.durable import fsync_dir, write_durable
+from archa.repository.events import Event, now_iso
+from archa.repository.lock import exclusive_lock
+from archa.repository.ocfl import StorageRoot
+
+DEFAULT_REPO = "archive"
+REPO_ENV = "ARCHA_REPO"
+JOURNAL = "commit.json"
+
+
+def resolve_repo_path(explicit: str | None) -> Path:
+    """--repo PATH, else $ARCHA_REPO, else ./archive."""
+    return Path(explicit or os.environ.get(REPO_ENV) or DEFAULT_REPO)
+
+
+@dataclass
+class SweepReport:
+    removed: int = 0
+    recovered: list[str] | None = None
+
+
+class Repository:
+    """An open repository. Create with `Repository.init`, open with `Repository.open`."""
+
+    def __init__(self, root: Path, config: RepoConfig) -> None:
+        self.root = root
+        self.config = config
+        self.policy: Policy = load_policy(config.policy)
+        self._catalog: Catalog | None = None
+
+    # --- life cycle ---------------------------------------------------------------------
+
+    @classmethod
+    def init(cls, path: Path) -> "Repository":
+        """Create a new repository at `path` (which must not exist, or be an empty directory).
+
+        Built under a temporary name beside `path` and renamed into place, so a crash
+        leaves no half-made repository.
+        """
+        path = path.absolute()
+        if (path / CONFIG_NAME).exists():
+            raise RepositoryError(f"{path}: a repository exists here already; archa init never "
+                                  "touches an existing repository", path=str(path),
+                                  hint="use it with --repo, or choose another PATH")
+        if path.exists() and (not path.is_dir() or any(path.iterdir())):
+            raise RepositoryError(f"{path}: exists and is not an empty directory", path=str(path),
+                                  hint="choose a new PATH or an empty directory")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.init-{uuid.uuid4().hex[:8]}")
+        tmp.mkdir()
+        try:
+            cfg = RepoConfig(repository_id=f"urn:uuid:{uuid.uuid4()}", created=now_iso(),
+                             locations=(Location("hot", "ocfl", "storage/hot", "hot"),))
+            write_durable(tmp / CONFIG_NAME, render_config(cfg).encode("utf-8"))
+            (tmp / "staging").mkdir()
+            StorageRoot.create(tmp / "storage" / "hot")
+            fsync_dir(tmp / "storage")
+            Catalog.create(tmp / CATALOG_NAME).close()
+            fsync_dir(tmp)
+            if path.exists():
+                path.rmdir()
+            os.rename(tmp, path)
+            fsync_dir(path.parent)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return cls(path, cfg)
+
+    @classmethod
+    def open(cls, path: Path) -> "Repository":
+        path = path.absolute()
+        if not path.is_dir():
+            raise RepositoryError(f"{path}: no repository here", path=str(path),
+                                  hint="create one with `archa init PATH`, or pass --repo / set ARCHA_REPO")
+        repo = cls(path, load_config(path))
+        repo.hot.check()
+        return repo
+
+    def close(self) -> None:
+        if self._catalog is not None:
+            self._catalog.close()
+            self._catalog = None
+
+    def __enter__(self) -> "Repository":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- parts --------------------------------------------------------------------------
+
+    @property
+    def catalog(self) -> Catalog:
+        if self._catalog is None:
+            self._catalog = Catalog.open(self.root / CATALOG_NAME)
+        return self._catalog
+
+    @property
+    def staging(self) -> Path:
+        return self.root / "staging"
+
+    def location_path(self, loc: Location) -> Path:
+        p = Path(loc.uri)
+        return p if p.is_absolute() else self.root / p
+
+    @property
+    def hot(self) -> StorageRoot:
+        """The OCFL storage root of the first `ocfl` location on tier `hot`."""
+        for loc in self.config.locations:
+            if loc.kind == "ocfl" and loc.tier == "hot":
+                return StorageRoot(self.location_path(loc))
+        raise RepositoryError(f"{self.root / CONFIG_NAME}: no ocfl location on tier hot",
+                              hint="add one to archa.toml")
+
+    @property
+    def hot_location(self) -> str:
+        return next(loc.name for loc in self.config.locations if loc.kind == "ocfl" and loc.tier == "hot")
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """Hold the repository lock and sweep staging leftovers first."""
+        with exclusive_lock(self.root / "lock"):
+            self.sweep_staging()
+            yield
+
+    def new_work_dir(self) -> Path:
+        d = self.staging / uuid.uuid4().hex
+        d.mkdir(parents=True)
+        return d
+
+    # --- crash recovery -----------------------------------------------------------------
+
+    def write_journal(self, work: Path, record: dict[str, Any]) -> None:
+        """Record what the catalog must hold once the object is in storage (roll-forward)."""
+        write_durable(work / JOURNAL, json.dumps(record, ensure_ascii=False).encode("utf-8"))
+
+    def apply_journal(self, record: dict[str, Any]) -> None:
+        self.catalog.record_aip(
+            aip=record["aip"], version=record["version"],
+            files=[FileRow(**f) for f in record["files"]], copies=record["copies"],
+            transfer=record["transfer"], events=[Event(**e) for e in record["events"]])
+
+    def sweep_staging(self) -> SweepReport:
+        """Remove work areas of dead commands; finish any commit whose object reached storage.
+
+        Must be called with the lock held. A work area with a journal whose object is in the
+        hot storage root but not in the catalog is rolled forward (its rows recorded);
+        every other leftover is deleted (its object never became visible).
+        """
+        report = SweepReport(recovered=[])
+        if not self.staging.is_dir():
+            return report
+        for work in sorted(self.staging.iterdir()):
+            journal = work / JOURNAL
+            if journal.is_file():
+                try:
+                    record = json.loads(journal.read_text("utf-8"))
+                except (ValueError, OSError):
+                    record = None
+                if record is not None:
+                    aip_id = record["aip"]["id"]
+                    if self.hot.has_object(aip_id) and not self.catalog.has_aip(aip_id):
+                        self.apply_journal(record)
+                        assert report.recovered is not None
+                        report.recovered.append(aip_id)
+            _rmtree(work)
+            report.removed += 1
+        return report
+
+
+def _rmtree(path: Path) -> None:
+    def onerror(func: Any, p: str, _exc: Any) -> None:
+        os.chmod(os.path.dirname(p), 0o755)
+        os.chmod(p, 0o644) if os.path.isfile(p) else None
+        func(p)
+    shutil.rmtree(path, onerror=onerror)
