@@ -132,7 +132,8 @@ def _zip_kind(info: zipfile.ZipInfo) -> str:
         return "dir"
     if stat.S_ISLNK(mode):
         return "link"
-    if mode and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+    kind = stat.S_IFMT(mode)  # 0 when the archiver recorded no file type
+    if kind and kind not in (stat.S_IFREG, stat.S_IFDIR):
         return "special"
     return "file"
 

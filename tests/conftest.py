@@ -1,0 +1,99 @@
+"""Shared fixtures: a fresh repository per test, and independent checks of every AIP written.
+
+Every repository a test creates is checked at teardown: the storage root and each object
+must pass ocfl-py's validator with no errors, sit where extension 0004 puts them, and
+carry METS and PREMIS that validate against the XSDs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from archa.repository.repo import Repository
+
+SCHEMAS = Path(__file__).resolve().parent.parent / "archa" / "schemas"
+_schemas: dict[str, etree.XMLSchema] = {}
+
+
+def schema(name: str) -> etree.XMLSchema:
+    if name not in _schemas:
+        parser = etree.XMLParser(no_network=True, resolve_entities=False)
+        _schemas[name] = etree.XMLSchema(etree.parse(str(SCHEMAS / name), parser))
+    return _schemas[name]
+
+
+def _register_0004_with_ocfl_py() -> None:
+    """ocfl-py 2.1 has no 0004 layout; register one written here, independent of archa."""
+    from ocfl import layout_registry
+    from ocfl.layout import Layout
+
+    class Layout0004(Layout):  # type: ignore[misc]
+        def __init__(self) -> None:
+            super().__init__()
+            self.NAME = "0004-hashed-n-tuple-storage-layout"
+            expected = {"digestAlgorithm": "sha256", "tupleSize": 3, "numberOfTuples": 3,
+                        "shortObjectRoot": False}
+
+            def check(key: str):  # type: ignore[no-untyped-def]
+                def f(value: object) -> None:
+                    assert value == expected[key], f"0004 config {key}={value!r}"
+                return f
+
+            self.PARAMS = {k: check(k) for k in expected}
+
+        def identifier_to_path(self, identifier: str) -> str:
+            h = hashlib.sha256(identifier.encode()).hexdigest()
+            return f"{h[0:3]}/{h[3:6]}/{h[6:9]}/{h}"
+
+    layout_registry.add_layout("0004-hashed-n-tuple-storage-layout", Layout0004)
+
+
+def validate_storage_root(root: Path) -> list[str]:
+    """Problems found by ocfl-py, layout placement and XSD validation (empty when valid)."""
+    import ocfl
+
+    _register_0004_with_ocfl_py()
+    problems: list[str] = []
+    store = ocfl.StorageRoot(root=str(root))
+    if not store.validate(log_warnings=False, log_errors=True, check_digests=True):
+        problems.append(f"ocfl-py: storage root invalid: {store.log} {store.errors}")
+    for marker in root.rglob("0=ocfl_object_1.1"):
+        obj = marker.parent
+        passed, validator = ocfl.Object().validate(str(obj), log_warnings=False, check_digests=True)
+        if not passed:
+            problems.append(f"ocfl-py: {obj}: {validator.status_str()}")
+        inv = json.loads((obj / "inventory.json").read_text())
+        h = hashlib.sha256(inv["id"].encode()).hexdigest()
+        if obj.relative_to(root).as_posix() != f"{h[0:3]}/{h[3:6]}/{h[6:9]}/{h}":
+            problems.append(f"{obj}: not where layout 0004 puts {inv['id']}")
+        parser = etree.XMLParser(no_network=True, resolve_entities=False)
+        for logical, xsd in (("METS.xml", "mets.xsd"), ("metadata/preservation/premis.xml", "premis.xsd")):
+            head = inv["versions"][inv["head"]]["state"]
+            digest = next(d for d, paths in head.items() if logical in paths)
+            path = obj / inv["manifest"][digest][0]
+            s = schema(xsd)
+            if not s.validate(etree.parse(str(path), parser)):
+                problems.append(f"{path}: {xsd}: {s.error_log}")
+    return problems
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Iterator[Repository]:
+    r = Repository.init(tmp_path / "archive")
+    yield r
+    r.close()
+    problems = validate_storage_root(r.hot.path)
+    assert not problems, "\n".join(problems)
+
+
+@pytest.fixture
+def bags(tmp_path: Path) -> Path:
+    d = tmp_path / "bags"
+    d.mkdir()
+    return d

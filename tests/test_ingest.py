@@ -1,0 +1,167 @@
+"""Ingest of valid SIPs: what is stored, where, and what the catalog says."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from archa.demo import pdf_bytes, png_bytes
+from archa.ingest.ingest import IngestOptions, ingest
+from archa.repository.events import verify_chain
+from archa.repository.repo import Repository
+from tests.bagmaker import tar_dir, tar_zst_dir, tree_snapshot, write_bag, zip_dir
+
+PAYLOAD = {
+    "letter.pdf": pdf_bytes("hello"),
+    "scans/page 001.png": png_bytes(),
+    "notes/readme.txt": b"plain text\n",
+    "notes/copy-of-readme.txt": b"plain text\n",  # duplicate content: stored once
+    "empty": b"",
+    "blob": bytes(range(256)) * 3,
+}
+
+
+def stored_bytes(repo: Repository, aip_id: str, logical: str) -> bytes:
+    inv = repo.hot.read_inventory(aip_id)
+    state = inv["versions"][inv["head"]]["state"]
+    digest = next(d for d, paths in state.items() if logical in paths)
+    return (repo.hot.object_path(aip_id) / inv["manifest"][digest][0]).read_bytes()
+
+
+def test_ingest_bag_directory_stores_payload_byte_for_byte(repo: Repository, bags: Path) -> None:
+    bag = write_bag(bags / "b1", PAYLOAD, algs=("sha256", "md5"))
+    before = tree_snapshot(bag)
+    res = ingest(repo, bag)
+    assert tree_snapshot(bag) == before  # the SIP is never changed
+    assert res.files == len(PAYLOAD) and res.bytes == sum(len(v) for v in PAYLOAD.values())
+    for rel, data in PAYLOAD.items():
+        assert stored_bytes(repo, res.aip_id, f"representations/original/data/{rel}") == data
+    for tag in ("bagit.txt", "bag-info.txt", "manifest-sha256.txt", "manifest-md5.txt",
+                "tagmanifest-sha256.txt"):
+        assert stored_bytes(repo, res.aip_id, f"metadata/submission/{tag}") == (bag / tag).read_bytes()
+    inv = repo.hot.read_inventory(res.aip_id)
+    assert inv["id"] == res.aip_id and inv["head"] == "v1" and inv["digestAlgorithm"] == "sha256"
+    state = inv["versions"]["v1"]["state"]
+    assert {"METS.xml", "metadata/descriptive/dc.xml", "metadata/preservation/premis.xml"} <= \
+        {p for paths in state.values() for p in paths}
+    dup = hashlib.sha256(b"plain text\n").hexdigest()
+    assert len(state[dup]) == 2 and len(inv["manifest"][dup]) == 1  # deduplicated
+    # content files are read-only
+    obj = repo.hot.object_path(res.aip_id)
+    assert all(not (p.stat().st_mode & 0o222) for p in obj.rglob("*") if p.is_file())
+    assert list(repo.staging.iterdir()) == []
+
+
+def test_catalog_rows_match_the_object(repo: Repository, bags: Path) -> None:
+    res = ingest(repo, write_bag(bags / "b", PAYLOAD))
+    cat = repo.catalog
+    files = {f["logical_path"]: f for f in cat.files(res.aip_id, "v1")}
+    pdf = files["representations/original/data/letter.pdf"]
+    assert pdf["size"] == len(PAYLOAD["letter.pdf"])
+    assert pdf["digest"] == hashlib.sha256(PAYLOAD["letter.pdf"]).hexdigest()
+    assert pdf["puid"] == "fmt/18" and pdf["mime"] == "application/pdf" and pdf["engine"] == "fido"
+    assert files["representations/original/data/scans/page 001.png"]["puid"] == "fmt/11"
+    assert files["representations/original/data/blob"]["puid"] == "UNKNOWN"
+    inv = repo.hot.read_inventory(res.aip_id)
+    for f in files.values():
+        assert f["content_path"] in inv["manifest"][f["digest"]]
+    aip = cat.aip(res.aip_id)
+    assert aip["external_id"] == "T-1" and aip["head"] == "v1"
+    (version,) = cat.versions(res.aip_id)
+    assert version["stored"] == 1 and version["files"] == len(files)
+    assert cat.transfer(res.transfer_id)["status"] == "accepted"
+    types = [e["type"] for e in cat.events(res.aip_id)]
+    assert types == ["validation", "message digest calculation", "format identification", "ingestion"]
+    assert verify_chain(cat.db) == []
+
+
+def test_premis_and_mets_describe_every_file(repo: Repository, bags: Path) -> None:
+    from lxml import etree
+
+    res = ingest(repo, write_bag(bags / "b", PAYLOAD, algs=("sha512",)))
+    premis = etree.fromstring(stored_bytes(repo, res.aip_id, "metadata/preservation/premis.xml"))
+    ns = {"p": "http://www.loc.gov/premis/v3", "m": "http://www.loc.gov/METS/",
+          "x": "http://www.w3.org/1999/xlink"}
+    pdf = premis.xpath("//p:object[p:objectIdentifier/p:objectIdentifierValue="
+                       "'representations/original/data/letter.pdf']", namespaces=ns)[0]
+    assert pdf.findtext("p:originalName", namespaces=ns) == "data/letter.pdf"
+    assert pdf.findtext(".//p:size", namespaces=ns) == str(len(PAYLOAD["letter.pdf"]))
+    assert pdf.findtext(".//p:formatRegistryKey", namespaces=ns) == "fmt/18"
+    fixity = {f.findtext("p:messageDigestAlgorithm", namespaces=ns): f.findtext("p:messageDigest", namespaces=ns)
+              for f in pdf.findall(".//p:fixity", namespaces=ns)}
+    assert fixity == {"SHA-256": hashlib.sha256(PAYLOAD["letter.pdf"]).hexdigest(),
+                      "SHA-512": hashlib.sha512(PAYLOAD["letter.pdf"]).hexdigest()}
+    events = premis.xpath("//p:event/p:eventType/text()", namespaces=ns)
+    assert events == ["validation", "message digest calculation", "format identification", "ingestion"]
+    mets_bytes = stored_bytes(repo, res.aip_id, "METS.xml")
+    mets = etree.fromstring(mets_bytes)
+    assert mets.get("OBJID") == res.aip_id
+    hrefs = mets.xpath("//m:file/m:FLocat/@x:href", namespaces=ns)
+    assert "representations/original/data/scans/page%20001.png" in hrefs
+    assert len(hrefs) == len(PAYLOAD) + 4  # payload + bagit, bag-info, manifest, tagmanifest
+    ref = mets.xpath("//m:digiprovMD/m:mdRef", namespaces=ns)[0]
+    premis_bytes = stored_bytes(repo, res.aip_id, "metadata/preservation/premis.xml")
+    assert ref.get("CHECKSUM") == hashlib.sha256(premis_bytes).hexdigest()
+    assert ref.get("SIZE") == str(len(premis_bytes))
+
+
+@pytest.mark.parametrize("form", ["zip", "zip-top", "tar", "tgz", "tar.zst"])
+def test_serialized_bags(repo: Repository, bags: Path, form: str) -> None:
+    bag = write_bag(bags / "sip", PAYLOAD)
+    archive = {
+        "zip": lambda: zip_dir(bag, bags / "sip.zip"),
+        "zip-top": lambda: zip_dir(bag, bags / "sip2.zip", top="sip"),
+        "tar": lambda: tar_dir(bag, bags / "sip.tar"),
+        "tgz": lambda: tar_dir(bag, bags / "sip.tgz", mode="w:gz"),
+        "tar.zst": lambda: tar_zst_dir(bag, bags / "sip.tar.zst"),
+    }[form]()
+    digest = hashlib.sha256(archive.read_bytes()).hexdigest()
+    res = ingest(repo, archive)
+    assert hashlib.sha256(archive.read_bytes()).hexdigest() == digest
+    assert stored_bytes(repo, res.aip_id, "representations/original/data/letter.pdf") == PAYLOAD["letter.pdf"]
+    assert list(repo.staging.iterdir()) == []
+
+
+def test_unicode_and_odd_names_survive(repo: Repository, bags: Path) -> None:
+    files = {"žluťoučký kůň.txt": b"a", "100% done.txt": b"b", "dir with space/x y.txt": b"c"}
+    res = ingest(repo, write_bag(bags / "u", files))
+    for rel, data in files.items():
+        assert stored_bytes(repo, res.aip_id, f"representations/original/data/{rel}") == data
+
+
+def test_bagit_0_97_with_sha1_and_sha512(repo: Repository, bags: Path) -> None:
+    res = ingest(repo, write_bag(bags / "old", PAYLOAD, algs=("sha1", "sha512"), version="0.97",
+                                 tag_algs=("md5",)))
+    assert res.files == len(PAYLOAD)
+
+
+def test_sha512_repository_policy(tmp_path: Path, bags: Path) -> None:
+    repo = Repository.init(tmp_path / "a512")
+    cfg = (repo.root / "archa.toml").read_text()
+    (repo.root / "archa.toml").write_text(cfg + "[policy.repository]\ndigest_algorithm = \"sha512\"\n")
+    repo = Repository.open(repo.root)
+    res = ingest(repo, write_bag(bags / "b", PAYLOAD))
+    inv = repo.hot.read_inventory(res.aip_id)
+    assert inv["digestAlgorithm"] == "sha512"
+    assert (repo.hot.object_path(res.aip_id) / "inventory.json.sha512").is_file()
+    repo.close()
+    from tests.conftest import validate_storage_root
+    assert validate_storage_root(repo.hot.path) == []
+
+
+def test_single_thread_and_many_threads_store_the_same(repo: Repository, bags: Path) -> None:
+    files = {f"f{i:03d}.bin": bytes([i]) * (i * 97) for i in range(40)}
+    a = ingest(repo, write_bag(bags / "a", files), IngestOptions(jobs=1))
+    b = ingest(repo, write_bag(bags / "b", files), IngestOptions(jobs=8))
+    fa = {f["logical_path"]: f["digest"] for f in repo.catalog.files(a.aip_id, "v1") if f["role"] == "payload"}
+    fb = {f["logical_path"]: f["digest"] for f in repo.catalog.files(b.aip_id, "v1") if f["role"] == "payload"}
+    assert fa == fb and len(fa) == 40
+
+
+def test_ingest_result_json_is_serializable(repo: Repository, bags: Path) -> None:
+    res = ingest(repo, write_bag(bags / "b", PAYLOAD))
+    d = json.loads(json.dumps(res.as_dict()))
+    assert d["aip_id"] == res.aip_id and {f["puid"] for f in d["formats"]} >= {"fmt/18", "fmt/11"}
