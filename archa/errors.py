@@ -5,7 +5,7 @@ Exit statuses: 0 success, 1 problems found (e.g. a fixity failure), 2 bad input 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 EXIT_OK = 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import click
 
@@ -71,7 +71,7 @@ class ArchaGroup(click.Group):
 class Progress:
     """A progress callback drawing one bar per stage on a terminal (nothing otherwise)."""
 
-    LABELS = {"extract": "extracting", "copy": "copying + hashing", "identify": "identifying"}
+    LABELS: ClassVar[dict[str, str]] = {"extract": "extracting", "copy": "copying + hashing", "identify": "identifying"}
 
     def __init__(self, enabled: bool | None = None) -> None:
         self.enabled = sys.stderr.isatty() if enabled is None else enabled

@@ -44,4 +44,5 @@ def build_dc(aip_id: str, info: Sequence[tuple[str, str]], title: str) -> bytes:
         el = mapping.get(k.lower())
         if el and v and not (el == "title" and v == title):
             root.append(getattr(D, el)(v))
-    return etree.tostring(root, xml_declaration=True, encoding="utf-8", pretty_print=True)
+    data: bytes = etree.tostring(root, xml_declaration=True, encoding="utf-8", pretty_print=True)
+    return data

@@ -43,7 +43,7 @@ def unsafe_name(name: str) -> str | None:
     """Why a member or manifest path is unsafe, or None. Paths use '/' separators."""
     if not name:
         return "empty path"
-    if name.startswith(("/", "\\")) or _DRIVE.match(name) or name.startswith("\\\\"):
+    if name.startswith(("/", "\\")) or _DRIVE.match(name):
         return "absolute path"
     if "\\" in name:
         return "backslash in path"

@@ -80,13 +80,13 @@ def write_mets(path: Path, aip_id: str, label: str, created: str, agent: str, al
                                              "CHECKSUMTYPE": CHECKSUM_TYPES[alg], "ADMID": "digiprov-premis"},
                                             M.FLocat({"LOCTYPE": "URL", f"{{{XLINK_NS}}}type": "simple",
                                                       f"{{{XLINK_NS}}}href": href(f.logical_path)})))
-            with xf.element(f"{{{METS_NS}}}structMap", {"TYPE": "physical", "LABEL": "archa AIP"}):
-                with xf.element(f"{{{METS_NS}}}div", {"TYPE": "AIP", "LABEL": label,
-                                                       "DMDID": "dmd-dc", "ADMID": "digiprov-premis"}):
-                    for group, div_type in (("original", "representation"), ("submission", "submission")):
-                        members = [f for f in files if f.group == group]
-                        if not members:
-                            continue
-                        with xf.element(f"{{{METS_NS}}}div", {"TYPE": div_type, "LABEL": group}):
-                            for f in members:
-                                xf.write(M.fptr({"FILEID": ids[f.logical_path]}))
+            with (xf.element(f"{{{METS_NS}}}structMap", {"TYPE": "physical", "LABEL": "archa AIP"}),
+                  xf.element(f"{{{METS_NS}}}div", {"TYPE": "AIP", "LABEL": label,
+                                                    "DMDID": "dmd-dc", "ADMID": "digiprov-premis"})):
+                for group, div_type in (("original", "representation"), ("submission", "submission")):
+                    members = [f for f in files if f.group == group]
+                    if not members:
+                        continue
+                    with xf.element(f"{{{METS_NS}}}div", {"TYPE": div_type, "LABEL": group}):
+                        for f in members:
+                            xf.write(M.fptr({"FILEID": ids[f.logical_path]}))

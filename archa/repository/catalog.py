@@ -24,32 +24,32 @@ CATALOG_NAME = "catalog.sqlite"
 
 
 def _m1(db: sqlite_utils.Database) -> None:
-    db["aips"].create({"id": str, "created": str, "label": str, "external_id": str,
+    db.table("aips").create({"id": str, "created": str, "label": str, "external_id": str,
                        "head": str, "transfer_id": str}, pk="id")
-    db["versions"].create({"aip_id": str, "version": str, "created": str, "message": str,
+    db.table("versions").create({"aip_id": str, "version": str, "created": str, "message": str,
                            "files": int, "bytes": int, "inventory_digest": str,
                            "digest_algorithm": str, "stored": int},
                           pk=("aip_id", "version"), foreign_keys=[("aip_id", "aips", "id")])
-    db["files"].create({"aip_id": str, "version": str, "logical_path": str, "content_path": str,
+    db.table("files").create({"aip_id": str, "version": str, "logical_path": str, "content_path": str,
                         "role": str, "original_name": str, "size": int, "digest": str,
                         "puid": str, "format_name": str, "format_version": str, "mime": str,
                         "basis": str, "engine": str, "engine_version": str,
                         "signature_version": str, "warning": str},
                        pk=("aip_id", "version", "logical_path"),
                        foreign_keys=[("aip_id", "aips", "id")])
-    db["files"].create_index(["digest"])
-    db["files"].create_index(["puid"])
-    db["copies"].create({"aip_id": str, "version": str, "location": str, "state": str,
+    db.table("files").create_index(["digest"])
+    db.table("files").create_index(["puid"])
+    db.table("copies").create({"aip_id": str, "version": str, "location": str, "state": str,
                          "written": str, "last_audit": str},
                         pk=("aip_id", "version", "location"))
-    db["transfers"].create({"id": str, "source": str, "received": str, "status": str,
+    db.table("transfers").create({"id": str, "source": str, "received": str, "status": str,
                             "aip_id": str, "files": int, "bytes": int, "findings": str}, pk="id")
     db.execute("""CREATE TABLE events (
         seq INTEGER PRIMARY KEY AUTOINCREMENT,
         id TEXT NOT NULL UNIQUE, type TEXT NOT NULL, time TEXT NOT NULL, outcome TEXT NOT NULL,
         detail TEXT NOT NULL, agent TEXT NOT NULL, aip_id TEXT, version TEXT, location TEXT,
         transfer_id TEXT, prev_hash TEXT NOT NULL, hash TEXT NOT NULL)""")
-    db["events"].create_index(["aip_id"])
+    db.table("events").create_index(["aip_id"])
 
 
 # Ordered migrations: index i takes schema version i to i + 1. Never edit a released one.
@@ -86,13 +86,13 @@ class Catalog:
         self.path = path
 
     @classmethod
-    def create(cls, path: Path) -> "Catalog":
+    def create(cls, path: Path) -> Catalog:
         if path.exists():
             raise RepositoryError(f"{path}: a catalog exists already", path=str(path))
         return cls.open(path, create=True)
 
     @classmethod
-    def open(cls, path: Path, *, create: bool = False) -> "Catalog":
+    def open(cls, path: Path, *, create: bool = False) -> Catalog:
         if not create and not path.is_file():
             raise RepositoryError(f"{path}: catalog missing", path=str(path),
                                   hint="the repository is damaged; the catalog can be rebuilt "
@@ -143,16 +143,16 @@ class Catalog:
                    events: list[Event]) -> None:
         """Insert a new AIP with its first version, files, copies, transfer and events at once."""
         with self.transaction():
-            self.db["aips"].insert(aip)
-            self.db["versions"].insert(version)
-            self.db["files"].insert_all((asdict(f) for f in files), batch_size=2000)
-            self.db["copies"].insert_all(copies)
-            self.db["transfers"].insert(transfer)
+            self.db.table("aips").insert(aip)
+            self.db.table("versions").insert(version)
+            self.db.table("files").insert_all((asdict(f) for f in files), batch_size=2000)
+            self.db.table("copies").insert_all(copies)
+            self.db.table("transfers").insert(transfer)
             append_events(self.db, events)
 
     def record_rejected_transfer(self, transfer: dict[str, Any], events: list[Event]) -> None:
         with self.transaction():
-            self.db["transfers"].insert(transfer)
+            self.db.table("transfers").insert(transfer)
             append_events(self.db, events)
 
     # --- reads --------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import hashlib
 import json
 import uuid
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlite_utils
@@ -23,7 +23,7 @@ HASHED_FIELDS = ("id", "type", "time", "outcome", "detail", "agent", "aip_id", "
 
 def now_iso() -> str:
     """Current UTC time, ISO 8601 with microseconds and a Z."""
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ def append_events(db: sqlite_utils.Database, events: list[Event]) -> None:
         row = asdict(ev)
         row["prev_hash"] = prev
         row["hash"] = row_hash(row)
-        db["events"].insert(row)
+        db.table("events").insert(row)
         prev = row["hash"]
 
 

@@ -53,7 +53,7 @@ class StorageRoot:
         self.path = path
 
     @classmethod
-    def create(cls, path: Path) -> "StorageRoot":
+    def create(cls, path: Path) -> StorageRoot:
         """Lay out an empty storage root; refuses a non-empty directory."""
         if path.exists() and any(path.iterdir()):
             raise RepositoryError(f"{path}: exists and is not empty", path=str(path),

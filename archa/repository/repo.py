@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from archa.errors import RepositoryError
 from archa.policies import Policy, load_policy
@@ -58,7 +58,7 @@ class Repository:
     # --- life cycle ---------------------------------------------------------------------
 
     @classmethod
-    def init(cls, path: Path) -> "Repository":
+    def init(cls, path: Path) -> Repository:
         """Create a new repository at `path` (which must not exist, or be an empty directory).
 
         Built under a temporary name beside `path` and renamed into place, so a crash
@@ -94,7 +94,7 @@ class Repository:
         return cls(path, cfg)
 
     @classmethod
-    def open(cls, path: Path) -> "Repository":
+    def open(cls, path: Path) -> Repository:
         path = path.absolute()
         if not path.is_dir():
             raise RepositoryError(f"{path}: no repository here", path=str(path),
@@ -108,7 +108,7 @@ class Repository:
             self._catalog.close()
             self._catalog = None
 
-    def __enter__(self) -> "Repository":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -1,0 +1,86 @@
+"""The catalog: schema version, transactions, and the hash-chained event log."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from archa.errors import RepositoryError, SipRejected
+from archa.ingest.ingest import ingest
+from archa.repository.catalog import SCHEMA_VERSION, Catalog
+from archa.repository.events import Event, append_events, verify_chain
+from archa.repository.repo import Repository
+from tests.bagmaker import write_bag
+
+
+def _catalog_with_events(tmp_path: Path, n: int = 5) -> Catalog:
+    cat = Catalog.create(tmp_path / "c.sqlite")
+    with cat.transaction():
+        append_events(cat.db, [Event("fixity check", "success", f"audit {i}", "archa/test") for i in range(n)])
+    return cat
+
+
+def test_chain_is_intact_after_appends(tmp_path: Path) -> None:
+    cat = _catalog_with_events(tmp_path)
+    rows = cat.events()
+    assert rows[0]["prev_hash"] == "0" * 64
+    assert all(rows[i]["prev_hash"] == rows[i - 1]["hash"] for i in range(1, len(rows)))
+    assert verify_chain(cat.db) == []
+
+
+def test_edited_row_is_detected(tmp_path: Path) -> None:
+    cat = _catalog_with_events(tmp_path)
+    cat.db.execute("UPDATE events SET outcome = 'failure' WHERE seq = 3")
+    (p,) = verify_chain(cat.db)
+    assert p.seq == 3 and "edited" in p.problem
+
+
+def test_deleted_row_is_detected(tmp_path: Path) -> None:
+    cat = _catalog_with_events(tmp_path)
+    cat.db.execute("DELETE FROM events WHERE seq = 2")
+    (p,) = verify_chain(cat.db)
+    assert p.seq == 3 and "deleted" in p.problem
+
+
+def test_reordered_rows_are_detected(tmp_path: Path) -> None:
+    cat = _catalog_with_events(tmp_path)
+    a, b = cat.events()[1], cat.events()[2]  # seq 2 and 3
+    cols = [c for c in a if c != "seq"]
+
+    def put(seq: int, row: dict[str, object]) -> None:
+        cat.db.execute(f"UPDATE events SET {', '.join(c + ' = ?' for c in cols)} WHERE seq = ?",
+                       [row[c] for c in cols] + [seq])
+
+    cat.db.execute("UPDATE events SET id = 'tmp' WHERE seq = 2")
+    put(3, a)
+    put(2, b)
+    problems = verify_chain(cat.db)
+    assert problems and problems[0].seq == 2 and "reordered" in problems[0].problem
+
+
+def test_failed_transaction_leaves_no_rows(tmp_path: Path) -> None:
+    cat = _catalog_with_events(tmp_path, 1)
+    with pytest.raises(ZeroDivisionError), cat.transaction():
+        append_events(cat.db, [Event("validation", "success", "x", "a")])
+        raise ZeroDivisionError
+    assert len(cat.events()) == 1
+
+
+def test_schema_version_and_refusal_of_newer(tmp_path: Path) -> None:
+    cat = Catalog.create(tmp_path / "c.sqlite")
+    assert cat.schema_version == SCHEMA_VERSION
+    cat.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    cat.close()
+    with pytest.raises(RepositoryError, match="newer than this archa"):
+        Catalog.open(tmp_path / "c.sqlite")
+
+
+def test_ingest_events_join_the_chain(repo: Repository, bags: Path) -> None:
+    ingest(repo, write_bag(bags / "a", {"x.txt": b"x"}))
+    (bags / "b").mkdir()
+    with pytest.raises(SipRejected):
+        ingest(repo, bags / "b")  # rejected: also an event
+    ingest(repo, write_bag(bags / "c", {"y.txt": b"y"}))
+    assert len(repo.catalog.events()) == 9
+    assert verify_chain(repo.catalog.db) == []
