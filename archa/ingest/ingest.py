@@ -10,10 +10,11 @@ a crash after it is rolled forward from the journal.
 from __future__ import annotations
 
 import getpass
+import os
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ from archa.ingest.dc import build_dc, title_from
 from archa.ingest.extract import Limits, archive_kind, extract, find_bag_root
 from archa.ingest.mets import MdRef, MetsFile, write_mets
 from archa.ingest.premis import Agent, write_premis
-from archa.preservation.identify import UNKNOWN, FormatResult, get_identifier
+from archa.preservation.identify import UNKNOWN, FormatResult, get_identifier, identify_many
 from archa.repository.catalog import FileRow
 from archa.repository.durable import sync_filesystem
 from archa.repository.events import Event, now_iso
@@ -192,21 +193,21 @@ class _Ingest:
 
     def _identify(self, builder: VersionBuilder,
                   files: list[tuple[FileRow, dict[str, str]]]) -> dict[str, FormatResult]:
-        ident = get_identifier(self.engine)
         results: dict[str, FormatResult] = {}
         payload = [f for f, _d in files if f.role == "payload"]
-        for i, f in enumerate(payload, 1):
-            results[f.logical_path] = ident.identify(builder.content_file(f.logical_path))
+        processes = min(self.jobs, os.cpu_count() or 1)
+        found = identify_many([builder.content_file(f.logical_path) for f in payload], self.engine,
+                              processes)
+        for i, (f, r) in enumerate(zip(payload, found, strict=True), 1):
+            results[f.logical_path] = r
             self._note("identify", i, len(payload))
         for idx, (f, d) in enumerate(files):
-            r = results.get(f.logical_path)
-            if r is not None:
-                files[idx] = (FileRow(**{**asdict(f), "puid": r.puid, "format_name": r.name,
-                                         "format_version": r.version, "mime": r.mime,
-                                         "basis": r.basis, "engine": r.engine,
-                                         "engine_version": r.engine_version,
-                                         "signature_version": r.signature_version,
-                                         "warning": r.warning}), d)
+            fmt = results.get(f.logical_path)
+            if fmt is not None:
+                files[idx] = (replace(f, puid=fmt.puid, format_name=fmt.name, format_version=fmt.version,
+                                      mime=fmt.mime, basis=fmt.basis, engine=fmt.engine,
+                                      engine_version=fmt.engine_version,
+                                      signature_version=fmt.signature_version, warning=fmt.warning), d)
         return results
 
     def _check_formats(self, files: list[tuple[FileRow, dict[str, str]]]) -> None:
@@ -281,8 +282,7 @@ class _Ingest:
                     builder.content_file(lp).stat().st_size, dg, mime="text/xml")
             for lp, dg in (("METS.xml", mets_digest), ("metadata/descriptive/dc.xml", dc_digest),
                            ("metadata/preservation/premis.xml", premis_digest))]
-        rows = [FileRow(**{**asdict(f), "content_path": builder.content_path_of(f.digest)})
-                for f, _d in files] + meta_rows
+        rows = [replace(f, content_path=builder.content_path_of(f.digest)) for f, _d in files] + meta_rows
 
         # 3. inventory and sidecars; everything durable before the object becomes visible
         sync_filesystem(work)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from functools import cache
 from pathlib import Path
@@ -113,7 +113,35 @@ def get_identifier(engine: str) -> Identifier:
     return ident
 
 
-def identify_many(paths: Iterable[Path], engine: str) -> Iterator[FormatResult]:
-    ident = get_identifier(engine)
-    for p in paths:
-        yield ident.identify(p)
+POOL_THRESHOLD = 64  # below this many files a process pool costs more than it saves
+
+
+def _worker_init(engine: str) -> None:
+    get_identifier(engine)  # load the signatures once per worker
+
+
+def _worker_identify(engine: str, path: str) -> FormatResult:
+    return get_identifier(engine).identify(Path(path))
+
+
+def identify_many(paths: Sequence[Path], engine: str, jobs: int = 1) -> Iterator[FormatResult]:
+    """Identify `paths` in order, on `jobs` worker processes when there are enough files.
+
+    Workers are started by a fork server (never forked from a process holding threads or
+    database handles) and each loads the engine's signatures once.
+    """
+    ident = get_identifier(engine)  # fail early on an unknown engine, in this process
+    if jobs <= 1 or len(paths) < POOL_THRESHOLD:
+        for p in paths:
+            yield ident.identify(p)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from functools import partial
+
+    ctx = multiprocessing.get_context("forkserver")
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_init,
+                             initargs=(engine,)) as pool:
+        chunk = max(1, min(256, len(paths) // (jobs * 8)))
+        yield from pool.map(partial(_worker_identify, engine), [os.fspath(p) for p in paths],
+                            chunksize=chunk)

@@ -1,0 +1,141 @@
+"""Benchmark: `archa ingest` versus what an archivist does by hand, on the same bag, in one run.
+
+By hand: `bagit.py --validate --processes 2 BAG`, then `cp -r BAG DEST` and `sync`.
+archa:   `archa ingest --repo REPO BAG` (validate, identify, durable OCFL write).
+
+Bags: (a) 8 x 128 MiB random files, (b) 20,000 files of 1-8 KiB; sha256 manifests.
+Both sides start from the same state: dirty pages flushed (`sync`) and, when this process
+may, the page cache dropped. Prints seconds, MB/s, files/s, peak RSS and the ratio.
+
+    python bench/ingest.py [--work DIR] [--only a|b] [--big-files 8] [--big-mib 128] [--small 20000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import random
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+BIN = Path(sys.executable).parent
+
+
+@dataclass
+class Run:
+    seconds: float
+    peak_rss_mb: float
+
+
+def run(cmd: list[str]) -> Run:
+    """Run `cmd`, return wall time and the peak RSS of the largest process in it."""
+    import tempfile
+
+    with tempfile.TemporaryFile() as err:  # a file, not a pipe: bagit.py logs every file
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err)
+        _pid, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - t0
+        if os.waitstatus_to_exitcode(status) != 0:
+            err.seek(0)
+            raise SystemExit(f"{' '.join(cmd)} failed: {err.read().decode()[-2000:]}")
+    return Run(elapsed, usage.ru_maxrss / 1024)
+
+
+def settle() -> str:
+    """Flush dirty pages; drop the page cache if allowed. Returns what was done."""
+    os.sync()
+    try:
+        Path("/proc/sys/vm/drop_caches").write_text("3\n")
+        return "cold cache"
+    except OSError:
+        return "warm cache (cannot drop caches here)"
+
+
+def make_bag(root: Path, files: dict[str, int], seed: int) -> tuple[int, int]:
+    """Write a BagIt 1.0 bag of random files with a sha256 manifest. Returns (bytes, files)."""
+    rng = random.Random(seed)
+    (root / "data").mkdir(parents=True)
+    lines = []
+    total = 0
+    for rel, size in files.items():
+        p = root / "data" / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        h = hashlib.sha256()
+        with open(p, "wb") as f:
+            left = size
+            while left:
+                n = min(left, 8 << 20)
+                block = rng.randbytes(n)
+                f.write(block)
+                h.update(block)
+                left -= n
+        lines.append(f"{h.hexdigest()}  data/{rel}\n")
+        total += size
+    (root / "bagit.txt").write_text("BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n")
+    (root / "bag-info.txt").write_text(f"Source-Organization: archa benchmark\nPayload-Oxum: {total}.{len(files)}\n")
+    (root / "manifest-sha256.txt").write_text("".join(lines))
+    return total, len(files)
+
+
+def bench(name: str, bag: Path, work: Path, nbytes: int, nfiles: int) -> None:
+    dest = work / f"{name}-copy"
+    repo = work / f"{name}-repo"
+    for p in (dest, repo):
+        shutil.rmtree(p, ignore_errors=True)
+    subprocess.run([str(BIN / "archa"), "init", str(repo)], check=True, stdout=subprocess.DEVNULL)
+
+    cache = settle()
+    t0 = time.perf_counter()
+    v = run([str(BIN / "bagit.py"), "--validate", "--processes", "2", str(bag)])
+    c = run(["cp", "-r", str(bag), str(dest)])
+    s = run(["sync"])
+    by_hand = Run(time.perf_counter() - t0, max(v.peak_rss_mb, c.peak_rss_mb))
+
+    settle()
+    a = run([str(BIN / "archa"), "ingest", "--repo", str(repo), str(bag)])
+
+    print(f"\n({name}) {nfiles} files, {nbytes / 2**20:.0f} MiB, {cache}")
+    print(f"  {'':<34}{'seconds':>9}{'MB/s':>9}{'files/s':>10}{'peak RSS MB':>13}")
+    for label, r in ((f"by hand (validate {v.seconds:.1f} + cp {c.seconds:.1f} + sync {s.seconds:.1f})",
+                      by_hand), ("archa ingest", a)):
+        print(f"  {label:<34}{r.seconds:>9.2f}{nbytes / r.seconds / 1e6:>9.1f}"
+              f"{nfiles / r.seconds:>10.0f}{r.peak_rss_mb:>13.0f}")
+    print(f"  ratio archa / by hand: {a.seconds / by_hand.seconds:.2f}x the time")
+    shutil.rmtree(dest, ignore_errors=True)
+    shutil.rmtree(repo, ignore_errors=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--work", type=Path, default=Path("bench-work"))
+    ap.add_argument("--only", choices=["a", "b"])
+    ap.add_argument("--big-files", type=int, default=8)
+    ap.add_argument("--big-mib", type=int, default=128)
+    ap.add_argument("--small", type=int, default=20_000)
+    args = ap.parse_args()
+    args.work.mkdir(parents=True, exist_ok=True)
+    print(f"archa ingest benchmark, {os.cpu_count()} cores, work dir {args.work.resolve()}")
+    if args.only in (None, "a"):
+        bag = args.work / "bag-large"
+        shutil.rmtree(bag, ignore_errors=True)
+        n, f = make_bag(bag, {f"file-{i}.bin": args.big_mib << 20 for i in range(args.big_files)}, 1)
+        bench("a", bag, args.work, n, f)
+        shutil.rmtree(bag)
+    if args.only in (None, "b"):
+        bag = args.work / "bag-small"
+        shutil.rmtree(bag, ignore_errors=True)
+        rng = random.Random(2)
+        files = {f"d{i // 1000:02d}/f{i:05d}.bin": rng.randint(1024, 8192) for i in range(args.small)}
+        n, f = make_bag(bag, files, 2)
+        bench("b", bag, args.work, n, f)
+        shutil.rmtree(bag)
+
+
+if __name__ == "__main__":
+    main()
