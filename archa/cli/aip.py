@@ -78,4 +78,4 @@ def aip_show(aip_id: str, repo_path: str | None, as_json: bool) -> None:
         click.echo(f"      {f['size']} bytes  {f['digest'][:16]}…  {fmt}")
     click.echo("events:")
     for e in events:
-        click.echo(f"  {e['time'][:19]}  {e['type']:<27} {e['outcome']:<8} {e['detail'][:100]}")
+        click.echo(f"  {e['time'][:19]}  {e['type']:<27} {e['outcome']:<8} {e['detail']}")

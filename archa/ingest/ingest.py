@@ -26,7 +26,7 @@ from archa.ingest.dc import build_dc, title_from
 from archa.ingest.extract import Limits, archive_kind, extract, find_bag_root
 from archa.ingest.mets import MdRef, MetsFile, write_mets
 from archa.ingest.premis import Agent, write_premis
-from archa.preservation.identify import UNKNOWN, FormatResult, get_identifier, identify_many
+from archa.preservation.identify import UNKNOWN, get_identifier, identify_many
 from archa.repository.catalog import FileRow
 from archa.repository.durable import sync_filesystem
 from archa.repository.events import Event, now_iso
@@ -103,10 +103,10 @@ class _Ingest:
             builder = VersionBuilder(work / "object", self.aip_id, self.alg)
             files = self._copy(bag, builder)
             self._reject_if_errors(bag)
-            formats = self._identify(builder, files)
+            self._identify(builder, files)
             self._check_formats(files)
             self._reject_if_errors(bag)
-            result = self._commit(work, bag, builder, files, formats)
+            result = self._commit(work, bag, builder, files)
         except SipRejected as rej:
             self._record_rejection(rej)
             raise
@@ -191,24 +191,18 @@ class _Ingest:
                 ok = False
         return ok
 
-    def _identify(self, builder: VersionBuilder,
-                  files: list[tuple[FileRow, dict[str, str]]]) -> dict[str, FormatResult]:
-        results: dict[str, FormatResult] = {}
-        payload = [f for f, _d in files if f.role == "payload"]
+    def _identify(self, builder: VersionBuilder, files: list[tuple[FileRow, dict[str, str]]]) -> None:
+        """Identify every stored file (payload and submission documents) in the staged copy,
+        recording the result in `files`."""
         processes = min(self.jobs, os.cpu_count() or 1)
-        found = identify_many([builder.content_file(f.logical_path) for f in payload], self.engine,
+        found = identify_many([builder.content_file(f.logical_path) for f, _d in files], self.engine,
                               processes)
-        for i, (f, r) in enumerate(zip(payload, found, strict=True), 1):
-            results[f.logical_path] = r
-            self._note("identify", i, len(payload))
-        for idx, (f, d) in enumerate(files):
-            fmt = results.get(f.logical_path)
-            if fmt is not None:
-                files[idx] = (replace(f, puid=fmt.puid, format_name=fmt.name, format_version=fmt.version,
-                                      mime=fmt.mime, basis=fmt.basis, engine=fmt.engine,
-                                      engine_version=fmt.engine_version,
-                                      signature_version=fmt.signature_version, warning=fmt.warning), d)
-        return results
+        for i, ((f, d), fmt) in enumerate(zip(list(files), found, strict=True)):
+            files[i] = (replace(f, puid=fmt.puid, format_name=fmt.name, format_version=fmt.version,
+                                mime=fmt.mime, basis=fmt.basis, engine=fmt.engine,
+                                engine_version=fmt.engine_version,
+                                signature_version=fmt.signature_version, warning=fmt.warning), d)
+            self._note("identify", i + 1, len(files))
 
     def _check_formats(self, files: list[tuple[FileRow, dict[str, str]]]) -> None:
         pol = self.repo.policy.formats
@@ -224,8 +218,7 @@ class _Ingest:
                                              "rejects unknown formats (formats.unknown)", f.original_name))
 
     def _commit(self, work: Path, bag: Bag, builder: VersionBuilder,
-                files: list[tuple[FileRow, dict[str, str]]],
-                formats: dict[str, FormatResult]) -> IngestResult:
+                files: list[tuple[FileRow, dict[str, str]]]) -> IngestResult:
         # 1. content: dedup payload and submission files (sorted: the first path keeps content)
         for f, _d in files:
             builder.add(f.logical_path, f.digest)
@@ -246,9 +239,9 @@ class _Ingest:
                   f"{self.alg} computed for {len(files)} files while copying", ARCHA_AGENT,
                   self.aip_id, "v1", transfer_id=self.transfer_id),
             Event("format identification", "success",
-                  f"{len(formats)} files identified with {ident.name} {ident.engine_version} "
+                  f"{n_payload} payload files identified with {ident.name} {ident.engine_version} "
                   f"({ident.signature_version}); "
-                  f"{sum(1 for r in formats.values() if r.puid == UNKNOWN)} unidentified",
+                  f"{sum(1 for f, _d in files if f.role == 'payload' and f.puid == UNKNOWN)} unidentified",
                   engine_agent, self.aip_id, "v1", transfer_id=self.transfer_id),
             Event("ingestion", "success", f"SIP {self.sip.name} ingested as {self.aip_id} v1",
                   ARCHA_AGENT, self.aip_id, "v1", self.repo.hot_location, self.transfer_id),

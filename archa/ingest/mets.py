@@ -13,13 +13,14 @@ from pathlib import Path
 from urllib.parse import quote
 
 from lxml import etree
-from lxml.builder import ElementMaker
+
+from archa.ingest.xmlstream import Node, NodeMaker, open_node, write_node
 
 METS_NS = "http://www.loc.gov/METS/"
 XLINK_NS = "http://www.w3.org/1999/xlink"
 XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
 METS_SCHEMA = "http://www.loc.gov/standards/mets/mets.xsd"
-M = ElementMaker(namespace=METS_NS, nsmap={"mets": METS_NS, "xlink": XLINK_NS, "xsi": XSI_NS})
+M = NodeMaker(METS_NS)
 CHECKSUM_TYPES = {"md5": "MD5", "sha1": "SHA-1", "sha256": "SHA-256", "sha512": "SHA-512"}
 
 
@@ -44,7 +45,7 @@ class MdRef:
     digest: str
 
 
-def _mdref(ref: MdRef, alg: str, created: str) -> etree._Element:
+def _mdref(ref: MdRef, alg: str, created: str) -> Node:
     return M.mdRef({"LOCTYPE": "URL", f"{{{XLINK_NS}}}type": "simple",
                     f"{{{XLINK_NS}}}href": href(ref.logical_path), "MDTYPE": ref.mdtype,
                     "MIMETYPE": "text/xml", "SIZE": str(ref.size), "CREATED": created,
@@ -55,38 +56,39 @@ def write_mets(path: Path, aip_id: str, label: str, created: str, agent: str, al
                dc: MdRef, premis: MdRef, files: Sequence[MetsFile]) -> None:
     """Write METS.xml for the AIP `aip_id`; `alg` is the digest algorithm of the checksums."""
     ids = {f.logical_path: f"file-{i:06d}" for i, f in enumerate(files, 1)}
+    groups = [(g, kind, [f for f in files if f.group == g])
+              for g, kind in (("original", "representation"), ("submission", "submission"))]
     with etree.xmlfile(str(path), encoding="utf-8") as xf:
         xf.write_declaration()
-        with xf.element(f"{{{METS_NS}}}mets", {"OBJID": aip_id, "TYPE": "AIP", "LABEL": label,
-                        f"{{{XSI_NS}}}schemaLocation": f"{METS_NS} {METS_SCHEMA}"},
-                        nsmap={"mets": METS_NS, "xlink": XLINK_NS, "xsi": XSI_NS}):
-            xf.write(M.metsHdr({"CREATEDATE": created, "RECORDSTATUS": "NEW"},
-                               M.agent({"ROLE": "CREATOR", "TYPE": "OTHER", "OTHERTYPE": "SOFTWARE"},
-                                       M.name(agent))))
-            xf.write(M.dmdSec({"ID": "dmd-dc", "CREATED": created}, _mdref(dc, alg, created)))
-            xf.write(M.amdSec({"ID": "amd-premis"},
-                              M.digiprovMD({"ID": "digiprov-premis", "CREATED": created},
-                                           _mdref(premis, alg, created))))
-            with xf.element(f"{{{METS_NS}}}fileSec"):
-                for group in ("original", "submission"):
-                    members = [f for f in files if f.group == group]
+        with open_node(xf, f"{{{METS_NS}}}mets", {"OBJID": aip_id, "TYPE": "AIP", "LABEL": label,
+                       f"{{{XSI_NS}}}schemaLocation": f"{METS_NS} {METS_SCHEMA}"},
+                       nsmap={"mets": METS_NS, "xlink": XLINK_NS, "xsi": XSI_NS}):
+            write_node(xf, M.metsHdr({"CREATEDATE": created, "RECORDSTATUS": "NEW"},
+                                     M.agent({"ROLE": "CREATOR", "TYPE": "OTHER", "OTHERTYPE": "SOFTWARE"},
+                                             M.name(agent))), 1)
+            write_node(xf, M.dmdSec({"ID": "dmd-dc", "CREATED": created}, _mdref(dc, alg, created)), 1)
+            write_node(xf, M.amdSec({"ID": "amd-premis"},
+                                    M.digiprovMD({"ID": "digiprov-premis", "CREATED": created},
+                                                 _mdref(premis, alg, created))), 1)
+            with open_node(xf, f"{{{METS_NS}}}fileSec", depth=1):
+                for group, _kind, members in groups:
                     if not members:
                         continue
-                    with xf.element(f"{{{METS_NS}}}fileGrp", {"USE": group, "ID": f"grp-{group}"}):
+                    with open_node(xf, f"{{{METS_NS}}}fileGrp", {"USE": group, "ID": f"grp-{group}"}, 2):
                         for f in members:
-                            xf.write(M.file({"ID": ids[f.logical_path],
-                                             "MIMETYPE": f.mime or "application/octet-stream",
-                                             "SIZE": str(f.size), "CHECKSUM": f.digest,
-                                             "CHECKSUMTYPE": CHECKSUM_TYPES[alg], "ADMID": "digiprov-premis"},
-                                            M.FLocat({"LOCTYPE": "URL", f"{{{XLINK_NS}}}type": "simple",
-                                                      f"{{{XLINK_NS}}}href": href(f.logical_path)})))
-            with (xf.element(f"{{{METS_NS}}}structMap", {"TYPE": "physical", "LABEL": "archa AIP"}),
-                  xf.element(f"{{{METS_NS}}}div", {"TYPE": "AIP", "LABEL": label,
-                                                    "DMDID": "dmd-dc", "ADMID": "digiprov-premis"})):
-                for group, div_type in (("original", "representation"), ("submission", "submission")):
-                    members = [f for f in files if f.group == group]
+                            write_node(xf, M.file({"ID": ids[f.logical_path],
+                                                   "MIMETYPE": f.mime or "application/octet-stream",
+                                                   "SIZE": str(f.size), "CHECKSUM": f.digest,
+                                                   "CHECKSUMTYPE": CHECKSUM_TYPES[alg],
+                                                   "ADMID": "digiprov-premis"},
+                                                  M.FLocat({"LOCTYPE": "URL", f"{{{XLINK_NS}}}type": "simple",
+                                                            f"{{{XLINK_NS}}}href": href(f.logical_path)})), 3)
+            with (open_node(xf, f"{{{METS_NS}}}structMap", {"TYPE": "physical", "LABEL": "archa AIP"}, 1),
+                  open_node(xf, f"{{{METS_NS}}}div", {"TYPE": "AIP", "LABEL": label, "DMDID": "dmd-dc",
+                                                       "ADMID": "digiprov-premis"}, 2)):
+                for group, kind, members in groups:
                     if not members:
                         continue
-                    with xf.element(f"{{{METS_NS}}}div", {"TYPE": div_type, "LABEL": group}):
+                    with open_node(xf, f"{{{METS_NS}}}div", {"TYPE": kind, "LABEL": group}, 3):
                         for f in members:
-                            xf.write(M.fptr({"FILEID": ids[f.logical_path]}))
+                            write_node(xf, M.fptr({"FILEID": ids[f.logical_path]}), 4)

@@ -12,15 +12,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lxml import etree
-from lxml.builder import ElementMaker
 
+from archa.ingest.xmlstream import Node, NodeMaker, open_node, write_node
 from archa.repository.catalog import FileRow
 from archa.repository.events import Event
 
 PREMIS_NS = "http://www.loc.gov/premis/v3"
 XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
 PREMIS_SCHEMA = "http://www.loc.gov/standards/premis/v3/premis.xsd"
-P = ElementMaker(namespace=PREMIS_NS, nsmap={"premis": PREMIS_NS, "xsi": XSI_NS})
+P = NodeMaker(PREMIS_NS)
 XSI_TYPE = f"{{{XSI_NS}}}type"
 ALG_NAMES = {"md5": "MD5", "sha1": "SHA-1", "sha256": "SHA-256", "sha512": "SHA-512"}
 
@@ -34,7 +34,7 @@ class Agent:
     version: str = ""
 
 
-def _file_object(f: FileRow, fixity: dict[str, str]) -> etree._Element:
+def _file_object(f: FileRow, fixity: dict[str, str]) -> Node:
     chars = [P.compositionLevel("0")]
     for alg in sorted(fixity):
         chars.append(P.fixity(P.messageDigestAlgorithm(ALG_NAMES.get(alg, alg)),
@@ -68,9 +68,9 @@ def write_premis(path: Path, aip_id: str, representation: str,
     """Write premis.xml for `files` (each with its fixity by algorithm), `events`, `agents`."""
     with etree.xmlfile(str(path), encoding="utf-8") as xf:
         xf.write_declaration()
-        with xf.element(f"{{{PREMIS_NS}}}premis", {"version": "3.0",
-                        f"{{{XSI_NS}}}schemaLocation": f"{PREMIS_NS} {PREMIS_SCHEMA}"},
-                        nsmap={"premis": PREMIS_NS, "xsi": XSI_NS}):
+        with open_node(xf, f"{{{PREMIS_NS}}}premis", {"version": "3.0",
+                       f"{{{XSI_NS}}}schemaLocation": f"{PREMIS_NS} {PREMIS_SCHEMA}"},
+                       nsmap={"premis": PREMIS_NS, "xsi": XSI_NS}):
             rep = P.object(
                 P.objectIdentifier(P.objectIdentifierType("local"),
                                    P.objectIdentifierValue(representation)),
@@ -80,20 +80,20 @@ def write_premis(path: Path, aip_id: str, representation: str,
                 *[P.linkingEventIdentifier(P.linkingEventIdentifierType("urn"),
                                            P.linkingEventIdentifierValue(e.id)) for e in events])
             rep.set(XSI_TYPE, "premis:representation")
-            xf.write(rep)
+            write_node(xf, rep, 1)
             for f, fixity in files:
-                xf.write(_file_object(f, fixity))
+                write_node(xf, _file_object(f, fixity), 1)
             for e in events:
-                xf.write(_event(e, representation, agents))
+                write_node(xf, _event(e, representation, agents), 1)
             for a in agents:
                 parts = [P.agentIdentifier(P.agentIdentifierType(a.id_type), P.agentIdentifierValue(a.id_value)),
                          P.agentName(a.name), P.agentType(a.type)]
                 if a.version:
                     parts.append(P.agentVersion(a.version))
-                xf.write(P.agent(*parts))
+                write_node(xf, P.agent(*parts), 1)
 
 
-def _event(e: Event, representation: str, agents: Sequence[Agent]) -> etree._Element:
+def _event(e: Event, representation: str, agents: Sequence[Agent]) -> Node:
     """An event linked to its executing program and, for ingestion, the submitting organisation."""
     links = [(a, "executing program") for a in agents if a.id_value == e.agent]
     if e.type == "ingestion":
