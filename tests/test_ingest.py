@@ -62,7 +62,7 @@ def test_catalog_rows_match_the_object(repo: Repository, bags: Path) -> None:
     pdf = files["representations/original/data/letter.pdf"]
     assert pdf["size"] == len(PAYLOAD["letter.pdf"])
     assert pdf["digest"] == hashlib.sha256(PAYLOAD["letter.pdf"]).hexdigest()
-    assert pdf["puid"] == "fmt/18" and pdf["mime"] == "application/pdf" and pdf["engine"] == "fido"
+    assert pdf["puid"] == "fmt/18" and pdf["mime"] == "application/pdf" and pdf["engine"] == "siegfried"
     assert files["representations/original/data/scans/page 001.png"]["puid"] == "fmt/11"
     assert files["representations/original/data/blob"]["puid"] == "UNKNOWN"
     inv = repo.hot.read_inventory(res.aip_id)

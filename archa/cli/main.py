@@ -7,6 +7,8 @@ import click
 import archa
 from archa.cli.aip import aip
 from archa.cli.common import ArchaGroup
+from archa.cli.formats import formats
+from archa.cli.identify import identify_command
 from archa.cli.ingest import ingest_command
 from archa.cli.init import init_command
 
@@ -28,3 +30,5 @@ def cli() -> None:
 cli.add_command(init_command)
 cli.add_command(ingest_command)
 cli.add_command(aip)
+cli.add_command(identify_command)
+cli.add_command(formats)

@@ -37,7 +37,7 @@ class Policy:
     digest_algorithm: str = "sha256"
     placement: PlacementPolicy = field(default_factory=PlacementPolicy)
     ingest: IngestPolicy = field(default_factory=IngestPolicy)
-    engine: str = "fido"
+    engine: str = "siegfried"
     formats: FormatPolicy = field(default_factory=FormatPolicy)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -201,6 +201,38 @@ class Catalog:
         if aip_id is None:
             return list(self.db.query("SELECT * FROM events ORDER BY seq"))
         return list(self.db.query("SELECT * FROM events WHERE aip_id = ? ORDER BY seq", [aip_id]))
+
+    def format_profile(self) -> list[dict[str, Any]]:
+        """Files and bytes per PUID over the head version of every AIP (payload only)."""
+        return list(self.db.query("""
+            SELECT f.puid, MIN(f.format_name) AS format_name, COUNT(*) AS files, SUM(f.size) AS bytes
+            FROM files f JOIN aips a ON a.id = f.aip_id AND a.head = f.version
+            WHERE f.role = 'payload' GROUP BY f.puid ORDER BY files DESC, f.puid"""))
+
+    _STALE = """FROM files WHERE role != 'metadata'
+                AND NOT (engine = ? AND engine_version = ? AND signature_version = ?)"""
+
+    def count_stale_identifications(self, engine: str, engine_version: str, signature_version: str) -> int:
+        row = self.db.execute(f"SELECT COUNT(*) {self._STALE}",
+                              [engine, engine_version, signature_version]).fetchone()
+        return int(row[0])
+
+    def stale_identifications(self, engine: str, engine_version: str, signature_version: str,
+                              after_rowid: int, limit: int) -> list[dict[str, Any]]:
+        """Files identified by something else, in rowid order after `after_rowid` (keyset paging)."""
+        return list(self.db.query(
+            f"SELECT rowid, * {self._STALE} AND rowid > ? ORDER BY rowid LIMIT ?",
+            [engine, engine_version, signature_version, after_rowid, limit]))
+
+    def update_formats(self, updates: Sequence[tuple[int, Any]], events: list[Event]) -> None:
+        """Set the format columns of files (by rowid) and append `events`, in one transaction."""
+        with self.transaction():
+            self.db.conn.executemany(
+                """UPDATE files SET puid = ?, format_name = ?, format_version = ?, mime = ?, basis = ?,
+                   engine = ?, engine_version = ?, signature_version = ?, warning = ? WHERE rowid = ?""",
+                [(f.puid, f.name, f.version, f.mime, f.basis, f.engine, f.engine_version,
+                  f.signature_version, f.warning, rowid) for rowid, f in updates])
+            append_events(self.db, events)
 
     def format_summary(self, aip_id: str, version: str) -> list[dict[str, Any]]:
         return list(self.db.query("""
