@@ -38,7 +38,7 @@ def decode_path(s: str) -> str:
                   s, flags=re.IGNORECASE)
 
 
-@dataclass
+@dataclass(slots=True)
 class PayloadEntry:
     """A payload file: `path` as listed (bag-relative, starts with data/), `disk` as found."""
 

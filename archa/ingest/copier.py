@@ -11,8 +11,9 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 
 CHUNK = 4 << 20
@@ -21,7 +22,7 @@ FSYNC_EACH_ABOVE = 4 << 20
 ProgressFn = Callable[[str, int, int], None]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CopyJob:
     """Copy `src` to the new file `dest`, computing every algorithm in `algorithms`."""
 
@@ -32,7 +33,7 @@ class CopyJob:
     algorithms: tuple[str, ...]
 
 
-@dataclass
+@dataclass(slots=True)
 class CopyOutcome:
     key: str
     size: int
@@ -91,14 +92,21 @@ def copy_all(jobs: Sequence[CopyJob], threads: int, progress: ProgressFn | None 
             if progress:
                 progress(stage, done, total)
         return out
-    # biggest first, so one large file does not run alone at the end
-    ordered = sorted(jobs, key=lambda j: -j.size)
+    # biggest first, so one large file does not run alone at the end; at most a few jobs
+    # per thread in flight, so a million-file bag does not become a million futures
+    ordered = iter(sorted(jobs, key=lambda j: -j.size))
+    window = threads * 4
     with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="archa-copy") as pool:
-        futures = {pool.submit(copy_one, j): j for j in ordered}
-        for fut in as_completed(futures):
-            res = fut.result()
-            out[res.key] = res
-            done += futures[fut].size
+        pending = {pool.submit(copy_one, j): j for j in islice(ordered, window)}
+        while pending:
+            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                res = fut.result()
+                out[res.key] = res
+                done += pending.pop(fut).size
+                nxt = next(ordered, None)
+                if nxt is not None:
+                    pending[pool.submit(copy_one, nxt)] = nxt
             if progress:
                 progress(stage, done, total)
     return out

@@ -35,6 +35,7 @@ from archa.repository.repo import Repository
 
 REPRESENTATION = "representations/original"
 ARCHA_AGENT = f"archa/{archa.__version__}"
+IDENTIFY_BATCH = 2000
 # findings after which the payload cannot be checked at all
 FATAL = {"BAG001", "BAG002", "BAG003", "BAG004"}
 
@@ -167,9 +168,12 @@ class _Ingest:
             if not self._verify(bag, job, out, expected, is_payload):
                 continue
             logical = f"{REPRESENTATION}/{job.key}" if is_payload else f"metadata/submission/{job.key}"
+            digest = out.digests[self.alg]
+            builder.add(logical, digest)  # sorted order: the first path keeps deduplicated content
             rows.append((FileRow(aip_id=self.aip_id, version="v1", logical_path=logical,
-                                 content_path="", role="payload" if is_payload else "submission",
-                                 original_name=job.key, size=out.size, digest=out.digests[self.alg]),
+                                 content_path=builder.content_path_of(digest),
+                                 role="payload" if is_payload else "submission",
+                                 original_name=job.key, size=out.size, digest=digest),
                          out.digests))
         return rows
 
@@ -195,14 +199,16 @@ class _Ingest:
         """Identify every stored file (payload and submission documents) in the staged copy,
         recording the result in `files`."""
         processes = min(self.jobs, os.cpu_count() or 1)
-        found = identify_many([builder.content_file(f.logical_path) for f, _d in files], self.engine,
-                              processes)
-        for i, ((f, d), fmt) in enumerate(zip(list(files), found, strict=True)):
-            files[i] = (replace(f, puid=fmt.puid, format_name=fmt.name, format_version=fmt.version,
-                                mime=fmt.mime, basis=fmt.basis, engine=fmt.engine,
-                                engine_version=fmt.engine_version,
-                                signature_version=fmt.signature_version, warning=fmt.warning), d)
-            self._note("identify", i + 1, len(files))
+        for start in range(0, len(files), IDENTIFY_BATCH):  # bounded memory for results
+            chunk = files[start:start + IDENTIFY_BATCH]
+            found = identify_many([builder.object_dir / f.content_path for f, _d in chunk], self.engine,
+                                  processes)
+            for i, ((f, d), fmt) in enumerate(zip(chunk, found, strict=True), start):
+                files[i] = (replace(f, puid=fmt.puid, format_name=fmt.name, format_version=fmt.version,
+                                    mime=fmt.mime, basis=fmt.basis, engine=fmt.engine,
+                                    engine_version=fmt.engine_version,
+                                    signature_version=fmt.signature_version, warning=fmt.warning), d)
+            self._note("identify", min(start + IDENTIFY_BATCH, len(files)), len(files))
 
     def _check_formats(self, files: list[tuple[FileRow, dict[str, str]]]) -> None:
         pol = self.repo.policy.formats
@@ -219,9 +225,6 @@ class _Ingest:
 
     def _commit(self, work: Path, bag: Bag, builder: VersionBuilder,
                 files: list[tuple[FileRow, dict[str, str]]]) -> IngestResult:
-        # 1. content: dedup payload and submission files (sorted: the first path keeps content)
-        for f, _d in files:
-            builder.add(f.logical_path, f.digest)
         created = now_iso()
         ident = get_identifier(self.engine)
         label = title_from(bag.info, self.sip.name)
@@ -253,7 +256,7 @@ class _Ingest:
         if org:
             agents.append(Agent("local", f"organization:{org}", org, "organization"))
 
-        # 2. metadata files: dc, premis, METS (each points at the ones before it)
+        # 1. metadata files: dc, premis, METS (each points at the ones before it)
         dc_bytes = build_dc(self.aip_id, bag.info, label)
         dc_digest = builder.write_bytes("metadata/descriptive/dc.xml", dc_bytes)
         premis_path = builder.content_file("metadata/preservation/premis.xml")
@@ -275,33 +278,32 @@ class _Ingest:
                     builder.content_file(lp).stat().st_size, dg, mime="text/xml")
             for lp, dg in (("METS.xml", mets_digest), ("metadata/descriptive/dc.xml", dc_digest),
                            ("metadata/preservation/premis.xml", premis_digest))]
-        rows = [replace(f, content_path=builder.content_path_of(f.digest)) for f, _d in files] + meta_rows
+        rows = [f for f, _d in files] + meta_rows
 
-        # 3. inventory and sidecars; everything durable before the object becomes visible
+        # 2. inventory and sidecars; everything durable before the object becomes visible
         sync_filesystem(work)
         user = self.options.user or getpass.getuser()
         inv = builder.inventory(created, self.options.message, user, f"urn:archa:user:{user}")
         inv_digest = builder.finish(inv)
 
-        # 4. journal, rename into storage, catalog rows + events in one transaction
+        # 3. journal, rename into storage, catalog rows + events in one transaction
         total_bytes = sum(r.size for r in rows)
-        record = {
+        header = {
             "aip": {"id": self.aip_id, "created": created, "label": label,
                     "external_id": bag.info_value("External-Identifier") or "", "head": "v1",
                     "transfer_id": self.transfer_id},
             "version": {"aip_id": self.aip_id, "version": "v1", "created": created,
                         "message": self.options.message, "files": len(rows), "bytes": total_bytes,
                         "inventory_digest": inv_digest, "digest_algorithm": self.alg, "stored": 1},
-            "files": [asdict(r) for r in rows],
             "copies": [{"aip_id": self.aip_id, "version": "v1", "location": self.repo.hot_location,
                         "state": "ok", "written": created, "last_audit": None}],
             "transfer": self._transfer_row("accepted", n_payload, payload_bytes, warnings,
                                            aip_id=self.aip_id),
             "events": [asdict(e) for e in events],
         }
-        self.repo.write_journal(work, record)
+        journal = self.repo.write_journal(work, header, rows)
         self.repo.hot.commit_object(work / "object", self.aip_id)
-        self.repo.apply_journal(record)
+        self.repo.apply_journal(journal)
         summary = self.repo.catalog.format_summary(self.aip_id, "v1")
         return IngestResult(self.aip_id, "v1", self.transfer_id, str(self.sip), n_payload,
                             payload_bytes, summary, warnings)

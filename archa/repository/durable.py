@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
 READ_ONLY = stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH
 
@@ -52,6 +55,25 @@ def write_durable(path: Path, data: bytes, *, read_only: bool = False, overwrite
             os.link(tmp, path)  # fails if `path` appeared meanwhile: no silent replacement
         finally:
             tmp.unlink()
+    fsync_dir(path.parent)
+
+
+@contextmanager
+def open_durable(path: Path) -> Iterator[BinaryIO]:
+    """Stream a new file into place durably: write to a temp name beside `path`, fsync,
+    link to `path` (refusing to replace an existing file), fsync the directory.
+    On an exception nothing appears at `path`."""
+    if path.exists():
+        raise FileExistsError(f"{path} exists; stored files are never overwritten")
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        with open(tmp, "xb") as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.link(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
     fsync_dir(path.parent)
 
 

@@ -15,7 +15,7 @@ import json
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,14 +25,14 @@ from archa.errors import RepositoryError
 from archa.policies import Policy, load_policy
 from archa.repository.catalog import CATALOG_NAME, Catalog, FileRow
 from archa.repository.config import CONFIG_NAME, Location, RepoConfig, load_config, render_config
-from archa.repository.durable import fsync_dir, write_durable
+from archa.repository.durable import fsync_dir, open_durable, write_durable
 from archa.repository.events import Event, now_iso
 from archa.repository.lock import exclusive_lock
 from archa.repository.ocfl import StorageRoot
 
 DEFAULT_REPO = "archive"
 REPO_ENV = "ARCHA_REPO"
-JOURNAL = "commit.json"
+JOURNAL = "commit.jsonl"
 
 
 def resolve_repo_path(explicit: str | None) -> Path:
@@ -157,15 +157,32 @@ class Repository:
 
     # --- crash recovery -----------------------------------------------------------------
 
-    def write_journal(self, work: Path, record: dict[str, Any]) -> None:
-        """Record what the catalog must hold once the object is in storage (roll-forward)."""
-        write_durable(work / JOURNAL, json.dumps(record, ensure_ascii=False).encode("utf-8"))
+    def write_journal(self, work: Path, header: dict[str, Any], files: Iterable[FileRow]) -> Path:
+        """Record durably what the catalog must hold once the object is in storage, so a
+        crash after the rename is rolled forward. JSON Lines: the header (aip, version,
+        copies, transfer, events), then one file row per line (streamed, memory flat)."""
+        path = work / JOURNAL
+        with open_durable(path) as f:
+            f.write(json.dumps(header, ensure_ascii=False).encode("utf-8") + b"\n")
+            for row in files:
+                f.write(json.dumps(row.as_row(), ensure_ascii=False).encode("utf-8") + b"\n")
+        return path
 
-    def apply_journal(self, record: dict[str, Any]) -> None:
-        self.catalog.record_aip(
-            aip=record["aip"], version=record["version"],
-            files=[FileRow(**f) for f in record["files"]], copies=record["copies"],
-            transfer=record["transfer"], events=[Event(**e) for e in record["events"]])
+    @staticmethod
+    def journal_header(path: Path) -> dict[str, Any]:
+        with open(path, "rb") as f:
+            header: dict[str, Any] = json.loads(f.readline())
+        return header
+
+    def apply_journal(self, path: Path) -> str:
+        """Record the journal's rows and events in the catalog (one transaction); returns the AIP id."""
+        with open(path, "rb") as f:
+            header = json.loads(f.readline())
+            self.catalog.record_aip(
+                aip=header["aip"], version=header["version"],
+                files=(FileRow(**json.loads(line)) for line in f), copies=header["copies"],
+                transfer=header["transfer"], events=[Event(**e) for e in header["events"]])
+        return str(header["aip"]["id"])
 
     def sweep_staging(self) -> SweepReport:
         """Remove work areas of dead commands; finish any commit whose object reached storage.
@@ -179,17 +196,11 @@ class Repository:
             return report
         for work in sorted(self.staging.iterdir()):
             journal = work / JOURNAL
-            if journal.is_file():
-                try:
-                    record = json.loads(journal.read_text("utf-8"))
-                except (ValueError, OSError):
-                    record = None
-                if record is not None:
-                    aip_id = record["aip"]["id"]
-                    if self.hot.has_object(aip_id) and not self.catalog.has_aip(aip_id):
-                        self.apply_journal(record)
-                        assert report.recovered is not None
-                        report.recovered.append(aip_id)
+            if journal.is_file():  # written durably before the rename: complete if present
+                aip_id = self.journal_header(journal)["aip"]["id"]
+                if self.hot.has_object(aip_id) and not self.catalog.has_aip(aip_id):
+                    assert report.recovered is not None
+                    report.recovered.append(self.apply_journal(journal))
             _rmtree(work)
             report.removed += 1
         return report
