@@ -83,6 +83,14 @@ def validate_storage_root(root: Path) -> list[str]:
     return problems
 
 
+def repo_with_policy(root: Path, policy_toml: str) -> Repository:
+    """A new repository at `root` whose archa.toml ends with `policy_toml` overrides."""
+    Repository.init(root).close()
+    with open(root / "archa.toml", "a") as f:
+        f.write(policy_toml)
+    return Repository.open(root)
+
+
 @pytest.fixture
 def repo(tmp_path: Path) -> Iterator[Repository]:
     r = Repository.init(tmp_path / "archive")

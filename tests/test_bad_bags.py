@@ -17,6 +17,7 @@ from archa.errors import SipRejected
 from archa.ingest.ingest import ingest
 from archa.repository.repo import Repository
 from tests.bagmaker import retag, tree_snapshot, write_bag, write_manifest, zip_dir
+from tests.conftest import repo_with_policy
 
 FILES = {"a.txt": b"alpha\n", "sub/b.txt": b"bravo\n", "c.bin": bytes(range(200))}
 
@@ -248,10 +249,7 @@ def test_bad_serialized_bag_is_rejected(repo: Repository, bags: Path, name: str,
 
 
 def test_archive_bomb_limits(tmp_path: Path, bags: Path) -> None:
-    repo = Repository.init(tmp_path / "small")
-    with open(repo.root / "archa.toml", "a") as f:
-        f.write("[policy.ingest]\nmax_bytes = 1000\nmax_files = 3\n")
-    repo = Repository.open(repo.root)
+    repo = repo_with_policy(tmp_path / "small", "[policy.ingest]\nmax_bytes = 1000\nmax_files = 3\n")
     big = write_bag(bags / "big", {"zeros.bin": bytes(100_000)})
     with pytest.raises(SipRejected) as exc:
         ingest(repo, zip_dir(big, bags / "big.zip"))
@@ -267,10 +265,7 @@ def test_archive_bomb_limits(tmp_path: Path, bags: Path) -> None:
 
 def test_zip_bomb_with_lying_sizes_is_stopped(tmp_path: Path, bags: Path) -> None:
     """A member whose header claims a small size but inflates to more is cut off."""
-    repo = Repository.init(tmp_path / "small")
-    with open(repo.root / "archa.toml", "a") as f:
-        f.write("[policy.ingest]\nmax_bytes = 50000\n")
-    repo = Repository.open(repo.root)
+    repo = repo_with_policy(tmp_path / "small", "[policy.ingest]\nmax_bytes = 50000\n")
     out = bags / "liar.tar"
     payload = bytes(200_000)
     ti = _reg("bag/data/z.bin", len(payload))
@@ -285,10 +280,7 @@ def test_zip_bomb_with_lying_sizes_is_stopped(tmp_path: Path, bags: Path) -> Non
 def test_rejected_format_by_policy(tmp_path: Path, bags: Path) -> None:
     from archa.demo import pdf_bytes
 
-    repo = Repository.init(tmp_path / "strict")
-    with open(repo.root / "archa.toml", "a") as f:
-        f.write("[policy.formats]\nrejected = [\"fmt/18\"]\n")
-    repo = Repository.open(repo.root)
+    repo = repo_with_policy(tmp_path / "strict", "[policy.formats]\nrejected = [\"fmt/18\"]\n")
     bag = write_bag(bags / "p", {"x.pdf": pdf_bytes("no")})
     with pytest.raises(SipRejected) as exc:
         ingest(repo, bag)

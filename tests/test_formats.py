@@ -21,6 +21,7 @@ from archa.preservation.identify import compare_engines, identify_many
 from archa.repository.events import verify_chain
 from archa.repository.repo import Repository
 from tests.bagmaker import write_bag
+from tests.conftest import repo_with_policy
 from tests.corpus import CORPUS, build
 
 EXPECTED: dict[str, tuple[str, str]] = {  # name: (siegfried, fido)
@@ -175,10 +176,7 @@ def test_reidentify_records_each_change_and_is_idempotent(repo: Repository, bags
 
 
 def test_formats_report_with_at_risk_policy(tmp_path: Path, bags: Path, corpus: dict[str, Path]) -> None:
-    repo = Repository.init(tmp_path / "r")
-    with open(repo.root / "archa.toml", "a") as f:
-        f.write('[policy.formats]\nat_risk = ["fmt/3"]\n')
-    repo = Repository.open(repo.root)
+    repo = repo_with_policy(tmp_path / "r", '[policy.formats]\nat_risk = ["fmt/3"]\n')
     files = {n: corpus[n].read_bytes() for n in ("image.gif", "letter.pdf", "empty-file")}
     files["copy.pdf"] = files["letter.pdf"]
     ingest(repo, write_bag(bags / "a", files))

@@ -13,6 +13,7 @@ from archa.ingest.ingest import IngestOptions, ingest
 from archa.repository.events import verify_chain
 from archa.repository.repo import Repository
 from tests.bagmaker import tar_dir, tar_zst_dir, tree_snapshot, write_bag, zip_dir
+from tests.conftest import repo_with_policy
 
 PAYLOAD = {
     "letter.pdf": pdf_bytes("hello"),
@@ -139,10 +140,7 @@ def test_bagit_0_97_with_sha1_and_sha512(repo: Repository, bags: Path) -> None:
 
 
 def test_sha512_repository_policy(tmp_path: Path, bags: Path) -> None:
-    repo = Repository.init(tmp_path / "a512")
-    cfg = (repo.root / "archa.toml").read_text()
-    (repo.root / "archa.toml").write_text(cfg + "[policy.repository]\ndigest_algorithm = \"sha512\"\n")
-    repo = Repository.open(repo.root)
+    repo = repo_with_policy(tmp_path / "a512", '[policy.repository]\ndigest_algorithm = "sha512"\n')
     res = ingest(repo, write_bag(bags / "b", PAYLOAD))
     inv = repo.hot.read_inventory(res.aip_id)
     assert inv["digestAlgorithm"] == "sha512"

@@ -89,6 +89,20 @@ def _read_lines(path: Path, encoding: str) -> Iterator[tuple[int, str]]:
             yield n, line.rstrip("\r\n")
 
 
+def _tag_lines(bag: Bag, name: str, code: str) -> Iterator[tuple[int, str]]:
+    """The non-blank lines of tag file `name` (absent: none); a decoding error becomes a
+    finding with `code`."""
+    path = bag.root / name
+    if not path.is_file():
+        return
+    try:
+        for n, line in _read_lines(path, bag.encoding):
+            if line.strip():
+                yield n, line
+    except UnicodeDecodeError as ex:
+        bag.add(code, f"not readable as {bag.encoding}: {ex}", name)
+
+
 def _check_bagit_txt(bag: Bag) -> None:
     path = bag.root / "bagit.txt"
     if not path.is_file() or path.is_symlink():
@@ -130,30 +144,20 @@ def _check_bagit_txt(bag: Bag) -> None:
 
 
 def _parse_bag_info(bag: Bag) -> None:
-    path = bag.root / "bag-info.txt"
-    if not path.is_file():
-        return
-    try:
-        for n, line in _read_lines(path, bag.encoding):
-            if not line.strip():
+    for n, line in _tag_lines(bag, "bag-info.txt", "BAG019"):
+        if line[0] in " \t":
+            if not bag.info:
+                bag.add("BAG019", f"line {n}: continuation line with no label before it", "bag-info.txt")
                 continue
-            if line[0] in " \t":
-                if not bag.info:
-                    bag.add("BAG019", f"line {n}: continuation line with no label before it",
-                            "bag-info.txt")
-                    continue
-                k, v = bag.info[-1]
-                bag.info[-1] = (k, v + " " + line.strip())
-            elif ":" in line:
-                k, v = line.split(":", 1)
-                if k != k.strip():
-                    bag.add("BAG019", f"line {n}: whitespace before the colon", "bag-info.txt",
-                            found=line)
-                bag.info.append((k.strip(), v.strip()))
-            else:
-                bag.add("BAG019", f"line {n}: not 'Label: Value'", "bag-info.txt", found=line)
-    except UnicodeDecodeError as ex:
-        bag.add("BAG019", f"not readable as {bag.encoding}: {ex}", "bag-info.txt")
+            k, v = bag.info[-1]
+            bag.info[-1] = (k, v + " " + line.strip())
+        elif ":" in line:
+            k, v = line.split(":", 1)
+            if k != k.strip():
+                bag.add("BAG019", f"line {n}: whitespace before the colon", "bag-info.txt", found=line)
+            bag.info.append((k.strip(), v.strip()))
+        else:
+            bag.add("BAG019", f"line {n}: not 'Label: Value'", "bag-info.txt", found=line)
 
 
 def _walk(bag: Bag, top: str) -> Iterator[tuple[str, os.stat_result]]:
@@ -185,44 +189,39 @@ def _parse_manifest(bag: Bag, name: str, alg: str, tag: bool) -> dict[str, str]:
     out: dict[str, str] = {}
     seen_nfc: dict[str, str] = {}
     hexlen = {"md5": 32, "sha1": 40, "sha256": 64, "sha512": 128}[alg]
-    try:
-        for n, line in _read_lines(bag.root / name, bag.encoding):
-            if not line.strip():
-                continue
-            parts = line.split(None, 1)
-            if len(parts) != 2 or len(parts[0]) != hexlen or not all(c in "0123456789abcdefABCDEF" for c in parts[0]):
-                bag.add("BAG005", f"line {n}: not 'checksum path' with a {alg} checksum", name,
-                        found=line[:200])
-                continue
-            digest, path = parts[0].lower(), decode_path(parts[1].lstrip(" \t").removeprefix("*"))
-            why = unsafe_name(path)
-            if why:
-                bag.add("BAG006", f"unsafe path in manifest ({why})", path, found=name)
-                continue
-            path = os.path.normpath(path).replace(os.sep, "/")
-            if not tag and not path.startswith("data/"):
-                bag.add("BAG006", "payload manifest lists a file outside data/", path, found=name)
-                continue
-            if tag and (path.startswith("data/") or _MANIFEST.match(path) and path.startswith("tag")):
-                bag.add("BAG014", "a tag manifest must not list payload files or tag manifests",
-                        path, found=name)
-                continue
-            if path in out:
-                if out[path] == digest:
-                    bag.add("BAGW03", "listed twice with the same checksum", path, found=name,
-                            severity="warning")
-                else:
-                    bag.add("BAG017", "listed twice with different checksums", path,
-                            expected=out[path], found=digest)
-                continue
-            nfc = unicodedata.normalize("NFC", path)
-            if nfc in seen_nfc:
-                bag.add("BAG020", "two entries differ only by Unicode normalisation", path,
-                        found=seen_nfc[nfc])
-            seen_nfc[nfc] = path
-            out[path] = digest
-    except UnicodeDecodeError as ex:
-        bag.add("BAG005", f"not readable as {bag.encoding}: {ex}", name)
+    for n, line in _tag_lines(bag, name, "BAG005"):
+        parts = line.split(None, 1)
+        if len(parts) != 2 or len(parts[0]) != hexlen or not all(c in "0123456789abcdefABCDEF" for c in parts[0]):
+            bag.add("BAG005", f"line {n}: not 'checksum path' with a {alg} checksum", name,
+                    found=line[:200])
+            continue
+        digest, path = parts[0].lower(), decode_path(parts[1].lstrip(" \t").removeprefix("*"))
+        why = unsafe_name(path)
+        if why:
+            bag.add("BAG006", f"unsafe path in manifest ({why})", path, found=name)
+            continue
+        path = os.path.normpath(path).replace(os.sep, "/")
+        if not tag and not path.startswith("data/"):
+            bag.add("BAG006", "payload manifest lists a file outside data/", path, found=name)
+            continue
+        if tag and (path.startswith("data/") or _MANIFEST.match(path) and path.startswith("tag")):
+            bag.add("BAG014", "a tag manifest must not list payload files or tag manifests",
+                    path, found=name)
+            continue
+        if path in out:
+            if out[path] == digest:
+                bag.add("BAGW03", "listed twice with the same checksum", path, found=name,
+                        severity="warning")
+            else:
+                bag.add("BAG017", "listed twice with different checksums", path,
+                        expected=out[path], found=digest)
+            continue
+        nfc = unicodedata.normalize("NFC", path)
+        if nfc in seen_nfc:
+            bag.add("BAG020", "two entries differ only by Unicode normalisation", path,
+                    found=seen_nfc[nfc])
+        seen_nfc[nfc] = path
+        out[path] = digest
     return out
 
 
@@ -266,7 +265,6 @@ def open_bag(root: Path) -> Bag:
             if p.rsplit("/", 1)[-1].lower() in SYSTEM_FILES:
                 bag.add("BAGW02", "system file in the payload", p, severity="warning")
 
-    listed_any: set[str] = set()
     nfc_disk: dict[str, list[str]] = {}
     for p in disk:
         nfc_disk.setdefault(unicodedata.normalize("NFC", p), []).append(p)
@@ -307,7 +305,6 @@ def open_bag(root: Path) -> Bag:
         for p in disk:
             if p not in matched:
                 bag.add("BAG008", "payload file not listed in the manifest", p, found=name)
-        listed_any |= matched
     _check_fetch(bag, disk)
     _check_oxum(bag, disk)
     return bag
@@ -330,30 +327,21 @@ def _check_oxum(bag: Bag, disk: dict[str, int]) -> None:
 
 
 def _check_fetch(bag: Bag, disk: dict[str, int]) -> None:
-    path = bag.root / "fetch.txt"
-    if not path.is_file():
-        return
-    try:
-        for n, line in _read_lines(path, bag.encoding):
-            if not line.strip():
-                continue
-            parts = line.split(None, 2)
-            if len(parts) != 3 or not (parts[1] == "-" or parts[1].isdigit()):
-                bag.add("BAG016", f"line {n}: not 'URL length path'", "fetch.txt", found=line[:200])
-                continue
-            target = decode_path(parts[2])
-            why = unsafe_name(target)
-            if why or not target.startswith("data/"):
-                bag.add("BAG016", f"fetch target is unsafe or outside data/ ({why or 'outside data/'})",
-                        target, found="fetch.txt")
-            elif target not in disk:
-                bag.add("BAG016", "fetch.txt lists a file that is not present; archa never "
-                                  "fetches: fetch it and put it in the bag first", target,
-                        found=parts[0])
-            elif parts[1] != "-" and int(parts[1]) != disk[target]:
-                bag.add("BAG016", "fetched file has the wrong length", target,
-                        expected=parts[1], found=str(disk[target]))
-            elif target not in bag.payload:
-                bag.add("BAG016", "fetched file is not listed in the payload manifests", target)
-    except UnicodeDecodeError as ex:
-        bag.add("BAG016", f"not readable as {bag.encoding}: {ex}", "fetch.txt")
+    for n, line in _tag_lines(bag, "fetch.txt", "BAG016"):
+        parts = line.split(None, 2)
+        if len(parts) != 3 or not (parts[1] == "-" or parts[1].isdigit()):
+            bag.add("BAG016", f"line {n}: not 'URL length path'", "fetch.txt", found=line[:200])
+            continue
+        target = decode_path(parts[2])
+        why = unsafe_name(target)
+        if why or not target.startswith("data/"):
+            bag.add("BAG016", f"fetch target is unsafe or outside data/ ({why or 'outside data/'})",
+                    target, found="fetch.txt")
+        elif target not in disk:
+            bag.add("BAG016", "fetch.txt lists a file that is not present; archa never "
+                              "fetches: fetch it and put it in the bag first", target, found=parts[0])
+        elif parts[1] != "-" and int(parts[1]) != disk[target]:
+            bag.add("BAG016", "fetched file has the wrong length", target,
+                    expected=parts[1], found=str(disk[target]))
+        elif target not in bag.payload:
+            bag.add("BAG016", "fetched file is not listed in the payload manifests", target)
