@@ -36,7 +36,8 @@ def test_ingest_prints_id_files_and_formats(env: tuple[CliRunner, str, Path]) ->
     assert re.fullmatch(rf"Ingested {re.escape(str(bag))} as urn:uuid:[0-9a-f-]{{36}} v1", lines[0])
     assert re.fullmatch(r"  files: 2, bytes: 14 \(14 B\), [0-9.]+ s, [0-9.]+ MB/s", lines[1])
     assert lines[2] == "  formats:"
-    assert sorted(lines[3:]) == sorted([
+    assert lines[-1] == "  copies: cold, hot"
+    assert sorted(lines[3:-1]) == sorted([
         "    x-fmt/111         1 files        6 B  Plain Text File",
         "    x-fmt/18          1 files        8 B  Comma Separated Values",
     ])
@@ -53,7 +54,8 @@ def test_ingest_json_and_aip_show(env: tuple[CliRunner, str, Path]) -> None:
     assert shown["aip"]["label"] == "Two small files" and shown["aip"]["external_id"] == "X-9"
     paths = {f["logical_path"]: f for f in shown["files"]}
     assert paths["representations/original/data/b.csv"]["puid"] == "x-fmt/18"
-    assert [e["type"] for e in shown["events"]][-1] == "ingestion"
+    assert [e["type"] for e in shown["events"]][-2:] == ["ingestion", "replication"]
+    assert {c["location"]: c["state"] for c in shown["copies"]} == {"hot": "ok", "cold": "ok"}
     r = runner.invoke(cli, ["aip", "show", "--repo", repo, res["aip_id"]])
     assert r.exit_code == 0
     assert f"AIP {res['aip_id']}\n  label:   Two small files\n  external id: X-9\n" in r.output

@@ -75,8 +75,14 @@ def test_catalog_rows_match_the_object(repo: Repository, bags: Path) -> None:
     assert version["stored"] == 1 and version["files"] == len(files)
     assert cat.transfer(res.transfer_id)["status"] == "accepted"
     types = [e["type"] for e in cat.events(res.aip_id)]
-    assert types == ["validation", "message digest calculation", "format identification", "ingestion"]
+    assert types == ["validation", "message digest calculation", "format identification", "ingestion",
+                     "replication"]
     assert verify_chain(cat.db) == []
+    copies = {c["location"]: c for c in cat.copies(res.aip_id)}
+    assert copies["hot"]["state"] == copies["cold"]["state"] == "ok"
+    archive = repo.root / "storage" / "cold" / repo.hot.object_path(res.aip_id).relative_to(repo.hot.path) / "v1.tar.zst"
+    assert copies["cold"]["archive_sha256"] == hashlib.sha256(archive.read_bytes()).hexdigest()
+    assert res.stored and res.copies == ["cold", "hot"] and res.copy_failures == []
 
 
 def test_premis_and_mets_describe_every_file(repo: Repository, bags: Path) -> None:

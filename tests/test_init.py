@@ -20,7 +20,10 @@ def test_init_lays_out_repository(tmp_path: Path) -> None:
     root = repo.root
     cfg = tomllib.loads((root / "archa.toml").read_text())
     assert cfg["repository"]["id"].startswith("urn:uuid:")
-    assert cfg["locations"] == [{"name": "hot", "kind": "ocfl", "uri": "storage/hot", "tier": "hot"}]
+    assert cfg["locations"] == [{"name": "hot", "kind": "ocfl", "uri": "storage/hot", "tier": "hot"},
+                                {"name": "cold", "kind": "packed", "uri": "storage/cold", "tier": "cold"}]
+    assert json.loads((root / "storage" / "cold" / "archa_packed.json").read_text())["format"] == \
+        "archa packed copies 1"
     hot = root / "storage" / "hot"
     assert (hot / "0=ocfl_1.1").read_text() == "ocfl_1.1\n"
     assert json.loads((hot / "ocfl_layout.json").read_text())["extension"] == \

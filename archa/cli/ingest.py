@@ -48,6 +48,8 @@ def ingest_command(ctx: click.Context, sips: tuple[Path, ...], repo_path: str | 
                 _print_result(result)
     if as_json:
         emit_json([r.as_dict() for r in results])
+    if any(not r.stored for r in results):
+        ctx.exit(1)
 
 
 def _print_result(r: IngestResult) -> None:
@@ -59,5 +61,11 @@ def _print_result(r: IngestResult) -> None:
     for f in r.formats:
         click.echo(f"    {f['puid']:<12} {f['files']:>6} files {human_bytes(f['bytes']):>10}  "
                    f"{f['format_name'] or '(not identified)'}")
+    click.echo(f"  copies: {', '.join(r.copies)}" + ("" if r.stored else "  (NOT stored: the placement "
+                                                      "policy needs more copies)"))
+    for f in r.copy_failures:
+        click.echo(f"  error: copy to {f['location']} failed: {f['error']}", err=True)
+        if f.get("hint"):
+            click.echo(f"  hint: {f['hint']}; then run `archa storage sync`", err=True)
     for w in r.warnings:
         click.echo(f"  warning: {w}")

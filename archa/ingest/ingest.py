@@ -31,6 +31,7 @@ from archa.repository.catalog import FileRow
 from archa.repository.durable import sync_filesystem
 from archa.repository.events import Event, now_iso
 from archa.repository.ocfl import VersionBuilder
+from archa.repository.placement import SyncResult, complete_copies, placement_satisfied
 from archa.repository.repo import Repository
 
 REPRESENTATION = "representations/original"
@@ -59,6 +60,9 @@ class IngestResult:
     formats: list[dict[str, Any]]
     warnings: list[Finding] = field(default_factory=list)
     seconds: float = 0.0
+    stored: bool = False  # every copy the placement policy requires is written and verified
+    copies: list[str] = field(default_factory=list)  # locations holding a verified copy
+    copy_failures: list[dict[str, str]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -294,9 +298,11 @@ class _Ingest:
                     "transfer_id": self.transfer_id},
             "version": {"aip_id": self.aip_id, "version": "v1", "created": created,
                         "message": self.options.message, "files": len(rows), "bytes": total_bytes,
-                        "inventory_digest": inv_digest, "digest_algorithm": self.alg, "stored": 1},
+                        "inventory_digest": inv_digest, "digest_algorithm": self.alg,
+                        "stored": int(placement_satisfied(self.repo, {self.repo.hot_location}))},
             "copies": [{"aip_id": self.aip_id, "version": "v1", "location": self.repo.hot_location,
-                        "state": "ok", "written": created, "last_audit": None}],
+                        "state": "ok", "written": created, "last_audit": None, "bytes": total_bytes,
+                        "archive_sha256": ""}],
             "transfer": self._transfer_row("accepted", n_payload, payload_bytes, warnings,
                                            aip_id=self.aip_id),
             "events": [asdict(e) for e in events],
@@ -304,9 +310,15 @@ class _Ingest:
         journal = self.repo.write_journal(work, header, rows)
         self.repo.hot.commit_object(work / "object", self.aip_id)
         self.repo.apply_journal(journal)
+        # 4. the other copies the placement policy wants, each verified as read back
+        copies = SyncResult()
+        complete_copies(self.repo, self.aip_id, "v1", copies)
         summary = self.repo.catalog.format_summary(self.aip_id, "v1")
+        (version,) = [v for v in self.repo.catalog.versions(self.aip_id) if v["version"] == "v1"]
+        held = [c["location"] for c in self.repo.catalog.copies(self.aip_id) if c["state"] == "ok"]
         return IngestResult(self.aip_id, "v1", self.transfer_id, str(self.sip), n_payload,
-                            payload_bytes, summary, warnings)
+                            payload_bytes, summary, warnings, stored=bool(version["stored"]),
+                            copies=held, copy_failures=copies.failed)
 
     # --- rejection ----------------------------------------------------------------------
 

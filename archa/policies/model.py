@@ -14,8 +14,14 @@ DIGEST_ALGORITHMS = ("sha256", "sha512")
 
 @dataclass(frozen=True)
 class PlacementPolicy:
-    copies: int = 1
-    tiers: tuple[str, ...] = ("hot",)
+    copies: int = 2
+    tiers: tuple[str, ...] = ("hot", "cold")
+
+
+@dataclass(frozen=True)
+class PackingPolicy:
+    level: int = 10
+    threads: int = 2
 
 
 @dataclass(frozen=True)
@@ -39,6 +45,7 @@ class Policy:
     ingest: IngestPolicy = field(default_factory=IngestPolicy)
     engine: str = "siegfried"
     formats: FormatPolicy = field(default_factory=FormatPolicy)
+    packing: PackingPolicy = field(default_factory=PackingPolicy)
 
 
 def default_policy_text() -> str:
@@ -80,6 +87,7 @@ def load_policy(overrides: dict[str, Any] | None = None) -> Policy:
             ingest=IngestPolicy(max_files=int(ing["max_files"]), max_bytes=int(ing["max_bytes"]),
                                 jobs=int(ing["jobs"])),
             engine=str(raw["identification"]["engine"]),
+            packing=PackingPolicy(level=int(raw["packing"]["level"]), threads=int(raw["packing"]["threads"])),
             formats=FormatPolicy(rejected=frozenset(raw["formats"]["rejected"]),
                                  at_risk=frozenset(raw["formats"]["at_risk"]),
                                  unknown=unknown),

@@ -52,8 +52,14 @@ def _m1(db: sqlite_utils.Database) -> None:
     db.table("events").create_index(["aip_id"])
 
 
+def _m2(db: sqlite_utils.Database) -> None:
+    """Copies in several locations: their size and, for packed copies, the archive digest."""
+    db.table("copies").add_column("bytes", int)
+    db.table("copies").add_column("archive_sha256", str)
+
+
 # Ordered migrations: index i takes schema version i to i + 1. Never edit a released one.
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_m1]
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_m1, _m2]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -156,6 +162,20 @@ class Catalog:
             self.db.table("copies").insert_all(copies)
             self.db.table("transfers").insert(transfer)
             append_events(self.db, events)
+
+    def record_copy(self, copy: dict[str, Any], stored: bool, events: list[Event]) -> None:
+        """Insert or replace one copy row, set the version's stored flag, append events."""
+        with self.transaction():
+            self.db.table("copies").upsert(copy, pk=("aip_id", "version", "location"))
+            self.db.execute("UPDATE versions SET stored = ? WHERE aip_id = ? AND version = ?",
+                            [int(stored), copy["aip_id"], copy["version"]])
+            append_events(self.db, events)
+
+    def all_copies(self) -> list[dict[str, Any]]:
+        return list(self.db.query("SELECT * FROM copies ORDER BY aip_id, version, location"))
+
+    def all_versions(self) -> list[dict[str, Any]]:
+        return list(self.db.query("SELECT * FROM versions ORDER BY aip_id, version"))
 
     def record_rejected_transfer(self, transfer: dict[str, Any], events: list[Event]) -> None:
         with self.transaction():

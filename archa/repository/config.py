@@ -23,6 +23,10 @@ class Location:
     kind: str
     uri: str
     tier: str
+    endpoint: str = ""  # S3 only: http(s)://host:port
+    region: str = ""
+    access_key: str = ""  # S3 only; $AWS_ACCESS_KEY_ID wins
+    secret_key: str = ""  # S3 only; $AWS_SECRET_ACCESS_KEY wins
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,8 @@ def render_config(cfg: RepoConfig) -> str:
             f"kind = {_q(loc.kind)}",
             f"uri = {_q(loc.uri)}",
             f"tier = {_q(loc.tier)}",
+            *[f"{k} = {_q(getattr(loc, k))}" for k in ("endpoint", "region", "access_key", "secret_key")
+              if getattr(loc, k)],
             "",
         ]
     lines += [
@@ -86,7 +92,9 @@ def load_config(root: Path) -> RepoConfig:
     try:
         locs = []
         for item in raw.get("locations", []):
-            loc = Location(name=item["name"], kind=item["kind"], uri=item["uri"], tier=item["tier"])
+            loc = Location(name=item["name"], kind=item["kind"], uri=item["uri"], tier=item["tier"],
+                           **{k: str(item[k]) for k in ("endpoint", "region", "access_key", "secret_key")
+                              if k in item})
             if loc.kind not in LOCATION_KINDS or loc.tier not in TIERS:
                 raise ValueError(f"location {loc.name!r}: kind must be one of {LOCATION_KINDS}, "
                                  f"tier one of {TIERS}")

@@ -25,10 +25,12 @@ from archa.errors import RepositoryError
 from archa.policies import Policy, load_policy
 from archa.repository.catalog import CATALOG_NAME, Catalog, FileRow
 from archa.repository.config import CONFIG_NAME, Location, RepoConfig, load_config, render_config
+from archa.repository.copies import init_packed_store
 from archa.repository.durable import fsync_dir, open_durable, write_durable
 from archa.repository.events import Event, now_iso
 from archa.repository.lock import exclusive_lock
 from archa.repository.ocfl import StorageRoot
+from archa.repository.store import Store
 
 DEFAULT_REPO = "archive"
 REPO_ENV = "ARCHA_REPO"
@@ -77,10 +79,13 @@ class Repository:
         tmp.mkdir()
         try:
             cfg = RepoConfig(repository_id=f"urn:uuid:{uuid.uuid4()}", created=now_iso(),
-                             locations=(Location("hot", "ocfl", "storage/hot", "hot"),))
+                             locations=(Location("hot", "ocfl", "storage/hot", "hot"),
+                                        Location("cold", "packed", "storage/cold", "cold")))
             write_durable(tmp / CONFIG_NAME, render_config(cfg).encode("utf-8"))
             (tmp / "staging").mkdir()
             StorageRoot.create(tmp / "storage" / "hot")
+            (tmp / "storage" / "cold").mkdir()
+            init_packed_store(Store.for_location(cfg.locations[1], tmp))
             fsync_dir(tmp / "storage")
             Catalog.create(tmp / CATALOG_NAME).close()
             fsync_dir(tmp)
@@ -130,6 +135,25 @@ class Repository:
         p = Path(loc.uri)
         return p if p.is_absolute() else self.root / p
 
+    def store(self, loc: Location) -> Store:
+        return Store.for_location(loc, self.root)
+
+    def check_locations(self) -> None:
+        """Refuse to go on when the catalog holds copies at a location archa.toml lacks."""
+        names = {loc.name for loc in self.config.locations}
+        orphans: dict[str, int] = {}
+        for c in self.catalog.all_copies():
+            if c["location"] not in names:
+                orphans[c["location"]] = orphans.get(c["location"], 0) + 1
+        if orphans:
+            name, n = min(orphans.items())
+            raise RepositoryError(
+                f"{self.root / CONFIG_NAME}: location {name!r} was removed from the configuration, "
+                f"but the catalog records {n} AIP version copies there; archa refuses to go on "
+                "rather than lose track of them",
+                path=str(self.root / CONFIG_NAME),
+                hint=f"put the [[locations]] table for {name!r} back into archa.toml")
+
     @property
     def hot(self) -> StorageRoot:
         """The OCFL storage root of the first `ocfl` location on tier `hot`."""
@@ -147,6 +171,7 @@ class Repository:
     def writing(self) -> Iterator[None]:
         """Hold the repository lock and sweep staging leftovers first."""
         with exclusive_lock(self.root / "lock"):
+            self.check_locations()
             self.sweep_staging()
             yield
 

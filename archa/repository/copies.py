@@ -1,0 +1,293 @@
+"""Copies of AIP versions in storage locations: OCFL objects on any store, and packed
+(deterministic tar + zstd) archives.
+
+Both writers read from the hot OCFL object, write through a `Store`, and check the digests
+of what was written before returning; both refuse to overwrite what is stored.
+
+OCFL copy order (what makes a partial copy harmless): `0=ocfl_object_1.1`, the version's
+content files, the version inventory and sidecar, and last the root inventory and
+sidecar. An object without its root inventory does not exist for readers, and a rerun
+completes it (keys already there with the right digest are kept, others are rewritten).
+
+Packed copy: `<object path>/<version>.tar.zst` is written (to a temporary name locally,
+renamed after fsync; as one upload on S3), read back and its sha256 checked; only then is
+`<object path>/<version>.index.json` written (member -> offset, size, digest; and the
+archive's own sha256). An archive without its index is not a copy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import tarfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from archa.errors import StorageError
+from archa.repository.ocfl import (
+    INVENTORY,
+    LAYOUT_CONFIG,
+    LAYOUT_EXTENSION,
+    OBJECT_NAMASTE,
+    ROOT_NAMASTE,
+    StorageRoot,
+    dump_json,
+    object_relpath,
+)
+from archa.repository.store import CHUNK, KeyExists, Store, file_chunks
+
+PACKED_MARKER = "archa_packed.json"
+
+
+@dataclass(frozen=True)
+class CopyInfo:
+    """What a written copy is: for packed copies, the archive's sha256 and size."""
+
+    location: str
+    version: str
+    bytes: int
+    archive_sha256: str = ""
+
+
+def init_ocfl_store(store: Store) -> None:
+    """Lay out an OCFL storage root on `store` (idempotent: existing markers are kept)."""
+    for key, data in ((ROOT_NAMASTE, b"ocfl_1.1\n"),
+                      ("ocfl_layout.json", dump_json({"extension": LAYOUT_EXTENSION,
+                                                      "description": "Hashed N-tuple storage layout"})),
+                      (f"extensions/{LAYOUT_EXTENSION}/config.json", dump_json(LAYOUT_CONFIG))):
+        if not store.exists(key):
+            store.put_bytes(key, data)
+
+
+def init_packed_store(store: Store) -> None:
+    if not store.exists(PACKED_MARKER):
+        store.put_bytes(PACKED_MARKER, dump_json({
+            "format": "archa packed copies 1",
+            "layout": "<sha256(id)[0:3]>/<[3:6]>/<[6:9]>/<sha256(id)>/<version>.tar.zst + .index.json"}))
+
+
+def version_files(root: StorageRoot, aip_id: str, version: str) -> list[tuple[str, str]]:
+    """(object-relative path, digest) of every file a copy of `version` holds: the version
+    directory, the namaste file, and the root inventory and sidecar as of that version
+    (the version's own inventory is byte-identical to the root one when it was head)."""
+    inv = json.loads((root.object_path(aip_id) / version / INVENTORY).read_bytes())
+    alg = inv["digestAlgorithm"]
+    files = [(p, d) for d, paths in inv["manifest"].items() for p in paths if p.startswith(f"{version}/")]
+    vinv = (root.object_path(aip_id) / version / INVENTORY).read_bytes()
+    inv_digest = hashlib.new(alg, vinv).hexdigest()
+    files += [(f"{version}/{INVENTORY}", inv_digest), (f"{version}/{INVENTORY}.{alg}", ""),
+              (OBJECT_NAMASTE, ""), (INVENTORY, inv_digest), (f"{INVENTORY}.{alg}", "")]
+    return sorted(files)
+
+
+def source_path(root: StorageRoot, aip_id: str, version: str, rel: str) -> Path:
+    """Where the hot object holds `rel` as of `version`: the root inventory and sidecar of
+    a version are its own version inventory and sidecar (byte-identical when it was head)."""
+    obj = root.object_path(aip_id)
+    return obj / version / rel if rel.startswith(INVENTORY) else obj / rel
+
+
+def _digest_of(path: Path, alg: str) -> str:
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, alg).hexdigest()
+
+
+# --- OCFL copies ------------------------------------------------------------------------------
+
+def write_ocfl_copy(root: StorageRoot, aip_id: str, version: str, store: Store) -> CopyInfo:
+    """Copy `version` of the object from the hot root to the OCFL store, root inventory last.
+
+    Resumable: a key already stored with the right digest is kept; one with a wrong digest
+    is rewritten while the copy is incomplete. Refuses when the store's object already has
+    this version (its root inventory names it as head)."""
+    prefix = object_relpath(aip_id)
+    inv = json.loads((root.object_path(aip_id) / version / INVENTORY).read_bytes())
+    alg = inv["digestAlgorithm"]
+    root_key = f"{prefix}/{INVENTORY}"
+    if store.exists(root_key):
+        existing = json.loads(store.read_bytes(root_key))
+        if version in existing.get("versions", {}):
+            raise KeyExists(f"location {store.name!r}: {aip_id} {version} is stored there already",
+                            location=store.name, path=root_key)
+    files = version_files(root, aip_id, version)
+    last = {INVENTORY, f"{INVENTORY}.{alg}"}
+    ordered = [f for f in files if f[0] == OBJECT_NAMASTE] + \
+              [f for f in files if f[0] not in last and f[0] != OBJECT_NAMASTE] + \
+              [f for f in files if f[0] in last]
+    total = 0
+    for rel, _digest in ordered:
+        src = source_path(root, aip_id, version, rel)
+        want = _digest_of(src, alg)
+        key = f"{prefix}/{rel}"
+        if store.exists(key):
+            if store.sha256(key, alg) == want:
+                total += src.stat().st_size
+                continue
+            store.delete(key)  # a leftover of an interrupted copy
+        with open(src, "rb") as f:
+            store.put(key, file_chunks(f))
+        got = store.sha256(key, alg)  # check what was written, as read back from the store
+        if got != want:
+            store.delete(key)
+            raise StorageError(f"location {store.name!r}: {key} read back with {alg} {got}, "
+                               f"expected {want}", location=store.name, path=key,
+                               hint="the location corrupts writes: check it, then run archa storage sync")
+        total += src.stat().st_size
+    return CopyInfo(store.name, version, total)
+
+
+def verify_ocfl_copy(store: Store, aip_id: str, version: str, expected: dict[str, str], alg: str) -> list[str]:
+    """Problems of an OCFL copy of `version` (empty when every file of `expected`
+    (object-relative path -> digest) is present with its digest)."""
+    prefix = object_relpath(aip_id)
+    problems = []
+    for rel, digest in sorted(expected.items()):
+        key = f"{prefix}/{rel}"
+        try:
+            got = store.sha256(key, alg)
+        except StorageError as e:
+            problems.append(f"{rel}: {e.message}")
+            continue
+        if got != digest:
+            problems.append(f"{rel}: {alg} {got}, expected {digest}")
+    return problems
+
+
+# --- packed copies ----------------------------------------------------------------------------
+
+class _HashingSink(io.RawIOBase):
+    """A write-only sink that hashes and forwards to a list of chunks (for streaming put)."""
+
+    def __init__(self) -> None:
+        self.chunks: list[bytes] = []
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, b: Any) -> int:
+        self.chunks.append(bytes(b))
+        return len(b)
+
+
+def packed_keys(aip_id: str, version: str) -> tuple[str, str]:
+    prefix = object_relpath(aip_id)
+    return f"{prefix}/{version}.tar.zst", f"{prefix}/{version}.index.json"
+
+
+def _tar_stream(root: StorageRoot, aip_id: str, version: str, index: dict[str, Any],
+                level: int, threads: int) -> Iterator[bytes]:
+    """Yield the zstd-compressed bytes of the deterministic tar of a version, filling `index`."""
+    import zstandard
+
+    sink = _HashingSink()
+    cctx = zstandard.ZstdCompressor(level=level, threads=threads, write_checksum=True)
+    obj = root.object_path(aip_id)
+    alg = json.loads((obj / version / INVENTORY).read_bytes())["digestAlgorithm"]
+    with cctx.stream_writer(sink, closefd=False) as zw:  # type: ignore[arg-type]
+        tf = tarfile.open(fileobj=zw, mode="w|", format=tarfile.PAX_FORMAT)  # noqa: SIM115
+        for rel, _d in version_files(root, aip_id, version):
+            src = source_path(root, aip_id, version, rel)
+            ti = tarfile.TarInfo(rel)
+            ti.size = src.stat().st_size
+            ti.mtime, ti.uid, ti.gid, ti.uname, ti.gname, ti.mode = 0, 0, 0, "", "", 0o444
+            h = hashlib.new(alg)
+            with open(src, "rb") as f:
+                reader = _HashingReader(f, h)
+                tf.addfile(ti, reader)
+            data_end = tf.offset
+            offset = data_end - ((ti.size + 511) // 512) * 512
+            index["members"][rel] = {"offset": offset, "size": ti.size, alg: h.hexdigest()}
+            if sink.chunks:
+                yield from sink.chunks
+                sink.chunks.clear()
+        tf.close()
+    yield from sink.chunks
+    sink.chunks.clear()
+
+
+class _HashingReader:
+    def __init__(self, f: IO[bytes], h: Any) -> None:
+        self.f, self.h = f, h
+
+    def read(self, n: int = -1) -> bytes:
+        b = self.f.read(n if n and n > 0 else CHUNK)
+        self.h.update(b)
+        return b
+
+
+def write_packed_copy(root: StorageRoot, aip_id: str, version: str, store: Store,
+                      level: int = 10, threads: int = 0) -> CopyInfo:
+    """Pack `version` into `<version>.tar.zst` on `store`, check its sha256 as read back,
+    then write its index. Resumable: an archive left without its index is checked and, if
+    its digest does not match what it must hold, replaced."""
+    archive_key, index_key = packed_keys(aip_id, version)
+    if store.exists(index_key):
+        raise KeyExists(f"location {store.name!r}: {aip_id} {version} is packed there already",
+                        location=store.name, path=index_key)
+    index: dict[str, Any] = {"id": aip_id, "version": version, "members": {}}
+    if store.exists(archive_key):
+        store.delete(archive_key)  # an interrupted copy: it never got its index
+    try:
+        put = store.put(archive_key, _tar_stream(root, aip_id, version, index, level, threads))
+    except BaseException:
+        store.delete(archive_key)
+        raise
+    got = store.sha256(archive_key)
+    if got != put.sha256:
+        store.delete(archive_key)
+        raise StorageError(f"location {store.name!r}: {archive_key} read back with sha256 {got}, "
+                           f"expected {put.sha256}", location=store.name, path=archive_key,
+                           hint="the location corrupts writes: check it, then run archa storage sync")
+    index.update(archive=archive_key.rsplit("/", 1)[1], archive_sha256=put.sha256, archive_bytes=put.size)
+    store.put_bytes(index_key, dump_json(index))
+    return CopyInfo(store.name, version, put.size, put.sha256)
+
+
+def read_packed_index(store: Store, aip_id: str, version: str) -> dict[str, Any]:
+    index: dict[str, Any] = json.loads(store.read_bytes(packed_keys(aip_id, version)[1]))
+    return index
+
+
+def iter_packed(store: Store, aip_id: str, version: str) -> Iterator[tuple[tarfile.TarInfo, IO[bytes]]]:
+    """Stream the members of a packed copy (one pass through zstd and tar, nothing extracted)."""
+    import zstandard
+
+    archive_key, _ = packed_keys(aip_id, version)
+    with store.open(archive_key) as raw:
+        reader = zstandard.ZstdDecompressor().stream_reader(raw)
+        with tarfile.open(fileobj=reader, mode="r|") as tf:
+            for ti in tf:
+                if ti.isreg():
+                    f = tf.extractfile(ti)
+                    assert f is not None
+                    yield ti, f
+
+
+def verify_packed_copy(store: Store, aip_id: str, version: str, expected_sha256: str) -> list[str]:
+    """Problems of a packed copy: archive digest, and every member against the index."""
+    try:
+        index = read_packed_index(store, aip_id, version)
+        got = store.sha256(packed_keys(aip_id, version)[0])
+    except StorageError as e:
+        return [e.message]
+    problems = []
+    if got != expected_sha256 or index.get("archive_sha256") != expected_sha256:
+        problems.append(f"archive sha256 {got}, expected {expected_sha256}")
+    return problems
+
+
+def restore_packed(stores: list[tuple[Store, str]], aip_id: str, dest: Path) -> None:
+    """Rebuild the OCFL object at `dest` from packed copies of v1..vN, in order (later
+    versions' root inventory replaces the earlier one)."""
+    for store, version in stores:
+        for ti, f in iter_packed(store, aip_id, version):
+            target = dest / ti.name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if target.exists():
+                target.chmod(0o644)
+            with open(target, "wb") as out:
+                while chunk := f.read(CHUNK):
+                    out.write(chunk)

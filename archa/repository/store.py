@@ -1,0 +1,253 @@
+"""The storage-location interface: keys in a local directory or an S3 bucket, through pyarrow.fs.
+
+A `Store` is a base path on a pyarrow file system (LocalFileSystem or S3FileSystem).
+Keys are '/'-separated paths relative to the base.
+
+Contracts:
+- `put(key, chunks)` is atomic and never overwrites: readers see no key or the whole
+  content. Locally the bytes go to a temporary name beside the key, are fsynced and
+  renamed into place (then the directory is fsynced, the file made read-only); on S3 the
+  object appears only when its upload completes. A key that exists raises `KeyExists`.
+- `exists(key)` / `size(key)` answer False / None for a key that is not there.
+- `open(key)` streams a key; a missing key raises StorageError naming the location.
+- `delete(key)` is idempotent (a missing key is not an error).
+- Every failure of the underlying file system becomes a StorageError naming the location
+  and the key, with a hint.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import uuid
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from archa.errors import StorageError
+from archa.repository.config import Location
+from archa.repository.durable import READ_ONLY, fsync_dir
+
+CHUNK = 4 << 20
+
+
+class KeyExists(StorageError):
+    """A key that is already stored (stored files are never overwritten)."""
+
+
+@dataclass(frozen=True)
+class PutResult:
+    size: int
+    sha256: str
+
+
+def _s3_filesystem(loc: Location) -> Any:
+    import pyarrow.fs as pafs
+
+    if not loc.endpoint:
+        raise StorageError(f"location {loc.name!r}: an s3:// location needs an endpoint",
+                           location=loc.name, hint="add --endpoint http://HOST:PORT")
+    scheme, _, host = loc.endpoint.partition("://")
+    if not host:
+        scheme, host = "https", loc.endpoint
+    access = os.environ.get("AWS_ACCESS_KEY_ID") or loc.access_key
+    secret = os.environ.get("AWS_SECRET_ACCESS_KEY") or loc.secret_key
+    if not access or not secret:
+        raise StorageError(f"location {loc.name!r}: no S3 credentials", location=loc.name,
+                           hint="set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or access_key and "
+                                "secret_key in the location's table of archa.toml")
+    return pafs.S3FileSystem(endpoint_override=host.rstrip("/"), scheme=scheme, access_key=access,
+                             secret_key=secret, region=loc.region or "us-east-1",
+                             connect_timeout=3, request_timeout=30,
+                             retry_strategy=pafs.AwsStandardS3RetryStrategy(max_attempts=2))
+
+
+class Store:
+    """Keys below `base` on a pyarrow file system. Build with `Store.for_location`."""
+
+    def __init__(self, name: str, fs: Any, base: str, local: bool) -> None:
+        self.name = name
+        self.fs = fs
+        self.base = base.rstrip("/")
+        self.local = local
+
+    @classmethod
+    def for_location(cls, loc: Location, repo_root: Path) -> Store:
+        import pyarrow.fs as pafs
+
+        if loc.uri.startswith("s3://"):
+            bucket_prefix = loc.uri.removeprefix("s3://").strip("/")
+            if not bucket_prefix:
+                raise StorageError(f"location {loc.name!r}: {loc.uri} names no bucket", location=loc.name,
+                                   hint="use s3://BUCKET/PREFIX")
+            return cls(loc.name, _s3_filesystem(loc), bucket_prefix, local=False)
+        p = Path(loc.uri)
+        path = p if p.is_absolute() else repo_root / p
+        return cls(loc.name, pafs.LocalFileSystem(), str(path), local=True)
+
+    def __repr__(self) -> str:
+        return f"Store({self.name!r}, {self.base!r})"
+
+    def path(self, key: str) -> str:
+        return f"{self.base}/{key}" if key else self.base
+
+    def _error(self, what: str, key: str, exc: BaseException) -> StorageError:
+        msg = str(exc).split("\n")[0]
+        hint = "check that the location is reachable and its credentials and bucket are right"
+        if "ACCESS_DENIED" in msg or "InvalidAccessKeyId" in msg or "SignatureDoesNotMatch" in msg:
+            hint = "the credentials were refused: check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY"
+        elif "NETWORK_CONNECTION" in msg or "Could not connect" in msg:
+            hint = "the endpoint does not answer: is the object store running, is the endpoint right?"
+        elif "NoSuchBucket" in msg or "NO_SUCH_BUCKET" in msg:
+            hint = "the bucket does not exist: create it first"
+        return StorageError(f"location {self.name!r}: cannot {what} {key or self.base}: {msg}",
+                            location=self.name, path=key, hint=hint)
+
+    # --- queries ------------------------------------------------------------------------
+
+    def size(self, key: str) -> int | None:
+        import pyarrow.fs as pafs
+
+        try:
+            info = self.fs.get_file_info(self.path(key))
+        except OSError as e:
+            raise self._error("look up", key, e) from e
+        return int(info.size) if info.type == pafs.FileType.File else None
+
+    def exists(self, key: str) -> bool:
+        return self.size(key) is not None
+
+    def list(self, prefix: str = "") -> Iterator[tuple[str, int]]:
+        """(key, size) of every file below `prefix`, in no particular order."""
+        import pyarrow.fs as pafs
+
+        try:
+            infos = self.fs.get_file_info(pafs.FileSelector(self.path(prefix), recursive=True,
+                                                            allow_not_found=True))
+        except OSError as e:
+            raise self._error("list", prefix, e) from e
+        cut = len(self.base) + 1
+        for info in infos:
+            if info.type == pafs.FileType.File:
+                yield info.path[cut:], int(info.size)
+
+    def check_reachable(self) -> None:
+        """Raise StorageError unless the base (bucket) exists and answers."""
+        import pyarrow.fs as pafs
+
+        try:
+            info = self.fs.get_file_info(self.base.split("/")[0] if not self.local else self.base)
+        except OSError as e:
+            raise self._error("reach", "", e) from e
+        if info.type != pafs.FileType.Directory:
+            what = "bucket" if not self.local else "directory"
+            raise StorageError(f"location {self.name!r}: the {what} {info.path} does not exist",
+                               location=self.name, hint=f"create the {what} first")
+
+    # --- reading ------------------------------------------------------------------------
+
+    @contextmanager
+    def open(self, key: str) -> Iterator[IO[bytes]]:
+        if self.local:
+            try:
+                f = open(self.path(key), "rb")  # noqa: SIM115 - closed below
+            except FileNotFoundError:
+                raise StorageError(f"location {self.name!r}: {key} is missing", location=self.name,
+                                   path=key, hint="audit the copy and repair it from another") from None
+            with f:
+                yield f
+            return
+        try:
+            stream = self.fs.open_input_stream(self.path(key))
+        except FileNotFoundError:
+            raise StorageError(f"location {self.name!r}: {key} is missing", location=self.name, path=key,
+                               hint="audit the copy and repair it from another") from None
+        except OSError as e:
+            raise self._error("read", key, e) from e
+        with stream:
+            yield stream
+
+    def read_bytes(self, key: str) -> bytes:
+        with self.open(key) as f:
+            return f.read()
+
+    def sha256(self, key: str, alg: str = "sha256") -> str:
+        h = hashlib.new(alg)
+        with self.open(key) as f:
+            while chunk := f.read(CHUNK):
+                h.update(chunk)
+        return h.hexdigest()
+
+    # --- writing ------------------------------------------------------------------------
+
+    def put(self, key: str, chunks: Iterable[bytes]) -> PutResult:
+        """Store `chunks` under the new key `key` atomically; returns size and sha256."""
+        if self.exists(key):
+            raise KeyExists(f"location {self.name!r}: {key} exists; stored files are never overwritten",
+                            location=self.name, path=key)
+        h = hashlib.sha256()
+        size = 0
+        if self.local:
+            final = Path(self.path(key))
+            final.parent.mkdir(parents=True, exist_ok=True)
+            tmp = final.with_name(f".{final.name}.{uuid.uuid4().hex[:8]}.tmp")
+            try:
+                with open(tmp, "xb") as f:
+                    for c in chunks:
+                        f.write(c)
+                        h.update(c)
+                        size += len(c)
+                    f.flush()
+                    os.fsync(f.fileno())
+                os.chmod(tmp, READ_ONLY)
+                os.link(tmp, final)  # fails rather than replace a key that appeared meanwhile
+            except OSError as e:
+                raise self._error("write", key, e) from e
+            finally:
+                tmp.unlink(missing_ok=True)
+            fsync_dir(final.parent)
+            return PutResult(size, h.hexdigest())
+        try:
+            with self.fs.open_output_stream(self.path(key)) as out:
+                for c in chunks:
+                    out.write(c)
+                    h.update(c)
+                    size += len(c)
+        except OSError as e:
+            raise self._error("write", key, e) from e
+        return PutResult(size, h.hexdigest())
+
+    def put_bytes(self, key: str, data: bytes) -> PutResult:
+        return self.put(key, [data])
+
+    def delete(self, key: str) -> None:
+        try:
+            if self.local:
+                p = Path(self.path(key))
+                if p.exists():
+                    os.chmod(p, 0o644)
+                    p.unlink()
+            elif self.exists(key):
+                self.fs.delete_file(self.path(key))
+        except OSError as e:
+            raise self._error("delete", key, e) from e
+
+    def probe(self) -> None:
+        """Write, read back and delete a small probe key; StorageError on any failure."""
+        self.check_reachable()
+        key = f".archa-probe-{uuid.uuid4().hex}"
+        data = b"archa probe\n"
+        self.put_bytes(key, data)
+        try:
+            if self.read_bytes(key) != data:
+                raise StorageError(f"location {self.name!r}: the probe read back differs from what was "
+                                   "written", location=self.name, hint="check the storage")
+        finally:
+            self.delete(key)
+
+
+def file_chunks(f: IO[bytes]) -> Iterator[bytes]:
+    while chunk := f.read(CHUNK):
+        yield chunk
