@@ -6,11 +6,13 @@ import click
 
 import archa
 from archa.cli.aip import aip
+from archa.cli.catalog import catalog
 from archa.cli.common import ArchaGroup
 from archa.cli.formats import formats
 from archa.cli.identify import identify_command
 from archa.cli.ingest import ingest_command
 from archa.cli.init import init_command
+from archa.cli.storage import storage
 
 
 @click.group(cls=ArchaGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -32,3 +34,5 @@ cli.add_command(ingest_command)
 cli.add_command(aip)
 cli.add_command(identify_command)
 cli.add_command(formats)
+cli.add_command(storage)
+cli.add_command(catalog)

@@ -1,0 +1,45 @@
+"""`archa catalog rebuild`."""
+
+from __future__ import annotations
+
+import click
+
+from archa.cli.common import emit_json, json_option, repo_option
+from archa.repository.lock import exclusive_lock
+from archa.repository.repo import Repository, resolve_repo_path
+from archa.repository.storage import rebuild
+
+
+@click.group("catalog")
+def catalog() -> None:
+    """The catalog: an index that can be rebuilt from the storage locations."""
+
+
+@catalog.command("rebuild")
+@click.option("--replace", is_flag=True, help="Put the rebuilt catalog in place (the old one is kept "
+                                              "as catalog.sqlite.bak-TIME).")
+@repo_option
+@json_option
+def catalog_rebuild(replace: bool, repo_path: str | None, as_json: bool) -> None:
+    """Reconstruct AIPs, versions, files, formats and copies from the locations alone (OCFL
+    inventories, METS/PREMIS, packed indexes) into a new catalog, and report how it differs
+    from the current one. With no catalog (deleted or lost) the result becomes the catalog.
+
+    \b
+    Example:
+      archa catalog rebuild --repo archive
+    """
+    with Repository.open(resolve_repo_path(repo_path)) as repo, exclusive_lock(repo.root / "lock"):
+        out = rebuild(repo, replace=replace)
+    if as_json:
+        emit_json(out.as_dict())
+        return
+    r = out.report
+    click.echo(f"Rebuilt {r.aips} AIPs, {r.files} files, {r.copies} copies into {r.path}")
+    for d in r.differences:
+        click.echo(f"  {d}")
+    if not out.replaced:
+        click.echo(f"{len(r.differences)} differences; the current catalog is unchanged "
+                   "(use --replace to put the rebuilt one in place)")
+    elif out.backup:
+        click.echo(f"replaced; the previous catalog is kept as {out.backup}")

@@ -1,0 +1,126 @@
+"""`archa storage add | list | status | sync`."""
+
+from __future__ import annotations
+
+import click
+
+from archa.cli.common import Progress, emit_json, human_bytes, json_option, open_repo, repo_option
+from archa.repository.config import LOCATION_KINDS, TIERS, Location
+from archa.repository.placement import sync
+from archa.repository.storage import add_location, status
+
+
+@click.group("storage")
+def storage() -> None:
+    """Storage locations (tiers) and the copies they hold."""
+
+
+@storage.command("add")
+@click.argument("name")
+@click.argument("uri")
+@click.option("--kind", type=click.Choice(LOCATION_KINDS), required=True,
+              help="ocfl: an OCFL storage root; packed: one tar.zst per AIP version.")
+@click.option("--tier", type=click.Choice(TIERS), required=True)
+@click.option("--endpoint", default="", help="S3 endpoint URL, e.g. http://127.0.0.1:8333 (s3:// URIs).")
+@click.option("--region", default="", help="S3 region (default us-east-1).")
+@repo_option
+@json_option
+def storage_add(name: str, uri: str, kind: str, tier: str, endpoint: str, region: str,
+                repo_path: str | None, as_json: bool) -> None:
+    """Add a storage location: a path (relative to the repository, or absolute) or
+    s3://BUCKET/PREFIX. It must answer a write, read and delete probe before it is saved.
+    S3 credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY. Run
+    `archa storage sync` afterwards to give it copies of the existing AIPs.
+
+    \b
+    Example:
+      archa storage add warm s3://archive-copies/aips --kind ocfl --tier warm \\
+          --endpoint http://s3.example.org:8333
+    """
+    with open_repo(repo_path) as repo, repo.writing():
+        loc = add_location(repo, Location(name, kind, uri, tier, endpoint=endpoint, region=region))
+    if as_json:
+        emit_json(loc.__dict__ | {"access_key": "", "secret_key": ""})
+        return
+    click.echo(f"Added location {loc.name}: {loc.kind} on tier {loc.tier} at {loc.uri}"
+               + (f" ({loc.endpoint})" if loc.endpoint else ""))
+    click.echo("Run `archa storage sync` to copy the existing AIPs there.")
+
+
+@storage.command("list")
+@repo_option
+@json_option
+def storage_list(repo_path: str | None, as_json: bool) -> None:
+    """List the storage locations.
+
+    \b
+    Example:
+      archa storage list --repo archive
+    """
+    with open_repo(repo_path) as repo:
+        locs = repo.config.locations
+    if as_json:
+        emit_json([{k: v for k, v in loc.__dict__.items() if k not in ("access_key", "secret_key")}
+                   for loc in locs])
+        return
+    click.echo(f"{'name':<10} {'kind':<7} {'tier':<5} uri")
+    for loc in locs:
+        click.echo(f"{loc.name:<10} {loc.kind:<7} {loc.tier:<5} {loc.uri}"
+                   + (f"  ({loc.endpoint})" if loc.endpoint else ""))
+
+
+@storage.command("status")
+@repo_option
+@json_option
+def storage_status(repo_path: str | None, as_json: bool) -> None:
+    """Per location: AIP versions held, bytes, copies missing or damaged (from the catalog;
+    `archa storage sync` fills what is missing). Exit status 1 when any copy is missing.
+
+    \b
+    Example:
+      archa storage status --repo archive --json
+    """
+    with open_repo(repo_path) as repo:
+        rows = status(repo)
+    if as_json:
+        emit_json([r.as_dict() for r in rows])
+    else:
+        click.echo(f"{'name':<10} {'kind':<7} {'tier':<5} {'versions':>8} {'size':>10} {'missing':>8} {'damaged':>8}")
+        for r in rows:
+            click.echo(f"{r.name:<10} {r.kind:<7} {r.tier:<5} {r.versions_held:>8} {human_bytes(r.bytes):>10} "
+                       f"{r.missing:>8} {r.damaged:>8}")
+    if any(r.missing or r.damaged for r in rows):
+        raise SystemExit(1)
+
+
+@storage.command("sync")
+@repo_option
+@json_option
+def storage_sync(repo_path: str | None, as_json: bool) -> None:
+    """Create every copy the placement lacks (after a location is added, a write failed or
+    the policy was raised), from the hot copy after it verifies. Idempotent; resumes an
+    interrupted copy. Exit status 1 when a copy could not be made.
+
+    \b
+    Example:
+      archa storage sync --repo archive
+    """
+    with open_repo(repo_path) as repo, repo.writing():
+        progress = Progress(enabled=None if not as_json else False)
+        try:
+            res = sync(repo, progress)
+        finally:
+            progress.close()
+    if as_json:
+        emit_json(res.as_dict())
+    else:
+        for w in res.written:
+            click.echo(f"copied {w['aip_id']} {w['version']} to {w['location']} ({human_bytes(w['bytes'])})")
+        for f in res.failed:
+            click.echo(f"error: {f['aip_id']} {f['version']} to {f['location']}: {f['error']}", err=True)
+            if f.get("hint"):
+                click.echo(f"hint: {f['hint']}", err=True)
+        click.echo(f"{res.versions_checked} versions checked, {len(res.written)} copies written, "
+                   f"{len(res.failed)} failed")
+    if res.failed:
+        raise SystemExit(1)

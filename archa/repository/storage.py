@@ -1,0 +1,124 @@
+"""Managing storage locations: add (after a write/read/delete probe), list, status, and
+rebuilding the catalog into place."""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from archa.errors import UsageError
+from archa.repository.catalog import CATALOG_NAME, Catalog
+from archa.repository.config import CONFIG_NAME, LOCATION_KINDS, TIERS, Location, load_config, render_config
+from archa.repository.copies import init_ocfl_store, init_packed_store
+from archa.repository.durable import fsync_dir
+from archa.repository.rebuild import RebuildReport, compare_catalogs, rebuild_catalog
+from archa.repository.repo import Repository
+
+
+def add_location(repo: Repository, loc: Location) -> Location:
+    """Check `loc` can be written, read and deleted, lay it out, then save it in archa.toml.
+
+    Nothing is saved when any step fails. Copies are made by `archa storage sync`."""
+    if loc.kind not in LOCATION_KINDS or loc.tier not in TIERS:
+        raise UsageError(f"location {loc.name!r}: kind must be one of {', '.join(LOCATION_KINDS)} and tier one "
+                         f"of {', '.join(TIERS)}")
+    if any(existing.name == loc.name for existing in repo.config.locations):
+        raise UsageError(f"a location named {loc.name!r} exists already", hint="choose another NAME")
+    if not loc.name.replace("-", "").replace("_", "").isalnum():
+        raise UsageError(f"location name {loc.name!r}: use letters, digits, '-' and '_'")
+    if not loc.uri.startswith("s3://"):
+        path = Path(loc.uri) if Path(loc.uri).is_absolute() else repo.root / loc.uri
+        for other in repo.config.locations:
+            if not other.uri.startswith("s3://") and repo.location_path(other).resolve() == path.resolve():
+                raise UsageError(f"{path} is location {other.name!r} already")
+        path.mkdir(parents=True, exist_ok=True)
+    store = repo.store(loc)
+    store.probe()
+    if loc.kind == "ocfl":
+        init_ocfl_store(store)
+    else:
+        init_packed_store(store)
+    with open(repo.root / CONFIG_NAME, "a", encoding="utf-8") as f:
+        block = render_config(repo.config.__class__(repo.config.repository_id, repo.config.created, (loc,)))
+        table = block[block.index("[[locations]]"):block.index("# Overrides")]
+        f.write("\n" + table)
+        f.flush()
+        os.fsync(f.fileno())
+    repo.config = load_config(repo.root)
+    return loc
+
+
+@dataclass
+class LocationStatus:
+    name: str
+    kind: str
+    tier: str
+    uri: str
+    versions_held: int
+    bytes: int
+    missing: int
+    damaged: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def status(repo: Repository) -> list[LocationStatus]:
+    """Per location: AIP versions held (a verified copy), bytes, copies missing or damaged."""
+    repo.check_locations()
+    copies = repo.catalog.all_copies()
+    versions = {(v["aip_id"], v["version"]) for v in repo.catalog.all_versions()}
+    out = []
+    for loc in repo.config.locations:
+        mine = {(c["aip_id"], c["version"]): c for c in copies if c["location"] == loc.name}
+        ok = [c for c in mine.values() if c["state"] == "ok"]
+        out.append(LocationStatus(loc.name, loc.kind, loc.tier, loc.uri, len(ok),
+                                  sum(c["bytes"] or 0 for c in ok), len(versions - mine.keys()),
+                                  sum(1 for c in mine.values() if c["state"] == "damaged")))
+    return out
+
+
+@dataclass
+class RebuildOutcome:
+    report: RebuildReport
+    replaced: bool
+    backup: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**self.report.as_dict(), "replaced": self.replaced, "backup": self.backup}
+
+
+def rebuild(repo: Repository, replace: bool = False) -> RebuildOutcome:
+    """Rebuild the catalog from the locations. With no catalog, the result becomes the
+    catalog; otherwise it is written beside it and compared, and put in place (the old one
+    kept as a backup) only with `replace`."""
+    current = repo.root / CATALOG_NAME
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    dest = repo.root / f"catalog.rebuilt-{stamp}-{uuid.uuid4().hex[:6]}.sqlite"
+    report = rebuild_catalog(repo, dest)
+    if not current.exists():
+        os.rename(dest, current)
+        fsync_dir(repo.root)
+        report.path = str(current)
+        return RebuildOutcome(report, replaced=True)
+    old, new = Catalog.open(current), Catalog.open(dest)
+    try:
+        report.differences = compare_catalogs(old, new)
+    finally:
+        old.close()
+        new.close()
+    if not replace:
+        return RebuildOutcome(report, replaced=False)
+    repo.close()
+    backup = repo.root / f"catalog.sqlite.bak-{stamp}"
+    for suffix in ("", "-wal", "-shm"):
+        if Path(f"{current}{suffix}").exists():
+            os.rename(f"{current}{suffix}", f"{backup}{suffix}")
+    os.rename(dest, current)
+    fsync_dir(repo.root)
+    report.path = str(current)
+    return RebuildOutcome(report, replaced=True, backup=str(backup))
