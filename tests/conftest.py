@@ -16,6 +16,8 @@ import pytest
 from lxml import etree
 
 from archa.repository.repo import Repository
+from tests import s3server
+from tests.s3server import S3Server
 
 SCHEMAS = Path(__file__).resolve().parent.parent / "archa" / "schemas"
 _schemas: dict[str, etree.XMLSchema] = {}
@@ -98,6 +100,22 @@ def repo(tmp_path: Path) -> Iterator[Repository]:
     r.close()
     problems = validate_storage_root(r.hot.path)
     assert not problems, "\n".join(problems)
+
+
+@pytest.fixture(scope="session")
+def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    """A real SeaweedFS S3 server on 127.0.0.1 for the whole session, stopped afterwards."""
+    server = s3server.start(tmp_path_factory.mktemp("seaweedfs"))
+    yield server
+    s3server.stop_process(server.process)
+
+
+@pytest.fixture
+def s3_env(s3: S3Server, monkeypatch: pytest.MonkeyPatch) -> S3Server:
+    """The S3 credentials in the standard environment variables."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", s3.access_key)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", s3.secret_key)
+    return s3
 
 
 @pytest.fixture

@@ -48,7 +48,7 @@ def ingest_command(ctx: click.Context, sips: tuple[Path, ...], repo_path: str | 
                 _print_result(result)
     if as_json:
         emit_json([r.as_dict() for r in results])
-    if any(not r.stored for r in results):
+    if any(not r.stored or r.copy_failures for r in results):
         ctx.exit(1)
 
 

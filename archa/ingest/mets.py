@@ -76,11 +76,12 @@ def write_mets(path: Path, aip_id: str, label: str, created: str, agent: str, al
                         continue
                     with open_node(xf, f"{{{METS_NS}}}fileGrp", {"USE": group, "ID": f"grp-{group}"}, 2):
                         for f in members:
-                            write_node(xf, M.file({"ID": ids[f.logical_path],
-                                                   "MIMETYPE": f.mime or "application/octet-stream",
-                                                   "SIZE": str(f.size), "CHECKSUM": f.digest,
-                                                   "CHECKSUMTYPE": CHECKSUM_TYPES[alg],
-                                                   "ADMID": "digiprov-premis"},
+                            attrs = {"ID": ids[f.logical_path], "MIMETYPE": f.mime, "SIZE": str(f.size),
+                                     "CHECKSUM": f.digest, "CHECKSUMTYPE": CHECKSUM_TYPES[alg],
+                                     "ADMID": "digiprov-premis"}
+                            if not f.mime:  # METS makes MIMETYPE optional: none rather than a guess
+                                del attrs["MIMETYPE"]
+                            write_node(xf, M.file(attrs,
                                                   M.FLocat({"LOCTYPE": "URL", f"{{{XLINK_NS}}}type": "simple",
                                                             f"{{{XLINK_NS}}}href": href(f.logical_path)})), 3)
             with (open_node(xf, f"{{{METS_NS}}}structMap", {"TYPE": "physical", "LABEL": "archa AIP"}, 1),

@@ -1,0 +1,352 @@
+"""Storage locations: one conformance suite over local OCFL, S3 OCFL (real SeaweedFS), local
+packed and S3 packed copies; placement; sync; catalog rebuild; and the bad cases."""
+
+from __future__ import annotations
+
+import filecmp
+import json
+import os
+import resource
+import signal
+import uuid
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from archa.cli.main import cli
+from archa.errors import RepositoryError, StorageError
+from archa.ingest.ingest import ingest
+from archa.repository.catalog import Catalog
+from archa.repository.config import Location
+from archa.repository.copies import (
+    packed_keys,
+    restore_packed,
+    verify_ocfl_copy,
+    verify_packed_copy,
+    version_files,
+    write_ocfl_copy,
+    write_packed_copy,
+)
+from archa.repository.ocfl import object_relpath
+from archa.repository.placement import sync
+from archa.repository.rebuild import compare_catalogs
+from archa.repository.repo import Repository
+from archa.repository.storage import add_location, rebuild, status
+from archa.repository.store import KeyExists, Store
+from tests.bagmaker import write_bag
+from tests.conftest import validate_storage_root
+from tests.s3server import BUCKET, S3Server
+
+KINDS = ["local-ocfl", "s3-ocfl", "local-packed", "s3-packed"]
+FILES = {"a.txt": b"alpha\n" * 100, "sub/b.bin": bytes(range(256)) * 64, "same.txt": b"alpha\n" * 100}
+
+
+def new_bucket(_s3: S3Server) -> str:
+    """A fresh place in the session's bucket."""
+    return f"{BUCKET}/t-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture(params=KINDS)
+def location(request: pytest.FixtureRequest, tmp_path: Path) -> Location:
+    where, kind = request.param.split("-")
+    if where == "local":
+        return Location(f"x{kind}", kind, str(tmp_path / f"loc-{kind}"), "warm")
+    s3 = request.getfixturevalue("s3_env")
+    return Location(f"s{kind}", kind, f"s3://{new_bucket(s3)}/copies", "warm", endpoint=s3.endpoint)
+
+
+@pytest.fixture
+def aip(repo: Repository, bags: Path) -> str:
+    return ingest(repo, write_bag(bags / "b", FILES)).aip_id
+
+
+def download_object(store: Store, aip_id: str, dest: Path) -> Path:
+    prefix = object_relpath(aip_id)
+    for key, _size in store.list(prefix):
+        p = dest / key[len(prefix) + 1:]
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(store.read_bytes(key))
+    return dest
+
+
+def write(repo: Repository, aip_id: str, loc: Location) -> str:
+    store = repo.store(loc)
+    if loc.kind == "ocfl":
+        write_ocfl_copy(repo.hot, aip_id, "v1", store)
+        return ""
+    return write_packed_copy(repo.hot, aip_id, "v1", store).archive_sha256
+
+
+# --- the conformance suite: every location kind --------------------------------------------
+
+def test_store_contract(repo: Repository, location: Location) -> None:
+    if location.uri.startswith("/"):
+        Path(location.uri).mkdir(parents=True)
+    store = repo.store(location)
+    store.probe()
+    assert store.size("k/x") is None and not store.exists("k/x")
+    put = store.put_bytes("k/x", b"hello")
+    assert (put.size, store.size("k/x"), store.read_bytes("k/x")) == (5, 5, b"hello")
+    with pytest.raises(KeyExists):
+        store.put_bytes("k/x", b"other")  # never overwrites
+    assert store.read_bytes("k/x") == b"hello"
+    assert list(store.list("k")) == [("k/x", 5)]
+    with pytest.raises(StorageError, match="missing"):
+        store.read_bytes("k/missing")
+    store.delete("k/x")
+    store.delete("k/x")  # idempotent
+    assert not store.exists("k/x")
+    if store.local:  # nothing but the key: no temporary files left
+        assert not [p for p in Path(location.uri).rglob("*") if p.is_file()]
+
+
+def test_copy_is_complete_verified_and_restorable(repo: Repository, aip: str, location: Location,
+                                                  tmp_path: Path) -> None:
+    if location.uri.startswith("/"):
+        Path(location.uri).mkdir(parents=True)
+    store = repo.store(location)
+    archive_sha = write(repo, aip, location)
+    hot_obj = repo.hot.object_path(aip)
+    if location.kind == "ocfl":
+        alg = repo.hot.read_inventory(aip)["digestAlgorithm"]
+        expected = {rel: d for rel, d in version_files(repo.hot, aip, "v1") if d}
+        assert verify_ocfl_copy(store, aip, "v1", expected, alg) == []
+        copy = download_object(store, aip, tmp_path / "copy")
+    else:
+        assert verify_packed_copy(store, aip, "v1", archive_sha) == []
+        index = json.loads(store.read_bytes(packed_keys(aip, "v1")[1]))
+        assert index["archive_sha256"] == archive_sha and "v1/content/METS.xml" in index["members"]
+        copy = tmp_path / "copy"
+        restore_packed([(store, "v1")], aip, copy)
+    # byte for byte the hot object
+    cmp = filecmp.dircmp(hot_obj, copy)
+    assert _same_tree(cmp), (cmp.left_only, cmp.right_only, cmp.diff_files)
+    (tmp_path / "root").mkdir()
+    (tmp_path / "root" / "0=ocfl_1.1").write_text("ocfl_1.1\n")
+    import ocfl
+
+    passed, validator = ocfl.Object().validate(str(copy), log_warnings=False)
+    assert passed, validator.status_str()
+
+
+def _same_tree(cmp: filecmp.dircmp[str]) -> bool:
+    _, mismatch, errors = filecmp.cmpfiles(cmp.left, cmp.right, cmp.common_files, shallow=False)
+    return (not cmp.left_only and not cmp.right_only and not mismatch and not errors
+            and all(_same_tree(sub) for sub in cmp.subdirs.values()))
+
+
+def test_copy_is_never_rewritten(repo: Repository, aip: str, location: Location) -> None:
+    if location.uri.startswith("/"):
+        Path(location.uri).mkdir(parents=True)
+    write(repo, aip, location)
+    with pytest.raises(KeyExists, match="already"):
+        write(repo, aip, location)
+
+
+def test_interrupted_copy_is_completed_by_a_rerun(repo: Repository, aip: str, location: Location) -> None:
+    if location.uri.startswith("/"):
+        Path(location.uri).mkdir(parents=True)
+    store = repo.store(location)
+    prefix = object_relpath(aip)
+    if location.kind == "ocfl":
+        write_ocfl_copy(repo.hot, aip, "v1", store)
+        # as if the process died before the last keys: root inventory + sidecar missing,
+        # one content file left half written
+        store.delete(f"{prefix}/inventory.json")
+        store.delete(f"{prefix}/inventory.json.sha256")
+        victim = f"{prefix}/v1/content/representations/original/data/a.txt"
+        store.delete(victim)
+        store.put_bytes(victim, b"alph")
+        write_ocfl_copy(repo.hot, aip, "v1", store)
+        assert store.read_bytes(victim) == (repo.hot.object_path(aip) / "v1/content/representations/original/data/a.txt").read_bytes()
+        assert store.exists(f"{prefix}/inventory.json")
+    else:
+        archive, _index = packed_keys(aip, "v1")
+        store.put_bytes(archive, b"\x28\xb5\x2f\xfd truncated")  # archive without its index
+        info = write_packed_copy(repo.hot, aip, "v1", store)
+        assert verify_packed_copy(store, aip, "v1", info.archive_sha256) == []
+
+
+# --- placement, sync, status ---------------------------------------------------------------
+
+def test_default_repository_keeps_hot_and_cold_copies(repo: Repository, aip: str) -> None:
+    copies = {c["location"]: c for c in repo.catalog.copies(aip)}
+    assert set(copies) == {"hot", "cold"} and copies["cold"]["archive_sha256"]
+    assert repo.catalog.versions(aip)[0]["stored"] == 1
+    assert [(s.name, s.versions_held, s.missing) for s in status(repo)] == [("hot", 1, 0), ("cold", 1, 0)]
+
+
+def test_added_s3_location_gets_a_verified_copy_after_sync(repo: Repository, aip: str, s3_env: S3Server,
+                                                           tmp_path: Path) -> None:
+    bucket = new_bucket(s3_env)
+    runner = CliRunner()
+    r = runner.invoke(cli, ["storage", "add", "--repo", str(repo.root), "warm", f"s3://{bucket}/aips",
+                            "--kind", "ocfl", "--tier", "warm", "--endpoint", s3_env.endpoint])
+    assert r.exit_code == 0, r.output
+    assert r.output.startswith(f"Added location warm: ocfl on tier warm at s3://{bucket}/aips")
+    repo = Repository.open(repo.root)
+    r = runner.invoke(cli, ["storage", "status", "--repo", str(repo.root), "--json"])
+    assert r.exit_code == 1 and {s["name"]: s["missing"] for s in json.loads(r.output)}["warm"] == 1
+    r = runner.invoke(cli, ["storage", "sync", "--repo", str(repo.root)])
+    assert r.exit_code == 0, r.output
+    assert r.output.splitlines()[-1] == "1 versions checked, 1 copies written, 0 failed"
+    r = runner.invoke(cli, ["storage", "sync", "--repo", str(repo.root)])
+    assert r.output.splitlines()[-1] == "1 versions checked, 0 copies written, 0 failed"  # idempotent
+    store = Store.for_location(Location("warm", "ocfl", f"s3://{bucket}/aips", "warm", endpoint=s3_env.endpoint),
+                               repo.root)
+    obj = download_object(store, aip, tmp_path / "s3copy")
+    assert validate_storage_root(_as_root(obj, tmp_path / "r", aip)) == []
+    ev = repo.catalog.events(aip)[-1]
+    assert (ev["type"], ev["location"], ev["outcome"]) == ("replication", "warm", "success")
+
+
+def _as_root(obj: Path, root: Path, aip_id: str) -> Path:
+    from archa.repository.ocfl import StorageRoot
+
+    StorageRoot.create(root)
+    dest = root / object_relpath(aip_id)
+    dest.parent.mkdir(parents=True)
+    obj.rename(dest)
+    return root
+
+
+# --- bad cases ---------------------------------------------------------------------------------
+
+def _s3_location(s3: S3Server, **kw: str) -> Location:
+    fields = {"name": "warm", "kind": "ocfl", "uri": f"s3://{new_bucket(s3)}/aips", "tier": "warm",
+              "endpoint": s3.endpoint} | kw
+    return Location(**fields)
+
+
+@pytest.mark.parametrize("case", ["endpoint down", "wrong credentials", "missing bucket"])
+def test_unusable_s3_location_is_refused_by_add(repo: Repository, s3_env: S3Server, case: str,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    loc = {"endpoint down": lambda: _s3_location(s3_env, endpoint="http://127.0.0.1:9"),
+           "wrong credentials": lambda: _s3_location(s3_env),
+           "missing bucket": lambda: _s3_location(s3_env, uri="s3://no-such-bucket-here/aips")}[case]()
+    if case == "wrong credentials":
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-the-secret")
+    before = (repo.root / "archa.toml").read_text()
+    with pytest.raises(StorageError) as exc:
+        add_location(repo, loc)
+    assert "location 'warm'" in exc.value.message
+    assert {"endpoint down": "does not answer", "wrong credentials": "credentials were refused",
+            "missing bucket": "bucket"}[case] in (exc.value.hint + exc.value.message)
+    assert (repo.root / "archa.toml").read_text() == before  # nothing saved
+
+
+@pytest.mark.parametrize("case", ["endpoint down", "wrong credentials"])
+def test_ingest_with_a_failing_location_stores_nothing_as_stored_and_sync_completes(
+        repo: Repository, bags: Path, s3_env: S3Server, case: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    add_location(repo, _s3_location(s3_env))
+    with open(repo.root / "archa.toml", "a") as f:  # the archive's policy wants the warm tier too
+        f.write('[policy.placement]\ncopies = 3\ntiers = ["hot", "warm", "cold"]\n')
+    config = (repo.root / "archa.toml").read_text()
+    if case == "endpoint down":
+        (repo.root / "archa.toml").write_text(config.replace(s3_env.endpoint, "http://127.0.0.1:9"))
+    else:
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-the-secret")
+    repo = Repository.open(repo.root)
+    r = CliRunner().invoke(cli, ["ingest", "--repo", str(repo.root), str(write_bag(bags / "b", FILES))])
+    assert r.exit_code == 1
+    assert "error: copy to warm failed: location 'warm'" in r.output
+    assert "then run `archa storage sync`" in r.output
+    (aip,) = repo.catalog.aips()
+    assert aip["stored"] == 0 and {c["location"] for c in repo.catalog.copies(aip["id"])} == {"hot", "cold"}
+    # the operator fixes the cause; a rerun completes
+    (repo.root / "archa.toml").write_text(config)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", s3_env.secret_key)
+    repo = Repository.open(repo.root)
+    with repo.writing():
+        res = sync(repo)
+    assert [w["location"] for w in res.written] == ["warm"] and res.failed == []
+    assert repo.catalog.aips()[0]["stored"] == 1
+
+
+def test_disk_full_while_packing_leaves_no_archive_looking_valid(repo: Repository, aip: str,
+                                                                 tmp_path: Path) -> None:
+    loc = Location("cold2", "packed", str(tmp_path / "cold2"), "cold")
+    (tmp_path / "cold2").mkdir()
+    store = repo.store(loc)
+    big = repo.hot.object_path(aip)
+    assert sum(p.stat().st_size for p in big.rglob("*") if p.is_file()) > 4096
+    old_handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (2048, hard))  # the "disk" fills after 2 KiB
+    try:
+        with pytest.raises(StorageError, match="cannot write"):
+            write_packed_copy(repo.hot, aip, "v1", store, level=1)
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, old_handler)
+    assert [p for p in (tmp_path / "cold2").rglob("*") if p.is_file()] == []  # no archive, temp or index
+    info = write_packed_copy(repo.hot, aip, "v1", store, level=1)  # with space again, it completes
+    assert verify_packed_copy(store, aip, "v1", info.archive_sha256) == []
+
+
+def test_location_removed_from_config_while_holding_copies_is_refused(repo: Repository, aip: str) -> None:
+    cfg = (repo.root / "archa.toml").read_text()
+    start = cfg.index('[[locations]]\nname = "cold"')
+    end = cfg.index("# Overrides")
+    (repo.root / "archa.toml").write_text(cfg[:start] + cfg[end:])
+    repo = Repository.open(repo.root)
+    with pytest.raises(RepositoryError, match="location 'cold' was removed from the configuration") as exc:
+        with repo.writing():
+            pass
+    assert "put the [[locations]] table for 'cold' back" in exc.value.hint
+    r = CliRunner().invoke(cli, ["storage", "sync", "--repo", str(repo.root)])
+    assert r.exit_code == 2 and "records 1 AIP version copies there" in r.output
+    (repo.root / "archa.toml").write_text(cfg)
+
+
+def test_stored_files_are_read_only_and_s3_keys_never_overwritten(repo: Repository, aip: str,
+                                                                  s3_env: S3Server) -> None:
+    cold = repo.root / "storage" / "cold" / object_relpath(aip)
+    assert all(not (p.stat().st_mode & 0o222) for p in cold.iterdir())
+    store = repo.store(_s3_location(s3_env))
+    store.put_bytes("k", b"1")
+    with pytest.raises(KeyExists):
+        store.put_bytes("k", b"2")
+    assert store.read_bytes("k") == b"1"
+
+
+# --- catalog rebuild -------------------------------------------------------------------------
+
+def test_rebuild_after_the_catalog_is_deleted_reproduces_it(repo: Repository, bags: Path, s3_env: S3Server,
+                                                            tmp_path: Path) -> None:
+    add_location(repo, _s3_location(s3_env))
+    ids = [ingest(repo, write_bag(bags / f"b{i}", {**FILES, f"n{i}.txt": b"%d" % i})).aip_id for i in range(2)]
+    repo.close()
+    original = tmp_path / "original.sqlite"
+    cat = Catalog.open(repo.root / "catalog.sqlite")
+    cat.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    cat.close()
+    os.rename(repo.root / "catalog.sqlite", original)
+    for suffix in ("-wal", "-shm"):
+        (repo.root / f"catalog.sqlite{suffix}").unlink(missing_ok=True)
+    r = CliRunner().invoke(cli, ["catalog", "rebuild", "--repo", str(repo.root)])
+    assert r.exit_code == 0, r.output
+    assert r.output.startswith(f"Rebuilt 2 AIPs, {2 * (len(FILES) + 1 + 4 + 3)} files, 6 copies into")
+    old, new = Catalog.open(original), Catalog.open(repo.root / "catalog.sqlite")
+    assert compare_catalogs(old, new) == []
+    cols = "logical_path, content_path, role, original_name, size, digest, puid, format_name, mime, engine"
+    for aip_id in ids:
+        q = f"SELECT {cols} FROM files WHERE aip_id = ? ORDER BY logical_path"
+        assert new.db.execute(q, [aip_id]).fetchall() == old.db.execute(q, [aip_id]).fetchall()
+        assert [r["label"] for r in new.db.query("SELECT label FROM aips WHERE id = ?", [aip_id])] == \
+               [r["label"] for r in old.db.query("SELECT label FROM aips WHERE id = ?", [aip_id])]
+    old.close()
+    new.close()
+
+
+def test_rebuild_reports_differences_without_replacing(repo: Repository, aip: str) -> None:
+    repo.catalog.db.execute("DELETE FROM copies WHERE location = 'cold'")
+    out = rebuild(repo)
+    assert not out.replaced
+    assert out.report.differences == [f"copy {aip} v1 cold: found in storage, missing from the current catalog"]
+    assert len(repo.catalog.copies(aip)) == 1  # unchanged
+    out = rebuild(repo, replace=True)
+    assert out.replaced and Path(out.backup).exists()
+    assert len(Repository.open(repo.root).catalog.copies(aip)) == 2
+
