@@ -291,9 +291,9 @@ def test_location_removed_from_config_while_holding_copies_is_refused(repo: Repo
     end = cfg.index("# Overrides")
     (repo.root / "archa.toml").write_text(cfg[:start] + cfg[end:])
     repo = Repository.open(repo.root)
-    with pytest.raises(RepositoryError, match="location 'cold' was removed from the configuration") as exc:
-        with repo.writing():
-            pass
+    with (pytest.raises(RepositoryError, match="location 'cold' was removed from the configuration") as exc,
+          repo.writing()):
+        pass
     assert "put the [[locations]] table for 'cold' back" in exc.value.hint
     r = CliRunner().invoke(cli, ["storage", "sync", "--repo", str(repo.root)])
     assert r.exit_code == 2 and "records 1 AIP version copies there" in r.output
