@@ -73,16 +73,17 @@ class SyncResult:
 
 
 def complete_copies(repo: Repository, aip_id: str, version: str, result: SyncResult,
-                    only: set[str] | None = None) -> None:
-    """Write every copy `aip_id` `version` lacks (in `only` locations if given), recording
-    each in the catalog as it completes; failures go to `result.failed`."""
+                    verify_source: bool = True) -> None:
+    """Write every copy `aip_id` `version` lacks, recording each in the catalog as it
+    completes; failures go to `result.failed`. The hot source is re-hashed first unless
+    `verify_source` is False (ingest: its bytes were hashed as they were written, moments ago)."""
     cat = repo.catalog
     have = {c["location"] for c in cat.copies(aip_id) if c["version"] == version and c["state"] == "ok"}
     missing = [loc for loc in repo.config.locations
-               if loc.name not in have and loc.name != repo.hot_location and (only is None or loc.name in only)]
+               if loc.name not in have and loc.name != repo.hot_location]
     if not missing:
         return
-    problems = verify_hot_version(repo, aip_id, version)
+    problems = verify_hot_version(repo, aip_id, version) if verify_source else []
     if problems:
         for loc in missing:
             result.failed.append({"aip_id": aip_id, "version": version, "location": loc.name,
