@@ -21,7 +21,7 @@ class PlacementPolicy:
 @dataclass(frozen=True)
 class PackingPolicy:
     level: int = 10
-    threads: int = 2
+    threads: int = 0
 
 
 @dataclass(frozen=True)

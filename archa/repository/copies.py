@@ -18,7 +18,6 @@ archive's own sha256). An archive without its index is not a copy.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import tarfile
 from collections.abc import Iterator
@@ -158,36 +157,22 @@ def verify_ocfl_copy(store: Store, aip_id: str, version: str, expected: dict[str
 
 # --- packed copies ----------------------------------------------------------------------------
 
-class _HashingSink(io.RawIOBase):
-    """A write-only sink that hashes and forwards to a list of chunks (for streaming put)."""
-
-    def __init__(self) -> None:
-        self.chunks: list[bytes] = []
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, b: Any) -> int:
-        self.chunks.append(bytes(b))
-        return len(b)
-
-
 def packed_keys(aip_id: str, version: str) -> tuple[str, str]:
     prefix = object_relpath(aip_id)
     return f"{prefix}/{version}.tar.zst", f"{prefix}/{version}.index.json"
 
 
-def _tar_stream(root: StorageRoot, aip_id: str, version: str, index: dict[str, Any],
-                level: int, threads: int) -> Iterator[bytes]:
-    """Yield the zstd-compressed bytes of the deterministic tar of a version, filling `index`."""
+def _write_tar(out: Any, root: StorageRoot, aip_id: str, version: str, index: dict[str, Any],
+               level: int, threads: int) -> None:
+    """Write the zstd-compressed deterministic tar of a version to `out`, filling `index`:
+    members sorted, mtime 0, uid/gid 0, no owner names, mode 0444, PAX headers."""
     import zstandard
 
-    sink = _HashingSink()
     cctx = zstandard.ZstdCompressor(level=level, threads=threads, write_checksum=True)
     obj = root.object_path(aip_id)
     alg = json.loads((obj / version / INVENTORY).read_bytes())["digestAlgorithm"]
-    with cctx.stream_writer(sink, closefd=False) as zw:  # type: ignore[arg-type]
-        tf = tarfile.open(fileobj=zw, mode="w|", format=tarfile.PAX_FORMAT)  # noqa: SIM115
+    with cctx.stream_writer(out, closefd=False) as zw, \
+            tarfile.open(fileobj=zw, mode="w|", format=tarfile.PAX_FORMAT, bufsize=1 << 20) as tf:
         for rel, _d in version_files(root, aip_id, version):
             src = source_path(root, aip_id, version, rel)
             ti = tarfile.TarInfo(rel)
@@ -195,17 +180,9 @@ def _tar_stream(root: StorageRoot, aip_id: str, version: str, index: dict[str, A
             ti.mtime, ti.uid, ti.gid, ti.uname, ti.gname, ti.mode = 0, 0, 0, "", "", 0o444
             h = hashlib.new(alg)
             with open(src, "rb") as f:
-                reader = _HashingReader(f, h)
-                tf.addfile(ti, reader)
-            data_end = tf.offset
-            offset = data_end - ((ti.size + 511) // 512) * 512
+                tf.addfile(ti, _HashingReader(f, h))
+            offset = tf.offset - ((ti.size + 511) // 512) * 512
             index["members"][rel] = {"offset": offset, "size": ti.size, alg: h.hexdigest()}
-            if sink.chunks:
-                yield from sink.chunks
-                sink.chunks.clear()
-        tf.close()
-    yield from sink.chunks
-    sink.chunks.clear()
 
 
 class _HashingReader:
@@ -230,11 +207,9 @@ def write_packed_copy(root: StorageRoot, aip_id: str, version: str, store: Store
     index: dict[str, Any] = {"id": aip_id, "version": version, "members": {}}
     if store.exists(archive_key):
         store.delete(archive_key)  # an interrupted copy: it never got its index
-    try:
-        put = store.put(archive_key, _tar_stream(root, aip_id, version, index, level, threads))
-    except BaseException:
-        store.delete(archive_key)
-        raise
+    with store.writer(archive_key) as w:  # streamed: memory stays flat whatever the size
+        _write_tar(w, root, aip_id, version, index, level, threads)
+    put = w.result
     got = store.sha256(archive_key)
     if got != put.sha256:
         store.delete(archive_key)

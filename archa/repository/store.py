@@ -182,42 +182,60 @@ class Store:
 
     # --- writing ------------------------------------------------------------------------
 
-    def put(self, key: str, chunks: Iterable[bytes]) -> PutResult:
-        """Store `chunks` under the new key `key` atomically; returns size and sha256."""
+    @contextmanager
+    def writer(self, key: str) -> Iterator[_Writer]:
+        """A file-like writer for the new key `key`; the key appears (atomically, see the
+        module contract) only when the block ends without an exception. `.result` then
+        holds size and sha256 of what was written."""
         if self.exists(key):
             raise KeyExists(f"location {self.name!r}: {key} exists; stored files are never overwritten",
                             location=self.name, path=key)
-        h = hashlib.sha256()
-        size = 0
         if self.local:
             final = Path(self.path(key))
-            final.parent.mkdir(parents=True, exist_ok=True)
             tmp = final.with_name(f".{final.name}.{uuid.uuid4().hex[:8]}.tmp")
             try:
+                final.parent.mkdir(parents=True, exist_ok=True)
                 with open(tmp, "xb") as f:
-                    for c in chunks:
-                        f.write(c)
-                        h.update(c)
-                        size += len(c)
+                    w = _Writer(f)
+                    yield w
                     f.flush()
                     os.fsync(f.fileno())
                 os.chmod(tmp, READ_ONLY)
                 os.link(tmp, final)  # fails rather than replace a key that appeared meanwhile
+                fsync_dir(final.parent)
             except OSError as e:
                 raise self._error("write", key, e) from e
             finally:
                 tmp.unlink(missing_ok=True)
-            fsync_dir(final.parent)
-            return PutResult(size, h.hexdigest())
+            return
         try:
-            with self.fs.open_output_stream(self.path(key)) as out:
-                for c in chunks:
-                    out.write(c)
-                    h.update(c)
-                    size += len(c)
+            out = self.fs.open_output_stream(self.path(key))
         except OSError as e:
             raise self._error("write", key, e) from e
-        return PutResult(size, h.hexdigest())
+        try:
+            w = _Writer(out)
+            yield w
+        except BaseException as exc:
+            # pyarrow cannot abort an upload: closing completes it, so remove what it left
+            try:
+                out.close()
+            except OSError:
+                pass
+            self.delete(key)
+            if isinstance(exc, OSError):
+                raise self._error("write", key, exc) from exc
+            raise
+        try:
+            out.close()
+        except OSError as e:
+            raise self._error("write", key, e) from e
+
+    def put(self, key: str, chunks: Iterable[bytes]) -> PutResult:
+        """Store `chunks` under the new key `key` atomically; returns size and sha256."""
+        with self.writer(key) as w:
+            for c in chunks:
+                w.write(c)
+        return w.result
 
     def put_bytes(self, key: str, data: bytes) -> PutResult:
         return self.put(key, [data])
@@ -246,6 +264,28 @@ class Store:
                                    "written", location=self.name, hint="check the storage")
         finally:
             self.delete(key)
+
+
+class _Writer:
+    """Forwards writes to a file or stream, counting and hashing them."""
+
+    def __init__(self, out: Any) -> None:
+        self._out = out
+        self._h = hashlib.sha256()
+        self._size = 0
+
+    def write(self, b: Any) -> int:
+        self._out.write(b)
+        self._h.update(b)
+        self._size += len(b)
+        return len(b)
+
+    def flush(self) -> None:
+        pass
+
+    @property
+    def result(self) -> PutResult:
+        return PutResult(self._size, self._h.hexdigest())
 
 
 def file_chunks(f: IO[bytes]) -> Iterator[bytes]:
