@@ -32,7 +32,7 @@ from archa.repository.durable import sync_filesystem
 from archa.repository.events import Event, now_iso
 from archa.repository.ocfl import VersionBuilder
 from archa.repository.placement import SyncResult, complete_copies, placement_satisfied
-from archa.repository.repo import Repository
+from archa.repository.repo import Repository, _rmtree
 
 REPRESENTATION = "representations/original"
 ARCHA_AGENT = f"archa/{archa.__version__}"
@@ -116,12 +116,21 @@ class _Ingest:
             self._record_rejection(rej)
             raise
         finally:
-            from archa.repository.repo import _rmtree
-
             if work.exists():
                 _rmtree(work)
+        del files, bag, builder  # the per-file rows are in the catalog now; free them first
+        self._replicate(result)
         result.seconds = time.perf_counter() - t0
         return result
+
+    def _replicate(self, result: IngestResult) -> None:
+        """The other copies the placement policy wants, each verified as read back."""
+        copies = SyncResult()
+        complete_copies(self.repo, self.aip_id, "v1", copies, verify_source=False)
+        (version,) = [v for v in self.repo.catalog.versions(self.aip_id) if v["version"] == "v1"]
+        result.stored = bool(version["stored"])
+        result.copies = [c["location"] for c in self.repo.catalog.copies(self.aip_id) if c["state"] == "ok"]
+        result.copy_failures = copies.failed
 
     # --- steps --------------------------------------------------------------------------
 
@@ -311,15 +320,9 @@ class _Ingest:
         journal = self.repo.write_journal(work, header, rows)
         self.repo.hot.commit_object(work / "object", self.aip_id)
         self.repo.apply_journal(journal)
-        # 4. the other copies the placement policy wants, each verified as read back
-        copies = SyncResult()
-        complete_copies(self.repo, self.aip_id, "v1", copies, verify_source=False)
         summary = self.repo.catalog.format_summary(self.aip_id, "v1")
-        (version,) = [v for v in self.repo.catalog.versions(self.aip_id) if v["version"] == "v1"]
-        held = [c["location"] for c in self.repo.catalog.copies(self.aip_id) if c["state"] == "ok"]
         return IngestResult(self.aip_id, "v1", self.transfer_id, str(self.sip), n_payload,
-                            payload_bytes, summary, warnings, stored=bool(version["stored"]),
-                            copies=held, copy_failures=copies.failed)
+                            payload_bytes, summary, warnings)
 
     # --- rejection ----------------------------------------------------------------------
 

@@ -20,7 +20,7 @@ class PlacementPolicy:
 
 @dataclass(frozen=True)
 class PackingPolicy:
-    level: int = 10
+    level: int = 3
     threads: int = 0
 
 

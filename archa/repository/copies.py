@@ -35,6 +35,7 @@ from archa.repository.ocfl import (
     StorageRoot,
     dump_json,
     object_relpath,
+    sidecar_algorithm,
 )
 from archa.repository.store import CHUNK, KeyExists, Store, file_chunks
 
@@ -72,10 +73,11 @@ def version_files(root: StorageRoot, aip_id: str, version: str) -> list[tuple[st
     """(object-relative path, digest) of every file a copy of `version` holds: the version
     directory, the namaste file, and the root inventory and sidecar as of that version
     (the version's own inventory is byte-identical to the root one when it was head)."""
-    inv = json.loads((root.object_path(aip_id) / version / INVENTORY).read_bytes())
+    vinv = (root.object_path(aip_id) / version / INVENTORY).read_bytes()
+    inv = json.loads(vinv)
     alg = inv["digestAlgorithm"]
     files = [(p, d) for d, paths in inv["manifest"].items() for p in paths if p.startswith(f"{version}/")]
-    vinv = (root.object_path(aip_id) / version / INVENTORY).read_bytes()
+    del inv
     inv_digest = hashlib.new(alg, vinv).hexdigest()
     files += [(f"{version}/{INVENTORY}", inv_digest), (f"{version}/{INVENTORY}.{alg}", ""),
               (OBJECT_NAMASTE, ""), (INVENTORY, inv_digest), (f"{INVENTORY}.{alg}", "")]
@@ -103,8 +105,7 @@ def write_ocfl_copy(root: StorageRoot, aip_id: str, version: str, store: Store) 
     is rewritten while the copy is incomplete. Refuses when the store's object already has
     this version (its root inventory names it as head)."""
     prefix = object_relpath(aip_id)
-    inv = json.loads((root.object_path(aip_id) / version / INVENTORY).read_bytes())
-    alg = inv["digestAlgorithm"]
+    alg = sidecar_algorithm(root.object_path(aip_id) / version)
     root_key = f"{prefix}/{INVENTORY}"
     if store.exists(root_key):
         existing = json.loads(store.read_bytes(root_key))
@@ -170,7 +171,7 @@ def _write_tar(out: Any, root: StorageRoot, aip_id: str, version: str, index: di
 
     cctx = zstandard.ZstdCompressor(level=level, threads=threads, write_checksum=True)
     obj = root.object_path(aip_id)
-    alg = json.loads((obj / version / INVENTORY).read_bytes())["digestAlgorithm"]
+    alg = sidecar_algorithm(obj / version)
     with cctx.stream_writer(out, closefd=False) as zw, \
             tarfile.open(fileobj=zw, mode="w|", format=tarfile.PAX_FORMAT, bufsize=1 << 20) as tf:
         for rel, _d in version_files(root, aip_id, version):
@@ -183,6 +184,8 @@ def _write_tar(out: Any, root: StorageRoot, aip_id: str, version: str, index: di
                 tf.addfile(ti, _HashingReader(f, h))
             offset = tf.offset - ((ti.size + 511) // 512) * 512
             index["members"][rel] = {"offset": offset, "size": ti.size, alg: h.hexdigest()}
+            # TarFile keeps every TarInfo it wrote (20,000 files: ~20 MB); a writer never needs them
+            tf.members.clear()  # type: ignore[attr-defined]
 
 
 class _HashingReader:

@@ -46,6 +46,15 @@ def dump_json(obj: Any) -> bytes:
     return (json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
 
 
+def sidecar_algorithm(directory: Path) -> str:
+    """The digest algorithm of the inventory in `directory`, from its sidecar's name (cheap:
+    no need to parse an inventory of a million entries to learn it)."""
+    for alg in ("sha512", "sha256"):
+        if (directory / f"{INVENTORY}.{alg}").is_file():
+            return alg
+    raise RepositoryError(f"{directory}: no inventory sidecar", path=str(directory))
+
+
 class StorageRoot:
     """An OCFL storage root on a local or mounted file system."""
 
