@@ -350,3 +350,38 @@ def test_rebuild_reports_differences_without_replacing(repo: Repository, aip: st
     assert out.replaced and Path(out.backup).exists()
     assert len(Repository.open(repo.root).catalog.copies(aip)) == 2
 
+
+
+def test_sync_takes_a_verified_copy_when_the_hot_one_is_damaged(repo: Repository, aip: str,
+                                                               tmp_path: Path) -> None:
+    victim = repo.hot.object_path(aip) / "v1/content/representations/original/data/a.txt"
+    good = victim.read_bytes()
+    victim.chmod(0o644)
+    victim.write_bytes(b"rot" + good[3:])  # bit rot in the hot copy
+    add_location(repo, Location("extra", "ocfl", str(tmp_path / "extra"), "warm"))
+    with repo.writing():
+        res = sync(repo)
+    assert [(w["location"]) for w in res.written] == ["extra"] and res.failed == []
+    copied = tmp_path / "extra" / object_relpath(aip) / "v1/content/representations/original/data/a.txt"
+    assert copied.read_bytes() == good  # from the packed cold copy, not the rotten hot one
+    ev = repo.catalog.events(aip)[-1]
+    assert "copied from cold to extra" in ev["detail"]
+    victim.write_bytes(good)  # let the teardown validation see a sound hot copy
+
+
+def test_sync_refuses_when_no_copy_verifies(repo: Repository, aip: str, tmp_path: Path) -> None:
+    victim = repo.hot.object_path(aip) / "v1/content/representations/original/data/a.txt"
+    good = victim.read_bytes()
+    victim.chmod(0o644)
+    victim.write_bytes(b"rot" + good[3:])
+    cold = repo.root / "storage" / "cold" / object_relpath(aip) / "v1.tar.zst"
+    data = cold.read_bytes()
+    cold.chmod(0o644)
+    cold.write_bytes(data[:-100] + bytes(100))
+    add_location(repo, Location("extra", "ocfl", str(tmp_path / "extra"), "warm"))
+    with repo.writing():
+        res = sync(repo)
+    assert res.written == [] and [f["location"] for f in res.failed] == ["extra"]
+    assert "no copy verifies" in res.failed[0]["error"] and "hot: v1/content/" in res.failed[0]["error"]
+    assert not (tmp_path / "extra" / object_relpath(aip)).exists()
+    victim.write_bytes(good)

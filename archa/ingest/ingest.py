@@ -32,7 +32,7 @@ from archa.repository.durable import sync_filesystem
 from archa.repository.events import Event, now_iso
 from archa.repository.ocfl import VersionBuilder
 from archa.repository.placement import SyncResult, complete_copies, placement_satisfied
-from archa.repository.repo import Repository, _rmtree
+from archa.repository.repo import Repository, remove_tree
 
 REPRESENTATION = "representations/original"
 ARCHA_AGENT = f"archa/{archa.__version__}"
@@ -117,7 +117,7 @@ class _Ingest:
             raise
         finally:
             if work.exists():
-                _rmtree(work)
+                remove_tree(work)
         del files, bag, builder  # the per-file rows are in the catalog now; free them first
         self._replicate(result)
         result.seconds = time.perf_counter() - t0

@@ -235,13 +235,17 @@ def iter_packed(store: Store, aip_id: str, version: str) -> Iterator[tuple[tarfi
 
     archive_key, _ = packed_keys(aip_id, version)
     with store.open(archive_key) as raw:
-        reader = zstandard.ZstdDecompressor().stream_reader(raw)
-        with tarfile.open(fileobj=reader, mode="r|") as tf:
-            for ti in tf:
-                if ti.isreg():
-                    f = tf.extractfile(ti)
-                    assert f is not None
-                    yield ti, f
+        try:
+            reader = zstandard.ZstdDecompressor().stream_reader(raw)
+            with tarfile.open(fileobj=reader, mode="r|") as tf:
+                for ti in tf:
+                    if ti.isreg():
+                        f = tf.extractfile(ti)
+                        assert f is not None
+                        yield ti, f
+        except (zstandard.ZstdError, tarfile.TarError, EOFError) as e:
+            raise StorageError(f"location {store.name!r}: {archive_key} is corrupt: {e}", location=store.name,
+                               path=archive_key, hint="audit the copy and repair it from another") from e
 
 
 def verify_packed_copy(store: Store, aip_id: str, version: str, expected_sha256: str) -> list[str]:

@@ -9,18 +9,26 @@ after that object's files for the version verify against its inventory now.
 from __future__ import annotations
 
 import hashlib
-import json
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import archa
-from archa.errors import StorageError
+from archa.errors import RepositoryError, StorageError
 from archa.repository.config import Location
-from archa.repository.copies import CopyInfo, source_path, version_files, write_ocfl_copy, write_packed_copy
+from archa.repository.copies import (
+    CopyInfo,
+    restore_packed,
+    source_path,
+    version_files,
+    write_ocfl_copy,
+    write_packed_copy,
+)
 from archa.repository.events import Event, now_iso
-from archa.repository.ocfl import INVENTORY
-from archa.repository.repo import Repository
+from archa.repository.ocfl import INVENTORY, OBJECT_NAMASTE, StorageRoot, object_relpath, sidecar_algorithm
+from archa.repository.repo import Repository, remove_tree
 
 ARCHA_AGENT = f"archa/{archa.__version__}"
 ProgressFn = Callable[[str, int, int], None]
@@ -32,17 +40,17 @@ def placement_satisfied(repo: Repository, ok_locations: set[str]) -> bool:
     return len(ok_locations) >= pol.copies and set(pol.tiers) <= tiers
 
 
-def verify_hot_version(repo: Repository, aip_id: str, version: str) -> list[str]:
-    """Problems of the hot object's files for `version` (re-hashed now against its inventory)."""
-    obj = repo.hot.object_path(aip_id)
+def verify_version(root: StorageRoot, aip_id: str, version: str) -> list[str]:
+    """Problems of an OCFL object's files for `version` (re-hashed now against its inventory)."""
+    obj = root.object_path(aip_id)
     try:
-        inv = json.loads((obj / version / INVENTORY).read_bytes())
-    except (OSError, ValueError) as e:
+        alg = sidecar_algorithm(obj / version)
+        files = version_files(root, aip_id, version)
+    except (OSError, ValueError, RepositoryError) as e:
         return [f"{version}/{INVENTORY}: {e}"]
-    alg = inv["digestAlgorithm"]
     problems = []
-    for rel, digest in version_files(repo.hot, aip_id, version):
-        path = source_path(repo.hot, aip_id, version, rel)
+    for rel, digest in files:
+        path = source_path(root, aip_id, version, rel)
         try:
             with open(path, "rb") as f:
                 got = hashlib.file_digest(f, alg).hexdigest()
@@ -54,12 +62,56 @@ def verify_hot_version(repo: Repository, aip_id: str, version: str) -> list[str]
     return problems
 
 
-def write_copy(repo: Repository, aip_id: str, version: str, loc: Location) -> CopyInfo:
+def stage_from_copy(repo: Repository, aip_id: str, version: str, loc: Location, work: Path) -> StorageRoot:
+    """Fetch `version` of the object from the copy at `loc` into an OCFL root under `work`
+    (an OCFL copy: the version's keys; a packed copy: its archive, streamed)."""
+    root = StorageRoot(work / "root")
+    dest = root.object_path(aip_id)
+    store = repo.store(loc)
+    if loc.kind == "packed":
+        restore_packed([(store, version)], aip_id, dest)
+        return root
+    prefix = object_relpath(aip_id)
+    for key, _size in store.list(f"{prefix}/{version}"):
+        target = dest / key[len(prefix) + 1:]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with store.open(key) as src, open(target, "wb") as out:
+            shutil.copyfileobj(src, out, 1 << 22)
+    for name in (INVENTORY, *(p.name for p in (dest / version).glob(f"{INVENTORY}.*"))):
+        shutil.copyfile(dest / version / name, dest / name)
+    (dest / OBJECT_NAMASTE).write_bytes(b"ocfl_object_1.1\n")
+    return root
+
+
+def verified_source(repo: Repository, aip_id: str, version: str, candidates: list[Location],
+                    work: Path) -> tuple[StorageRoot, str, list[str]]:
+    """The first copy that verifies now: the hot object, else another copy fetched into
+    `work` and verified there. Returns (root, location name, problems seen on the way);
+    raises StorageError, listing them, when no copy verifies."""
+    seen = [f"{repo.hot_location}: {p}" for p in verify_version(repo.hot, aip_id, version)[:5]]
+    if not seen:
+        return repo.hot, repo.hot_location, []
+    for loc in candidates:
+        sub = work / loc.name
+        try:
+            root = stage_from_copy(repo, aip_id, version, loc, sub)
+        except (StorageError, OSError, ValueError) as e:
+            seen.append(f"{loc.name}: {e}")
+            continue
+        problems = verify_version(root, aip_id, version)
+        if not problems:
+            return root, loc.name, seen
+        seen += [f"{loc.name}: {p}" for p in problems[:5]]
+    raise StorageError(f"{aip_id} {version}: no copy verifies, so no copy is made from any: " + "; ".join(seen),
+                       hint="audit the copies and repair from a good one")
+
+
+def write_copy(repo: Repository, source: StorageRoot, aip_id: str, version: str, loc: Location) -> CopyInfo:
     store = repo.store(loc)
     if loc.kind == "ocfl":
-        return write_ocfl_copy(repo.hot, aip_id, version, store)
+        return write_ocfl_copy(source, aip_id, version, store)
     pol = repo.policy.packing
-    return write_packed_copy(repo.hot, aip_id, version, store, pol.level, pol.threads)
+    return write_packed_copy(source, aip_id, version, store, pol.level, pol.threads)
 
 
 @dataclass
@@ -83,23 +135,37 @@ def complete_copies(repo: Repository, aip_id: str, version: str, result: SyncRes
                if loc.name not in have and loc.name != repo.hot_location]
     if not missing:
         return
-    problems = verify_hot_version(repo, aip_id, version) if verify_source else []
-    if problems:
-        for loc in missing:
-            result.failed.append({"aip_id": aip_id, "version": version, "location": loc.name,
-                                  "error": "the hot copy does not verify, so no copy is made from it: "
-                                           + "; ".join(problems[:5])})
-        return
+    work = repo.new_work_dir()
+    try:
+        if verify_source:
+            others = [loc for loc in repo.config.locations if loc.name in have and loc.name != repo.hot_location]
+            try:
+                source, source_name, _seen = verified_source(repo, aip_id, version, others, work)
+            except StorageError as e:
+                for loc in missing:
+                    result.failed.append({"aip_id": aip_id, "version": version, "location": loc.name,
+                                          "error": e.message, "hint": e.hint})
+                return
+        else:
+            source, source_name = repo.hot, repo.hot_location
+        _write_missing(repo, aip_id, version, missing, have, source, source_name, result)
+    finally:
+        remove_tree(work)
+
+
+def _write_missing(repo: Repository, aip_id: str, version: str, missing: list[Location], have: set[str],
+                   source: StorageRoot, source_name: str, result: SyncResult) -> None:
+    cat = repo.catalog
     for loc in missing:
         try:
-            info = write_copy(repo, aip_id, version, loc)
+            info = write_copy(repo, source, aip_id, version, loc)
         except StorageError as e:
             result.failed.append({"aip_id": aip_id, "version": version, "location": loc.name,
                                   "error": e.message, "hint": e.hint})
             continue
         have.add(loc.name)
         written = now_iso()
-        detail = f"{aip_id} {version} copied to {loc.name} ({loc.kind}, tier {loc.tier}); " \
+        detail = f"{aip_id} {version} copied from {source_name} to {loc.name} ({loc.kind}, tier {loc.tier}); " \
                  f"{info.bytes} bytes verified as read back"
         if info.archive_sha256:
             detail += f"; archive sha256 {info.archive_sha256}"

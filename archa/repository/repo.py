@@ -226,12 +226,13 @@ class Repository:
                 if self.hot.has_object(aip_id) and not self.catalog.has_aip(aip_id):
                     assert report.recovered is not None
                     report.recovered.append(self.apply_journal(journal))
-            _rmtree(work)
+            remove_tree(work)
             report.removed += 1
         return report
 
 
-def _rmtree(path: Path) -> None:
+def remove_tree(path: Path) -> None:
+    """Delete a work area, read-only files included."""
     def onerror(func: Any, p: str, _exc: Any) -> None:
         os.chmod(os.path.dirname(p), 0o755)
         os.chmod(p, 0o644) if os.path.isfile(p) else None
