@@ -8,6 +8,8 @@ import archa
 from archa.cli.aip import aip
 from archa.cli.catalog import catalog
 from archa.cli.common import ArchaGroup
+from archa.cli.events import events
+from archa.cli.fixity import fixity, repair_command
 from archa.cli.formats import formats
 from archa.cli.identify import identify_command
 from archa.cli.ingest import ingest_command
@@ -36,3 +38,6 @@ cli.add_command(identify_command)
 cli.add_command(formats)
 cli.add_command(storage)
 cli.add_command(catalog)
+cli.add_command(fixity)
+cli.add_command(repair_command)
+cli.add_command(events)

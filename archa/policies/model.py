@@ -25,6 +25,11 @@ class PackingPolicy:
 
 
 @dataclass(frozen=True)
+class FixityPolicy:
+    interval_days: dict[str, int] = field(default_factory=lambda: {"hot": 90, "warm": 180, "cold": 365})
+
+
+@dataclass(frozen=True)
 class IngestPolicy:
     max_files: int = 2_000_000
     max_bytes: int = 10 * 2**40
@@ -46,6 +51,7 @@ class Policy:
     engine: str = "siegfried"
     formats: FormatPolicy = field(default_factory=FormatPolicy)
     packing: PackingPolicy = field(default_factory=PackingPolicy)
+    fixity: FixityPolicy = field(default_factory=FixityPolicy)
 
 
 def default_policy_text() -> str:
@@ -87,6 +93,7 @@ def load_policy(overrides: dict[str, Any] | None = None) -> Policy:
             ingest=IngestPolicy(max_files=int(ing["max_files"]), max_bytes=int(ing["max_bytes"]),
                                 jobs=int(ing["jobs"])),
             engine=str(raw["identification"]["engine"]),
+            fixity=FixityPolicy(interval_days={k: int(v) for k, v in raw["fixity"]["interval_days"].items()}),
             packing=PackingPolicy(level=int(raw["packing"]["level"]), threads=int(raw["packing"]["threads"])),
             formats=FormatPolicy(rejected=frozenset(raw["formats"]["rejected"]),
                                  at_risk=frozenset(raw["formats"]["at_risk"]),

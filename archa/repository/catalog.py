@@ -171,6 +171,18 @@ class Catalog:
                             [int(stored), copy["aip_id"], copy["version"]])
             append_events(self.db, events)
 
+    def record_events(self, events: list[Event]) -> None:
+        with self.transaction():
+            append_events(self.db, events)
+
+    def record_audit(self, aip_id: str, version: str, location: str, state: str, when: str,
+                     event: Event) -> None:
+        """Set a copy's state and last audit time and append the fixity event, at once."""
+        with self.transaction():
+            self.db.execute("UPDATE copies SET state = ?, last_audit = ? WHERE aip_id = ? AND version = ? "
+                            "AND location = ?", [state, when, aip_id, version, location])
+            append_events(self.db, [event])
+
     def all_copies(self) -> list[dict[str, Any]]:
         return list(self.db.query("SELECT * FROM copies ORDER BY aip_id, version, location"))
 

@@ -199,18 +199,20 @@ class _HashingReader:
 
 
 def write_packed_copy(root: StorageRoot, aip_id: str, version: str, store: Store,
-                      level: int = 10, threads: int = 0) -> CopyInfo:
+                      level: int = 10, threads: int = 0, replace: bool = False) -> CopyInfo:
     """Pack `version` into `<version>.tar.zst` on `store`, check its sha256 as read back,
     then write its index. Resumable: an archive left without its index is checked and, if
     its digest does not match what it must hold, replaced."""
     archive_key, index_key = packed_keys(aip_id, version)
+    if replace:  # repair: without its index the old archive is no copy; then it is rewritten
+        store.delete(index_key)
     if store.exists(index_key):
         raise KeyExists(f"location {store.name!r}: {aip_id} {version} is packed there already",
                         location=store.name, path=index_key)
     index: dict[str, Any] = {"id": aip_id, "version": version, "members": {}}
-    if store.exists(archive_key):
+    if store.exists(archive_key) and not replace:
         store.delete(archive_key)  # an interrupted copy: it never got its index
-    with store.writer(archive_key) as w:  # streamed: memory stays flat whatever the size
+    with store.writer(archive_key, replace=replace) as w:  # streamed: memory stays flat whatever the size
         _write_tar(w, root, aip_id, version, index, level, threads)
     put = w.result
     got = store.sha256(archive_key)

@@ -84,12 +84,13 @@ def stage_from_copy(repo: Repository, aip_id: str, version: str, loc: Location, 
 
 
 def verified_source(repo: Repository, aip_id: str, version: str, candidates: list[Location],
-                    work: Path) -> tuple[StorageRoot, str, list[str]]:
+                    work: Path, use_hot: bool = True) -> tuple[StorageRoot, str, list[str]]:
     """The first copy that verifies now: the hot object, else another copy fetched into
     `work` and verified there. Returns (root, location name, problems seen on the way);
     raises StorageError, listing them, when no copy verifies."""
-    seen = [f"{repo.hot_location}: {p}" for p in verify_version(repo.hot, aip_id, version)[:5]]
-    if not seen:
+    seen = [f"{repo.hot_location}: {p}" for p in verify_version(repo.hot, aip_id, version)[:5]] \
+        if use_hot else []
+    if use_hot and not seen:
         return repo.hot, repo.hot_location, []
     for loc in candidates:
         sub = work / loc.name

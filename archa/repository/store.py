@@ -183,11 +183,16 @@ class Store:
     # --- writing ------------------------------------------------------------------------
 
     @contextmanager
-    def writer(self, key: str) -> Iterator[_Writer]:
+    def writer(self, key: str, replace: bool = False) -> Iterator[_Writer]:
         """A file-like writer for the new key `key`; the key appears (atomically, see the
         module contract) only when the block ends without an exception. `.result` then
-        holds size and sha256 of what was written."""
-        if self.exists(key):
+        holds size and sha256 of what was written.
+
+        `replace` is for repair only: locally the new bytes are renamed over the damaged
+        file once complete; on S3 (no rename) the damaged key is deleted, then uploaded."""
+        if replace and not self.local:
+            self.delete(key)
+        elif not replace and self.exists(key):
             raise KeyExists(f"location {self.name!r}: {key} exists; stored files are never overwritten",
                             location=self.name, path=key)
         if self.local:
@@ -201,7 +206,10 @@ class Store:
                     f.flush()
                     os.fsync(f.fileno())
                 os.chmod(tmp, READ_ONLY)
-                os.link(tmp, final)  # fails rather than replace a key that appeared meanwhile
+                if replace:
+                    os.replace(tmp, final)
+                else:
+                    os.link(tmp, final)  # fails rather than replace a key that appeared meanwhile
                 fsync_dir(final.parent)
             except OSError as e:
                 raise self._error("write", key, e) from e

@@ -1,0 +1,349 @@
+"""Fixity audits: every copy re-read and checked against the catalog, rot found with the
+exact file and digest.
+
+What a copy must hold is derived from the catalog alone (the files of the version with
+their digests and sizes, the inventory digest recorded at ingest), so a copy is never
+checked against itself. OCFL copies (local or S3): every expected file is listed, sized
+and re-hashed; files that should not be there are reported. Packed copies: the archive is
+streamed once through sha256, zstd and tar; every member is hashed; nothing is extracted.
+
+Finding codes are stable (docs/design.md lists them).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tarfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import IO, Any
+
+import archa
+from archa.errors import Finding, StorageError, UsageError
+from archa.repository.config import Location
+from archa.repository.copies import packed_keys
+from archa.repository.events import Event, now_iso
+from archa.repository.ocfl import INVENTORY, OBJECT_NAMASTE, object_relpath
+from archa.repository.repo import Repository
+from archa.repository.store import CHUNK, Store
+
+ARCHA_AGENT = f"archa/{archa.__version__}"
+ProgressFn = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class Expected:
+    digest: str
+    size: int | None  # None: not recorded (inventories)
+
+
+def expected_files(repo: Repository, aip_id: str, version: str) -> tuple[str, dict[str, Expected]]:
+    """(digest algorithm, object-relative path -> Expected) of a copy of `version`."""
+    cat = repo.catalog
+    (v,) = [r for r in cat.versions(aip_id) if r["version"] == version]
+    alg = v["digest_algorithm"]
+    out: dict[str, Expected] = {}
+    for f in cat.files(aip_id, version):
+        out[f["content_path"]] = Expected(f["digest"], f["size"])
+    inv = v["inventory_digest"]
+    sidecar = f"{inv}  {INVENTORY}\n".encode()
+    side = Expected(hashlib.new(alg, sidecar).hexdigest(), len(sidecar))
+    namaste = b"ocfl_object_1.1\n"
+    out.update({f"{version}/{INVENTORY}": Expected(inv, None), f"{version}/{INVENTORY}.{alg}": side,
+                OBJECT_NAMASTE: Expected(hashlib.new(alg, namaste).hexdigest(), len(namaste))})
+    if cat.aip(aip_id)["head"] == version:
+        out.update({INVENTORY: Expected(inv, None), f"{INVENTORY}.{alg}": side})
+    return alg, out
+
+
+@dataclass
+class CopyAudit:
+    aip_id: str
+    version: str
+    location: str
+    kind: str
+    state: str = "ok"  # ok | damaged | missing
+    files: int = 0
+    bytes: int = 0
+    seconds: float = 0.0
+    findings: list[Finding] = field(default_factory=list)
+
+    def add(self, code: str, message: str, path: str, expected: str | None = None,
+            found: str | None = None) -> None:
+        self.findings.append(Finding(code, message, path, expected, found))
+
+    @property
+    def repair_command(self) -> str:
+        return f"archa repair {self.aip_id} --location {self.location}"
+
+    def as_dict(self) -> dict[str, Any]:
+        d = {k: v for k, v in self.__dict__.items() if k != "findings"}
+        d["findings"] = [f.as_dict() for f in self.findings]
+        if self.state != "ok":
+            d["repair"] = self.repair_command
+        return d
+
+
+class Throttle:
+    """Limits the read rate to `rate` bytes/s across threads (None: no limit)."""
+
+    def __init__(self, rate: float | None) -> None:
+        self.rate = rate
+        self.start = time.monotonic()
+        self.done = 0
+        self.lock = threading.Lock()
+
+    def consumed(self, n: int) -> None:
+        if not self.rate:
+            return
+        with self.lock:
+            self.done += n
+            ahead = self.done / self.rate - (time.monotonic() - self.start)
+        if ahead > 0:
+            time.sleep(ahead)
+
+
+def _hash_stream(f: IO[bytes], alg: str, throttle: Throttle) -> tuple[str, int]:
+    h = hashlib.new(alg)
+    n = 0
+    buf = bytearray(CHUNK)
+    view = memoryview(buf)
+    readinto = getattr(f, "readinto", None)
+    while True:
+        if readinto is not None:
+            k = readinto(view)
+            if not k:
+                break
+            h.update(view[:k])
+        else:
+            chunk = f.read(CHUNK)
+            if not chunk:
+                break
+            k = len(chunk)
+            h.update(chunk)
+        n += k
+        throttle.consumed(k)
+    return h.hexdigest(), n
+
+
+def audit_ocfl(store: Store, aip_id: str, version: str, alg: str, expected: dict[str, Expected],
+               result: CopyAudit, jobs: int, throttle: Throttle) -> None:
+    prefix = object_relpath(aip_id)
+    present = {key[len(prefix) + 1:]: size for key, size in store.list(prefix)}
+    if not present:
+        result.add("FIX011", "the copy is missing: no object at this location", prefix)
+        return
+    to_hash = []
+    for rel, exp in sorted(expected.items()):
+        if rel not in present:
+            result.add("FIX001", "file missing from the copy", rel, expected=exp.digest)
+        elif exp.size is not None and present[rel] != exp.size:
+            result.add("FIX003", "file has the wrong size", rel, expected=str(exp.size), found=str(present[rel]))
+        else:
+            to_hash.append(rel)
+    top = set(expected) | {rel for rel in present if "/" in rel and not rel.startswith(f"{version}/")}
+    for rel in sorted(present):
+        if rel not in top and (rel.startswith(f"{version}/") or "/" not in rel):
+            if rel.startswith(("extensions/", "logs/")):
+                continue
+            result.add("FIX004", "file in the copy that the version does not hold", rel, found=str(present[rel]))
+
+    def one(rel: str) -> tuple[str, str, int]:
+        with store.open(f"{prefix}/{rel}") as f:
+            digest, n = _hash_stream(f, alg, throttle)
+        return rel, digest, n
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="archa-fixity") as pool:
+        for rel, digest, n in pool.map(one, sorted(to_hash, key=lambda r: -(present[r]))):
+            result.files += 1
+            result.bytes += n
+            if digest != expected[rel].digest:
+                code = "FIX005" if rel.split("/")[-1].startswith(INVENTORY) else "FIX002"
+                what = "inventory or its sidecar does not match the catalog" if code == "FIX005" \
+                    else f"{alg} digest does not match"
+                result.add(code, what, rel, expected=expected[rel].digest, found=digest)
+
+
+class _CountingReader:
+    """Reads a raw stream, hashing it (the archive digest) and throttling."""
+
+    def __init__(self, raw: IO[bytes], throttle: Throttle) -> None:
+        self.raw, self.h, self.n, self.throttle = raw, hashlib.sha256(), 0, throttle
+
+    def read(self, size: int = -1) -> bytes:
+        b = self.raw.read(size if size and size > 0 else CHUNK)
+        self.h.update(b)
+        self.n += len(b)
+        self.throttle.consumed(len(b))
+        return b
+
+    def drain(self) -> None:
+        while self.read(CHUNK):
+            pass
+
+
+def audit_packed(store: Store, aip_id: str, version: str, alg: str, expected: dict[str, Expected],
+                 archive_sha256: str, result: CopyAudit, throttle: Throttle) -> None:
+    import zstandard
+
+    archive_key, index_key = packed_keys(aip_id, version)
+    if not store.exists(archive_key) or not store.exists(index_key):
+        missing = archive_key if not store.exists(archive_key) else index_key
+        result.add("FIX011", "the copy is missing: archive or index absent", missing)
+        return
+    seen: set[str] = set()
+    with store.open(archive_key) as raw:
+        counting = _CountingReader(raw, throttle)
+        try:
+            reader = zstandard.ZstdDecompressor().stream_reader(counting, read_size=CHUNK)  # type: ignore[arg-type]
+            with tarfile.open(fileobj=reader, mode="r|") as tf:
+                for ti in tf:
+                    if not ti.isreg():
+                        continue
+                    f = tf.extractfile(ti)
+                    assert f is not None
+                    digest, _n = _hash_stream(f, alg, Throttle(None))
+                    result.files += 1
+                    seen.add(ti.name)
+                    exp = expected.get(ti.name)
+                    if exp is None:
+                        result.add("FIX010", "member in the archive that the version does not hold", ti.name)
+                    elif digest != exp.digest:
+                        result.add("FIX009", f"{alg} digest of the member does not match", ti.name,
+                                   expected=exp.digest, found=digest)
+        except (zstandard.ZstdError, tarfile.TarError, EOFError) as e:
+            result.add("FIX008", f"the archive cannot be read: {e}", archive_key)
+        counting.drain()
+        result.bytes = counting.n
+    for rel in sorted(set(expected) - seen):
+        if not any(f.code == "FIX008" for f in result.findings):
+            result.add("FIX010", "member missing from the archive", rel, expected=expected[rel].digest)
+    found = counting.h.hexdigest()
+    if found != archive_sha256:
+        result.add("FIX007", "archive sha256 does not match the catalog", archive_key,
+                   expected=archive_sha256, found=found)
+
+
+@dataclass(frozen=True)
+class AuditOptions:
+    due: bool = True  # False: every copy selected by the filters
+    aip: str | None = None
+    location: str | None = None
+    max_time: float | None = None  # seconds
+    max_bytes: int | None = None
+    rate: float | None = None  # bytes/s
+    jobs: int = 4
+
+
+@dataclass
+class AuditSummary:
+    audits: list[CopyAudit] = field(default_factory=list)
+    not_reached: int = 0  # selected copies left for the next run by a budget
+    seconds: float = 0.0
+
+    @property
+    def failures(self) -> list[CopyAudit]:
+        return [a for a in self.audits if a.state != "ok"]
+
+    def as_dict(self) -> dict[str, Any]:
+        nbytes = sum(a.bytes for a in self.audits)
+        return {"copies": len(self.audits), "files": sum(a.files for a in self.audits), "bytes": nbytes,
+                "seconds": round(self.seconds, 3),
+                "mb_per_s": round(nbytes / self.seconds / 1e6, 1) if self.seconds else 0.0,
+                "failures": len(self.failures), "not_reached": self.not_reached,
+                "audits": [a.as_dict() for a in self.audits]}
+
+
+def _interval(repo: Repository, tier: str) -> timedelta:
+    return timedelta(days=repo.policy.fixity.interval_days[tier])
+
+
+def select(repo: Repository, opts: AuditOptions) -> list[dict[str, Any]]:
+    """The copies to audit, most urgent first: failed, never audited, then oldest audit."""
+    names = {loc.name: loc for loc in repo.config.locations}
+    if opts.location and opts.location not in names:
+        raise UsageError(f"no storage location named {opts.location!r}", hint="see `archa storage list`")
+    rows = [c for c in repo.catalog.all_copies()
+            if (opts.aip is None or c["aip_id"] == opts.aip) and (opts.location is None or c["location"] == opts.location)]
+    if opts.aip and not rows:
+        repo.catalog.aip(opts.aip)  # NotFoundError for an unknown id
+    now = datetime.now(UTC)
+
+    def due(c: dict[str, Any]) -> bool:
+        if c["state"] != "ok" or not c["last_audit"]:
+            return True
+        last = datetime.fromisoformat(c["last_audit"])
+        return now - last >= _interval(repo, names[c["location"]].tier)
+
+    if opts.due:
+        rows = [c for c in rows if due(c)]
+    rows.sort(key=lambda c: (c["state"] == "ok", c["last_audit"] is not None, c["last_audit"] or ""))
+    return rows
+
+
+def audit_copy(repo: Repository, row: dict[str, Any], loc: Location, jobs: int, throttle: Throttle) -> CopyAudit:
+    t0 = time.perf_counter()
+    result = CopyAudit(row["aip_id"], row["version"], loc.name, loc.kind)
+    alg, expected = expected_files(repo, row["aip_id"], row["version"])
+    try:
+        store = repo.store(loc)
+        if loc.kind == "ocfl":
+            audit_ocfl(store, row["aip_id"], row["version"], alg, expected, result, jobs, throttle)
+        else:
+            audit_packed(store, row["aip_id"], row["version"], alg, expected, row["archive_sha256"] or "",
+                         result, throttle)
+    except StorageError as e:
+        if "is missing" in e.message:
+            result.add("FIX001", e.message, e.path)
+        else:
+            raise
+    result.seconds = time.perf_counter() - t0
+    if result.findings:
+        result.state = "missing" if any(f.code == "FIX011" for f in result.findings) else "damaged"
+    return result
+
+
+def record_audit(repo: Repository, a: CopyAudit) -> None:
+    if a.state == "ok":
+        detail = f"{a.files} files, {a.bytes} bytes verified at {a.location}"
+    else:
+        detail = f"{a.location}: {len(a.findings)} problem(s): " + "; ".join(str(f) for f in a.findings[:50])
+    repo.catalog.record_audit(a.aip_id, a.version, a.location, a.state, now_iso(),
+                              Event("fixity check", "success" if a.state == "ok" else "failure", detail,
+                                    ARCHA_AGENT, a.aip_id, a.version, a.location))
+
+
+def audit(repo: Repository, opts: AuditOptions, progress: ProgressFn | None = None) -> AuditSummary:
+    """Audit the selected copies within the budgets; record an event and the state of each.
+
+    Call with the repository lock held (`repo.writing()`). StorageError (a location that
+    cannot be reached) propagates after what was audited has been recorded."""
+    t0 = time.monotonic()
+    rows = select(repo, opts)
+    names = {loc.name: loc for loc in repo.config.locations}
+    summary = AuditSummary()
+    throttle = Throttle(opts.rate)
+    done_bytes = 0
+    for i, row in enumerate(rows):
+        if (opts.max_time is not None and time.monotonic() - t0 >= opts.max_time) or \
+                (opts.max_bytes is not None and done_bytes >= opts.max_bytes):
+            summary.not_reached = len(rows) - i
+            break
+        a = audit_copy(repo, row, names[row["location"]], opts.jobs, throttle)
+        record_audit(repo, a)
+        summary.audits.append(a)
+        done_bytes += a.bytes
+        if progress:
+            progress("audit", i + 1, len(rows))
+    summary.seconds = time.monotonic() - t0
+    return summary
+
+
+def iter_findings(summary: AuditSummary) -> Iterator[tuple[CopyAudit, Finding]]:
+    for a in summary.failures:
+        for f in a.findings:
+            yield a, f

@@ -1,0 +1,137 @@
+"""Repair: rewrite what is damaged or missing in a copy from another copy that verifies now.
+
+Only copies the last audit marked damaged or missing are repaired. The source is found as
+for `archa storage sync` (the hot object, else another copy fetched into staging), and is
+re-verified first: archa never repairs from an unverified source. Each replaced file is
+written beside the damaged one, checked, and renamed over it (on S3, which cannot rename,
+the damaged object is deleted and the good one uploaded and read back). Then the copy is
+audited again and a PREMIS "recovery" event is recorded. With no good copy, nothing changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from archa.errors import StorageError
+from archa.preservation.fixity import (
+    ARCHA_AGENT,
+    CopyAudit,
+    Throttle,
+    audit_copy,
+    audit_ocfl,
+    expected_files,
+    record_audit,
+)
+from archa.repository.config import Location
+from archa.repository.copies import source_path, write_packed_copy
+from archa.repository.events import Event
+from archa.repository.ocfl import StorageRoot, object_relpath
+from archa.repository.placement import verified_source
+from archa.repository.repo import Repository, remove_tree
+from archa.repository.store import Store, file_chunks
+
+
+@dataclass
+class RepairResult:
+    aip_id: str
+    version: str
+    location: str
+    repaired: bool = False
+    source: str = ""
+    rewritten: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    error: str = ""
+    state_after: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def _repair_ocfl(store: Store, source: StorageRoot, aip_id: str, version: str, repo: Repository,
+                 result: RepairResult) -> None:
+    alg, expected = expected_files(repo, aip_id, version)
+    check = CopyAudit(aip_id, version, store.name, "ocfl")
+    audit_ocfl(store, aip_id, version, alg, expected, check, 4, Throttle(None))
+    prefix = object_relpath(aip_id)
+    for f in check.findings:
+        key = f"{prefix}/{f.path}"
+        if f.code == "FIX004":
+            store.delete(key)
+            result.removed.append(f.path)
+            continue
+        if f.code == "FIX011":  # nothing there at all: every file
+            paths = sorted(expected)
+        elif f.code in ("FIX001", "FIX002", "FIX003", "FIX005"):
+            paths = [f.path]
+        else:
+            continue
+        for rel in paths:
+            with open(source_path(source, aip_id, version, rel), "rb") as src, \
+                    store.writer(f"{prefix}/{rel}", replace=True) as w:
+                for chunk in file_chunks(src):
+                    w.write(chunk)
+            got = store.sha256(f"{prefix}/{rel}", alg)
+            if got != expected[rel].digest:
+                raise StorageError(f"location {store.name!r}: {rel} read back with {alg} {got} after repair",
+                                   location=store.name, path=rel, hint="the location corrupts writes")
+            result.rewritten.append(rel)
+
+
+def repair(repo: Repository, aip_id: str | None = None, location: str | None = None) -> list[RepairResult]:
+    """Repair every copy (of `aip_id`, at `location`) the last audit found damaged or missing.
+
+    Call with the repository lock held (`repo.writing()`)."""
+    names = {loc.name: loc for loc in repo.config.locations}
+    if aip_id:
+        repo.catalog.aip(aip_id)
+    rows = [c for c in repo.catalog.all_copies() if c["state"] != "ok"
+            and (aip_id is None or c["aip_id"] == aip_id) and (location is None or c["location"] == location)]
+    results = []
+    for row in rows:
+        results.append(_repair_one(repo, row, names[row["location"]]))
+    return results
+
+
+def _repair_one(repo: Repository, row: dict[str, Any], loc: Location) -> RepairResult:
+    aip_id, version = row["aip_id"], row["version"]
+    result = RepairResult(aip_id, version, loc.name)
+    good = {c["location"] for c in repo.catalog.copies(aip_id) if c["version"] == version and c["state"] == "ok"}
+    candidates = [repo.config.location(n) for n in sorted(good) if n != repo.hot_location]
+    work = repo.new_work_dir()
+    try:
+        try:
+            source, result.source, _seen = verified_source(repo, aip_id, version, candidates, work,
+                                                           use_hot=loc.name != repo.hot_location
+                                                           and repo.hot_location in good)
+        except StorageError as e:
+            result.error = f"no good copy left to repair from; nothing was changed: {e.message}"
+            return result
+        store = repo.store(loc)
+        if loc.kind == "ocfl":
+            _repair_ocfl(store, source, aip_id, version, repo, result)
+        else:
+            pol = repo.policy.packing
+            info = write_packed_copy(source, aip_id, version, store, pol.level, pol.threads, replace=True)
+            result.rewritten.append(f"{version}.tar.zst")
+            if info.archive_sha256 != row["archive_sha256"]:
+                repo.catalog.db.execute("UPDATE copies SET archive_sha256 = ?, bytes = ? WHERE aip_id = ? AND "
+                                        "version = ? AND location = ?",
+                                        [info.archive_sha256, info.bytes, aip_id, version, loc.name])
+                row = {**row, "archive_sha256": info.archive_sha256}
+        after = audit_copy(repo, row, loc, 4, Throttle(None))
+        record_audit(repo, after)
+        result.state_after = after.state
+        result.repaired = after.state == "ok"
+        detail = (f"{loc.name}: {len(result.rewritten)} file(s) rewritten and {len(result.removed)} removed "
+                  f"from the verified copy at {result.source}; re-audit {after.state}: "
+                  + ", ".join(result.rewritten[:20] + [f"removed {r}" for r in result.removed[:20]]))
+        repo.catalog.record_events([Event("recovery", "success" if result.repaired else "failure", detail,
+                                          ARCHA_AGENT, aip_id, version, loc.name)])
+    except StorageError as e:
+        result.error = e.message
+    finally:
+        remove_tree(work)
+    return result
+
+
