@@ -45,7 +45,15 @@ def events_list(aip_id: str | None, since: str | None, as_json: bool, premis: bo
     if as_json:
         emit_json(rows)
     elif premis:
-        root = etree.Element(f"{{{PREMIS_NS}}}premis", nsmap={"premis": PREMIS_NS}, version="3.0")
+        xsi = "http://www.w3.org/2001/XMLSchema-instance"
+        root = etree.Element(f"{{{PREMIS_NS}}}premis", nsmap={"premis": PREMIS_NS, "xsi": xsi}, version="3.0")
+        # PREMIS needs at least one object: the AIPs the events concern (else the repository)
+        for ident_value in sorted({r["aip_id"] for r in rows if r["aip_id"]}) or [repo.config.repository_id]:
+            obj = etree.SubElement(root, f"{{{PREMIS_NS}}}object")
+            obj.set(f"{{{xsi}}}type", "premis:intellectualEntity")
+            oid = etree.SubElement(obj, f"{{{PREMIS_NS}}}objectIdentifier")
+            etree.SubElement(oid, f"{{{PREMIS_NS}}}objectIdentifierType").text = "urn"
+            etree.SubElement(oid, f"{{{PREMIS_NS}}}objectIdentifierValue").text = ident_value
         for r in rows:
             ev = etree.SubElement(root, f"{{{PREMIS_NS}}}event")
             ident = etree.SubElement(ev, f"{{{PREMIS_NS}}}eventIdentifier")
