@@ -36,7 +36,7 @@ def events_list(aip_id: str | None, since: str | None, as_json: bool, premis: bo
 
     \b
     Example:
-      archa events --aip urn:uuid:0f6c... --since 2026-11-01 --premis
+      archa events list --aip urn:uuid:0f6c... --since 2026-11-01 --premis
     """
     with open_repo(repo_path) as repo:
         rows = repo.catalog.events(aip_id)
