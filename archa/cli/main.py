@@ -1,23 +1,43 @@
-"""The `archa` command group."""
+"""The `archa` command group. Sub-commands are imported only when used, so that a command
+starts fast (a nightly audit does not pay for the ingest or identification code)."""
 
 from __future__ import annotations
+
+import importlib
 
 import click
 
 import archa
-from archa.cli.aip import aip
-from archa.cli.catalog import catalog
 from archa.cli.common import ArchaGroup
-from archa.cli.events import events
-from archa.cli.fixity import fixity, repair_command
-from archa.cli.formats import formats
-from archa.cli.identify import identify_command
-from archa.cli.ingest import ingest_command
-from archa.cli.init import init_command
-from archa.cli.storage import storage
+
+COMMANDS = {
+    "init": "archa.cli.init:init_command",
+    "ingest": "archa.cli.ingest:ingest_command",
+    "aip": "archa.cli.aip:aip",
+    "identify": "archa.cli.identify:identify_command",
+    "formats": "archa.cli.formats:formats",
+    "storage": "archa.cli.storage:storage",
+    "catalog": "archa.cli.catalog:catalog",
+    "fixity": "archa.cli.fixity:fixity",
+    "repair": "archa.cli.fixity:repair_command",
+    "events": "archa.cli.events:events",
+}
 
 
-@click.group(cls=ArchaGroup, context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(ArchaGroup):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module, attr = target.split(":")
+        cmd: click.Command = getattr(importlib.import_module(module), attr)
+        return cmd
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(archa.__version__, prog_name="archa")
 def cli() -> None:
     """archa: a long-term digital preservation repository (OCFL AIPs with METS + PREMIS).
@@ -29,15 +49,3 @@ def cli() -> None:
     Example:
       archa init archive && archa ingest --repo archive my-bag/
     """
-
-
-cli.add_command(init_command)
-cli.add_command(ingest_command)
-cli.add_command(aip)
-cli.add_command(identify_command)
-cli.add_command(formats)
-cli.add_command(storage)
-cli.add_command(catalog)
-cli.add_command(fixity)
-cli.add_command(repair_command)
-cli.add_command(events)
