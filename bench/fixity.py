@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import random
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ingest import Run, init_repo, make_bag, run, settle  # bench/ingest.py
+from ingest import Run, init_repo, run, settle, standard_bags  # bench/ingest.py
 
 BIN = Path(sys.executable).parent
 FLOOR = """
@@ -86,19 +85,8 @@ def main() -> None:
     args = ap.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     print(f"archa fixity benchmark, {os.cpu_count()} cores")
-    if args.only in (None, "a"):
-        bag = args.work / "fx-large"
-        shutil.rmtree(bag, ignore_errors=True)
-        n, f = make_bag(bag, {f"file-{i}.bin": 128 << 20 for i in range(8)}, 1)
-        bench("a", bag, args.work, n, f, packed=True)
-        shutil.rmtree(bag)
-    if args.only in (None, "b"):
-        bag = args.work / "fx-small"
-        shutil.rmtree(bag, ignore_errors=True)
-        rng = random.Random(2)
-        n, f = make_bag(bag, {f"d{i // 1000:02d}/f{i:05d}.bin": rng.randint(1024, 8192) for i in range(args.small)}, 2)
-        bench("b", bag, args.work, n, f, packed=False)
-        shutil.rmtree(bag)
+    for name, bag, n, f in standard_bags(args.work, args.only, args.small):
+        bench(name, bag, args.work, n, f, packed=name == "a")
 
 
 if __name__ == "__main__":

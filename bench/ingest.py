@@ -22,6 +22,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -130,6 +131,23 @@ def bench(name: str, bag: Path, work: Path, nbytes: int, nfiles: int) -> None:
         shutil.rmtree(p, ignore_errors=True)
 
 
+def standard_bags(work: Path, only: str | None, small: int = 20_000, big_files: int = 8,
+                  big_mib: int = 128) -> Iterator[tuple[str, Path, int, int]]:
+    """The issues' two bags, built one at a time and removed after use: (a) `big_files` x
+    `big_mib` MiB random files, (b) `small` files of 1-8 KiB. Yields (name, bag, bytes, files)."""
+    rng = random.Random(2)
+    specs = {"a": {f"file-{i}.bin": big_mib << 20 for i in range(big_files)},
+             "b": {f"d{i // 1000:02d}/f{i:05d}.bin": rng.randint(1024, 8192) for i in range(small)}}
+    for name, files in specs.items():
+        if only not in (None, name):
+            continue
+        bag = work / f"bag-{name}"
+        shutil.rmtree(bag, ignore_errors=True)
+        n, f = make_bag(bag, files, 1 if name == "a" else 2)
+        yield name, bag, n, f
+        shutil.rmtree(bag)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--work", type=Path, default=Path("bench-work"))
@@ -140,20 +158,8 @@ def main() -> None:
     args = ap.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     print(f"archa ingest benchmark, {os.cpu_count()} cores, work dir {args.work.resolve()}")
-    if args.only in (None, "a"):
-        bag = args.work / "bag-large"
-        shutil.rmtree(bag, ignore_errors=True)
-        n, f = make_bag(bag, {f"file-{i}.bin": args.big_mib << 20 for i in range(args.big_files)}, 1)
-        bench("a", bag, args.work, n, f)
-        shutil.rmtree(bag)
-    if args.only in (None, "b"):
-        bag = args.work / "bag-small"
-        shutil.rmtree(bag, ignore_errors=True)
-        rng = random.Random(2)
-        files = {f"d{i // 1000:02d}/f{i:05d}.bin": rng.randint(1024, 8192) for i in range(args.small)}
-        n, f = make_bag(bag, files, 2)
-        bench("b", bag, args.work, n, f)
-        shutil.rmtree(bag)
+    for name, bag, n, f in standard_bags(args.work, args.only, args.small, args.big_files, args.big_mib):
+        bench(name, bag, args.work, n, f)
 
 
 if __name__ == "__main__":

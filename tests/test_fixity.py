@@ -153,13 +153,14 @@ def test_repair_without_a_good_copy_changes_nothing(repo: Repository, aip: str) 
     hot = repo.store(repo.config.location("hot"))
     cold = repo.store(repo.config.location("cold"))
     _edit(hot, f"{object_relpath(aip)}/{A}", flip)
-    _edit(cold, packed_keys(aip, "v1")[0], lambda d: d[: len(d) // 2])
+    cold.delete(packed_keys(aip, "v1")[0])  # the only other copy of a.txt is gone
     with repo.writing():
         audit(repo, AuditOptions(due=False))
     hot_bytes = hot.read_bytes(f"{object_relpath(aip)}/{A}")
     r = CliRunner().invoke(cli, ["repair", "--repo", str(repo.root), aip])
     assert r.exit_code == 1
     assert "no good copy left to repair from; nothing was changed" in r.output
+    assert f"no copy holds these files intact: {A}" in r.output
     assert hot.read_bytes(f"{object_relpath(aip)}/{A}") == hot_bytes
     _edit(hot, f"{object_relpath(aip)}/{A}", lambda _d: FILES["a.txt"])  # for the teardown check
 
@@ -233,3 +234,23 @@ def test_events_cli_filters_premis_and_verify(repo: Repository, aip: str) -> Non
     repo.catalog.db.execute("UPDATE events SET detail = 'nothing happened' WHERE seq = 2")
     r = runner.invoke(cli, ["events", "verify", "--repo", str(repo.root)])
     assert r.exit_code == 1 and "BROKEN at event 2" in r.output and "edited" in r.output
+
+
+def test_copies_damaged_in_different_files_repair_each_other(repo: Repository, aip: str, tmp_path: Path) -> None:
+    add_location(repo, Location("extra", "ocfl", str(tmp_path / "extra"), "warm"))
+    with repo.writing():
+        sync(repo)
+    prefix = object_relpath(aip)
+    hot, extra = repo.store(repo.config.location("hot")), repo.store(repo.config.location("extra"))
+    cold = repo.store(repo.config.location("cold"))
+    _edit(hot, f"{prefix}/{A}", flip)  # every copy is damaged, each somewhere else
+    extra.delete(f"{prefix}/{B}")
+    _edit(cold, packed_keys(aip, "v1")[0], lambda d: d[: len(d) // 2])
+    with repo.writing():
+        assert len(audit(repo, AuditOptions(due=False)).failures) == 3
+        results = repair(repo)
+    assert all(r.repaired for r in results), results
+    assert {r.location for r in results} == {"hot", "extra", "cold"}
+    with repo.writing():
+        assert audit(repo, AuditOptions(due=False)).failures == []
+    assert hot.read_bytes(f"{prefix}/{A}") == FILES["a.txt"]

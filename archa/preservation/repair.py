@@ -10,7 +10,9 @@ audited again and a PREMIS "recovery" event is recorded. With no good copy, noth
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from archa.errors import StorageError
@@ -24,9 +26,9 @@ from archa.preservation.fixity import (
     record_audit,
 )
 from archa.repository.config import Location
-from archa.repository.copies import source_path, write_packed_copy
+from archa.repository.copies import iter_packed, source_path, write_packed_copy
 from archa.repository.events import Event
-from archa.repository.ocfl import StorageRoot, object_relpath
+from archa.repository.ocfl import INVENTORY, StorageRoot, object_relpath
 from archa.repository.placement import verified_source
 from archa.repository.repo import Repository, remove_tree
 from archa.repository.store import Store, file_chunks
@@ -46,6 +48,54 @@ class RepairResult:
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
+
+
+def _source_key(version: str, rel: str) -> str:
+    """Where an OCFL copy holds `rel` as of `version` (root inventories: the version's own)."""
+    return f"{version}/{rel}" if rel.startswith(INVENTORY) else rel
+
+
+def assemble_verified(repo: Repository, aip_id: str, version: str, exclude: str, work: Path) -> StorageRoot:
+    """Build the version's object under `work` file by file, each file taken from any copy
+    (other than `exclude`) whose bytes for it match the catalog digest now. So two copies
+    damaged in different files still repair each other. StorageError names the files no
+    copy holds intact; nothing is written outside `work`."""
+    alg, expected = expected_files(repo, aip_id, version)
+    root = StorageRoot(work / "assembled")
+    dest = root.object_path(aip_id)
+    needed = dict(expected)
+    prefix = object_relpath(aip_id)
+    copies = [c["location"] for c in repo.catalog.copies(aip_id) if c["version"] == version]
+    locations = [repo.config.location(n) for n in sorted(copies, key=lambda n: n != repo.hot_location)
+                 if n != exclude]
+
+    def take(rel: str, data: bytes) -> None:
+        if hashlib.new(alg, data).hexdigest() == needed[rel].digest:
+            target = dest / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+            del needed[rel]
+
+    for loc in locations:
+        if not needed:
+            break
+        try:
+            store = repo.store(loc)
+            if loc.kind == "ocfl":
+                for rel in sorted(needed):
+                    if store.exists(f"{prefix}/{_source_key(version, rel)}"):
+                        take(rel, store.read_bytes(f"{prefix}/{_source_key(version, rel)}"))
+            else:
+                for ti, f in iter_packed(store, aip_id, version):
+                    if ti.name in needed:
+                        take(ti.name, f.read())
+        except StorageError:
+            continue  # an unreadable copy is simply no source; others may be
+    if needed:
+        raise StorageError(f"{aip_id} {version}: no copy holds these files intact: "
+                           + ", ".join(sorted(needed)[:10]), hint="the content is lost unless a copy "
+                           "outside archa (a backup, the producer) holds it")
+    return root
 
 
 def _repair_ocfl(store: Store, source: StorageRoot, aip_id: str, version: str, repo: Repository,
@@ -104,9 +154,13 @@ def _repair_one(repo: Repository, row: dict[str, Any], loc: Location) -> RepairR
             source, result.source, _seen = verified_source(repo, aip_id, version, candidates, work,
                                                            use_hot=loc.name != repo.hot_location
                                                            and repo.hot_location in good)
-        except StorageError as e:
-            result.error = f"no good copy left to repair from; nothing was changed: {e.message}"
-            return result
+        except StorageError:
+            try:  # no whole copy verifies: take each file from whichever copy holds it intact
+                source, result.source = assemble_verified(repo, aip_id, version, loc.name, work), \
+                    "the intact files of the other copies"
+            except StorageError as e:
+                result.error = f"no good copy left to repair from; nothing was changed: {e.message}"
+                return result
         store = repo.store(loc)
         if loc.kind == "ocfl":
             _repair_ocfl(store, source, aip_id, version, repo, result)
