@@ -27,38 +27,14 @@ from archa.errors import Finding, StorageError, UsageError
 from archa.repository.config import Location
 from archa.repository.copies import packed_keys
 from archa.repository.events import Event, now_iso
-from archa.repository.ocfl import INVENTORY, OBJECT_NAMASTE, object_relpath
+from archa.repository.ocfl import INVENTORY, object_relpath
+from archa.repository.placement import Expected, expected_files
 from archa.repository.repo import Repository
 from archa.repository.store import CHUNK, Store
 
 ARCHA_AGENT = f"archa/{archa.__version__}"
 LARGE_FILE = 1 << 20
 ProgressFn = Callable[[str, int, int], None]
-
-
-@dataclass(frozen=True)
-class Expected:
-    digest: str
-    size: int | None  # None: not recorded (inventories)
-
-
-def expected_files(repo: Repository, aip_id: str, version: str) -> tuple[str, dict[str, Expected]]:
-    """(digest algorithm, object-relative path -> Expected) of a copy of `version`."""
-    cat = repo.catalog
-    (v,) = [r for r in cat.versions(aip_id) if r["version"] == version]
-    alg = v["digest_algorithm"]
-    out: dict[str, Expected] = {}
-    for content_path, digest, size in cat.content_digests(aip_id, version):
-        out[content_path] = Expected(digest, size)
-    inv = v["inventory_digest"]
-    sidecar = f"{inv}  {INVENTORY}\n".encode()
-    side = Expected(hashlib.new(alg, sidecar).hexdigest(), len(sidecar))
-    namaste = b"ocfl_object_1.1\n"
-    out.update({f"{version}/{INVENTORY}": Expected(inv, None), f"{version}/{INVENTORY}.{alg}": side,
-                OBJECT_NAMASTE: Expected(hashlib.new(alg, namaste).hexdigest(), len(namaste))})
-    if cat.aip(aip_id)["head"] == version:
-        out.update({INVENTORY: Expected(inv, None), f"{INVENTORY}.{alg}": side})
-    return alg, out
 
 
 @dataclass

@@ -22,14 +22,13 @@ from archa.preservation.fixity import (
     Throttle,
     audit_copy,
     audit_ocfl,
-    expected_files,
     record_audit,
 )
 from archa.repository.config import Location
 from archa.repository.copies import iter_packed, source_path, write_packed_copy
 from archa.repository.events import Event
 from archa.repository.ocfl import INVENTORY, StorageRoot, object_relpath
-from archa.repository.placement import verified_source
+from archa.repository.placement import expected_files, verified_source
 from archa.repository.repo import Repository, remove_tree
 from archa.repository.store import Store, file_chunks
 
@@ -121,7 +120,7 @@ def _repair_ocfl(store: Store, source: StorageRoot, aip_id: str, version: str, r
                     store.writer(f"{prefix}/{rel}", replace=True) as w:
                 for chunk in file_chunks(src):
                     w.write(chunk)
-            got = store.sha256(f"{prefix}/{rel}", alg)
+            got = store.digest(f"{prefix}/{rel}", alg)
             if got != expected[rel].digest:
                 raise StorageError(f"location {store.name!r}: {rel} read back with {alg} {got} after repair",
                                    location=store.name, path=rel, hint="the location corrupts writes")

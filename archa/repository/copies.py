@@ -123,13 +123,13 @@ def write_ocfl_copy(root: StorageRoot, aip_id: str, version: str, store: Store) 
         want = _digest_of(src, alg)
         key = f"{prefix}/{rel}"
         if store.exists(key):
-            if store.sha256(key, alg) == want:
+            if store.digest(key, alg) == want:
                 total += src.stat().st_size
                 continue
             store.delete(key)  # a leftover of an interrupted copy
         with open(src, "rb") as f:
             store.put(key, file_chunks(f))
-        got = store.sha256(key, alg)  # check what was written, as read back from the store
+        got = store.digest(key, alg)  # check what was written, as read back from the store
         if got != want:
             store.delete(key)
             raise StorageError(f"location {store.name!r}: {key} read back with {alg} {got}, "
@@ -147,7 +147,7 @@ def verify_ocfl_copy(store: Store, aip_id: str, version: str, expected: dict[str
     for rel, digest in sorted(expected.items()):
         key = f"{prefix}/{rel}"
         try:
-            got = store.sha256(key, alg)
+            got = store.digest(key, alg)
         except StorageError as e:
             problems.append(f"{rel}: {e.message}")
             continue
@@ -215,7 +215,7 @@ def write_packed_copy(root: StorageRoot, aip_id: str, version: str, store: Store
     with store.writer(archive_key, replace=replace) as w:  # streamed: memory stays flat whatever the size
         _write_tar(w, root, aip_id, version, index, level, threads)
     put = w.result
-    got = store.sha256(archive_key)
+    got = store.digest(archive_key)
     if got != put.sha256:
         store.delete(archive_key)
         raise StorageError(f"location {store.name!r}: {archive_key} read back with sha256 {got}, "
@@ -254,7 +254,7 @@ def verify_packed_copy(store: Store, aip_id: str, version: str, expected_sha256:
     """Problems of a packed copy: archive digest, and every member against the index."""
     try:
         index = read_packed_index(store, aip_id, version)
-        got = store.sha256(packed_keys(aip_id, version)[0])
+        got = store.digest(packed_keys(aip_id, version)[0])
     except StorageError as e:
         return [e.message]
     problems = []

@@ -16,18 +16,17 @@ from pathlib import Path
 from typing import Any
 
 import archa
-from archa.errors import RepositoryError, StorageError
+from archa.errors import StorageError
 from archa.repository.config import Location
 from archa.repository.copies import (
     CopyInfo,
     restore_packed,
     source_path,
-    version_files,
     write_ocfl_copy,
     write_packed_copy,
 )
 from archa.repository.events import Event, now_iso
-from archa.repository.ocfl import INVENTORY, OBJECT_NAMASTE, StorageRoot, object_relpath, sidecar_algorithm
+from archa.repository.ocfl import INVENTORY, OBJECT_NAMASTE, StorageRoot, object_relpath
 from archa.repository.repo import Repository, remove_tree
 
 ARCHA_AGENT = f"archa/{archa.__version__}"
@@ -40,16 +39,37 @@ def placement_satisfied(repo: Repository, ok_locations: set[str]) -> bool:
     return len(ok_locations) >= pol.copies and set(pol.tiers) <= tiers
 
 
-def verify_version(root: StorageRoot, aip_id: str, version: str) -> list[str]:
-    """Problems of an OCFL object's files for `version` (re-hashed now against its inventory)."""
-    obj = root.object_path(aip_id)
-    try:
-        alg = sidecar_algorithm(obj / version)
-        files = version_files(root, aip_id, version)
-    except (OSError, ValueError, RepositoryError) as e:
-        return [f"{version}/{INVENTORY}: {e}"]
+@dataclass(frozen=True)
+class Expected:
+    digest: str
+    size: int | None  # None: not recorded (inventories)
+
+
+def expected_files(repo: Repository, aip_id: str, version: str) -> tuple[str, dict[str, Expected]]:
+    """(digest algorithm, object-relative path -> Expected) of a copy of `version`."""
+    cat = repo.catalog
+    (v,) = [r for r in cat.versions(aip_id) if r["version"] == version]
+    alg = v["digest_algorithm"]
+    out: dict[str, Expected] = {}
+    for content_path, digest, size in cat.content_digests(aip_id, version):
+        out[content_path] = Expected(digest, size)
+    inv = v["inventory_digest"]
+    sidecar = f"{inv}  {INVENTORY}\n".encode()
+    side = Expected(hashlib.new(alg, sidecar).hexdigest(), len(sidecar))
+    namaste = b"ocfl_object_1.1\n"
+    out.update({f"{version}/{INVENTORY}": Expected(inv, None), f"{version}/{INVENTORY}.{alg}": side,
+                OBJECT_NAMASTE: Expected(hashlib.new(alg, namaste).hexdigest(), len(namaste))})
+    if cat.aip(aip_id)["head"] == version:
+        out.update({INVENTORY: Expected(inv, None), f"{INVENTORY}.{alg}": side})
+    return alg, out
+
+
+def verify_version(repo: Repository, root: StorageRoot, aip_id: str, version: str) -> list[str]:
+    """Problems of an OCFL object's files for `version`, re-hashed now against the catalog
+    (not against the object's own inventory, which could have been altered with the file)."""
+    alg, expected = expected_files(repo, aip_id, version)
     problems = []
-    for rel, digest in files:
+    for rel, exp in sorted(expected.items()):
         path = source_path(root, aip_id, version, rel)
         try:
             with open(path, "rb") as f:
@@ -57,8 +77,8 @@ def verify_version(root: StorageRoot, aip_id: str, version: str) -> list[str]:
         except OSError as e:
             problems.append(f"{rel}: {e.strerror}")
             continue
-        if digest and got != digest:
-            problems.append(f"{rel}: {alg} {got}, expected {digest}")
+        if got != exp.digest:
+            problems.append(f"{rel}: {alg} {got}, expected {exp.digest}")
     return problems
 
 
@@ -88,7 +108,7 @@ def verified_source(repo: Repository, aip_id: str, version: str, candidates: lis
     """The first copy that verifies now: the hot object, else another copy fetched into
     `work` and verified there. Returns (root, location name, problems seen on the way);
     raises StorageError, listing them, when no copy verifies."""
-    seen = [f"{repo.hot_location}: {p}" for p in verify_version(repo.hot, aip_id, version)[:5]] \
+    seen = [f"{repo.hot_location}: {p}" for p in verify_version(repo, repo.hot, aip_id, version)[:5]] \
         if use_hot else []
     if use_hot and not seen:
         return repo.hot, repo.hot_location, []
@@ -99,7 +119,7 @@ def verified_source(repo: Repository, aip_id: str, version: str, candidates: lis
         except (StorageError, OSError, ValueError) as e:
             seen.append(f"{loc.name}: {e}")
             continue
-        problems = verify_version(root, aip_id, version)
+        problems = verify_version(repo, root, aip_id, version)
         if not problems:
             return root, loc.name, seen
         seen += [f"{loc.name}: {p}" for p in problems[:5]]

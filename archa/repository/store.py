@@ -209,7 +209,8 @@ class Store:
         with self.open(key) as f:
             return f.read()
 
-    def sha256(self, key: str, alg: str = "sha256") -> str:
+    def digest(self, key: str, alg: str = "sha256") -> str:
+        """The `alg` digest of a stored key, streamed."""
         h = hashlib.new(alg)
         with self.open(key) as f:
             while chunk := f.read(CHUNK):
