@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -85,12 +85,24 @@ def validate_storage_root(root: Path) -> list[str]:
     return problems
 
 
-def repo_with_policy(root: Path, policy_toml: str) -> Repository:
-    """A new repository at `root` whose archa.toml ends with `policy_toml` overrides."""
-    Repository.init(root).close()
-    with open(root / "archa.toml", "a") as f:
-        f.write(policy_toml)
-    return Repository.open(root)
+@pytest.fixture
+def repo_with_policy() -> Iterator[Callable[[Path, str], Repository]]:
+    """Makes repositories whose archa.toml ends with policy overrides; like `repo`, every
+    AIP they hold is validated (ocfl-py, layout, XSDs) at teardown."""
+    made: list[Repository] = []
+
+    def make(root: Path, policy_toml: str) -> Repository:
+        Repository.init(root).close()
+        with open(root / "archa.toml", "a") as f:
+            f.write(policy_toml)
+        made.append(Repository.open(root))
+        return made[-1]
+
+    yield make
+    for r in made:
+        r.close()
+        problems = validate_storage_root(r.hot.path)
+        assert not problems, "\n".join(problems)
 
 
 @pytest.fixture

@@ -17,7 +17,6 @@ from archa.errors import SipRejected
 from archa.ingest.ingest import ingest
 from archa.repository.repo import Repository
 from tests.bagmaker import retag, tree_snapshot, write_bag, write_manifest, zip_dir
-from tests.conftest import repo_with_policy
 
 FILES = {"a.txt": b"alpha\n", "sub/b.txt": b"bravo\n", "c.bin": bytes(range(200))}
 
@@ -248,7 +247,7 @@ def test_bad_serialized_bag_is_rejected(repo: Repository, bags: Path, name: str,
     assert_nothing_stored(repo, exc.value.transfer_id)
 
 
-def test_archive_bomb_limits(tmp_path: Path, bags: Path) -> None:
+def test_archive_bomb_limits(repo_with_policy: Callable[[Path, str], Repository], tmp_path: Path, bags: Path) -> None:
     repo = repo_with_policy(tmp_path / "small", "[policy.ingest]\nmax_bytes = 1000\nmax_files = 3\n")
     big = write_bag(bags / "big", {"zeros.bin": bytes(100_000)})
     with pytest.raises(SipRejected) as exc:
@@ -263,7 +262,7 @@ def test_archive_bomb_limits(tmp_path: Path, bags: Path) -> None:
     repo.close()
 
 
-def test_zip_bomb_with_lying_sizes_is_stopped(tmp_path: Path, bags: Path) -> None:
+def test_zip_bomb_with_lying_sizes_is_stopped(repo_with_policy: Callable[[Path, str], Repository], tmp_path: Path, bags: Path) -> None:
     """A member whose header claims a small size but inflates to more is cut off."""
     repo = repo_with_policy(tmp_path / "small", "[policy.ingest]\nmax_bytes = 50000\n")
     out = bags / "liar.tar"
@@ -277,7 +276,7 @@ def test_zip_bomb_with_lying_sizes_is_stopped(tmp_path: Path, bags: Path) -> Non
     repo.close()
 
 
-def test_rejected_format_by_policy(tmp_path: Path, bags: Path) -> None:
+def test_rejected_format_by_policy(repo_with_policy: Callable[[Path, str], Repository], tmp_path: Path, bags: Path) -> None:
     from archa.demo import pdf_bytes
 
     repo = repo_with_policy(tmp_path / "strict", "[policy.formats]\nrejected = [\"fmt/18\"]\n")

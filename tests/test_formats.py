@@ -8,6 +8,7 @@ import io
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,6 @@ from archa.preservation.identify import compare_engines, identify_many
 from archa.repository.events import verify_chain
 from archa.repository.repo import Repository
 from tests.bagmaker import write_bag
-from tests.conftest import repo_with_policy
 from tests.corpus import CORPUS, build
 
 EXPECTED: dict[str, tuple[str, str]] = {  # name: (siegfried, fido)
@@ -175,7 +175,7 @@ def test_reidentify_records_each_change_and_is_idempotent(repo: Repository, bags
     assert reidentify(repo, "siegfried").checked == 0
 
 
-def test_formats_report_with_at_risk_policy(tmp_path: Path, bags: Path, corpus: dict[str, Path]) -> None:
+def test_formats_report_with_at_risk_policy(repo_with_policy: Callable[[Path, str], Repository], tmp_path: Path, bags: Path, corpus: dict[str, Path]) -> None:
     repo = repo_with_policy(tmp_path / "r", '[policy.formats]\nat_risk = ["fmt/3"]\n')
     files = {n: corpus[n].read_bytes() for n in ("image.gif", "letter.pdf", "empty-file")}
     files["copy.pdf"] = files["letter.pdf"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,6 @@ from archa.ingest.ingest import IngestOptions, ingest
 from archa.repository.events import verify_chain
 from archa.repository.repo import Repository
 from tests.bagmaker import tar_dir, tar_zst_dir, tree_snapshot, write_bag, zip_dir
-from tests.conftest import repo_with_policy
 
 PAYLOAD = {
     "letter.pdf": pdf_bytes("hello"),
@@ -145,7 +145,7 @@ def test_bagit_0_97_with_sha1_and_sha512(repo: Repository, bags: Path) -> None:
     assert res.files == len(PAYLOAD)
 
 
-def test_sha512_repository_policy(tmp_path: Path, bags: Path) -> None:
+def test_sha512_repository_policy(repo_with_policy: Callable[[Path, str], Repository], tmp_path: Path, bags: Path) -> None:
     repo = repo_with_policy(tmp_path / "a512", '[policy.repository]\ndigest_algorithm = "sha512"\n')
     res = ingest(repo, write_bag(bags / "b", PAYLOAD))
     inv = repo.hot.read_inventory(res.aip_id)
