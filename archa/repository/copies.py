@@ -163,10 +163,11 @@ def packed_keys(aip_id: str, version: str) -> tuple[str, str]:
     return f"{prefix}/{version}.tar.zst", f"{prefix}/{version}.index.json"
 
 
-def _write_tar(out: Any, root: StorageRoot, aip_id: str, version: str, index: dict[str, Any],
-               level: int, threads: int) -> None:
-    """Write the zstd-compressed deterministic tar of a version to `out`, filling `index`:
-    members sorted, mtime 0, uid/gid 0, no owner names, mode 0444, PAX headers."""
+def _write_tar(out: Any, root: StorageRoot, aip_id: str, version: str,
+               members: list[tuple[str, int, int, str]], level: int, threads: int) -> str:
+    """Write the zstd-compressed deterministic tar of a version to `out`, appending
+    (path, data offset, size, digest) to `members`: members sorted, mtime 0, uid/gid 0, no
+    owner names, mode 0444, PAX headers. Returns the digest algorithm."""
     import zstandard
 
     cctx = zstandard.ZstdCompressor(level=level, threads=threads, write_checksum=True)
@@ -183,9 +184,23 @@ def _write_tar(out: Any, root: StorageRoot, aip_id: str, version: str, index: di
             with open(src, "rb") as f:
                 tf.addfile(ti, _HashingReader(f, h))
             offset = tf.offset - ((ti.size + 511) // 512) * 512
-            index["members"][rel] = {"offset": offset, "size": ti.size, alg: h.hexdigest()}
+            members.append((rel, offset, ti.size, h.hexdigest()))
             # TarFile keeps every TarInfo it wrote (20,000 files: ~20 MB); a writer never needs them
             tf.members.clear()  # type: ignore[attr-defined]
+    return alg
+
+
+def _index_chunks(header: dict[str, Any], members: list[tuple[str, int, int, str]], alg: str) -> Iterator[bytes]:
+    """The index JSON, streamed: the header's keys, then one line per member (sorted keys)."""
+    yield b"{\n"
+    for key in sorted(header):
+        yield f"  {json.dumps(key)}: {json.dumps(header[key], ensure_ascii=False)},\n".encode()
+    yield b'  "members": {\n'
+    for i, (rel, offset, size, digest) in enumerate(members):
+        entry = json.dumps({"offset": offset, "size": size, alg: digest}, sort_keys=True)
+        sep = "," if i + 1 < len(members) else ""
+        yield f"    {json.dumps(rel, ensure_ascii=False)}: {entry}{sep}\n".encode()
+    yield b"  }\n}\n"
 
 
 class _HashingReader:
@@ -209,11 +224,11 @@ def write_packed_copy(root: StorageRoot, aip_id: str, version: str, store: Store
     if store.exists(index_key):
         raise KeyExists(f"location {store.name!r}: {aip_id} {version} is packed there already",
                         location=store.name, path=index_key)
-    index: dict[str, Any] = {"id": aip_id, "version": version, "members": {}}
+    members: list[tuple[str, int, int, str]] = []
     if store.exists(archive_key) and not replace:
         store.delete(archive_key)  # an interrupted copy: it never got its index
     with store.writer(archive_key, replace=replace) as w:  # streamed: memory stays flat whatever the size
-        _write_tar(w, root, aip_id, version, index, level, threads)
+        alg = _write_tar(w, root, aip_id, version, members, level, threads)
     put = w.result
     got = store.digest(archive_key)
     if got != put.sha256:
@@ -221,8 +236,9 @@ def write_packed_copy(root: StorageRoot, aip_id: str, version: str, store: Store
         raise StorageError(f"location {store.name!r}: {archive_key} read back with sha256 {got}, "
                            f"expected {put.sha256}", location=store.name, path=archive_key,
                            hint="the location corrupts writes: check it, then run archa storage sync")
-    index.update(archive=archive_key.rsplit("/", 1)[1], archive_sha256=put.sha256, archive_bytes=put.size)
-    store.put_bytes(index_key, dump_json(index))
+    header = {"id": aip_id, "version": version, "archive": archive_key.rsplit("/", 1)[1],
+              "archive_sha256": put.sha256, "archive_bytes": put.size}
+    store.put(index_key, _index_chunks(header, members, alg))
     return CopyInfo(store.name, version, put.size, put.sha256)
 
 
