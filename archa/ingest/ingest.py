@@ -13,7 +13,6 @@ import getpass
 import os
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from sys import intern
@@ -361,5 +360,3 @@ def _digest_file(path: Path, alg: str) -> str:
     with open(path, "rb") as f:
         return hashlib.file_digest(f, alg).hexdigest()
 
-
-IngestProgress = Callable[[str, int, int], None]

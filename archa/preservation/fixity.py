@@ -16,7 +16,7 @@ import hashlib
 import tarfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -362,9 +362,3 @@ def audit(repo: Repository, opts: AuditOptions, progress: ProgressFn | None = No
             progress("audit", i + 1, len(rows))
     summary.seconds = time.monotonic() - t0
     return summary
-
-
-def iter_findings(summary: AuditSummary) -> Iterator[tuple[CopyAudit, Finding]]:
-    for a in summary.failures:
-        for f in a.findings:
-            yield a, f
