@@ -17,19 +17,17 @@ from click.testing import CliRunner
 from archa.cli.main import cli
 from archa.errors import RepositoryError, StorageError
 from archa.ingest.ingest import ingest
+from archa.preservation.fixity import CopyAudit, Throttle, audit_ocfl, audit_packed
 from archa.repository.catalog import Catalog
 from archa.repository.config import Location
 from archa.repository.copies import (
     packed_keys,
     restore_packed,
-    verify_ocfl_copy,
-    verify_packed_copy,
-    version_files,
     write_ocfl_copy,
     write_packed_copy,
 )
 from archa.repository.ocfl import object_relpath
-from archa.repository.placement import sync
+from archa.repository.placement import expected_files, sync
 from archa.repository.rebuild import compare_catalogs
 from archa.repository.repo import Repository
 from archa.repository.storage import add_location, rebuild, status
@@ -59,6 +57,17 @@ def location(request: pytest.FixtureRequest, tmp_path: Path) -> Location:
 @pytest.fixture
 def aip(repo: Repository, bags: Path) -> str:
     return ingest(repo, write_bag(bags / "b", FILES)).aip_id
+
+
+def audit_store(repo: Repository, store: Store, kind: str, aip_id: str, archive_sha256: str = "") -> list[str]:
+    """The fixity finding codes of a copy at `store` (not necessarily in the catalog)."""
+    alg, expected = expected_files(repo, aip_id, "v1")
+    result = CopyAudit(aip_id, "v1", store.name, kind)
+    if kind == "ocfl":
+        audit_ocfl(store, aip_id, "v1", alg, expected, result, 2, Throttle(None))
+    else:
+        audit_packed(store, aip_id, "v1", alg, expected, archive_sha256, result, Throttle(None))
+    return [f.code for f in result.findings]
 
 
 def download_object(store: Store, aip_id: str, dest: Path) -> Path:
@@ -109,12 +118,10 @@ def test_copy_is_complete_verified_and_restorable(repo: Repository, aip: str, lo
     archive_sha = write(repo, aip, location)
     hot_obj = repo.hot.object_path(aip)
     if location.kind == "ocfl":
-        alg = repo.hot.read_inventory(aip)["digestAlgorithm"]
-        expected = {rel: d for rel, d in version_files(repo.hot, aip, "v1") if d}
-        assert verify_ocfl_copy(store, aip, "v1", expected, alg) == []
+        assert audit_store(repo, store, "ocfl", aip) == []
         copy = download_object(store, aip, tmp_path / "copy")
     else:
-        assert verify_packed_copy(store, aip, "v1", archive_sha) == []
+        assert audit_store(repo, store, "packed", aip, archive_sha) == []
         index = json.loads(store.read_bytes(packed_keys(aip, "v1")[1]))
         assert index["archive_sha256"] == archive_sha and "v1/content/METS.xml" in index["members"]
         copy = tmp_path / "copy"
@@ -165,7 +172,7 @@ def test_interrupted_copy_is_completed_by_a_rerun(repo: Repository, aip: str, lo
         archive, _index = packed_keys(aip, "v1")
         store.put_bytes(archive, b"\x28\xb5\x2f\xfd truncated")  # archive without its index
         info = write_packed_copy(repo.hot, aip, "v1", store)
-        assert verify_packed_copy(store, aip, "v1", info.archive_sha256) == []
+        assert audit_store(repo, store, "packed", aip, info.archive_sha256) == []
 
 
 # --- placement, sync, status ---------------------------------------------------------------
@@ -282,7 +289,7 @@ def test_disk_full_while_packing_leaves_no_archive_looking_valid(repo: Repositor
         signal.signal(signal.SIGXFSZ, old_handler)
     assert [p for p in (tmp_path / "cold2").rglob("*") if p.is_file()] == []  # no archive, temp or index
     info = write_packed_copy(repo.hot, aip, "v1", store, level=1)  # with space again, it completes
-    assert verify_packed_copy(store, aip, "v1", info.archive_sha256) == []
+    assert audit_store(repo, store, "packed", aip, info.archive_sha256) == []
 
 
 def test_location_removed_from_config_while_holding_copies_is_refused(repo: Repository, aip: str) -> None:

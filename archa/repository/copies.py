@@ -118,42 +118,27 @@ def write_ocfl_copy(root: StorageRoot, aip_id: str, version: str, store: Store) 
               [f for f in files if f[0] not in last and f[0] != OBJECT_NAMASTE] + \
               [f for f in files if f[0] in last]
     total = 0
-    for rel, _digest in ordered:
+    for rel, digest in ordered:
         src = source_path(root, aip_id, version, rel)
-        want = _digest_of(src, alg)
+        size = src.stat().st_size
         key = f"{prefix}/{rel}"
         if store.exists(key):
-            if store.digest(key, alg) == want:
-                total += src.stat().st_size
+            if store.digest(key, alg) == (digest or _digest_of(src, alg)):
+                total += size
                 continue
             store.delete(key)  # a leftover of an interrupted copy
         with open(src, "rb") as f:
-            store.put(key, file_chunks(f))
+            put = store.put(key, file_chunks(f))
+        # what it must hold: the inventory's digest (sidecars and namaste have none there)
+        want = digest or (put.sha256 if alg == "sha256" else _digest_of(src, alg))
         got = store.digest(key, alg)  # check what was written, as read back from the store
         if got != want:
             store.delete(key)
             raise StorageError(f"location {store.name!r}: {key} read back with {alg} {got}, "
                                f"expected {want}", location=store.name, path=key,
                                hint="the location corrupts writes: check it, then run archa storage sync")
-        total += src.stat().st_size
+        total += size
     return CopyInfo(store.name, version, total)
-
-
-def verify_ocfl_copy(store: Store, aip_id: str, version: str, expected: dict[str, str], alg: str) -> list[str]:
-    """Problems of an OCFL copy of `version` (empty when every file of `expected`
-    (object-relative path -> digest) is present with its digest)."""
-    prefix = object_relpath(aip_id)
-    problems = []
-    for rel, digest in sorted(expected.items()):
-        key = f"{prefix}/{rel}"
-        try:
-            got = store.digest(key, alg)
-        except StorageError as e:
-            problems.append(f"{rel}: {e.message}")
-            continue
-        if got != digest:
-            problems.append(f"{rel}: {alg} {got}, expected {digest}")
-    return problems
 
 
 # --- packed copies ----------------------------------------------------------------------------
@@ -264,19 +249,6 @@ def iter_packed(store: Store, aip_id: str, version: str) -> Iterator[tuple[tarfi
         except (zstandard.ZstdError, tarfile.TarError, EOFError) as e:
             raise StorageError(f"location {store.name!r}: {archive_key} is corrupt: {e}", location=store.name,
                                path=archive_key, hint="audit the copy and repair it from another") from e
-
-
-def verify_packed_copy(store: Store, aip_id: str, version: str, expected_sha256: str) -> list[str]:
-    """Problems of a packed copy: archive digest, and every member against the index."""
-    try:
-        index = read_packed_index(store, aip_id, version)
-        got = store.digest(packed_keys(aip_id, version)[0])
-    except StorageError as e:
-        return [e.message]
-    problems = []
-    if got != expected_sha256 or index.get("archive_sha256") != expected_sha256:
-        problems.append(f"archive sha256 {got}, expected {expected_sha256}")
-    return problems
 
 
 def restore_packed(stores: list[tuple[Store, str]], aip_id: str, dest: Path) -> None:
