@@ -134,14 +134,6 @@ def audit_ocfl(store: Store, aip_id: str, version: str, alg: str, expected: dict
                 continue
             result.add("FIX004", "file in the copy that the version does not hold", rel, found=str(present[rel]))
 
-    def batch(rels: list[str]) -> list[tuple[str, str, int]]:
-        out = []
-        for rel in rels:
-            with store.open(f"{prefix}/{rel}") as f:
-                digest, n = _hash_stream(f, alg, throttle)
-            out.append((rel, digest, n))
-        return out
-
     # Large files go to the threads, one per task, biggest first (hashlib and reads release
     # the GIL, so they hash on every core). Small files are hashed here meanwhile: for a few
     # KiB the Python work per file outweighs the hashing, and threads only contend for the GIL
@@ -157,11 +149,11 @@ def audit_ocfl(store: Store, aip_id: str, version: str, alg: str, expected: dict
 
         half, small = small[: len(small) // 2], small[len(small) // 2:]
         helper = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
-        helper_result = helper.submit(_hash_local_files, store.base, prefix, half, alg)
+        helper_result = helper.submit(_hash_keys, store, prefix, half, alg)
     try:
         with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="archa-fixity") as pool:
-            futures = [pool.submit(batch, [r]) for r in large]
-            done = batch(small)
+            futures = [pool.submit(_hash_keys, store, prefix, [r], alg, throttle) for r in large]
+            done = _hash_keys(store, prefix, small, alg, throttle)
             for fut in futures:
                 done += fut.result()
         if helper is not None:
@@ -169,22 +161,23 @@ def audit_ocfl(store: Store, aip_id: str, version: str, alg: str, expected: dict
     finally:
         if helper is not None:
             helper.shutdown()
-        for rel, digest, n in done:
-            result.files += 1
-            result.bytes += n
-            if digest != expected[rel].digest:
-                code = "FIX005" if rel.split("/")[-1].startswith(INVENTORY) else "FIX002"
-                what = "inventory or its sidecar does not match the catalog" if code == "FIX005" \
-                    else f"{alg} digest does not match"
-                result.add(code, what, rel, expected=expected[rel].digest, found=digest)
+    for rel, digest, n in done:
+        result.files += 1
+        result.bytes += n
+        if digest != expected[rel].digest:
+            code = "FIX005" if rel.split("/")[-1].startswith(INVENTORY) else "FIX002"
+            what = "inventory or its sidecar does not match the catalog" if code == "FIX005" \
+                else f"{alg} digest does not match"
+            result.add(code, what, rel, expected=expected[rel].digest, found=digest)
 
 
-def _hash_local_files(base: str, prefix: str, rels: list[str], alg: str) -> list[tuple[str, str, int]]:
-    """Hash local files in a worker process: (rel, digest, bytes) each."""
+def _hash_keys(store: Store, prefix: str, rels: list[str], alg: str,
+               throttle: Throttle | None = None) -> list[tuple[str, str, int]]:
+    """(rel, digest, bytes) of each key; run by the threads and by the forked helper."""
     out = []
     for rel in rels:
-        with open(f"{base}/{prefix}/{rel}", "rb") as f:
-            digest, n = _hash_stream(f, alg, Throttle(None))
+        with store.open(f"{prefix}/{rel}") as f:
+            digest, n = _hash_stream(f, alg, throttle or Throttle(None))
         out.append((rel, digest, n))
     return out
 
