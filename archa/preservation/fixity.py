@@ -30,7 +30,7 @@ from archa.repository.events import Event, now_iso
 from archa.repository.ocfl import INVENTORY, object_relpath
 from archa.repository.placement import Expected, expected_files
 from archa.repository.repo import Repository
-from archa.repository.store import CHUNK, Store
+from archa.repository.store import CHUNK, HashingReader, Store
 
 ARCHA_AGENT = f"archa/{archa.__version__}"
 LARGE_FILE = 1 << 20
@@ -182,24 +182,6 @@ def _hash_keys(store: Store, prefix: str, rels: list[str], alg: str,
     return out
 
 
-class _CountingReader:
-    """Reads a raw stream, hashing it (the archive digest) and throttling."""
-
-    def __init__(self, raw: IO[bytes], throttle: Throttle) -> None:
-        self.raw, self.h, self.n, self.throttle = raw, hashlib.sha256(), 0, throttle
-
-    def read(self, size: int = -1) -> bytes:
-        b = self.raw.read(size if size and size > 0 else CHUNK)
-        self.h.update(b)
-        self.n += len(b)
-        self.throttle.consumed(len(b))
-        return b
-
-    def drain(self) -> None:
-        while self.read(CHUNK):
-            pass
-
-
 def audit_packed(store: Store, aip_id: str, version: str, alg: str, expected: dict[str, Expected],
                  archive_sha256: str, result: CopyAudit, throttle: Throttle) -> None:
     import zstandard
@@ -211,7 +193,7 @@ def audit_packed(store: Store, aip_id: str, version: str, alg: str, expected: di
         return
     seen: set[str] = set()
     with store.open(archive_key) as raw:
-        counting = _CountingReader(raw, throttle)
+        counting = HashingReader(raw, hashlib.sha256(), throttle.consumed)
         try:
             reader = zstandard.ZstdDecompressor().stream_reader(counting, read_size=CHUNK)  # type: ignore[arg-type]
             with tarfile.open(fileobj=reader, mode="r|") as tf:

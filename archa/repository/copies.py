@@ -37,7 +37,7 @@ from archa.repository.ocfl import (
     object_relpath,
     sidecar_algorithm,
 )
-from archa.repository.store import CHUNK, KeyExists, Store, file_chunks
+from archa.repository.store import HashingReader, KeyExists, Store, file_chunks
 
 PACKED_MARKER = "archa_packed.json"
 
@@ -167,7 +167,7 @@ def _write_tar(out: Any, root: StorageRoot, aip_id: str, version: str,
             ti.mtime, ti.uid, ti.gid, ti.uname, ti.gname, ti.mode = 0, 0, 0, "", "", 0o444
             h = hashlib.new(alg)
             with open(src, "rb") as f:
-                tf.addfile(ti, _HashingReader(f, h))
+                tf.addfile(ti, HashingReader(f, h))
             offset = tf.offset - ((ti.size + 511) // 512) * 512
             members.append((rel, offset, ti.size, h.hexdigest()))
             # TarFile keeps every TarInfo it wrote (20,000 files: ~20 MB); a writer never needs them
@@ -186,16 +186,6 @@ def _index_chunks(header: dict[str, Any], members: list[tuple[str, int, int, str
         sep = "," if i + 1 < len(members) else ""
         yield f"    {json.dumps(rel, ensure_ascii=False)}: {entry}{sep}\n".encode()
     yield b"  }\n}\n"
-
-
-class _HashingReader:
-    def __init__(self, f: IO[bytes], h: Any) -> None:
-        self.f, self.h = f, h
-
-    def read(self, n: int = -1) -> bytes:
-        b = self.f.read(n if n and n > 0 else CHUNK)
-        self.h.update(b)
-        return b
 
 
 def write_packed_copy(root: StorageRoot, aip_id: str, version: str, store: Store,
@@ -261,5 +251,4 @@ def restore_packed(stores: list[tuple[Store, str]], aip_id: str, dest: Path) -> 
             if target.exists():
                 target.chmod(0o644)
             with open(target, "wb") as out:
-                while chunk := f.read(CHUNK):
-                    out.write(chunk)
+                out.writelines(file_chunks(f))

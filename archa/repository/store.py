@@ -22,7 +22,7 @@ import hashlib
 import os
 import stat
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -331,6 +331,27 @@ class _Writer:
     @property
     def result(self) -> PutResult:
         return PutResult(self._size, self._h.hexdigest())
+
+
+class HashingReader:
+    """Reads from `raw`, feeding every byte that passes to the hasher `h`, counting them in
+    `n` and reporting each read to `on_read` (e.g. a throttle)."""
+
+    def __init__(self, raw: IO[bytes], h: Any, on_read: Callable[[int], None] | None = None) -> None:
+        self.raw, self.h, self.n, self.on_read = raw, h, 0, on_read
+
+    def read(self, size: int = -1) -> bytes:
+        b = self.raw.read(size if size and size > 0 else CHUNK)
+        self.h.update(b)
+        self.n += len(b)
+        if self.on_read:
+            self.on_read(len(b))
+        return b
+
+    def drain(self) -> None:
+        """Read to the end (so `h` and `n` cover the whole stream)."""
+        while self.read(CHUNK):
+            pass
 
 
 def file_chunks(f: IO[bytes]) -> Iterator[bytes]:
