@@ -24,9 +24,17 @@ _schemas: dict[str, etree.XMLSchema] = {}
 
 
 def schema(name: str) -> etree.XMLSchema:
+    """An XSD of archa/schemas by file name; "mets+premis" validates METS with PREMIS inside."""
     if name not in _schemas:
         parser = etree.XMLParser(no_network=True, resolve_entities=False)
-        _schemas[name] = etree.XMLSchema(etree.parse(str(SCHEMAS / name), parser))
+        if name == "mets+premis":
+            both = (f'<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema">'
+                    f'<xs:import namespace="http://www.loc.gov/METS/" schemaLocation="{SCHEMAS / "mets.xsd"}"/>'
+                    f'<xs:import namespace="http://www.loc.gov/premis/v3" '
+                    f'schemaLocation="{SCHEMAS / "premis.xsd"}"/></xs:schema>')
+            _schemas[name] = etree.XMLSchema(etree.fromstring(both, parser, base_url=str(SCHEMAS) + "/"))
+        else:
+            _schemas[name] = etree.XMLSchema(etree.parse(str(SCHEMAS / name), parser))
     return _schemas[name]
 
 

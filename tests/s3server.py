@@ -118,10 +118,12 @@ def start(workdir: Path, timeout: float = 60.0) -> S3Server:
 
 
 def stop_process(proc: subprocess.Popen[bytes]) -> None:
+    """Stop the server: SIGTERM, then SIGKILL after 3 s (its data is throwaway; a graceful
+    shutdown of `weed server` can take 20 s)."""
     if proc.poll() is None:
         os.killpg(proc.pid, signal.SIGTERM)
         try:
-            proc.wait(timeout=20)
+            proc.wait(timeout=3)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()

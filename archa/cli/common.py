@@ -71,7 +71,8 @@ class ArchaGroup(click.Group):
 class Progress:
     """A progress callback drawing one bar per stage on a terminal (nothing otherwise)."""
 
-    LABELS: ClassVar[dict[str, str]] = {"extract": "extracting", "copy": "copying + hashing", "identify": "identifying"}
+    LABELS: ClassVar[dict[str, str]] = {"extract": "extracting", "copy": "copying + hashing", "identify": "identifying",
+                                    "export": "exporting"}
 
     def __init__(self, enabled: bool | None = None) -> None:
         self.enabled = sys.stderr.isatty() if enabled is None else enabled

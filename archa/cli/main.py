@@ -21,6 +21,7 @@ COMMANDS = {
     "fixity": "archa.cli.fixity:fixity",
     "repair": "archa.cli.fixity:repair_command",
     "events": "archa.cli.events:events",
+    "dip": "archa.cli.dip:dip",
 }
 
 

@@ -44,6 +44,15 @@ class FormatPolicy:
 
 
 @dataclass(frozen=True)
+class AccessPolicy:
+    images: frozenset[str] = frozenset()
+    image_max_pixels: int = 2000
+    jpeg_quality: int = 85
+    office: frozenset[str] = frozenset()
+    office_timeout: int = 300
+
+
+@dataclass(frozen=True)
 class Policy:
     digest_algorithm: str = "sha256"
     placement: PlacementPolicy = field(default_factory=PlacementPolicy)
@@ -52,6 +61,7 @@ class Policy:
     formats: FormatPolicy = field(default_factory=FormatPolicy)
     packing: PackingPolicy = field(default_factory=PackingPolicy)
     fixity: FixityPolicy = field(default_factory=FixityPolicy)
+    access: AccessPolicy = field(default_factory=AccessPolicy)
 
 
 def default_policy_text() -> str:
@@ -83,6 +93,9 @@ def load_policy(overrides: dict[str, Any] | None = None) -> Policy:
         if unknown not in ("accept", "reject"):
             raise UsageError(f"policy formats.unknown = {unknown!r} is not supported",
                              hint="use \"accept\" or \"reject\"")
+        acc = raw["access"]
+        if not 16 <= int(acc["image_max_pixels"]) <= 65500 or not 1 <= int(acc["jpeg_quality"]) <= 95:
+            raise UsageError("policy access.image_max_pixels must be 16-65500 and access.jpeg_quality 1-95")
         ing = raw["ingest"]
         if int(ing["jobs"]) < 1 or int(ing["max_files"]) < 1 or int(ing["max_bytes"]) < 1:
             raise UsageError("policy ingest.jobs, max_files and max_bytes must be positive")
@@ -98,6 +111,9 @@ def load_policy(overrides: dict[str, Any] | None = None) -> Policy:
             formats=FormatPolicy(rejected=frozenset(raw["formats"]["rejected"]),
                                  at_risk=frozenset(raw["formats"]["at_risk"]),
                                  unknown=unknown),
+            access=AccessPolicy(images=frozenset(acc["images"]), image_max_pixels=int(acc["image_max_pixels"]),
+                                jpeg_quality=int(acc["jpeg_quality"]), office=frozenset(acc["office"]),
+                                office_timeout=int(acc["office_timeout"])),
         )
     except (KeyError, TypeError, ValueError) as e:
         raise UsageError(f"policy is malformed: {e!r}",

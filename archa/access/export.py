@@ -1,0 +1,355 @@
+"""`archa dip export`: a Dissemination Information Package from an AIP version.
+
+Layout (a directory, a zip holding one top folder, or a BagIt bag with this in `data/`):
+
+    METS.xml        DIP METS: back to the AIP id and version, checksums, access-copy PREMIS
+    index.html      a plain page: title, every file with format, size and a link
+    metadata/dc.xml the AIP's descriptive metadata (when it has some)
+    objects/...     the chosen files, at their path under the AIP's data/; an access copy
+                    keeps the original's name and takes its own extension (scan.tif.jpg)
+
+Contracts: every byte of an original is verified against the catalog on its way out (see
+`fetch`); a copy found damaged is marked so in the catalog with a fixity event, and the
+file comes from the next copy. The DIP is built under a hidden sibling of OUT and renamed
+to OUT only when complete, so OUT is never half-written; without `force` an existing OUT
+is refused. The export is recorded in the event log (one "dissemination" event, and one
+"creation" event per access copy). Nothing in storage is changed.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import archa
+from archa.access.derivatives import Derived, kind_of, make
+from archa.access.dipmets import DipFile, DipInfo, write_dip_mets, write_index
+from archa.access.fetch import FetchReport, Wanted, Writer, describe, fetch
+from archa.access.sinks import DirSink, EntryWriter, ZipSink
+from archa.errors import NotFoundError, StorageError, UsageError
+from archa.preservation.fixity import CopyAudit, record_audit
+from archa.repository.events import Event, now_iso
+from archa.repository.repo import Repository, remove_tree
+
+ARCHA_AGENT = f"archa/{archa.__version__}"
+FORMATS = ("dir", "zip", "bag")
+DATA_MARK = "/data/"
+ProgressFn = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    aip_id: str
+    out: Path
+    version: str | None = None  # default: the head
+    include: tuple[str, ...] = ()  # globs on the path under data/ (or the full logical path)
+    format: str = "dir"
+    access: bool = True  # False: originals only
+    force: bool = False
+    location: str | None = None  # read from this copy first (e.g. to hand out the cold copy)
+
+
+@dataclass
+class ExportResult:
+    dip_id: str
+    out: str
+    format: str
+    aip_id: str
+    version: str
+    files: int = 0
+    bytes: int = 0
+    originals: int = 0
+    access_copies: int = 0
+    notes: list[str] = field(default_factory=list)
+    sources: dict[str, int] = field(default_factory=dict)
+    damaged_copies: list[dict[str, Any]] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def dip_name(logical_path: str) -> str:
+    """The path under objects/ of an AIP file: what follows the representation's data/."""
+    i = logical_path.find(DATA_MARK)
+    return logical_path[i + len(DATA_MARK):] if i >= 0 else logical_path
+
+
+def select_files(repo: Repository, opts: ExportOptions) -> tuple[str, str, list[dict[str, Any]]]:
+    """(version, digest algorithm, payload rows chosen). NotFoundError / UsageError name
+    what is wrong: an unknown AIP or version, or globs that match nothing."""
+    cat = repo.catalog
+    aip = cat.aip(opts.aip_id)
+    versions = {v["version"]: v for v in cat.versions(opts.aip_id)}
+    version = opts.version or aip["head"]
+    if version not in versions:
+        raise NotFoundError(f"AIP {opts.aip_id} has no version {version!r}; it has {', '.join(sorted(versions))}",
+                            hint="pass --version with one of those")
+    rows = [r for r in cat.files(opts.aip_id, version) if r["role"] == "payload"]
+    if opts.include:
+        rows = [r for r in rows if any(fnmatch.fnmatchcase(dip_name(r["logical_path"]), g)
+                                       or fnmatch.fnmatchcase(r["logical_path"], g) for g in opts.include)]
+        if not rows:
+            raise UsageError(f"--include {' '.join(opts.include)} matches no file of {opts.aip_id} {version}",
+                             hint="see the file names with `archa aip show`; globs match the path under "
+                                  "data/, e.g. 'scans/*.tif'")
+    return version, versions[version]["digest_algorithm"], rows
+
+
+def _partial_path(out: Path) -> Path:
+    return out.parent / f".{out.name}.archa-partial-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+
+def check_out(out: Path, force: bool) -> None:
+    if out.exists() and not force:
+        raise UsageError(f"{out}: exists already; archa does not overwrite it",
+                         hint="choose another OUT, or pass --force to replace it")
+    if not out.parent.is_dir():
+        raise UsageError(f"{out.parent}: no such directory", hint="create it first, or choose another OUT")
+
+
+class _Builder:
+    """Receives verified originals (see `fetch.Receiver`) and writes the DIP entries."""
+
+    def __init__(self, repo: Repository, opts: ExportOptions, dip_id: str, sink: DirSink | ZipSink, prefix: str,
+                 work: Path, rows: dict[str, dict[str, Any]], alg: str) -> None:
+        self.repo, self.opts, self.dip_id, self.sink, self.prefix, self.work = repo, opts, dip_id, sink, prefix, work
+        self.rows, self.alg = rows, alg
+        self.originals = {"objects/" + dip_name(r["logical_path"]) for r in rows.values()}
+        self.files: list[DipFile] = []
+        self.notes: list[str] = []
+        self.events: list[Event] = []
+        self.scratch = DirSink(work, alg)
+        self.version = ""
+
+    def kind(self, row: dict[str, Any]) -> str:
+        return kind_of(row["mime"], self.repo.policy.access) if self.opts.access else ""
+
+    def begin(self, w: Wanted) -> Writer:
+        row = self.rows[w.content_path]
+        if self.kind(row):  # the original goes to scratch, and its access copy into the DIP
+            return self.scratch.begin(f"original-{len(self.files)}")
+        return self.sink.begin(self.prefix + "objects/" + dip_name(w.logical_path), w.size)
+
+    def reject(self, w: Wanted, writer: Writer) -> None:
+        assert isinstance(writer, EntryWriter)
+        (self.scratch if self.kind(self.rows[w.content_path]) else self.sink).rollback(writer)
+
+    def accept(self, w: Wanted, writer: Writer, location: str) -> None:
+        assert isinstance(writer, EntryWriter)
+        row = self.rows[w.content_path]
+        kind = self.kind(row)
+        name = "objects/" + dip_name(w.logical_path)
+        if not kind:
+            self.sink.commit(writer)
+            self.files.append(DipFile(name, w.size, w.digest, row["mime"], row["format_name"], row["puid"],
+                                      w.logical_path, "original"))
+            return
+        self.scratch.commit(writer)
+        src = Path(writer.state)
+        made = None
+        try:
+            made = make(kind, src, self.work, self.repo.policy.access)
+            if made.path is None:
+                self._add_original(src, name, w, row, made.note)
+            else:
+                self._add_derived(made, name, w)
+        finally:
+            src.unlink(missing_ok=True)
+            if made is not None and made.path is not None:
+                made.path.unlink(missing_ok=True)
+
+    def _add_original(self, src: Path, name: str, w: Wanted, row: dict[str, Any], note: str) -> None:
+        out = self.sink.begin(self.prefix + name, w.size)
+        _copy_into(src, out)
+        self.sink.commit(out)
+        if out.digest != w.digest:  # the scratch disk changed it: not a byte unverified goes out
+            raise StorageError(f"{src}: the verified original changed on the scratch disk",
+                               hint="check the disk holding the export")
+        self.files.append(DipFile(name, w.size, w.digest, row["mime"], row["format_name"], row["puid"],
+                                  w.logical_path, "original", note=note))
+        self.notes.append(f"{dip_name(w.logical_path)}: {note}")
+
+    def _add_derived(self, made: Derived, name: str, w: Wanted) -> None:
+        assert made.path is not None
+        path = name + made.suffix
+        if path in self.originals:  # an original of that name is in the DIP too
+            path = f"{name}.access{made.suffix}"
+        out = self.sink.begin(self.prefix + path, made.path.stat().st_size)
+        _copy_into(made.path, out)
+        self.sink.commit(out)
+        ev = Event("creation", "success", f"access copy {path} ({made.detail}) made with {made.tool} from "
+                   f"{w.logical_path} for DIP {self.dip_id}", ARCHA_AGENT, self.opts.aip_id, self.version)
+        self.events.append(ev)
+        self.files.append(DipFile(path, out.size, out.digest, made.mime, made.format_name, made.puid,
+                                  w.logical_path, "access", made.tool, made.detail, ev.id, ev.time, made.note))
+
+
+def _copy_into(src: Path, out: EntryWriter) -> None:
+    with open(src, "rb") as f:
+        while chunk := f.read(1 << 20):
+            out.write(chunk)
+
+
+def export_dip(repo: Repository, opts: ExportOptions, progress: ProgressFn | None = None) -> ExportResult:
+    """Export a DIP of `opts.aip_id` to `opts.out` (see the module docstring).
+
+    Raises NotFoundError (unknown AIP or version), UsageError (bad format, --include that
+    matches nothing, OUT exists), StorageError when no copy holds some file intact (the
+    files are named; OUT is not created)."""
+    t0 = time.monotonic()
+    if opts.format not in FORMATS:
+        raise UsageError(f"--format {opts.format!r} is not one of {', '.join(FORMATS)}")
+    out = opts.out.absolute()
+    check_out(out, opts.force)
+    if opts.location is not None:
+        repo.config.location(opts.location)  # an unknown name is a usage error
+    version, alg, rows = select_files(repo, opts)
+    aip = repo.catalog.aip(opts.aip_id)
+    dip_id = f"urn:uuid:{uuid.uuid4()}"
+    result = ExportResult(dip_id, str(out), opts.format, opts.aip_id, version)
+    partial = _partial_path(out)
+    work = _partial_path(out.parent / f"{out.name}-work")
+    work.mkdir()
+    if opts.format == "zip":
+        sink: DirSink | ZipSink = ZipSink(partial, alg, top=out.stem)
+        prefix = ""
+    else:
+        sink, prefix = DirSink(partial, alg), ("data/" if opts.format == "bag" else "")
+    try:
+        by_content = {r["content_path"]: r for r in rows}
+        builder = _Builder(repo, opts, dip_id, sink, prefix, work, by_content, alg)
+        builder.version = version
+        total = sum(r["size"] for r in rows)
+        done = [0]
+
+        def step(n: int) -> None:
+            done[0] += n
+            if progress:
+                progress("export", done[0], total)
+
+        wanted = [Wanted(r["logical_path"], r["content_path"], r["digest"], r["size"]) for r in rows]
+        report = fetch(repo, opts.aip_id, alg, wanted, builder, step, opts.location)
+        _record_damage(repo, opts.aip_id, report)
+        result.sources, result.damaged_copies = report.sources, describe(report)
+        if report.failed:
+            names = ", ".join(w.logical_path for w in report.failed[:10])
+            more = f" and {len(report.failed) - 10} more" if len(report.failed) > 10 else ""
+            raise StorageError(f"{opts.aip_id} {version}: no copy holds these files intact: {names}{more}; "
+                               "no DIP was written", hint="audit the copies (archa fixity audit --aip ID) "
+                               "and repair what can be repaired")
+        info = DipInfo(dip_id, opts.aip_id, version, aip["label"] or opts.aip_id, now_iso(), ARCHA_AGENT, alg,
+                       _copy_dc(repo, opts.aip_id, version, alg, sink, prefix))
+        files = sorted(builder.files, key=lambda f: f.path)
+        _write_tag(sink, prefix + "METS.xml", lambda f: write_dip_mets(f, info, files))
+        _write_tag(sink, prefix + "index.html", lambda f: write_index(f, info, files))
+        sink.close()
+        if opts.format == "bag":
+            _write_bag_tags(partial, alg, info, files)
+        _publish(partial, out, opts.force)
+        result.files = len(files)
+        result.bytes = sum(f.size for f in files)
+        result.originals = sum(f.use == "original" for f in files)
+        result.access_copies = len(files) - result.originals
+        result.notes = builder.notes
+        result.seconds = round(time.monotonic() - t0, 3)
+        detail = (f"DIP {dip_id} ({opts.format}) of {version} to {out}: {result.files} files, {result.bytes} "
+                  f"bytes, {result.access_copies} access copies; read from "
+                  + ", ".join(f"{k} ({n})" for k, n in result.sources.items()))
+        repo.catalog.record_events([*builder.events, Event("dissemination", "success", detail, ARCHA_AGENT,
+                                                            opts.aip_id, version)])
+        return result
+    except BaseException:
+        sink.abort()
+        raise
+    finally:
+        remove_tree(work)
+
+
+def _write_tag(sink: DirSink | ZipSink, path: str, write: Callable[[Any], None]) -> EntryWriter:
+    w = sink.begin(path)
+    write(w)
+    sink.commit(w)
+    return w
+
+
+def _copy_dc(repo: Repository, aip_id: str, version: str, alg: str, sink: DirSink | ZipSink, prefix: str) -> str:
+    """Copy the AIP's dc.xml (verified like everything else) to metadata/dc.xml; "" if none."""
+    rows = [r for r in repo.catalog.files(aip_id, version) if r["logical_path"] == "metadata/descriptive/dc.xml"]
+    if not rows:
+        return ""
+    r = rows[0]
+
+    class One:
+        def begin(self, w: Wanted) -> Writer:
+            return sink.begin(prefix + "metadata/dc.xml", w.size)
+
+        def accept(self, w: Wanted, writer: Writer, location: str) -> None:
+            assert isinstance(writer, EntryWriter)
+            sink.commit(writer)
+
+        def reject(self, w: Wanted, writer: Writer) -> None:
+            assert isinstance(writer, EntryWriter)
+            sink.rollback(writer)
+
+    report = fetch(repo, aip_id, alg, [Wanted(r["logical_path"], r["content_path"], r["digest"], r["size"])], One())
+    _record_damage(repo, aip_id, report)
+    return "" if report.failed else "metadata/dc.xml"
+
+
+def _record_damage(repo: Repository, aip_id: str, report: FetchReport) -> None:
+    """Mark each copy found damaged on the way out, with a failed fixity-check event."""
+    kinds = {loc.name: loc.kind for loc in repo.config.locations}
+    for (loc, version), findings in sorted(report.damage.items()):
+        a = CopyAudit(aip_id, version, loc, kinds.get(loc, ""), state="damaged", findings=findings)
+        if any(f.code == "FIX011" for f in findings):
+            a.state = "missing"
+        record_audit(repo, a)
+
+
+def _write_bag_tags(root: Path, alg: str, info: DipInfo, files: list[DipFile]) -> None:
+    """Make `root` (payload already in data/) a BagIt 1.0 bag: manifest from the digests
+    computed as the payload was written, bag-info, tag manifest."""
+    import hashlib
+
+    def line(path: Path) -> str:
+        with open(path, "rb") as f:
+            return f"{hashlib.file_digest(f, alg).hexdigest()}  {path.relative_to(root).as_posix()}\n"
+
+    payload = sorted(p for p in (root / "data").rglob("*") if p.is_file())
+    known = {"data/" + f.path: f.digest for f in files}
+    manifest = "".join(f"{known[k]}  {k}\n" if (k := p.relative_to(root).as_posix()) in known else line(p)
+                       for p in payload)
+    size = sum(p.stat().st_size for p in payload)
+    (root / "bagit.txt").write_text("BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n", "utf-8")
+    (root / f"manifest-{alg}.txt").write_text(manifest, "utf-8")
+    (root / "bag-info.txt").write_text(
+        f"Bag-Software-Agent: {info.agent}\nBagging-Date: {info.created[:10]}\n"
+        f"External-Identifier: {info.dip_id}\nExternal-Description: DIP of {info.aip_id} {info.version}: "
+        f"{info.label}\nPayload-Oxum: {size}.{len(payload)}\n", "utf-8")
+    tags = "".join(line(root / n) for n in ("bagit.txt", "bag-info.txt", f"manifest-{alg}.txt"))
+    (root / f"tagmanifest-{alg}.txt").write_text(tags, "utf-8")
+
+
+def _publish(partial: Path, out: Path, force: bool) -> None:
+    """Rename the finished DIP to OUT; with `force`, the old OUT goes only once the new one is complete."""
+    old = None
+    if out.exists() or out.is_symlink():
+        if not force:
+            raise UsageError(f"{out}: appeared while exporting; archa does not overwrite it",
+                             hint="choose another OUT, or pass --force")
+        old = _partial_path(out.parent / f"{out.name}-old")
+        os.rename(out, old)
+    os.rename(partial, out)
+    if old is not None:
+        if old.is_dir() and not old.is_symlink():
+            shutil.rmtree(old)
+        else:
+            old.unlink()

@@ -1,0 +1,197 @@
+"""Reading AIP files out of storage, verified, from the cheapest copy that holds them intact.
+
+Copies are tried hot, then warm, then cold (OCFL before packed within a tier; copies the
+catalog marks damaged or missing only after every sound one). From an OCFL copy each file
+is read by key; from a packed copy the archive is streamed once and only the wanted
+members are passed on. Every byte goes through the digest of the catalog on its way to
+the receiver; a file whose digest or size does not match is rolled back at the receiver,
+its copy is reported damaged, and the file is tried at the next copy. Files no copy
+holds intact are returned as `failed`.
+"""
+
+from __future__ import annotations
+
+import tarfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import IO, Any, Protocol
+
+from archa.errors import Finding, StorageError
+from archa.repository.config import Location
+from archa.repository.copies import iter_packed
+from archa.repository.ocfl import object_relpath
+from archa.repository.repo import Repository
+from archa.repository.store import CHUNK, Store
+
+TIER_ORDER = {"hot": 0, "warm": 1, "cold": 2}
+
+
+@dataclass(frozen=True)
+class Wanted:
+    """One file to read: where the object holds it, and what it must hash to."""
+
+    logical_path: str
+    content_path: str  # object-relative, e.g. v1/content/representations/original/data/a.tif
+    digest: str
+    size: int
+
+    @property
+    def version(self) -> str:
+        return self.content_path.split("/", 1)[0]
+
+
+class Writer(Protocol):
+    size: int
+
+    def write(self, b: bytes) -> int: ...
+
+    @property
+    def digest(self) -> str: ...
+
+
+class Receiver(Protocol):
+    """Where verified files go: `begin` opens one, then exactly one of `accept` / `reject`."""
+
+    def begin(self, w: Wanted) -> Writer: ...
+
+    def accept(self, w: Wanted, writer: Writer, location: str) -> None: ...
+
+    def reject(self, w: Wanted, writer: Writer) -> None: ...
+
+
+@dataclass
+class FetchReport:
+    sources: dict[str, int] = field(default_factory=dict)  # location -> files delivered
+    damage: dict[tuple[str, str], list[Finding]] = field(default_factory=dict)  # (location, version) -> findings
+    failed: list[Wanted] = field(default_factory=list)
+    bytes: int = 0
+
+    def damaged(self, loc: str, version: str, finding: Finding) -> None:
+        self.damage.setdefault((loc, version), []).append(finding)
+
+
+def copy_order(repo: Repository, aip_id: str, first: str | None = None) -> list[tuple[Location, dict[str, str]]]:
+    """Every location holding copies of the AIP, cheapest first (the location named
+    `first` before all), with {version: state}."""
+    states: dict[str, dict[str, str]] = {}
+    for c in repo.catalog.copies(aip_id):
+        states.setdefault(c["location"], {})[c["version"]] = c["state"]
+    locs = [repo.config.location(name) for name in states]
+
+    def rank(loc: Location) -> tuple[bool, int, int, int, str]:
+        sound = all(s == "ok" for s in states[loc.name].values())
+        return (loc.name != first, 0 if sound else 1, TIER_ORDER.get(loc.tier, 3), 0 if loc.kind == "ocfl" else 1,
+                loc.name)
+
+    return [(loc, states[loc.name]) for loc in sorted(locs, key=rank)]
+
+
+def fetch(repo: Repository, aip_id: str, alg: str, wanted: Iterable[Wanted], receiver: Receiver,
+          progress: Callable[[int], None] | None = None, first: str | None = None) -> FetchReport:
+    """Deliver every wanted file to `receiver`, verified, each from the first copy (in
+    `copy_order`) whose bytes for it match the catalog. See the module docstring."""
+    report = FetchReport()
+    pending = {w.content_path: w for w in wanted}
+    for loc, versions in copy_order(repo, aip_id, first):
+        here = {k: w for k, w in pending.items() if w.version in versions}
+        if not here:
+            continue
+        try:
+            store = repo.store(loc)
+        except StorageError as e:
+            for version in sorted({w.version for w in here.values()}):
+                report.damaged(loc.name, version, Finding("FIX011", f"the location cannot be read: {e.message}",
+                                                          loc.name))
+            continue
+        take = _Taker(receiver, alg, loc, report, progress)
+        if loc.kind == "ocfl":
+            _from_ocfl(store, aip_id, here, take)
+        else:
+            _from_packed(store, aip_id, here, take)
+        for k in take.delivered:
+            del pending[k]
+        if not pending:
+            break
+    report.failed = sorted(pending.values(), key=lambda w: w.logical_path)
+    return report
+
+
+class _Taker:
+    """Streams one source file into the receiver and checks it."""
+
+    def __init__(self, receiver: Receiver, alg: str, loc: Location, report: FetchReport,
+                 progress: Callable[[int], None] | None) -> None:
+        self.receiver, self.alg, self.location, self.report = receiver, alg, loc.name, report
+        self.packed = loc.kind == "packed"
+        self.progress = progress
+        self.delivered: list[str] = []
+
+    def __call__(self, w: Wanted, src: IO[bytes]) -> None:
+        """Copy `src` to the receiver; accept it if it verifies, else reject it and record
+        the damage. Read errors propagate after the entry is rejected."""
+        out = self.receiver.begin(w)
+        try:
+            while chunk := src.read(CHUNK):
+                out.write(chunk)
+                if self.progress:
+                    self.progress(len(chunk))
+        except BaseException:
+            self.receiver.reject(w, out)
+            raise
+        if out.size != w.size or out.digest != w.digest:
+            self.receiver.reject(w, out)
+            code, what = ("FIX003", "file has the wrong size") if out.size != w.size else \
+                ("FIX009" if self.packed else "FIX002", f"{self.alg} digest of the file does not match")
+            self.report.damaged(self.location, w.version, Finding(
+                code, f"{what} (found while exporting)", w.content_path,
+                expected=w.digest if code == "FIX002" else str(w.size),
+                found=out.digest if code == "FIX002" else str(out.size)))
+            return
+        self.receiver.accept(w, out, self.location)
+        self.delivered.append(w.content_path)
+        self.report.sources[self.location] = self.report.sources.get(self.location, 0) + 1
+        self.report.bytes += out.size
+
+
+def _from_ocfl(store: Store, aip_id: str, here: dict[str, Wanted], take: _Taker) -> None:
+    prefix = object_relpath(aip_id)
+    for key in sorted(here):
+        w = here[key]
+        try:
+            with store.open(f"{prefix}/{key}") as src:
+                take(w, src)
+        except (StorageError, OSError) as e:
+            if not store.exists(f"{prefix}/{key}"):
+                finding = Finding("FIX001", "file missing from the copy", key, expected=w.digest)
+            else:
+                finding = Finding("FIX006", f"file cannot be read: {getattr(e, 'message', e)}", key)
+            take.report.damaged(take.location, w.version, finding)
+
+
+def _from_packed(store: Store, aip_id: str, here: dict[str, Wanted], take: _Taker) -> None:
+    """One pass through each needed version's archive, passing on only the wanted members."""
+    for version in sorted({w.version for w in here.values()}):
+        members = {k: w for k, w in here.items() if w.version == version}
+        seen: set[str] = set()
+        try:
+            for ti, f in iter_packed(store, aip_id, version):
+                w = members.get(ti.name)
+                if w is not None:
+                    seen.add(ti.name)
+                    take(w, f)
+                    if len(seen) == len(members):
+                        break  # the rest of the archive holds nothing wanted
+        except (StorageError, OSError, tarfile.TarError) as e:
+            message = e.message if isinstance(e, StorageError) else str(e)
+            take.report.damaged(take.location, version, Finding("FIX008", f"the archive cannot be read: {message}",
+                                                                f"{version}.tar.zst"))
+            continue
+        for k in sorted(set(members) - seen):
+            take.report.damaged(take.location, version, Finding("FIX010", "member missing from the archive", k,
+                                                                expected=members[k].digest))
+
+
+def describe(report: FetchReport) -> list[dict[str, Any]]:
+    """The damage seen, per copy, for summaries."""
+    return [{"location": loc, "version": v, "findings": [f.as_dict() for f in fs]}
+            for (loc, v), fs in sorted(report.damage.items())]

@@ -1,0 +1,71 @@
+"""`archa dip export`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from archa.cli.common import Progress, emit_json, human_bytes, json_option, open_repo, repo_option
+
+
+@click.group("dip")
+def dip() -> None:
+    """Dissemination packages (DIPs) for requesters."""
+
+
+@dip.command("export")
+@click.argument("aip_id")
+@click.argument("out", type=click.Path(path_type=Path))
+@click.option("--version", "version", metavar="vN", help="AIP version (default: the newest).")
+@click.option("--include", multiple=True, metavar="GLOB",
+              help="Only files whose path under data/ matches (repeatable), e.g. 'scans/*.tif'.")
+@click.option("--format", "fmt", type=click.Choice(["dir", "zip", "bag"]), default="dir", show_default=True,
+              help="A directory, a zip (written as a stream), or a BagIt bag.")
+@click.option("--access/--originals", default=True, show_default=True,
+              help="Access copies per the [access] policy (JPEG for raster images, PDF for office "
+                   "documents when LibreOffice is installed), or the originals only.")
+@click.option("--location", metavar="NAME", help="Read from this copy first (the others remain fallbacks).")
+@click.option("--force", is_flag=True, help="Replace OUT if it exists (only once the new DIP is complete).")
+@repo_option
+@json_option
+@click.pass_context
+def dip_export(ctx: click.Context, aip_id: str, out: Path, version: str | None, include: tuple[str, ...],
+               fmt: str, access: bool, location: str | None, force: bool, repo_path: str | None, as_json: bool) -> None:
+    """Export a DIP of AIP_ID to OUT: the chosen files, METS.xml (DIP, pointing back to the
+    AIP, with checksums), index.html, and for --format bag a BagIt bag around them.
+
+    Files are read from the cheapest copy that is healthy (hot, then warm, then cold) and
+    every byte is checked against the catalog on the way out. A copy that fails is marked
+    damaged and the next one is used; only if no copy holds a file intact does the export
+    fail, naming the files. Exit status 0 exported, 1 some file has no intact copy, 2 bad
+    input (unknown AIP or version, --include matching nothing, OUT exists).
+
+    \b
+    Example:
+      archa dip export --repo archive urn:uuid:0f6c... request-42.zip --format zip
+    """
+    from archa.access.export import ExportOptions, export_dip
+
+    ctx.meta["archa.json"] = as_json
+    opts = ExportOptions(aip_id, out, version, include, fmt, access, force, location)
+    progress = Progress(enabled=None if not as_json else False)
+    with open_repo(repo_path) as repo:
+        try:
+            result = export_dip(repo, opts, progress)
+        finally:
+            progress.close()
+    if as_json:
+        emit_json(result.as_dict())
+        return
+    for d in result.damaged_copies:
+        click.echo(f"DAMAGED: {aip_id} {d['version']} at {d['location']}, marked so; the files came from "
+                   f"another copy. Repair: archa repair {aip_id} --location {d['location']}", err=True)
+        for f in d["findings"][:10]:
+            click.echo(f"  {f['code']} {f['path']}: {f['message']}", err=True)
+    for note in result.notes:
+        click.echo(f"note: {note}", err=True)
+    sources = ", ".join(f"{k} ({n})" for k, n in result.sources.items())
+    click.echo(f"{result.out}: DIP {result.dip_id} ({result.format}), {result.files} files "
+               f"({result.access_copies} access copies), {human_bytes(result.bytes)} in {result.seconds:.1f} s; "
+               f"read from {sources}")
