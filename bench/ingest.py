@@ -35,19 +35,28 @@ class Run:
     peak_rss_mb: float
 
 
+TIME = Path("/usr/bin/time")
+
+
 def run(cmd: list[str]) -> Run:
-    """Run `cmd`, return wall time and the peak RSS of the largest process in it."""
+    """Run `cmd`, return wall time and the peak RSS of the largest process in it.
+
+    Peak RSS comes from GNU time when it is installed: a child forked by this process
+    would report at least this process's own RSS (Linux carries the high-water mark over
+    fork and exec), which hides small figures."""
     import tempfile
 
-    with tempfile.TemporaryFile() as err:  # a file, not a pipe: bagit.py logs every file
+    with tempfile.TemporaryFile() as err, tempfile.NamedTemporaryFile("r") as rss:
+        wrapped = [str(TIME), "-q", "-f", "%M", "-o", rss.name, *cmd] if TIME.exists() else cmd
         t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err)
+        proc = subprocess.Popen(wrapped, stdout=subprocess.DEVNULL, stderr=err)  # a file: bagit.py logs a lot
         _pid, status, usage = os.wait4(proc.pid, 0)
         elapsed = time.perf_counter() - t0
         if os.waitstatus_to_exitcode(status) != 0:
             err.seek(0)
             raise SystemExit(f"{' '.join(cmd)} failed: {err.read().decode()[-2000:]}")
-    return Run(elapsed, usage.ru_maxrss / 1024)
+        peak_kib = int(rss.read().split()[-1]) if TIME.exists() else usage.ru_maxrss
+    return Run(elapsed, peak_kib / 1024)
 
 
 def settle() -> str:

@@ -11,8 +11,10 @@ holds intact are returned as `failed`.
 
 from __future__ import annotations
 
+import queue
 import tarfile
-from collections.abc import Callable, Iterable
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any, Protocol
 
@@ -43,7 +45,7 @@ class Wanted:
 class Writer(Protocol):
     size: int
 
-    def write(self, b: bytes) -> int: ...
+    def write(self, b: bytes | memoryview) -> int: ...
 
     @property
     def digest(self) -> str: ...
@@ -131,7 +133,7 @@ class _Taker:
         the damage. Read errors propagate after the entry is rejected."""
         out = self.receiver.begin(w)
         try:
-            while chunk := src.read(CHUNK):
+            for chunk in (chunks(src) if w.size < PREFETCH_ABOVE else prefetched(src)):
                 out.write(chunk)
                 if self.progress:
                     self.progress(len(chunk))
@@ -151,6 +153,66 @@ class _Taker:
         self.delivered.append(w.content_path)
         self.report.sources[self.location] = self.report.sources.get(self.location, 0) + 1
         self.report.bytes += out.size
+
+
+PREFETCH_ABOVE = 2 * CHUNK
+
+
+def _read_into(src: IO[bytes], buf: bytearray) -> int:
+    """Fill `buf` from `src` as far as it goes (short reads are retried); 0 at the end."""
+    view, n = memoryview(buf), 0
+    while n < len(buf):
+        got = src.readinto(view[n:])  # type: ignore[attr-defined]
+        if not got:
+            break
+        n += got
+    return n
+
+
+def chunks(src: IO[bytes]) -> Iterator[memoryview]:
+    """The contents of `src` in CHUNK pieces, read into one reused buffer (no fresh
+    allocation, and no page faults, per chunk). Each piece is valid until the next."""
+    buf = bytearray(CHUNK)
+    view = memoryview(buf)
+    while n := _read_into(src, buf):
+        yield view[:n]
+
+
+def prefetched(src: IO[bytes], depth: int = 2) -> Iterator[memoryview]:
+    """Like `chunks`, but read (and, from a packed copy, decompressed) by a helper thread up
+    to `depth` buffers ahead, so reading overlaps the caller's hashing and writing."""
+    free: queue.Queue[bytearray] = queue.Queue()
+    for _ in range(depth + 2):
+        free.put(bytearray(CHUNK))
+    full: queue.Queue[tuple[bytearray, int] | BaseException | None] = queue.Queue()
+    stop = threading.Event()
+
+    def reader() -> None:
+        try:
+            while not stop.is_set():
+                buf = free.get()
+                n = _read_into(src, buf)
+                full.put((buf, n) if n else None)
+                if not n:
+                    return
+        except Exception as e:  # noqa: BLE001 - handed to the caller and raised there
+            full.put(e)
+
+    t = threading.Thread(target=reader, daemon=True)
+    t.start()
+    held: bytearray | None = None
+    try:
+        while (item := full.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            if held is not None:
+                free.put(held)  # the caller is done with the previous piece
+            held, n = item
+            yield memoryview(held)[:n]
+    finally:
+        stop.set()
+        free.put(held if held is not None else bytearray(0))  # unblock a reader waiting for a buffer
+        t.join()
 
 
 def _from_ocfl(store: Store, aip_id: str, here: dict[str, Wanted], take: _Taker) -> None:
