@@ -81,13 +81,11 @@ class NotFoundError(ArchaError):
 class SipRejected(ArchaError):
     """A SIP failed validation; `findings` lists every problem with its code."""
 
-    def __init__(self, sip: str, findings: list[Finding], *, transfer_id: str = "") -> None:
+    def __init__(self, sip: str, findings: list[Finding], *, transfer_id: str = "",
+                 hint: str = "fix the bag (or ask the producer for a new one) and ingest it again; "
+                             "nothing was stored") -> None:
         errors = [f for f in findings if f.is_error]
-        super().__init__(
-            f"{sip}: rejected, {len(errors)} problem(s) found",
-            hint="fix the bag (or ask the producer for a new one) and ingest it again; "
-                 "nothing was stored",
-        )
+        super().__init__(f"{sip}: rejected, {len(errors)} problem(s) found", hint=hint)
         self.sip = sip
         self.findings = findings
         self.transfer_id = transfer_id

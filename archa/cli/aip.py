@@ -53,10 +53,11 @@ def aip_show(aip_id: str, repo_path: str | None, as_json: bool) -> None:
         versions = cat.versions(aip_id)
         files = cat.files(aip_id, info["head"])
         copies = cat.copies(aip_id)
+        retention = cat.retention(aip_id)
         events = cat.events(aip_id)
         path = repo.hot.object_path(aip_id)
     if as_json:
-        emit_json({"aip": info, "versions": versions, "copies": copies, "files": files,
+        emit_json({"aip": info, "versions": versions, "copies": copies, "retention": retention, "files": files,
                    "events": events, "path": str(path)})
         return
     click.echo(f"AIP {info['id']}")
@@ -71,6 +72,9 @@ def aip_show(aip_id: str, repo_path: str | None, as_json: bool) -> None:
                    f"\"{v['message']}\"")
     for c in copies:
         click.echo(f"  copy {c['version']} at {c['location']}: {c['state']}")
+    for r in retention:
+        period = f", {r['period']} years from {r['trigger_year']}" if r["period"] is not None else ""
+        click.echo(f"  retention: sign {r['sign']}{period}, ends {r['until_year']} ({r['entity'] or 'the record'})")
     click.echo(f"files ({info['head']}):")
     for f in files:
         fmt = f"{f['puid']} {f['format_name']}".strip() if f["puid"] else f["role"]

@@ -22,6 +22,8 @@ COMMANDS = {
     "repair": "archa.cli.fixity:repair_command",
     "events": "archa.cli.events:events",
     "dip": "archa.cli.dip:dip",
+    "transfer": "archa.cli.transfer:transfer",
+    "retention": "archa.cli.retention:retention",
 }
 
 

@@ -21,6 +21,10 @@ BAG_INFO_TO_DC = (
     ("External-Identifier", "identifier"),
     ("Internal-Sender-Identifier", "identifier"),
     ("Bag-Group-Identifier", "relation"),
+    ("Originator", "creator"),
+    ("Filing-Code", "subject"),
+    ("Date-Closed", "date"),
+    ("Package-Purpose", "description"),
     ("Bagging-Date", "date"),
 )
 

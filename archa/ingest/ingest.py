@@ -33,6 +33,7 @@ from archa.repository.events import Event, now_iso
 from archa.repository.ocfl import VersionBuilder
 from archa.repository.placement import SyncResult, complete_copies, placement_satisfied
 from archa.repository.repo import Repository, remove_tree
+from archa.repository.retention import Retention, from_bag_info
 
 REPRESENTATION = "representations/original"
 ARCHA_AGENT = f"archa/{archa.__version__}"
@@ -95,6 +96,7 @@ class _Ingest:
         self.aip_id = f"urn:uuid:{uuid.uuid4()}"
         self.received = now_iso()
         self.findings: list[Finding] = []
+        self.retention: Retention | None = None
 
     def _note(self, stage: str, done: int, total: int) -> None:
         if self.progress:
@@ -158,6 +160,8 @@ class _Ingest:
         bag = open_bag(root)
         if any(f.code in FATAL for f in bag.findings):
             self._reject(bag.findings)  # nothing to copy against; otherwise report all at once
+        self.retention, problems = from_bag_info(bag.info)
+        self.findings += problems
         return bag
 
     def _copy(self, bag: Bag, builder: VersionBuilder) -> list[tuple[FileRow, dict[str, str]]]:
@@ -319,6 +323,7 @@ class _Ingest:
             "transfer": self._transfer_row("accepted", n_payload, payload_bytes, warnings,
                                            aip_id=self.aip_id),
             "events": [asdict(e) for e in events],
+            "retention": [self.retention.row(self.aip_id)] if self.retention else [],
         }
         journal = self.repo.write_journal(work, header, rows)
         self.repo.hot.commit_object(work / "object", self.aip_id)

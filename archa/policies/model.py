@@ -53,6 +53,12 @@ class AccessPolicy:
 
 
 @dataclass(frozen=True)
+class TransferPolicy:
+    exclude: tuple[str, ...] = ()
+    settle_seconds: int = 300
+
+
+@dataclass(frozen=True)
 class Policy:
     digest_algorithm: str = "sha256"
     placement: PlacementPolicy = field(default_factory=PlacementPolicy)
@@ -62,6 +68,7 @@ class Policy:
     packing: PackingPolicy = field(default_factory=PackingPolicy)
     fixity: FixityPolicy = field(default_factory=FixityPolicy)
     access: AccessPolicy = field(default_factory=AccessPolicy)
+    transfer: TransferPolicy = field(default_factory=TransferPolicy)
 
 
 def default_policy_text() -> str:
@@ -114,6 +121,8 @@ def load_policy(overrides: dict[str, Any] | None = None) -> Policy:
             access=AccessPolicy(images=frozenset(acc["images"]), image_max_pixels=int(acc["image_max_pixels"]),
                                 jpeg_quality=int(acc["jpeg_quality"]), office=frozenset(acc["office"]),
                                 office_timeout=int(acc["office_timeout"])),
+            transfer=TransferPolicy(exclude=tuple(str(x) for x in raw["transfer"]["exclude"]),
+                                    settle_seconds=int(raw["transfer"]["settle_seconds"])),
         )
     except (KeyError, TypeError, ValueError) as e:
         raise UsageError(f"policy is malformed: {e!r}",

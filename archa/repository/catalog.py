@@ -58,8 +58,16 @@ def _m2(db: sqlite_utils.Database) -> None:
     db.table("copies").add_column("archive_sha256", str)
 
 
+def _m3(db: sqlite_utils.Database) -> None:
+    """Retention per AIP and entity (sign A/S/V, period, trigger year, year it ends)."""
+    db.table("retention").create({"aip_id": str, "entity": str, "sign": str, "period": int,
+                                  "trigger_year": int, "until_year": int},
+                                 pk=("aip_id", "entity"), foreign_keys=[("aip_id", "aips", "id")])
+    db.table("retention").create_index(["until_year"])
+
+
 # Ordered migrations: index i takes schema version i to i + 1. Never edit a released one.
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_m1, _m2]
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_m1, _m2, _m3]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -153,14 +161,16 @@ class Catalog:
 
     def record_aip(self, aip: dict[str, Any], version: dict[str, Any], files: Iterable[FileRow],
                    copies: Iterable[dict[str, Any]], transfer: dict[str, Any],
-                   events: list[Event]) -> None:
-        """Insert a new AIP with its first version, files, copies, transfer and events at once."""
+                   events: list[Event], retention: Iterable[dict[str, Any]] = ()) -> None:
+        """Insert a new AIP with its first version, files, copies, transfer, retention and
+        events at once."""
         with self.transaction():
             self.db.table("aips").insert(aip)
             self.db.table("versions").insert(version)
             self.db.table("files").insert_all((f.as_row() for f in files), batch_size=2000)
             self.db.table("copies").insert_all(copies)
             self.db.table("transfers").insert(transfer)
+            self.db.table("retention").insert_all(retention)
             append_events(self.db, events)
 
     def record_copy(self, copy: dict[str, Any], stored: bool, events: list[Event]) -> None:
@@ -225,6 +235,15 @@ class Catalog:
         """(content path, digest, size) of a version's files: lean, for audits of millions."""
         return [tuple(r) for r in self.db.execute(  # type: ignore[misc]
             "SELECT content_path, digest, size FROM files WHERE aip_id = ? AND version = ?", [aip_id, version])]
+
+    def retention(self, aip_id: str) -> list[dict[str, Any]]:
+        return list(self.db.query("SELECT * FROM retention WHERE aip_id = ? ORDER BY entity", [aip_id]))
+
+    def retention_due(self, year: int) -> list[dict[str, Any]]:
+        """Retention rows that ended in or before `year`, with the AIP's label and external id."""
+        return list(self.db.query("""
+            SELECT r.*, a.label, a.external_id FROM retention r JOIN aips a ON a.id = r.aip_id
+            WHERE r.until_year <= ? ORDER BY r.sign, r.until_year, r.aip_id""", [year]))
 
     def copies(self, aip_id: str) -> list[dict[str, Any]]:
         return list(self.db.query("SELECT * FROM copies WHERE aip_id = ? ORDER BY version, location",

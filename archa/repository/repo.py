@@ -206,7 +206,8 @@ class Repository:
             self.catalog.record_aip(
                 aip=header["aip"], version=header["version"],
                 files=(FileRow(**json.loads(line)) for line in f), copies=header["copies"],
-                transfer=header["transfer"], events=[Event(**e) for e in header["events"]])
+                transfer=header["transfer"], events=[Event(**e) for e in header["events"]],
+                retention=header.get("retention", []))
         return str(header["aip"]["id"])
 
     def sweep_staging(self) -> SweepReport:

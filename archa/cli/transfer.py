@@ -1,0 +1,115 @@
+"""`archa transfer folder|nsesss|eark`: make a BagIt bag of a transfer (and ingest it)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from archa.cli.common import Progress, emit_json, human_bytes, json_option, open_repo, repo_option
+
+
+@click.group("transfer")
+def transfer() -> None:
+    """Make BagIt bags from folders, Czech ERMS (NSESSS) SIPs and E-ARK SIPs."""
+
+
+def _options(f: Callable[..., Any]) -> Callable[..., Any]:
+    decorators: list[Callable[[Callable[..., Any]], Callable[..., Any]]] = [
+        click.argument("sip", type=click.Path(path_type=Path)),
+        click.argument("out", type=click.Path(path_type=Path)),
+        click.option("--meta", multiple=True, metavar="KEY=VALUE", help="A bag-info field (repeatable)."),
+        click.option("--meta-file", type=click.Path(path_type=Path, dir_okay=False),
+                     help="bag-info fields, one 'Label: value' per line."),
+        click.option("--ingest", "then_ingest", is_flag=True, help="Ingest the bag into the repository at once."),
+        click.option("--jobs", type=click.IntRange(1, 64), help="Threads copying and hashing files."),
+        repo_option, json_option, click.pass_context]
+    for opt in reversed(decorators):
+        f = opt(f)
+    return f
+
+
+def _run(ctx: click.Context, kind: str, sip: Path, out: Path, meta: tuple[str, ...], meta_file: Path | None,
+         then_ingest: bool, jobs: int | None, repo_path: str | None, as_json: bool) -> None:
+    from archa.ingest.folder import parse_meta
+    from archa.ingest.transfer import run_transfer
+    from archa.policies.model import load_policy
+    from archa.repository.repo import resolve_repo_path
+
+    ctx.meta["archa.json"] = as_json
+    pairs = parse_meta(meta, meta_file)
+    repo = open_repo(repo_path) if then_ingest or (resolve_repo_path(repo_path) / "archa.toml").is_file() else None
+    policy = repo.policy if repo is not None else load_policy()
+    progress = Progress(enabled=None if not as_json else False)
+    try:
+        result = run_transfer(kind, sip, out, pairs, policy, jobs, progress)
+    finally:
+        progress.close()
+    d: dict[str, Any] = {"transfer": result.as_dict()}
+    if not as_json:
+        click.echo(f"{result.out}: BagIt bag of {result.source} ({kind}), {result.files} files, "
+                   f"{human_bytes(result.bytes)}")
+        for f in result.findings:
+            click.echo(f"  {f.severity}: {f}")
+    if then_ingest:
+        assert repo is not None
+        from archa.ingest.ingest import IngestOptions, ingest
+
+        with repo:
+            r = ingest(repo, out, IngestOptions(jobs=jobs, message=f"Ingest of a {kind} transfer"))
+        d["ingest"] = r.as_dict()
+        if not as_json:
+            click.echo(f"Ingested as {r.aip_id} {r.version}; copies: {', '.join(r.copies)}")
+    elif repo is not None:
+        repo.close()
+    if as_json:
+        emit_json(d)
+
+
+@transfer.command("folder")
+@_options
+def transfer_folder(ctx: click.Context, **kw: Any) -> None:
+    """Make the BagIt 1.0 bag OUT from the folder SIP without changing it (it may be
+    read-only or a network share): every file read once, hashed while copied; system
+    clutter (Thumbs.db, .DS_Store, desktop.ini, ~$ lock files) left out and listed;
+    links and special files reported, not followed; modification times kept. A file that
+    cannot be read stops the transfer (exit 2) with its name.
+
+    \b
+    Example:
+      archa transfer folder /mnt/share/road-repairs bags/road-repairs \\
+          --meta Source-Organization='Regional Office' --meta External-Identifier=ERA-2026-0001
+    """
+    _run(ctx, "folder", **kw)
+
+
+@transfer.command("nsesss")
+@_options
+def transfer_nsesss(ctx: click.Context, **kw: Any) -> None:
+    """Check a Czech ERMS (NSESSS v4 or v3) SIP, a folder or ZIP, and make it the bag OUT:
+    the package byte for byte as payload, its metadata (ids, title, filing-plan code,
+    settled/closed date, originator, purpose, retention) in bag-info. mets.xml is validated
+    against METS + NSESSS schemas with entities and network off; every component's size
+    and checksum is checked. Any problem rejects the package (exit 2), every one named.
+
+    \b
+    Example:
+      archa transfer nsesss drop/SIP_2026_0001.zip bags/SIP_2026_0001 --ingest
+    """
+    _run(ctx, "nsesss", **kw)
+
+
+@transfer.command("eark")
+@_options
+def transfer_eark(ctx: click.Context, **kw: Any) -> None:
+    """Check an E-ARK CSIP/SIP (root METS.xml, representations/*/data, metadata/), a folder
+    or ZIP, and make it the bag OUT: checksums and sizes of every METS fileSec entry
+    verified, every file listed, METS kept as source metadata in the payload.
+
+    \b
+    Example:
+      archa transfer eark drop/uuid-4e3c.zip bags/uuid-4e3c --ingest
+    """
+    _run(ctx, "eark", **kw)

@@ -1,0 +1,150 @@
+"""Writing BagIt 1.0 bags for transfers: payload copied (never moved) and hashed in one read.
+
+A bag is built under a hidden sibling of OUT and renamed to OUT only when complete and
+flushed to disk, so OUT is either a whole valid bag or absent. The source is only read.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import archa
+from archa.errors import UsageError
+from archa.ingest.copier import CopyJob, CopyOutcome, ProgressFn, copy_all
+from archa.repository.durable import fsync_dir, sync_filesystem
+
+BAG_ALGORITHM = "sha256"
+AGENT = f"archa/{archa.__version__}"
+
+
+def encode_path(path: str) -> str:
+    """Manifest percent-encoding of '%', CR and LF (RFC 8493 section 2.1.3)."""
+    return path.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def check_out(out: Path) -> None:
+    """OUT must not exist and its parent must (UsageError otherwise, naming it)."""
+    if out.exists() or out.is_symlink():
+        raise UsageError(f"{out}: exists already; archa never writes into an existing path",
+                         hint="choose a new OUT path")
+    if not out.parent.is_dir():
+        raise UsageError(f"{out.parent}: no such directory", hint="create it first, or choose another OUT")
+
+
+def partial_dir(out: Path) -> Path:
+    d = out.parent / f".{out.name}.archa-partial-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    d.mkdir()
+    return d
+
+
+@dataclass
+class PayloadFile:
+    rel: str  # under data/
+    size: int
+    digest: str  # BAG_ALGORITHM
+
+
+@dataclass
+class BagDraft:
+    """A bag being built at `root` (a partial directory)."""
+
+    root: Path
+    payload: list[PayloadFile] = field(default_factory=list)
+    info: list[tuple[str, str]] = field(default_factory=list)
+    tag_files: dict[str, str] = field(default_factory=dict)  # extra tag files: name -> text
+
+    @property
+    def data(self) -> Path:
+        return self.root / "data"
+
+    def copy_in(self, jobs: Sequence[CopyJob], threads: int, progress: ProgressFn | None = None,
+                extra_algorithms: tuple[str, ...] = ()) -> dict[str, CopyOutcome]:
+        """Copy files into data/ (job.key: the path under data/), hashing each with the bag
+        algorithm and `extra_algorithms` in the same read. Returns outcomes by key; the
+        successful ones join the payload."""
+        algs = (BAG_ALGORITHM, *[a for a in extra_algorithms if a != BAG_ALGORITHM])
+        jobs = [CopyJob(j.key, j.src, self.data / j.key, j.size, algs) for j in jobs]
+        outcomes = copy_all(jobs, threads, progress, stage="copy")
+        for key, o in outcomes.items():
+            if not o.error:
+                self.payload.append(PayloadFile(key, o.size, o.digests[BAG_ALGORITHM]))
+        return outcomes
+
+    def hash_in(self, jobs: Sequence[CopyJob], threads: int, progress: ProgressFn | None = None,
+                extra_algorithms: tuple[str, ...] = ()) -> dict[str, CopyOutcome]:
+        """Like `copy_in` for files already in data/ (unpacked there): hash them in place."""
+        algs = (BAG_ALGORITHM, *[a for a in extra_algorithms if a != BAG_ALGORITHM])
+        outcomes = hash_all([(j.key, self.data / j.key) for j in jobs], algs, threads)
+        for key, o in outcomes.items():
+            if not o.error:
+                self.payload.append(PayloadFile(key, o.size, o.digests[BAG_ALGORITHM]))
+        if progress:
+            progress("hash", len(jobs), len(jobs))
+        return outcomes
+
+    def finish(self, out: Path) -> None:
+        """Write bagit.txt, bag-info.txt (with Payload-Oxum, Bagging-Date, Bag-Software-Agent
+        unless given), the manifest and tag manifest; flush; rename to `out`."""
+        import hashlib
+
+        root = self.root
+        labels = {k.lower() for k, _v in self.info}
+        info = list(self.info)
+        if "bagging-date" not in labels:
+            info.append(("Bagging-Date", date.today().isoformat()))
+        if "bag-software-agent" not in labels:
+            info.append(("Bag-Software-Agent", AGENT))
+        info = [(k, v) for k, v in info if k.lower() != "payload-oxum"]
+        info.append(("Payload-Oxum", f"{sum(p.size for p in self.payload)}.{len(self.payload)}"))
+        tags = {
+            "bagit.txt": "BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n",
+            "bag-info.txt": "".join(f"{k}: {_one_line(v)}\n" for k, v in info),
+            f"manifest-{BAG_ALGORITHM}.txt": "".join(
+                f"{p.digest}  {encode_path('data/' + p.rel)}\n" for p in sorted(self.payload, key=lambda p: p.rel)),
+        }
+        tags.update(self.tag_files)
+        for name, text in tags.items():
+            (root / name).write_text(text, "utf-8")
+        tagmanifest = "".join(f"{hashlib.new(BAG_ALGORITHM, text.encode()).hexdigest()}  {name}\n"
+                              for name, text in sorted(tags.items()))
+        (root / f"tagmanifest-{BAG_ALGORITHM}.txt").write_text(tagmanifest, "utf-8")
+        sync_filesystem(root)
+        os.rename(root, out)
+        fsync_dir(out.parent)
+
+    def abort(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def hash_all(files: Sequence[tuple[str, Path]], algs: tuple[str, ...], threads: int) -> dict[str, CopyOutcome]:
+    """Each file hashed with every algorithm in one read, on `threads` threads."""
+    import hashlib
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(item: tuple[str, Path]) -> CopyOutcome:
+        key, path = item
+        hashers = [hashlib.new(a) for a in algs]
+        size = 0
+        try:
+            with open(path, "rb") as f:
+                while chunk := f.read(1 << 22):
+                    size += len(chunk)
+                    for h in hashers:
+                        h.update(chunk)
+        except OSError as e:
+            return CopyOutcome(key, size, error=f"cannot be read: {e.strerror}")
+        return CopyOutcome(key, size, {a: h.hexdigest() for a, h in zip(algs, hashers, strict=True)})
+
+    with ThreadPoolExecutor(max(1, threads), thread_name_prefix="archa-hash") as pool:
+        return {o.key: o for o in pool.map(one, files)}
+
+
+def _one_line(value: str) -> str:
+    """A bag-info value on one line (BagIt allows folding, but one line reads everywhere)."""
+    return " ".join(value.split())

@@ -1,0 +1,182 @@
+"""`archa transfer folder`: a BagIt bag made from a folder, without changing the folder.
+
+The source may be read-only or a network share: it is only read, each file once (hashed
+while copied), never moved. Symbolic links are not followed (links pointing outside SRC
+are reported as such), special files are not read, system clutter (policy
+`transfer.exclude`) is left out; all of it is listed in the bag's `transfer-report.txt`.
+A file that cannot be read stops the transfer with its name: a bag silently missing a
+record would be worse than no bag. Original modification times are kept on the copies
+and recorded in `source-files.tsv` (path, size, mtime UTC) beside the manifests.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import stat
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from archa.errors import Finding, SipRejected, UsageError
+from archa.ingest.bagwriter import BagDraft, check_out, partial_dir
+from archa.ingest.copier import CopyJob, ProgressFn
+from archa.policies.model import TransferPolicy
+
+FOLDER_HINT = ("make every file readable (or move the unreadable ones out) and run the transfer again; "
+               "nothing was written and the folder was not changed")
+
+
+@dataclass
+class TransferResult:
+    """A bag made by a transfer; `findings` lists what was left out or worth a look."""
+
+    kind: str
+    source: str
+    out: str
+    files: int = 0
+    bytes: int = 0
+    findings: list[Finding] = field(default_factory=list)
+    info: list[tuple[str, str]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "source": self.source, "out": self.out, "files": self.files,
+                "bytes": self.bytes, "findings": [f.as_dict() for f in self.findings],
+                "bag_info": [list(kv) for kv in self.info]}
+
+
+def parse_meta(items: Sequence[str], meta_file: Path | None = None) -> list[tuple[str, str]]:
+    """bag-info pairs from `KEY=VALUE` items and a file of `Key: value` lines (file first)."""
+    pairs: list[tuple[str, str]] = []
+    if meta_file is not None:
+        try:
+            lines = meta_file.read_text("utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as e:
+            raise UsageError(f"{meta_file}: cannot be read as UTF-8 text: {e}") from e
+        for n, line in enumerate(lines, 1):
+            if not line.strip() or line.lstrip().startswith("#"):
+                continue
+            key, sep, value = line.partition(":")
+            if not sep or not key.strip():
+                raise UsageError(f"{meta_file}:{n}: not a 'Label: value' line: {line!r}")
+            pairs.append((key.strip(), value.strip()))
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"--meta {item!r}: use KEY=VALUE, e.g. --meta Source-Organization='City Archive'")
+        pairs.append((key.strip(), value.strip()))
+    for key, _v in pairs:
+        if any(c in key for c in ":\r\n") or key != key.strip():
+            raise UsageError(f"bag-info label {key!r} may not contain ':' or line breaks")
+    return pairs
+
+
+def _excluded(name: str, patterns: Sequence[str]) -> bool:
+    low = name.lower()
+    return any(fnmatch.fnmatchcase(low, p.lower()) for p in patterns)
+
+
+@dataclass
+class _Scan:
+    jobs: list[CopyJob] = field(default_factory=list)
+    mtimes: dict[str, int] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+
+
+def scan(src: Path, policy: TransferPolicy) -> _Scan:
+    """Every regular file to copy, and findings for what is not copied (no link followed)."""
+    out = _Scan()
+    real_src = os.path.realpath(src)
+    stack = [(src, "")]
+    while stack:
+        d, rel_d = stack.pop()
+        try:
+            entries = sorted(os.scandir(d), key=lambda e: e.name)
+        except OSError as err:
+            out.findings.append(Finding("TRF001", f"folder cannot be read: {err.strerror}", rel_d or "."))
+            continue
+        for e in entries:
+            rel = f"{rel_d}/{e.name}" if rel_d else e.name
+            try:
+                st = e.stat(follow_symlinks=False)
+            except OSError as err:
+                out.findings.append(Finding("TRF001", f"cannot be read: {err.strerror}", rel))
+                continue
+            if stat.S_ISLNK(st.st_mode):
+                target = os.path.realpath(e.path)
+                inside = os.path.commonpath([real_src, target]) == real_src
+                out.findings.append(Finding(
+                    "TRF003" if inside else "TRF002",
+                    f"symbolic link to {os.readlink(e.path)!r} not followed"
+                    + ("" if inside else ": it points outside the source folder"), rel, severity="warning"))
+            elif stat.S_ISDIR(st.st_mode):
+                stack.append((Path(e.path), rel))
+            elif not stat.S_ISREG(st.st_mode):
+                out.findings.append(Finding("TRF004", "special file (device, FIFO or socket) not read", rel,
+                                            severity="warning"))
+            elif _excluded(e.name, policy.exclude):
+                out.findings.append(Finding("TRF005", "system clutter left out (policy transfer.exclude)", rel,
+                                            severity="warning"))
+            elif not os.access(e.path, os.R_OK):
+                out.findings.append(Finding("TRF001", "file cannot be read (permission denied)", rel))
+            else:
+                out.jobs.append(CopyJob(rel, Path(e.path), Path(), st.st_size, ()))
+                out.mtimes[rel] = st.st_mtime_ns
+    return out
+
+
+def report_text(title: str, findings: Sequence[Finding]) -> str:
+    lines = [f"{title}\n"]
+    if not findings:
+        lines.append("Nothing was left out.\n")
+    for f in findings:
+        lines.append(f"{f.code}\t{f.path}\t{f.message}\n")
+    return "".join(lines)
+
+
+def transfer_folder(src: Path, out: Path, meta: Sequence[tuple[str, str]], policy: TransferPolicy,
+                    jobs: int = 4, progress: ProgressFn | None = None) -> TransferResult:
+    """Bag the folder `src` as `out` (see the module docstring).
+
+    Raises UsageError (SRC not a folder, OUT exists) or SipRejected (files that cannot be
+    read, SRC empty); nothing is written then."""
+    src = src.absolute()
+    out = out.absolute()
+    if not src.is_dir():
+        raise UsageError(f"{src}: not a folder", hint="archa transfer folder takes a directory")
+    check_out(out)
+    if out == src or src in out.parents:
+        raise UsageError(f"{out}: inside the source folder {src}; the source must stay as it is",
+                         hint="write the bag somewhere else")
+    found = scan(src, policy)
+    errors = [f for f in found.findings if f.is_error]
+    if errors:
+        raise SipRejected(str(src), found.findings, hint=FOLDER_HINT)
+    if not found.jobs:
+        raise SipRejected(str(src), [Finding("TRF006", "no file to transfer in the folder", ".")], hint=FOLDER_HINT)
+    draft = BagDraft(partial_dir(out))
+    try:
+        outcomes = draft.copy_in(found.jobs, jobs, progress)
+        failed = [Finding("TRF001", o.error, k) for k, o in sorted(outcomes.items()) if o.error]
+        if failed:
+            raise SipRejected(str(src), failed, hint=FOLDER_HINT)
+        lines = ["path\tsize\tmtime\n"]
+        for job in sorted(found.jobs, key=lambda j: j.key):
+            ns = found.mtimes[job.key]
+            os.utime(draft.data / job.key, ns=(ns, ns))
+            when = datetime.fromtimestamp(ns / 1e9, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+            lines.append(f"{job.key}\t{job.size}\t{when}\n")
+        draft.tag_files["source-files.tsv"] = "".join(lines)
+        draft.tag_files["transfer-report.txt"] = report_text(f"archa transfer folder {src}", found.findings)
+        info = list(meta)
+        if not any(k.lower() == "external-description" for k, _v in info):
+            info.append(("External-Description", f"folder {src}"))
+        draft.info = info
+        draft.finish(out)
+    except BaseException:
+        draft.abort()
+        raise
+    return TransferResult("folder", str(src), str(out), len(draft.payload), sum(p.size for p in draft.payload),
+                          found.findings, draft.info)

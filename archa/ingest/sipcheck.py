@@ -1,0 +1,54 @@
+"""What the transfer importers (NSESSS, E-ARK) share: collecting findings, and getting at
+a package that is a folder or a ZIP holding one top folder named like the ZIP."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+from archa.errors import Finding, SipRejected
+from archa.ingest.extract import Limits, extract
+
+TRANSFER_HINT = ("fix the package (or ask the producer for a new one) and transfer it again; nothing was "
+                 "written and the package was not changed")
+
+
+class Check:
+    """Findings about one package; `reject_if_errors` raises SipRejected with all of them."""
+
+    def __init__(self, sip: str) -> None:
+        self.sip = sip
+        self.findings: list[Finding] = []
+
+    def error(self, code: str, message: str, path: str = "", expected: str | None = None,
+              found: str | None = None) -> None:
+        self.findings.append(Finding(code, message, path, expected, found))
+
+    def warn(self, code: str, message: str, path: str = "") -> None:
+        self.findings.append(Finding(code, message, path, severity="warning"))
+
+    def reject_if_errors(self) -> None:
+        if any(f.is_error for f in self.findings):
+            raise SipRejected(self.sip, self.findings, hint=TRANSFER_HINT)
+
+
+
+def unpack(sip: Path, dest: Path, check: Check, limits: Limits, prefix: str) -> Path | None:
+    """The package's top folder: `sip` itself, or the one top folder of the ZIP `sip`
+    extracted into `dest` (safely: no unsafe names, links or bombs). `prefix` + 001/002
+    are the codes of "neither folder nor ZIP" and "not one top folder named like the ZIP"."""
+    if sip.is_dir():
+        return sip
+    if not (sip.is_file() and zipfile.is_zipfile(sip)):
+        check.error(f"{prefix}001", "a package is a folder or a ZIP file", str(sip))
+        return None
+    found = extract(sip, dest, limits)  # checks every member name before writing anything
+    if found:
+        check.findings += found
+        return None
+    tops = sorted(p.name for p in dest.iterdir())
+    if tops != [sip.stem] or not (dest / sip.stem).is_dir():
+        check.error(f"{prefix}002", f"the ZIP must hold exactly one top folder named {sip.stem!r} like the ZIP; "
+                                    f"found {', '.join(tops[:5]) or 'nothing'}", sip.name)
+        return None
+    return dest / sip.stem

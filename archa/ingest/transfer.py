@@ -1,0 +1,66 @@
+"""One entry point for every transfer kind, and telling the kinds apart.
+
+Kinds: "bag" (a BagIt bag, as a folder or .zip/.tar/.tgz/.tar.zst: ingested as it is),
+"nsesss" (Czech ERMS SIP), "eark" (E-ARK CSIP/SIP) and "folder" (any other folder).
+"""
+
+from __future__ import annotations
+
+import zipfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from archa.errors import UsageError
+from archa.ingest.copier import ProgressFn
+from archa.ingest.extract import Limits, archive_kind
+from archa.ingest.folder import TransferResult, transfer_folder
+from archa.policies.model import Policy
+
+KINDS = ("folder", "nsesss", "eark")
+
+
+def detect_kind(path: Path) -> str:
+    """"bag", "nsesss", "eark", "folder", or "" (nothing archa can take)."""
+    if path.is_dir():
+        names = {p.name for p in path.iterdir()}
+        if "bagit.txt" in names:
+            return "bag"
+        if "mets.xml" in names:
+            return "nsesss"
+        if "METS.xml" in names and "representations" in names:
+            return "eark"
+        return "folder"
+    if path.is_file() and path.suffix.lower() == ".zip" and zipfile.is_zipfile(path):
+        try:
+            with zipfile.ZipFile(path) as z:
+                names = {n.split("/", 2)[1] for n in z.namelist() if n.count("/") >= 1}
+        except (zipfile.BadZipFile, OSError):
+            return "bag"  # let the bag reader report what is wrong with it
+        if "bagit.txt" in names:
+            return "bag"
+        if "mets.xml" in names:
+            return "nsesss"
+        if "METS.xml" in names:
+            return "eark"
+        return "bag"
+    if path.is_file() and archive_kind(path):
+        return "bag"
+    return ""
+
+
+def run_transfer(kind: str, sip: Path, out: Path, meta: Sequence[tuple[str, str]], policy: Policy,
+                 jobs: int | None = None, progress: ProgressFn | None = None) -> TransferResult:
+    """Make the bag `out` from `sip` of `kind` (see the modules of each kind)."""
+    n = jobs or policy.ingest.jobs
+    limits = Limits(policy.ingest.max_files, policy.ingest.max_bytes)
+    if kind == "folder":
+        return transfer_folder(sip, out, meta, policy.transfer, n, progress)
+    if kind == "nsesss":
+        from archa.ingest.nsesss import transfer_nsesss
+
+        return transfer_nsesss(sip, out, meta, limits, n, progress)[0]
+    if kind == "eark":
+        from archa.ingest.eark import transfer_eark
+
+        return transfer_eark(sip, out, meta, limits, n, progress)[0]
+    raise UsageError(f"unknown transfer kind {kind!r}; use one of {', '.join(KINDS)}")
