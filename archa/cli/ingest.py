@@ -11,7 +11,9 @@ from archa.ingest.ingest import IngestOptions, IngestResult, ingest
 
 
 @click.command("ingest")
-@click.argument("sips", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("sips", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--watch-dir", type=click.Path(path_type=Path, file_okay=False, exists=True),
+              help="Make one pass over this drop folder instead (see below).")
 @repo_option
 @json_option
 @click.option("--engine", help="Format identification engine (default: the policy's).")
@@ -19,8 +21,8 @@ from archa.ingest.ingest import IngestOptions, IngestResult, ingest
 @click.option("--message", default="Ingest of a SIP", show_default=True,
               help="The OCFL version message.")
 @click.pass_context
-def ingest_command(ctx: click.Context, sips: tuple[Path, ...], repo_path: str | None, as_json: bool,
-                   engine: str | None, jobs: int | None, message: str) -> None:
+def ingest_command(ctx: click.Context, sips: tuple[Path, ...], watch_dir: Path | None, repo_path: str | None,
+                   as_json: bool, engine: str | None, jobs: int | None, message: str) -> None:
     """Validate SIPs (BagIt bags: directories, .zip, .tar, .tar.gz, .tgz, .tar.zst) and
     store each as a new AIP.
 
@@ -28,11 +30,26 @@ def ingest_command(ctx: click.Context, sips: tuple[Path, ...], repo_path: str | 
     listed with its code, the rejection is recorded in the catalog, nothing is stored
     and the SIP is never changed.
 
+    With --watch-dir DIR, one pass over a drop folder (for cron): every complete transfer
+    in DIR (a `NAME.ready` marker beside it, or nothing changed for the policy's
+    transfer.settle_seconds) is taken - bags as they are; NSESSS, E-ARK packages and plain
+    folders through `archa transfer` - ingested, and moved to DIR/done/ or DIR/failed/ with
+    NAME.report.json beside it. Runs at the same time never take the same transfer; one
+    killed half way is finished by the next. Exit status 1 when a transfer failed.
+
     \b
     Example:
       archa ingest --repo archive transfers/2026-001.zip transfers/2026-002/
+      archa ingest --repo archive --watch-dir /srv/dropbox
     """
     ctx.meta["archa.json"] = as_json
+    if watch_dir is not None:
+        if sips:
+            raise click.UsageError("give SIPS or --watch-dir, not both")
+        _watch(ctx, watch_dir, repo_path, as_json)
+        return
+    if not sips:
+        raise click.UsageError("give one or more SIPS, or --watch-dir DIR")
     repo = open_repo(repo_path)
     results: list[IngestResult] = []
     with repo:
@@ -49,6 +66,25 @@ def ingest_command(ctx: click.Context, sips: tuple[Path, ...], repo_path: str | 
     if as_json:
         emit_json([r.as_dict() for r in results])
     if any(not r.stored or r.copy_failures for r in results):
+        ctx.exit(1)
+
+
+def _watch(ctx: click.Context, drop: Path, repo_path: str | None, as_json: bool) -> None:
+    from archa.ingest.watch import watch_once
+
+    with open_repo(repo_path) as repo:
+        result = watch_once(repo, drop)
+    if as_json:
+        emit_json(result.as_dict())
+    else:
+        for i in result.items:
+            what = {"ingested": f"ingested as {i.aip_id}", "failed": f"FAILED: {i.error}",
+                    "waiting": "still arriving (no .ready marker, changed recently)" if not i.error
+                    else f"left for the next run: {i.error}"}[i.status]
+            click.echo(f"{i.name} ({i.kind or '-'}): {what}" + (f"; report {i.report}" if i.report else ""))
+        d = result.as_dict()
+        click.echo(f"{d['ingested']} ingested, {d['failed']} failed, {d['waiting']} waiting")
+    if result.failed:
         ctx.exit(1)
 
 

@@ -1,0 +1,135 @@
+"""`archa transfer folder`: a bag from a folder the transfer must not change (read-only
+mounts included), clutter and links reported, unreadable files refused."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import bagit
+import pytest
+from click.testing import CliRunner
+
+from archa.cli.main import cli
+from archa.errors import SipRejected, UsageError
+from archa.ingest.folder import parse_meta, transfer_folder
+from archa.policies.model import load_policy
+from archa.repository.repo import Repository
+from tests.bagmaker import tree_snapshot
+
+ARCHA = str(Path(sys.executable).parent / "archa")
+POLICY = load_policy().transfer
+
+
+def make_source(root: Path) -> Path:
+    src = root / "share"
+    (src / "spis 1" / "přílohy").mkdir(parents=True)
+    (src / "spis 1" / "dopis.txt").write_text("Vážený pane,\n" * 20, "utf-8")
+    (src / "spis 1" / "přílohy" / "foto.bin").write_bytes(os.urandom(300_000))
+    (src / "register.csv").write_text("id,name\n1,road\n")
+    for clutter in ("Thumbs.db", ".DS_Store", "spis 1/desktop.ini", "spis 1/~$dopis.docx"):
+        (src / clutter).write_bytes(b"clutter")
+    (root / "outside.txt").write_text("not in the share")
+    os.symlink(root / "outside.txt", src / "link-out")
+    os.symlink("register.csv", src / "link-in")
+    os.mkfifo(src / "pipe")
+    os.utime(src / "register.csv", ns=(1_600_000_000_000_000_000, 1_600_000_000_000_000_000))
+    return src
+
+
+def test_folder_becomes_a_valid_bag_and_the_source_is_untouched(tmp_path: Path) -> None:
+    src = make_source(tmp_path)
+    before = tree_snapshot(src)
+    meta_file = tmp_path / "info.txt"
+    meta_file.write_text("# transfer of the road file\nSource-Organization: Regional Office\n")
+    meta = parse_meta(["External-Identifier=ERA-2026-0001"], meta_file)
+    result = transfer_folder(src, tmp_path / "bag", meta, POLICY)
+    assert tree_snapshot(src) == before
+    bag = bagit.Bag(str(tmp_path / "bag"))
+    bag.validate()
+    assert sorted(bag.payload_files()) == ["data/register.csv", "data/spis 1/dopis.txt",
+                                           "data/spis 1/přílohy/foto.bin"]
+    assert bag.info["Source-Organization"] == "Regional Office" and bag.info["External-Identifier"] == "ERA-2026-0001"
+    assert bag.info["Payload-Oxum"] == f"{result.bytes}.3" and "Bagging-Date" in bag.info
+    codes = {f.path: f.code for f in result.findings}
+    assert codes == {"Thumbs.db": "TRF005", ".DS_Store": "TRF005", "spis 1/desktop.ini": "TRF005",
+                     "spis 1/~$dopis.docx": "TRF005", "link-out": "TRF002", "link-in": "TRF003", "pipe": "TRF004"}
+    report = (tmp_path / "bag/transfer-report.txt").read_text()
+    assert all(p in report for p in codes)
+    assert (tmp_path / "bag/data/register.csv").stat().st_mtime_ns == 1_600_000_000_000_000_000
+    assert "register.csv\t15\t2020-09-13T12:26:40.000000Z" in (tmp_path / "bag/source-files.tsv").read_text()
+
+
+def test_bad_arguments(tmp_path: Path) -> None:
+    src = make_source(tmp_path)
+    (tmp_path / "taken").mkdir()
+    with pytest.raises(UsageError, match="exists already"):
+        transfer_folder(src, tmp_path / "taken", [], POLICY)
+    with pytest.raises(UsageError, match="inside the source folder"):
+        transfer_folder(src, src / "bag", [], POLICY)
+    with pytest.raises(UsageError, match="not a folder"):
+        transfer_folder(src / "register.csv", tmp_path / "b", [], POLICY)
+    with pytest.raises(UsageError, match="KEY=VALUE"):
+        parse_meta(["no-equals-sign"])
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(SipRejected) as e:
+        transfer_folder(tmp_path / "empty", tmp_path / "b", [], POLICY)
+    assert e.value.findings[0].code == "TRF006"
+
+
+def _as_root_without_override(cmd: list[str]) -> list[str]:
+    """root reads any file; without CAP_DAC_OVERRIDE/READ_SEARCH it obeys modes like anyone."""
+    if os.geteuid() != 0:
+        return cmd
+    return ["setpriv", "--bounding-set=-dac_override,-dac_read_search", *cmd]
+
+
+def test_unreadable_file_stops_the_transfer(tmp_path: Path) -> None:
+    src = make_source(tmp_path)
+    secret = src / "spis 1" / "secret.txt"
+    secret.write_text("no one may read this")
+    secret.chmod(0o000)
+    run = subprocess.run(_as_root_without_override([ARCHA, "transfer", "folder", str(src), str(tmp_path / "bag")]),
+                         check=False, capture_output=True, text=True)
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert "TRF001 spis 1/secret.txt" in run.stderr and "permission denied" in run.stderr
+    assert not (tmp_path / "bag").exists()
+    assert not [p for p in tmp_path.iterdir() if "partial" in p.name]
+
+
+def test_read_only_mount_becomes_an_aip(repo: Repository, tmp_path: Path) -> None:
+    """The share is mounted read-only (a private bind mount, as root) or, without root,
+    made read-only by its modes; either way nothing in it can change."""
+    src = make_source(tmp_path)
+    before = tree_snapshot(src)
+    cmd = [ARCHA, "transfer", "folder", str(src), str(tmp_path / "bag"), "--ingest", "--json",
+           "--repo", str(repo.root), "--meta", "Title=Road repairs"]
+    if os.geteuid() == 0 and shutil.which("unshare"):
+        script = (f'mount --bind "{src}" "{src}" && mount -o remount,bind,ro "{src}" && '
+                  f'touch "{src}/probe" 2>/dev/null && exit 99; exec "$@"')
+        run = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh", *cmd],
+                             check=False, capture_output=True, text=True)
+    else:
+        for d, _dirs, _files in os.walk(src):
+            os.chmod(d, 0o555)
+        run = subprocess.run(cmd, check=False, capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout + run.stderr
+    out = json.loads(run.stdout)
+    aip = out["ingest"]["aip_id"]
+    assert repo.catalog.aip(aip)["label"] == "Road repairs"
+    stored = {f["logical_path"] for f in repo.catalog.files(aip, "v1") if f["role"] == "payload"}
+    assert stored == {"representations/original/data/register.csv", "representations/original/data/spis 1/dopis.txt",
+                      "representations/original/data/spis 1/přílohy/foto.bin"}
+    assert tree_snapshot(src) == before
+
+
+def test_cli_reports_what_was_left_out(tmp_path: Path) -> None:
+    src = make_source(tmp_path)
+    r = CliRunner().invoke(cli, ["transfer", "folder", str(src), str(tmp_path / "bag"), "--repo",
+                                 str(tmp_path / "none")])
+    assert r.exit_code == 0, r.output
+    assert "3 files" in r.output and "TRF002 link-out" in r.output and "outside the source folder" in r.output

@@ -1,0 +1,120 @@
+"""The drop folder (`archa ingest --watch-dir`): a mix of good and bad transfers in one pass,
+two passes at once, and the states a killed pass leaves behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from archa.ingest.ingest import ingest
+from archa.ingest.watch import WORK, watch_once
+from tests.bagmaker import write_bag, zip_dir
+from tests.eark_maker import write_eark
+from tests.nsesss_maker import Package, write_package, zip_package
+
+ARCHA = str(Path(sys.executable).parent / "archa")
+SETTLE = "\n[policy.transfer]\nsettle_seconds = 60\n"
+
+
+def _age(path: Path, seconds: float = 3600) -> None:
+    """Make everything under `path` look untouched for `seconds`."""
+    t = time.time() - seconds
+    for d, dirs, files in os.walk(path):
+        for n in dirs + files:
+            os.utime(os.path.join(d, n), (t, t), follow_symlinks=False)
+    os.utime(path, (t, t))
+
+
+def fill_drop(drop: Path, scratch: Path) -> dict[str, str]:
+    """Good and bad transfers of every kind; returns name -> expected outcome."""
+    drop.mkdir()
+    write_bag(drop / "bag-dir", {"a.txt": b"a" * 100})
+    zip_dir(write_bag(scratch / "bag-zip", {"b.txt": b"b" * 100}), drop / "bag-zip.zip")
+    zip_package(write_package(scratch / "n4", Package(name="SIP_v4")), drop / "SIP_v4.zip")
+    write_package(drop, Package(version=3, name="SIP_v3"))
+    zip_package(write_eark(scratch / "e", name="eark-1"), drop / "eark-1.zip")
+    (drop / "plain folder").mkdir()
+    (drop / "plain folder" / "memo.txt").write_text("just files\n")
+    bad = write_package(scratch / "bad", Package(name="SIP_bad"))
+    (bad / "komponenty" / "dopis.pdf").write_bytes(b"tampered")
+    zip_package(bad, drop / "SIP_bad.zip")
+    broken = write_bag(drop / "bag-broken", {"c.txt": b"c" * 100})
+    (broken / "data" / "c.txt").write_bytes(b"x" * 100)
+    (drop / "notes.odd").write_text("not a transfer")
+    for p in drop.iterdir():
+        _age(p)
+    (drop / "arriving").mkdir()  # fresh, no marker: still being copied in
+    (drop / "arriving" / "part.txt").write_text("half")
+    write_bag(drop / "fresh-ready", {"d.txt": b"d"})  # fresh, but its producer says it is complete
+    (drop / "fresh-ready.ready").touch()
+    return {"bag-dir": "done", "bag-zip.zip": "done", "SIP_v4.zip": "done", "SIP_v3": "done",
+            "eark-1.zip": "done", "plain folder": "done", "fresh-ready": "done",
+            "SIP_bad.zip": "failed", "bag-broken": "failed", "notes.odd": "failed"}
+
+
+def test_one_pass_over_a_mix_of_good_and_bad(repo_with_policy, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    repo = repo_with_policy(tmp_path / "archive", SETTLE)
+    drop = tmp_path / "drop"
+    expected = fill_drop(drop, tmp_path / "scratch")
+    result = watch_once(repo, drop)
+    got = {i.name: i.status for i in result.items}
+    assert got == {**{n: "ingested" if o == "done" else "failed" for n, o in expected.items()}, "arriving": "waiting"}
+    for name, outcome in expected.items():
+        assert (drop / outcome / name).exists(), name
+        report = json.loads((drop / outcome / f"{name}.report.json").read_text())
+        assert report["status"] == ("ingested" if outcome == "done" else "failed")
+    assert sorted(p.name for p in drop.iterdir()) == [WORK, "arriving", "done", "failed"]
+    assert not list((drop / WORK).iterdir())
+    assert len(repo.catalog.aips()) == 7
+    bad = json.loads((drop / "failed" / "SIP_bad.zip.report.json").read_text())
+    assert "NSS012" in json.dumps(bad) and "komponenty/dopis.pdf" in json.dumps(bad)
+    broken = json.loads((drop / "failed" / "bag-broken.report.json").read_text())
+    assert "data/c.txt" in json.dumps(broken)
+    nsesss = json.loads((drop / "done" / "SIP_v4.zip.report.json").read_text())
+    assert repo.catalog.retention(nsesss["aip_id"])[0]["sign"] == "A"
+    # the next pass finds only what was still arriving
+    assert [i.status for i in watch_once(repo, drop).items] == ["waiting"]
+
+
+def test_two_passes_at_once_never_take_the_same_transfer(repo_with_policy, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    repo = repo_with_policy(tmp_path / "archive", SETTLE)
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    for i in range(6):
+        write_bag(drop / f"t{i}", {"x.txt": f"{i}".encode() * 1000})
+        _age(drop / f"t{i}")
+    cmd = [ARCHA, "ingest", "--watch-dir", str(drop), "--repo", str(repo.root), "--json"]
+    procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert all(p.returncode == 0 for p in procs), outs
+    taken = [i["name"] for out, _err in outs for i in json.loads(out)["items"] if i["status"] == "ingested"]
+    assert sorted(taken) == [f"t{i}" for i in range(6)]  # each once, by one pass or the other
+    assert len(repo.catalog.aips()) == 6
+    assert sorted(p.name for p in (drop / "done").iterdir() if not p.name.endswith(".json")) == \
+        [f"t{i}" for i in range(6)]
+
+
+def test_a_killed_pass_is_finished_by_the_next(repo_with_policy, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The two states a killed pass can leave: a claimed transfer not yet ingested, and one
+    ingested but not yet filed under done/ (its lock is free: its process is gone)."""
+    repo = repo_with_policy(tmp_path / "archive", SETTLE)
+    drop = tmp_path / "drop"
+    (drop / WORK / "0123456789ab").mkdir(parents=True)
+    write_bag(drop / WORK / "0123456789ab" / "half-done", {"a.txt": b"a"})
+    (drop / WORK / "0123456789ab.lock").touch()
+    (drop / WORK / "ba9876543210").mkdir()
+    ingested = zip_dir(write_bag(tmp_path / "s", {"b.txt": b"b"}), drop / WORK / "ba9876543210" / "was-ingested.zip")
+    (drop / WORK / "ba9876543210.lock").touch()
+    aip = ingest(repo, ingested).aip_id  # what the dead pass did before it died
+    result = watch_once(repo, drop)
+    assert {i.name: i.status for i in result.items} == {"half-done": "ingested", "was-ingested.zip": "ingested"}
+    assert {i.name: i.kind for i in result.items}["was-ingested.zip"] == "recovered"
+    assert len(repo.catalog.aips()) == 2  # nothing ingested twice
+    report = json.loads((drop / "done" / "was-ingested.zip.report.json").read_text())
+    assert report["aip_id"] == aip and "earlier run" in report["note"]
+    assert (drop / "done" / "half-done" / "bagit.txt").is_file()
+    assert not list((drop / WORK).iterdir())
