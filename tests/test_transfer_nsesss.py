@@ -192,3 +192,20 @@ def test_component_checksums_use_the_declared_algorithm(tmp_path: Path) -> None:
     manifest = (tmp_path / "bag/manifest-sha256.txt").read_text()
     digest = hashlib.sha256(pkg.components["dopis.pdf"]).hexdigest()
     assert f"{digest}  data/{pkg.name}/komponenty/dopis.pdf" in manifest
+
+
+def test_catalog_rebuild_restores_retention(repo: Repository, tmp_path: Path) -> None:
+    from archa.repository.catalog import Catalog
+    from archa.repository.rebuild import compare_catalogs, rebuild_catalog
+
+    folder = write_package(tmp_path / "src", Package(sign="V", period=7))
+    code, out = _run(repo, "transfer", "nsesss", str(folder), str(tmp_path / "bag"), "--ingest", "--json")
+    assert code == 0, out
+    rebuild_catalog(repo, tmp_path / "rebuilt.sqlite")
+    rebuilt = Catalog.open(tmp_path / "rebuilt.sqlite")
+    try:
+        (row,) = rebuilt.db.execute("SELECT sign, period, trigger_year, until_year FROM retention").fetchall()
+        assert tuple(row) == ("V", 7, 2025, 2033)
+        assert [d for d in compare_catalogs(repo.catalog, rebuilt) if d.startswith("retention")] == []
+    finally:
+        rebuilt.close()

@@ -24,6 +24,7 @@ from archa.repository.copies import iter_packed, read_packed_index
 from archa.repository.events import Event, append_events
 from archa.repository.ocfl import INVENTORY
 from archa.repository.repo import Repository
+from archa.repository.retention import from_bag_info, parse_bag_info
 from archa.repository.store import Store
 
 NS = {"p": "http://www.loc.gov/premis/v3", "m": "http://www.loc.gov/METS/",
@@ -88,10 +89,15 @@ def _scan(repo: Repository) -> dict[str, Found]:
     return found
 
 
+
+
+BAG_INFO = "metadata/submission/bag-info.txt"
+
+
 def _metadata(aip_id: str, f: Found, inv: dict[str, Any], head: str) -> dict[str, bytes]:
     """The bytes of METS.xml, premis.xml and dc.xml of the head version."""
     state = inv["versions"][head]["state"]
-    want = {"METS.xml", "metadata/preservation/premis.xml", "metadata/descriptive/dc.xml"}
+    want = {"METS.xml", "metadata/preservation/premis.xml", "metadata/descriptive/dc.xml", BAG_INFO}
     content = {p: inv["manifest"][d][0] for d, paths in state.items() for p in paths if p in want}
     assert f.metadata_source is not None
     store, kind, where = f.metadata_source
@@ -187,8 +193,12 @@ def rebuild_catalog(repo: Repository, dest: Path) -> RebuildReport:
             aip, vrow, files, events = _rows(aip_id, inv, meta, sizes)
             ok = {c["location"] for c in f.copies if c["version"] == inv["head"]}
             vrow["stored"] = int(placement_satisfied(repo, ok))
+            retention, _problems = from_bag_info(parse_bag_info(meta[BAG_INFO].decode("utf-8", "replace"))) \
+                if BAG_INFO in meta else (None, [])
             with cat.transaction():
                 cat.db.table("aips").insert(aip)
+                if retention is not None:
+                    cat.db.table("retention").insert(retention.row(aip_id))
                 cat.db.table("versions").insert(vrow)
                 cat.db.table("files").insert_all((r.as_row() for r in files), batch_size=2000)
                 cat.db.table("copies").insert_all(f.copies)
@@ -211,6 +221,7 @@ def compare_catalogs(current: Catalog, rebuilt: Catalog) -> list[str]:
         "version": "SELECT aip_id, version, files FROM versions",
         "file": "SELECT aip_id, version, logical_path, digest || ' ' || puid FROM files",
         "copy": "SELECT aip_id, version, location, state FROM copies",
+        "retention": "SELECT aip_id, entity, sign || ' ' || until_year FROM retention",
     }
     out = []
     for what, sql in queries.items():

@@ -57,6 +57,18 @@ def to_bag_info(r: Retention) -> list[tuple[str, str]]:
     return [(k, str(v)) for k, v in zip(FIELDS, values, strict=True) if v is not None and v != ""]
 
 
+def parse_bag_info(text: str) -> list[tuple[str, str]]:
+    """`Label: value` pairs of a bag-info.txt (continuation lines, indented, are joined)."""
+    pairs: list[tuple[str, str]] = []
+    for line in text.splitlines():
+        if line[:1] in (" ", "\t") and pairs:
+            pairs[-1] = (pairs[-1][0], f"{pairs[-1][1]} {line.strip()}")
+        elif ":" in line:
+            key, _sep, value = line.partition(":")
+            pairs.append((key.strip(), value.strip()))
+    return pairs
+
+
 def from_bag_info(info: Sequence[tuple[str, str]]) -> tuple[Retention | None, list[Finding]]:
     """The retention stated in bag-info (None when there is none), and problems with it."""
     got = {k.lower(): v.strip() for k, v in info if k.lower() in {f.lower() for f in FIELDS}}
