@@ -17,7 +17,7 @@ from tests.bagmaker import write_bag
 def _catalog_with_events(tmp_path: Path, n: int = 5) -> Catalog:
     cat = Catalog.create(tmp_path / "c.sqlite")
     with cat.transaction():
-        append_events(cat.db, [Event("fixity check", "success", f"audit {i}", "archa/test") for i in range(n)])
+        append_events(cat.conn, [Event("fixity check", "success", f"audit {i}", "archa/test") for i in range(n)])
     return cat
 
 
@@ -26,20 +26,20 @@ def test_chain_is_intact_after_appends(tmp_path: Path) -> None:
     rows = cat.events()
     assert rows[0]["prev_hash"] == "0" * 64
     assert all(rows[i]["prev_hash"] == rows[i - 1]["hash"] for i in range(1, len(rows)))
-    assert verify_chain(cat.db) == []
+    assert verify_chain(cat.conn) == []
 
 
 def test_edited_row_is_detected(tmp_path: Path) -> None:
     cat = _catalog_with_events(tmp_path)
     cat.db.execute("UPDATE events SET outcome = 'failure' WHERE seq = 3")
-    (p,) = verify_chain(cat.db)
+    (p,) = verify_chain(cat.conn)
     assert p.seq == 3 and "edited" in p.problem
 
 
 def test_deleted_row_is_detected(tmp_path: Path) -> None:
     cat = _catalog_with_events(tmp_path)
     cat.db.execute("DELETE FROM events WHERE seq = 2")
-    (p,) = verify_chain(cat.db)
+    (p,) = verify_chain(cat.conn)
     assert p.seq == 3 and "deleted" in p.problem
 
 
@@ -55,14 +55,14 @@ def test_reordered_rows_are_detected(tmp_path: Path) -> None:
     cat.db.execute("UPDATE events SET id = 'tmp' WHERE seq = 2")
     put(3, a)
     put(2, b)
-    problems = verify_chain(cat.db)
+    problems = verify_chain(cat.conn)
     assert problems and problems[0].seq == 2 and "reordered" in problems[0].problem
 
 
 def test_failed_transaction_leaves_no_rows(tmp_path: Path) -> None:
     cat = _catalog_with_events(tmp_path, 1)
     with pytest.raises(ZeroDivisionError), cat.transaction():
-        append_events(cat.db, [Event("validation", "success", "x", "a")])
+        append_events(cat.conn, [Event("validation", "success", "x", "a")])
         raise ZeroDivisionError
     assert len(cat.events()) == 1
 
@@ -83,4 +83,4 @@ def test_ingest_events_join_the_chain(repo: Repository, bags: Path) -> None:
         ingest(repo, bags / "b")  # rejected: also an event
     ingest(repo, write_bag(bags / "c", {"y.txt": b"y"}))
     assert len(repo.catalog.events()) == 2 * 5 + 1  # per AIP: 4 ingest events + 1 replication
-    assert verify_chain(repo.catalog.db) == []
+    assert verify_chain(repo.catalog.conn) == []

@@ -168,7 +168,7 @@ def test_reidentify_records_each_change_and_is_idempotent(repo: Repository, bags
     new_events = repo.catalog.events()[before:]
     assert [e["type"] for e in new_events] == ["format identification"] * 2
     assert all(e["aip_id"] == res.aip_id and e["agent"].startswith("siegfried/") for e in new_events)
-    assert verify_chain(repo.catalog.db) == []
+    assert verify_chain(repo.catalog.conn) == []
     rows = {f["logical_path"]: f for f in repo.catalog.files(res.aip_id, "v1")}
     assert rows["representations/original/data/letter.odt"]["puid"] == "fmt/291"
     assert rows["representations/original/data/image.gif"]["engine"] == "siegfried"

@@ -77,7 +77,7 @@ def test_catalog_rows_match_the_object(repo: Repository, bags: Path) -> None:
     types = [e["type"] for e in cat.events(res.aip_id)]
     assert types == ["validation", "message digest calculation", "format identification", "ingestion",
                      "replication"]
-    assert verify_chain(cat.db) == []
+    assert verify_chain(cat.conn) == []
     copies = {c["location"]: c for c in cat.copies(res.aip_id)}
     assert copies["hot"]["state"] == copies["cold"]["state"] == "ok"
     archive = repo.root / "storage" / "cold" / repo.hot.object_path(res.aip_id).relative_to(repo.hot.path) / "v1.tar.zst"

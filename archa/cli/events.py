@@ -94,7 +94,7 @@ def events_verify(ctx: click.Context, repo_path: str | None, as_json: bool) -> N
     """
     with open_repo(repo_path) as repo:
         n = len(repo.catalog.events())
-        problems = verify_chain(repo.catalog.db)
+        problems = verify_chain(repo.catalog.conn)
     if as_json:
         emit_json({"events": n, "problems": [p.__dict__ for p in problems]})
     else:

@@ -13,6 +13,7 @@ Finding codes are stable (docs/design.md lists them).
 from __future__ import annotations
 
 import hashlib
+import os
 import tarfile
 import threading
 import time
@@ -174,11 +175,38 @@ def audit_ocfl(store: Store, aip_id: str, version: str, alg: str, expected: dict
 def _hash_keys(store: Store, prefix: str, rels: list[str], alg: str,
                throttle: Throttle | None = None) -> list[tuple[str, str, int]]:
     """(rel, digest, bytes) of each key; run by the threads and by the forked helper."""
+    if store.local and (throttle is None or throttle.rate is None):
+        return _hash_local(store.path(prefix), rels, alg)
     out = []
     for rel in rels:
         with store.open(f"{prefix}/{rel}") as f:
             digest, n = _hash_stream(f, alg, throttle or Throttle(None))
         out.append((rel, digest, n))
+    return out
+
+
+def _hash_local(base: str, rels: list[str], alg: str) -> list[tuple[str, str, int]]:
+    """The unthrottled local case with the least Python per file (20,000 small files are
+    mostly per-file overhead): raw descriptors, one reused buffer, no context managers.
+    A file that cannot be read raises StorageError naming it, as `Store.open` does."""
+    view = getattr(_buffers, "view", None)
+    if view is None:
+        view = _buffers.view = memoryview(bytearray(CHUNK))
+    new, readv, close, out = hashlib.new, os.readv, os.close, []
+    for rel in rels:
+        try:
+            fd = os.open(f"{base}/{rel}", os.O_RDONLY)
+        except OSError as e:
+            raise StorageError(f"{base}/{rel}: cannot be read: {e.strerror}", path=rel,
+                               hint="audit the copy and repair it from another") from None
+        try:
+            h, n = new(alg), 0
+            while k := readv(fd, [view]):
+                h.update(view[:k])
+                n += k
+        finally:
+            close(fd)
+        out.append((rel, h.hexdigest(), n))
     return out
 
 

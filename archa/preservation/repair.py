@@ -168,7 +168,7 @@ def _repair_one(repo: Repository, row: dict[str, Any], loc: Location) -> RepairR
             info = write_packed_copy(source, aip_id, version, store, pol.level, pol.threads, replace=True)
             result.rewritten.append(f"{version}.tar.zst")
             if info.archive_sha256 != row["archive_sha256"]:
-                repo.catalog.db.execute("UPDATE copies SET archive_sha256 = ?, bytes = ? WHERE aip_id = ? AND "
+                repo.catalog.conn.execute("UPDATE copies SET archive_sha256 = ?, bytes = ? WHERE aip_id = ? AND "
                                         "version = ? AND location = ?",
                                         [info.archive_sha256, info.bytes, aip_id, version, loc.name])
                 row = {**row, "archive_sha256": info.archive_sha256}

@@ -1,5 +1,9 @@
-"""The catalog: one SQLite file (sqlite-utils, WAL mode) indexing AIPs, versions, files,
-copies, transfers and the hash-chained event log.
+"""The catalog: one SQLite file (WAL mode) indexing AIPs, versions, files, copies,
+transfers, retention and the hash-chained event log.
+
+Reads and the event chain go through the sqlite3 connection directly; sqlite-utils (table
+creation, migrations, bulk inserts) is imported the first time `db` is used, so commands
+that only read and record events (a nightly audit) start without it.
 
 The catalog is an index: every row can be rebuilt from the storage locations. Rows for a
 change are written in one transaction, after the storage step they describe.
@@ -13,12 +17,13 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
-
-import sqlite_utils
+from typing import TYPE_CHECKING, Any
 
 from archa.errors import NotFoundError, RepositoryError
 from archa.repository.events import Event, append_events
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 CATALOG_NAME = "catalog.sqlite"
 
@@ -102,9 +107,24 @@ FILE_COLUMNS = tuple(f.name for f in fields(FileRow))
 class Catalog:
     """Access to the catalog database. Open with `Catalog.open(path)`."""
 
-    def __init__(self, db: sqlite_utils.Database, path: Path) -> None:
-        self.db = db
+    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+        self.conn = conn
         self.path = path
+        self._db: sqlite_utils.Database | None = None
+
+    @property
+    def db(self) -> sqlite_utils.Database:
+        """The connection wrapped by sqlite-utils (imported on first use)."""
+        if self._db is None:
+            import sqlite_utils
+
+            self._db = sqlite_utils.Database(self.conn)
+        return self._db
+
+    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        cur = self.conn.execute(sql, params)
+        cols = [d[0] for d in cur.description]
+        return [dict(zip(cols, r, strict=True)) for r in cur]
 
     @classmethod
     def create(cls, path: Path) -> Catalog:
@@ -119,20 +139,20 @@ class Catalog:
                                   hint="the repository is damaged; the catalog can be rebuilt "
                                        "from storage (archa catalog rebuild)")
         conn = sqlite3.connect(path, isolation_level=None, timeout=30)
-        db = sqlite_utils.Database(conn)
-        db.enable_wal()
-        db.execute("PRAGMA synchronous=FULL")
-        db.execute("PRAGMA foreign_keys=ON")
-        cat = cls(db, path)
+        if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            conn.execute("PRAGMA journal_mode=wal")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        cat = cls(conn, path)
         cat.migrate()
         return cat
 
     def close(self) -> None:
-        self.db.conn.close()
+        self.conn.close()
 
     @property
     def schema_version(self) -> int:
-        return int(self.db.execute("PRAGMA user_version").fetchone()[0])
+        return int(self.conn.execute("PRAGMA user_version").fetchone()[0])
 
     def migrate(self) -> None:
         """Apply every pending migration, each in its own transaction."""
@@ -144,18 +164,18 @@ class Catalog:
         for i in range(current, SCHEMA_VERSION):
             with self.transaction():
                 MIGRATIONS[i](self.db)
-                self.db.execute(f"PRAGMA user_version={i + 1}")
+                self.conn.execute(f"PRAGMA user_version={i + 1}")
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """One write transaction (BEGIN IMMEDIATE ... COMMIT, rolled back on error)."""
-        self.db.execute("BEGIN IMMEDIATE")
+        self.conn.execute("BEGIN IMMEDIATE")
         try:
             yield
         except BaseException:
-            self.db.execute("ROLLBACK")
+            self.conn.execute("ROLLBACK")
             raise
-        self.db.execute("COMMIT")
+        self.conn.execute("COMMIT")
 
     # --- writes -------------------------------------------------------------------------
 
@@ -171,86 +191,86 @@ class Catalog:
             self.db.table("copies").insert_all(copies)
             self.db.table("transfers").insert(transfer)
             self.db.table("retention").insert_all(retention)
-            append_events(self.db, events)
+            append_events(self.conn, events)
 
     def record_copy(self, copy: dict[str, Any], stored: bool, events: list[Event]) -> None:
         """Insert or replace one copy row, set the version's stored flag, append events."""
         with self.transaction():
             self.db.table("copies").upsert(copy, pk=("aip_id", "version", "location"))
-            self.db.execute("UPDATE versions SET stored = ? WHERE aip_id = ? AND version = ?",
+            self.conn.execute("UPDATE versions SET stored = ? WHERE aip_id = ? AND version = ?",
                             [int(stored), copy["aip_id"], copy["version"]])
-            append_events(self.db, events)
+            append_events(self.conn, events)
 
     def record_events(self, events: list[Event]) -> None:
         with self.transaction():
-            append_events(self.db, events)
+            append_events(self.conn, events)
 
     def record_audit(self, aip_id: str, version: str, location: str, state: str, when: str,
                      event: Event) -> None:
         """Set a copy's state and last audit time and append the fixity event, at once."""
         with self.transaction():
-            self.db.execute("UPDATE copies SET state = ?, last_audit = ? WHERE aip_id = ? AND version = ? "
+            self.conn.execute("UPDATE copies SET state = ?, last_audit = ? WHERE aip_id = ? AND version = ? "
                             "AND location = ?", [state, when, aip_id, version, location])
-            append_events(self.db, [event])
+            append_events(self.conn, [event])
 
     def all_copies(self) -> list[dict[str, Any]]:
-        return list(self.db.query("SELECT * FROM copies ORDER BY aip_id, version, location"))
+        return self._rows("SELECT * FROM copies ORDER BY aip_id, version, location")
 
     def all_versions(self) -> list[dict[str, Any]]:
-        return list(self.db.query("SELECT * FROM versions ORDER BY aip_id, version"))
+        return self._rows("SELECT * FROM versions ORDER BY aip_id, version")
 
     def record_rejected_transfer(self, transfer: dict[str, Any], events: list[Event]) -> None:
         with self.transaction():
             self.db.table("transfers").insert(transfer)
-            append_events(self.db, events)
+            append_events(self.conn, events)
 
     # --- reads --------------------------------------------------------------------------
 
     def has_aip(self, aip_id: str) -> bool:
-        return bool(self.db.execute("SELECT 1 FROM aips WHERE id = ?", [aip_id]).fetchone())
+        return bool(self.conn.execute("SELECT 1 FROM aips WHERE id = ?", [aip_id]).fetchone())
 
     def aip(self, aip_id: str) -> dict[str, Any]:
-        rows = list(self.db.query("SELECT * FROM aips WHERE id = ?", [aip_id]))
+        rows = self._rows("SELECT * FROM aips WHERE id = ?", [aip_id])
         if not rows:
             raise NotFoundError(f"no AIP {aip_id!r} in the catalog",
                                 hint="list AIPs with `archa aip list`")
         return rows[0]
 
     def aips(self) -> list[dict[str, Any]]:
-        return list(self.db.query("""
+        return self._rows("""
             SELECT a.id, a.created, a.label, a.external_id, a.head, v.files, v.bytes, v.stored
             FROM aips a JOIN versions v ON v.aip_id = a.id AND v.version = a.head
-            ORDER BY a.created, a.id"""))
+            ORDER BY a.created, a.id""")
 
     def versions(self, aip_id: str) -> list[dict[str, Any]]:
-        return list(self.db.query("SELECT * FROM versions WHERE aip_id = ? ORDER BY version",
-                                  [aip_id]))
+        return self._rows("SELECT * FROM versions WHERE aip_id = ? ORDER BY version",
+                                  [aip_id])
 
     def files(self, aip_id: str, version: str) -> list[dict[str, Any]]:
-        return list(self.db.query(
+        return self._rows(
             "SELECT * FROM files WHERE aip_id = ? AND version = ? ORDER BY logical_path",
-            [aip_id, version]))
+            [aip_id, version])
 
     def content_digests(self, aip_id: str, version: str) -> list[tuple[str, str, int]]:
         """(content path, digest, size) of a version's files: lean, for audits of millions."""
-        return [tuple(r) for r in self.db.execute(  # type: ignore[misc]
+        return [tuple(r) for r in self.conn.execute(  # type: ignore[misc]
             "SELECT content_path, digest, size FROM files WHERE aip_id = ? AND version = ?", [aip_id, version])]
 
     def retention(self, aip_id: str) -> list[dict[str, Any]]:
-        return list(self.db.query("SELECT * FROM retention WHERE aip_id = ? ORDER BY entity", [aip_id]))
+        return self._rows("SELECT * FROM retention WHERE aip_id = ? ORDER BY entity", [aip_id])
 
     def retention_due(self, year: int) -> list[dict[str, Any]]:
         """Retention rows that ended in or before `year`, with the AIP's label and external id."""
-        return list(self.db.query("""
+        return self._rows("""
             SELECT r.*, a.label, a.external_id FROM retention r JOIN aips a ON a.id = r.aip_id
-            WHERE r.until_year <= ? ORDER BY r.sign, r.until_year, r.aip_id""", [year]))
+            WHERE r.until_year <= ? ORDER BY r.sign, r.until_year, r.aip_id""", [year])
 
     def copies(self, aip_id: str) -> list[dict[str, Any]]:
-        return list(self.db.query("SELECT * FROM copies WHERE aip_id = ? ORDER BY version, location",
-                                  [aip_id]))
+        return self._rows("SELECT * FROM copies WHERE aip_id = ? ORDER BY version, location",
+                                  [aip_id])
 
     def transfer(self, transfer_id: str) -> dict[str, Any]:
-        rows = list(self.db.query("SELECT * FROM transfers WHERE id = ?", [transfer_id]))
+        rows = self._rows("SELECT * FROM transfers WHERE id = ?", [transfer_id])
         if not rows:
             raise NotFoundError(f"no transfer {transfer_id!r} in the catalog")
         row = rows[0]
@@ -258,47 +278,47 @@ class Catalog:
         return row
 
     def transfers(self) -> list[dict[str, Any]]:
-        return list(self.db.query("SELECT * FROM transfers ORDER BY received"))
+        return self._rows("SELECT * FROM transfers ORDER BY received")
 
     def events(self, aip_id: str | None = None) -> list[dict[str, Any]]:
         if aip_id is None:
-            return list(self.db.query("SELECT * FROM events ORDER BY seq"))
-        return list(self.db.query("SELECT * FROM events WHERE aip_id = ? ORDER BY seq", [aip_id]))
+            return self._rows("SELECT * FROM events ORDER BY seq")
+        return self._rows("SELECT * FROM events WHERE aip_id = ? ORDER BY seq", [aip_id])
 
     def format_profile(self) -> list[dict[str, Any]]:
         """Files and bytes per PUID over the head version of every AIP (payload only)."""
-        return list(self.db.query("""
+        return self._rows("""
             SELECT f.puid, MIN(f.format_name) AS format_name, COUNT(*) AS files, SUM(f.size) AS bytes
             FROM files f JOIN aips a ON a.id = f.aip_id AND a.head = f.version
-            WHERE f.role = 'payload' GROUP BY f.puid ORDER BY files DESC, f.puid"""))
+            WHERE f.role = 'payload' GROUP BY f.puid ORDER BY files DESC, f.puid""")
 
     _STALE = """FROM files WHERE role != 'metadata'
                 AND NOT (engine = ? AND engine_version = ? AND signature_version = ?)"""
 
     def count_stale_identifications(self, engine: str, engine_version: str, signature_version: str) -> int:
-        row = self.db.execute(f"SELECT COUNT(*) {self._STALE}",
+        row = self.conn.execute(f"SELECT COUNT(*) {self._STALE}",
                               [engine, engine_version, signature_version]).fetchone()
         return int(row[0])
 
     def stale_identifications(self, engine: str, engine_version: str, signature_version: str,
                               after_rowid: int, limit: int) -> list[dict[str, Any]]:
         """Files identified by something else, in rowid order after `after_rowid` (keyset paging)."""
-        return list(self.db.query(
+        return self._rows(
             f"SELECT rowid, * {self._STALE} AND rowid > ? ORDER BY rowid LIMIT ?",
-            [engine, engine_version, signature_version, after_rowid, limit]))
+            [engine, engine_version, signature_version, after_rowid, limit])
 
     def update_formats(self, updates: Sequence[tuple[int, Any]], events: list[Event]) -> None:
         """Set the format columns of files (by rowid) and append `events`, in one transaction."""
         with self.transaction():
-            self.db.conn.executemany(
+            self.conn.executemany(
                 """UPDATE files SET puid = ?, format_name = ?, format_version = ?, mime = ?, basis = ?,
                    engine = ?, engine_version = ?, signature_version = ?, warning = ? WHERE rowid = ?""",
                 [(f.puid, f.name, f.version, f.mime, f.basis, f.engine, f.engine_version,
                   f.signature_version, f.warning, rowid) for rowid, f in updates])
-            append_events(self.db, events)
+            append_events(self.conn, events)
 
     def format_summary(self, aip_id: str, version: str) -> list[dict[str, Any]]:
-        return list(self.db.query("""
+        return self._rows("""
             SELECT puid, format_name, COUNT(*) AS files, SUM(size) AS bytes FROM files
             WHERE aip_id = ? AND version = ? AND role = 'payload'
-            GROUP BY puid, format_name ORDER BY files DESC, puid""", [aip_id, version]))
+            GROUP BY puid, format_name ORDER BY files DESC, puid""", [aip_id, version])

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
 import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-
-import sqlite_utils
 
 GENESIS = "0" * 64
 HASHED_FIELDS = ("id", "type", "time", "outcome", "detail", "agent", "aip_id", "version",
@@ -48,15 +47,19 @@ def row_hash(row: dict[str, Any]) -> str:
     return hashlib.sha256(canon.encode("utf-8")).hexdigest()
 
 
-def append_events(db: sqlite_utils.Database, events: list[Event]) -> None:
+_INSERT = (f"INSERT INTO events ({', '.join((*HASHED_FIELDS, 'hash'))}) "
+           f"VALUES ({', '.join('?' * (len(HASHED_FIELDS) + 1))})")
+
+
+def append_events(conn: sqlite3.Connection, events: list[Event]) -> None:
     """Append events to the chain. Call inside the transaction that records the change."""
-    last = db.execute("SELECT hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
+    last = conn.execute("SELECT hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
     prev = last[0] if last else GENESIS
     for ev in events:
         row = asdict(ev)
         row["prev_hash"] = prev
         row["hash"] = row_hash(row)
-        db.table("events").insert(row)
+        conn.execute(_INSERT, [row[k] for k in (*HASHED_FIELDS, "hash")])
         prev = row["hash"]
 
 
@@ -67,11 +70,14 @@ class ChainProblem:
     problem: str
 
 
-def verify_chain(db: sqlite_utils.Database) -> list[ChainProblem]:
+def verify_chain(conn: sqlite3.Connection) -> list[ChainProblem]:
     """Every place the chain is broken (empty when intact)."""
     problems = []
     prev = GENESIS
-    for row in db.query("SELECT * FROM events ORDER BY seq"):
+    cur = conn.execute("SELECT * FROM events ORDER BY seq")
+    cols = [d[0] for d in cur.description]
+    for values in cur:
+        row = dict(zip(cols, values, strict=True))
         if row["prev_hash"] != prev:
             problems.append(ChainProblem(row["seq"], row["id"],
                                          "prev_hash does not match the previous row: a row was "

@@ -202,7 +202,7 @@ def rebuild_catalog(repo: Repository, dest: Path) -> RebuildReport:
                 cat.db.table("versions").insert(vrow)
                 cat.db.table("files").insert_all((r.as_row() for r in files), batch_size=2000)
                 cat.db.table("copies").insert_all(f.copies)
-                append_events(cat.db, events)
+                append_events(cat.conn, events)
             report.aips += 1
             report.files += len(files)
             report.copies += len(f.copies)
@@ -214,7 +214,7 @@ def rebuild_catalog(repo: Repository, dest: Path) -> RebuildReport:
 def compare_catalogs(current: Catalog, rebuilt: Catalog) -> list[str]:
     """Human-readable differences in AIPs, versions, files (path, digest, PUID) and copies."""
     def keyed(cat: Catalog, sql: str) -> dict[tuple[Any, ...], tuple[Any, ...]]:
-        return {tuple(r[:-1]): tuple(r[-1:]) for r in cat.db.execute(sql).fetchall()}
+        return {tuple(r[:-1]): tuple(r[-1:]) for r in cat.conn.execute(sql).fetchall()}
 
     queries = {
         "AIP": "SELECT id, head FROM aips",
