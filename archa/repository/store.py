@@ -129,10 +129,12 @@ class Store:
     def exists(self, key: str) -> bool:
         return self.size(key) is not None
 
-    def list(self, prefix: str = "") -> Iterator[tuple[str, int]]:
-        """(key, size) of every file below `prefix`, in no particular order."""
+    def list(self, prefix: str = "", sizes: bool = True) -> Iterator[tuple[str, int]]:
+        """(key, size) of every file below `prefix`, in no particular order. With `sizes`
+        False a local store saves the stat of each file and gives -1 for every size (an
+        object store lists sizes for free and always gives them)."""
         if self.local:
-            yield from self._list_local(prefix)
+            yield from self._list_local(prefix, sizes)
             return
         import pyarrow.fs as pafs
 
@@ -146,7 +148,7 @@ class Store:
             if info.type == pafs.FileType.File:
                 yield info.path[cut:], int(info.size)
 
-    def _list_local(self, prefix: str) -> Iterator[tuple[str, int]]:
+    def _list_local(self, prefix: str, sizes: bool = True) -> Iterator[tuple[str, int]]:
         top = Path(self.path(prefix))
         cut = len(self.base) + 1
         stack = [str(top)]
@@ -162,7 +164,7 @@ class Store:
                 if entry.is_dir(follow_symlinks=False):
                     stack.append(entry.path)
                 elif entry.is_file(follow_symlinks=False):
-                    yield entry.path[cut:], entry.stat(follow_symlinks=False).st_size
+                    yield entry.path[cut:], entry.stat(follow_symlinks=False).st_size if sizes else -1
 
     def check_reachable(self) -> None:
         """Raise StorageError unless the base (bucket) exists and answers."""
