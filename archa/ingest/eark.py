@@ -19,12 +19,10 @@ from urllib.parse import unquote
 
 from lxml import etree
 
-from archa.errors import UsageError
-from archa.ingest.bagwriter import BagDraft, check_out, partial_dir
-from archa.ingest.copier import CopyJob, ProgressFn
+from archa.ingest.copier import ProgressFn
 from archa.ingest.extract import Limits, unsafe_name
 from archa.ingest.folder import TransferResult
-from archa.ingest.sipcheck import Check, unpack
+from archa.ingest.sipcheck import Check, package_bag, take_payload
 from archa.ingest.xmlsafe import UnsafeXml, parse_untrusted, wrapper_schema
 
 METS = "http://www.loc.gov/METS/"
@@ -138,24 +136,11 @@ def transfer_eark(sip: Path, out: Path, meta: Sequence[tuple[str, str]], limits:
     Raises SipRejected with every problem found (nothing is written; `sip` is only read)
     or UsageError (OUT exists)."""
     sip, out = sip.absolute(), out.absolute()
-    check_out(out)
-    if not sip.exists():
-        raise UsageError(f"{sip}: no such file or folder")
-    check = Check(str(sip))
-    draft = BagDraft(partial_dir(out))
-    try:
-        draft.data.mkdir()
-        folder = unpack(sip, draft.data, check, limits, "EAR")
-        check.reject_if_errors()
-        assert folder is not None
+    with package_bag(sip, out, limits, "EAR") as (check, draft, folder):
         pkg = check_package(folder, check)
         check.reject_if_errors()
         assert pkg is not None
-        algs = tuple(sorted({item.alg for item in pkg.listed.values()}))
-        jobs_ = [CopyJob(f"{pkg.name}/{p.relative_to(folder).as_posix()}", p, Path(), p.stat().st_size, ())
-                 for p in sorted(folder.rglob("*")) if p.is_file()]
-        run = draft.hash_in if folder.parent == draft.data else draft.copy_in
-        outcomes = run(jobs_, jobs, progress, extra_algorithms=algs)
+        outcomes = take_payload(draft, folder, jobs, progress, tuple(sorted({i.alg for i in pkg.listed.values()})))
         for key, o in sorted(outcomes.items()):
             rel = key.split("/", 1)[1]
             if o.error:
@@ -179,8 +164,5 @@ def transfer_eark(sip: Path, out: Path, meta: Sequence[tuple[str, str]], limits:
             [f"archa transfer eark {sip}: {len(pkg.listed)} file(s) listed in {len(pkg.mets_files)} METS\n"]
             + [f"{f.code}\t{f.path}\t{f.message}\n" for f in check.findings])
         draft.finish(out)
-    except BaseException:
-        draft.abort()
-        raise
     return TransferResult("eark", str(sip), str(out), len(draft.payload), sum(p.size for p in draft.payload),
                           check.findings, draft.info), pkg

@@ -21,12 +21,10 @@ from pathlib import Path
 
 from lxml import etree
 
-from archa.errors import UsageError
-from archa.ingest.bagwriter import BagDraft, check_out, partial_dir
-from archa.ingest.copier import CopyJob, ProgressFn
+from archa.ingest.copier import ProgressFn
 from archa.ingest.extract import Limits, unsafe_name
 from archa.ingest.folder import TransferResult
-from archa.ingest.sipcheck import Check, unpack
+from archa.ingest.sipcheck import Check, package_bag, take_payload
 from archa.ingest.xmlsafe import UnsafeXml, parse_untrusted, wrapper_schema
 from archa.repository.retention import Retention, combine, to_bag_info
 
@@ -277,26 +275,11 @@ def transfer_nsesss(sip: Path, out: Path, meta: Sequence[tuple[str, str]], limit
     Raises SipRejected with every problem found (nothing is written then; `sip` is only
     read) or UsageError (OUT exists)."""
     sip, out = sip.absolute(), out.absolute()
-    check_out(out)
-    if not sip.exists():
-        raise UsageError(f"{sip}: no such file or folder")
-    check = Check(str(sip))
-    draft = BagDraft(partial_dir(out))
-    try:
-        draft.data.mkdir()
-        folder = unpack(sip, draft.data, check, limits, "NSS")  # a ZIP is unpacked straight into data/
-        check.reject_if_errors()
-        assert folder is not None
+    with package_bag(sip, out, limits, "NSS") as (check, draft, folder):
         pkg = check_package(folder, check)
         check.reject_if_errors()
         assert pkg is not None
-        algs = tuple(sorted({c.alg for c in pkg.components}))
-        jobs_ = [CopyJob(f"{pkg.name}/{p.relative_to(folder).as_posix()}", p, Path(), p.stat().st_size, ())
-                 for p in sorted(folder.rglob("*")) if p.is_file()]
-        if folder.parent == draft.data:
-            outcomes = draft.hash_in(jobs_, jobs, progress, extra_algorithms=algs)
-        else:
-            outcomes = draft.copy_in(jobs_, jobs, progress, extra_algorithms=algs)
+        outcomes = take_payload(draft, folder, jobs, progress, tuple(sorted({c.alg for c in pkg.components})))
         for key, o in outcomes.items():
             if o.error:
                 check.error("NSS019", o.error, key)
@@ -308,9 +291,6 @@ def transfer_nsesss(sip: Path, out: Path, meta: Sequence[tuple[str, str]], limit
             [f"archa transfer nsesss {sip}: NSESSS v{pkg.generation}, {len(pkg.components)} component(s)\n"]
             + [f"{f.code}\t{f.path}\t{f.message}\n" for f in check.findings])
         draft.finish(out)
-    except BaseException:
-        draft.abort()
-        raise
     result = TransferResult("nsesss", str(sip), str(out), len(draft.payload), sum(p.size for p in draft.payload),
                             check.findings, draft.info)
     return result, pkg

@@ -4,9 +4,13 @@ a package that is a folder or a ZIP holding one top folder named like the ZIP.""
 from __future__ import annotations
 
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from archa.errors import Finding, SipRejected
+from archa.errors import Finding, SipRejected, UsageError
+from archa.ingest.bagwriter import BagDraft, check_out, partial_dir
+from archa.ingest.copier import CopyJob, CopyOutcome, ProgressFn
 from archa.ingest.extract import Limits, extract
 
 TRANSFER_HINT = ("fix the package (or ask the producer for a new one) and transfer it again; nothing was "
@@ -52,3 +56,35 @@ def unpack(sip: Path, dest: Path, check: Check, limits: Limits, prefix: str) -> 
                                     f"found {', '.join(tops[:5]) or 'nothing'}", sip.name)
         return None
     return dest / sip.stem
+
+
+@contextmanager
+def package_bag(sip: Path, out: Path, limits: Limits, prefix: str) -> Iterator[tuple[Check, BagDraft, Path]]:
+    """(findings, the bag being built for `out`, the package's top folder). A ZIP is unpacked
+    straight into the bag's data/; a folder is left where it is. On any error the partial
+    bag is removed. UsageError when OUT exists or SIP does not; SipRejected (see `unpack`)."""
+    check_out(out)
+    if not sip.exists():
+        raise UsageError(f"{sip}: no such file or folder")
+    check = Check(str(sip))
+    draft = BagDraft(partial_dir(out))
+    try:
+        draft.data.mkdir()
+        folder = unpack(sip, draft.data, check, limits, prefix)
+        check.reject_if_errors()
+        assert folder is not None
+        yield check, draft, folder
+    except BaseException:
+        draft.abort()
+        raise
+
+
+def take_payload(draft: BagDraft, folder: Path, threads: int, progress: ProgressFn | None,
+                 algorithms: tuple[str, ...]) -> dict[str, CopyOutcome]:
+    """Every file of the package as payload under data/<name>/, hashed with the bag's
+    algorithm and `algorithms` in one read: copied from a folder, hashed in place when the
+    package was unpacked into data/ already. Outcomes by key (`<name>/<path>`)."""
+    jobs = [CopyJob(f"{folder.name}/{p.relative_to(folder).as_posix()}", p, Path(), p.stat().st_size, ())
+            for p in sorted(folder.rglob("*")) if p.is_file()]
+    run = draft.hash_in if folder.parent == draft.data else draft.copy_in
+    return run(jobs, threads, progress, extra_algorithms=algorithms)
