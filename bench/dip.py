@@ -19,6 +19,7 @@ each, and the best time of each side is reported. Prints seconds, MB/s, peak RSS
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import shutil
@@ -28,7 +29,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ingest import Run, init_repo, run, settle, standard_bags  # bench/ingest.py
+from ingest import Run, best_of, init_repo, run, settle, standard_bags  # bench/ingest.py
 
 BIN = Path(sys.executable).parent
 
@@ -79,13 +80,8 @@ def main() -> None:
             ("tar -I zstd -x of the packed copy", ["tar", "-I", "zstd", "-xf", str(archive), "-C", str(outs["tar"])],
              outs["tar"]),
         ]
-        best: dict[str, Run] = {}
-        for i in range(args.rounds):
-            for label, cmd, out in (sides if i % 2 == 0 else sides[::-1]):
-                r = timed(cmd, out)
-                if label not in best or r.seconds < best[label].seconds:
-                    best[label] = r
-        rows = [(label, best[label]) for label, _c, _o in sides]
+        best = best_of(args.rounds, {label: functools.partial(timed, cmd, out) for label, cmd, out in sides})
+        rows = list(best.items())
         print(f"\n{nfiles} files, {nbytes / 2**20:.0f} MiB, cold cache, each side ends with sync; "
               f"best of {args.rounds}")
         print(f"  {'':<36}{'seconds':>9}{'MB/s':>9}{'peak RSS MB':>13}")

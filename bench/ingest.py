@@ -22,7 +22,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,6 +57,18 @@ def run(cmd: list[str]) -> Run:
             raise SystemExit(f"{' '.join(cmd)} failed: {err.read().decode()[-2000:]}")
         peak_kib = int(rss.read().split()[-1]) if TIME.exists() else usage.ru_maxrss
     return Run(elapsed, peak_kib / 1024)
+
+
+def best_of(rounds: int, sides: dict[str, Callable[[], Run]]) -> dict[str, Run]:
+    """Run every side `rounds` times, taking turns (the order reversed every other round, so
+    no side always runs first after the disk settles), and keep each side's best run."""
+    best: dict[str, Run] = {}
+    for i in range(rounds):
+        for label in (list(sides) if i % 2 == 0 else list(sides)[::-1]):
+            r = sides[label]()
+            if label not in best or r.seconds < best[label].seconds:
+                best[label] = r
+    return {label: best[label] for label in sides}
 
 
 def settle() -> str:

@@ -15,6 +15,7 @@ time of each is shown. Peak RSS from GNU time.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import shutil
 import sys
@@ -22,7 +23,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ingest import Run, run, settle, standard_bags  # bench/ingest.py
+from ingest import Run, best_of, run, settle, standard_bags  # bench/ingest.py
 
 BIN = Path(sys.executable).parent
 
@@ -59,12 +60,7 @@ def main() -> None:
                                                 [str(BIN / "bagit.py"), "--processes", "2", "--sha256", str(copy)]],
                                                copy),
         }
-        best: dict[str, Run] = {}
-        for i in range(args.rounds):
-            for label in (list(sides) if i % 2 == 0 else list(sides)[::-1]):
-                r = side(*sides[label])
-                if label not in best or r.seconds < best[label].seconds:
-                    best[label] = r
+        best = best_of(args.rounds, {label: functools.partial(side, *how) for label, how in sides.items()})
         print(f"\n({name}) {nfiles} files, {nbytes / 2**20:.0f} MiB, cold cache, each side ends with sync; "
               f"best of {args.rounds}")
         print(f"  {'':<34}{'seconds':>9}{'MB/s':>9}{'files/s':>10}{'peak RSS MB':>13}")
