@@ -47,6 +47,10 @@ def _alg(checksum_type: str) -> str:
     return checksum_type.lower().replace("-", "")
 
 
+def component_title(i: int, name: str) -> str:
+    return f"Součást {i}: {name.rsplit('.', 1)[0]}"
+
+
 def entity(pkg: Package, E: ElementMaker) -> etree._Element:
     """The base entity: a document with its components."""
     v3 = pkg.version == 3
@@ -57,7 +61,7 @@ def entity(pkg: Package, E: ElementMaker) -> etree._Element:
                          E.SidloOrganizace("Jihlava"))
 
     comps = [E.Komponenta(E.EvidencniUdaje(E.Identifikace(E.Identifikator(f"k-{i}", zdroj="eSSL")),
-                                           E.Popis(E.Nazev(name)),
+                                           E.Popis(E.Nazev(component_title(i, name))),
                                            E.Trideni(E.JednoduchySpisovyZnak("1"),
                                                      E.PlneUrcenySpisovyZnak(pkg.filing_code))),
                           ID=f"komp-{i}", poradi=str(i), druh="hlavní" if i == 1 else "příloha",

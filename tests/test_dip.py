@@ -288,3 +288,26 @@ def test_location_first_reads_the_packed_copy(repo: Repository, aip: str, tmp_pa
     r = CliRunner().invoke(cli, ["dip", "export", aip, str(tmp_path / "d"), "--location", "attic",
                                  "--repo", str(repo.root)])
     assert r.exit_code == 2 and "no storage location named 'attic'" in r.output
+
+
+def test_erms_record_zip_names_components_by_their_titles(repo: Repository, tmp_path: Path) -> None:
+    """An NSESSS record: the index lists each component under its title from mets.xml."""
+    from tests.nsesss_maker import Package, component_title, write_package, zip_package
+
+    pkg = Package(components={"dopis.pdf": b"%PDF-1.4\n%%EOF\n", "scan.png": picture("PNG", (900, 1200))})
+    sip = zip_package(write_package(tmp_path / "src", pkg), tmp_path / f"{pkg.name}.zip")
+    r = CliRunner().invoke(cli, ["transfer", "nsesss", str(sip), str(tmp_path / "bag"), "--ingest", "--json",
+                                 "--repo", str(repo.root)])
+    aip = json.loads(r.output)["ingest"]["aip_id"]
+    result = export_dip(repo, ExportOptions(aip, tmp_path / "record.zip", format="zip"))
+    assert result.access_copies == 1
+    with zipfile.ZipFile(tmp_path / "record.zip") as z:
+        page = z.read("record/index.html").decode()
+        doc = etree.fromstring(z.read("record/METS.xml"))
+        assert z.read(f"record/objects/{pkg.name}/komponenty/dopis.pdf") == pkg.components["dopis.pdf"]
+        assert f"record/objects/{pkg.name}/komponenty/scan.png.jpg" in z.namelist()
+    title1, title2 = component_title(1, "dopis.pdf"), component_title(2, "scan.png")
+    assert f">{title1}</a><br><small>{pkg.name}/komponenty/dopis.pdf</small>" in page
+    assert f">{title2}</a><br><small>{pkg.name}/komponenty/scan.png.jpg</small>" in page
+    labels = {d.get("LABEL") for d in doc.iter(f"{METS}div")}
+    assert {title1, title2} <= labels

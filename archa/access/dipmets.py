@@ -38,6 +38,7 @@ class DipFile:
     event_id: str = ""
     event_time: str = ""
     note: str = ""
+    title: str = ""  # the record system's name for the file (NSESSS component title), if any
 
 
 @dataclass(frozen=True)
@@ -129,7 +130,8 @@ def write_dip_mets(out: IO[bytes], info: DipInfo, files: Sequence[DipFile]) -> N
             with (open_node(xf, f"{{{METS_NS}}}structMap", {"TYPE": "physical", "LABEL": "archa DIP"}, 1),
                   open_node(xf, f"{{{METS_NS}}}div", attrs, 2)):
                 for f in files:
-                    write_node(xf, M.div({"TYPE": "file", "LABEL": f.source}, M.fptr({"FILEID": ids[f.path]})), 3)
+                    write_node(xf, M.div({"TYPE": "file", "LABEL": f.title or f.source},
+                                         M.fptr({"FILEID": ids[f.path]})), 3)
 
 
 def _size(n: int) -> str:
@@ -150,8 +152,11 @@ def write_index(out: IO[bytes], info: DipInfo, files: Sequence[DipFile]) -> None
         about = f"access copy of {e(f.source.rsplit('/', 1)[-1])}" if f.use == "access" else "original"
         if f.note:
             about += f"; {e(f.note)}"
-        rows.append(f'<tr><td><a href="{e(quote(f.path, safe="/"))}">{e(f.path.split("/", 1)[-1])}</a></td>'
-                    f"<td>{fmt}</td><td class=n>{_size(f.size)}</td><td>{about}</td></tr>")
+        name = e(f.path.split("/", 1)[-1])
+        link = f'<a href="{e(quote(f.path, safe="/"))}">{e(f.title) if f.title else name}</a>'
+        if f.title:
+            link += f"<br><small>{name}</small>"
+        rows.append(f"<tr><td>{link}</td><td>{fmt}</td><td class=n>{_size(f.size)}</td><td>{about}</td></tr>")
     page = f"""<!DOCTYPE html>
 <html lang="en">
 <head><meta charset="utf-8"><title>{e(info.label)}</title>
@@ -162,7 +167,7 @@ td,th{{padding:.3em .8em;border-bottom:1px solid #ddd;text-align:left}}.n{{text-
 <p>Record {e(info.aip_id)}, version {e(info.version)}. Exported {e(info.created[:19])}Z as {e(info.dip_id)};
 checksums ({e(CHECKSUM_TYPES[info.alg])}) are in <a href="METS.xml">METS.xml</a>.</p>
 <table>
-<tr><th>File</th><th>Format</th><th class=n>Size</th><th>About</th></tr>
+<tr><th>Title / file</th><th>Format</th><th class=n>Size</th><th>About</th></tr>
 {chr(10).join(rows)}
 </table>
 </body>

@@ -24,14 +24,14 @@ import shutil
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import archa
 from archa.access.derivatives import Derived, kind_of, make
 from archa.access.dipmets import DipFile, DipInfo, write_dip_mets, write_index
-from archa.access.fetch import FetchReport, Wanted, Writer, describe, fetch
+from archa.access.fetch import FetchReport, Wanted, Writer, describe, fetch, fetch_small
 from archa.access.sinks import DirSink, EntryWriter, ZipSink
 from archa.errors import NotFoundError, StorageError, UsageError
 from archa.preservation.fixity import CopyAudit, record_audit
@@ -245,9 +245,12 @@ def export_dip(repo: Repository, opts: ExportOptions, progress: ProgressFn | Non
             raise StorageError(f"{opts.aip_id} {version}: no copy holds these files intact: {names}{more}; "
                                "no DIP was written", hint="audit the copies (archa fixity audit --aip ID) "
                                "and repair what can be repaired")
+        dc, titles = _read_metadata(repo, opts.aip_id, version, alg, rows)
+        if dc is not None:
+            _write_tag(sink, prefix + "metadata/dc.xml", lambda f: f.write(dc))
         info = DipInfo(dip_id, opts.aip_id, version, aip["label"] or opts.aip_id, now_iso(), ARCHA_AGENT, alg,
-                       _copy_dc(repo, opts.aip_id, version, alg, sink, prefix))
-        files = sorted(builder.files, key=lambda f: f.path)
+                       "metadata/dc.xml" if dc is not None else "")
+        files = sorted((replace(f, title=titles.get(f.source, "")) for f in builder.files), key=lambda f: f.path)
         _write_tag(sink, prefix + "METS.xml", lambda f: write_dip_mets(f, info, files))
         _write_tag(sink, prefix + "index.html", lambda f: write_index(f, info, files))
         sink.close()
@@ -280,28 +283,52 @@ def _write_tag(sink: DirSink | ZipSink, path: str, write: Callable[[Any], None])
     return w
 
 
-def _copy_dc(repo: Repository, aip_id: str, version: str, alg: str, sink: DirSink | ZipSink, prefix: str) -> str:
-    """Copy the AIP's dc.xml (verified like everything else) to metadata/dc.xml; "" if none."""
-    rows = [r for r in repo.catalog.files(aip_id, version) if r["logical_path"] == "metadata/descriptive/dc.xml"]
-    if not rows:
-        return ""
-    r = rows[0]
+DC_PATH = "metadata/descriptive/dc.xml"
+TITLES_FROM_ABOVE = 64 << 20  # larger mets.xml files are not read for titles
 
-    class One:
-        def begin(self, w: Wanted) -> Writer:
-            return sink.begin(prefix + "metadata/dc.xml", w.size)
 
-        def accept(self, w: Wanted, writer: Writer, location: str) -> None:
-            assert isinstance(writer, EntryWriter)
-            sink.commit(writer)
-
-        def reject(self, w: Wanted, writer: Writer) -> None:
-            assert isinstance(writer, EntryWriter)
-            sink.rollback(writer)
-
-    report = fetch(repo, aip_id, alg, [Wanted(r["logical_path"], r["content_path"], r["digest"], r["size"])], One())
+def _read_metadata(repo: Repository, aip_id: str, version: str, alg: str, rows: list[dict[str, Any]]
+                   ) -> tuple[bytes | None, dict[str, str]]:
+    """The AIP's dc.xml and the titles of NSESSS components ({AIP logical path: title}), read
+    from storage verified like every exported byte; damage seen is recorded."""
+    picked = [r for r in rows if r["logical_path"].endswith("/mets.xml") and r["size"] < TITLES_FROM_ABOVE]
+    dc = repo.catalog.file(aip_id, version, DC_PATH)
+    wanted = [Wanted(r["logical_path"], r["content_path"], r["digest"], r["size"])
+              for r in ([dc] if dc else []) + picked]
+    data, report = fetch_small(repo, aip_id, alg, wanted)
     _record_damage(repo, aip_id, report)
-    return "" if report.failed else "metadata/dc.xml"
+    titles: dict[str, str] = {}
+    for path, content in data.items():
+        if path != DC_PATH:
+            titles.update(component_titles(path.rsplit("/", 1)[0], content))
+    return data.get(DC_PATH), titles
+
+
+def component_titles(folder: str, mets: bytes) -> dict[str, str]:
+    """{`folder`/href: component title} from an NSESSS mets.xml (empty for anything else)."""
+    from lxml import etree
+
+    from archa.ingest.nsesss import GENERATIONS
+    from archa.ingest.xmlsafe import UnsafeXml, parse_untrusted
+
+    try:
+        root = parse_untrusted(mets)
+    except (etree.XMLSyntaxError, UnsafeXml):
+        return {}
+    m, x = "http://www.loc.gov/METS/", "http://www.w3.org/1999/xlink"
+    names: dict[str, str] = {}
+    for ns in GENERATIONS:
+        for k in root.iter(f"{{{ns}}}Komponenta"):
+            title = k.findtext(f"{{{ns}}}EvidencniUdaje/{{{ns}}}Popis/{{{ns}}}Nazev")
+            if title and k.get("ID"):
+                names[k.get("ID", "")] = " ".join(title.split())
+    out = {}
+    for f in root.iter(f"{{{m}}}file"):
+        loc = f.find(f"{{{m}}}FLocat")
+        title = names.get(f.get("DMDID", ""))
+        if loc is not None and title:
+            out[f"{folder}/{loc.get(f'{{{x}}}href', '').replace(chr(92), '/')}"] = title
+    return out
 
 
 def _record_damage(repo: Repository, aip_id: str, report: FetchReport) -> None:

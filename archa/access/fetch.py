@@ -253,6 +253,36 @@ def _from_packed(store: Store, aip_id: str, here: dict[str, Wanted], take: _Take
                                                                 expected=members[k].digest))
 
 
+class _Memory:
+    """A receiver keeping small files in memory (metadata read during an export)."""
+
+    def __init__(self, alg: str) -> None:
+        self.alg = alg
+        self.data: dict[str, bytes] = {}
+
+    def begin(self, w: Wanted) -> Writer:
+        import io
+
+        from archa.access.sinks import EntryWriter
+
+        return EntryWriter(w.logical_path, io.BytesIO(), self.alg)
+
+    def accept(self, w: Wanted, writer: Writer, location: str) -> None:
+        self.data[w.logical_path] = writer.out.getvalue()  # type: ignore[attr-defined]
+
+    def reject(self, w: Wanted, writer: Writer) -> None:
+        """Nothing was kept."""
+
+
+def fetch_small(repo: Repository, aip_id: str, alg: str, wanted: Iterable[Wanted]) -> tuple[dict[str, bytes],
+                                                                                            FetchReport]:
+    """Small files (metadata) read into memory, verified like every export: {logical path:
+    bytes} of those some copy holds intact, and the report (damage seen on the way)."""
+    memory = _Memory(alg)
+    report = fetch(repo, aip_id, alg, wanted, memory)
+    return memory.data, report
+
+
 def describe(report: FetchReport) -> list[dict[str, Any]]:
     """The damage seen, per copy, for summaries."""
     return [{"location": loc, "version": v, "findings": [f.as_dict() for f in fs]}

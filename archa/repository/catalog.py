@@ -251,6 +251,11 @@ class Catalog:
             "SELECT * FROM files WHERE aip_id = ? AND version = ? ORDER BY logical_path",
             [aip_id, version])
 
+    def file(self, aip_id: str, version: str, logical_path: str) -> dict[str, Any] | None:
+        rows = self._rows("SELECT * FROM files WHERE aip_id = ? AND version = ? AND logical_path = ?",
+                          [aip_id, version, logical_path])
+        return rows[0] if rows else None
+
     def content_digests(self, aip_id: str, version: str) -> list[tuple[str, str, int]]:
         """(content path, digest, size) of a version's files: lean, for audits of millions."""
         return [tuple(r) for r in self.conn.execute(  # type: ignore[misc]
