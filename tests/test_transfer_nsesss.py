@@ -122,6 +122,8 @@ def test_bad_package_is_rejected_naming_the_problem(repo: Repository, tmp_path: 
     assert sorted(p.name for p in tmp_path.iterdir()) == ["archive", "src"]  # no partial bag left
     assert tree_snapshot(tmp_path / "src") == before
     assert repo.catalog.aips() == []
+    (rejected,) = repo.catalog.transfers()  # with --ingest, the rejection is recorded like ingest's
+    assert rejected["status"] == "rejected" and code in rejected["findings"]
     if case == "schema-invalid metadata":
         assert "SkartacniZnak" in out  # the element is named
 

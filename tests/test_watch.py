@@ -74,6 +74,11 @@ def test_one_pass_over_a_mix_of_good_and_bad(repo_with_policy, tmp_path: Path) -
     assert "NSS012" in json.dumps(bad) and "komponenty/dopis.pdf" in json.dumps(bad)
     broken = json.loads((drop / "failed" / "bag-broken.report.json").read_text())
     assert "data/c.txt" in json.dumps(broken)
+    rejected = {Path(t["source"]).name: json.loads(t["findings"]) for t in repo.catalog.transfers()
+                if t["status"] == "rejected"}
+    assert set(rejected) == {"SIP_bad.zip", "bag-broken", "notes.odd"}  # every failure is in the catalog
+    assert [f["code"] for f in rejected["SIP_bad.zip"]] == ["NSS012"]
+    assert [f["code"] for f in rejected["notes.odd"]] == ["TRF007"]
     nsesss = json.loads((drop / "done" / "SIP_v4.zip.report.json").read_text())
     assert repo.catalog.retention(nsesss["aip_id"])[0]["sign"] == "A"
     # the next pass finds only what was still arriving

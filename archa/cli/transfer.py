@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from archa.cli.common import Progress, emit_json, human_bytes, json_option, open_repo, repo_option
+from archa.errors import SipRejected
 
 
 @click.group("transfer")
@@ -45,6 +46,12 @@ def _run(ctx: click.Context, kind: str, sip: Path, out: Path, meta: tuple[str, .
     progress = Progress(enabled=None if not as_json else False)
     try:
         result = run_transfer(kind, sip, out, pairs, policy, jobs, progress)
+    except SipRejected as rej:
+        if then_ingest and repo is not None:  # recorded like a SIP that ingest rejects
+            from archa.ingest.ingest import record_rejection
+
+            rej.transfer_id = record_rejection(repo, sip, rej)
+        raise
     finally:
         progress.close()
     d: dict[str, Any] = {"transfer": result.as_dict()}

@@ -336,11 +336,7 @@ class _Ingest:
 
     def _transfer_row(self, status: str, files: int, size: int, findings: list[Finding],
                       aip_id: str = "") -> dict[str, Any]:
-        import json
-
-        return {"id": self.transfer_id, "source": str(self.sip.absolute()), "received": self.received,
-                "status": status, "aip_id": aip_id, "files": files, "bytes": size,
-                "findings": json.dumps([f.as_dict() for f in findings], ensure_ascii=False)}
+        return transfer_row(self.transfer_id, self.sip, self.received, status, files, size, findings, aip_id)
 
     def _reject(self, findings: list[Finding]) -> None:
         raise SipRejected(str(self.sip), findings + self.findings, transfer_id=self.transfer_id)
@@ -350,13 +346,31 @@ class _Ingest:
             self._reject(bag.findings)
 
     def _record_rejection(self, rej: SipRejected) -> None:
-        errors = [f for f in rej.findings if f.is_error]
-        detail = f"SIP {self.sip.name} rejected: " + "; ".join(str(f) for f in errors[:50])
-        if len(errors) > 50:
-            detail += f"; and {len(errors) - 50} more"
-        self.repo.catalog.record_rejected_transfer(
-            self._transfer_row("rejected", 0, 0, rej.findings),
-            [Event("validation", "failure", detail, ARCHA_AGENT, transfer_id=self.transfer_id)])
+        record_rejection(self.repo, self.sip, rej, self.transfer_id, self.received)
+
+
+def transfer_row(transfer_id: str, sip: Path, received: str, status: str, files: int, size: int,
+                 findings: list[Finding], aip_id: str = "") -> dict[str, Any]:
+    import json
+
+    return {"id": transfer_id, "source": str(sip.absolute()), "received": received,
+            "status": status, "aip_id": aip_id, "files": files, "bytes": size,
+            "findings": json.dumps([f.as_dict() for f in findings], ensure_ascii=False)}
+
+
+def record_rejection(repo: Repository, sip: Path, rej: SipRejected, transfer_id: str = "",
+                     received: str = "") -> str:
+    """Record a rejected transfer (every finding) and its failed validation event in the
+    catalog; returns the transfer id. Used by ingest and by transfers that fail before it."""
+    transfer_id = transfer_id or rej.transfer_id or f"urn:uuid:{uuid.uuid4()}"
+    errors = [f for f in rej.findings if f.is_error]
+    detail = f"SIP {sip.name} rejected: " + "; ".join(str(f) for f in errors[:50])
+    if len(errors) > 50:
+        detail += f"; and {len(errors) - 50} more"
+    repo.catalog.record_rejected_transfer(
+        transfer_row(transfer_id, sip, received or now_iso(), "rejected", 0, 0, rej.findings),
+        [Event("validation", "failure", detail, ARCHA_AGENT, transfer_id=transfer_id)])
+    return transfer_id
 
 
 def _digest_file(path: Path, alg: str) -> str:

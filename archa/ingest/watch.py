@@ -29,8 +29,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from archa.errors import ArchaError, RepositoryError, SipRejected
-from archa.ingest.ingest import IngestOptions, ingest
+from archa.errors import ArchaError, Finding, RepositoryError, SipRejected
+from archa.ingest.ingest import IngestOptions, ingest, record_rejection
 from archa.ingest.transfer import detect_kind, run_transfer
 from archa.repository.durable import fsync_dir
 from archa.repository.repo import Repository
@@ -150,7 +150,9 @@ def _process(repo: Repository, drop: Path, claim: Path) -> WatchItem:
         else:
             item.kind = detect_kind(work_item)
             if not item.kind:
-                raise SipRejected(name, [], hint="drop bags, NSESSS or E-ARK packages, ZIPs or folders")
+                raise SipRejected(name, [Finding("TRF007", "neither a bag, an NSESSS or E-ARK package, a ZIP nor a "
+                                                           "folder", name)],
+                                  hint="drop bags, NSESSS or E-ARK packages, ZIPs or folders")
             sip = work_item
             if item.kind != "bag":
                 shutil.rmtree(bag_out, ignore_errors=True)
@@ -170,6 +172,8 @@ def _process(repo: Repository, drop: Path, claim: Path) -> WatchItem:
         item.status, item.error = "waiting", e.message
         return item
     except ArchaError as e:
+        if isinstance(e, SipRejected) and not e.transfer_id:  # ingest records its own; this one never got there
+            e.transfer_id = record_rejection(repo, drop / FAILED / name, e)
         item.status, item.error = "failed", e.message
         report.update(status="failed", error=e.as_dict())
     except OSError as e:  # unreadable transfer, disk trouble: filed with the error, not retried forever
