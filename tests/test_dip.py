@@ -311,3 +311,29 @@ def test_erms_record_zip_names_components_by_their_titles(repo: Repository, tmp_
     assert f">{title2}</a><br><small>{pkg.name}/komponenty/scan.png.jpg</small>" in page
     labels = {d.get("LABEL") for d in doc.iter(f"{METS}div")}
     assert {title1, title2} <= labels
+
+
+def test_unreachable_location_is_skipped_not_marked_damaged(repo: Repository, aip: str, s3_env: S3Server,
+                                                             tmp_path: Path) -> None:
+    """The warm S3 copy comes before cold, but its endpoint is down: the export reads the
+    cold copy, says why warm was not used, and leaves warm's state alone."""
+    add_location(repo, Location("warm", "ocfl", f"s3://{BUCKET}/dip-{uuid.uuid4().hex[:8]}", "warm",
+                                endpoint=s3_env.endpoint))
+    with repo.writing():
+        sync(repo)
+    config = (repo.root / "archa.toml").read_text()
+    (repo.root / "archa.toml").write_text(config.replace(s3_env.endpoint, "http://127.0.0.1:9"))
+    down = Repository.open(repo.root)
+    hot = down.store(down.config.location("hot"))
+    key = f"{object_relpath(aip)}/v1/content/representations/original/data/letter.txt"
+    Path(hot.path(key)).rename(tmp_path / "away")
+    try:
+        result = export_dip(down, ExportOptions(aip, tmp_path / "d"))
+        assert result.sources == {"hot": 2, "cold": 1} and "warm" in result.unavailable
+        assert (tmp_path / "d/objects/letter.txt").read_bytes() == FILES["letter.txt"]
+        states = {c["location"]: c["state"] for c in down.catalog.copies(aip)}
+        assert states == {"hot": "damaged", "warm": "ok", "cold": "ok"}
+    finally:
+        (tmp_path / "away").rename(hot.path(key))
+        down.close()
+        (repo.root / "archa.toml").write_text(config)

@@ -70,6 +70,7 @@ class ExportResult:
     notes: list[str] = field(default_factory=list)
     sources: dict[str, int] = field(default_factory=dict)
     damaged_copies: list[dict[str, Any]] = field(default_factory=list)
+    unavailable: dict[str, str] = field(default_factory=dict)  # location -> why it could not be read
     seconds: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
@@ -238,13 +239,15 @@ def export_dip(repo: Repository, opts: ExportOptions, progress: ProgressFn | Non
         wanted = [Wanted(r["logical_path"], r["content_path"], r["digest"], r["size"]) for r in rows]
         report = fetch(repo, opts.aip_id, alg, wanted, builder, step, opts.location)
         _record_damage(repo, opts.aip_id, report)
-        result.sources, result.damaged_copies = report.sources, describe(report)
+        result.sources, result.damaged_copies, result.unavailable = report.sources, describe(report), \
+            report.unavailable
         if report.failed:
             names = ", ".join(w.logical_path for w in report.failed[:10])
             more = f" and {len(report.failed) - 10} more" if len(report.failed) > 10 else ""
+            unreachable = "".join(f"; {loc} could not be read: {why}" for loc, why in report.unavailable.items())
             raise StorageError(f"{opts.aip_id} {version}: no copy holds these files intact: {names}{more}; "
-                               "no DIP was written", hint="audit the copies (archa fixity audit --aip ID) "
-                               "and repair what can be repaired")
+                               f"no DIP was written{unreachable}", hint="audit the copies (archa fixity audit "
+                               "--aip ID) and repair what can be repaired, or retry when every location answers")
         dc, titles = _read_metadata(repo, opts.aip_id, version, alg, rows)
         if dc is not None:
             _write_tag(sink, prefix + "metadata/dc.xml", lambda f: f.write(dc))

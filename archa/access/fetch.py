@@ -1,7 +1,8 @@
 """Reading AIP files out of storage, verified, from the cheapest copy that holds them intact.
 
 Copies are tried hot, then warm, then cold (OCFL before packed within a tier; copies the
-catalog marks damaged or missing only after every sound one). From an OCFL copy each file
+catalog marks damaged or missing only after every sound one). A location that cannot be
+reached (an object store down) is skipped and reported as unavailable, not as damaged. From an OCFL copy each file
 is read by key; from a packed copy the archive is streamed once and only the wanted
 members are passed on. Every byte goes through the digest of the catalog on its way to
 the receiver; a file whose digest or size does not match is rolled back at the receiver,
@@ -20,10 +21,10 @@ from typing import IO, Any, Protocol
 
 from archa.errors import Finding, StorageError
 from archa.repository.config import Location
-from archa.repository.copies import iter_packed
+from archa.repository.copies import PackedCorrupt, iter_packed
 from archa.repository.ocfl import object_relpath
 from archa.repository.repo import Repository
-from archa.repository.store import CHUNK, Store
+from archa.repository.store import CHUNK, KeyMissing, Store
 
 TIER_ORDER = {"hot": 0, "warm": 1, "cold": 2}
 
@@ -65,6 +66,7 @@ class Receiver(Protocol):
 class FetchReport:
     sources: dict[str, int] = field(default_factory=dict)  # location -> files delivered
     damage: dict[tuple[str, str], list[Finding]] = field(default_factory=dict)  # (location, version) -> findings
+    unavailable: dict[str, str] = field(default_factory=dict)  # location -> why it could not be read
     failed: list[Wanted] = field(default_factory=list)
     bytes: int = 0
 
@@ -98,18 +100,15 @@ def fetch(repo: Repository, aip_id: str, alg: str, wanted: Iterable[Wanted], rec
         here = {k: w for k, w in pending.items() if w.version in versions}
         if not here:
             continue
-        try:
-            store = repo.store(loc)
-        except StorageError as e:
-            for version in sorted({w.version for w in here.values()}):
-                report.damaged(loc.name, version, Finding("FIX011", f"the location cannot be read: {e.message}",
-                                                          loc.name))
-            continue
         take = _Taker(receiver, alg, loc, report, progress)
-        if loc.kind == "ocfl":
-            _from_ocfl(store, aip_id, here, take)
-        else:
-            _from_packed(store, aip_id, here, take)
+        try:  # a location that cannot be reached is no source now, and not damaged either
+            store = repo.store(loc)
+            if loc.kind == "ocfl":
+                _from_ocfl(store, aip_id, here, take)
+            else:
+                _from_packed(store, aip_id, here, take)
+        except StorageError as e:
+            report.unavailable[loc.name] = e.message
         for k in take.delivered:
             del pending[k]
         if not pending:
@@ -222,12 +221,11 @@ def _from_ocfl(store: Store, aip_id: str, here: dict[str, Wanted], take: _Taker)
         try:
             with store.open(f"{prefix}/{key}") as src:
                 take(w, src)
-        except (StorageError, OSError) as e:
-            if not store.exists(f"{prefix}/{key}"):
-                finding = Finding("FIX001", "file missing from the copy", key, expected=w.digest)
-            else:
-                finding = Finding("FIX006", f"file cannot be read: {getattr(e, 'message', e)}", key)
-            take.report.damaged(take.location, w.version, finding)
+        except KeyMissing:
+            take.report.damaged(take.location, w.version, Finding("FIX001", "file missing from the copy", key,
+                                                                  expected=w.digest))
+        except OSError as e:  # a local file that exists but cannot be read (StorageError: unreachable)
+            take.report.damaged(take.location, w.version, Finding("FIX006", f"file cannot be read: {e}", key))
 
 
 def _from_packed(store: Store, aip_id: str, here: dict[str, Wanted], take: _Taker) -> None:
@@ -243,8 +241,12 @@ def _from_packed(store: Store, aip_id: str, here: dict[str, Wanted], take: _Take
                     take(w, f)
                     if len(seen) == len(members):
                         break  # the rest of the archive holds nothing wanted
-        except (StorageError, OSError, tarfile.TarError) as e:
-            message = e.message if isinstance(e, StorageError) else str(e)
+        except KeyMissing:
+            take.report.damaged(take.location, version, Finding("FIX011", "the copy is missing: no archive",
+                                                                f"{version}.tar.zst"))
+            continue
+        except (PackedCorrupt, OSError, tarfile.TarError) as e:
+            message = e.message if isinstance(e, PackedCorrupt) else str(e)
             take.report.damaged(take.location, version, Finding("FIX008", f"the archive cannot be read: {message}",
                                                                 f"{version}.tar.zst"))
             continue

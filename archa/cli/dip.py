@@ -63,6 +63,8 @@ def dip_export(ctx: click.Context, aip_id: str, out: Path, version: str | None, 
                    f"another copy. Repair: archa repair {aip_id} --location {d['location']}", err=True)
         for f in d["findings"][:10]:
             click.echo(f"  {f['code']} {f['path']}: {f['message']}", err=True)
+    for loc, why in result.unavailable.items():
+        click.echo(f"warning: location {loc} could not be read, other copies were used: {why}", err=True)
     for note in result.notes:
         click.echo(f"note: {note}", err=True)
     sources = ", ".join(f"{k} ({n})" for k, n in result.sources.items())

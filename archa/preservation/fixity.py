@@ -32,7 +32,7 @@ from archa.repository.events import Event, now_iso
 from archa.repository.ocfl import INVENTORY, object_relpath
 from archa.repository.placement import Expected, expected_files
 from archa.repository.repo import Repository
-from archa.repository.store import CHUNK, HashingReader, Store
+from archa.repository.store import CHUNK, HashingReader, KeyMissing, Store
 
 ARCHA_AGENT = f"archa/{archa.__version__}"
 LARGE_FILE = 1 << 20
@@ -217,8 +217,9 @@ def _hash_local(base: str, rels: list[str], alg: str, ahead: int = READ_AHEAD) -
         try:
             fd = os.open(f"{base}/{rel}", os.O_RDONLY)
         except OSError as e:
-            raise StorageError(f"{base}/{rel}: cannot be read: {e.strerror}", path=rel,
-                               hint="audit the copy and repair it from another") from None
+            kind = KeyMissing if isinstance(e, FileNotFoundError) else StorageError
+            raise kind(f"{base}/{rel}: cannot be read: {e.strerror}", path=rel,
+                       hint="audit the copy and repair it from another") from None
         if advise is not None:
             advise(fd, 0, 0, os.POSIX_FADV_WILLNEED)
         queue.append((rel, fd))
@@ -353,11 +354,8 @@ def audit_copy(repo: Repository, row: dict[str, Any], loc: Location, jobs: int, 
         else:
             audit_packed(store, row["aip_id"], row["version"], alg, expected, row["archive_sha256"] or "",
                          result, throttle)
-    except StorageError as e:
-        if "is missing" in e.message:
-            result.add("FIX001", e.message, e.path)
-        else:
-            raise
+    except KeyMissing as e:
+        result.add("FIX001", e.message, e.path)
     result.seconds = time.perf_counter() - t0
     if result.findings:
         result.state = "missing" if any(f.code == "FIX011" for f in result.findings) else "damaged"

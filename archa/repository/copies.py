@@ -42,6 +42,10 @@ from archa.repository.store import HashingReader, KeyExists, Store, file_chunks
 PACKED_MARKER = "archa_packed.json"
 
 
+class PackedCorrupt(StorageError):
+    """A packed archive that cannot be decompressed or untarred (damage, not unreachability)."""
+
+
 @dataclass(frozen=True)
 class CopyInfo:
     """What a written copy is: for packed copies, the archive's sha256 and size."""
@@ -237,7 +241,7 @@ def iter_packed(store: Store, aip_id: str, version: str) -> Iterator[tuple[tarfi
                         assert f is not None
                         yield ti, f
         except (zstandard.ZstdError, tarfile.TarError, EOFError) as e:
-            raise StorageError(f"location {store.name!r}: {archive_key} is corrupt: {e}", location=store.name,
+            raise PackedCorrupt(f"location {store.name!r}: {archive_key} is corrupt: {e}", location=store.name,
                                path=archive_key, hint="audit the copy and repair it from another") from e
 
 

@@ -35,6 +35,10 @@ from archa.repository.durable import READ_ONLY, fsync_dir
 CHUNK = 4 << 20
 
 
+class KeyMissing(StorageError):
+    """The key is not there (as opposed to a location that cannot be reached)."""
+
+
 class KeyExists(StorageError):
     """A key that is already stored (stored files are never overwritten)."""
 
@@ -192,7 +196,7 @@ class Store:
             try:
                 f = open(self.path(key), "rb")  # noqa: SIM115 - closed below
             except FileNotFoundError:
-                raise StorageError(f"location {self.name!r}: {key} is missing", location=self.name,
+                raise KeyMissing(f"location {self.name!r}: {key} is missing", location=self.name,
                                    path=key, hint="audit the copy and repair it from another") from None
             with f:
                 yield f
@@ -200,7 +204,7 @@ class Store:
         try:
             stream = self.fs.open_input_stream(self.path(key))
         except FileNotFoundError:
-            raise StorageError(f"location {self.name!r}: {key} is missing", location=self.name, path=key,
+            raise KeyMissing(f"location {self.name!r}: {key} is missing", location=self.name, path=key,
                                hint="audit the copy and repair it from another") from None
         except OSError as e:
             raise self._error("read", key, e) from e
