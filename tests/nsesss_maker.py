@@ -41,6 +41,9 @@ class Package:
         "dopis.pdf": b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n",
         "priloha.txt": "Příloha: fotografie výtluku.\n".encode()})
     checksum_type: str = "SHA-512"
+    # a file (nsesss:Spis) of documents instead of one document: each (sign, period); the
+    # file's own regime is `sign`/`period`, the components belong to its first document
+    file_of: tuple[tuple[str, int], ...] = ()
 
 
 def _alg(checksum_type: str) -> str:
@@ -52,41 +55,62 @@ def component_title(i: int, name: str) -> str:
 
 
 def entity(pkg: Package, E: ElementMaker) -> etree._Element:
-    """The base entity: a document with its components."""
+    """The base entity: a document with its components, or a file of documents."""
     v3 = pkg.version == 3
+
     def person() -> etree._Element:  # a new element each time: lxml moves, never copies, on append
         return E.Subjekt(E.IdentifikatorOrganizace("00000001", zdroj="IČO"), E.NazevOrganizace(pkg.originator),
                          E.IdentifikatorFyzickeOsoby("u-7", zdroj="eSSL"), E.NazevFyzickeOsoby("Jana Nováková"),
                          E.OrganizacniUtvar("Odbor dopravy"), E.PracovniPozice("referentka"),
                          E.SidloOrganizace("Jihlava"))
 
-    comps = [E.Komponenta(E.EvidencniUdaje(E.Identifikace(E.Identifikator(f"k-{i}", zdroj="eSSL")),
-                                           E.Popis(E.Nazev(component_title(i, name))),
-                                           E.Trideni(E.JednoduchySpisovyZnak("1"),
-                                                     E.PlneUrcenySpisovyZnak(pkg.filing_code))),
-                          ID=f"komp-{i}", poradi=str(i), druh="hlavní" if i == 1 else "příloha",
-                          verze="1", forma_uchovani="originál")
-             for i, name in enumerate(pkg.components, 1)]
+    def regime(sign: str, period: int, base: bool) -> etree._Element:
+        return E.Vyrazovani(
+            E.SkartacniRezim(E.Identifikator("SR-1", zdroj="spisový plán"), E.Nazev(f"{sign}/{period}"),
+                             *([E.Oduvodneni("spisový plán")] if v3 else []),
+                             E.SkartacniZnak(sign), E.SkartacniLhuta(str(period)), E.SpousteciUdalost("uzavření spisu")),
+            *([E.DataceVyrazeni(E.RokSpousteciUdalosti(str(pkg.trigger_year)),
+                                E.RokSkartacniOperace(str(pkg.trigger_year + 1 + period)))] if base else []))
+
+    def trideni() -> list[etree._Element]:
+        return [E.JednoduchySpisovyZnak("1"), E.PlneUrcenySpisovyZnak(pkg.filing_code)]
+
+    def evidence() -> etree._Element:
+        return E.Evidence(*([E.EvidencniCislo("KU-2026-0042")] if v3 else []),
+                          E.UrceneCasoveObdobi(E.Rok(str(pkg.trigger_year))), E.NazevEvidenceDokumentu("podací deník"))
+
+    def vyrizeni(tag: str) -> etree._Element:
+        return getattr(E, tag)(E.Datum(pkg.settled), *([E.Zpusob("vyřízení dokumentem")] if v3 else []),
+                               E.Zpracovatel(person()))
+
+    def dokument(n: int, sign: str, period: int, base: bool, with_components: bool) -> etree._Element:
+        comps = [E.Komponenta(E.EvidencniUdaje(E.Identifikace(E.Identifikator(f"k-{i}", zdroj="eSSL")),
+                                               E.Popis(E.Nazev(component_title(i, name))), E.Trideni(*trideni())),
+                              ID=f"komp-{i}", poradi=str(i), druh="hlavní" if i == 1 else "příloha",
+                              verze="1", forma_uchovani="originál")
+                 for i, name in enumerate(pkg.components, 1)] if with_components else []
+        ids = [E.Identifikator(value, zdroj=source) for source, value in pkg.ids] if base else \
+            [E.Identifikator(f"KU-2026-D{n}", zdroj="eSSL")]
+        return E.Dokument(
+            E.EvidencniUdaje(
+                E.Identifikace(*ids), E.Popis(E.Nazev(pkg.title if base else f"Dokument {n}")), evidence(),
+                E.Puvod(E.VlastniDokument(E.DatumVytvoreni("2025-03-01"), E.Autor(person()))),
+                E.Trideni(*trideni()), *([vyrizeni("Vyrizeni")] if base else []),
+                regime(sign, period, base), E.Manipulace(E.AnalogovyDokument("ne"))),
+            *([E.Komponenty(*comps)] if comps else []),
+            ID=f"dok-{n}")
+
+    if not pkg.file_of:
+        return dokument(1, pkg.sign, pkg.period, True, True)
     ids = [E.Identifikator(value, zdroj=source) for source, value in pkg.ids]
-    return E.Dokument(
+    return E.Spis(
         E.EvidencniUdaje(
-            E.Identifikace(*ids),
-            E.Popis(E.Nazev(pkg.title)),
-            E.Evidence(*([E.EvidencniCislo("KU-2026-0042")] if v3 else []),
-                       E.UrceneCasoveObdobi(E.Rok(str(pkg.trigger_year))), E.NazevEvidenceDokumentu("podací deník")),
-            E.Puvod(E.VlastniDokument(E.DatumVytvoreni("2025-03-01"), E.Autor(person()))),
-            E.Trideni(E.JednoduchySpisovyZnak("1"), E.PlneUrcenySpisovyZnak(pkg.filing_code)),
-            E.Vyrizeni(E.Datum(pkg.settled), *([E.Zpusob("vyřízení dokumentem")] if v3 else []),
-                       E.Zpracovatel(person())),
-            E.Vyrazovani(E.SkartacniRezim(E.Identifikator("SR-1", zdroj="spisový plán"), E.Nazev("A/10"),
-                                          *([E.Oduvodneni("spisový plán")] if v3 else []),
-                                          E.SkartacniZnak(pkg.sign), E.SkartacniLhuta(str(pkg.period)),
-                                          E.SpousteciUdalost("uzavření spisu")),
-                         E.DataceVyrazeni(E.RokSpousteciUdalosti(str(pkg.trigger_year)),
-                                          E.RokSkartacniOperace(str(pkg.trigger_year + 1 + pkg.period)))),
-            E.Manipulace(E.AnalogovyDokument("ne"))),
-        E.Komponenty(*comps),
-        ID="dok-1")
+            E.Identifikace(*ids), E.Popis(E.Nazev(pkg.title)), evidence(),
+            E.Puvod(E.DatumVytvoreni("2025-03-01")), E.Trideni(*trideni()), vyrizeni("VyrizeniUzavreni"),
+            regime(pkg.sign, pkg.period, True),
+            E.Manipulace(E.AnalogovyDokument("ne"), E.DatumOtevreni("2025-03-01"))),
+        E.Dokumenty(*[dokument(n, sign, period, False, n == 1) for n, (sign, period) in enumerate(pkg.file_of, 1)]),
+        ID="spis-1")
 
 
 def mets_xml(pkg: Package, hrefs: dict[str, str] | None = None) -> bytes:
@@ -110,7 +134,8 @@ def mets_xml(pkg: Package, hrefs: dict[str, str] | None = None) -> bytes:
                                  ID="tp-1"), ID="amd-1")] if pkg.version in TP_NS else []),
         M.fileSec(M.fileGrp(*files)),
         M.structMap(M.div(*[M.div(M.fptr(FILEID=f"file-{i}"), TYPE="komponenta", DMDID=f"komp-{i}")
-                            for i in range(1, len(files) + 1)], TYPE="dokument", DMDID="dmd-1", ADMID="amd-1")),
+                            for i in range(1, len(files) + 1)], TYPE="spis" if pkg.file_of else "dokument",
+                          DMDID="dmd-1", ADMID="amd-1")),
         OBJID=f"{pkg.name}-obj", LABEL=pkg.label)
     return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True))
 

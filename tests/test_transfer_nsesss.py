@@ -61,14 +61,28 @@ def test_zip_to_stored_aip_with_retention(repo: Repository, tmp_path: Path, vers
     assert any(t == "description" and "transfer to an archive" in (v or "") for t, v in values)
 
 
-def test_a_file_takes_the_highest_sign_and_longest_period(tmp_path: Path) -> None:
-    """A disposal-review package whose document says S/5 but whose component-level regime is
-    irrelevant: the base entity's own regime rules; the lifted purpose is the review."""
+def test_disposal_review_package_of_one_document(tmp_path: Path) -> None:
     pkg = Package(sign="V", period=3, label=LABEL_REVIEW)
     folder = write_package(tmp_path / "src", pkg)
     result, lifted = transfer_nsesss(folder, tmp_path / "bag", [], LIMITS)
     assert lifted.retention is not None and (lifted.retention.sign, lifted.retention.until) == ("V", 2029)
     assert ("Package-Purpose", f"disposal review ({LABEL_REVIEW})") in result.info
+
+
+@pytest.mark.parametrize(("own", "documents", "expected"), [
+    (("S", 5), (("S", 5), ("V", 20), ("S", 3)), ("V", 20)),  # a V document makes the file V; longest period
+    (("S", 5), (("A", 10), ("V", 1)), ("A", 10)),  # A beats V and S
+    (("V", 15), (("S", 5),), ("V", 15)),  # the file's own regime counts too
+])
+def test_a_file_takes_the_highest_sign_and_longest_period(tmp_path: Path, own: tuple[str, int],
+                                                          documents: tuple[tuple[str, int], ...],
+                                                          expected: tuple[str, int]) -> None:
+    pkg = Package(sign=own[0], period=own[1], file_of=documents)
+    _result, lifted = transfer_nsesss(write_package(tmp_path / "src", pkg), tmp_path / "bag", [], LIMITS)
+    r = lifted.retention
+    assert r is not None and (r.sign, r.period, r.trigger_year, r.until) == (*expected, 2025, 2025 + 1 + expected[1])
+    assert (lifted.entity_type, r.entity) == ("Spis", "Spis spis-1")
+    assert lifted.closed == pkg.settled  # VyrizeniUzavreni/Datum of a file
 
 
 def _corrupt_component(folder: Path) -> None:
