@@ -19,8 +19,11 @@ is refused. The export is recorded in the event log (one "dissemination" event, 
 from __future__ import annotations
 
 import fnmatch
+import itertools
 import os
 import shutil
+import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -127,7 +130,8 @@ class _Builder:
         self.files: list[DipFile] = []
         self.notes: list[str] = []
         self.events: list[Event] = []
-        self.scratch = DirSink(work, alg)
+        self.scratch = DirSink(work, alg, concurrent=True)
+        self.numbers = itertools.count()  # scratch names; next() is atomic, entries may come on two threads
         self.version = ""
 
     def kind(self, row: dict[str, Any]) -> str:
@@ -136,7 +140,7 @@ class _Builder:
     def begin(self, w: Wanted) -> Writer:
         row = self.rows[w.content_path]
         if self.kind(row):  # the original goes to scratch, and its access copy into the DIP
-            return self.scratch.begin(f"original-{len(self.files)}")
+            return self.scratch.begin(f"original-{next(self.numbers)}")
         return self.sink.begin(self.prefix + "objects/" + dip_name(w.logical_path), w.size)
 
     def reject(self, w: Wanted, writer: Writer) -> None:
@@ -155,17 +159,16 @@ class _Builder:
             return
         self.scratch.commit(writer)
         src = Path(writer.state)
-        made = None
+        own = Path(tempfile.mkdtemp(dir=self.work))  # the converter's own folder: files may come on two threads
         try:
-            made = make(kind, src, self.work, self.repo.policy.access)
+            made = make(kind, src, own, self.repo.policy.access)
             if made.path is None:
                 self._add_original(src, name, w, row, made.note)
             else:
                 self._add_derived(made, name, w)
         finally:
             src.unlink(missing_ok=True)
-            if made is not None and made.path is not None:
-                made.path.unlink(missing_ok=True)
+            shutil.rmtree(own, ignore_errors=True)
 
     def _add_original(self, src: Path, name: str, w: Wanted, row: dict[str, Any], note: str) -> None:
         out = self.sink.begin(self.prefix + name, w.size)
@@ -219,11 +222,11 @@ def export_dip(repo: Repository, opts: ExportOptions, progress: ProgressFn | Non
     partial = _partial_path(out)
     work = _partial_path(out.parent / f"{out.name}-work")
     work.mkdir()
-    if opts.format == "zip":
+    if opts.format == "zip":  # one entry at a time
         sink: DirSink | ZipSink = ZipSink(partial, alg, top=out.stem)
-        prefix = ""
-    else:
-        sink, prefix = DirSink(partial, alg), ("data/" if opts.format == "bag" else "")
+        prefix, threads = "", 1
+    else:  # two files at once: reading, hashing and writing on both cores
+        sink, prefix, threads = DirSink(partial, alg, concurrent=True), ("data/" if opts.format == "bag" else ""), 2
     try:
         by_content = {r["content_path"]: r for r in rows}
         builder = _Builder(repo, opts, dip_id, sink, prefix, work, by_content, alg)
@@ -231,13 +234,16 @@ def export_dip(repo: Repository, opts: ExportOptions, progress: ProgressFn | Non
         total = sum(r["size"] for r in rows)
         done = [0]
 
+        step_lock = threading.Lock()
+
         def step(n: int) -> None:
-            done[0] += n
-            if progress:
-                progress("export", done[0], total)
+            with step_lock:  # called by the reading threads
+                done[0] += n
+                if progress:
+                    progress("export", done[0], total)
 
         wanted = [Wanted(r["logical_path"], r["content_path"], r["digest"], r["size"]) for r in rows]
-        report = fetch(repo, opts.aip_id, alg, wanted, builder, step, opts.location)
+        report = fetch(repo, opts.aip_id, alg, wanted, builder, step, opts.location, threads)
         _record_damage(repo, opts.aip_id, report)
         result.sources, result.damaged_copies, result.unavailable = report.sources, describe(report), \
             report.unavailable

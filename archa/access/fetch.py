@@ -91,9 +91,11 @@ def copy_order(repo: Repository, aip_id: str, first: str | None = None) -> list[
 
 
 def fetch(repo: Repository, aip_id: str, alg: str, wanted: Iterable[Wanted], receiver: Receiver,
-          progress: Callable[[int], None] | None = None, first: str | None = None) -> FetchReport:
+          progress: Callable[[int], None] | None = None, first: str | None = None, threads: int = 1) -> FetchReport:
     """Deliver every wanted file to `receiver`, verified, each from the first copy (in
-    `copy_order`) whose bytes for it match the catalog. See the module docstring."""
+    `copy_order`) whose bytes for it match the catalog. See the module docstring. With
+    `threads` > 1, files of an OCFL copy are read that many at a time (the receiver must
+    then accept concurrent entries)."""
     report = FetchReport()
     pending = {w.content_path: w for w in wanted}
     for loc, versions in copy_order(repo, aip_id, first):
@@ -104,7 +106,7 @@ def fetch(repo: Repository, aip_id: str, alg: str, wanted: Iterable[Wanted], rec
         try:  # a location that cannot be reached is no source now, and not damaged either
             store = repo.store(loc)
             if loc.kind == "ocfl":
-                _from_ocfl(store, aip_id, here, take)
+                _from_ocfl(store, aip_id, here, take, threads)
             else:
                 _from_packed(store, aip_id, here, take)
         except StorageError as e:
@@ -126,6 +128,11 @@ class _Taker:
         self.packed = loc.kind == "packed"
         self.progress = progress
         self.delivered: list[str] = []
+        self.lock = threading.Lock()  # the bookkeeping, when files are read on several threads
+
+    def damaged(self, version: str, finding: Finding) -> None:
+        with self.lock:
+            self.report.damaged(self.location, version, finding)
 
     def __call__(self, w: Wanted, src: IO[bytes]) -> None:
         """Copy `src` to the receiver; accept it if it verifies, else reject it and record
@@ -143,15 +150,16 @@ class _Taker:
             self.receiver.reject(w, out)
             code, what = ("FIX003", "file has the wrong size") if out.size != w.size else \
                 ("FIX009" if self.packed else "FIX002", f"{self.alg} digest of the file does not match")
-            self.report.damaged(self.location, w.version, Finding(
+            self.damaged(w.version, Finding(
                 code, f"{what} (found while exporting)", w.content_path,
                 expected=w.digest if code == "FIX002" else str(w.size),
                 found=out.digest if code == "FIX002" else str(out.size)))
             return
         self.receiver.accept(w, out, self.location)
-        self.delivered.append(w.content_path)
-        self.report.sources[self.location] = self.report.sources.get(self.location, 0) + 1
-        self.report.bytes += out.size
+        with self.lock:
+            self.delivered.append(w.content_path)
+            self.report.sources[self.location] = self.report.sources.get(self.location, 0) + 1
+            self.report.bytes += out.size
 
 
 PREFETCH_ABOVE = 2 * CHUNK
@@ -214,18 +222,29 @@ def prefetched(src: IO[bytes], depth: int = 2) -> Iterator[memoryview]:
         t.join()
 
 
-def _from_ocfl(store: Store, aip_id: str, here: dict[str, Wanted], take: _Taker) -> None:
+def _from_ocfl(store: Store, aip_id: str, here: dict[str, Wanted], take: _Taker, threads: int = 1) -> None:
     prefix = object_relpath(aip_id)
-    for key in sorted(here):
+
+    def one(key: str) -> None:
         w = here[key]
         try:
             with store.open(f"{prefix}/{key}") as src:
                 take(w, src)
         except KeyMissing:
-            take.report.damaged(take.location, w.version, Finding("FIX001", "file missing from the copy", key,
-                                                                  expected=w.digest))
+            take.damaged(w.version, Finding("FIX001", "file missing from the copy", key, expected=w.digest))
         except OSError as e:  # a local file that exists but cannot be read (StorageError: unreachable)
-            take.report.damaged(take.location, w.version, Finding("FIX006", f"file cannot be read: {e}", key))
+            take.damaged(w.version, Finding("FIX006", f"file cannot be read: {e}", key))
+
+    keys = sorted(here, key=lambda k: -here[k].size)  # biggest first: no large file left alone at the end
+    if threads <= 1 or len(keys) <= 1:
+        for key in keys:
+            one(key)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(threads, thread_name_prefix="archa-export") as pool:
+        for _ in pool.map(one, keys):  # re-raises the first error (StorageError: location unreachable)
+            pass
 
 
 def _from_packed(store: Store, aip_id: str, here: dict[str, Wanted], take: _Taker) -> None:
@@ -242,17 +261,14 @@ def _from_packed(store: Store, aip_id: str, here: dict[str, Wanted], take: _Take
                     if len(seen) == len(members):
                         break  # the rest of the archive holds nothing wanted
         except KeyMissing:
-            take.report.damaged(take.location, version, Finding("FIX011", "the copy is missing: no archive",
-                                                                f"{version}.tar.zst"))
+            take.damaged(version, Finding("FIX011", "the copy is missing: no archive", f"{version}.tar.zst"))
             continue
         except (PackedCorrupt, OSError, tarfile.TarError) as e:
             message = e.message if isinstance(e, PackedCorrupt) else str(e)
-            take.report.damaged(take.location, version, Finding("FIX008", f"the archive cannot be read: {message}",
-                                                                f"{version}.tar.zst"))
+            take.damaged(version, Finding("FIX008", f"the archive cannot be read: {message}", f"{version}.tar.zst"))
             continue
         for k in sorted(set(members) - seen):
-            take.report.damaged(take.location, version, Finding("FIX010", "member missing from the archive", k,
-                                                                expected=members[k].digest))
+            take.damaged(version, Finding("FIX010", "member missing from the archive", k, expected=members[k].digest))
 
 
 class _Memory:

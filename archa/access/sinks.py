@@ -30,16 +30,17 @@ def _hasher() -> ThreadPoolExecutor:
 class EntryWriter:
     """An open entry: `write` hashes (with the DIP's digest algorithm) and counts."""
 
-    def __init__(self, path: str, out: IO[bytes], alg: str, state: Any = None) -> None:
+    def __init__(self, path: str, out: IO[bytes], alg: str, state: Any = None, hash_beside: bool = True) -> None:
         self.path = path
         self.out = out
         self.hash = hashlib.new(alg)
         self.size = 0
         self.state = state
+        self.hash_beside = hash_beside
 
     def write(self, b: bytes | memoryview) -> int:
         self.size += len(b)
-        if len(b) < PARALLEL_HASH_ABOVE:
+        if len(b) < PARALLEL_HASH_ABOVE or not self.hash_beside:
             self.hash.update(b)
             return int(self.out.write(b))
         # hash on a helper thread while this one writes: both release the GIL
@@ -54,17 +55,20 @@ class EntryWriter:
 
 
 class DirSink:
-    """Entries as files under `root` (a temporary directory the caller renames when done)."""
+    """Entries as files under `root` (a temporary directory the caller renames when done).
+    Entries may be written by several threads at once; with `concurrent`, each hashes in
+    its own thread (the threads already keep the cores busy)."""
 
-    def __init__(self, root: Path, alg: str) -> None:
+    def __init__(self, root: Path, alg: str, concurrent: bool = False) -> None:
         self.root = root
         self.alg = alg
+        self.concurrent = concurrent
         root.mkdir(parents=True, exist_ok=True)
 
     def begin(self, path: str, size: int | None = None) -> EntryWriter:
         target = self.root / path
         target.parent.mkdir(parents=True, exist_ok=True)
-        return EntryWriter(path, open(target, "wb"), self.alg, target)
+        return EntryWriter(path, open(target, "wb"), self.alg, target, hash_beside=not self.concurrent)
 
     def commit(self, w: EntryWriter) -> None:
         w.out.close()
