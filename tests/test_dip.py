@@ -226,6 +226,9 @@ def test_bad_requests(repo: Repository, aip: str, tmp_path: Path) -> None:
         export_dip(repo, ExportOptions("urn:uuid:nope", tmp_path / "x"))
     with pytest.raises(NotFoundError, match="no version 'v7'"):
         export_dip(repo, ExportOptions(aip, tmp_path / "x", version="v7"))
+    with pytest.raises(NotFoundError, match="no version 'v7'"):
+        export_dip(repo, ExportOptions(aip, tmp_path / "x", version="7"))
+    assert export_dip(repo, ExportOptions(aip, tmp_path / "v1", version="1")).version == "v1"
     with pytest.raises(UsageError, match="matches no file"):
         export_dip(repo, ExportOptions(aip, tmp_path / "x", include=("*.tif",)))
     with pytest.raises(UsageError, match="no such directory"):

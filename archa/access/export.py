@@ -93,6 +93,8 @@ def select_files(repo: Repository, opts: ExportOptions) -> tuple[str, str, list[
     aip = cat.aip(opts.aip_id)
     versions = {v["version"]: v for v in cat.versions(opts.aip_id)}
     version = opts.version or aip["head"]
+    if version.isdigit():  # --version 2 means v2
+        version = f"v{version}"
     if version not in versions:
         raise NotFoundError(f"AIP {opts.aip_id} has no version {version!r}; it has {', '.join(sorted(versions))}",
                             hint="pass --version with one of those")

@@ -17,7 +17,7 @@ def dip() -> None:
 @dip.command("export")
 @click.argument("aip_id")
 @click.argument("out", type=click.Path(path_type=Path))
-@click.option("--version", "version", metavar="vN", help="AIP version (default: the newest).")
+@click.option("--version", "version", metavar="N", help="AIP version, 'v2' or '2' (default: the newest).")
 @click.option("--include", multiple=True, metavar="GLOB",
               help="Only files whose path under data/ matches (repeatable), e.g. 'scans/*.tif'.")
 @click.option("--format", "fmt", type=click.Choice(["dir", "zip", "bag"]), default="dir", show_default=True,
