@@ -133,3 +133,23 @@ def test_cli_reports_what_was_left_out(tmp_path: Path) -> None:
                                  str(tmp_path / "none")])
     assert r.exit_code == 0, r.output
     assert "3 files" in r.output and "TRF002 link-out" in r.output and "outside the source folder" in r.output
+
+
+def test_a_file_growing_during_the_copy_stops_the_transfer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file still being written (it grows between the scan and the copy) is not bagged half."""
+    import archa.ingest.folder as folder_mod
+
+    src = make_source(tmp_path)
+    real_scan = folder_mod.scan
+
+    def scan_then_grow(root: Path, policy):  # type: ignore[no-untyped-def]
+        found = real_scan(root, policy)
+        with open(root / "register.csv", "a") as f:  # the producer appends after the scan
+            f.write("2,bridge\n")
+        return found
+
+    monkeypatch.setattr(folder_mod, "scan", scan_then_grow)
+    with pytest.raises(SipRejected) as e:
+        transfer_folder(src, tmp_path / "bag", [], POLICY)
+    assert [(f.code, f.path) for f in e.value.findings] == [("TRF008", "register.csv")]
+    assert not (tmp_path / "bag").exists()

@@ -4,8 +4,9 @@ The source may be read-only or a network share: it is only read, each file once 
 while copied), never moved. Symbolic links are not followed (links pointing outside SRC
 are reported as such), special files are not read, system clutter (policy
 `transfer.exclude`) is left out; all of it is listed in the bag's `transfer-report.txt`.
-A file that cannot be read stops the transfer with its name: a bag silently missing a
-record would be worse than no bag. Original modification times are kept on the copies
+A file that cannot be read, or that changes size while it is copied (still being written
+by someone), stops the transfer with its name: a bag silently missing a record, or holding
+half of one, would be worse than no bag. Original modification times are kept on the copies
 and recorded in `source-files.tsv` (path, size, mtime UTC) beside the manifests.
 """
 
@@ -159,7 +160,11 @@ def transfer_folder(src: Path, out: Path, meta: Sequence[tuple[str, str]], polic
     draft = BagDraft(partial_dir(out))
     try:
         outcomes = draft.copy_in(found.jobs, jobs, progress)
+        sizes = {j.key: j.size for j in found.jobs}
         failed = [Finding("TRF001", o.error, k) for k, o in sorted(outcomes.items()) if o.error]
+        failed += [Finding("TRF008", "file changed size while it was copied: it is still being written",
+                           k, str(sizes[k]), str(o.size)) for k, o in sorted(outcomes.items())
+                   if not o.error and o.size != sizes[k]]
         if failed:
             raise SipRejected(str(src), failed, hint=FOLDER_HINT)
         lines = ["path\tsize\tmtime\n"]
