@@ -38,6 +38,7 @@ from archa.access.fetch import FetchReport, Wanted, Writer, describe, fetch, fet
 from archa.access.sinks import DirSink, EntryWriter, ZipSink
 from archa.errors import NotFoundError, StorageError, UsageError
 from archa.preservation.fixity import CopyAudit, record_audit
+from archa.repository.durable import partial_sibling
 from archa.repository.events import Event, now_iso
 from archa.repository.repo import Repository, remove_tree
 
@@ -109,10 +110,6 @@ def select_files(repo: Repository, opts: ExportOptions) -> tuple[str, str, list[
     return version, versions[version]["digest_algorithm"], rows
 
 
-def _partial_path(out: Path) -> Path:
-    return out.parent / f".{out.name}.archa-partial-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-
-
 def check_out(out: Path, force: bool) -> None:
     if out.exists() and not force:
         raise UsageError(f"{out}: exists already; archa does not overwrite it",
@@ -124,17 +121,16 @@ def check_out(out: Path, force: bool) -> None:
 class _Builder:
     """Receives verified originals (see `fetch.Receiver`) and writes the DIP entries."""
 
-    def __init__(self, repo: Repository, opts: ExportOptions, dip_id: str, sink: DirSink | ZipSink, prefix: str,
-                 work: Path, rows: dict[str, dict[str, Any]], alg: str) -> None:
-        self.repo, self.opts, self.dip_id, self.sink, self.prefix, self.work = repo, opts, dip_id, sink, prefix, work
-        self.rows, self.alg = rows, alg
+    def __init__(self, repo: Repository, opts: ExportOptions, dip_id: str, version: str, sink: DirSink | ZipSink,
+                 prefix: str, work: Path, rows: dict[str, dict[str, Any]], alg: str) -> None:
+        self.repo, self.opts, self.dip_id, self.version = repo, opts, dip_id, version
+        self.sink, self.prefix, self.work, self.rows, self.alg = sink, prefix, work, rows, alg
         self.originals = {"objects/" + dip_name(r["logical_path"]) for r in rows.values()}
         self.files: list[DipFile] = []
         self.notes: list[str] = []
         self.events: list[Event] = []
         self.scratch = DirSink(work, alg, concurrent=True)
         self.numbers = itertools.count()  # scratch names; next() is atomic, entries may come on two threads
-        self.version = ""
 
     def kind(self, row: dict[str, Any]) -> str:
         return kind_of(row["mime"], self.repo.policy.access) if self.opts.access else ""
@@ -221,8 +217,8 @@ def export_dip(repo: Repository, opts: ExportOptions, progress: ProgressFn | Non
     aip = repo.catalog.aip(opts.aip_id)
     dip_id = f"urn:uuid:{uuid.uuid4()}"
     result = ExportResult(dip_id, str(out), opts.format, opts.aip_id, version)
-    partial = _partial_path(out)
-    work = _partial_path(out.parent / f"{out.name}-work")
+    partial = partial_sibling(out)
+    work = partial_sibling(out.parent / f"{out.name}-work")
     work.mkdir()
     if opts.format == "zip":  # one entry at a time
         sink: DirSink | ZipSink = ZipSink(partial, alg, top=out.stem)
@@ -231,8 +227,7 @@ def export_dip(repo: Repository, opts: ExportOptions, progress: ProgressFn | Non
         sink, prefix, threads = DirSink(partial, alg, concurrent=True), ("data/" if opts.format == "bag" else ""), 2
     try:
         by_content = {r["content_path"]: r for r in rows}
-        builder = _Builder(repo, opts, dip_id, sink, prefix, work, by_content, alg)
-        builder.version = version
+        builder = _Builder(repo, opts, dip_id, version, sink, prefix, work, by_content, alg)
         total = sum(r["size"] for r in rows)
         done = [0]
 
@@ -383,7 +378,7 @@ def _publish(partial: Path, out: Path, force: bool) -> None:
         if not force:
             raise UsageError(f"{out}: appeared while exporting; archa does not overwrite it",
                              hint="choose another OUT, or pass --force")
-        old = _partial_path(out.parent / f"{out.name}-old")
+        old = partial_sibling(out.parent / f"{out.name}-old")
         os.rename(out, old)
     os.rename(partial, out)
     if old is not None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -17,7 +16,7 @@ from pathlib import Path
 import archa
 from archa.errors import UsageError
 from archa.ingest.copier import CopyJob, CopyOutcome, ProgressFn, copy_all
-from archa.repository.durable import fsync_dir, sync_filesystem
+from archa.repository.durable import fsync_dir, partial_sibling, sync_filesystem
 
 BAG_ALGORITHM = "sha256"
 AGENT = f"archa/{archa.__version__}"
@@ -38,7 +37,7 @@ def check_out(out: Path) -> None:
 
 
 def partial_dir(out: Path) -> Path:
-    d = out.parent / f".{out.name}.archa-partial-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    d = partial_sibling(out)
     d.mkdir()
     return d
 

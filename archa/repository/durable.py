@@ -111,3 +111,11 @@ def sync_filesystem(path: Path) -> None:
             raise OSError(err, f"syncfs failed: {os.strerror(err)}", str(path))
     finally:
         os.close(fd)
+
+
+def partial_sibling(out: Path) -> Path:
+    """A hidden, unique name beside `out` for building it before a rename makes it appear
+    (`.OUT.archa-partial-<pid>-<random>`); nothing is created."""
+    import uuid
+
+    return out.parent / f".{out.name}.archa-partial-{os.getpid()}-{uuid.uuid4().hex[:8]}"
