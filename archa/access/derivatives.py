@@ -14,7 +14,6 @@ import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
 
 from archa.policies.model import AccessPolicy
 
@@ -111,7 +110,3 @@ def make(kind: str, src: Path, out_dir: Path, policy: AccessPolicy) -> Derived:
         return make_jpeg(src, out_dir, policy)
     return make_pdf(src, out_dir, policy)
 
-
-def copy_file(src: Path, out: IO[bytes]) -> None:
-    with open(src, "rb") as f:
-        shutil.copyfileobj(f, out, 1 << 20)
