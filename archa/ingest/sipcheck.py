@@ -65,7 +65,7 @@ def package_bag(sip: Path, out: Path, limits: Limits, prefix: str) -> Iterator[t
     bag is removed. UsageError when OUT exists or SIP does not; SipRejected (see `unpack`)."""
     check_out(out)
     if not sip.exists():
-        raise UsageError(f"{sip}: no such file or folder")
+        raise UsageError(f"{sip}: no such file or folder", hint="give the path of the package (a folder or a ZIP)")
     check = Check(str(sip))
     draft = BagDraft(partial_dir(out))
     try:
