@@ -256,7 +256,8 @@ def export_dip(repo: Repository, opts: ExportOptions, progress: ProgressFn | Non
             _write_tag(sink, prefix + "metadata/dc.xml", lambda f: f.write(dc))
         info = DipInfo(dip_id, opts.aip_id, version, aip["label"] or opts.aip_id, now_iso(), ARCHA_AGENT, alg,
                        "metadata/dc.xml" if dc is not None else "")
-        files = sorted((replace(f, title=titles.get(f.source, "")) for f in builder.files), key=lambda f: f.path)
+        files = sorted((replace(f, title=titles[f.source]) if f.source in titles else f for f in builder.files),
+                       key=lambda f: f.path)
         _write_tag(sink, prefix + "METS.xml", lambda f: write_dip_mets(f, info, files))
         _write_tag(sink, prefix + "index.html", lambda f: write_index(f, info, files))
         sink.close()

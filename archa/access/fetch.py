@@ -163,6 +163,7 @@ class _Taker:
 
 
 PREFETCH_ABOVE = 2 * CHUNK
+PARALLEL_ABOVE = 1 << 20  # files read on the export threads; smaller ones in the calling thread
 
 
 def _read_into(src: IO[bytes], buf: bytearray) -> int:
@@ -176,10 +177,16 @@ def _read_into(src: IO[bytes], buf: bytearray) -> int:
     return n
 
 
+_buffers = threading.local()
+
+
 def chunks(src: IO[bytes]) -> Iterator[memoryview]:
-    """The contents of `src` in CHUNK pieces, read into one reused buffer (no fresh
-    allocation, and no page faults, per chunk). Each piece is valid until the next."""
-    buf = bytearray(CHUNK)
+    """The contents of `src` in CHUNK pieces, read into one buffer per thread, reused for
+    every file (no allocation, zeroing or page faults per chunk or per file: 20,000 small
+    files with a fresh 4 MiB buffer each took 4.3 s). Each piece is valid until the next."""
+    buf = getattr(_buffers, "buf", None)
+    if buf is None:
+        buf = _buffers.buf = bytearray(CHUNK)
     view = memoryview(buf)
     while n := _read_into(src, buf):
         yield view[:n]
@@ -235,16 +242,21 @@ def _from_ocfl(store: Store, aip_id: str, here: dict[str, Wanted], take: _Taker,
         except OSError as e:  # a local file that exists but cannot be read (StorageError: unreachable)
             take.damaged(w.version, Finding("FIX006", f"file cannot be read: {e}", key))
 
-    keys = sorted(here, key=lambda k: -here[k].size)  # biggest first: no large file left alone at the end
-    if threads <= 1 or len(keys) <= 1:
-        for key in keys:
-            one(key)
-        return
+    # Large files go to the threads, biggest first (reads, hashing and writes release the
+    # GIL); small ones are done here meanwhile: for them the Python work per file dominates
+    # and threads would only contend for the GIL.
+    large = sorted((k for k in here if here[k].size >= PARALLEL_ABOVE), key=lambda k: -here[k].size)
+    small = sorted(k for k in here if here[k].size < PARALLEL_ABOVE)
+    if threads <= 1 or len(large) <= 1:
+        small, large = sorted(here), []
     from concurrent.futures import ThreadPoolExecutor
 
-    with ThreadPoolExecutor(threads, thread_name_prefix="archa-export") as pool:
-        for _ in pool.map(one, keys):  # re-raises the first error (StorageError: location unreachable)
-            pass
+    with ThreadPoolExecutor(max(1, threads), thread_name_prefix="archa-export") as pool:
+        futures = [pool.submit(one, k) for k in large]
+        for key in small:
+            one(key)
+        for fut in futures:
+            fut.result()  # re-raises the first error (StorageError: location unreachable)
 
 
 def _from_packed(store: Store, aip_id: str, here: dict[str, Wanted], take: _Taker) -> None:

@@ -63,11 +63,14 @@ class DirSink:
         self.root = root
         self.alg = alg
         self.concurrent = concurrent
+        self.made: set[Path] = set()  # folders created already (a mkdir per file costs)
         root.mkdir(parents=True, exist_ok=True)
 
     def begin(self, path: str, size: int | None = None) -> EntryWriter:
         target = self.root / path
-        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.parent not in self.made:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self.made.add(target.parent)
         return EntryWriter(path, open(target, "wb"), self.alg, target, hash_beside=not self.concurrent)
 
     def commit(self, w: EntryWriter) -> None:
