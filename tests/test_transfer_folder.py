@@ -101,6 +101,20 @@ def test_unreadable_file_stops_the_transfer(tmp_path: Path) -> None:
     assert not [p for p in tmp_path.iterdir() if "partial" in p.name]
 
 
+def _can_bind_mount(tmp_path: Path) -> bool:
+    """Whether this machine lets us make a private read-only bind mount (root with the
+    capability to mount, as on the project's machines; not in every container)."""
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        return False
+    probe = tmp_path / "probe-mount"
+    probe.mkdir()
+    run = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                          f'mount --bind "{probe}" "{probe}" && mount -o remount,bind,ro "{probe}"'],
+                         check=False, capture_output=True)
+    probe.rmdir()
+    return run.returncode == 0
+
+
 def test_read_only_mount_becomes_an_aip(repo: Repository, tmp_path: Path) -> None:
     """The share is mounted read-only (a private bind mount, as root) or, without root,
     made read-only by its modes; either way nothing in it can change."""
@@ -108,7 +122,7 @@ def test_read_only_mount_becomes_an_aip(repo: Repository, tmp_path: Path) -> Non
     before = tree_snapshot(src)
     cmd = [ARCHA, "transfer", "folder", str(src), str(tmp_path / "bag"), "--ingest", "--json",
            "--repo", str(repo.root), "--meta", "Title=Road repairs"]
-    if os.geteuid() == 0 and shutil.which("unshare"):
+    if _can_bind_mount(tmp_path):
         script = (f'mount --bind "{src}" "{src}" && mount -o remount,bind,ro "{src}" && '
                   f'touch "{src}/probe" 2>/dev/null && exit 99; exec "$@"')
         run = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh", *cmd],
