@@ -14,13 +14,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from archa.cli.common import human_bytes
 from archa.cli.main import cli
 from archa.ingest.ingest import IngestOptions, ingest
 from archa.preservation.formats import format_report, reidentify
 from archa.preservation.identify import compare_engines, identify_many
 from archa.repository.events import verify_chain
 from archa.repository.repo import Repository
+from archa.units import human_bytes
 from tests.bagmaker import write_bag
 from tests.corpus import CORPUS, build
 

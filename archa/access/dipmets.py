@@ -19,6 +19,7 @@ from lxml import etree
 from archa.ingest.mets import CHECKSUM_TYPES, METS_NS, METS_SCHEMA, XLINK_NS, XSI_NS, M, href
 from archa.ingest.premis import ALG_NAMES, PREMIS_NS, PREMIS_SCHEMA, XSI_TYPE, P
 from archa.ingest.xmlstream import Node, open_node, write_node
+from archa.units import human_bytes
 
 
 @dataclass(frozen=True)
@@ -134,15 +135,6 @@ def write_dip_mets(out: IO[bytes], info: DipInfo, files: Sequence[DipFile]) -> N
                                          M.fptr({"FILEID": ids[f.path]})), 3)
 
 
-def _size(n: int) -> str:
-    value = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{n} B" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{n} B"
-
-
 def write_index(out: IO[bytes], info: DipInfo, files: Sequence[DipFile]) -> None:
     """A plain HTML page: the record's title, then every file with format, size and a link."""
     e = html.escape
@@ -156,7 +148,7 @@ def write_index(out: IO[bytes], info: DipInfo, files: Sequence[DipFile]) -> None
         link = f'<a href="{e(quote(f.path, safe="/"))}">{e(f.title) if f.title else name}</a>'
         if f.title:
             link += f"<br><small>{name}</small>"
-        rows.append(f"<tr><td>{link}</td><td>{fmt}</td><td class=n>{_size(f.size)}</td><td>{about}</td></tr>")
+        rows.append(f"<tr><td>{link}</td><td>{fmt}</td><td class=n>{human_bytes(f.size)}</td><td>{about}</td></tr>")
     page = f"""<!DOCTYPE html>
 <html lang="en">
 <head><meta charset="utf-8"><title>{e(info.label)}</title>

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from archa.cli.common import emit_json, human_bytes, json_option, open_repo, repo_option
+from archa.cli.common import emit_json, json_option, open_repo, repo_option
+from archa.units import human_bytes
 
 
 @click.group("aip")

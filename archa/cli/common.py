@@ -32,15 +32,6 @@ def emit_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
 
 
-def human_bytes(n: int | None) -> str:
-    n = n or 0
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if n < 1024 or unit == "TiB":
-            return f"{n} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024  # type: ignore[assignment]
-    return f"{n} B"
-
-
 def report_error(err: ArchaError, as_json: bool) -> None:
     """Render an error: JSON on stdout when asked for, else text on stderr."""
     if as_json:

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from archa.cli.common import Progress, emit_json, human_bytes, json_option, open_repo, repo_option
+from archa.cli.common import Progress, emit_json, json_option, open_repo, repo_option
+from archa.units import human_bytes
 
 
 @click.group("dip")

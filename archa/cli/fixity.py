@@ -6,10 +6,11 @@ import re
 
 import click
 
-from archa.cli.common import Progress, emit_json, human_bytes, json_option, open_repo, repo_option
+from archa.cli.common import Progress, emit_json, json_option, open_repo, repo_option
 from archa.errors import EXIT_BAD_INPUT, StorageError
 from archa.preservation.fixity import AuditOptions, audit
 from archa.preservation.repair import repair
+from archa.units import human_bytes
 
 _UNITS = {"": 1, "k": 1e3, "m": 1e6, "g": 1e9, "t": 1e12, "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
 _TIME = {"s": 1, "m": 60, "h": 3600, "d": 86400}

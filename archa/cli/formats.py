@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import click
 
-from archa.cli.common import Progress, emit_json, human_bytes, json_option, open_repo, repo_option
+from archa.cli.common import Progress, emit_json, json_option, open_repo, repo_option
 from archa.preservation.formats import format_report, reidentify
 from archa.preservation.identify import ENGINES
+from archa.units import human_bytes
 
 
 @click.group("formats")

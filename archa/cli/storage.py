@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import click
 
-from archa.cli.common import Progress, emit_json, human_bytes, json_option, open_repo, repo_option
+from archa.cli.common import Progress, emit_json, json_option, open_repo, repo_option
 from archa.repository.config import LOCATION_KINDS, TIERS, Location
 from archa.repository.placement import sync
 from archa.repository.storage import add_location, status
+from archa.units import human_bytes
 
 
 @click.group("storage")

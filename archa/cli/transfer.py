@@ -8,8 +8,9 @@ from typing import Any
 
 import click
 
-from archa.cli.common import Progress, emit_json, human_bytes, json_option, open_repo, repo_option
+from archa.cli.common import Progress, emit_json, json_option, open_repo, repo_option
 from archa.errors import SipRejected
+from archa.units import human_bytes
 
 
 @click.group("transfer")
