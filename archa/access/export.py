@@ -38,7 +38,7 @@ from archa.access.fetch import FetchReport, Wanted, Writer, describe, fetch, fet
 from archa.access.sinks import DirSink, EntryWriter, ZipSink
 from archa.errors import NotFoundError, StorageError, UsageError
 from archa.preservation.fixity import CopyAudit, record_audit
-from archa.repository.durable import partial_sibling
+from archa.repository.durable import check_target, partial_sibling
 from archa.repository.events import Event, now_iso
 from archa.repository.repo import Repository, remove_tree
 
@@ -108,14 +108,6 @@ def select_files(repo: Repository, opts: ExportOptions) -> tuple[str, str, list[
                              hint="see the file names with `archa aip show`; globs match the path under "
                                   "data/, e.g. 'scans/*.tif'")
     return version, versions[version]["digest_algorithm"], rows
-
-
-def check_out(out: Path, force: bool) -> None:
-    if out.exists() and not force:
-        raise UsageError(f"{out}: exists already; archa does not overwrite it",
-                         hint="choose another OUT, or pass --force to replace it")
-    if not out.parent.is_dir():
-        raise UsageError(f"{out.parent}: no such directory", hint="create it first, or choose another OUT")
 
 
 class _Builder:
@@ -210,7 +202,7 @@ def export_dip(repo: Repository, opts: ExportOptions, progress: ProgressFn | Non
     if opts.format not in FORMATS:
         raise UsageError(f"--format {opts.format!r} is not one of {', '.join(FORMATS)}")
     out = opts.out.absolute()
-    check_out(out, opts.force)
+    check_target(out, opts.force)
     if opts.location is not None:
         repo.config.location(opts.location)  # an unknown name is a usage error
     version, alg, rows = select_files(repo, opts)

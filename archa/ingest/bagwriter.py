@@ -14,7 +14,6 @@ from datetime import date
 from pathlib import Path
 
 import archa
-from archa.errors import UsageError
 from archa.ingest.copier import CopyJob, CopyOutcome, ProgressFn, copy_all
 from archa.repository.durable import fsync_dir, partial_sibling, sync_filesystem
 
@@ -25,15 +24,6 @@ AGENT = f"archa/{archa.__version__}"
 def encode_path(path: str) -> str:
     """Manifest percent-encoding of '%', CR and LF (RFC 8493 section 2.1.3)."""
     return path.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def check_out(out: Path) -> None:
-    """OUT must not exist and its parent must (UsageError otherwise, naming it)."""
-    if out.exists() or out.is_symlink():
-        raise UsageError(f"{out}: exists already; archa never writes into an existing path",
-                         hint="choose a new OUT path")
-    if not out.parent.is_dir():
-        raise UsageError(f"{out.parent}: no such directory", hint="create it first, or choose another OUT")
 
 
 def partial_dir(out: Path) -> Path:

@@ -22,9 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from archa.errors import Finding, SipRejected, UsageError
-from archa.ingest.bagwriter import BagDraft, check_out, partial_dir
+from archa.ingest.bagwriter import BagDraft, partial_dir
 from archa.ingest.copier import CopyJob, ProgressFn
 from archa.policies.model import TransferPolicy
+from archa.repository.durable import check_target
 
 FOLDER_HINT = ("make every file readable (or move the unreadable ones out) and run the transfer again; "
                "nothing was written and the folder was not changed")
@@ -147,7 +148,7 @@ def transfer_folder(src: Path, out: Path, meta: Sequence[tuple[str, str]], polic
     out = out.absolute()
     if not src.is_dir():
         raise UsageError(f"{src}: not a folder", hint="archa transfer folder takes a directory")
-    check_out(out)
+    check_target(out)
     if out == src or src in out.parents:
         raise UsageError(f"{out}: inside the source folder {src}; the source must stay as it is",
                          hint="write the bag somewhere else")

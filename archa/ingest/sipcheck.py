@@ -9,9 +9,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from archa.errors import Finding, SipRejected, UsageError
-from archa.ingest.bagwriter import BagDraft, check_out, partial_dir
+from archa.ingest.bagwriter import BagDraft, partial_dir
 from archa.ingest.copier import CopyJob, CopyOutcome, ProgressFn
 from archa.ingest.extract import Limits, extract
+from archa.repository.durable import check_target
 
 TRANSFER_HINT = ("fix the package (or ask the producer for a new one) and transfer it again; nothing was "
                  "written and the package was not changed")
@@ -63,7 +64,7 @@ def package_bag(sip: Path, out: Path, limits: Limits, prefix: str) -> Iterator[t
     """(findings, the bag being built for `out`, the package's top folder). A ZIP is unpacked
     straight into the bag's data/; a folder is left where it is. On any error the partial
     bag is removed. UsageError when OUT exists or SIP does not; SipRejected (see `unpack`)."""
-    check_out(out)
+    check_target(out)
     if not sip.exists():
         raise UsageError(f"{sip}: no such file or folder", hint="give the path of the package (a folder or a ZIP)")
     check = Check(str(sip))

@@ -113,6 +113,18 @@ def sync_filesystem(path: Path) -> None:
         os.close(fd)
 
 
+def check_target(out: Path, force: bool | None = None) -> None:
+    """`out` may be created: its parent exists, and it does not (or `force` is True). With
+    `force` None the command offers no --force. UsageError names the path otherwise."""
+    from archa.errors import UsageError
+
+    if (out.exists() or out.is_symlink()) and not force:
+        raise UsageError(f"{out}: exists already; archa does not overwrite it",
+                         hint="choose another OUT" + (", or pass --force to replace it" if force is not None else ""))
+    if not out.parent.is_dir():
+        raise UsageError(f"{out.parent}: no such directory", hint="create it first, or choose another OUT")
+
+
 def partial_sibling(out: Path) -> Path:
     """A hidden, unique name beside `out` for building it before a rename makes it appear
     (`.OUT.archa-partial-<pid>-<random>`); nothing is created."""
