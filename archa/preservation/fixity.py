@@ -32,7 +32,7 @@ from archa.repository.events import Event, now_iso
 from archa.repository.ocfl import INVENTORY, object_relpath
 from archa.repository.placement import Expected, expected_files
 from archa.repository.repo import Repository
-from archa.repository.store import CHUNK, HashingReader, KeyMissing, Store
+from archa.repository.store import CHUNK, HashingReader, KeyMissing, Store, thread_buffer
 
 ARCHA_AGENT = f"archa/{archa.__version__}"
 LARGE_FILE = 1 << 20
@@ -88,15 +88,10 @@ class Throttle:
             time.sleep(ahead)
 
 
-_buffers = threading.local()
-
-
 def _hash_stream(f: IO[bytes], alg: str, throttle: Throttle) -> tuple[str, int]:
     h = hashlib.new(alg)
     n = 0
-    view = getattr(_buffers, "view", None)
-    if view is None:  # one 4 MiB buffer per thread, not one per file (20,000 files: 80 GB of memset)
-        view = _buffers.view = memoryview(bytearray(CHUNK))
+    view = thread_buffer()
     readinto = getattr(f, "readinto", None)
     while True:
         if readinto is not None:
@@ -202,9 +197,7 @@ def _hash_local(base: str, rels: list[str], alg: str, ahead: int = READ_AHEAD) -
     Files are opened `ahead` at a time before they are read, each with a WILLNEED hint, so
     on a cold cache the disk has many reads queued instead of one. A file that cannot be
     read raises StorageError naming it, as `Store.open` does."""
-    view = getattr(_buffers, "view", None)
-    if view is None:
-        view = _buffers.view = memoryview(bytearray(CHUNK))
+    view = thread_buffer()
     new, readv, close, out = hashlib.new, os.readv, os.close, []
     advise = getattr(os, "posix_fadvise", None)
     queue: deque[tuple[str, int]] = deque()

@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -358,6 +359,19 @@ class HashingReader:
         """Read to the end (so `h` and `n` cover the whole stream)."""
         while self.read(CHUNK):
             pass
+
+
+_thread_buffers = threading.local()
+
+
+def thread_buffer() -> memoryview:
+    """A CHUNK-sized read buffer of the calling thread, reused by every file it reads: a
+    fresh 4 MiB buffer per file costs an allocation, zeroing and page faults each time
+    (20,000 small files: seconds). Only one reader per thread may hold it at a time."""
+    view: memoryview | None = getattr(_thread_buffers, "view", None)
+    if view is None:
+        view = _thread_buffers.view = memoryview(bytearray(CHUNK))
+    return view
 
 
 def file_chunks(f: IO[bytes]) -> Iterator[bytes]:
