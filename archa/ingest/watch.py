@@ -16,14 +16,11 @@ complete). Each item ends in `DIR/done/NAME` or `DIR/failed/NAME` with
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import shutil
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,7 +29,8 @@ from typing import Any
 from archa.errors import ArchaError, Finding, RepositoryError, SipRejected
 from archa.ingest.ingest import IngestOptions, ingest, record_rejection
 from archa.ingest.transfer import detect_kind, run_transfer
-from archa.repository.durable import fsync_dir
+from archa.repository.durable import fsync_dir, write_durable
+from archa.repository.lock import try_lock
 from archa.repository.repo import Repository
 
 WORK = ".archa-work"
@@ -91,23 +89,6 @@ def candidates(drop: Path, settle: float, now: float) -> tuple[list[Path], list[
     return ready, waiting
 
 
-@contextmanager
-def _try_lock(path: Path) -> Iterator[bool]:
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        try:
-            yield True
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-    finally:
-        os.close(fd)
-
-
 def _file_away(drop: Path, item: Path, name: str, outcome: str, report: dict[str, Any]) -> Path:
     """Move the item to done/ or failed/ under its own name (suffixed if taken) with its report."""
     dest_dir = drop / outcome
@@ -116,9 +97,7 @@ def _file_away(drop: Path, item: Path, name: str, outcome: str, report: dict[str
     if dest.exists() or (dest_dir / f"{name}.report.json").exists():
         dest = dest_dir / f"{name}.{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
     report_path = dest_dir / f"{dest.name}.report.json"
-    tmp = report_path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(report, indent=2, ensure_ascii=False), "utf-8")
-    os.rename(tmp, report_path)
+    write_durable(report_path, json.dumps(report, indent=2, ensure_ascii=False).encode("utf-8"))
     os.rename(item, dest)
     fsync_dir(dest_dir)
     return report_path
@@ -195,7 +174,7 @@ def watch_once(repo: Repository, drop: Path, now: float | None = None) -> WatchR
     # items a dead run left behind: their lock is free now
     for lock in sorted(work.glob("*.lock")):
         claim = lock.with_suffix("")
-        with _try_lock(lock) as mine:
+        with try_lock(lock) as mine:
             if mine and claim.is_dir() and any(claim.iterdir()):
                 result.items.append(_process(repo, drop, claim))
             elif mine and claim.is_dir():
@@ -207,7 +186,7 @@ def watch_once(repo: Repository, drop: Path, now: float | None = None) -> WatchR
     for path in ready:
         claim = work / uuid.uuid4().hex[:12]
         lock = claim.with_suffix(".lock")
-        with _try_lock(lock) as mine:
+        with try_lock(lock) as mine:
             if not mine:
                 continue
             claim.mkdir()

@@ -13,6 +13,25 @@ from archa.errors import RepositoryError
 
 
 @contextmanager
+def try_lock(path: Path) -> Iterator[bool]:
+    """Yield whether the exclusive flock on `path` (created if needed) was free and is now
+    held; never waits. Like `exclusive_lock`, it dies with the process."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+@contextmanager
 def exclusive_lock(path: Path, timeout: float = 30.0) -> Iterator[None]:
     """Hold an exclusive flock on `path` (created if needed); wait at most `timeout` seconds.
 
