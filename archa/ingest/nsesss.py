@@ -98,8 +98,11 @@ def read_mets(data: bytes, check: Check, name: str) -> NsesssPackage | None:
     if root.tag != f"{{{METS}}}mets":
         check.error("NSS009", f"the root element is {root.tag}, not mets:mets", where)
         return None
-    namespaces = {el.nsmap.get(p) for el in root.iter() if isinstance(el.tag, str) for p in el.nsmap} | \
-                 {etree.QName(el).namespace for el in root.iter() if isinstance(el.tag, str)}
+    namespaces: set[str | None] = set()
+    for el in root.iter():
+        if isinstance(el.tag, str):
+            namespaces.update(el.nsmap.values())
+            namespaces.add(etree.QName(el).namespace)
     for ns, what in UNSUPPORTED.items():
         if ns in namespaces:
             check.error("NSS010", f"{what} packages (namespace {ns}) are not supported; ask the producer for an "
