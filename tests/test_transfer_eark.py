@@ -10,9 +10,9 @@ from click.testing import CliRunner
 
 from archa.cli.main import cli
 from archa.errors import SipRejected
-from archa.ingest.eark import transfer_eark
 from archa.ingest.extract import Limits
 from archa.repository.repo import Repository
+from archa.transfer.eark import transfer_eark
 from tests.bagmaker import tree_snapshot
 from tests.eark_maker import DATA, mets, write_eark
 from tests.nsesss_maker import zip_package

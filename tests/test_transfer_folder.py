@@ -16,9 +16,9 @@ from click.testing import CliRunner
 
 from archa.cli.main import cli
 from archa.errors import SipRejected, UsageError
-from archa.ingest.folder import parse_meta, transfer_folder
 from archa.policies.model import load_policy
 from archa.repository.repo import Repository
+from archa.transfer.folder import parse_meta, transfer_folder
 from tests.bagmaker import tree_snapshot
 
 ARCHA = str(Path(sys.executable).parent / "archa")
@@ -151,7 +151,7 @@ def test_cli_reports_what_was_left_out(tmp_path: Path) -> None:
 
 def test_a_file_growing_during_the_copy_stops_the_transfer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A file still being written (it grows between the scan and the copy) is not bagged half."""
-    import archa.ingest.folder as folder_mod
+    import archa.transfer.folder as folder_mod
 
     src = make_source(tmp_path)
     real_scan = folder_mod.scan

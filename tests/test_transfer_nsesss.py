@@ -15,8 +15,8 @@ from lxml import etree
 from archa.cli.main import cli
 from archa.errors import SipRejected
 from archa.ingest.extract import Limits
-from archa.ingest.nsesss import transfer_nsesss
 from archa.repository.repo import Repository
+from archa.transfer.nsesss import transfer_nsesss
 from tests.bagmaker import tree_snapshot
 from tests.nsesss_maker import LABEL_REVIEW, Package, mets_xml, write_package, zip_package
 

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from archa.ingest.ingest import ingest
-from archa.ingest.watch import WORK, watch_once
+from archa.transfer.watch import WORK, watch_once
 from tests.bagmaker import write_bag, zip_dir
 from tests.eark_maker import write_eark
 from tests.nsesss_maker import Package, write_package, zip_package

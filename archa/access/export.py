@@ -307,8 +307,8 @@ def component_titles(folder: str, mets: bytes) -> dict[str, str]:
     """{`folder`/href: component title} from an NSESSS mets.xml (empty for anything else)."""
     from lxml import etree
 
-    from archa.ingest.nsesss import GENERATIONS
     from archa.ingest.xmlsafe import UnsafeXml, parse_untrusted
+    from archa.transfer.nsesss import GENERATIONS
 
     try:
         root = parse_untrusted(mets)

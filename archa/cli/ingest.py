@@ -71,7 +71,7 @@ def ingest_command(ctx: click.Context, sips: tuple[Path, ...], watch_dir: Path |
 
 
 def _watch(ctx: click.Context, drop: Path, repo_path: str | None, as_json: bool) -> None:
-    from archa.ingest.watch import watch_once
+    from archa.transfer.watch import watch_once
 
     with open_repo(repo_path) as repo:
         result = watch_once(repo, drop)

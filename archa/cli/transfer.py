@@ -35,10 +35,10 @@ def _options(f: Callable[..., Any]) -> Callable[..., Any]:
 
 def _run(ctx: click.Context, kind: str, sip: Path, out: Path, meta: tuple[str, ...], meta_file: Path | None,
          then_ingest: bool, jobs: int | None, repo_path: str | None, as_json: bool) -> None:
-    from archa.ingest.folder import parse_meta
-    from archa.ingest.transfer import run_transfer
     from archa.policies.model import load_policy
     from archa.repository.repo import resolve_repo_path
+    from archa.transfer.folder import parse_meta
+    from archa.transfer.kinds import run_transfer
 
     ctx.meta["archa.json"] = as_json
     pairs = parse_meta(meta, meta_file)

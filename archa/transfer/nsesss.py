@@ -23,10 +23,10 @@ from lxml import etree
 
 from archa.ingest.copier import ProgressFn
 from archa.ingest.extract import Limits, unsafe_name
-from archa.ingest.folder import TransferResult
-from archa.ingest.sipcheck import Check, package_bag, take_payload
 from archa.ingest.xmlsafe import UnsafeXml, parse_untrusted, wrapper_schema
 from archa.repository.retention import Retention, combine, to_bag_info
+from archa.transfer.folder import TransferResult
+from archa.transfer.package import Check, package_bag, take_payload
 
 METS = "http://www.loc.gov/METS/"
 XLINK = "http://www.w3.org/1999/xlink"

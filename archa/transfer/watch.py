@@ -28,10 +28,10 @@ from typing import Any
 
 from archa.errors import ArchaError, Finding, RepositoryError, SipRejected
 from archa.ingest.ingest import IngestOptions, ingest, record_rejection
-from archa.ingest.transfer import detect_kind, run_transfer
 from archa.repository.durable import fsync_dir, write_durable
 from archa.repository.lock import try_lock
 from archa.repository.repo import Repository
+from archa.transfer.kinds import detect_kind, run_transfer
 
 WORK = ".archa-work"
 DONE, FAILED = "done", "failed"

@@ -13,8 +13,8 @@ from pathlib import Path
 from archa.errors import UsageError
 from archa.ingest.copier import ProgressFn
 from archa.ingest.extract import Limits, archive_kind
-from archa.ingest.folder import TransferResult, transfer_folder
 from archa.policies.model import Policy
+from archa.transfer.folder import TransferResult, transfer_folder
 
 KINDS = ("folder", "nsesss", "eark")
 
@@ -56,11 +56,11 @@ def run_transfer(kind: str, sip: Path, out: Path, meta: Sequence[tuple[str, str]
     if kind == "folder":
         return transfer_folder(sip, out, meta, policy.transfer, n, progress)
     if kind == "nsesss":
-        from archa.ingest.nsesss import transfer_nsesss
+        from archa.transfer.nsesss import transfer_nsesss
 
         return transfer_nsesss(sip, out, meta, limits, n, progress)[0]
     if kind == "eark":
-        from archa.ingest.eark import transfer_eark
+        from archa.transfer.eark import transfer_eark
 
         return transfer_eark(sip, out, meta, limits, n, progress)[0]
     raise UsageError(f"unknown transfer kind {kind!r}; use one of {', '.join(KINDS)}")

@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from archa.errors import Finding, SipRejected, UsageError
-from archa.ingest.bagwriter import BagDraft, partial_dir
 from archa.ingest.copier import CopyJob, ProgressFn
 from archa.policies.model import TransferPolicy
 from archa.repository.durable import check_target
+from archa.transfer.bagwriter import BagDraft, partial_dir
 
 FOLDER_HINT = ("make every file readable (or move the unreadable ones out) and run the transfer again; "
                "nothing was written and the folder was not changed")
