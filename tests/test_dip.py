@@ -297,21 +297,22 @@ def test_erms_record_zip_names_components_by_their_titles(repo: Repository, tmp_
     """An NSESSS record: the index lists each component under its title from mets.xml."""
     from tests.nsesss_maker import Package, component_title, write_package, zip_package
 
-    pkg = Package(components={"dopis.pdf": b"%PDF-1.4\n%%EOF\n", "scan.png": picture("PNG", (900, 1200))})
+    pkg = Package()
     sip = zip_package(write_package(tmp_path / "src", pkg), tmp_path / f"{pkg.name}.zip")
     r = CliRunner().invoke(cli, ["transfer", "nsesss", str(sip), str(tmp_path / "bag"), "--ingest", "--json",
                                  "--repo", str(repo.root)])
     aip = json.loads(r.output)["ingest"]["aip_id"]
     result = export_dip(repo, ExportOptions(aip, tmp_path / "record.zip", format="zip"))
-    assert result.access_copies == 1
+    assert result.access_copies == 1  # the PNG; the DOCX has no converter here, the PDF is its own copy
+    pdf = next(c for c in pkg.components if c.name == "odpoved.pdf")
     with zipfile.ZipFile(tmp_path / "record.zip") as z:
         page = z.read("record/index.html").decode()
         doc = etree.fromstring(z.read("record/METS.xml"))
-        assert z.read(f"record/objects/{pkg.name}/komponenty/dopis.pdf") == pkg.components["dopis.pdf"]
-        assert f"record/objects/{pkg.name}/komponenty/scan.png.jpg" in z.namelist()
-    title1, title2 = component_title(1, "dopis.pdf"), component_title(2, "scan.png")
-    assert f">{title1}</a><br><small>{pkg.name}/komponenty/dopis.pdf</small>" in page
-    assert f">{title2}</a><br><small>{pkg.name}/komponenty/scan.png.jpg</small>" in page
+        assert z.read(f"record/objects/{pkg.name}/komponenty/odpoved.pdf") == pdf.data
+        assert f"record/objects/{pkg.name}/komponenty/foto.png.jpg" in z.namelist()
+    title1, title2 = component_title(2, "odpoved.pdf"), component_title(3, "foto.png")
+    assert f">{title1}</a><br><small>{pkg.name}/komponenty/odpoved.pdf</small>" in page
+    assert f">{title2}</a><br><small>{pkg.name}/komponenty/foto.png.jpg</small>" in page
     labels = {d.get("LABEL") for d in doc.iter(f"{METS}div")}
     assert {title1, title2} <= labels
 

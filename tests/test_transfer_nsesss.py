@@ -1,11 +1,16 @@
-"""Czech ERMS (NSESSS) SIPs, v4 and v3, built in code: to stored AIPs with retention, and
-every bad case rejected with a message naming the element or file, nothing written."""
+"""Czech ERMS (NSESSS) packages, v4 and v3, through `archa check nsesss` and `archa transfer
+nsesss`: valid shapes accepted under their profiles (several base entities, metadata only),
+broken ones rejected with their rule codes and nothing written, retention taken from the
+package (the declared year, a disposal procedure already held), the as-of date, exit codes."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import tempfile
 import zipfile
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -16,151 +21,195 @@ from archa.cli.main import cli
 from archa.errors import SipRejected
 from archa.ingest.extract import Limits
 from archa.repository.repo import Repository
-from archa.transfer.nsesss import transfer_nsesss
+from archa.transfer.nsesss.check import CheckOptions, UnusablePackage, check_package
+from archa.transfer.nsesss.importer import transfer_nsesss
+from archa.transfer.nsesss.rules import Profile
+from tests import nsesss_maker as mk
 from tests.bagmaker import tree_snapshot
-from tests.nsesss_maker import LABEL_REVIEW, Package, mets_xml, write_package, zip_package
+from tests.nsesss_maker import Doc, Package, write_package, zip_package
 
 LIMITS = Limits(1000, 1 << 30)
 DC = "{http://purl.org/dc/elements/1.1/}"
+AS_OF = date(2026, 11, 30)
 
 
-def _run(repo: Repository, *args: str) -> tuple[int, str]:
-    r = CliRunner().invoke(cli, [*args, "--repo", str(repo.root)])
+def _run(repo: Repository | None, *args: str) -> tuple[int, str]:
+    extra = ["--repo", str(repo.root)] if repo is not None else []
+    r = CliRunner().invoke(cli, [*args, *extra])
     return r.exit_code, r.output
 
 
+# --- the records centre takes packages in -------------------------------------------------------
+
 @pytest.mark.parametrize("version", [4, 3])
-def test_zip_to_stored_aip_with_retention(repo: Repository, tmp_path: Path, version: int) -> None:
-    pkg = Package(version=version, name=f"SIP_v{version}", sign="A" if version == 4 else "S", period=5)
+def test_zip_to_stored_aip_with_the_declared_retention(repo: Repository, tmp_path: Path, version: int) -> None:
+    """A file closed last year, retention running to 2036 (computed) but declared as 2040:
+    taken in with the rules on due disposal as warnings; the AIP keeps the declared year."""
+    pkg = mk.fresh_package(version, name=f"SIP_v{version}", declared_year=2040)
     folder = write_package(tmp_path / "src", pkg)
     sip = zip_package(folder, tmp_path / f"{pkg.name}.zip")
     before = tree_snapshot(tmp_path / "src"), sip.read_bytes()
     code, out = _run(repo, "transfer", "nsesss", str(sip), str(tmp_path / "bag"), "--ingest", "--json")
     assert code == 0, out
     result = json.loads(out)
-    aip = result["ingest"]["aip_id"]
     assert (tree_snapshot(tmp_path / "src"), sip.read_bytes()) == before  # the source is only read
-    # the payload is the package byte for byte
-    for rel in ("mets.xml", "komponenty/dopis.pdf", "komponenty/priloha.txt"):
+    warned = {f["code"] for f in result["transfer"]["findings"] if f["severity"] == "warning"}
+    assert {"obs65", "obs78", "NSSW04"} <= warned  # not due yet, no disposal procedure: fine at intake
+    assert not [f for f in result["transfer"]["findings"] if f["severity"] == "error"]
+    for rel in ("mets.xml", "komponenty/odpoved.pdf", "komponenty/foto.png"):  # the package byte for byte
         assert (tmp_path / "bag/data" / pkg.name / rel).read_bytes() == (folder / rel).read_bytes()
-    stored = {f["logical_path"]: f for f in repo.catalog.files(aip, "v1")}
-    assert f"representations/original/data/{pkg.name}/komponenty/dopis.pdf" in stored
+    aip = result["ingest"]["aip_id"]
     (ret,) = repo.catalog.retention(aip)
-    assert (ret["sign"], ret["period"], ret["trigger_year"], ret["until_year"]) == (pkg.sign, 5, 2025, 2031)
-    assert ret["entity"] == "Dokument dok-1"
+    assert (ret["entity"], ret["sign"], ret["period"], ret["trigger_year"], ret["until_year"],
+            ret["until_declared"]) == ("Spis spis-1", "A", 10, 2025, 2040, 1)
     code, show = _run(repo, "aip", "show", aip)
-    assert f"retention: sign {pkg.sign}, 5 years from 2025, ends 2031" in show
-    code, due = _run(repo, "retention", "due", "--as-of", "2031-01-01", "--json")
-    assert [r["aip_id"] for r in json.loads(due)[pkg.sign]] == [aip]
-    code, due = _run(repo, "retention", "due", "--as-of", "2030-12-31", "--json")
-    assert json.loads(due)[pkg.sign] == []
+    assert "retention: sign A, 10 years from 2025, ends 2040 (the year the package declares)" in show
+    code, due = _run(repo, "retention", "due", "--as-of", "2040", "--json")
+    assert [r["aip_id"] for r in json.loads(due)["A"]] == [aip]
+    code, due = _run(repo, "retention", "due", "--as-of", "2039", "--json")
+    assert json.loads(due)["A"] == []  # 2036 (trigger + 1 + period) is not what counts
+    bag_info = (tmp_path / "bag/bag-info.txt").read_text()
+    assert "NSESSS-Profile: prejimka" in bag_info and "Retention-Until-Declared: yes" in bag_info
     dc = etree.parse(str(repo.hot.object_path(aip) / "v1/content/metadata/descriptive/dc.xml")).getroot()
     values = {(e.tag.replace(DC, ""), e.text) for e in dc}
-    assert {("title", pkg.title), ("identifier", "KU-2026-0042 (eSSL Krajský úřad)"), ("subject", "03.1"),
+    assert {("title", pkg.title), ("identifier", f"{pkg.ident} ({mk.ZDROJ})"), ("subject", "03.1"),
             ("date", "2025-06-30"), ("creator", pkg.originator)} <= values
-    assert any(t == "description" and "transfer to an archive" in (v or "") for t, v in values)
 
 
-def test_disposal_review_package_of_one_document(tmp_path: Path) -> None:
-    pkg = Package(sign="V", period=3, label=LABEL_REVIEW)
-    folder = write_package(tmp_path / "src", pkg)
-    result, lifted = transfer_nsesss(folder, tmp_path / "bag", [], LIMITS)
-    assert lifted.retention is not None and (lifted.retention.sign, lifted.retention.until) == ("V", 2029)
-    assert ("Package-Purpose", f"disposal review ({LABEL_REVIEW})") in result.info
+def test_a_disposal_procedure_in_the_package_is_kept_and_not_due_again(repo: Repository, tmp_path: Path) -> None:
+    pkg = Package()  # selected as archival on 2022-03-15 ('trvalé uložení'), retention ended 2021
+    code, out = _run(repo, "transfer", "nsesss", str(write_package(tmp_path / "src", pkg)), str(tmp_path / "bag"),
+                     "--ingest", "--json")
+    assert code == 0, out
+    aip = json.loads(out)["ingest"]["aip_id"]
+    (ret,) = repo.catalog.retention(aip)
+    assert (ret["until_year"], ret["disposal_date"], ret["disposal_operation"], ret["disposal_by"]) == \
+        (2021, "2022-03-15", "trvalé uložení", "Jana Nováková")
+    code, show = _run(repo, "aip", "show", aip)
+    assert "disposal procedure held 2022-03-15: trvalé uložení, judged by Jana Nováková; not due again" in show
+    code, due = _run(repo, "retention", "due", "--as-of", "2030", "--json")
+    listed = json.loads(due)
+    assert listed["A"] == [] and [r["aip_id"] for r in listed["disposed"]] == [aip]
+    code, text = _run(repo, "retention", "due", "--as-of", "2030")
+    assert "already through a disposal procedure (not due again): 1" in text
 
 
-@pytest.mark.parametrize(("own", "documents", "expected"), [
-    (("S", 5), (("S", 5), ("V", 20), ("S", 3)), ("V", 20)),  # a V document makes the file V; longest period
-    (("S", 5), (("A", 10), ("V", 1)), ("A", 10)),  # A beats V and S
-    (("V", 15), (("S", 5),), ("V", 15)),  # the file's own regime counts too
-])
-def test_a_file_takes_the_highest_sign_and_longest_period(tmp_path: Path, own: tuple[str, int],
-                                                          documents: tuple[tuple[str, int], ...],
-                                                          expected: tuple[str, int]) -> None:
-    pkg = Package(sign=own[0], period=own[1], file_of=documents)
-    _result, lifted = transfer_nsesss(write_package(tmp_path / "src", pkg), tmp_path / "bag", [], LIMITS)
+def test_a_file_takes_the_highest_sign_and_the_longest_period(tmp_path: Path) -> None:
+    """Without a declared year, the end is trigger + 1 + the longest period in the file."""
+    pkg = mk.fresh_package(sign="A", period=5, declared_year=None, documents=(
+        Doc("dok-1", "A", 5, components=mk.default_components()), Doc("dok-2", "V", 20, analog=True)))
+    result, lifted = transfer_nsesss(write_package(tmp_path / "src", pkg), tmp_path / "bag", [], LIMITS)
     r = lifted.retention
-    assert r is not None and (r.sign, r.period, r.trigger_year, r.until) == (*expected, 2025, 2025 + 1 + expected[1])
-    assert (lifted.entity_type, r.entity) == ("Spis", "Spis spis-1")
-    assert lifted.closed == pkg.settled  # VyrizeniUzavreni/Datum of a file
+    assert r is not None and (r.sign, r.period, r.trigger_year, r.until, r.declared) == ("A", 20, 2025, 2046, False)
+    assert ("Retention-Until", "2046") in result.info
 
 
-def _corrupt_component(folder: Path) -> None:
-    data = (folder / "komponenty/dopis.pdf").read_bytes()
-    (folder / "komponenty/dopis.pdf").write_bytes(data[:-2] + b"X\n")  # same size, other bytes
+def test_several_base_entities_bound_by_fixed_cross_references(repo: Repository, tmp_path: Path) -> None:
+    pkg = mk.linked_package()
+    code, out = _run(repo, "transfer", "nsesss", str(write_package(tmp_path / "src", pkg)), str(tmp_path / "bag"),
+                     "--ingest", "--json")
+    assert code == 0, out
+    aip = json.loads(out)["ingest"]["aip_id"]
+    assert [r["entity"] for r in repo.catalog.retention(aip)] == ["Spis spis-1", "Spis spis-2"]
+    info = (tmp_path / "bag/bag-info.txt").read_text()
+    assert f"External-Identifier: {pkg.ident} ({mk.ZDROJ})" in info
+    assert f"External-Identifier: {pkg.ident}-B ({mk.ZDROJ})" in info
+    assert f"Title: {pkg.title} (+1 more)" in info
 
 
-def _resize_component(folder: Path) -> None:
-    (folder / "komponenty/priloha.txt").write_bytes(b"short")
+def test_metadata_only_package_under_its_profile(tmp_path: Path) -> None:
+    pkg = mk.metadata_package()
+    folder = write_package(tmp_path / "src", pkg)
+    assert not (folder / "komponenty").exists()
+    result, lifted = transfer_nsesss(folder, tmp_path / "bag", [], LIMITS,
+                                     options=CheckOptions(Profile.METADATA, intake=True))
+    assert result.files == 1 and lifted.entity_type == "Spis"
+    assert ("NSESSS-Profile", "skartace-metadata") in result.info
+    with pytest.raises(SipRejected) as e:  # the same package as a transfer: its components are missing
+        transfer_nsesss(folder, tmp_path / "bag2", [], LIMITS)
+    assert "obs52" in {f.code for f in e.value.findings if f.is_error}
+    assert not (tmp_path / "bag2").exists()
 
 
-def _mets_with(transform) -> callable:  # type: ignore[no-untyped-def, valid-type]
-    def apply(folder: Path) -> None:
-        (folder / "mets.xml").write_bytes(transform((folder / "mets.xml").read_bytes()))
-    return apply
+# --- rejections ------------------------------------------------------------------------------------
+
+def _resize(folder: Path) -> None:
+    (folder / "komponenty/foto.png").write_bytes(b"short")
 
 
-BAD = {
-    "checksum mismatch": (_corrupt_component, "NSS013", "komponenty/dopis.pdf"),
-    "size mismatch": (_resize_component, "NSS012", "komponenty/priloha.txt"),
-    "missing component": (lambda f: (f / "komponenty/priloha.txt").unlink(), "NSS014", "komponenty/priloha.txt"),
-    "unreferenced component": (lambda f: (f / "komponenty/extra.doc").write_bytes(b"x"), "NSS015",
-                               "komponenty/extra.doc"),
-    "malformed XML": (_mets_with(lambda d: d.replace(b"</mets:mets>", b"")), "NSS007", "mets.xml"),
-    "DOCTYPE with external entity": (_mets_with(lambda d: d.replace(
-        b"<mets:mets", b'<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>\n<mets:mets', 1)),
-        "NSS008", "mets.xml"),
-    "v2 namespace": (_mets_with(lambda d: d.replace(b"http://www.mvcr.cz/nsesss/v4", b"http://www.mvcr.cz/nsesss/v2")),
-                     "NSS010", "mets.xml"),
-    "unknown namespace": (_mets_with(lambda d: d.replace(b"http://www.mvcr.cz/nsesss/v4", b"urn:example:erms")),
-                          "NSS010", "mets.xml"),
-    "schema-invalid metadata": (_mets_with(lambda d: d.replace(b"<nsesss:SkartacniZnak>A<",
-                                                               b"<nsesss:SkartacniZnak>X<")),
-                                "NSS011", "mets.xml"),
-    "byte-order mark": (_mets_with(lambda d: b"\xef\xbb\xbf" + d), "NSS006", "mets.xml"),
-    "stray file": (lambda f: (f / "notes.txt").write_text("x"), "NSS003", ""),
+def _flip(folder: Path) -> None:
+    data = bytearray((folder / "komponenty/odpoved.pdf").read_bytes())
+    data[40] ^= 0x01
+    (folder / "komponenty/odpoved.pdf").write_bytes(bytes(data))
+
+
+def _bom(folder: Path) -> None:
+    (folder / "mets.xml").write_bytes(b"\xef\xbb\xbf" + (folder / "mets.xml").read_bytes())
+
+
+def _sign(root: etree._Element) -> None:
+    root.find(f".//{{{mk.NS[4]}}}SkartacniZnak").text = "X"
+
+
+def _filing(root: etree._Element) -> None:
+    root.find(f".//{{{mk.NS[4]}}}Spis/{{{mk.NS[4]}}}EvidencniUdaje/{{{mk.NS[4]}}}Trideni/"
+              f"{{{mk.NS[4]}}}PlneUrcenySpisovyZnak").text = "03.2"
+
+
+def _symlinked_components(folder: Path) -> None:
+    real = folder.parent / "elsewhere"
+    (folder / "komponenty").rename(real)
+    (folder / "komponenty").symlink_to(real, target_is_directory=True)
+
+
+BROKEN = {  # case: (package, mets mutation, folder change, expected rule, where it points)
+    "component resized": (Package(), None, _resize, "kom1", "komponenty/foto.png"),
+    "component damaged": (Package(), None, _flip, "kom2", "komponenty/odpoved.pdf"),
+    "not PDF/A": (Package(documents=(Doc("dok-1", "A", 5, components=(
+        mk.Comp("odpoved.docx", mk.docx_bytes(), mk.DOCX, 1, 1, mk.ORIGINAL),
+        mk.Comp("odpoved.pdf", mk.pdf_bytes(pdfa=False), "application/pdf", 1, 2, mk.OUTPUT))),
+        Doc("dok-2", "S", 5, analog=True))), None, None, "kom4", "komponenty/odpoved.pdf"),
+    "byte-order mark": (Package(), None, _bom, "kod1", "mets.xml"),
+    "schema-invalid sign": (Package(), _sign, None, "val1", "SkartacniZnak"),
+    "filing code": (Package(), _filing, None, "obs94", "nsesss:Spis[@ID='spis-1']"),
+    "extra file": (Package(), None, lambda f: (f / "notes.txt").write_text("x"), "dat3", "notes.txt"),
+    "symlinked komponenty": (Package(), None, _symlinked_components, "dat3", "komponenty"),
+    "SHA-1 checksums": (Package(checksum_type="SHA-1"), None, None, "obs46", "mets:file"),
 }
 
 
-@pytest.mark.parametrize("case", sorted(BAD))
-def test_bad_package_is_rejected_naming_the_problem(repo: Repository, tmp_path: Path, case: str) -> None:
-    damage, code, where = BAD[case]
-    pkg = Package()
-    folder = write_package(tmp_path / "src", pkg)
-    damage(folder)
+@pytest.mark.parametrize("case", sorted(BROKEN))
+def test_broken_packages_are_rejected_with_their_rule_code(repo: Repository, tmp_path: Path, case: str) -> None:
+    pkg, mutate, change, rule, where = BROKEN[case]
+    folder = write_package(tmp_path / "src", pkg, mutate=mutate)
+    if change:
+        change(folder)
     before = tree_snapshot(tmp_path / "src")
-    rc, out = _run(repo, "transfer", "nsesss", str(folder), str(tmp_path / "bag"), "--ingest")
-    assert rc == 2, out
-    assert code in out and where in out, out
+    code, out = _run(repo, "transfer", "nsesss", str(folder), str(tmp_path / "bag"), "--ingest")
+    assert code == 2, out
+    line = next(line for line in out.splitlines() if f" {rule} " in line)
+    assert where in line, out
     assert not (tmp_path / "bag").exists()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["archive", "src"]  # no partial bag left
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != "elsewhere") == ["archive", "src"]
     assert tree_snapshot(tmp_path / "src") == before
     assert repo.catalog.aips() == []
     (rejected,) = repo.catalog.transfers()  # with --ingest, the rejection is recorded like ingest's
-    assert rejected["status"] == "rejected" and code in rejected["findings"]
-    if case == "schema-invalid metadata":
-        assert "SkartacniZnak" in out  # the element is named
+    assert rejected["status"] == "rejected" and rule in rejected["findings"]
 
 
-def test_zip_with_two_top_folders(tmp_path: Path) -> None:
+def test_zip_with_two_top_folders_and_zip_named_unlike_its_folder(tmp_path: Path) -> None:
     folder = write_package(tmp_path / "src", Package())
     sip = tmp_path / "SIP_2026_0001.zip"
-    with zipfile.ZipFile(sip, "w") as z:
-        for p in folder.rglob("*"):
-            if p.is_file():
-                z.write(p, f"SIP_2026_0001/{p.relative_to(folder).as_posix()}")
+    zip_package(folder, sip)
+    with zipfile.ZipFile(sip, "a") as z:
         z.writestr("other/readme.txt", "x")
     with pytest.raises(SipRejected) as e:
         transfer_nsesss(sip, tmp_path / "bag", [], LIMITS)
-    assert [f.code for f in e.value.findings] == ["NSS002"] and "other" in e.value.findings[0].message
-
-
-def test_zip_named_unlike_its_folder(tmp_path: Path) -> None:
-    folder = write_package(tmp_path / "src", Package())
-    sip = zip_package(folder, tmp_path / "renamed.zip")
+    assert [f.code for f in e.value.findings] == ["dat2"] and "other" in e.value.findings[0].message
+    renamed = zip_package(folder, tmp_path / "renamed.zip")
     with pytest.raises(SipRejected) as e:
-        transfer_nsesss(sip, tmp_path / "bag", [], LIMITS)
-    assert e.value.findings[0].code == "NSS002" and "'renamed'" in e.value.findings[0].message
+        transfer_nsesss(renamed, tmp_path / "bag", [], LIMITS)
+    assert e.value.findings[0].code == "dat2" and "'renamed'" in e.value.findings[0].message
 
 
 @pytest.mark.parametrize("member", ["SIP_2026_0001/../../evil.txt", "/SIP_2026_0001/abs.txt"])
@@ -171,57 +220,165 @@ def test_zip_with_unsafe_member_names(tmp_path: Path, member: str) -> None:
         z.writestr(zipfile.ZipInfo(member), b"x")
     with pytest.raises(SipRejected) as e:
         transfer_nsesss(sip, tmp_path / "bag", [], LIMITS)
-    assert any(f.code.startswith("SIP") and member in f.path + f.message for f in e.value.findings), e.value.findings
+    found = {f.code for f in e.value.findings}
+    assert found & {"dat2", "SIP002"}, e.value.findings
     assert not (tmp_path / "evil.txt").exists() and not (tmp_path / "bag").exists()
 
 
-def test_v4_package_name_rules(tmp_path: Path) -> None:
+def test_v4_package_name_rule(tmp_path: Path) -> None:
     folder = write_package(tmp_path / "src", Package(name="SIP 2026 (1)"))
     with pytest.raises(SipRejected) as e:
         transfer_nsesss(folder, tmp_path / "bag", [], LIMITS)
-    assert [f.code for f in e.value.findings if f.is_error] == ["NSS004"]
+    assert [f.code for f in e.value.findings if f.is_error] == ["dat1a"]
 
 
-def test_v3_backslash_hrefs_and_sha1_are_accepted_with_warnings(tmp_path: Path) -> None:
-    pkg = Package(version=3, checksum_type="SHA-1")
-    folder = write_package(tmp_path / "src", pkg, hrefs={"dopis.pdf": "komponenty\\dopis.pdf"})
+def test_v3_backslash_hrefs_are_read_with_a_warning(tmp_path: Path) -> None:
+    def backslash(root: etree._Element) -> None:
+        for loc in root.iter(f"{{{mk.METS_NS}}}FLocat"):
+            loc.set(f"{{{mk.XLINK_NS}}}href", loc.get(f"{{{mk.XLINK_NS}}}href").replace("/", "\\"))
+
+    folder = write_package(tmp_path / "src", Package(version=3), mutate=backslash)
     result, _pkg = transfer_nsesss(folder, tmp_path / "bag", [], LIMITS)
-    codes = sorted({f.code for f in result.findings})
-    assert codes == ["NSSW01", "NSSW02"] and all(not f.is_error for f in result.findings)
-    assert "NSSW01" in (tmp_path / "bag/transfer-report.txt").read_text()
+    warned = [f for f in result.findings if f.code == "obs52"]
+    assert len(warned) == 3 and all(not f.is_error and "backslashes" in f.message for f in warned)
+    assert "obs52" in (tmp_path / "bag/transfer-report.txt").read_text()
 
 
-def test_schema_validation_covers_the_transaction_log(tmp_path: Path) -> None:
-    pkg = Package()
-    bad = mets_xml(pkg).replace(b"<tp:TypObjektuId>Dokument<", b"<tp:TypObjektuId>Nic<")
-    folder = write_package(tmp_path / "src", pkg, mets=bad)
+def test_nsesss_v2_is_refused_clearly(tmp_path: Path) -> None:
+    folder = write_package(tmp_path / "src", Package(),
+                           mets=mk.mets_xml(Package()).replace(mk.NS[4].encode(), mk.NS[2].encode()))
+    with pytest.raises(UnusablePackage, match="NSESSS v2"):
+        check_package(folder)
     with pytest.raises(SipRejected) as e:
         transfer_nsesss(folder, tmp_path / "bag", [], LIMITS)
-    assert e.value.findings[0].code == "NSS011" and "TypObjektuId" in e.value.findings[0].message
+    assert e.value.findings[0].code == "NSS010" and "v3 (2017) or v4 (2024)" in e.value.findings[0].message
 
 
-def test_component_checksums_use_the_declared_algorithm(tmp_path: Path) -> None:
-    """SHA-512 in mets.xml, sha256 in the bag: both computed in the one copy pass."""
+def test_component_checksums_use_the_declared_algorithm_in_the_one_copy_pass(tmp_path: Path) -> None:
+    """SHA-512 in mets.xml, sha256 in the bag: both computed while copying."""
     pkg = Package(checksum_type="SHA-512")
-    folder = write_package(tmp_path / "src", pkg)
-    transfer_nsesss(folder, tmp_path / "bag", [], LIMITS)
+    transfer_nsesss(write_package(tmp_path / "src", pkg), tmp_path / "bag", [], LIMITS)
     manifest = (tmp_path / "bag/manifest-sha256.txt").read_text()
-    digest = hashlib.sha256(pkg.components["dopis.pdf"]).hexdigest()
-    assert f"{digest}  data/{pkg.name}/komponenty/dopis.pdf" in manifest
+    png = next(c for c in pkg.components if c.name == "foto.png")
+    assert f"{hashlib.sha256(png.data).hexdigest()}  data/{pkg.name}/komponenty/foto.png" in manifest
 
 
-def test_catalog_rebuild_restores_retention(repo: Repository, tmp_path: Path) -> None:
+def test_the_drop_folder_profile_comes_from_the_policy(tmp_path: Path) -> None:
+    from archa.policies.model import load_policy
+    from archa.transfer.kinds import run_transfer
+
+    folder = write_package(tmp_path / "src", mk.metadata_package())
+    with pytest.raises(SipRejected):
+        run_transfer("nsesss", folder, tmp_path / "bag", [], load_policy())
+    policy = load_policy({"transfer": {"nsesss_profile": "skartace-metadata"}})
+    assert run_transfer("nsesss", folder, tmp_path / "bag", [], policy).files == 1
+
+
+# --- archa check nsesss ---------------------------------------------------------------------------
+
+def test_check_writes_nothing_and_reports_json(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setenv("TMPDIR", str(scratch))
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    sip = zip_package(write_package(tmp_path / "src", Package()), tmp_path / "SIP_2026_0001.zip")
+    before = tree_snapshot(tmp_path / "src"), sip.read_bytes()
+    code, out = _run(None, "check", "nsesss", str(sip), "--as-of", "2026-11-30", "--json")
+    assert code == 0, out
+    got = json.loads(out)
+    assert got == {"package": "SIP_2026_0001", "valid": True, "version": "v4", "profile": "prejimka",
+                   "as_of": "2026-11-30", "intake": False, "levels_run": [1, 2, 3, 4, 5, 6, 7],
+                   "stopped_after": None, "findings": []}
+    assert (tree_snapshot(tmp_path / "src"), sip.read_bytes()) == before
+    assert os.listdir(scratch) == [] and sorted(os.listdir(tmp_path)) == ["SIP_2026_0001.zip", "src", "tmp"]
+
+
+def test_check_stops_after_the_first_level_with_errors(tmp_path: Path) -> None:
+    def two_problems(root: etree._Element) -> None:
+        _sign(root)  # level 5
+        _filing(root)  # level 6: never reached
+
+    folder = write_package(tmp_path / "src", Package(), mutate=two_problems)
+    code, out = _run(None, "check", "nsesss", str(folder), "--json")
+    assert code == 1
+    got = json.loads(out)
+    assert got["valid"] is False and got["stopped_after"] == 5 and got["levels_run"] == [1, 2, 3, 4, 5]
+    assert {f["rule"] for f in got["findings"]} == {"val1"}
+    (finding,) = got["findings"]
+    assert set(finding) == {"rule", "level", "severity", "where", "message"} and finding["level"] == 5
+    code, text = _run(None, "check", "nsesss", str(folder))
+    assert "INVALID" in text and "stopped after level 5 (schema)" in text and "val1" in text
+
+
+def test_the_as_of_date_decides_the_date_rules(tmp_path: Path) -> None:
+    """A document due for disposal in 2032 (settled 2026, 5 years): valid only from 2032."""
+    folder = write_package(tmp_path / "src", mk.document_package().with_(closed="2026-02-01", disposal=None))
+    args = ["check", "nsesss", str(folder), "--profile", "skartace-uplny", "--json", "--as-of"]
+    code, out = _run(None, *args, "2031-12-31")
+    assert code == 1 and {f["rule"] for f in json.loads(out)["findings"]} == {"obs64"}
+    code, out = _run(None, *args, "2032")
+    assert code == 0, out
+    code, out = _run(None, *args, "2026-06-01")  # settled in the current year, too
+    assert {f["rule"] for f in json.loads(out)["findings"]} == {"obs63a", "obs64"}
+    code, out = _run(None, *args, "2026-06-01", "--intake")
+    assert code == 1 and {(f["rule"], f["severity"]) for f in json.loads(out)["findings"]} == \
+        {("obs63a", "error"), ("obs64", "warning")}
+
+
+def test_profiles_change_what_is_checked(tmp_path: Path) -> None:
+    review = write_package(tmp_path / "a", Package(label=mk.LABEL_REVIEW, disposal=None))
+    code, out = _run(None, "check", "nsesss", str(review), "--profile", "skartace-uplny", "--as-of", "2026")
+    assert code == 0, out
+    code, out = _run(None, "check", "nsesss", str(review), "--profile", "prejimka", "--as-of", "2026", "--json")
+    # a transfer is labelled as one and records the disposal procedure (with the analogue quantity)
+    assert {f["rule"] for f in json.loads(out)["findings"] if f["severity"] == "error"} == {"obs3", "obs77", "obs78"}
+    meta = write_package(tmp_path / "b", mk.metadata_package(3))
+    code, out = _run(None, "check", "nsesss", str(meta), "--profile", "skartace-metadata", "--json")
+    got = json.loads(out)
+    assert code == 0 and got["version"] == "v3" and got["levels_run"] == [1, 2, 3, 4, 5, 6]
+
+
+def test_check_of_several_packages_and_unusable_input(tmp_path: Path) -> None:
+    good = write_package(tmp_path / "a", Package())
+    bad = write_package(tmp_path / "b", Package(name="SIP_bad"), mutate=_filing)
+    code, out = _run(None, "check", "nsesss", str(good), str(bad), "--jobs", "2", "--as-of", "2026", "--json")
+    assert code == 1
+    assert [(r["package"], r["valid"]) for r in json.loads(out)] == [("SIP_2026_0001", True), ("SIP_bad", False)]
+    code, out = _run(None, "check", "nsesss", str(good), str(bad), "--as-of", "2026")
+    assert "2 packages: 1 valid, 1 invalid, 0 unusable" in out
+    code, out = _run(None, "check", "nsesss", str(tmp_path / "missing"))
+    assert code == 2 and "UNUSABLE" in out and "no such file or folder" in out
+    plain = tmp_path / "notes.txt"
+    plain.write_text("x")
+    code, out = _run(None, "check", "nsesss", str(plain), "--json")
+    assert code == 1 and json.loads(out)["findings"][0]["rule"] == "dat1"
+
+
+def test_catalog_rebuild_restores_the_retention(repo: Repository, tmp_path: Path) -> None:
     from archa.repository.catalog import Catalog
     from archa.repository.rebuild import compare_catalogs, rebuild_catalog
 
-    folder = write_package(tmp_path / "src", Package(sign="V", period=7))
+    folder = write_package(tmp_path / "src", Package())
     code, out = _run(repo, "transfer", "nsesss", str(folder), str(tmp_path / "bag"), "--ingest", "--json")
     assert code == 0, out
     rebuild_catalog(repo, tmp_path / "rebuilt.sqlite")
     rebuilt = Catalog.open(tmp_path / "rebuilt.sqlite")
     try:
-        (row,) = rebuilt.db.execute("SELECT sign, period, trigger_year, until_year FROM retention").fetchall()
-        assert tuple(row) == ("V", 7, 2025, 2033)
+        (row,) = rebuilt.db.execute("SELECT sign, period, trigger_year, until_year, until_declared, disposal_date, "
+                                    "disposal_operation FROM retention").fetchall()
+        assert tuple(row) == ("A", 5, 2015, 2021, 1, "2022-03-15", "trvalé uložení")
         assert [d for d in compare_catalogs(repo.catalog, rebuilt) if d.startswith("retention")] == []
     finally:
         rebuilt.close()
+
+
+def test_the_check_is_the_national_validator_shape_for_both_generations(tmp_path: Path) -> None:
+    """Every shape the tests build passes its profile on both generations (v3 has no containers)."""
+    shapes = {"file": Package, "document": mk.document_package, "part": mk.part_package,
+              "linked": mk.linked_package}
+    for version in (4, 3):
+        for name, make in shapes.items():
+            pkg = make(version) if name != "file" else Package(version=version)
+            folder = write_package(tmp_path / f"{name}{version}", pkg)
+            r = check_package(folder, CheckOptions(Profile.TRANSFER, AS_OF))
+            assert r.valid and r.levels_run == [1, 2, 3, 4, 5, 6, 7], (version, name, r.findings)

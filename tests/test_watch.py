@@ -40,7 +40,7 @@ def fill_drop(drop: Path, scratch: Path) -> dict[str, str]:
     (drop / "plain folder").mkdir()
     (drop / "plain folder" / "memo.txt").write_text("just files\n")
     bad = write_package(scratch / "bad", Package(name="SIP_bad"))
-    (bad / "komponenty" / "dopis.pdf").write_bytes(b"tampered")
+    (bad / "komponenty" / "foto.png").write_bytes(b"tampered")
     zip_package(bad, drop / "SIP_bad.zip")
     broken = write_bag(drop / "bag-broken", {"c.txt": b"c" * 100})
     (broken / "data" / "c.txt").write_bytes(b"x" * 100)
@@ -71,13 +71,13 @@ def test_one_pass_over_a_mix_of_good_and_bad(repo_with_policy, tmp_path: Path) -
     assert not list((drop / WORK).iterdir())
     assert len(repo.catalog.aips()) == 7
     bad = json.loads((drop / "failed" / "SIP_bad.zip.report.json").read_text())
-    assert "NSS012" in json.dumps(bad) and "komponenty/dopis.pdf" in json.dumps(bad)
+    assert "kom1" in json.dumps(bad) and "komponenty/foto.png" in json.dumps(bad)
     broken = json.loads((drop / "failed" / "bag-broken.report.json").read_text())
     assert "data/c.txt" in json.dumps(broken)
     rejected = {Path(t["source"]).name: json.loads(t["findings"]) for t in repo.catalog.transfers()
                 if t["status"] == "rejected"}
     assert set(rejected) == {"SIP_bad.zip", "bag-broken", "notes.odd"}  # every failure is in the catalog
-    assert [f["code"] for f in rejected["SIP_bad.zip"]] == ["NSS012"]
+    assert [f["code"] for f in rejected["SIP_bad.zip"]] == ["kom1", "kom2", "kom3"]
     assert [f["code"] for f in rejected["notes.odd"]] == ["TRF007"]
     nsesss = json.loads((drop / "done" / "SIP_v4.zip.report.json").read_text())
     assert repo.catalog.retention(nsesss["aip_id"])[0]["sign"] == "A"

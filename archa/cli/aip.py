@@ -75,7 +75,13 @@ def aip_show(aip_id: str, repo_path: str | None, as_json: bool) -> None:
         click.echo(f"  copy {c['version']} at {c['location']}: {c['state']}")
     for r in retention:
         period = f", {r['period']} years from {r['trigger_year']}" if r["period"] is not None else ""
-        click.echo(f"  retention: sign {r['sign']}{period}, ends {r['until_year']} ({r['entity'] or 'the record'})")
+        declared = " (the year the package declares)" if r.get("until_declared") else ""
+        click.echo(f"  retention: sign {r['sign']}{period}, ends {r['until_year']}{declared} "
+                   f"({r['entity'] or 'the record'})")
+        if r.get("disposal_date"):
+            by = f", judged by {r['disposal_by']}" if r.get("disposal_by") else ""
+            click.echo(f"  disposal procedure held {r['disposal_date']}: {r['disposal_operation']}{by}; "
+                       "not due again")
     click.echo(f"files ({info['head']}):")
     for f in files:
         fmt = f"{f['puid']} {f['format_name']}".strip() if f["puid"] else f["role"]

@@ -24,6 +24,7 @@ COMMANDS = {
     "dip": "archa.cli.dip:dip",
     "transfer": "archa.cli.transfer:transfer",
     "retention": "archa.cli.retention:retention",
+    "check": "archa.cli.check:check",
 }
 
 

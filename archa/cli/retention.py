@@ -20,8 +20,10 @@ def retention() -> None:
 @json_option
 def retention_due(as_of: object, repo_path: str | None, as_json: bool) -> None:
     """AIPs whose retention has ended by --as-of (its year is the year the retention ends or
-    later), grouped by sign: A = offer to the archive, S = may be destroyed, V = review.
-    Nothing here deletes anything.
+    later), grouped by sign: A = offer to the archive, S = may be destroyed, V = review. The
+    year is the one the ERMS package declared (RokSkartacniOperace) where it did, else
+    trigger year + 1 + period. Records whose package records a disposal procedure already
+    held are listed apart: they are not due again. Nothing here deletes anything.
 
     \b
     Example:
@@ -32,18 +34,23 @@ def retention_due(as_of: object, repo_path: str | None, as_json: bool) -> None:
     year = as_of.year if as_of is not None else date.today().year  # type: ignore[attr-defined]
     with open_repo(repo_path) as repo:
         rows = repo.catalog.retention_due(year)
+        disposed = repo.catalog.retention_disposed()
     groups = {s: [r for r in rows if r["sign"] == s] for s in ("A", "S", "V")}
     if as_json:
-        emit_json({"as_of_year": year, **{s: groups[s] for s in groups}})
+        emit_json({"as_of_year": year, **{s: groups[s] for s in groups}, "disposed": disposed})
         return
     if not rows:
         click.echo(f"no retention has ended by {year}")
-        return
     for sign, members in groups.items():
         if not members:
             continue
         click.echo(f"{sign} ({SIGNS[sign]}): {len(members)}")
         for r in members:
             period = f"{r['period']} y" if r["period"] is not None else "-"
-            click.echo(f"  {r['aip_id']}  ended {r['until_year']}  ({period} from {r['trigger_year']})  "
+            declared = ", declared" if r.get("until_declared") else ""
+            click.echo(f"  {r['aip_id']}  ended {r['until_year']}  ({period} from {r['trigger_year']}{declared})  "
                        f"{r['entity']}  {r['label']}")
+    if disposed:
+        click.echo(f"already through a disposal procedure (not due again): {len(disposed)}")
+        for r in disposed:
+            click.echo(f"  {r['aip_id']}  {r['disposal_date']} {r['disposal_operation']}  {r['entity']}  {r['label']}")

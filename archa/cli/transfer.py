@@ -34,7 +34,7 @@ def _options(f: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _run(ctx: click.Context, kind: str, sip: Path, out: Path, meta: tuple[str, ...], meta_file: Path | None,
-         then_ingest: bool, jobs: int | None, repo_path: str | None, as_json: bool) -> None:
+         then_ingest: bool, jobs: int | None, repo_path: str | None, as_json: bool, nsesss: Any = None) -> None:
     from archa.policies.model import load_policy
     from archa.repository.repo import resolve_repo_path
     from archa.transfer.folder import parse_meta
@@ -46,7 +46,7 @@ def _run(ctx: click.Context, kind: str, sip: Path, out: Path, meta: tuple[str, .
     policy = repo.policy if repo is not None else load_policy()
     progress = Progress(enabled=None if not as_json else False)
     try:
-        result = run_transfer(kind, sip, out, pairs, policy, jobs, progress)
+        result = run_transfer(kind, sip, out, pairs, policy, jobs, progress, nsesss)
     except SipRejected as rej:
         if then_ingest and repo is not None:  # recorded like a SIP that ingest rejects
             from archa.ingest.ingest import record_rejection
@@ -95,18 +95,39 @@ def transfer_folder(ctx: click.Context, **kw: Any) -> None:
 
 @transfer.command("nsesss")
 @_options
-def transfer_nsesss(ctx: click.Context, **kw: Any) -> None:
-    """Check a Czech ERMS (NSESSS v4 or v3) SIP, a folder or ZIP, and make it the bag OUT:
-    the package byte for byte as payload, its metadata (ids, title, filing-plan code,
-    settled/closed date, originator, purpose, retention) in bag-info. mets.xml is validated
-    against METS + NSESSS schemas with entities and network off; every component's size
-    and checksum is checked. Any problem rejects the package (exit 2), every one named.
+@click.option("--profile", type=click.Choice(("prejimka", "skartace-metadata", "skartace-uplny")),
+              help="The rule-set profile to check by (default: the policy's transfer.nsesss_profile, prejimka).")
+@click.option("--as-of", type=click.DateTime(["%Y-%m-%d", "%Y"]),
+              help="The date the date-dependent rules judge by (default: today).")
+def transfer_nsesss(ctx: click.Context, profile: str | None, as_of: Any, **kw: Any) -> None:
+    """Check a Czech ERMS (NSESSS v4 or v3) SIP, a folder or ZIP, by the national rule set
+    (as `archa check nsesss --intake` does) and make it the bag OUT: the package byte for
+    byte as payload, its metadata (ids, titles, filing-plan code, settled/closed date,
+    originator, purpose, retention with the year the package declares) in bag-info. A
+    records centre takes records in before their retention ends, so the rules on whether
+    disposal is due (obs64, obs65, obs77, obs78) warn here; every other finding with
+    severity error rejects the package (exit 2), each named by its rule code.
 
     \b
     Example:
       archa transfer nsesss drop/SIP_2026_0001.zip bags/SIP_2026_0001 --ingest
+      archa transfer nsesss review/SIP_2026_0007 bags/review-7 --profile skartace-metadata
     """
-    _run(ctx, "nsesss", **kw)
+    from archa.transfer.nsesss.check import CheckOptions
+    from archa.transfer.nsesss.rules import Profile
+
+    options = None
+    if profile is not None or as_of is not None:
+        from archa.policies.model import load_policy
+        from archa.repository.repo import resolve_repo_path
+
+        chosen = profile
+        if chosen is None:
+            toml = resolve_repo_path(kw["repo_path"]) / "archa.toml"
+            chosen = open_repo(kw["repo_path"]).policy.transfer.nsesss_profile if toml.is_file() \
+                else load_policy().transfer.nsesss_profile
+        options = CheckOptions(Profile(chosen), as_of.date() if as_of is not None else None, intake=True)
+    _run(ctx, "nsesss", nsesss=options, **kw)
 
 
 @transfer.command("eark")

@@ -96,7 +96,7 @@ class _Ingest:
         self.aip_id = f"urn:uuid:{uuid.uuid4()}"
         self.received = now_iso()
         self.findings: list[Finding] = []
-        self.retention: Retention | None = None
+        self.retention: list[Retention] = []
 
     def _note(self, stage: str, done: int, total: int) -> None:
         if self.progress:
@@ -323,7 +323,7 @@ class _Ingest:
             "transfer": self._transfer_row("accepted", n_payload, payload_bytes, warnings,
                                            aip_id=self.aip_id),
             "events": [asdict(e) for e in events],
-            "retention": [self.retention.row(self.aip_id)] if self.retention else [],
+            "retention": [r.row(self.aip_id) for r in self.retention],
         }
         journal = self.repo.write_journal(work, header, rows)
         self.repo.hot.commit_object(work / "object", self.aip_id)

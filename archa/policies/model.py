@@ -10,6 +10,7 @@ from typing import Any
 from archa.errors import UsageError
 
 DIGEST_ALGORITHMS = ("sha256", "sha512")
+NSESSS_PROFILES = ("prejimka", "skartace-metadata", "skartace-uplny")
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,7 @@ class AccessPolicy:
 class TransferPolicy:
     exclude: tuple[str, ...] = ()
     settle_seconds: int = 300
+    nsesss_profile: str = "prejimka"
 
 
 @dataclass(frozen=True)
@@ -103,6 +105,10 @@ def load_policy(overrides: dict[str, Any] | None = None) -> Policy:
         acc = raw["access"]
         if not 16 <= int(acc["image_max_pixels"]) <= 65500 or not 1 <= int(acc["jpeg_quality"]) <= 95:
             raise UsageError("policy access.image_max_pixels must be 16-65500 and access.jpeg_quality 1-95")
+        tr = raw["transfer"]
+        if tr["nsesss_profile"] not in NSESSS_PROFILES:
+            raise UsageError(f"policy transfer.nsesss_profile = {tr['nsesss_profile']!r} is not a profile",
+                             hint=f"use one of {', '.join(NSESSS_PROFILES)}")
         ing = raw["ingest"]
         if int(ing["jobs"]) < 1 or int(ing["max_files"]) < 1 or int(ing["max_bytes"]) < 1:
             raise UsageError("policy ingest.jobs, max_files and max_bytes must be positive")
@@ -121,8 +127,8 @@ def load_policy(overrides: dict[str, Any] | None = None) -> Policy:
             access=AccessPolicy(images=frozenset(acc["images"]), image_max_pixels=int(acc["image_max_pixels"]),
                                 jpeg_quality=int(acc["jpeg_quality"]), office=frozenset(acc["office"]),
                                 office_timeout=int(acc["office_timeout"])),
-            transfer=TransferPolicy(exclude=tuple(str(x) for x in raw["transfer"]["exclude"]),
-                                    settle_seconds=int(raw["transfer"]["settle_seconds"])),
+            transfer=TransferPolicy(exclude=tuple(str(x) for x in tr["exclude"]),
+                                    settle_seconds=int(tr["settle_seconds"]), nsesss_profile=str(tr["nsesss_profile"])),
         )
     except (KeyError, TypeError, ValueError) as e:
         raise UsageError(f"policy is malformed: {e!r}",

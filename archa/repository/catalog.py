@@ -71,8 +71,16 @@ def _m3(db: sqlite_utils.Database) -> None:
     db.table("retention").create_index(["until_year"])
 
 
+def _m4(db: sqlite_utils.Database) -> None:
+    """Retention the package declared (not computed), and a disposal procedure already held."""
+    db.table("retention").add_column("until_declared", int)
+    db.table("retention").add_column("disposal_date", str)
+    db.table("retention").add_column("disposal_operation", str)
+    db.table("retention").add_column("disposal_by", str)
+
+
 # Ordered migrations: index i takes schema version i to i + 1. Never edit a released one.
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_m1, _m2, _m3]
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_m1, _m2, _m3, _m4]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -265,10 +273,18 @@ class Catalog:
         return self._rows("SELECT * FROM retention WHERE aip_id = ? ORDER BY entity", [aip_id])
 
     def retention_due(self, year: int) -> list[dict[str, Any]]:
-        """Retention rows that ended in or before `year`, with the AIP's label and external id."""
+        """Retention rows that ended in or before `year` and have not been through a disposal
+        procedure, with the AIP's label and external id."""
         return self._rows("""
             SELECT r.*, a.label, a.external_id FROM retention r JOIN aips a ON a.id = r.aip_id
-            WHERE r.until_year <= ? ORDER BY r.sign, r.until_year, r.aip_id""", [year])
+            WHERE r.until_year <= ? AND COALESCE(r.disposal_date, '') = ''
+            ORDER BY r.sign, r.until_year, r.aip_id""", [year])
+
+    def retention_disposed(self) -> list[dict[str, Any]]:
+        """Retention rows of records that have been through a disposal procedure already."""
+        return self._rows("""
+            SELECT r.*, a.label, a.external_id FROM retention r JOIN aips a ON a.id = r.aip_id
+            WHERE COALESCE(r.disposal_date, '') != '' ORDER BY r.disposal_date, r.aip_id""")
 
     def copies(self, aip_id: str) -> list[dict[str, Any]]:
         return self._rows("SELECT * FROM copies WHERE aip_id = ? ORDER BY version, location",

@@ -194,11 +194,10 @@ def rebuild_catalog(repo: Repository, dest: Path) -> RebuildReport:
             ok = {c["location"] for c in f.copies if c["version"] == inv["head"]}
             vrow["stored"] = int(placement_satisfied(repo, ok))
             retention, _problems = from_bag_info(parse_bag_info(meta[BAG_INFO].decode("utf-8", "replace"))) \
-                if BAG_INFO in meta else (None, [])
+                if BAG_INFO in meta else ([], [])
             with cat.transaction():
                 cat.db.table("aips").insert(aip)
-                if retention is not None:
-                    cat.db.table("retention").insert(retention.row(aip_id))
+                cat.db.table("retention").insert_all(r.row(aip_id) for r in retention)
                 cat.db.table("versions").insert(vrow)
                 cat.db.table("files").insert_all((r.as_row() for r in files), batch_size=2000)
                 cat.db.table("copies").insert_all(f.copies)
@@ -221,7 +220,8 @@ def compare_catalogs(current: Catalog, rebuilt: Catalog) -> list[str]:
         "version": "SELECT aip_id, version, files FROM versions",
         "file": "SELECT aip_id, version, logical_path, digest || ' ' || puid FROM files",
         "copy": "SELECT aip_id, version, location, state FROM copies",
-        "retention": "SELECT aip_id, entity, sign || ' ' || until_year FROM retention",
+        "retention": "SELECT aip_id, entity, sign || ' ' || until_year || ' ' || COALESCE(until_declared, 0) || ' ' "
+                     "|| COALESCE(disposal_date, '') || ' ' || COALESCE(disposal_operation, '') FROM retention",
     }
     out = []
     for what, sql in queries.items():

@@ -2,15 +2,24 @@
 
 Sign A = keep permanently / offer to the archive, S = may be destroyed, V = decide at
 review. The retention period runs from 1 January after the trigger year, so it ends in
-trigger year + 1 + period. A transfer writes these bag-info fields; ingest records them in
-the catalog (table `retention`), and `archa retention due` lists what has ended. Nothing
-in archa deletes anything because of them.
+trigger year + 1 + period, unless the filing system declared the year of the disposal
+operation itself (NSESSS `RokSkartacniOperace`, or a fixed `RokVyrazeni`), which is then
+the year used. A record that has been through a disposal procedure already (NSESSS
+`SkartacniRizeni`) keeps that outcome and is not due again.
 
-    Retention-Entity: Dokument dok-1
+A transfer writes these bag-info fields, one group per record (an entity) of the package;
+ingest records them in the catalog (table `retention`), and `archa retention due` lists
+what has ended. Nothing in archa deletes anything because of them.
+
+    Retention-Entity: Spis spis-1
     Retention-Sign: A
     Retention-Period: 10
     Retention-Trigger-Year: 2025
     Retention-Until: 2036
+    Retention-Until-Declared: yes             (the year above is the package's own)
+    Retention-Disposal-Date: 2037-03-15       (a disposal procedure already held)
+    Retention-Disposal-Operation: trvalé uložení
+    Retention-Disposal-By: Jana Nováková
 """
 
 from __future__ import annotations
@@ -23,7 +32,10 @@ from archa.errors import Finding
 
 SIGNS = {"A": "offer to the archive", "V": "review", "S": "may be destroyed"}
 RANK = {"S": 0, "V": 1, "A": 2}  # a file's sign is the highest of its documents'
-FIELDS = ("Retention-Entity", "Retention-Sign", "Retention-Period", "Retention-Trigger-Year", "Retention-Until")
+FIELDS = ("Retention-Entity", "Retention-Sign", "Retention-Period", "Retention-Trigger-Year", "Retention-Until",
+          "Retention-Until-Declared", "Retention-Disposal-Date", "Retention-Disposal-Operation",
+          "Retention-Disposal-By")
+_LOWER = {f.lower() for f in FIELDS}
 
 
 @dataclass(frozen=True)
@@ -33,27 +45,37 @@ class Retention:
     period: int | None
     trigger_year: int | None
     until: int | None  # the year the retention ends
+    declared: bool = False  # `until` is the year the package declared, not computed
+    disposal_date: str = ""  # a disposal procedure already held (ISO date), its outcome and who judged
+    disposal_operation: str = ""
+    disposal_by: str = ""
 
     def row(self, aip_id: str) -> dict[str, Any]:
         return {"aip_id": aip_id, "entity": self.entity, "sign": self.sign, "period": self.period,
-                "trigger_year": self.trigger_year, "until_year": self.until}
+                "trigger_year": self.trigger_year, "until_year": self.until, "until_declared": int(self.declared),
+                "disposal_date": self.disposal_date or None, "disposal_operation": self.disposal_operation or None,
+                "disposal_by": self.disposal_by or None}
 
 
-def combine(entity: str, regimes: Sequence[Retention]) -> Retention | None:
+def combine(entity: str, regimes: Sequence[Retention], declared: int | None = None) -> Retention | None:
     """One retention for an entity and everything in it: the highest sign (A > V > S) and
-    the longest period; the trigger year of the entity's own regime (the first)."""
+    the longest period; the trigger year of the entity's own regime (the first). It ends in
+    `declared` when the package declares the year, else trigger year + 1 + period."""
     if not regimes:
         return None
     sign = max((r.sign for r in regimes), key=lambda s: RANK.get(s, -1))
     periods = [r.period for r in regimes if r.period is not None]
     own = regimes[0]
     period = max(periods) if periods else None
+    if declared is not None:
+        return Retention(entity, sign, period, own.trigger_year, declared, True)
     until = own.trigger_year + 1 + period if own.trigger_year is not None and period is not None else own.until
-    return Retention(entity, sign, period, own.trigger_year, until)
+    return Retention(entity, sign, period, own.trigger_year, until, own.declared and until == own.until)
 
 
 def to_bag_info(r: Retention) -> list[tuple[str, str]]:
-    values = (r.entity, r.sign, r.period, r.trigger_year, r.until)
+    values = (r.entity, r.sign, r.period, r.trigger_year, r.until, "yes" if r.declared else "",
+              r.disposal_date, r.disposal_operation, r.disposal_by)
     return [(k, str(v)) for k, v in zip(FIELDS, values, strict=True) if v is not None and v != ""]
 
 
@@ -69,33 +91,50 @@ def parse_bag_info(text: str) -> list[tuple[str, str]]:
     return pairs
 
 
-def from_bag_info(info: Sequence[tuple[str, str]]) -> tuple[Retention | None, list[Finding]]:
-    """The retention stated in bag-info (None when there is none), and problems with it."""
-    got = {k.lower(): v.strip() for k, v in info if k.lower() in {f.lower() for f in FIELDS}}
-    if not got:
-        return None, []
-    problems = []
-    sign = got.get("retention-sign", "").upper()
-    if sign not in SIGNS:
-        problems.append(Finding("RET001", f"Retention-Sign {sign!r} is not A, S or V", "bag-info.txt"))
+def _groups(info: Sequence[tuple[str, str]]) -> list[dict[str, str]]:
+    """The Retention-* fields in groups: a new group at each Retention-Entity, or when a
+    field repeats within the current group."""
+    groups: list[dict[str, str]] = []
+    for k, v in info:
+        key = k.lower()
+        if key not in _LOWER:
+            continue
+        if not groups or key == "retention-entity" or key in groups[-1]:
+            groups.append({})
+        groups[-1][key] = v.strip()
+    return groups
 
-    def year_or_int(label: str) -> int | None:
-        v = got.get(label.lower(), "")
-        if not v:
-            return None
-        if not v.isdigit():
-            problems.append(Finding("RET002", f"{label} {v!r} is not a whole number", "bag-info.txt"))
-            return None
-        return int(v)
 
-    period = year_or_int("Retention-Period")
-    trigger = year_or_int("Retention-Trigger-Year")
-    until = year_or_int("Retention-Until")
-    if until is None and trigger is not None and period is not None:
-        until = trigger + 1 + period
-    if until is None and not problems:
-        problems.append(Finding("RET003", "retention without an end: give Retention-Until, or "
-                                          "Retention-Trigger-Year and Retention-Period", "bag-info.txt"))
-    if problems:
-        return None, problems
-    return Retention(got.get("retention-entity", ""), sign, period, trigger, until), []
+def _whole(got: dict[str, str], label: str, problems: list[Finding]) -> int | None:
+    v = got.get(label.lower(), "")
+    if not v:
+        return None
+    if not v.isdigit():
+        problems.append(Finding("RET002", f"{label} {v!r} is not a whole number", "bag-info.txt"))
+        return None
+    return int(v)
+
+
+def from_bag_info(info: Sequence[tuple[str, str]]) -> tuple[list[Retention], list[Finding]]:
+    """Every retention stated in bag-info (one per record), and problems with them."""
+    out: list[Retention] = []
+    problems: list[Finding] = []
+    for got in _groups(info):
+        found: list[Finding] = []
+        sign = got.get("retention-sign", "").upper()
+        if sign not in SIGNS:
+            found.append(Finding("RET001", f"Retention-Sign {sign!r} is not A, S or V", "bag-info.txt"))
+        period, trigger, until = (_whole(got, label, found) for label in
+                                  ("Retention-Period", "Retention-Trigger-Year", "Retention-Until"))
+        if until is None and trigger is not None and period is not None:
+            until = trigger + 1 + period
+        if until is None and not found:
+            found.append(Finding("RET003", "retention without an end: give Retention-Until, or "
+                                           "Retention-Trigger-Year and Retention-Period", "bag-info.txt"))
+        problems += found
+        if not found:
+            out.append(Retention(got.get("retention-entity", ""), sign, period, trigger, until,
+                                 got.get("retention-until-declared", "").lower() == "yes",
+                                 got.get("retention-disposal-date", ""), got.get("retention-disposal-operation", ""),
+                                 got.get("retention-disposal-by", "")))
+    return (out, []) if not problems else ([], problems)

@@ -111,6 +111,19 @@ class BagDraft:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
+SEQUENTIAL_BELOW = 64 << 20
+
+
+def _total(files: Sequence[tuple[str, Path]]) -> int:
+    total = 0
+    for _key, path in files:
+        try:
+            total += path.stat().st_size
+        except OSError:
+            pass
+    return total
+
+
 def hash_all(files: Sequence[tuple[str, Path]], algs: tuple[str, ...], threads: int) -> dict[str, CopyOutcome]:
     """Each file hashed with every algorithm in one read, on `threads` threads."""
     import hashlib
@@ -130,7 +143,9 @@ def hash_all(files: Sequence[tuple[str, Path]], algs: tuple[str, ...], threads: 
             return CopyOutcome(key, size, error=f"cannot be read: {e.strerror}")
         return CopyOutcome(key, size, {a: h.hexdigest() for a, h in zip(algs, hashers, strict=True)})
 
-    with ThreadPoolExecutor(max(1, threads), thread_name_prefix="archa-hash") as pool:
+    if threads <= 1 or _total(files) < SEQUENTIAL_BELOW:  # a pool costs more than small files take
+        return {o.key: o for o in map(one, files)}
+    with ThreadPoolExecutor(threads, thread_name_prefix="archa-hash") as pool:
         return {o.key: o for o in pool.map(one, files)}
 
 

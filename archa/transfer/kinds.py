@@ -9,12 +9,16 @@ from __future__ import annotations
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from archa.errors import UsageError
 from archa.ingest.copier import ProgressFn
 from archa.ingest.extract import Limits, archive_kind
 from archa.policies.model import Policy
 from archa.transfer.folder import TransferResult, transfer_folder
+
+if TYPE_CHECKING:
+    from archa.transfer.nsesss.check import CheckOptions
 
 KINDS = ("folder", "nsesss", "eark")
 
@@ -49,16 +53,21 @@ def detect_kind(path: Path) -> str:
 
 
 def run_transfer(kind: str, sip: Path, out: Path, meta: Sequence[tuple[str, str]], policy: Policy,
-                 jobs: int | None = None, progress: ProgressFn | None = None) -> TransferResult:
-    """Make the bag `out` from `sip` of `kind` (see the modules of each kind)."""
+                 jobs: int | None = None, progress: ProgressFn | None = None,
+                 nsesss: CheckOptions | None = None) -> TransferResult:
+    """Make the bag `out` from `sip` of `kind` (see the modules of each kind). `nsesss`: how
+    an NSESSS package is checked (default: intake under the policy's `transfer.nsesss_profile`)."""
     n = jobs or policy.ingest.jobs
     limits = Limits(policy.ingest.max_files, policy.ingest.max_bytes)
     if kind == "folder":
         return transfer_folder(sip, out, meta, policy.transfer, n, progress)
     if kind == "nsesss":
-        from archa.transfer.nsesss import transfer_nsesss
+        from archa.transfer.nsesss.check import CheckOptions
+        from archa.transfer.nsesss.importer import transfer_nsesss
+        from archa.transfer.nsesss.rules import Profile
 
-        return transfer_nsesss(sip, out, meta, limits, n, progress)[0]
+        options = nsesss or CheckOptions(Profile(policy.transfer.nsesss_profile), intake=True)
+        return transfer_nsesss(sip, out, meta, limits, n, progress, options)[0]
     if kind == "eark":
         from archa.transfer.eark import transfer_eark
 

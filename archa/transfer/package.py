@@ -60,10 +60,9 @@ def unpack(sip: Path, dest: Path, check: Check, limits: Limits, prefix: str) -> 
 
 
 @contextmanager
-def package_bag(sip: Path, out: Path, limits: Limits, prefix: str) -> Iterator[tuple[Check, BagDraft, Path]]:
-    """(findings, the bag being built for `out`, the package's top folder). A ZIP is unpacked
-    straight into the bag's data/; a folder is left where it is. On any error the partial
-    bag is removed. UsageError when OUT exists or SIP does not; SipRejected (see `unpack`)."""
+def bag_draft(sip: Path, out: Path) -> Iterator[tuple[Check, BagDraft]]:
+    """(findings, the bag being built for `out`); on any error the partial bag is removed.
+    UsageError when OUT exists or SIP does not."""
     check_target(out)
     if not sip.exists():
         raise UsageError(f"{sip}: no such file or folder", hint="give the path of the package (a folder or a ZIP)")
@@ -71,13 +70,21 @@ def package_bag(sip: Path, out: Path, limits: Limits, prefix: str) -> Iterator[t
     draft = BagDraft(partial_dir(out))
     try:
         draft.data.mkdir()
+        yield check, draft
+    except BaseException:
+        draft.abort()
+        raise
+
+
+@contextmanager
+def package_bag(sip: Path, out: Path, limits: Limits, prefix: str) -> Iterator[tuple[Check, BagDraft, Path]]:
+    """(findings, the bag being built for `out`, the package's top folder). A ZIP is unpacked
+    straight into the bag's data/; a folder is left where it is (see `bag_draft`, `unpack`)."""
+    with bag_draft(sip, out) as (check, draft):
         folder = unpack(sip, draft.data, check, limits, prefix)
         check.reject_if_errors()
         assert folder is not None
         yield check, draft, folder
-    except BaseException:
-        draft.abort()
-        raise
 
 
 def take_payload(draft: BagDraft, folder: Path, threads: int, progress: ProgressFn | None,
