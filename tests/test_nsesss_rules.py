@@ -453,3 +453,25 @@ def test_rule_passes_on_the_valid_package_and_fails_on_the_broken_one(tmp_path: 
     errors = {f.rule for f in broken.findings if f.is_error}
     assert code in errors, [f.as_dict() for f in broken.findings]
     assert not any("could not be evaluated" in f.message for f in broken.findings), broken.findings
+
+
+@pytest.mark.parametrize("version", [4, 3])
+def test_hostile_edits_give_findings_never_a_crash(tmp_path: Path, version: int) -> None:
+    """Every fourth element of a valid mets.xml removed in turn, and every fourth attribute
+    emptied: the checker names what is wrong and never fails to evaluate a rule."""
+    pkg = mk.part_package(version)
+
+    def nodes(root: etree._Element) -> list[etree._Element]:  # the tree is built the same way each time
+        return [e for e in root.iter() if isinstance(e.tag, str)]
+
+    valid = nodes(mk.mets_root(pkg))
+    edits: list[Callable[[etree._Element], object]] = []
+    for n in range(1, len(valid), 4):
+        edits.append(lambda root, n=n: nodes(root)[n].getparent().remove(nodes(root)[n]))
+    attributes = [(n, k) for n, e in enumerate(valid) for k in e.attrib]
+    for n, key in attributes[::4]:
+        edits.append(lambda root, n=n, key=key: nodes(root)[n].set(key, ""))
+    for i, edit in enumerate(edits):
+        folder = mk.write_package(tmp_path / str(i), pkg, mutate=edit)
+        result = check_package(folder, CheckOptions(Profile.TRANSFER, AS_OF))
+        assert not any("could not be evaluated" in f.message for f in result.findings), (i, result.findings)

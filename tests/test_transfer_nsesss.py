@@ -382,3 +382,32 @@ def test_the_check_is_the_national_validator_shape_for_both_generations(tmp_path
             folder = write_package(tmp_path / f"{name}{version}", pkg)
             r = check_package(folder, CheckOptions(Profile.TRANSFER, AS_OF))
             assert r.valid and r.levels_run == [1, 2, 3, 4, 5, 6, 7], (version, name, r.findings)
+
+
+def test_czech_file_names_spelled_as_exporters_spell_them(repo: Repository, tmp_path: Path) -> None:
+    """Diacritics and spaces in component names: as they are, percent-encoded in the href,
+    and decomposed (NFD) on disk as macOS writes them. All read as the same file, with a
+    warning for the two odd spellings; the bag keeps the names as they are on disk."""
+    import unicodedata
+    from urllib.parse import quote
+
+    comps = (mk.Comp("Žádost o opravu silnice.docx", mk.docx_bytes(), mk.DOCX, 1, 1, mk.ORIGINAL),
+             mk.Comp("Žádost o opravu silnice.pdf", mk.pdf_bytes(), "application/pdf", 1, 2, mk.OUTPUT),
+             mk.Comp("Fotografie výtluku č. 1.png", mk.png_bytes(), "image/png", 2, 1, mk.ORIGINAL, "příloha"))
+    pkg = Package(documents=(Doc("dok-1", "A", 5, components=comps), Doc("dok-2", "S", 5, analog=True)))
+
+    def encode_first(root: etree._Element) -> None:
+        loc = next(root.iter(f"{{{mk.METS_NS}}}FLocat"))
+        loc.set(f"{{{mk.XLINK_NS}}}href", quote(loc.get(f"{{{mk.XLINK_NS}}}href")))
+
+    folder = write_package(tmp_path / "src", pkg, mutate=encode_first)
+    photo = folder / "komponenty" / comps[2].name
+    nfd = photo.with_name(unicodedata.normalize("NFD", photo.name))
+    photo.rename(nfd)
+    code, out = _run(repo, "transfer", "nsesss", str(folder), str(tmp_path / "bag"), "--ingest", "--json")
+    assert code == 0, out
+    notes = [f["message"] for f in json.loads(out)["transfer"]["findings"] if f["code"] == "obs52"]
+    assert len(notes) == 2 and any("percent-encoding decoded" in n for n in notes) \
+        and any("Unicode normalisation" in n for n in notes)
+    assert (tmp_path / "bag/data" / pkg.name / "komponenty" / nfd.name).read_bytes() == comps[2].data
+    assert (tmp_path / "bag/data" / pkg.name / "komponenty" / comps[0].name).is_file()

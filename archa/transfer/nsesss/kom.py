@@ -10,7 +10,6 @@ from lxml import etree
 
 from archa.transfer.nsesss.model import ComponentFacts, Hit, Pkg, Severity, as_int
 from archa.transfer.nsesss.obs_components import NOT_CHECKED_BEFORE, ORIGINAL, OUTPUT
-from archa.transfer.nsesss.obs_mets import href_of
 from archa.transfer.nsesss.registry import check
 
 CHECKSUM_ALGORITHMS = {"SHA-256": "sha256", "SHA-512": "sha512", "SHA-1": "sha1", "MD5": "md5"}
@@ -30,7 +29,7 @@ def canonical_mime(value: str) -> str:
 def _components(p: Pkg) -> Iterator[tuple[etree._Element, str, ComponentFacts | None]]:
     for f in p.files:
         for loc in p.xp(f, "m:FLocat")[:1]:
-            href = href_of(loc)[0]
+            href = p.locate(loc)[0]
             yield f, href, p.facts.get(href)
 
 
@@ -114,15 +113,16 @@ def kom4(p: Pkg) -> Iterator[Hit]:
     for k in pdfa_candidates(p):
         f = p.file_of(k)
         locs = p.xp(f, "m:FLocat") if f is not None else []
-        facts = p.facts.get(href_of(locs[0])[0]) if locs else None
+        href = p.locate(locs[0])[0] if locs else ""
+        facts = p.facts.get(href)
         if f is None or facts is None or facts.error:
             continue
         report = check_pdfa(facts.path)
         if not report.ok:
-            yield p.hit(f, f"{href_of(locs[0])[0]} must be PDF/A but is {report.label}: {'; '.join(report.problems)}")
+            yield p.hit(f, f"{href} must be PDF/A but is {report.label}: {'; '.join(report.problems)}")
             continue
-        known = p.formats.get(href_of(locs[0])[0])
+        known = p.formats.get(href)
         puid = (known or identify_many([facts.path], "siegfried")[0]).puid
         if PDFA_PUIDS.get(puid, ("", ""))[0] != report.part:
-            yield p.hit(f, f"{href_of(locs[0])[0]} declares {report.label} in its XMP, but Siegfried identifies "
+            yield p.hit(f, f"{href} declares {report.label} in its XMP, but Siegfried identifies "
                            f"{puid}", severity=Severity.WARNING)

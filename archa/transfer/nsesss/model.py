@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import enum
 import functools
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import unquote
 
 from lxml import etree
 
@@ -198,6 +200,35 @@ class Pkg:
     def file_of(self, komponenta: etree._Element) -> etree._Element | None:
         found = self.files_by_dmdid.get(komponenta.get("ID", ""), [])
         return found[0] if found else None
+
+    @cached_property
+    def on_disk(self) -> dict[str, str]:
+        """Files under komponenty/: NFC-normalised relative path -> the path as on disk."""
+        comp = self.folder / "komponenty" if self.folder is not None else None
+        if comp is None or not comp.is_dir():
+            return {}
+        assert self.folder is not None
+        return {unicodedata.normalize("NFC", rel): rel for rel in
+                (f.relative_to(self.folder).as_posix() for f in comp.rglob("*") if f.is_file())}
+
+    def locate(self, loc: etree._Element) -> tuple[str, list[str]]:
+        """The file an FLocat names (`komponenty/…`, spelled as on disk where it is found),
+        and how its href had to be read: backslashes as '/', percent-encoding decoded, or
+        another Unicode normalisation of the same name (NFD from macOS)."""
+        raw = loc.get(f"{{{XLINK}}}href", "")
+        href = raw.replace("\\", "/").removeprefix("./")
+        notes = ["backslashes read as '/'"] if "\\" in raw else []
+        actual = set(self.on_disk.values())
+        if href in actual:
+            return href, notes
+        decoded = unquote(href)
+        if decoded != href and decoded in actual:
+            return decoded, [*notes, "percent-encoding decoded"]
+        for candidate in (href, decoded):
+            found = self.on_disk.get(unicodedata.normalize("NFC", candidate))
+            if found is not None:
+                return found, [*notes, "the name on disk is another Unicode normalisation of the same text"]
+        return href, notes
 
     def mimetype_of(self, komponenta: etree._Element) -> str:
         f = self.file_of(komponenta)

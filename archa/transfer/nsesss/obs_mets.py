@@ -377,32 +377,23 @@ def obs51(p: Pkg) -> Iterator[Hit]:
     yield from _attr_is(p, p.xp(p.tree, "m:fileSec//m:FLocat"), f"{{{XLINK}}}type", "simple", "mets:FLocat")
 
 
-def href_of(loc: etree._Element) -> tuple[str, bool]:
-    """The normalised href of an FLocat (komponenty/…), and whether it used backslashes."""
-    raw = loc.get(f"{{{XLINK}}}href", "")
-    return raw.replace("\\", "/").removeprefix("./"), "\\" in raw
-
-
 @check
 def obs52(p: Pkg) -> Iterator[Hit]:
-    folder = p.folder
-    assert folder is not None
-    comp = folder / "komponenty"
-    on_disk = {f.relative_to(folder).as_posix() for f in comp.rglob("*") if f.is_file()} if comp.is_dir() else set()
-    seen: dict[str, etree._Element] = {}
+    seen: set[str] = set()
     for loc in p.xp(p.tree, "m:fileSec//m:FLocat"):
-        href, backslashes = href_of(loc)
-        if backslashes:
-            yield p.hit(loc, f"xlink:href {loc.get(f'{{{XLINK}}}href')!r} uses backslashes; read as {href!r}",
-                        "xlink:href", Severity.WARNING)
+        href, notes = p.locate(loc)
+        raw = loc.get(f"{{{XLINK}}}href", "")
+        if notes:
+            yield p.hit(loc, f"xlink:href {raw!r} read as {href!r}: {'; '.join(notes)}", "xlink:href",
+                        Severity.WARNING)
         if unsafe_name(href) or not href.startswith("komponenty/"):
-            yield p.hit(loc, f"xlink:href {href!r} is not a relative path inside komponenty/", "xlink:href")
+            yield p.hit(loc, f"xlink:href {raw!r} is not a relative path inside komponenty/", "xlink:href")
         elif href in seen:
-            yield p.hit(loc, f"xlink:href {href!r} is given twice", "xlink:href")
-        elif href not in on_disk:
+            yield p.hit(loc, f"xlink:href {raw!r} is given twice", "xlink:href")
+        elif href not in p.on_disk.values():
             yield p.hit(loc, f"the component {href!r} is not in the package", "xlink:href")
-        seen.setdefault(href, loc)
-    for rel in sorted(on_disk - set(seen)):
+        seen.add(href)
+    for rel in sorted(set(p.on_disk.values()) - seen):
         yield Hit(f"{p.name}/{rel}", "a file in komponenty/ that no mets:FLocat names")
 
 
