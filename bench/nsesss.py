@@ -52,7 +52,7 @@ def make_packages(root: Path, n: int) -> list[Path]:
 def _baseline_one(folder: str) -> bool:
     from lxml import etree
 
-    from archa.ingest.xmlsafe import parse_untrusted, wrapper_schema
+    from archa.metadata.xmlsafe import parse_untrusted, wrapper_schema
 
     root = parse_untrusted((Path(folder) / "mets.xml").read_bytes())
     ok = wrapper_schema("nsesss-v4").validate(root)

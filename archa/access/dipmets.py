@@ -16,9 +16,9 @@ from urllib.parse import quote
 
 from lxml import etree
 
-from archa.ingest.mets import CHECKSUM_TYPES, METS_NS, METS_SCHEMA, XLINK_NS, XSI_NS, M, href
-from archa.ingest.premis import ALG_NAMES, PREMIS_NS, PREMIS_SCHEMA, XSI_TYPE, P
-from archa.ingest.xmlstream import Node, open_node, write_node
+from archa.metadata.mets import CHECKSUM_TYPES, METS_NS, METS_SCHEMA, XLINK_NS, XSI_NS, M, href
+from archa.metadata.premis import ALG_NAMES, PREMIS_NS, PREMIS_SCHEMA, XSI_TYPE, P
+from archa.metadata.xmlstream import Node, open_node, write_node
 from archa.units import human_bytes
 
 

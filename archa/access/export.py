@@ -307,7 +307,7 @@ def component_titles(folder: str, mets: bytes) -> dict[str, str]:
     """{`folder`/href: component title} from an NSESSS mets.xml (empty for anything else)."""
     from lxml import etree
 
-    from archa.ingest.xmlsafe import UnsafeXml, parse_untrusted
+    from archa.metadata.xmlsafe import UnsafeXml, parse_untrusted
     from archa.transfer.nsesss import GENERATIONS
 
     try:

@@ -22,10 +22,10 @@ import archa
 from archa.errors import Finding, SipRejected
 from archa.ingest.bag import Bag, open_bag
 from archa.ingest.copier import CopyJob, CopyOutcome, ProgressFn, copy_all
-from archa.ingest.dc import build_dc, title_from
 from archa.ingest.extract import Limits, archive_kind, extract, find_bag_root
-from archa.ingest.mets import MdRef, MetsFile, write_mets
-from archa.ingest.premis import Agent, write_premis
+from archa.metadata.dc import build_dc, title_from
+from archa.metadata.mets import MdRef, MetsFile, write_mets
+from archa.metadata.premis import Agent, write_premis
 from archa.preservation.identify import UNKNOWN, get_identifier, identify_many
 from archa.repository.catalog import FileRow
 from archa.repository.durable import sync_filesystem

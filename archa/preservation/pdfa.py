@@ -49,7 +49,7 @@ def _obj(value: Any) -> Any:
 def _xmp_ids(data: bytes) -> tuple[str, str]:
     from lxml import etree
 
-    from archa.ingest.xmlsafe import UnsafeXml, parse_untrusted
+    from archa.metadata.xmlsafe import UnsafeXml, parse_untrusted
 
     start = data.find(b"<x:xmpmeta")
     if start < 0:

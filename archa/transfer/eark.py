@@ -21,7 +21,7 @@ from lxml import etree
 
 from archa.ingest.copier import ProgressFn
 from archa.ingest.extract import Limits, unsafe_name
-from archa.ingest.xmlsafe import UnsafeXml, parse_untrusted, wrapper_schema
+from archa.metadata.xmlsafe import UnsafeXml, parse_untrusted, wrapper_schema
 from archa.transfer.folder import TransferResult
 from archa.transfer.package import Check, package_bag, take_payload
 

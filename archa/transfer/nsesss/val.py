@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from archa.ingest.xmlsafe import wrapper_schema
+from archa.metadata.xmlsafe import wrapper_schema
 from archa.transfer.nsesss.model import PREFIXES, Hit, Pkg
 from archa.transfer.nsesss.registry import check
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 from lxml import etree
 
-from archa.ingest.xmlsafe import UnsafeXml, parse_untrusted
+from archa.metadata.xmlsafe import UnsafeXml, parse_untrusted
 from archa.transfer.nsesss.model import Hit, Pkg
 from archa.transfer.nsesss.registry import check
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from lxml import etree
 
-from archa.ingest.xmlstream import Node, NodeMaker, open_node, write_node
+from archa.metadata.xmlstream import Node, NodeMaker, open_node, write_node
 from archa.repository.catalog import FileRow
 from archa.repository.events import Event
 

@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 from lxml import etree
 
-from archa.ingest.xmlstream import Node, NodeMaker, open_node, write_node
+from archa.metadata.xmlstream import Node, NodeMaker, open_node, write_node
 
 METS_NS = "http://www.loc.gov/METS/"
 XLINK_NS = "http://www.w3.org/1999/xlink"
