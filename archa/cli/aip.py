@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from archa.cli.common import emit_json, json_option, open_repo, repo_option
@@ -39,27 +41,29 @@ def aip_list(repo_path: str | None, as_json: bool) -> None:
 
 @aip.command("show")
 @click.argument("aip_id")
+@click.option("--version", "version", metavar="N", help="The version whose files to list (default: the head).")
 @repo_option
 @json_option
-def aip_show(aip_id: str, repo_path: str | None, as_json: bool) -> None:
+def aip_show(aip_id: str, version: str | None, repo_path: str | None, as_json: bool) -> None:
     """Show one AIP: versions, copies, files with formats and digests, and events.
 
     \b
     Example:
-      archa aip show --repo archive urn:uuid:0f6c...
+      archa aip show --repo archive urn:uuid:0f6c... --version 1
     """
     with open_repo(repo_path) as repo:
         cat = repo.catalog
         info = cat.aip(aip_id)
         versions = cat.versions(aip_id)
-        files = cat.files(aip_id, info["head"])
+        shown = version_name(version, [v["version"] for v in versions]) if version else info["head"]
+        files = cat.files(aip_id, shown)
         copies = cat.copies(aip_id)
         retention = cat.retention(aip_id)
         events = cat.events(aip_id)
         path = repo.hot.object_path(aip_id)
     if as_json:
-        emit_json({"aip": info, "versions": versions, "copies": copies, "retention": retention, "files": files,
-                   "events": events, "path": str(path)})
+        emit_json({"aip": info, "versions": versions, "copies": copies, "retention": retention, "version": shown,
+                   "files": files, "events": events, "path": str(path)})
         return
     click.echo(f"AIP {info['id']}")
     click.echo(f"  label:   {info['label']}")
@@ -82,7 +86,7 @@ def aip_show(aip_id: str, repo_path: str | None, as_json: bool) -> None:
             by = f", judged by {r['disposal_by']}" if r.get("disposal_by") else ""
             click.echo(f"  disposal procedure held {r['disposal_date']}: {r['disposal_operation']}{by}; "
                        "not due again")
-    click.echo(f"files ({info['head']}):")
+    click.echo(f"files ({shown}):")
     for f in files:
         fmt = f"{f['puid']} {f['format_name']}".strip() if f["puid"] else f["role"]
         click.echo(f"  {f['logical_path']}")
@@ -90,3 +94,60 @@ def aip_show(aip_id: str, repo_path: str | None, as_json: bool) -> None:
     click.echo("events:")
     for e in events:
         click.echo(f"  {e['time'][:19]}  {e['type']:<27} {e['outcome']:<8} {e['detail']}")
+
+
+def version_name(given: str, known: list[str]) -> str:
+    """`2` or `v2` as the version name `v2`; UsageError for one the AIP does not have."""
+    from archa.errors import UsageError
+
+    name = given if given.startswith("v") else f"v{given}"
+    if name not in known:
+        raise UsageError(f"no version {given!r}; the AIP has {', '.join(known)}")
+    return name
+
+
+@aip.command("update")
+@click.argument("aip_id")
+@click.option("--add", "adds", multiple=True, metavar="FILE=LOGICAL_PATH",
+              help="Store FILE as LOGICAL_PATH (a path inside the payload, or a full path under "
+                   "representations/); an existing path gets the new content. Repeatable.")
+@click.option("--remove", "removes", multiple=True, metavar="LOGICAL_PATH", help="Leave a file out. Repeatable.")
+@click.option("--metadata", type=click.Path(path_type=Path, dir_okay=False),
+              help="A Dublin Core record (oai_dc:dc) replacing the descriptive metadata.")
+@click.option("--reason", required=True, help="Why: the OCFL version message and the PREMIS event.")
+@click.option("--jobs", type=click.IntRange(1, 64), help="Threads copying and hashing files.")
+@repo_option
+@json_option
+@click.pass_context
+def aip_update(ctx: click.Context, aip_id: str, adds: tuple[str, ...], removes: tuple[str, ...],
+               metadata: Path | None, reason: str, jobs: int | None, repo_path: str | None, as_json: bool) -> None:
+    """Make the next version of an AIP: a new OCFL version holding only the new content,
+    earlier versions untouched; METS, PREMIS (a new event, the version it derives from)
+    and Dublin Core written anew; every storage location updated (a packed copy gets an
+    archive for the new version). A crash leaves the AIP at its previous version, or the
+    next command finishes the new one.
+
+    \b
+    Example:
+      archa aip update urn:uuid:0f6c... --add scans/page-002.png=scans/page-002.png \\
+          --remove notes.txt --reason "second page scanned, draft note withdrawn"
+    """
+    from archa.lifecycle.versions import UpdateOptions, update_aip
+
+    ctx.meta["archa.json"] = as_json
+    pairs = []
+    for item in adds:
+        src, sep, lp = item.rpartition("=")
+        if not sep or not src or not lp:
+            raise click.UsageError(f"--add {item!r}: give FILE=LOGICAL_PATH")
+        pairs.append((Path(src), lp))
+    with open_repo(repo_path) as repo:
+        r = update_aip(repo, UpdateOptions(aip_id, reason, tuple(pairs), removes, metadata, jobs=jobs))
+    if as_json:
+        emit_json(r.as_dict())
+        return
+    click.echo(f"{r.aip_id} {r.version} (from {r.previous}): {len(r.added)} added, {len(r.replaced)} replaced, "
+               f"{len(r.removed)} removed{', descriptive metadata replaced' if r.metadata else ''}; "
+               f"{r.files} files, {human_bytes(r.bytes)}; copies: {', '.join(r.copies)}")
+    for f in r.copy_failures:
+        click.echo(f"  copy to {f['location']} failed: {f['error']}")

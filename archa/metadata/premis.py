@@ -1,8 +1,10 @@
-"""PREMIS 3.0 for an AIP version (`metadata/preservation/premis.xml`), written as a stream.
+"""PREMIS 3.0 for an AIP version (`metadata/preservation/premis.xml`), written as a stream,
+and read back.
 
 One `file` object per stored file (fixity for every algorithm computed, size, format with
-its PRONOM registry key, original name), one `representation` object, the events of the
-ingest (linked to the representation and its agents) and the agents.
+its PRONOM registry key, original name), one `representation` object (with the versions it
+derives from), the events of the AIP's history (linked to the representation and their
+agents) and the agents.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ PREMIS_SCHEMA = "http://www.loc.gov/standards/premis/v3/premis.xsd"
 P = NodeMaker(PREMIS_NS)
 XSI_TYPE = f"{{{XSI_NS}}}type"
 ALG_NAMES = {"md5": "MD5", "sha1": "SHA-1", "sha256": "SHA-256", "sha512": "SHA-512"}
+HASHLIB_NAMES = {v: k for k, v in ALG_NAMES.items()}
 
 
 @dataclass(frozen=True)
@@ -64,8 +67,9 @@ def _file_object(f: FileRow, fixity: dict[str, str]) -> Node:
 
 def write_premis(path: Path, aip_id: str, representation: str,
                  files: Sequence[tuple[FileRow, dict[str, str]]],
-                 events: Sequence[Event], agents: Sequence[Agent]) -> None:
-    """Write premis.xml for `files` (each with its fixity by algorithm), `events`, `agents`."""
+                 events: Sequence[Event], agents: Sequence[Agent], derived_from: str = "") -> None:
+    """Write premis.xml for `files` (each with its fixity by algorithm), `events`, `agents`;
+    `derived_from`: the identifier of the version this one was made from (`ID vN`)."""
     with etree.xmlfile(str(path), encoding="utf-8") as xf:
         xf.write_declaration()
         with open_node(xf, f"{{{PREMIS_NS}}}premis", {"version": "3.0",
@@ -77,6 +81,10 @@ def write_premis(path: Path, aip_id: str, representation: str,
                 *[P.relationship(P.relationshipType("structural"), P.relationshipSubType("is included in"),
                                  P.relatedObjectIdentifier(P.relatedObjectIdentifierType("urn"),
                                                            P.relatedObjectIdentifierValue(aip_id)))],
+                *([P.relationship(P.relationshipType("derivation"), P.relationshipSubType("has source"),
+                                  P.relatedObjectIdentifier(P.relatedObjectIdentifierType("local"),
+                                                            P.relatedObjectIdentifierValue(derived_from)))]
+                  if derived_from else []),
                 *[P.linkingEventIdentifier(P.linkingEventIdentifierType("urn"),
                                            P.linkingEventIdentifierValue(e.id)) for e in events])
             rep.set(XSI_TYPE, "premis:representation")
@@ -110,3 +118,62 @@ def _event(e: Event, representation: str, agents: Sequence[Agent]) -> Node:
         P.linkingObjectIdentifier(P.linkingObjectIdentifierType("local"),
                                   P.linkingObjectIdentifierValue(representation)),
     )
+
+
+# --- reading ------------------------------------------------------------------------------
+
+@dataclass
+class PremisFile:
+    """What premis.xml says of one file."""
+
+    fixity: dict[str, str]  # hashlib name -> digest
+    size: int
+    puid: str
+    format_name: str
+    format_version: str
+    note: str  # "identified by ENGINE VERSION (SIGNATURES), basis: ..."
+    original_name: str
+
+
+@dataclass
+class PremisRecord:
+    files: dict[str, PremisFile]  # by logical path
+    events: list[Event]
+    agents: list[Agent]
+
+
+def read_premis(data: bytes, aip_id: str, version: str) -> PremisRecord:
+    """Parse a premis.xml archa wrote (network off, no entities). Events get `aip_id` and
+    `version` unless they name none of their own."""
+    parser = etree.XMLParser(no_network=True, resolve_entities=False, huge_tree=True)
+    root = etree.fromstring(data, parser)
+    ns = {"p": PREMIS_NS}
+    files: dict[str, PremisFile] = {}
+    for o in root.iterfind("p:object", ns):
+        if o.get(XSI_TYPE) != "premis:file":
+            continue
+        logical = o.findtext("p:objectIdentifier/p:objectIdentifierValue", namespaces=ns) or ""
+        fixity = {HASHLIB_NAMES.get(f.findtext("p:messageDigestAlgorithm", namespaces=ns) or "", ""):
+                  f.findtext("p:messageDigest", namespaces=ns) or "" for f in o.iterfind(".//p:fixity", ns)}
+        notes = [n.text or "" for n in o.iterfind(".//p:formatNote", ns)]
+        files[logical] = PremisFile(
+            {k: v for k, v in fixity.items() if k}, int(o.findtext(".//p:size", namespaces=ns) or 0),
+            o.findtext(".//p:formatRegistryKey", namespaces=ns) or "UNKNOWN",
+            o.findtext(".//p:formatName", namespaces=ns) or "", o.findtext(".//p:formatVersion", namespaces=ns) or "",
+            next((n for n in notes if n.startswith("identified by ")), ""),
+            o.findtext("p:originalName", namespaces=ns) or "")
+    events = []
+    for e in root.iterfind("p:event", ns):
+        executing = [a.findtext("p:linkingAgentIdentifierValue", namespaces=ns)
+                     for a in e.iterfind("p:linkingAgentIdentifier", ns)
+                     if a.findtext("p:linkingAgentRole", namespaces=ns) == "executing program"]
+        events.append(Event(e.findtext("p:eventType", namespaces=ns) or "",
+                            e.findtext(".//p:eventOutcome", namespaces=ns) or "",
+                            e.findtext(".//p:eventDetail", namespaces=ns) or "", executing[0] if executing else "",
+                            aip_id, version, time=e.findtext("p:eventDateTime", namespaces=ns) or "",
+                            id=e.findtext("p:eventIdentifier/p:eventIdentifierValue", namespaces=ns) or ""))
+    agents = [Agent(a.findtext("p:agentIdentifier/p:agentIdentifierType", namespaces=ns) or "",
+                    a.findtext("p:agentIdentifier/p:agentIdentifierValue", namespaces=ns) or "",
+                    a.findtext("p:agentName", namespaces=ns) or "", a.findtext("p:agentType", namespaces=ns) or "",
+                    a.findtext("p:agentVersion", namespaces=ns) or "") for a in root.iterfind("p:agent", ns)]
+    return PremisRecord(files, events, agents)

@@ -28,7 +28,7 @@ from archa.repository.config import Location
 from archa.repository.copies import iter_packed, source_path, write_packed_copy
 from archa.repository.events import Event
 from archa.repository.ocfl import INVENTORY, StorageRoot, object_relpath
-from archa.repository.placement import expected_files, verified_source
+from archa.repository.placement import expected_files, verified_source, versions_up_to
 from archa.repository.repo import Repository, remove_tree
 from archa.repository.store import Store, file_chunks
 
@@ -85,9 +85,10 @@ def assemble_verified(repo: Repository, aip_id: str, version: str, exclude: str,
                     if store.exists(f"{prefix}/{_source_key(version, rel)}"):
                         take(rel, store.read_bytes(f"{prefix}/{_source_key(version, rel)}"))
             else:
-                for ti, f in iter_packed(store, aip_id, version):
-                    if ti.name in needed:
-                        take(ti.name, f.read())
+                for v in versions_up_to(repo, aip_id, version):
+                    for ti, f in iter_packed(store, aip_id, v):
+                        if ti.name in needed:
+                            take(ti.name, f.read())
         except StorageError:
             continue  # an unreadable copy is simply no source; others may be
     if needed:

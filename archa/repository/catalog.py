@@ -201,6 +201,18 @@ class Catalog:
             self.db.table("retention").insert_all(retention)
             append_events(self.conn, events)
 
+    def record_version(self, aip: dict[str, Any], version: dict[str, Any], files: Iterable[FileRow],
+                       copies: Iterable[dict[str, Any]], events: list[Event]) -> None:
+        """A new version of a stored AIP: its row, files, first copies and events, the AIP's
+        head and label moved to it, at once."""
+        with self.transaction():
+            self.conn.execute("UPDATE aips SET head = ?, label = ? WHERE id = ?",
+                              [aip["head"], aip["label"], aip["id"]])
+            self.db.table("versions").insert(version)
+            self.db.table("files").insert_all((f.as_row() for f in files), batch_size=2000)
+            self.db.table("copies").insert_all(copies)
+            append_events(self.conn, events)
+
     def record_copy(self, copy: dict[str, Any], stored: bool, events: list[Event]) -> None:
         """Insert or replace one copy row, set the version's stored flag, append events."""
         with self.transaction():

@@ -97,6 +97,34 @@ class StorageRoot:
             inv: dict[str, Any] = json.load(f)
         return inv
 
+    def add_version(self, staged: Path, object_id: str, version: str, inventory: bytes, alg: str) -> None:
+        """Move a fully staged version directory into the stored object (one rename), then
+        make its inventory the object's root inventory (see `set_root_inventory`). Refuses a
+        version directory that exists. A crash between the two steps leaves the object at
+        its previous head with an extra directory, which the journal rolls forward."""
+        obj = self.object_path(object_id)
+        dest = obj / version
+        if dest.exists():
+            raise RepositoryError(f"{dest}: version {version} of {object_id} exists already; stored versions "
+                                  "are never overwritten", path=str(dest))
+        try:
+            os.rename(staged, dest)
+        except OSError as e:
+            raise RepositoryError(f"cannot move {staged} into {obj}: {e}", path=str(dest),
+                                  hint="staging and the storage root must be on one file system") from e
+        fsync_dir(obj)
+        self.set_root_inventory(object_id, inventory, alg)
+
+    def set_root_inventory(self, object_id: str, inventory: bytes, alg: str) -> None:
+        """Replace the root inventory and its sidecar, each by an atomic rename (OCFL keeps
+        the head version's inventory at the root; it is the only file archa ever replaces,
+        and it is byte-identical to the head version's own inventory)."""
+        obj = self.object_path(object_id)
+        digest = hashlib.new(alg, inventory).hexdigest()
+        write_durable(obj / INVENTORY, inventory, read_only=True, overwrite=True)
+        write_durable(obj / f"{INVENTORY}.{alg}", f"{digest}  {INVENTORY}\n".encode(), read_only=True,
+                      overwrite=True)
+
     def commit_object(self, staged: Path, object_id: str) -> Path:
         """Move a fully staged object into place with one rename; refuses an existing object.
 
@@ -126,19 +154,26 @@ class StorageRoot:
 
 @dataclass
 class VersionBuilder:
-    """Assembles version v1 of a new OCFL object in a staging directory.
+    """Assembles one version of an OCFL object in a staging directory: v1 of a new object,
+    or the next version of a stored one (`previous`: its current inventory).
 
-    Callers write content to `content_file(logical)` and then `add(logical, digest)`;
-    a digest already present is deduplicated (the new file is removed). `finish` writes the
-    inventories and sidecars and makes everything durable and read-only.
+    Callers write content to `content_file(logical)` and then `add(logical, digest)`; a
+    digest the object already holds is deduplicated (the new file is removed). Files a new
+    version keeps unchanged are recorded with `keep`. `finish` writes the inventories and
+    sidecars and makes everything durable and read-only.
     """
 
     object_dir: Path
     object_id: str
     digest_algorithm: str
     version: str = "v1"
+    previous: dict[str, Any] | None = None
     manifest: dict[str, list[str]] = field(default_factory=dict)
     state: dict[str, list[str]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.previous is not None:
+            self.manifest = {d: list(p) for d, p in self.previous["manifest"].items()}
 
     @property
     def content_dir(self) -> Path:
@@ -159,6 +194,12 @@ class VersionBuilder:
         self.manifest[digest] = [self.content_path(logical)]
         return True
 
+    def keep(self, logical: str, digest: str) -> None:
+        """Record `logical` as unchanged: its content is stored in an earlier version."""
+        if digest not in self.manifest:
+            raise RepositoryError(f"{self.object_id}: {logical} ({digest}) is not in the object")
+        self.state.setdefault(digest, []).append(logical)
+
     def write_bytes(self, logical: str, data: bytes) -> str:
         """Write a small content file (metadata) and add it; returns its digest."""
         path = self.content_file(logical)
@@ -172,6 +213,13 @@ class VersionBuilder:
         return self.manifest[digest][0]
 
     def inventory(self, created: str, message: str, user_name: str, user_address: str) -> dict[str, Any]:
+        versions = dict(self.previous["versions"]) if self.previous is not None else {}
+        versions[self.version] = {
+            "created": created,
+            "message": message,
+            "user": {"name": user_name, "address": user_address},
+            "state": {d: sorted(p) for d, p in sorted(self.state.items())},
+        }
         return {
             "id": self.object_id,
             "type": INVENTORY_TYPE,
@@ -179,27 +227,29 @@ class VersionBuilder:
             "head": self.version,
             "contentDirectory": "content",
             "manifest": {d: sorted(p) for d, p in sorted(self.manifest.items())},
-            "versions": {
-                self.version: {
-                    "created": created,
-                    "message": message,
-                    "user": {"name": user_name, "address": user_address},
-                    "state": {d: sorted(p) for d, p in sorted(self.state.items())},
-                }
-            },
+            "versions": versions,
         }
 
-    def finish(self, inventory: dict[str, Any]) -> str:
+    def finish(self, inventory: dict[str, Any], root: bool = True) -> str:
         """Write namaste, inventories and sidecars; prune empty dirs; make all durable.
+        With `root` False (a version added to a stored object) only the version's own
+        inventory and sidecar are written here: the root ones are replaced on commit.
 
         Returns the inventory digest. Content files must already be fsynced by the writer.
         """
-        _prune_empty_dirs(self.content_dir)
+        if self.content_dir.is_dir():
+            _prune_empty_dirs(self.content_dir)
+            if not os.listdir(self.content_dir):
+                os.rmdir(self.content_dir)  # a version that adds no content has no content dir
         data = dump_json(inventory)
         digest = hashlib.new(self.digest_algorithm, data).hexdigest()
         sidecar = f"{digest}  {INVENTORY}\n".encode()
-        write_durable(self.object_dir / OBJECT_NAMASTE, b"ocfl_object_1.1\n")
-        for d in (self.object_dir / self.version, self.object_dir):
+        (self.object_dir / self.version).mkdir(parents=True, exist_ok=True)
+        targets = [self.object_dir / self.version]
+        if root:
+            write_durable(self.object_dir / OBJECT_NAMASTE, b"ocfl_object_1.1\n")
+            targets.append(self.object_dir)
+        for d in targets:
             write_durable(d / INVENTORY, data)
             write_durable(d / f"{INVENTORY}.{self.digest_algorithm}", sidecar)
         make_tree_read_only(self.object_dir)

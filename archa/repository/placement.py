@@ -45,21 +45,25 @@ class Expected:
     size: int | None  # None: not recorded (inventories)
 
 
-def expected_files(repo: Repository, aip_id: str, version: str) -> tuple[str, dict[str, Expected]]:
-    """(digest algorithm, object-relative path -> Expected) of a copy of `version`."""
+def expected_files(repo: Repository, aip_id: str, version: str, packed: bool = False) -> tuple[str, dict[str, Expected]]:
+    """(digest algorithm, object-relative path -> Expected) of a copy of `version`. An OCFL
+    copy holds the version's whole state (content stored by earlier versions included) and,
+    when it is the head, the root inventory; a packed copy holds the version's own files,
+    the namaste file and the root inventory as of that version (see copies.version_files)."""
     cat = repo.catalog
     (v,) = [r for r in cat.versions(aip_id) if r["version"] == version]
     alg = v["digest_algorithm"]
     out: dict[str, Expected] = {}
     for content_path, digest, size in cat.content_digests(aip_id, version):
-        out[content_path] = Expected(digest, size)
+        if not packed or content_path.startswith(f"{version}/"):
+            out[content_path] = Expected(digest, size)
     inv = v["inventory_digest"]
     sidecar = f"{inv}  {INVENTORY}\n".encode()
     side = Expected(hashlib.new(alg, sidecar).hexdigest(), len(sidecar))
     namaste = b"ocfl_object_1.1\n"
     out.update({f"{version}/{INVENTORY}": Expected(inv, None), f"{version}/{INVENTORY}.{alg}": side,
                 OBJECT_NAMASTE: Expected(hashlib.new(alg, namaste).hexdigest(), len(namaste))})
-    if cat.aip(aip_id)["head"] == version:
+    if packed or cat.aip(aip_id)["head"] == version:
         out.update({INVENTORY: Expected(inv, None), f"{INVENTORY}.{alg}": side})
     return alg, out
 
@@ -84,23 +88,32 @@ def verify_version(repo: Repository, root: StorageRoot, aip_id: str, version: st
 
 def stage_from_copy(repo: Repository, aip_id: str, version: str, loc: Location, work: Path) -> StorageRoot:
     """Fetch `version` of the object from the copy at `loc` into an OCFL root under `work`
-    (an OCFL copy: the version's keys; a packed copy: its archive, streamed)."""
+    (an OCFL copy: every file of the version's state, by key; a packed copy: its archives of
+    v1..`version`, streamed in order)."""
     root = StorageRoot(work / "root")
     dest = root.object_path(aip_id)
     store = repo.store(loc)
     if loc.kind == "packed":
-        restore_packed([(store, version)], aip_id, dest)
+        restore_packed([(store, v) for v in versions_up_to(repo, aip_id, version)], aip_id, dest)
         return root
     prefix = object_relpath(aip_id)
-    for key, _size in store.list(f"{prefix}/{version}"):
-        target = dest / key[len(prefix) + 1:]
+    _alg, expected = expected_files(repo, aip_id, version)
+    for rel in sorted(expected):
+        if rel.startswith(INVENTORY):
+            continue  # the root inventory as of `version` is the version's own (copied below)
+        target = dest / rel
         target.parent.mkdir(parents=True, exist_ok=True)
-        with store.open(key) as src, open(target, "wb") as out:
+        with store.open(f"{prefix}/{rel}") as src, open(target, "wb") as out:
             shutil.copyfileobj(src, out, 1 << 22)
     for name in (INVENTORY, *(p.name for p in (dest / version).glob(f"{INVENTORY}.*"))):
         shutil.copyfile(dest / version / name, dest / name)
-    (dest / OBJECT_NAMASTE).write_bytes(b"ocfl_object_1.1\n")
     return root
+
+
+def versions_up_to(repo: Repository, aip_id: str, version: str) -> list[str]:
+    """v1 .. `version` of an AIP, in order."""
+    last = int(version[1:])
+    return [v["version"] for v in repo.catalog.versions(aip_id) if int(v["version"][1:]) <= last]
 
 
 def verified_source(repo: Repository, aip_id: str, version: str, candidates: list[Location],

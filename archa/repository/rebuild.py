@@ -9,6 +9,7 @@ rebuilt; replication events are not in PREMIS and are not rebuilt either.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass, field
@@ -18,10 +19,10 @@ from urllib.parse import unquote
 
 from lxml import etree
 
-from archa.errors import StorageError
+from archa.metadata.premis import PremisRecord, read_premis
 from archa.repository.catalog import Catalog, FileRow
 from archa.repository.copies import iter_packed, read_packed_index
-from archa.repository.events import Event, append_events
+from archa.repository.events import append_events
 from archa.repository.ocfl import INVENTORY
 from archa.repository.repo import Repository
 from archa.repository.retention import from_bag_info, parse_bag_info
@@ -66,9 +67,10 @@ def _scan(repo: Repository) -> dict[str, Found]:
                 f = found.setdefault(inv["id"], Found())
                 prefix = "/".join(parts[:4])
                 sizes = {k[len(prefix) + 1:]: s for k, s in store.list(prefix)}
-                if f.inventory is None or len(inv["versions"]) > len(f.inventory["versions"]):
+                newer = f.inventory is None or len(inv["versions"]) > len(f.inventory["versions"])
+                if newer or f.metadata_source is None or f.metadata_source[1] != "ocfl":
+                    # read from the OCFL copy with the most versions (a copy not yet synced has fewer)
                     f.inventory = inv
-                if f.metadata_source is None or f.metadata_source[1] != "ocfl":
                     f.metadata_source = (store, "ocfl", prefix)
                     f.sizes = sizes
                 for v in inv["versions"]:
@@ -92,88 +94,96 @@ def _scan(repo: Repository) -> dict[str, Found]:
 
 
 BAG_INFO = "metadata/submission/bag-info.txt"
+METADATA = ("METS.xml", "metadata/preservation/premis.xml", "metadata/descriptive/dc.xml", BAG_INFO)
 
 
-def _metadata(aip_id: str, f: Found, inv: dict[str, Any], head: str) -> dict[str, bytes]:
-    """The bytes of METS.xml, premis.xml and dc.xml of the head version."""
-    state = inv["versions"][head]["state"]
-    want = {"METS.xml", "metadata/preservation/premis.xml", "metadata/descriptive/dc.xml", BAG_INFO}
-    content = {p: inv["manifest"][d][0] for d, paths in state.items() for p in paths if p in want}
+@dataclass
+class Stored:
+    """What one copy gives of every version: its inventory's bytes and its metadata files."""
+
+    inventories: dict[str, bytes] = field(default_factory=dict)  # version -> vN/inventory.json
+    metadata: dict[str, dict[str, bytes]] = field(default_factory=dict)  # version -> logical path -> bytes
+    sizes: dict[str, int] = field(default_factory=dict)  # object-relative path -> size
+
+
+def _read_versions(aip_id: str, f: Found) -> tuple[dict[str, Any], Stored]:
+    """The head inventory and, for every version, its inventory and metadata files, from the
+    copy `f.metadata_source` (an OCFL copy by key; packed archives v1..vN streamed in order)."""
     assert f.metadata_source is not None
     store, kind, where = f.metadata_source
+    out = Stored()
     if kind == "ocfl":
-        return {p: store.read_bytes(f"{where}/{c}") for p, c in content.items()}
-    wanted = {c: p for p, c in content.items()}
-    out = {}
-    for ti, fh in iter_packed(store, aip_id, where):
-        if ti.name in wanted:
-            out[wanted[ti.name]] = fh.read()
-    return out
+        inv = f.inventory
+        assert inv is not None
+        out.sizes = dict(f.sizes)
+        wanted = _wanted(inv)
+        for version in inv["versions"]:
+            out.inventories[version] = store.read_bytes(f"{where}/{version}/{INVENTORY}")
+        for content, uses in wanted.items():
+            data = store.read_bytes(f"{where}/{content}")
+            for version, logical in uses:
+                out.metadata.setdefault(version, {})[logical] = data
+        return inv, out
+    versions = sorted((c["version"] for c in f.copies if c["location"] == store.name), key=lambda v: int(v[1:]))
+    inventory: dict[str, Any] | None = None
+    found: dict[str, bytes] = {}
+    for version in versions:
+        idx = read_packed_index(store, aip_id, version)
+        out.sizes.update({k: v["size"] for k, v in idx["members"].items()})
+        for ti, fh in iter_packed(store, aip_id, version):
+            if ti.name == f"{version}/{INVENTORY}":
+                out.inventories[version] = fh.read()
+            elif ti.name.split("/", 3)[-1] in METADATA or ti.name.endswith(BAG_INFO):
+                found[ti.name] = fh.read()
+    inventory = json.loads(out.inventories[versions[-1]])
+    for content, uses in _wanted(inventory).items():
+        for version, logical in uses:
+            if content in found:
+                out.metadata.setdefault(version, {})[logical] = found[content]
+    return inventory, out
 
 
-def _inventory_from_packed(f: Found, aip_id: str) -> dict[str, Any]:
-    assert f.metadata_source is not None
-    store, _kind, version = f.metadata_source
-    for ti, fh in iter_packed(store, aip_id, version):
-        if ti.name == INVENTORY:
-            inv: dict[str, Any] = json.loads(fh.read())
-            return inv
-    raise StorageError(f"location {store.name!r}: packed copy of {aip_id} {version} has no inventory",
-                       location=store.name)
+def _wanted(inv: dict[str, Any]) -> dict[str, list[tuple[str, str]]]:
+    """content path -> the (version, logical path) of each version's metadata files it holds."""
+    wanted: dict[str, list[tuple[str, str]]] = {}
+    for version, v in inv["versions"].items():
+        for digest, paths in v["state"].items():
+            for logical in paths:
+                if logical in METADATA:
+                    wanted.setdefault(inv["manifest"][digest][0], []).append((version, logical))
+    return wanted
 
 
-def _rows(aip_id: str, inv: dict[str, Any], meta: dict[str, bytes], packed_sizes: dict[str, int]
-          ) -> tuple[dict[str, Any], dict[str, Any], list[FileRow], list[Event]]:
-    head = inv["head"]
-    version = inv["versions"][head]
+def _rows(aip_id: str, inv: dict[str, Any], version: str, meta: dict[str, bytes], sizes: dict[str, int],
+          inventory: bytes) -> tuple[dict[str, Any], list[FileRow], PremisRecord]:
+    """The version row, file rows and PREMIS record of one version."""
+    v = inv["versions"][version]
     mets = etree.fromstring(meta["METS.xml"], _PARSER)
-    premis = etree.fromstring(meta["metadata/preservation/premis.xml"], _PARSER)
-    dc = etree.fromstring(meta["metadata/descriptive/dc.xml"], _PARSER) if "metadata/descriptive/dc.xml" in meta else None
+    premis = read_premis(meta["metadata/preservation/premis.xml"], aip_id, version)
     mimes = {unquote(fl.get(f"{{{NS['x']}}}href")): fl.getparent().get("MIMETYPE", "")
              for fl in mets.iterfind(".//m:file/m:FLocat", NS)}
-    objects = {o.findtext("p:objectIdentifier/p:objectIdentifierValue", namespaces=NS): o
-               for o in premis.iterfind("p:object", NS)}
     files = []
-    for digest, paths in version["state"].items():
+    for digest, paths in v["state"].items():
         for logical in paths:
-            o = objects.get(logical)
+            o = premis.files.get(logical)
             role = "payload" if logical.startswith("representations/") else \
                 "submission" if logical.startswith("metadata/submission/") else "metadata"
-            puid = name = fver = engine = ever = sver = basis = ""
-            size = packed_sizes.get(inv["manifest"][digest][0], 0)
-            original = ""
+            content = inv["manifest"][digest][0]
+            engine = ever = sver = basis = ""
+            puid = name = fver = original = ""
             if o is not None:
-                original = o.findtext("p:originalName", namespaces=NS) or ""
-                puid = o.findtext(".//p:formatRegistryKey", namespaces=NS) or "UNKNOWN"
-                name = o.findtext(".//p:formatName", namespaces=NS) or ""
-                name = "" if puid == "UNKNOWN" else name
-                fver = o.findtext(".//p:formatVersion", namespaces=NS) or ""
-                for note in o.iterfind(".//p:formatNote", NS):
-                    m = _NOTE.match(note.text or "")
-                    if m:
-                        engine, ever, sver, basis = m.groups()
-                if not engine:
-                    basis = "none"
-            files.append(FileRow(aip_id, head, logical, inv["manifest"][digest][0], role, original, size, digest,
+                puid, original, fver = o.puid, o.original_name, o.format_version
+                name = "" if o.puid == "UNKNOWN" else o.format_name
+                m = _NOTE.match(o.note)
+                engine, ever, sver, basis = m.groups() if m else ("", "", "", "none")
+            files.append(FileRow(aip_id, version, logical, content, role, original, sizes.get(content, 0), digest,
                                  puid, name, fver, mimes.get(logical, "text/xml" if role == "metadata" else ""),
                                  basis, engine, ever, sver))
-    events = []
-    for e in premis.iterfind("p:event", NS):
-        agents = [a.findtext("p:linkingAgentIdentifierValue", namespaces=NS)
-                  for a in e.iterfind("p:linkingAgentIdentifier", NS)
-                  if a.findtext("p:linkingAgentRole", namespaces=NS) == "executing program"]
-        events.append(Event(e.findtext("p:eventType", namespaces=NS) or "",
-                            e.findtext(".//p:eventOutcome", namespaces=NS) or "",
-                            e.findtext(".//p:eventDetail", namespaces=NS) or "", agents[0] if agents else "",
-                            aip_id, head, time=e.findtext("p:eventDateTime", namespaces=NS) or "",
-                            id=e.findtext("p:eventIdentifier/p:eventIdentifierValue", namespaces=NS) or ""))
-    ids = [i.text for i in dc.iterfind("dc:identifier", NS)] if dc is not None else []
-    aip = {"id": aip_id, "created": version["created"], "label": mets.get("LABEL", ""),
-           "external_id": next((i for i in ids if i and i != aip_id), "") or "", "head": head, "transfer_id": ""}
-    vrow = {"aip_id": aip_id, "version": head, "created": version["created"], "message": version.get("message", ""),
-            "files": len(files), "bytes": sum(f.size for f in files), "inventory_digest": "",
+    vrow = {"aip_id": aip_id, "version": version, "created": v["created"], "message": v.get("message", ""),
+            "files": len(files), "bytes": sum(f.size for f in files),
+            "inventory_digest": hashlib.new(inv["digestAlgorithm"], inventory).hexdigest(),
             "digest_algorithm": inv["digestAlgorithm"], "stored": 0}
-    return aip, vrow, files, events
+    return vrow, files, premis
 
 
 def rebuild_catalog(repo: Repository, dest: Path) -> RebuildReport:
@@ -184,26 +194,33 @@ def rebuild_catalog(repo: Repository, dest: Path) -> RebuildReport:
     report = RebuildReport(str(dest))
     try:
         for aip_id, f in sorted(_scan(repo).items()):
-            inv = f.inventory or _inventory_from_packed(f, aip_id)
-            meta = _metadata(aip_id, f, inv, inv["head"])
-            sizes = f.sizes
-            if f.metadata_source and f.metadata_source[1] == "packed":
-                idx = read_packed_index(f.metadata_source[0], aip_id, f.metadata_source[2])
-                sizes = {k: v["size"] for k, v in idx["members"].items()}
-            aip, vrow, files, events = _rows(aip_id, inv, meta, sizes)
-            ok = {c["location"] for c in f.copies if c["version"] == inv["head"]}
-            vrow["stored"] = int(placement_satisfied(repo, ok))
-            retention, _problems = from_bag_info(parse_bag_info(meta[BAG_INFO].decode("utf-8", "replace"))) \
-                if BAG_INFO in meta else ([], [])
+            inv, stored = _read_versions(aip_id, f)
+            head = inv["head"]
+            versions = sorted(inv["versions"], key=lambda v: int(v[1:]))
+            rows = [_rows(aip_id, inv, v, stored.metadata[v], stored.sizes, stored.inventories[v]) for v in versions]
+            meta = stored.metadata[head]
+            mets = etree.fromstring(meta["METS.xml"], _PARSER)
+            dc = etree.fromstring(meta["metadata/descriptive/dc.xml"], _PARSER) \
+                if "metadata/descriptive/dc.xml" in meta else None
+            ids = [i.text for i in dc.iterfind("dc:identifier", NS)] if dc is not None else []
+            aip = {"id": aip_id, "created": inv["versions"]["v1"]["created"], "label": mets.get("LABEL", ""),
+                   "external_id": next((i for i in ids if i and i != aip_id), "") or "", "head": head,
+                   "transfer_id": ""}
+            bag_info = meta.get(BAG_INFO)
+            retention, _problems = from_bag_info(parse_bag_info(bag_info.decode("utf-8", "replace"))) \
+                if bag_info is not None else ([], [])
             with cat.transaction():
                 cat.db.table("aips").insert(aip)
                 cat.db.table("retention").insert_all(r.row(aip_id) for r in retention)
-                cat.db.table("versions").insert(vrow)
-                cat.db.table("files").insert_all((r.as_row() for r in files), batch_size=2000)
+                for vrow, files, _premis in rows:
+                    ok = {c["location"] for c in f.copies if c["version"] == vrow["version"]}
+                    vrow["stored"] = int(placement_satisfied(repo, ok))
+                    cat.db.table("versions").insert(vrow)
+                    cat.db.table("files").insert_all((r.as_row() for r in files), batch_size=2000)
+                    report.files += len(files)
                 cat.db.table("copies").insert_all(f.copies)
-                append_events(cat.conn, events)
+                append_events(cat.conn, rows[-1][2].events)  # the head's PREMIS holds the whole history
             report.aips += 1
-            report.files += len(files)
             report.copies += len(f.copies)
     finally:
         cat.close()

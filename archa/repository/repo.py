@@ -29,7 +29,7 @@ from archa.repository.copies import init_packed_store
 from archa.repository.durable import fsync_dir, open_durable, write_durable
 from archa.repository.events import Event, now_iso
 from archa.repository.lock import exclusive_lock
-from archa.repository.ocfl import StorageRoot
+from archa.repository.ocfl import INVENTORY, StorageRoot
 from archa.repository.store import Store
 
 DEFAULT_REPO = "archive"
@@ -200,9 +200,16 @@ class Repository:
         return header
 
     def apply_journal(self, path: Path) -> str:
-        """Record the journal's rows and events in the catalog (one transaction); returns the AIP id."""
+        """Record the journal's rows and events in the catalog (one transaction); returns the AIP id.
+        A journal of kind "update" records a new version of a stored AIP."""
         with open(path, "rb") as f:
             header = json.loads(f.readline())
+            if header.get("kind") == "update":
+                self.catalog.record_version(
+                    aip=header["aip"], version=header["version"],
+                    files=(FileRow(**json.loads(line)) for line in f), copies=header["copies"],
+                    events=[Event(**e) for e in header["events"]])
+                return str(header["aip"]["id"])
             self.catalog.record_aip(
                 aip=header["aip"], version=header["version"],
                 files=(FileRow(**json.loads(line)) for line in f), copies=header["copies"],
@@ -222,14 +229,41 @@ class Repository:
             return report
         for work in sorted(self.staging.iterdir()):
             journal = work / JOURNAL
-            if journal.is_file():  # written durably before the rename: complete if present
-                aip_id = self.journal_header(journal)["aip"]["id"]
-                if self.hot.has_object(aip_id) and not self.catalog.has_aip(aip_id):
-                    assert report.recovered is not None
-                    report.recovered.append(self.apply_journal(journal))
+            # written durably before the rename: complete if present
+            if journal.is_file() and self._rolls_forward(self.journal_header(journal)):
+                assert report.recovered is not None
+                report.recovered.append(self.apply_journal(journal))
             remove_tree(work)
             report.removed += 1
         return report
+
+
+    def _rolls_forward(self, header: dict[str, Any]) -> bool:
+        """Whether the storage step a journal describes happened but its catalog rows did not.
+        A new version whose directory is in place gets its root inventory now if the crash
+        came before that was replaced."""
+        aip_id = header["aip"]["id"]
+        if header.get("kind") != "update":
+            return self.hot.has_object(aip_id) and not self.catalog.has_aip(aip_id)
+        version = header["version"]["version"]
+        vdir = self.hot.object_path(aip_id) / version
+        if not vdir.is_dir() or self.catalog.aip(aip_id)["head"] == version:
+            return False
+        alg = header["version"]["digest_algorithm"]
+        root_inventory = self.hot.object_path(aip_id) / INVENTORY
+        if _digest_of(root_inventory, alg) != header["version"]["inventory_digest"]:
+            self.hot.set_root_inventory(aip_id, (vdir / INVENTORY).read_bytes(), alg)
+        return True
+
+
+def _digest_of(path: Path, alg: str) -> str:
+    import hashlib
+
+    try:
+        with open(path, "rb") as f:
+            return hashlib.file_digest(f, alg).hexdigest()
+    except FileNotFoundError:
+        return ""
 
 
 def remove_tree(path: Path) -> None:

@@ -1,0 +1,340 @@
+"""New versions of an AIP: `archa aip update ID`.
+
+A new version vN+1 is a new OCFL version of the same object: files added or replaced are
+stored once (content the object already holds is deduplicated), removed ones leave its
+state, unchanged ones keep their content where an earlier version stored it; METS, PREMIS
+(the AIP's history so far, a new event, the version it derives from) and, with
+`--metadata`, Dublin Core are written anew. Earlier versions are never touched.
+
+Order (what makes a crash harmless), like ingest: the version is assembled and made
+durable in staging; the commit journal is written; the version directory is renamed into
+the stored object and the root inventory replaced (atomic renames); catalog rows and events
+are recorded in one transaction; then every other location gets a copy of the new version
+(a packed copy as a new archive for it). A crash before the rename leaves the object at its
+previous head (staging is swept by the next command); after it, the next command rolls the
+journal forward.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import json
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import archa
+from archa.errors import RepositoryError, UsageError
+from archa.ingest.copier import CopyJob, ProgressFn, copy_all
+from archa.ingest.extract import unsafe_name
+from archa.metadata.mets import MdRef, MetsFile, write_mets
+from archa.metadata.premis import Agent, read_premis, write_premis
+from archa.preservation.identify import get_identifier, identify_many
+from archa.repository.catalog import FILE_COLUMNS, FileRow
+from archa.repository.durable import sync_filesystem
+from archa.repository.events import Event, now_iso
+from archa.repository.ocfl import INVENTORY, VersionBuilder, dump_json
+from archa.repository.placement import SyncResult, complete_copies, placement_satisfied
+from archa.repository.repo import Repository, remove_tree
+
+ARCHA_AGENT = f"archa/{archa.__version__}"
+REPRESENTATION = "representations/original"
+METS, PREMIS, DC = "METS.xml", "metadata/preservation/premis.xml", "metadata/descriptive/dc.xml"
+OAI_DC = "{http://www.openarchives.org/OAI/2.0/oai_dc/}dc"
+DC_TITLE = "{http://purl.org/dc/elements/1.1/}title"
+
+
+@dataclass(frozen=True)
+class UpdateOptions:
+    aip_id: str
+    reason: str
+    add: tuple[tuple[Path, str], ...] = ()  # (file to store, logical path)
+    remove: tuple[str, ...] = ()  # logical paths
+    metadata: Path | None = None  # a Dublin Core record (oai_dc) replacing dc.xml
+    user: str | None = None
+    engine: str | None = None
+    jobs: int | None = None
+
+
+@dataclass
+class UpdateResult:
+    aip_id: str
+    version: str
+    previous: str
+    added: list[str] = field(default_factory=list)
+    replaced: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    metadata: bool = False
+    files: int = 0
+    bytes: int = 0
+    seconds: float = 0.0
+    stored: bool = False
+    copies: list[str] = field(default_factory=list)
+    copy_failures: list[dict[str, str]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def logical_path(given: str) -> str:
+    """The AIP logical path of `given`: a path inside the payload (as in the SIP's data/),
+    or a full logical path under `representations/`. UsageError for an unsafe one."""
+    path = given.strip()
+    full = path if path.startswith("representations/") else f"{REPRESENTATION}/data/{path}"
+    problem = unsafe_name(path) or ("empty segment" if "//" in full or full.endswith("/") else None)
+    if problem or not path:
+        raise UsageError(f"{given!r} is not a usable logical path ({problem or 'empty'})",
+                         hint="give a relative path inside the payload, e.g. letters/reply.pdf")
+    return full
+
+
+def update_aip(repo: Repository, options: UpdateOptions, progress: ProgressFn | None = None) -> UpdateResult:
+    """Make the next version of an AIP (see the module docstring), under the repository lock.
+
+    UsageError for a wrong argument (nothing changes); RepositoryError when the stored
+    object does not match the catalog (audit and repair first)."""
+    with repo.writing():
+        return _Update(repo, options, progress).run()
+
+
+class _Update:
+    def __init__(self, repo: Repository, options: UpdateOptions, progress: ProgressFn | None) -> None:
+        self.repo, self.opts, self.progress = repo, options, progress
+        self.cat = repo.catalog
+        self.aip = self.cat.aip(options.aip_id)
+        self.previous = self.aip["head"]
+        self.version = f"v{int(self.previous[1:]) + 1}"
+        (row,) = [v for v in self.cat.versions(options.aip_id) if v["version"] == self.previous]
+        self.alg: str = row["digest_algorithm"]
+        self.inventory_digest: str = row["inventory_digest"]
+        self.result = UpdateResult(options.aip_id, self.version, self.previous)
+
+    def run(self) -> UpdateResult:
+        t0 = time.perf_counter()
+        files = {r["logical_path"]: r for r in self.cat.files(self.opts.aip_id, self.previous)}
+        adds, removes, dc_bytes = self._validate(files)
+        self.result.removed = removes
+        previous_inventory = self._stored_inventory()
+        work = self.repo.new_work_dir()
+        try:
+            builder = VersionBuilder(work / "object", self.opts.aip_id, self.alg, self.version, previous_inventory)
+            rows = self._carry(builder, files, set(removes) | {lp for _s, lp in adds}, dc_bytes is not None)
+            added = self._store_added(builder, adds, files)
+            self._commit(work, builder, files, rows, added, dc_bytes)
+        finally:
+            if work.exists():
+                remove_tree(work)
+        copies = SyncResult()
+        complete_copies(self.repo, self.opts.aip_id, self.version, copies, verify_source=False)
+        (v,) = [v for v in self.cat.versions(self.opts.aip_id) if v["version"] == self.version]
+        self.result.stored = bool(v["stored"])
+        self.result.copies = [c["location"] for c in self.cat.copies(self.opts.aip_id)
+                              if c["version"] == self.version and c["state"] == "ok"]
+        self.result.copy_failures = copies.failed
+        self.result.seconds = time.perf_counter() - t0
+        return self.result
+
+    # --- steps --------------------------------------------------------------------------
+
+    def _validate(self, files: dict[str, dict[str, Any]]) -> tuple[list[tuple[Path, str]], list[str], bytes | None]:
+        if not self.opts.reason.strip():
+            raise UsageError("a new version needs a reason", hint="give --reason TEXT (it goes into the OCFL "
+                                                                  "version message and the PREMIS event)")
+        adds = [(src, logical_path(lp)) for src, lp in self.opts.add]
+        removes = [logical_path(lp) for lp in self.opts.remove]
+        for src, lp in adds:
+            if not src.is_file():
+                raise UsageError(f"{src}: not a readable file", hint="give FILE=LOGICAL_PATH with an existing file")
+        targets = [lp for _s, lp in adds] + removes
+        dupes = sorted({t for t in targets if targets.count(t) > 1})
+        if dupes:
+            raise UsageError(f"{dupes[0]}: named twice among --add and --remove", hint="name each path once")
+        for lp in removes:
+            if lp not in files:
+                raise UsageError(f"{lp}: not in {self.opts.aip_id} {self.previous}",
+                                 hint=f"see `archa aip show {self.opts.aip_id}` for its files")
+        dc_bytes = self._metadata() if self.opts.metadata is not None else None
+        if not adds and not removes and dc_bytes is None:
+            raise UsageError("nothing to change", hint="give --add, --remove or --metadata")
+        return adds, removes, dc_bytes
+
+    def _metadata(self) -> bytes:
+        from lxml import etree
+
+        from archa.metadata.xmlsafe import UnsafeXml, parse_untrusted
+
+        path = self.opts.metadata
+        assert path is not None
+        try:
+            data = path.read_bytes()
+            root = parse_untrusted(data)
+        except OSError as e:
+            raise UsageError(f"{path}: cannot be read ({e.strerror})") from e
+        except (etree.XMLSyntaxError, UnsafeXml) as e:
+            raise UsageError(f"{path}: not well-formed XML, or it declares a DOCTYPE ({e})",
+                             hint="give a Dublin Core record (oai_dc:dc) as UTF-8 XML") from e
+        if root.tag != OAI_DC:
+            raise UsageError(f"{path}: the root element is {root.tag}, not oai_dc:dc",
+                             hint="descriptive metadata is a Dublin Core record (oai_dc:dc), as archa writes it")
+        if not (root.findtext(DC_TITLE) or "").strip():
+            raise UsageError(f"{path}: the record has no dc:title", hint="give the record a title")
+        return data
+
+    def _stored_inventory(self) -> dict[str, Any]:
+        """The hot object's root inventory, checked against the catalog before it is built on."""
+        path = self.repo.hot.object_path(self.opts.aip_id) / INVENTORY
+        try:
+            data = path.read_bytes()
+        except OSError as e:
+            raise RepositoryError(f"{path}: cannot be read ({e.strerror})", path=str(path),
+                                  hint=f"audit and repair the AIP first: archa fixity audit --aip {self.opts.aip_id}") \
+                from e
+        if hashlib.new(self.alg, data).hexdigest() != self.inventory_digest:
+            raise RepositoryError(f"{path}: the stored inventory does not match the catalog's {self.previous}",
+                                  path=str(path), hint=f"audit and repair the AIP first: archa fixity audit --aip "
+                                                       f"{self.opts.aip_id} --all; archa repair {self.opts.aip_id}")
+        inventory: dict[str, Any] = json.loads(data)
+        return inventory
+
+    def _carry(self, builder: VersionBuilder, files: dict[str, dict[str, Any]], changed: set[str],
+               new_dc: bool) -> list[FileRow]:
+        """Rows of the files the new version keeps unchanged (their content stays where it is)."""
+        rows = []
+        for lp, r in sorted(files.items()):
+            if lp in changed or lp in (METS, PREMIS) or (new_dc and lp == DC):
+                continue
+            builder.keep(lp, r["digest"])
+            rows.append(replace(FileRow(**{k: r[k] for k in FILE_COLUMNS}), version=self.version))
+        return rows
+
+    def _store_added(self, builder: VersionBuilder, adds: list[tuple[Path, str]],
+                     files: dict[str, dict[str, Any]]) -> list[FileRow]:
+        if not adds:
+            return []
+        jobs = [CopyJob(lp, src, builder.content_file(lp), src.stat().st_size, (self.alg,)) for src, lp in adds]
+        outcomes = copy_all(jobs, self.opts.jobs or self.repo.policy.ingest.jobs, self.progress)
+        for job in jobs:
+            o = outcomes[job.key]
+            if o.error or o.size != job.size:
+                raise UsageError(f"{job.src}: {o.error or 'changed size while it was read'}",
+                                 hint="make the file readable and stable, then run the update again")
+        engine = self.opts.engine or self.repo.policy.engine
+        found = identify_many([j.dest for j in jobs], engine)
+        rows = []
+        for (src, lp), job, fmt in zip(adds, jobs, found, strict=True):
+            o = outcomes[job.key]
+            digest = o.digests[self.alg]
+            builder.add(lp, digest)
+            (self.result.replaced if lp in files else self.result.added).append(lp)
+            rows.append(FileRow(self.opts.aip_id, self.version, lp, builder.content_path_of(digest), "payload",
+                                src.name, o.size, digest, fmt.puid, fmt.name, fmt.version, fmt.mime, fmt.basis,
+                                fmt.engine, fmt.engine_version, fmt.signature_version, fmt.warning))
+        return rows
+
+    def _commit(self, work: Path, builder: VersionBuilder, files: dict[str, dict[str, Any]], rows: list[FileRow],
+                added: list[FileRow], dc_bytes: bytes | None) -> None:
+        created = now_iso()
+        aip_id = self.opts.aip_id
+        obj = self.repo.hot.object_path(aip_id)
+        prev_premis = read_premis(self._verified(obj, files[PREMIS]), aip_id, self.previous)
+        label = self.aip["label"]
+        if dc_bytes is not None:
+            from lxml import etree
+
+            label = " ".join((etree.fromstring(dc_bytes).findtext(DC_TITLE) or "").split())
+            dc_digest = builder.write_bytes(DC, dc_bytes)
+            rows.append(FileRow(aip_id, self.version, DC, builder.content_path_of(dc_digest), "metadata", "",
+                                len(dc_bytes), dc_digest, mime="text/xml"))
+            self.result.metadata = True
+        rows += added
+        events = self._events(added)
+        ident = get_identifier(self.opts.engine or self.repo.policy.engine)
+        agents = list(prev_premis.agents)
+        for a in (Agent("urn", ARCHA_AGENT, "archa", "software", archa.__version__),
+                  Agent("urn", f"{ident.name}/{ident.engine_version}", ident.name, "software",
+                        f"{ident.engine_version} ({ident.signature_version})")):
+            if all(b.id_value != a.id_value for b in agents):
+                agents.append(a)
+        premis_path = builder.content_file(PREMIS)
+        premis_path.parent.mkdir(parents=True, exist_ok=True)
+        described = [(r, {**prev_premis.files[r.logical_path].fixity, self.alg: r.digest}
+                      if r.logical_path in prev_premis.files else {self.alg: r.digest})
+                     for r in sorted(rows, key=lambda r: r.logical_path) if r.role != "metadata"]
+        write_premis(premis_path, aip_id, REPRESENTATION, described, [*prev_premis.events, *events], agents,
+                     derived_from=f"{aip_id} {self.previous}")
+        premis_digest = _digest(premis_path, self.alg)
+        builder.add(PREMIS, premis_digest)
+        dc_row = next(r for r in rows if r.logical_path == DC)
+        mets_path = builder.content_file(METS)
+        write_mets(mets_path, aip_id, label, created, f"archa {archa.__version__}", self.alg,
+                   MdRef(DC, "DC", dc_row.size, dc_row.digest),
+                   MdRef(PREMIS, "PREMIS", premis_path.stat().st_size, premis_digest),
+                   [MetsFile(r.logical_path, r.size, r.digest, r.mime,
+                             "original" if r.role == "payload" else "submission")
+                    for r in sorted(rows, key=lambda r: r.logical_path) if r.role != "metadata"])
+        mets_digest = _digest(mets_path, self.alg)
+        builder.add(METS, mets_digest)
+        rows += [FileRow(aip_id, self.version, lp, builder.content_path_of(d), "metadata", "",
+                         builder.content_file(lp).stat().st_size, d, mime="text/xml")
+                 for lp, d in ((METS, mets_digest), (PREMIS, premis_digest))]
+        sync_filesystem(work)
+        user = self.opts.user or getpass.getuser()
+        inventory = builder.inventory(created, self.opts.reason, user, f"urn:archa:user:{user}")
+        inv_digest = builder.finish(inventory, root=False)
+        stored = sum(p.stat().st_size for p in (work / "object").rglob("*") if p.is_file())
+        header = {
+            "kind": "update",
+            "aip": {"id": aip_id, "label": label, "head": self.version},
+            "version": {"aip_id": aip_id, "version": self.version, "created": created, "message": self.opts.reason,
+                        "files": len(rows), "bytes": sum(r.size for r in rows), "inventory_digest": inv_digest,
+                        "digest_algorithm": self.alg,
+                        "stored": int(placement_satisfied(self.repo, {self.repo.hot_location}))},
+            "copies": [{"aip_id": aip_id, "version": self.version, "location": self.repo.hot_location,
+                        "state": "ok", "written": created, "last_audit": None, "bytes": stored,
+                        "archive_sha256": ""}],
+            "events": [asdict(e) for e in events],
+        }
+        journal = self.repo.write_journal(work, header, rows)
+        self.repo.hot.add_version(work / "object" / self.version, aip_id, self.version, dump_json(inventory),
+                                  self.alg)
+        self.repo.apply_journal(journal)
+        self.result.files = len(rows)
+        self.result.bytes = sum(r.size for r in rows)
+
+    def _verified(self, obj: Path, row: dict[str, Any]) -> bytes:
+        data: bytes = (obj / row["content_path"]).read_bytes()
+        if hashlib.new(self.alg, data).hexdigest() != row["digest"]:
+            raise RepositoryError(f"{obj / row['content_path']}: does not match the catalog",
+                                  hint=f"audit and repair the AIP first: archa fixity audit --aip {self.opts.aip_id} "
+                                       f"--all; archa repair {self.opts.aip_id}")
+        return data
+
+    def _events(self, added: list[FileRow]) -> list[Event]:
+        aip_id, version = self.opts.aip_id, self.version
+        r = self.result
+        changes = [f"{len(r.added)} added", f"{len(r.replaced)} replaced", f"{len(r.removed)} removed"]
+        if self.opts.metadata is not None:
+            changes.append("descriptive metadata replaced")
+        kind = "modification" if added or r.removed else "metadata modification"
+        events = [Event(kind, "success", f"{aip_id} {version} made from {self.previous}: {self.opts.reason} "
+                                         f"({', '.join(changes)}"
+                                         + (f": {', '.join((r.added + r.replaced + r.removed)[:20])}" if added or
+                                            r.removed else "") + ")",
+                        ARCHA_AGENT, aip_id, version, self.repo.hot_location)]
+        if added:
+            ident = get_identifier(self.opts.engine or self.repo.policy.engine)
+            events += [Event("message digest calculation", "success",
+                             f"{self.alg} computed for {len(added)} added files while copying", ARCHA_AGENT, aip_id,
+                             version),
+                       Event("format identification", "success",
+                             f"{len(added)} added files identified with {ident.name} {ident.engine_version} "
+                             f"({ident.signature_version})", f"{ident.name}/{ident.engine_version}", aip_id, version)]
+        return events
+
+
+def _digest(path: Path, alg: str) -> str:
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, alg).hexdigest()
+
