@@ -16,27 +16,31 @@ def aip() -> None:
 
 
 @aip.command("list")
+@click.option("--originator", metavar="ID", help="Only this originator's AIPs.")
 @repo_option
 @json_option
-def aip_list(repo_path: str | None, as_json: bool) -> None:
-    """List every AIP with its head version, files and size.
+def aip_list(originator: str | None, repo_path: str | None, as_json: bool) -> None:
+    """List every AIP with its head version, files, size and originator.
 
     \b
     Example:
-      archa aip list --repo archive --json
+      archa aip list --repo archive --originator brtnice --json
     """
     with open_repo(repo_path) as repo:
-        rows = repo.catalog.aips()
+        if originator:
+            repo.catalog.originator(originator, repo.hot_location)  # NotFoundError
+        rows = repo.catalog.aips(originator)
     if as_json:
         emit_json(rows)
         return
     if not rows:
         click.echo("no AIPs")
         return
-    click.echo(f"{'AIP':<46} {'head':<4} {'files':>7} {'size':>10}  {'created':<20} label")
+    click.echo(f"{'AIP':<46} {'head':<4} {'files':>7} {'size':>10}  {'created':<20} {'originator':<14} label")
     for r in rows:
+        state = "" if r["state"] == "active" else f" [{r['state']}]"
         click.echo(f"{r['id']:<46} {r['head']:<4} {r['files']:>7} {human_bytes(r['bytes']):>10}  "
-                   f"{r['created'][:19]:<20} {r['label']}")
+                   f"{r['created'][:19]:<20} {r['originator_id'] or '-':<14} {r['label']}{state}")
 
 
 @aip.command("show")
@@ -70,6 +74,7 @@ def aip_show(aip_id: str, version: str | None, repo_path: str | None, as_json: b
     if info["external_id"]:
         click.echo(f"  external id: {info['external_id']}")
     click.echo(f"  created: {info['created']}")
+    click.echo(f"  originator: {info.get('originator_id') or '-'}; state: {info.get('state') or 'active'}")
     click.echo(f"  object:  {path}")
     for v in versions:
         click.echo(f"  version {v['version']}: {v['files']} files, {human_bytes(v['bytes'])}, "

@@ -21,9 +21,10 @@ from archa.units import human_bytes
 @click.option("--jobs", type=click.IntRange(1, 64), help="Threads copying and hashing files.")
 @click.option("--message", default="Ingest of a SIP", show_default=True,
               help="The OCFL version message.")
+@click.option("--originator", metavar="ID", help="The originator the SIPs belong to (default: found from bag-info).")
 @click.pass_context
 def ingest_command(ctx: click.Context, sips: tuple[Path, ...], watch_dir: Path | None, repo_path: str | None,
-                   as_json: bool, engine: str | None, jobs: int | None, message: str) -> None:
+                   as_json: bool, engine: str | None, jobs: int | None, message: str, originator: str | None) -> None:
     """Validate SIPs (BagIt bags: directories, .zip, .tar, .tar.gz, .tgz, .tar.zst) and
     store each as a new AIP.
 
@@ -57,8 +58,8 @@ def ingest_command(ctx: click.Context, sips: tuple[Path, ...], watch_dir: Path |
         for sip in sips:
             progress = Progress(enabled=None if not as_json else False)
             try:
-                result = ingest(repo, sip, IngestOptions(engine=engine, jobs=jobs, message=message),
-                                progress)
+                result = ingest(repo, sip, IngestOptions(engine=engine, jobs=jobs, message=message,
+                                                         originator=originator), progress)
             finally:
                 progress.close()
             results.append(result)
@@ -90,7 +91,9 @@ def _watch(ctx: click.Context, drop: Path, repo_path: str | None, as_json: bool)
 
 
 def _print_result(r: IngestResult) -> None:
-    click.echo(f"Ingested {r.sip} as {r.aip_id} {r.version}")
+    click.echo(f"Ingested {r.sip} as {r.aip_id} {r.version} (originator {r.originator})")
+    for note in r.notes:
+        click.echo(f"  note: {note}")
     rate = r.bytes / r.seconds / 1e6 if r.seconds else 0.0
     click.echo(f"  files: {r.files}, bytes: {r.bytes} ({human_bytes(r.bytes)}), "
                f"{r.seconds:.2f} s, {rate:.1f} MB/s")

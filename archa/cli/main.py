@@ -25,6 +25,8 @@ COMMANDS = {
     "transfer": "archa.cli.transfer:transfer",
     "retention": "archa.cli.retention:retention",
     "check": "archa.cli.check:check",
+    "originator": "archa.cli.originator:originator",
+    "hold": "archa.cli.hold:hold",
 }
 
 

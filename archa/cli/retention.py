@@ -16,9 +16,10 @@ def retention() -> None:
 
 @retention.command("due")
 @click.option("--as-of", type=click.DateTime(["%Y-%m-%d", "%Y"]), help="Date to judge by (default: today).")
+@click.option("--originator", metavar="ID", help="Only this originator's records.")
 @repo_option
 @json_option
-def retention_due(as_of: object, repo_path: str | None, as_json: bool) -> None:
+def retention_due(as_of: object, originator: str | None, repo_path: str | None, as_json: bool) -> None:
     """AIPs whose retention has ended by --as-of (its year is the year the retention ends or
     later), grouped by sign: A = offer to the archive, S = may be destroyed, V = review. The
     year is the one the ERMS package declared (RokSkartacniOperace) where it did, else
@@ -33,8 +34,11 @@ def retention_due(as_of: object, repo_path: str | None, as_json: bool) -> None:
 
     year = as_of.year if as_of is not None else date.today().year  # type: ignore[attr-defined]
     with open_repo(repo_path) as repo:
-        rows = repo.catalog.retention_due(year)
-        disposed = repo.catalog.retention_disposed()
+        if originator:
+            repo.catalog.originator(originator, repo.hot_location)  # NotFoundError
+        rows = repo.catalog.retention_due(year, originator)
+        disposed = [r for r in repo.catalog.retention_disposed()
+                    if originator is None or repo.catalog.aip(r["aip_id"]).get("originator_id") == originator]
     groups = {s: [r for r in rows if r["sign"] == s] for s in ("A", "S", "V")}
     if as_json:
         emit_json({"as_of_year": year, **{s: groups[s] for s in groups}, "disposed": disposed})

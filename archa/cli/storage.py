@@ -71,9 +71,10 @@ def storage_list(repo_path: str | None, as_json: bool) -> None:
 
 
 @storage.command("status")
+@click.option("--originator", metavar="ID", help="Only this originator's AIPs.")
 @repo_option
 @json_option
-def storage_status(repo_path: str | None, as_json: bool) -> None:
+def storage_status(originator: str | None, repo_path: str | None, as_json: bool) -> None:
     """Per location: AIP versions held, bytes, copies missing or damaged (from the catalog;
     `archa storage sync` fills what is missing). Exit status 1 when any copy is missing.
 
@@ -82,7 +83,9 @@ def storage_status(repo_path: str | None, as_json: bool) -> None:
       archa storage status --repo archive --json
     """
     with open_repo(repo_path) as repo:
-        rows = status(repo)
+        if originator:
+            repo.catalog.originator(originator, repo.hot_location)  # NotFoundError
+        rows = status(repo, originator)
     if as_json:
         emit_json([r.as_dict() for r in rows])
     else:

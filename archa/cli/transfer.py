@@ -26,6 +26,8 @@ def _options(f: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--meta-file", type=click.Path(path_type=Path, dir_okay=False),
                      help="bag-info fields, one 'Label: value' per line."),
         click.option("--ingest", "then_ingest", is_flag=True, help="Ingest the bag into the repository at once."),
+        click.option("--originator", metavar="ID", help="The originator the records belong to (written into "
+                                                        "bag-info as Originator-Identifier)."),
         click.option("--jobs", type=click.IntRange(1, 64), help="Threads copying and hashing files."),
         repo_option, json_option, click.pass_context]
     for opt in reversed(decorators):
@@ -34,7 +36,8 @@ def _options(f: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _run(ctx: click.Context, kind: str, sip: Path, out: Path, meta: tuple[str, ...], meta_file: Path | None,
-         then_ingest: bool, jobs: int | None, repo_path: str | None, as_json: bool, nsesss: Any = None) -> None:
+         then_ingest: bool, originator: str | None, jobs: int | None, repo_path: str | None, as_json: bool,
+         nsesss: Any = None) -> None:
     from archa.policies.model import load_policy
     from archa.repository.repo import resolve_repo_path
     from archa.transfer.folder import parse_meta
@@ -42,8 +45,13 @@ def _run(ctx: click.Context, kind: str, sip: Path, out: Path, meta: tuple[str, .
 
     ctx.meta["archa.json"] = as_json
     pairs = parse_meta(meta, meta_file)
+    if originator:
+        pairs = [(k, v) for k, v in pairs if k.lower() != "originator-identifier"] + \
+            [("Originator-Identifier", originator)]
     repo = open_repo(repo_path) if then_ingest or (resolve_repo_path(repo_path) / "archa.toml").is_file() else None
     policy = repo.policy if repo is not None else load_policy()
+    if originator and repo is not None:
+        repo.catalog.originator(originator, repo.hot_location)  # NotFoundError before any work
     progress = Progress(enabled=None if not as_json else False)
     try:
         result = run_transfer(kind, sip, out, pairs, policy, jobs, progress, nsesss)
@@ -66,10 +74,14 @@ def _run(ctx: click.Context, kind: str, sip: Path, out: Path, meta: tuple[str, .
         from archa.ingest.ingest import IngestOptions, ingest
 
         with repo:
-            r = ingest(repo, out, IngestOptions(jobs=jobs, message=f"Ingest of a {kind} transfer"))
+            r = ingest(repo, out, IngestOptions(jobs=jobs, message=f"Ingest of a {kind} transfer",
+                                                originator=originator))
         d["ingest"] = r.as_dict()
         if not as_json:
-            click.echo(f"Ingested as {r.aip_id} {r.version}; copies: {', '.join(r.copies)}")
+            click.echo(f"Ingested as {r.aip_id} {r.version} (originator {r.originator}); copies: "
+                       f"{', '.join(r.copies)}")
+            for note in r.notes:
+                click.echo(f"  note: {note}")
     elif repo is not None:
         repo.close()
     if as_json:

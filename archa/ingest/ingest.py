@@ -23,6 +23,7 @@ from archa.errors import Finding, SipRejected
 from archa.ingest.bag import Bag, open_bag
 from archa.ingest.copier import CopyJob, CopyOutcome, ProgressFn, copy_all
 from archa.ingest.extract import Limits, archive_kind, extract, find_bag_root
+from archa.lifecycle.originators import Assignment, check_quota, premis_agent, resolve
 from archa.metadata.dc import build_dc, title_from
 from archa.metadata.mets import MdRef, MetsFile, write_mets
 from archa.metadata.premis import Agent, write_premis
@@ -48,6 +49,7 @@ class IngestOptions:
     jobs: int | None = None  # copy threads; policy default when None
     message: str = "Ingest of a SIP"
     user: str | None = None
+    originator: str | None = None  # an originator id; else found from bag-info (lifecycle/originators.py)
 
 
 @dataclass
@@ -64,6 +66,8 @@ class IngestResult:
     stored: bool = False  # every copy the placement policy requires is written and verified
     copies: list[str] = field(default_factory=list)  # locations holding a verified copy
     copy_failures: list[dict[str, str]] = field(default_factory=list)
+    originator: str = ""
+    notes: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -97,6 +101,7 @@ class _Ingest:
         self.received = now_iso()
         self.findings: list[Finding] = []
         self.retention: list[Retention] = []
+        self.assignment: Assignment
 
     def _note(self, stage: str, done: int, total: int) -> None:
         if self.progress:
@@ -162,6 +167,8 @@ class _Ingest:
             self._reject(bag.findings)  # nothing to copy against; otherwise report all at once
         self.retention, problems = from_bag_info(bag.info)
         self.findings += problems
+        self.assignment = resolve(self.repo, self.options.originator, bag.info)
+        check_quota(self.repo, self.assignment.originator, sum(e.size for e in bag.payload.values()))
         return bag
 
     def _copy(self, bag: Bag, builder: VersionBuilder) -> list[tuple[FileRow, dict[str, str]]]:
@@ -275,6 +282,7 @@ class _Ingest:
         org = bag.info_value("Source-Organization")
         if org:
             agents.append(Agent("local", f"organization:{org}", org, "organization"))
+        agents.append(premis_agent(self.assignment.originator))
 
         # 1. metadata files: dc, premis, METS (each points at the ones before it)
         dc_bytes = build_dc(self.aip_id, bag.info, label)
@@ -311,7 +319,9 @@ class _Ingest:
         header = {
             "aip": {"id": self.aip_id, "created": created, "label": label,
                     "external_id": bag.info_value("External-Identifier") or "", "head": "v1",
-                    "transfer_id": self.transfer_id},
+                    "transfer_id": self.transfer_id, "originator_id": self.assignment.originator.id,
+                    "state": "active"},
+            "originators": [self.assignment.originator.row()] if self.assignment.new else [],
             "version": {"aip_id": self.aip_id, "version": "v1", "created": created,
                         "message": self.options.message, "files": len(rows), "bytes": total_bytes,
                         "inventory_digest": inv_digest, "digest_algorithm": self.alg,
@@ -330,7 +340,8 @@ class _Ingest:
         self.repo.apply_journal(journal)
         summary = self.repo.catalog.format_summary(self.aip_id, "v1")
         return IngestResult(self.aip_id, "v1", self.transfer_id, str(self.sip), n_payload,
-                            payload_bytes, summary, warnings)
+                            payload_bytes, summary, warnings, originator=self.assignment.originator.id,
+                            notes=[self.assignment.note] if self.assignment.note else [])
 
     # --- rejection ----------------------------------------------------------------------
 

@@ -26,6 +26,7 @@ P = NodeMaker(PREMIS_NS)
 XSI_TYPE = f"{{{XSI_NS}}}type"
 ALG_NAMES = {"md5": "MD5", "sha1": "SHA-1", "sha256": "SHA-256", "sha512": "SHA-512"}
 HASHLIB_NAMES = {v: k for k, v in ALG_NAMES.items()}
+ORIGINATOR_AGENT = "archa-originator"  # agentIdentifierType of the agent the AIP belongs to
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,7 @@ class Agent:
     name: str
     type: str  # "software", "organization", "person"
     version: str = ""
+    note: str = ""
 
 
 def _file_object(f: FileRow, fixity: dict[str, str]) -> Node:
@@ -98,6 +100,8 @@ def write_premis(path: Path, aip_id: str, representation: str,
                          P.agentName(a.name), P.agentType(a.type)]
                 if a.version:
                     parts.append(P.agentVersion(a.version))
+                if a.note:
+                    parts.append(P.agentNote(a.note))
                 write_node(xf, P.agent(*parts), 1)
 
 
@@ -105,7 +109,8 @@ def _event(e: Event, representation: str, agents: Sequence[Agent]) -> Node:
     """An event linked to its executing program and, for ingestion, the submitting organisation."""
     links = [(a, "executing program") for a in agents if a.id_value == e.agent]
     if e.type == "ingestion":
-        links += [(a, "submitter") for a in agents if a.type == "organization"]
+        links += [(a, "originator" if a.id_type == ORIGINATOR_AGENT else "submitter") for a in agents
+                  if a.type == "organization"]
     return P.event(
         P.eventIdentifier(P.eventIdentifierType("urn"), P.eventIdentifierValue(e.id)),
         P.eventType(e.type),
@@ -175,5 +180,6 @@ def read_premis(data: bytes, aip_id: str, version: str) -> PremisRecord:
     agents = [Agent(a.findtext("p:agentIdentifier/p:agentIdentifierType", namespaces=ns) or "",
                     a.findtext("p:agentIdentifier/p:agentIdentifierValue", namespaces=ns) or "",
                     a.findtext("p:agentName", namespaces=ns) or "", a.findtext("p:agentType", namespaces=ns) or "",
-                    a.findtext("p:agentVersion", namespaces=ns) or "") for a in root.iterfind("p:agent", ns)]
+                    a.findtext("p:agentVersion", namespaces=ns) or "", a.findtext("p:agentNote", namespaces=ns) or "")
+              for a in root.iterfind("p:agent", ns)]
     return PremisRecord(files, events, agents)

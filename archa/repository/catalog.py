@@ -79,8 +79,25 @@ def _m4(db: sqlite_utils.Database) -> None:
     db.table("retention").add_column("disposal_by", str)
 
 
+def _m5(db: sqlite_utils.Database) -> None:
+    """Originators and the AIP's originator; the AIP's state (active, destroyed, transferred);
+    legal holds; the identifier, source system and title of each retention row's entity."""
+    db.table("originators").create({"id": str, "name": str, "ico": str, "seat": str, "quota_bytes": int,
+                                    "created": str}, pk="id")
+    db.table("aips").add_column("originator_id", str)
+    db.table("aips").add_column("state", str)
+    db.table("aips").create_index(["originator_id"])
+    db.table("holds").create({"id": int, "aip_id": str, "reason": str, "placed": str, "placed_by": str,
+                              "released": str, "released_by": str, "release_reason": str}, pk="id")
+    db.table("holds").create_index(["aip_id"])
+    db.table("retention").add_column("entity_id", str)
+    db.table("retention").add_column("entity_source", str)
+    db.table("retention").add_column("title", str)
+    db.table("retention").create_index(["entity_id", "entity_source"])
+
+
 # Ordered migrations: index i takes schema version i to i + 1. Never edit a released one.
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_m1, _m2, _m3, _m4]
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_m1, _m2, _m3, _m4, _m5]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -189,10 +206,16 @@ class Catalog:
 
     def record_aip(self, aip: dict[str, Any], version: dict[str, Any], files: Iterable[FileRow],
                    copies: Iterable[dict[str, Any]], transfer: dict[str, Any],
-                   events: list[Event], retention: Iterable[dict[str, Any]] = ()) -> None:
+                   events: list[Event], retention: Iterable[dict[str, Any]] = (),
+                   originators: Iterable[dict[str, Any]] = ()) -> None:
         """Insert a new AIP with its first version, files, copies, transfer, retention and
-        events at once."""
+        events at once, with the originator it brings when that is new (`originators`)."""
         with self.transaction():
+            for o in originators:
+                self.db.table("originators").insert(o, ignore=True)
+                append_events(self.conn, [Event("policy assignment", "success",
+                                                f"originator {o['id']} registered from an incoming SIP: {o['name']}",
+                                                events[0].agent if events else "archa")])
             self.db.table("aips").insert(aip)
             self.db.table("versions").insert(version)
             self.db.table("files").insert_all((f.as_row() for f in files), batch_size=2000)
@@ -256,11 +279,39 @@ class Catalog:
                                 hint="list AIPs with `archa aip list`")
         return rows[0]
 
-    def aips(self) -> list[dict[str, Any]]:
-        return self._rows("""
-            SELECT a.id, a.created, a.label, a.external_id, a.head, v.files, v.bytes, v.stored
+    def aips(self, originator: str | None = None) -> list[dict[str, Any]]:
+        return self._rows(f"""
+            SELECT a.id, a.created, a.label, a.external_id, a.head, v.files, v.bytes, v.stored,
+                   a.originator_id, COALESCE(a.state, 'active') AS state
             FROM aips a JOIN versions v ON v.aip_id = a.id AND v.version = a.head
-            ORDER BY a.created, a.id""")
+            {"WHERE a.originator_id = ?" if originator else ""}
+            ORDER BY a.created, a.id""", [originator] if originator else [])
+
+    # --- originators and holds ------------------------------------------------------------
+
+    def originators(self, location: str) -> list[dict[str, Any]]:
+        """Every originator with its active AIPs and the bytes of their copies at `location`
+        (one copy: what a quota counts)."""
+        return self._rows("""
+            SELECT o.*, COUNT(DISTINCT a.id) AS aips, COALESCE(SUM(c.bytes), 0) AS bytes
+            FROM originators o LEFT JOIN aips a ON a.originator_id = o.id AND COALESCE(a.state, 'active') = 'active'
+            LEFT JOIN copies c ON c.aip_id = a.id AND c.location = ?
+            GROUP BY o.id ORDER BY o.id""", [location])
+
+    def originator(self, originator_id: str, location: str) -> dict[str, Any]:
+        rows = [o for o in self.originators(location) if o["id"] == originator_id]
+        if not rows:
+            raise NotFoundError(f"no originator {originator_id!r}", hint="list them with `archa originator list`")
+        return rows[0]
+
+    def holds(self, aip_id: str | None = None, active: bool = True) -> list[dict[str, Any]]:
+        where = ["1 = 1"] + (["h.aip_id = ?"] if aip_id else []) + (["h.released IS NULL"] if active else [])
+        return self._rows(f"""
+            SELECT h.*, a.label, a.originator_id FROM holds h JOIN aips a ON a.id = h.aip_id
+            WHERE {" AND ".join(where)} ORDER BY h.placed, h.id""", [aip_id] if aip_id else [])
+
+    def held(self, aip_id: str) -> bool:
+        return bool(self.conn.execute("SELECT 1 FROM holds WHERE aip_id = ? AND released IS NULL", [aip_id]).fetchone())
 
     def versions(self, aip_id: str) -> list[dict[str, Any]]:
         return self._rows("SELECT * FROM versions WHERE aip_id = ? ORDER BY version",
@@ -284,13 +335,14 @@ class Catalog:
     def retention(self, aip_id: str) -> list[dict[str, Any]]:
         return self._rows("SELECT * FROM retention WHERE aip_id = ? ORDER BY entity", [aip_id])
 
-    def retention_due(self, year: int) -> list[dict[str, Any]]:
-        """Retention rows that ended in or before `year` and have not been through a disposal
-        procedure, with the AIP's label and external id."""
-        return self._rows("""
-            SELECT r.*, a.label, a.external_id FROM retention r JOIN aips a ON a.id = r.aip_id
-            WHERE r.until_year <= ? AND COALESCE(r.disposal_date, '') = ''
-            ORDER BY r.sign, r.until_year, r.aip_id""", [year])
+    def retention_due(self, year: int, originator: str | None = None) -> list[dict[str, Any]]:
+        """Retention rows of active AIPs that ended in or before `year` and have not been
+        through a disposal procedure, with the AIP's label, external id and originator."""
+        return self._rows(f"""
+            SELECT r.*, a.label, a.external_id, a.originator_id FROM retention r JOIN aips a ON a.id = r.aip_id
+            WHERE r.until_year <= ? AND COALESCE(r.disposal_date, '') = '' AND COALESCE(a.state, 'active') = 'active'
+            {"AND a.originator_id = ?" if originator else ""}
+            ORDER BY r.sign, r.until_year, r.aip_id""", [year, originator] if originator else [year])
 
     def retention_disposed(self) -> list[dict[str, Any]]:
         """Retention rows of records that have been through a disposal procedure already."""

@@ -19,7 +19,7 @@ from urllib.parse import unquote
 
 from lxml import etree
 
-from archa.metadata.premis import PremisRecord, read_premis
+from archa.metadata.premis import ORIGINATOR_AGENT, PremisRecord, read_premis
 from archa.repository.catalog import Catalog, FileRow
 from archa.repository.copies import iter_packed, read_packed_index
 from archa.repository.events import append_events
@@ -206,10 +206,17 @@ def rebuild_catalog(repo: Repository, dest: Path) -> RebuildReport:
             aip = {"id": aip_id, "created": inv["versions"]["v1"]["created"], "label": mets.get("LABEL", ""),
                    "external_id": next((i for i in ids if i and i != aip_id), "") or "", "head": head,
                    "transfer_id": ""}
+            owner = next((a for a in rows[-1][2].agents if a.id_type == ORIGINATOR_AGENT), None)
+            aip["originator_id"], aip["state"] = (owner.id_value if owner else None), "active"
             bag_info = meta.get(BAG_INFO)
             retention, _problems = from_bag_info(parse_bag_info(bag_info.decode("utf-8", "replace"))) \
                 if bag_info is not None else ([], [])
             with cat.transaction():
+                if owner is not None:
+                    ico = owner.note.removeprefix("IČO ").strip() if owner.note.startswith("IČO ") else None
+                    cat.db.table("originators").insert({"id": owner.id_value, "name": owner.name, "ico": ico,
+                                                        "seat": None, "quota_bytes": None,
+                                                        "created": aip["created"]}, ignore=True)
                 cat.db.table("aips").insert(aip)
                 cat.db.table("retention").insert_all(r.row(aip_id) for r in retention)
                 for vrow, files, _premis in rows:
@@ -233,7 +240,7 @@ def compare_catalogs(current: Catalog, rebuilt: Catalog) -> list[str]:
         return {tuple(r[:-1]): tuple(r[-1:]) for r in cat.conn.execute(sql).fetchall()}
 
     queries = {
-        "AIP": "SELECT id, head FROM aips",
+        "AIP": "SELECT id, head || ' ' || COALESCE(originator_id, '') || ' ' || COALESCE(state, 'active') FROM aips",
         "version": "SELECT aip_id, version, files FROM versions",
         "file": "SELECT aip_id, version, logical_path, digest || ' ' || puid FROM files",
         "copy": "SELECT aip_id, version, location, state FROM copies",

@@ -214,7 +214,7 @@ class Repository:
                 aip=header["aip"], version=header["version"],
                 files=(FileRow(**json.loads(line)) for line in f), copies=header["copies"],
                 transfer=header["transfer"], events=[Event(**e) for e in header["events"]],
-                retention=header.get("retention", []))
+                retention=header.get("retention", []), originators=header.get("originators", []))
         return str(header["aip"]["id"])
 
     def sweep_staging(self) -> SweepReport:

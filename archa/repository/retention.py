@@ -20,6 +20,9 @@ what has ended. Nothing in archa deletes anything because of them.
     Retention-Disposal-Date: 2037-03-15       (a disposal procedure already held)
     Retention-Disposal-Operation: trvalé uložení
     Retention-Disposal-By: Jana Nováková
+    Retention-Entity-Identifier: KU-2025-0042 (the entity's id in the filing system, and
+    Retention-Entity-Source: eSSL Krajský úřad  its source: what a disposal decision names)
+    Retention-Entity-Title: Stížnost na opravu silnice
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ SIGNS = {"A": "offer to the archive", "V": "review", "S": "may be destroyed"}
 RANK = {"S": 0, "V": 1, "A": 2}  # a file's sign is the highest of its documents'
 FIELDS = ("Retention-Entity", "Retention-Sign", "Retention-Period", "Retention-Trigger-Year", "Retention-Until",
           "Retention-Until-Declared", "Retention-Disposal-Date", "Retention-Disposal-Operation",
-          "Retention-Disposal-By")
+          "Retention-Disposal-By", "Retention-Entity-Identifier", "Retention-Entity-Source", "Retention-Entity-Title")
 _LOWER = {f.lower() for f in FIELDS}
 
 
@@ -49,12 +52,16 @@ class Retention:
     disposal_date: str = ""  # a disposal procedure already held (ISO date), its outcome and who judged
     disposal_operation: str = ""
     disposal_by: str = ""
+    entity_id: str = ""  # the entity's identifier in the filing system (NSESSS Identifikator) and its source
+    entity_source: str = ""
+    title: str = ""
 
     def row(self, aip_id: str) -> dict[str, Any]:
         return {"aip_id": aip_id, "entity": self.entity, "sign": self.sign, "period": self.period,
                 "trigger_year": self.trigger_year, "until_year": self.until, "until_declared": int(self.declared),
                 "disposal_date": self.disposal_date or None, "disposal_operation": self.disposal_operation or None,
-                "disposal_by": self.disposal_by or None}
+                "disposal_by": self.disposal_by or None, "entity_id": self.entity_id or None,
+                "entity_source": self.entity_source or None, "title": self.title or None}
 
 
 def combine(entity: str, regimes: Sequence[Retention], declared: int | None = None) -> Retention | None:
@@ -75,7 +82,7 @@ def combine(entity: str, regimes: Sequence[Retention], declared: int | None = No
 
 def to_bag_info(r: Retention) -> list[tuple[str, str]]:
     values = (r.entity, r.sign, r.period, r.trigger_year, r.until, "yes" if r.declared else "",
-              r.disposal_date, r.disposal_operation, r.disposal_by)
+              r.disposal_date, r.disposal_operation, r.disposal_by, r.entity_id, r.entity_source, r.title)
     return [(k, str(v)) for k, v in zip(FIELDS, values, strict=True) if v is not None and v != ""]
 
 
@@ -136,5 +143,6 @@ def from_bag_info(info: Sequence[tuple[str, str]]) -> tuple[list[Retention], lis
             out.append(Retention(got.get("retention-entity", ""), sign, period, trigger, until,
                                  got.get("retention-until-declared", "").lower() == "yes",
                                  got.get("retention-disposal-date", ""), got.get("retention-disposal-operation", ""),
-                                 got.get("retention-disposal-by", "")))
+                                 got.get("retention-disposal-by", ""), got.get("retention-entity-identifier", ""),
+                                 got.get("retention-entity-source", ""), got.get("retention-entity-title", "")))
     return (out, []) if not problems else ([], problems)

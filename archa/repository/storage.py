@@ -67,11 +67,14 @@ class LocationStatus:
         return dict(self.__dict__)
 
 
-def status(repo: Repository) -> list[LocationStatus]:
-    """Per location: AIP versions held (a verified copy), bytes, copies missing or damaged."""
+def status(repo: Repository, originator: str | None = None) -> list[LocationStatus]:
+    """Per location: AIP versions held (a verified copy), bytes, copies missing or damaged;
+    of one originator's AIPs only with `originator`."""
     repo.check_locations()
-    copies = repo.catalog.all_copies()
-    versions = {(v["aip_id"], v["version"]) for v in repo.catalog.all_versions()}
+    mine_aips = {a["id"] for a in repo.catalog.aips(originator)} if originator else None
+    copies = [c for c in repo.catalog.all_copies() if mine_aips is None or c["aip_id"] in mine_aips]
+    versions = {(v["aip_id"], v["version"]) for v in repo.catalog.all_versions()
+                if mine_aips is None or v["aip_id"] in mine_aips}
     out = []
     for loc in repo.config.locations:
         mine = {(c["aip_id"], c["version"]): c for c in copies if c["location"] == loc.name}

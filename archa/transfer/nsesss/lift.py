@@ -6,10 +6,11 @@ procedure it records is kept with it), and the package's id, label and originato
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from lxml import etree
 
+from archa.identifiers import ico_valid
 from archa.repository.retention import Retention, combine, to_bag_info
 from archa.transfer.nsesss.model import LABEL_REVIEW, LABEL_TRANSFER, Pkg, as_int, local, norm, year_of
 from archa.transfer.package import Check
@@ -35,6 +36,7 @@ class NsesssPackage:
     objid: str
     label: str
     originator: str
+    originator_ico: str = ""
     entities: list[Entity] = field(default_factory=list)
 
     @property
@@ -96,12 +98,15 @@ def _retention(p: Pkg, base: etree._Element, label: str, closed: str, check: Che
     if declared is not None and computed is not None and declared != computed and not own.declared:
         check.warn("NSSW04", f"{label}: the package declares the disposal operation in {declared}; trigger year "
                              f"+ 1 + the longest period gives {computed}; archa keeps the declared {declared}", where)
+    ident = p.ident(base) or ("", "")
+    combined = replace(combined, entity_id=ident[0], entity_source=ident[1],
+                       title=p.text(base, "EvidencniUdaje/Popis/Nazev"))
     held = p.find(base, "EvidencniUdaje/Vyrazovani/SkartacniRizeni")
     if held is None:
         return combined
     who = p.text(held, "Posuzovatel/Subjekt/NazevFyzickeOsoby") or p.text(held, "Posuzovatel/Subjekt/NazevOrganizace")
-    return Retention(combined.entity, combined.sign, combined.period, combined.trigger_year, combined.until,
-                     combined.declared, p.text(held, "Datum")[:10], p.text(held, "SkartacniOperace"), who)
+    return replace(combined, disposal_date=p.text(held, "Datum")[:10],
+                   disposal_operation=p.text(held, "SkartacniOperace"), disposal_by=who)
 
 
 CLOSED = {"Dokument": "EvidencniUdaje/Vyrizeni/Datum", "Spis": "EvidencniUdaje/VyrizeniUzavreni/Datum",
@@ -112,7 +117,8 @@ def lift(p: Pkg, check: Check) -> NsesssPackage:
     """The metadata of a package that passed the content rules; notes go to `check`."""
     originator = norm(p.tree.findtext(f"{{{p.N['m']}}}metsHdr/{{{p.N['m']}}}agent[@TYPE='ORGANIZATION']/"
                                       f"{{{p.N['m']}}}name"))
-    pkg = NsesssPackage(p.version, p.name, p.tree.get("OBJID", ""), p.tree.get("LABEL", ""), originator)
+    pkg = NsesssPackage(p.version, p.name, p.tree.get("OBJID", ""), p.tree.get("LABEL", ""), originator,
+                        _originator_ico(p))
     for base in p.base_entities:
         kind = local(base)
         label = f"{kind} {base.get('ID', '')}"
@@ -127,11 +133,28 @@ def lift(p: Pkg, check: Check) -> NsesssPackage:
     return pkg
 
 
+INTERNAL = ("Zpracovatel", "Autor", "Posuzovatel", "Schvalovatel", "Overovatel")
+
+
+def _originator_ico(p: Pkg) -> str:
+    """The originator's IČO: that of the organisation of its own staff (the internal subjects
+    who settled, wrote or approved the records), where the package gives a valid one."""
+    for base in p.base_entities:
+        for tag in INTERNAL:
+            for subject in base.iter(p.n(tag)):
+                for org in subject.iter(p.n("IdentifikatorOrganizace")):
+                    value = norm(org.text)
+                    if (org.get("zdroj") or "").strip() in ("IČO", "IČ") and ico_valid(value):
+                        return value
+    return ""
+
+
 def bag_info(pkg: NsesssPackage, meta: Sequence[tuple[str, str]], profile: str, checked: str) -> list[tuple[str, str]]:
     """bag-info of the transfer bag: the package's metadata, then the caller's `meta`."""
     purpose = PURPOSES.get(pkg.label, pkg.label)
     title = pkg.title + (f" (+{len(pkg.entities) - 1} more)" if len(pkg.entities) > 1 else "")
-    info = [("Title", title or pkg.objid), ("Source-Organization", pkg.originator), ("Originator", pkg.originator)]
+    info = [("Title", title or pkg.objid), ("Source-Organization", pkg.originator), ("Originator", pkg.originator),
+            ("Originator-Identifier", pkg.originator_ico)]
     for e in pkg.entities:
         info += [("External-Identifier", f"{value} ({source})" if source else value) for source, value in e.ids]
     info += [("Internal-Sender-Identifier", pkg.objid)]
@@ -141,4 +164,5 @@ def bag_info(pkg: NsesssPackage, meta: Sequence[tuple[str, str]], profile: str, 
              ("NSESSS-Version", str(pkg.generation)), ("NSESSS-Profile", profile), ("NSESSS-Checked", checked)]
     for r in pkg.retentions:
         info += to_bag_info(r)
-    return [(k, v) for k, v in info if v] + list(meta)
+    given = {k.lower() for k, _v in meta}  # the caller's fields replace the lifted ones
+    return [(k, v) for k, v in info if v and k.lower() not in given] + list(meta)

@@ -11,6 +11,7 @@ from importlib import resources
 
 from lxml import etree
 
+from archa.identifiers import ico_valid
 from archa.transfer.nsesss.model import (
     SIGN_RANK,
     Hit,
@@ -436,14 +437,6 @@ def obs90(p: Pkg) -> Iterator[Hit]:
                 if local(child) != "TypovySpis":
                     yield p.hit(child, "a subject group meant for type files holds something that is not a "
                                        "type file")
-
-
-def ico_valid(value: str) -> bool:
-    """The Czech company number (IČO): eight digits, the last a weighted mod-11 check digit."""
-    if not re.fullmatch(r"\d{8}", value):
-        return False
-    rest = sum(int(d) * w for d, w in zip(value[:7], range(8, 1, -1), strict=True)) % 11
-    return int(value[7]) == (11 - rest) % 10
 
 
 @check

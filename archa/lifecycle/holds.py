@@ -1,0 +1,50 @@
+"""Legal holds: an AIP under a hold can be neither destroyed nor transferred away, whatever
+a disposal decision says. Holds are kept with their history (who placed and released
+them, when and why) and each change is a `policy assignment` event."""
+
+from __future__ import annotations
+
+import getpass
+from typing import Any
+
+import archa
+from archa.errors import UsageError
+from archa.repository.events import Event, append_events, now_iso
+from archa.repository.repo import Repository
+
+ARCHA_AGENT = f"archa/{archa.__version__}"
+
+
+def add_hold(repo: Repository, aip_id: str, reason: str, user: str | None = None) -> dict[str, Any]:
+    """Place a hold on an AIP (call under `repo.writing()`); returns the hold's row."""
+    cat = repo.catalog
+    cat.aip(aip_id)  # NotFoundError
+    if not reason.strip():
+        raise UsageError("a hold needs a reason", hint="give --reason TEXT (e.g. the court case or request)")
+    who = user or getpass.getuser()
+    row = {"aip_id": aip_id, "reason": reason.strip(), "placed": now_iso(), "placed_by": who}
+    with cat.transaction():
+        cat.db.table("holds").insert(row)
+        append_events(cat.conn, [Event("policy assignment", "success", f"legal hold placed by {who}: {reason.strip()}",
+                                       ARCHA_AGENT, aip_id)])
+    return cat.holds(aip_id)[-1]
+
+
+def remove_hold(repo: Repository, aip_id: str, reason: str, user: str | None = None) -> list[dict[str, Any]]:
+    """Release every hold on an AIP (call under `repo.writing()`); returns the released rows."""
+    cat = repo.catalog
+    cat.aip(aip_id)
+    held = cat.holds(aip_id)
+    if not held:
+        raise UsageError(f"{aip_id} is under no hold", hint="see `archa hold list`")
+    if not reason.strip():
+        raise UsageError("releasing a hold needs a reason", hint="give --reason TEXT")
+    who, when = user or getpass.getuser(), now_iso()
+    with cat.transaction():
+        cat.conn.execute("UPDATE holds SET released = ?, released_by = ?, release_reason = ? "
+                         "WHERE aip_id = ? AND released IS NULL", [when, who, reason.strip(), aip_id])
+        append_events(cat.conn, [Event("policy assignment", "success",
+                                       f"legal hold released by {who}: {reason.strip()} (placed "
+                                       + ", ".join(f"{h['placed'][:10]} for {h['reason']!r}" for h in held) + ")",
+                                       ARCHA_AGENT, aip_id)])
+    return [h for h in cat.holds(aip_id, active=False) if h["released"] == when]
