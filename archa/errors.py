@@ -78,6 +78,19 @@ class NotFoundError(ArchaError):
     """An AIP, version or file that the catalog does not know."""
 
 
+class AipRemoved(NotFoundError):
+    """An AIP that was destroyed or handed over to an archive (or is being): only its
+    tombstone is left, nothing can be read from it or done to it."""
+
+    def __init__(self, aip_id: str, state: str) -> None:
+        super().__init__(f"{aip_id} was {state if state != 'destroying' else 'being destroyed'} in a disposal "
+                         "procedure: only its tombstone is left",
+                         hint=f"see `archa aip show {aip_id}` for its certificate"
+                              + ("; run `archa disposal destroy` again to finish" if state == "destroying" else ""))
+        self.aip_id = aip_id
+        self.state = state
+
+
 class SipRejected(ArchaError):
     """A SIP failed validation; `findings` lists every problem with its code."""
 

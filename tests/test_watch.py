@@ -35,7 +35,7 @@ def fill_drop(drop: Path, scratch: Path) -> dict[str, str]:
     write_bag(drop / "bag-dir", {"a.txt": b"a" * 100})
     zip_dir(write_bag(scratch / "bag-zip", {"b.txt": b"b" * 100}), drop / "bag-zip.zip")
     zip_package(write_package(scratch / "n4", Package(name="SIP_v4")), drop / "SIP_v4.zip")
-    write_package(drop, Package(version=3, name="SIP_v3"))
+    write_package(drop, Package(version=3, name="SIP_v3", ident="KU-2015-0043"))  # another record
     zip_package(write_eark(scratch / "e", name="eark-1"), drop / "eark-1.zip")
     (drop / "plain folder").mkdir()
     (drop / "plain folder" / "memo.txt").write_text("just files\n")

@@ -91,7 +91,7 @@ def select_files(repo: Repository, opts: ExportOptions) -> tuple[str, str, list[
     """(version, digest algorithm, payload rows chosen). NotFoundError / UsageError name
     what is wrong: an unknown AIP or version, or globs that match nothing."""
     cat = repo.catalog
-    aip = cat.aip(opts.aip_id)
+    aip = cat.live_aip(opts.aip_id)
     versions = {v["version"]: v for v in cat.versions(opts.aip_id)}
     version = opts.version or aip["head"]
     if version.isdigit():  # --version 2 means v2
@@ -206,7 +206,7 @@ def export_dip(repo: Repository, opts: ExportOptions, progress: ProgressFn | Non
     if opts.location is not None:
         repo.config.location(opts.location)  # an unknown name is a usage error
     version, alg, rows = select_files(repo, opts)
-    aip = repo.catalog.aip(opts.aip_id)
+    aip = repo.catalog.live_aip(opts.aip_id)
     dip_id = f"urn:uuid:{uuid.uuid4()}"
     result = ExportResult(dip_id, str(out), opts.format, opts.aip_id, version)
     partial = partial_sibling(out)

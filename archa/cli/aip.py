@@ -65,9 +65,17 @@ def aip_show(aip_id: str, version: str | None, repo_path: str | None, as_json: b
         retention = cat.retention(aip_id)
         events = cat.events(aip_id)
         path = repo.hot.object_path(aip_id)
+        tomb = cat.tombstone(aip_id)
+        if tomb is not None:
+            from archa.repository.copies import tombstone_prefix
+
+            path = repo.hot.path / tombstone_prefix(aip_id)
+            files = [{"logical_path": f["path"], "size": f["size"], "digest": f["digest"], "puid": f["puid"],
+                      "format_name": "", "role": "removed"}
+                     for f in tomb["certificate"]["files"] if f["version"] == shown]
     if as_json:
         emit_json({"aip": info, "versions": versions, "copies": copies, "retention": retention, "version": shown,
-                   "files": files, "events": events, "path": str(path)})
+                   "files": files, "events": events, "path": str(path), "tombstone": tomb})
         return
     click.echo(f"AIP {info['id']}")
     click.echo(f"  label:   {info['label']}")
@@ -75,7 +83,16 @@ def aip_show(aip_id: str, version: str | None, repo_path: str | None, as_json: b
         click.echo(f"  external id: {info['external_id']}")
     click.echo(f"  created: {info['created']}")
     click.echo(f"  originator: {info.get('originator_id') or '-'}; state: {info.get('state') or 'active'}")
-    click.echo(f"  object:  {path}")
+    if tomb is not None:
+        c = tomb["certificate"]
+        click.echo(f"  {info['state'].upper()} in the disposal procedure {c['proposal']} (ordered {c['ordered'][:19]}):"
+                   f" only its tombstone is left")
+        click.echo(f"  certificate: {path / 'certificate.html'} (and at every other location)")
+        if tomb["locations_left"]:
+            click.echo(f"  NOT finished: still at {', '.join(tomb['locations_left'])} (run archa disposal destroy "
+                       f"{c['proposal']} --yes again)")
+    else:
+        click.echo(f"  object:  {path}")
     for v in versions:
         click.echo(f"  version {v['version']}: {v['files']} files, {human_bytes(v['bytes'])}, "
                    f"{v['digest_algorithm']}, {'stored' if v['stored'] else 'NOT stored'}, "
@@ -91,7 +108,7 @@ def aip_show(aip_id: str, version: str | None, repo_path: str | None, as_json: b
             by = f", judged by {r['disposal_by']}" if r.get("disposal_by") else ""
             click.echo(f"  disposal procedure held {r['disposal_date']}: {r['disposal_operation']}{by}; "
                        "not due again")
-    click.echo(f"files ({shown}):")
+    click.echo(f"files ({shown}){' removed' if tomb is not None else ''}:")
     for f in files:
         fmt = f"{f['puid']} {f['format_name']}".strip() if f["puid"] else f["role"]
         click.echo(f"  {f['logical_path']}")

@@ -22,15 +22,23 @@ from archa.units import human_bytes
 @click.option("--message", default="Ingest of a SIP", show_default=True,
               help="The OCFL version message.")
 @click.option("--originator", metavar="ID", help="The originator the SIPs belong to (default: found from bag-info).")
+@click.option("--as-new-version/--refuse-duplicates", "new_version", default=True, show_default=True,
+              help="Records held already (the same entity id and source) with changed content: the AIP's next "
+                   "version, or refused.")
 @click.pass_context
 def ingest_command(ctx: click.Context, sips: tuple[Path, ...], watch_dir: Path | None, repo_path: str | None,
-                   as_json: bool, engine: str | None, jobs: int | None, message: str, originator: str | None) -> None:
+                   as_json: bool, engine: str | None, jobs: int | None, message: str, originator: str | None,
+                   new_version: bool) -> None:
     """Validate SIPs (BagIt bags: directories, .zip, .tar, .tar.gz, .tgz, .tar.zst) and
     store each as a new AIP.
 
     A SIP with any problem is rejected as a whole (exit status 2): every problem is
     listed with its code, the rejection is recorded in the catalog, nothing is stored
     and the SIP is never changed.
+
+    Records that arrive again (an ERMS package's entity, by its id and source, held by
+    an AIP already) are not stored twice: unchanged, the SIP is refused (DUP001); changed,
+    it becomes that AIP's next version (or, with --refuse-duplicates, is refused: DUP002).
 
     With --watch-dir DIR, one pass over a drop folder (for cron): every complete transfer
     in DIR (a `NAME.ready` marker beside it, or nothing changed for the policy's
@@ -59,7 +67,7 @@ def ingest_command(ctx: click.Context, sips: tuple[Path, ...], watch_dir: Path |
             progress = Progress(enabled=None if not as_json else False)
             try:
                 result = ingest(repo, sip, IngestOptions(engine=engine, jobs=jobs, message=message,
-                                                         originator=originator), progress)
+                                                         originator=originator, new_version=new_version), progress)
             finally:
                 progress.close()
             results.append(result)

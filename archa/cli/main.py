@@ -27,6 +27,7 @@ COMMANDS = {
     "check": "archa.cli.check:check",
     "originator": "archa.cli.originator:originator",
     "hold": "archa.cli.hold:hold",
+    "disposal": "archa.cli.disposal:disposal",
 }
 
 

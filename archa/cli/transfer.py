@@ -28,6 +28,9 @@ def _options(f: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--ingest", "then_ingest", is_flag=True, help="Ingest the bag into the repository at once."),
         click.option("--originator", metavar="ID", help="The originator the records belong to (written into "
                                                         "bag-info as Originator-Identifier)."),
+        click.option("--as-new-version/--refuse-duplicates", "new_version", default=True, show_default=True,
+                     help="With --ingest: records held already (same entity id and source), changed, become "
+                          "the AIP's next version, or are refused."),
         click.option("--jobs", type=click.IntRange(1, 64), help="Threads copying and hashing files."),
         repo_option, json_option, click.pass_context]
     for opt in reversed(decorators):
@@ -36,8 +39,8 @@ def _options(f: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _run(ctx: click.Context, kind: str, sip: Path, out: Path, meta: tuple[str, ...], meta_file: Path | None,
-         then_ingest: bool, originator: str | None, jobs: int | None, repo_path: str | None, as_json: bool,
-         nsesss: Any = None) -> None:
+         then_ingest: bool, originator: str | None, new_version: bool, jobs: int | None, repo_path: str | None,
+         as_json: bool, nsesss: Any = None) -> None:
     from archa.policies.model import load_policy
     from archa.repository.repo import resolve_repo_path
     from archa.transfer.folder import parse_meta
@@ -75,7 +78,7 @@ def _run(ctx: click.Context, kind: str, sip: Path, out: Path, meta: tuple[str, .
 
         with repo:
             r = ingest(repo, out, IngestOptions(jobs=jobs, message=f"Ingest of a {kind} transfer",
-                                                originator=originator))
+                                                originator=originator, new_version=new_version))
         d["ingest"] = r.as_dict()
         if not as_json:
             click.echo(f"Ingested as {r.aip_id} {r.version} (originator {r.originator}); copies: "

@@ -24,6 +24,7 @@ from archa.ingest.bag import Bag, open_bag
 from archa.ingest.copier import CopyJob, CopyOutcome, ProgressFn, copy_all
 from archa.ingest.extract import Limits, archive_kind, extract, find_bag_root
 from archa.lifecycle.originators import Assignment, check_quota, premis_agent, resolve
+from archa.lifecycle.resubmission import HeldAlready, held_already, payload_digests
 from archa.metadata.dc import build_dc, title_from
 from archa.metadata.mets import MdRef, MetsFile, write_mets
 from archa.metadata.premis import Agent, write_premis
@@ -50,6 +51,7 @@ class IngestOptions:
     message: str = "Ingest of a SIP"
     user: str | None = None
     originator: str | None = None  # an originator id; else found from bag-info (lifecycle/originators.py)
+    new_version: bool = True  # records held already, changed: the AIP's next version (else refused)
 
 
 @dataclass
@@ -118,6 +120,13 @@ class _Ingest:
             self._identify(builder, files)
             self._check_formats(files)
             self._reject_if_errors(bag)
+            held, problems = held_already(self.repo.catalog, self.retention, str(self.sip))
+            if problems:
+                self._reject(problems)
+            if held is not None:  # the records arrive again
+                result = self._resubmit(held, work, bag, builder, files)
+                result.seconds = time.perf_counter() - t0
+                return result
             result = self._commit(work, bag, builder, files)
         except SipRejected as rej:
             self._record_rejection(rej)
@@ -342,6 +351,47 @@ class _Ingest:
         return IngestResult(self.aip_id, "v1", self.transfer_id, str(self.sip), n_payload,
                             payload_bytes, summary, warnings, originator=self.assignment.originator.id,
                             notes=[self.assignment.note] if self.assignment.note else [])
+
+    def _resubmit(self, held: HeldAlready, work: Path, bag: Bag, builder: VersionBuilder,
+                  files: list[tuple[FileRow, dict[str, str]]]) -> IngestResult:
+        """A package whose records an AIP holds already: refused when unchanged (or when new
+        versions are not wanted), else stored as that AIP's next version."""
+        from archa.lifecycle.versions import UpdateOptions, _Update
+
+        new = payload_digests(files, builder.object_dir, held.digest_algorithm)
+        where = f"{held.aip_id} {held.head}"
+        if new == held.payload:
+            raise SipRejected(str(self.sip), [Finding("DUP001", f"its records are held already, unchanged, as {where}",
+                                                      self.sip.name)], transfer_id=self.transfer_id,
+                              hint="nothing to do: this is what the repository holds; nothing was stored")
+        if not self.options.new_version:
+            raise SipRejected(str(self.sip), [Finding("DUP002", f"its records are held already as {where} and it "
+                                                      "changes them", self.sip.name)], transfer_id=self.transfer_id,
+                              hint="ingest it with --as-new-version to store it as that AIP's next version")
+        staged = builder.object_dir
+        changed = tuple((staged / r.content_path, r.logical_path) for r, _d in files
+                        if r.role == "payload" and held.payload.get(r.logical_path) != new[r.logical_path])
+        removed = tuple(lp for lp in held.payload if lp not in new)
+        dc = work / "resubmitted-dc.xml"
+        dc.write_bytes(build_dc(held.aip_id, bag.info, title_from(bag.info, self.sip.name)))
+        n_payload = len(new)
+        payload_bytes = sum(f.size for f, _d in files if f.role == "payload")
+        warnings = [w for w in bag.findings + self.findings if not w.is_error]
+        reason = (f"{self.options.message}: SIP {self.sip.name} brings records held already "
+                  f"({len(changed)} files new or changed, {len(removed)} gone)")
+        opts = UpdateOptions(held.aip_id, reason, add=changed, remove=removed, metadata=dc,
+                             user=self.options.user, engine=self.engine, jobs=self.jobs,
+                             submission=tuple((staged / r.content_path, r.logical_path) for r, _d in files
+                                              if r.role == "submission"),
+                             retention=tuple(r.row(held.aip_id) for r in self.retention),
+                             transfer=self._transfer_row("accepted", n_payload, payload_bytes, warnings,
+                                                         aip_id=held.aip_id))
+        up = _Update(self.repo, opts, self.progress).run()
+        return IngestResult(held.aip_id, up.version, self.transfer_id, str(self.sip), n_payload, payload_bytes,
+                            self.repo.catalog.format_summary(held.aip_id, up.version), warnings, stored=up.stored,
+                            copies=up.copies, copy_failures=up.copy_failures,
+                            originator=self.repo.catalog.aip(held.aip_id)["originator_id"] or "",
+                            notes=[f"its records are held already as {where}: stored as {up.version}"])
 
     # --- rejection ----------------------------------------------------------------------
 

@@ -18,7 +18,7 @@ ARCHA_AGENT = f"archa/{archa.__version__}"
 def add_hold(repo: Repository, aip_id: str, reason: str, user: str | None = None) -> dict[str, Any]:
     """Place a hold on an AIP (call under `repo.writing()`); returns the hold's row."""
     cat = repo.catalog
-    cat.aip(aip_id)  # NotFoundError
+    cat.live_aip(aip_id)  # NotFoundError, AipRemoved
     if not reason.strip():
         raise UsageError("a hold needs a reason", hint="give --reason TEXT (e.g. the court case or request)")
     who = user or getpass.getuser()

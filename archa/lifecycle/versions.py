@@ -56,6 +56,12 @@ class UpdateOptions:
     user: str | None = None
     engine: str | None = None
     jobs: int | None = None
+    # a resubmitted package (lifecycle/resubmission.py): its tag files replace every file
+    # under metadata/submission/ (full logical paths), its retention rows and transfer row
+    # replace / join the catalog's
+    submission: tuple[tuple[Path, str], ...] = ()
+    retention: tuple[dict[str, Any], ...] | None = None
+    transfer: dict[str, Any] | None = None
 
 
 @dataclass
@@ -103,7 +109,7 @@ class _Update:
     def __init__(self, repo: Repository, options: UpdateOptions, progress: ProgressFn | None) -> None:
         self.repo, self.opts, self.progress = repo, options, progress
         self.cat = repo.catalog
-        self.aip = self.cat.aip(options.aip_id)
+        self.aip = self.cat.live_aip(options.aip_id)
         self.previous = self.aip["head"]
         self.version = f"v{int(self.previous[1:]) + 1}"
         (row,) = [v for v in self.cat.versions(options.aip_id) if v["version"] == self.previous]
@@ -144,6 +150,10 @@ class _Update:
                                                                   "version message and the PREMIS event)")
         adds = [(src, logical_path(lp)) for src, lp in self.opts.add]
         removes = [logical_path(lp) for lp in self.opts.remove]
+        if self.opts.submission:
+            new = {lp for _s, lp in self.opts.submission}
+            adds += list(self.opts.submission)
+            removes += [lp for lp, r in files.items() if r["role"] == "submission" and lp not in new]
         for src, lp in adds:
             if not src.is_file():
                 raise UsageError(f"{src}: not a readable file", hint="give FILE=LOGICAL_PATH with an existing file")
@@ -161,20 +171,11 @@ class _Update:
         return adds, removes, dc_bytes
 
     def _metadata(self) -> bytes:
-        from lxml import etree
-
-        from archa.metadata.xmlsafe import UnsafeXml, parse_untrusted
+        from archa.metadata.xmlsafe import read_user_xml
 
         path = self.opts.metadata
         assert path is not None
-        try:
-            data = path.read_bytes()
-            root = parse_untrusted(data)
-        except OSError as e:
-            raise UsageError(f"{path}: cannot be read ({e.strerror})") from e
-        except (etree.XMLSyntaxError, UnsafeXml) as e:
-            raise UsageError(f"{path}: not well-formed XML, or it declares a DOCTYPE ({e})",
-                             hint="give a Dublin Core record (oai_dc:dc) as UTF-8 XML") from e
+        data, root = read_user_xml(path, hint="give a Dublin Core record (oai_dc:dc) as UTF-8 XML")
         if root.tag != OAI_DC:
             raise UsageError(f"{path}: the root element is {root.tag}, not oai_dc:dc",
                              hint="descriptive metadata is a Dublin Core record (oai_dc:dc), as archa writes it")
@@ -228,7 +229,8 @@ class _Update:
             digest = o.digests[self.alg]
             builder.add(lp, digest)
             (self.result.replaced if lp in files else self.result.added).append(lp)
-            rows.append(FileRow(self.opts.aip_id, self.version, lp, builder.content_path_of(digest), "payload",
+            role = "submission" if lp.startswith("metadata/submission/") else "payload"
+            rows.append(FileRow(self.opts.aip_id, self.version, lp, builder.content_path_of(digest), role,
                                 src.name, o.size, digest, fmt.puid, fmt.name, fmt.version, fmt.mime, fmt.basis,
                                 fmt.engine, fmt.engine_version, fmt.signature_version, fmt.warning))
         return rows
@@ -295,6 +297,8 @@ class _Update:
                         "state": "ok", "written": created, "last_audit": None, "bytes": stored,
                         "archive_sha256": ""}],
             "events": [asdict(e) for e in events],
+            "retention": list(self.opts.retention) if self.opts.retention is not None else None,
+            "transfer": self.opts.transfer,
         }
         journal = self.repo.write_journal(work, header, rows)
         self.repo.hot.add_version(work / "object" / self.version, aip_id, self.version, dump_json(inventory),

@@ -45,6 +45,20 @@ def parse_untrusted(data: bytes) -> etree._Element:
     return root
 
 
+def read_user_xml(path: Path, hint: str = "") -> tuple[bytes, etree._Element]:
+    """A file the user gives (a list, a record): its bytes and parsed root. UsageError naming
+    the file when it cannot be read, is not well-formed or declares a DOCTYPE."""
+    from archa.errors import UsageError
+
+    try:
+        data = path.read_bytes()
+        return data, parse_untrusted(data)
+    except OSError as e:
+        raise UsageError(f"{path}: cannot be read ({e.strerror})") from e
+    except (etree.XMLSyntaxError, UnsafeXml) as e:
+        raise UsageError(f"{path}: not well-formed XML, or it declares a DOCTYPE ({e})", hint=hint) from e
+
+
 @functools.cache
 def wrapper_schema(name: str) -> etree.XMLSchema:
     """The XMLSchema that validates METS with the namespaces `WRAPPERS[name]` embeds."""

@@ -321,7 +321,7 @@ def select(repo: Repository, opts: AuditOptions) -> list[dict[str, Any]]:
     rows = [c for c in repo.catalog.all_copies()
             if (opts.aip is None or c["aip_id"] == opts.aip) and (opts.location is None or c["location"] == opts.location)]
     if opts.aip and not rows:
-        repo.catalog.aip(opts.aip)  # NotFoundError for an unknown id
+        repo.catalog.live_aip(opts.aip)  # NotFoundError for an unknown id, AipRemoved
     now = datetime.now(UTC)
 
     def due(c: dict[str, Any]) -> bool:

@@ -134,7 +134,7 @@ def repair(repo: Repository, aip_id: str | None = None, location: str | None = N
     Call with the repository lock held (`repo.writing()`)."""
     names = {loc.name: loc for loc in repo.config.locations}
     if aip_id:
-        repo.catalog.aip(aip_id)
+        repo.catalog.live_aip(aip_id)
     rows = [c for c in repo.catalog.all_copies() if c["state"] != "ok"
             and (aip_id is None or c["aip_id"] == aip_id) and (location is None or c["location"] == location)]
     results = []

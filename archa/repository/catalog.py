@@ -19,7 +19,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from archa.errors import NotFoundError, RepositoryError
+from archa.errors import AipRemoved, NotFoundError, RepositoryError
 from archa.repository.events import Event, append_events
 
 if TYPE_CHECKING:
@@ -96,8 +96,28 @@ def _m5(db: sqlite_utils.Database) -> None:
     db.table("retention").create_index(["entity_id", "entity_source"])
 
 
+def _m6(db: sqlite_utils.Database) -> None:
+    """The disposal procedure: proposals and their items (one per record), the documents the
+    archive sent (decision and confirmation lists), and tombstones of destroyed AIPs."""
+    db.table("proposals").create({"id": str, "created": str, "as_of_year": int, "originator_id": str,
+                                  "out": str, "state": str}, pk="id")
+    db.table("proposal_items").create({
+        "proposal_id": str, "aip_id": str, "entity": str, "entity_id": str, "entity_source": str, "title": str,
+        "sign": str, "due_year": int, "sip": str, "decision": str, "decided": str, "decision_doc": str,
+        "transferred": str, "transfer_sip": str, "da_id": str, "da_source": str, "confirmed": str,
+        "destroyed": str}, pk=("proposal_id", "aip_id", "entity"))
+    db.table("proposal_items").create_index(["aip_id"])
+    db.table("documents").create({"sha256": str, "kind": str, "received": str, "name": str, "content": bytes},
+                                 pk="sha256")
+    db.table("tombstones").create({"aip_id": str, "state": str, "at": str, "proposal_id": str,
+                                   "certificate": str, "locations_left": str}, pk="aip_id")
+
+
+# joins a table `t` with an aip_id column to the AIPs still held (not destroyed or transferred)
+_ACTIVE = "JOIN aips a ON a.id = {t}.aip_id AND COALESCE(a.state, 'active') = 'active'"
+
 # Ordered migrations: index i takes schema version i to i + 1. Never edit a released one.
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_m1, _m2, _m3, _m4, _m5]
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_m1, _m2, _m3, _m4, _m5, _m6]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -225,12 +245,19 @@ class Catalog:
             append_events(self.conn, events)
 
     def record_version(self, aip: dict[str, Any], version: dict[str, Any], files: Iterable[FileRow],
-                       copies: Iterable[dict[str, Any]], events: list[Event]) -> None:
+                       copies: Iterable[dict[str, Any]], events: list[Event],
+                       retention: list[dict[str, Any]] | None = None, transfer: dict[str, Any] | None = None) -> None:
         """A new version of a stored AIP: its row, files, first copies and events, the AIP's
-        head and label moved to it, at once."""
+        head and label moved to it, at once; with `retention` its retention rows replaced, with
+        `transfer` the transfer it came from recorded."""
         with self.transaction():
             self.conn.execute("UPDATE aips SET head = ?, label = ? WHERE id = ?",
                               [aip["head"], aip["label"], aip["id"]])
+            if retention is not None:
+                self.conn.execute("DELETE FROM retention WHERE aip_id = ?", [aip["id"]])
+                self.db.table("retention").insert_all(retention)
+            if transfer is not None:
+                self.db.table("transfers").insert(transfer)
             self.db.table("versions").insert(version)
             self.db.table("files").insert_all((f.as_row() for f in files), batch_size=2000)
             self.db.table("copies").insert_all(copies)
@@ -256,11 +283,16 @@ class Catalog:
                             "AND location = ?", [state, when, aip_id, version, location])
             append_events(self.conn, [event])
 
-    def all_copies(self) -> list[dict[str, Any]]:
-        return self._rows("SELECT * FROM copies ORDER BY aip_id, version, location")
+    def all_copies(self, every: bool = False) -> list[dict[str, Any]]:
+        """Copies of active AIPs (audits, sync and repair leave destroyed ones alone); of every
+        AIP with `every`."""
+        return self._rows(f"""SELECT c.* FROM copies c {"" if every else _ACTIVE.format(t="c")}
+                              ORDER BY c.aip_id, c.version, c.location""")
 
-    def all_versions(self) -> list[dict[str, Any]]:
-        return self._rows("SELECT * FROM versions ORDER BY aip_id, version")
+    def all_versions(self, every: bool = False) -> list[dict[str, Any]]:
+        """Versions of active AIPs; of every AIP with `every`."""
+        return self._rows(f"""SELECT v.* FROM versions v {"" if every else _ACTIVE.format(t="v")}
+                              ORDER BY v.aip_id, v.version""")
 
     def record_rejected_transfer(self, transfer: dict[str, Any], events: list[Event]) -> None:
         with self.transaction():
@@ -278,6 +310,24 @@ class Catalog:
             raise NotFoundError(f"no AIP {aip_id!r} in the catalog",
                                 hint="list AIPs with `archa aip list`")
         return rows[0]
+
+    def live_aip(self, aip_id: str) -> dict[str, Any]:
+        """The AIP's row; AipRemoved when it was destroyed or handed over (or is being)."""
+        row = self.aip(aip_id)
+        if (row.get("state") or "active") != "active":
+            raise AipRemoved(aip_id, row["state"])
+        return row
+
+    def tombstone(self, aip_id: str) -> dict[str, Any] | None:
+        """What is left of a removed AIP: state, proposal, the certificate (parsed) and the
+        locations still to clear; None for an AIP that was not removed."""
+        rows = self._rows("SELECT * FROM tombstones WHERE aip_id = ?", [aip_id])
+        if not rows:
+            return None
+        row = rows[0]
+        row["certificate"] = json.loads(row["certificate"])
+        row["locations_left"] = json.loads(row["locations_left"] or "[]")
+        return row
 
     def aips(self, originator: str | None = None) -> list[dict[str, Any]]:
         return self._rows(f"""

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import tarfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from archa.errors import StorageError
+from archa.repository.durable import fsync_dir
 from archa.repository.ocfl import (
     INVENTORY,
     LAYOUT_CONFIG,
@@ -256,3 +258,47 @@ def restore_packed(stores: list[tuple[Store, str]], aip_id: str, dest: Path) -> 
                 target.chmod(0o644)
             with open(target, "wb") as out:
                 out.writelines(file_chunks(f))
+
+
+# --- removal (the disposal procedure) -----------------------------------------------------------
+
+# Where a removed AIP's tombstone lies at every location (an OCFL storage-root extension
+# directory on OCFL locations, the same path on packed ones).
+TOMBSTONES = "extensions/archa-tombstones"
+
+
+def tombstone_prefix(aip_id: str) -> str:
+    return f"{TOMBSTONES}/{object_relpath(aip_id)}"
+
+
+def remove_object(store: Store, kind: str, aip_id: str) -> int:
+    """Delete every key the AIP has at `store`; returns how many were deleted. First what
+    makes it a copy for readers (an OCFL object's root inventory and sidecar, a packed
+    copy's indexes), then every other key, then (locally) the emptied directories up to the
+    store's base. Idempotent: a rerun after a crash deletes what is left."""
+    prefix = object_relpath(aip_id)
+    keys = [k for k, _s in store.list(prefix, sizes=False)]
+    if kind == "ocfl":
+        first = [k for k in keys if k.count("/") == 4 and k.rsplit("/", 1)[1].startswith(INVENTORY)]
+    else:
+        first = [k for k in keys if k.endswith(".index.json")]
+    for key in first + sorted(set(keys) - set(first)):
+        store.delete(key)
+    if store.local:
+        try:
+            _remove_empty_dirs(Path(store.path(prefix)), Path(store.base))
+        except OSError as e:
+            raise store._error("delete", prefix, e) from e
+    return len(keys)
+
+
+def _remove_empty_dirs(d: Path, base: Path) -> None:
+    """Remove `d`'s (emptied) directory tree and then its parents while empty, up to `base`."""
+    if d.is_dir():
+        for sub in sorted((p for p in d.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True):
+            os.rmdir(sub)
+    while d != base and d.is_dir() and not any(d.iterdir()):
+        os.rmdir(d)
+        d = d.parent
+    if d.is_dir():
+        fsync_dir(d)

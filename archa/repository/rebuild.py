@@ -21,9 +21,9 @@ from lxml import etree
 
 from archa.metadata.premis import ORIGINATOR_AGENT, PremisRecord, read_premis
 from archa.repository.catalog import Catalog, FileRow
-from archa.repository.copies import iter_packed, read_packed_index
-from archa.repository.events import append_events
-from archa.repository.ocfl import INVENTORY
+from archa.repository.copies import TOMBSTONES, iter_packed, read_packed_index
+from archa.repository.events import Event, append_events
+from archa.repository.ocfl import INVENTORY, object_relpath
 from archa.repository.repo import Repository
 from archa.repository.retention import from_bag_info, parse_bag_info
 from archa.repository.store import Store
@@ -56,12 +56,30 @@ class RebuildReport:
         return dict(self.__dict__)
 
 
-def _scan(repo: Repository) -> dict[str, Found]:
-    found: dict[str, Found] = {}
+@dataclass
+class Scan:
+    found: dict[str, Found] = field(default_factory=dict)  # AIP id -> its copies
+    tombstones: dict[str, bytes] = field(default_factory=dict)  # AIP id -> tombstone.json
+    objects: dict[str, set[str]] = field(default_factory=dict)  # object path -> locations holding any key of it
+
+
+def _scan(repo: Repository) -> Scan:
+    scan = Scan()
+    found = scan.found
+    seen: set[str] = set()
     for loc in repo.config.locations:
         store = repo.store(loc)
         for key, _size in store.list(""):
             parts = key.split("/")
+            if parts[0] == "extensions":
+                if key.startswith(TOMBSTONES + "/") and parts[-1] == "tombstone.json" and len(parts) == 7 \
+                        and parts[5] not in seen:  # one location's copy of a tombstone is enough
+                    seen.add(parts[5])
+                    data = store.read_bytes(key)
+                    scan.tombstones[json.loads(data)["id"]] = data
+                continue
+            if len(parts) >= 5:
+                scan.objects.setdefault("/".join(parts[:4]), set()).add(loc.name)
             if loc.kind == "ocfl" and len(parts) == 5 and parts[4] == INVENTORY:
                 inv = json.loads(store.read_bytes(key))
                 f = found.setdefault(inv["id"], Found())
@@ -88,7 +106,7 @@ def _scan(repo: Repository) -> dict[str, Found]:
                                  "state": "ok", "written": None, "last_audit": None,
                                  "bytes": index.get("archive_bytes"),
                                  "archive_sha256": index.get("archive_sha256", "")})
-    return found
+    return scan
 
 
 
@@ -193,7 +211,13 @@ def rebuild_catalog(repo: Repository, dest: Path) -> RebuildReport:
     cat = Catalog.create(dest)
     report = RebuildReport(str(dest))
     try:
-        for aip_id, f in sorted(_scan(repo).items()):
+        scan = _scan(repo)
+        for aip_id, data in sorted(scan.tombstones.items()):
+            _record_tombstone(cat, json.loads(data), scan.objects.get(object_relpath(aip_id), set()))
+            report.aips += 1
+        for aip_id, f in sorted(scan.found.items()):
+            if aip_id in scan.tombstones:
+                continue  # remnants of an AIP being destroyed: its tombstone says what it was
             inv, stored = _read_versions(aip_id, f)
             head = inv["head"]
             versions = sorted(inv["versions"], key=lambda v: int(v[1:]))
@@ -234,6 +258,39 @@ def rebuild_catalog(repo: Repository, dest: Path) -> RebuildReport:
     return report
 
 
+def _record_tombstone(cat: Catalog, tomb: dict[str, Any], remnants: set[str]) -> None:
+    """The catalog rows of a removed AIP, from its tombstone: identity, versions, retention
+    (with the disposal procedure's outcome), events. With `remnants` (locations still
+    holding some of its keys) it is still being destroyed."""
+    aip_id = tomb["id"]
+    state = "destroying" if remnants else tomb["state"]
+    with cat.transaction():
+        o = tomb["originator"]
+        if o:
+            cat.db.table("originators").insert({"id": o["id"], "name": o["name"], "ico": o["ico"] or None,
+                                                "seat": None, "quota_bytes": None, "created": tomb["created"]},
+                                               ignore=True)
+        cat.db.table("aips").insert({"id": aip_id, "created": tomb["created"], "label": tomb["label"],
+                                     "external_id": tomb["external_id"], "head": tomb["head"], "transfer_id": "",
+                                     "originator_id": o["id"] if o else None, "state": state})
+        cat.db.table("versions").insert_all({**v, "aip_id": aip_id, "stored": 0} for v in tomb["versions"])
+        decided = {e["entity"]: e for e in tomb["entities"]}
+        rows = []
+        for r in tomb["retention"]:
+            e = decided.get(r["entity"])
+            if e is not None and not remnants:
+                r = {**r, "disposal_date": e["decided"], "disposal_by": f"disposal procedure {tomb['proposal']}",
+                     "disposal_operation": "trvalé uložení" if e["decision"] == "keep" else "zničení"}
+            rows.append({**r, "aip_id": aip_id})
+        cat.db.table("retention").insert_all(rows)
+        cat.db.table("tombstones").insert({"aip_id": aip_id, "state": tomb["state"], "at": tomb["ordered"],
+                                           "proposal_id": tomb["proposal"],
+                                           "certificate": json.dumps(tomb, ensure_ascii=False, sort_keys=True),
+                                           "locations_left": json.dumps(sorted(remnants))})
+        events = [Event(**{**e, "aip_id": aip_id}) for e in tomb["events"]]
+        append_events(cat.conn, events + ([] if remnants else [Event(**tomb["deletion_event"])]))
+
+
 def compare_catalogs(current: Catalog, rebuilt: Catalog) -> list[str]:
     """Human-readable differences in AIPs, versions, files (path, digest, PUID) and copies."""
     def keyed(cat: Catalog, sql: str) -> dict[tuple[Any, ...], tuple[Any, ...]]:
@@ -241,6 +298,7 @@ def compare_catalogs(current: Catalog, rebuilt: Catalog) -> list[str]:
 
     queries = {
         "AIP": "SELECT id, head || ' ' || COALESCE(originator_id, '') || ' ' || COALESCE(state, 'active') FROM aips",
+        "tombstone": "SELECT aip_id, state || ' ' || proposal_id || ' ' || locations_left FROM tombstones",
         "version": "SELECT aip_id, version, files FROM versions",
         "file": "SELECT aip_id, version, logical_path, digest || ' ' || puid FROM files",
         "copy": "SELECT aip_id, version, location, state FROM copies",

@@ -142,7 +142,7 @@ class Repository:
         """Refuse to go on when the catalog holds copies at a location archa.toml lacks."""
         names = {loc.name for loc in self.config.locations}
         orphans: dict[str, int] = {}
-        for c in self.catalog.all_copies():
+        for c in self.catalog.all_copies(every=True):
             if c["location"] not in names:
                 orphans[c["location"]] = orphans.get(c["location"], 0) + 1
         if orphans:
@@ -208,7 +208,8 @@ class Repository:
                 self.catalog.record_version(
                     aip=header["aip"], version=header["version"],
                     files=(FileRow(**json.loads(line)) for line in f), copies=header["copies"],
-                    events=[Event(**e) for e in header["events"]])
+                    events=[Event(**e) for e in header["events"]], retention=header.get("retention"),
+                    transfer=header.get("transfer"))
                 return str(header["aip"]["id"])
             self.catalog.record_aip(
                 aip=header["aip"], version=header["version"],

@@ -1,0 +1,334 @@
+"""The last step of the disposal procedure: removing records from the repository.
+
+`destroy` removes every file of each AIP the archive's decision lets go (decided `destroy`,
+or kept and confirmed as taken over by the archive) from every storage location, and
+leaves a tombstone in their place. An AIP goes only as a whole: when every record
+(base entity) it holds is in the proposal and let go, none is under a hold, and none is
+waiting (undecided, being appraised, kept but not confirmed). Held AIPs are skipped and
+reported.
+
+Per AIP, resumable at every point:
+1. one catalog transaction: the AIP's state becomes `destroying`, its tombstone (the
+   certificate's JSON) and the locations still to clear are recorded, and its file and
+   copy rows go (audits, sync and repair no longer see it);
+2. per location: the tombstone (`tombstone.json`, `certificate.html`, `premis.xml` under
+   `extensions/archa-tombstones/<object path>/`) is written, then every key of the AIP is
+   deleted (what makes it a copy first), then the location is struck from the list. A
+   location that cannot be reached stays on it; the next run goes on from there;
+3. when no location is left: the AIP's state becomes `destroyed` (or `transferred`), the
+   items, the retention rows and the event log (a `deletion` / `deaccession` event, the
+   one the tombstone's PREMIS holds) record it.
+
+A tombstone is what `catalog rebuild` restores a destroyed AIP from.
+"""
+
+from __future__ import annotations
+
+import getpass
+import html
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from archa.errors import StorageError, UsageError
+from archa.lifecycle import ledger
+from archa.lifecycle.disposal import ARCHA_AGENT
+from archa.repository.copies import remove_object, tombstone_prefix
+from archa.repository.events import Event, now_iso
+from archa.repository.ocfl import dump_json
+from archa.repository.repo import Repository
+
+TOMBSTONE_FORMAT = "archa tombstone 1"
+OPERATION_OF = {v: k for k, v in ledger.OPERATIONS.items()}  # keep -> "vybrat za archiválii"
+
+
+@dataclass
+class DestroyResult:
+    proposal: str
+    dry_run: bool
+    destroyed: list[dict[str, Any]] = field(default_factory=list)  # {"aip_id", "state", "entities", "locations"}
+    incomplete: list[dict[str, Any]] = field(default_factory=list)  # {"aip_id", "locations_left", "problems"}
+    held: list[str] = field(default_factory=list)
+    waiting: list[dict[str, str]] = field(default_factory=list)  # {"aip_id", "reason"}
+    done_before: list[str] = field(default_factory=list)
+
+    @property
+    def problems(self) -> bool:
+        return bool(self.held or self.incomplete)
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def _plan(repo: Repository, proposal_id: str) -> tuple[dict[str, list[dict[str, Any]]], DestroyResult]:
+    """The AIPs of the proposal that can go now (with their items), and a result naming the rest."""
+    cat = repo.catalog
+    ledger.proposal(cat, proposal_id)
+    items = ledger.items(cat, proposal_id)
+    if not any(i["decision"] for i in items):
+        raise UsageError(f"proposal {proposal_id} has no decision recorded; nothing is destroyed without one",
+                         hint="record the archive's decision first: archa disposal decide")
+    result = DestroyResult(proposal_id, dry_run=True)
+    ready: dict[str, list[dict[str, Any]]] = {}
+    for aip_id in sorted({i["aip_id"] for i in items}):
+        mine = [i for i in items if i["aip_id"] == aip_id]
+        state = mine[0]["aip_state"]
+        if state in ("destroyed", "transferred"):
+            result.done_before.append(aip_id)
+            continue
+        if state == "destroying":
+            ready[aip_id] = mine  # begun: it finishes whatever happened since
+            continue
+        if cat.held(aip_id):
+            result.held.append(aip_id)
+            continue
+        reason = _waiting(mine)
+        proposed = {i["entity"] for i in mine}
+        pending = [r["entity"] or "the record" for r in cat.retention(aip_id)
+                   if r["entity"] not in proposed and not r["disposal_date"]]
+        if not reason and pending:
+            reason = f"it also holds {', '.join(pending)}, not in this proposal"
+        if reason:
+            result.waiting.append({"aip_id": aip_id, "reason": reason})
+        else:
+            ready[aip_id] = mine
+    return ready, result
+
+
+def _waiting(items: list[dict[str, Any]]) -> str:
+    for i in items:
+        who = i["entity_id"] or i["entity"]
+        if not i["decision"]:
+            return f"{who}: no decision yet"
+        if i["decision"] == "appraise":
+            return f"{who}: the archive is appraising it (decide again when it has)"
+        if i["decision"] == "exclude":
+            return f"{who}: taken out of this procedure"
+        if i["decision"] == "keep" and not i["confirmed"]:
+            return f"{who}: kept; waiting for the archive to confirm it took it over (archa disposal confirm)"
+    return ""
+
+
+def destroy(repo: Repository, proposal_id: str, execute: bool = False) -> DestroyResult:
+    """Remove the records the decision lets go (see the module docstring); without
+    `execute` only say what would go. Call under `repo.writing()`."""
+    ready, result = _plan(repo, proposal_id)
+    result.dry_run = not execute
+    if not execute:
+        result.destroyed = [{"aip_id": a, "state": _final(items), "entities": [_who(i) for i in items],
+                             "locations": []} for a, items in ready.items()]
+        return result
+    for aip_id, items in ready.items():
+        if items[0]["aip_state"] == "active":
+            _begin(repo, proposal_id, aip_id, items)
+        left, problems = _clear(repo, aip_id)
+        if left:
+            result.incomplete.append({"aip_id": aip_id, "locations_left": left, "problems": problems})
+            continue
+        state = _finish(repo, proposal_id, aip_id, items)
+        tomb = json.loads(repo.catalog.conn.execute("SELECT certificate FROM tombstones WHERE aip_id = ?",
+                                                    [aip_id]).fetchone()[0])
+        result.destroyed.append({"aip_id": aip_id, "state": state, "entities": [_who(i) for i in items],
+                                 "locations": tomb["locations"]})
+    return result
+
+
+def _who(item: dict[str, Any]) -> str:
+    return str(item["entity_id"] or item["entity"] or item["aip_id"])
+
+
+def _final(items: list[dict[str, Any]]) -> str:
+    return "transferred" if any(i["decision"] == "keep" for i in items) else "destroyed"
+
+
+# --- the three steps ------------------------------------------------------------------------------
+
+def _begin(repo: Repository, proposal_id: str, aip_id: str, items: list[dict[str, Any]]) -> None:
+    cat = repo.catalog
+    tomb = tombstone(repo, proposal_id, aip_id, items)
+    locations = [loc.name for loc in repo.config.locations]
+    with cat.transaction():
+        cat.conn.execute("UPDATE aips SET state = 'destroying' WHERE id = ?", [aip_id])
+        cat.db.table("tombstones").insert({"aip_id": aip_id, "state": tomb["state"], "at": tomb["ordered"],
+                                           "proposal_id": proposal_id,
+                                           "certificate": json.dumps(tomb, ensure_ascii=False, sort_keys=True),
+                                           "locations_left": json.dumps(locations)}, replace=True)
+        cat.conn.execute("DELETE FROM files WHERE aip_id = ?", [aip_id])
+        cat.conn.execute("DELETE FROM copies WHERE aip_id = ?", [aip_id])
+        cat.conn.execute("UPDATE versions SET stored = 0 WHERE aip_id = ?", [aip_id])
+
+
+def _clear(repo: Repository, aip_id: str) -> tuple[list[str], list[str]]:
+    """Write the tombstone and delete the AIP at every location still to clear; returns the
+    locations left (unreachable, or failing) and what went wrong there."""
+    cat = repo.catalog
+    cert, left_json = cat.conn.execute("SELECT certificate, locations_left FROM tombstones WHERE aip_id = ?",
+                                       [aip_id]).fetchone()
+    tomb = json.loads(cert)
+    documents = tombstone_documents(tomb)
+    left: list[str] = json.loads(left_json)
+    by_name = {loc.name: loc for loc in repo.config.locations}
+    problems: list[str] = []
+    for name in list(left):
+        loc = by_name.get(name)
+        if loc is None:
+            problems.append(f"location {name!r} is no longer in archa.toml; put it back to finish")
+            continue
+        try:
+            store = repo.store(loc)
+            store.check_reachable()
+            prefix = tombstone_prefix(aip_id)
+            for doc, data in documents.items():
+                if not store.exists(f"{prefix}/{doc}"):
+                    store.put_bytes(f"{prefix}/{doc}", data)
+            remove_object(store, loc.kind, aip_id)
+        except StorageError as e:
+            problems.append(f"{name}: {e.message}")
+            continue
+        left.remove(name)
+        with cat.transaction():
+            cat.conn.execute("UPDATE tombstones SET locations_left = ? WHERE aip_id = ?", [json.dumps(left), aip_id])
+    return left, problems
+
+
+def _finish(repo: Repository, proposal_id: str, aip_id: str, items: list[dict[str, Any]]) -> str:
+    cat = repo.catalog
+    tomb = json.loads(cat.conn.execute("SELECT certificate FROM tombstones WHERE aip_id = ?",
+                                       [aip_id]).fetchone()[0])
+    state = tomb["state"]
+    stamp = now_iso()
+    deletion = Event(**tomb["deletion_event"])
+    with cat.transaction():
+        cat.conn.execute("UPDATE aips SET state = ? WHERE id = ?", [state, aip_id])
+        cat.conn.execute("UPDATE tombstones SET locations_left = '[]', state = ? WHERE aip_id = ?", [state, aip_id])
+        for i in items:
+            cat.conn.execute("UPDATE retention SET disposal_date = ?, disposal_operation = ?, disposal_by = ? "
+                             "WHERE aip_id = ? AND entity = ?",
+                             [i["decided"], "trvalé uložení" if i["decision"] == "keep" else "zničení",
+                              f"disposal procedure {proposal_id}", aip_id, i["entity"]])
+        ledger.update_items(cat, proposal_id, [(i, {"destroyed": stamp}) for i in items], [deletion])
+        remaining = cat.conn.execute("""SELECT COUNT(*) FROM proposal_items i JOIN aips a ON a.id = i.aip_id
+                                        WHERE i.proposal_id = ? AND COALESCE(a.state, 'active') IN
+                                        ('active', 'destroying')""", [proposal_id]).fetchone()[0]
+        if not remaining:
+            cat.conn.execute("UPDATE proposals SET state = 'closed' WHERE id = ?", [proposal_id])
+    return str(state)
+
+
+# --- the tombstone ------------------------------------------------------------------------------
+
+def tombstone(repo: Repository, proposal_id: str, aip_id: str, items: list[dict[str, Any]]) -> dict[str, Any]:
+    """What stays of an AIP: its identity, description, history, the decision and the
+    digests of every file removed. Deterministic once made (kept in the catalog and written,
+    never rewritten, at every location)."""
+    from archa.access.fetch import Wanted, fetch_small
+
+    cat = repo.catalog
+    aip = cat.aip(aip_id)
+    versions = cat.versions(aip_id)
+    files = [f for v in versions for f in cat.files(aip_id, v["version"])]
+    head = [f for f in files if f["version"] == aip["head"]]
+    dc_rows = [f for f in head if f["logical_path"] == "metadata/descriptive/dc.xml"]
+    dc = b""
+    if dc_rows:
+        alg = next(v["digest_algorithm"] for v in versions if v["version"] == aip["head"])
+        got, _report = fetch_small(repo, aip_id, alg, [Wanted(r["logical_path"], r["content_path"], r["digest"],
+                                                              r["size"]) for r in dc_rows])
+        dc = got.get("metadata/descriptive/dc.xml", b"")
+    originator = None
+    if aip["originator_id"]:
+        o = cat.db.table("originators").get(aip["originator_id"])
+        originator = {"id": o["id"], "name": o["name"], "ico": o["ico"] or ""}
+    docs = sorted({i["decision_doc"] for i in items if i["decision_doc"]})
+    state = _final(items)
+    ordered = now_iso()
+    kept = [i for i in items if i["decision"] == "keep"]
+    detail = (f"removed from every storage location after the disposal procedure {proposal_id}: "
+              + ("taken over by the archive as " + ", ".join(f"{i['da_id']} ({i['da_source']})" for i in kept)
+                 if kept else "destroyed on the archive's decision")
+              + f"; {len(files)} files of {len(versions)} versions, ordered by {getpass.getuser()}")
+    deletion = Event("deaccession" if kept else "deletion", "success", detail, ARCHA_AGENT, aip_id, time=ordered)
+    return {
+        "format": TOMBSTONE_FORMAT, "id": aip_id, "state": state, "ordered": ordered, "proposal": proposal_id,
+        "label": aip["label"], "external_id": aip["external_id"] or "", "created": aip["created"],
+        "head": aip["head"], "originator": originator,
+        "entities": [{k: i[k] for k in ("entity", "entity_id", "entity_source", "title", "sign", "due_year",
+                                        "decision", "decided", "decision_doc", "da_id", "da_source",
+                                        "transfer_sip")} for i in items],
+        "documents": [{k: d[k] for k in ("sha256", "kind", "name", "received")}
+                      for d in (ledger.document(cat, s) for s in docs) if d],
+        "retention": [{k: v for k, v in r.items() if k != "aip_id"} for r in cat.retention(aip_id)],
+        "versions": [{k: v[k] for k in ("version", "created", "message", "files", "bytes", "digest_algorithm",
+                                        "inventory_digest")} for v in versions],
+        "files": [{"version": f["version"], "path": f["logical_path"], "size": f["size"], "digest": f["digest"],
+                   "puid": f["puid"] or ""} for f in files],
+        "dublin_core": dc.decode("utf-8", "replace"),
+        "events": [{k: e[k] for k in ("id", "type", "time", "outcome", "detail", "agent", "version", "location")}
+                   for e in cat.events(aip_id)],
+        "deletion_event": {"id": deletion.id, "type": deletion.type, "time": deletion.time, "outcome": "success",
+                           "detail": deletion.detail, "agent": deletion.agent, "aip_id": aip_id},
+        "locations": [loc.name for loc in repo.config.locations],
+    }
+
+
+def tombstone_documents(tomb: dict[str, Any]) -> dict[str, bytes]:
+    """The files of a tombstone, in the order they are written (tombstone.json last: a
+    location holding it holds the rest)."""
+    return {"premis.xml": _premis(tomb), "certificate.html": certificate_html(tomb).encode("utf-8"),
+            "tombstone.json": dump_json(tomb)}
+
+
+def _premis(tomb: dict[str, Any]) -> bytes:
+    """A PREMIS record of the removed AIP: its events up to the deletion, with the agents."""
+    import tempfile
+
+    from archa.metadata.premis import ORIGINATOR_AGENT, Agent, write_premis
+
+    events = [Event(**{**e, "aip_id": tomb["id"]}) for e in tomb["events"]] + [Event(**tomb["deletion_event"])]
+    agents = [Agent("software", ARCHA_AGENT, "archa", "software")]
+    if tomb["originator"]:
+        o = tomb["originator"]
+        agents.append(Agent(ORIGINATOR_AGENT, o["id"], o["name"], "organization",
+                            note=f"IČO {o['ico']}" if o["ico"] else ""))
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "premis.xml"
+        write_premis(path, tomb["id"], tomb["id"], [], events, agents)
+        return path.read_bytes()
+
+
+def certificate_html(tomb: dict[str, Any]) -> str:
+    """The printable certificate of destruction (or of the hand-over to the archive)."""
+    e = html.escape
+    transferred = tomb["state"] == "transferred"
+    title = ("Protokol o vyřazení předáním do archivu" if transferred else "Protokol o zničení") + \
+        (" / Certificate of transfer" if transferred else " / Certificate of destruction")
+    entities = "".join(
+        f"<tr><td>{e(i['entity_id'] or i['entity'] or '')}<br><small>{e(i['entity_source'] or '')}</small></td>"
+        f"<td>{e(i['title'] or '')}</td><td>{e(i['sign'] or '')}</td><td>{i['due_year'] or ''}</td>"
+        f"<td>{e(OPERATION_OF.get(i['decision'] or '', ''))} ({e(i['decision'] or '')}) {e(i['decided'] or '')}"
+        f"{'<br>' + e(i['da_id'] or '') + ' (' + e(i['da_source'] or '') + ')' if i['da_id'] else ''}</td></tr>\n"
+        for i in tomb["entities"])
+    docs = "".join(f"<li>{e(d['kind'])} {e(d['name'])}, received {e(d['received'][:19])}, sha256 "
+                   f"<code>{d['sha256']}</code></li>\n" for d in tomb["documents"]) or "<li>decided by hand</li>\n"
+    algs = {v["version"]: v["digest_algorithm"] for v in tomb["versions"]}
+    files = "".join(f"<tr><td>{e(f['version'])}</td><td>{e(f['path'])}</td><td>{f['size']}</td>"
+                    f"<td>{e(algs.get(f['version'], ''))} <code>{f['digest']}</code></td></tr>\n" for f in tomb["files"])
+    o = tomb["originator"]
+    return (
+        "<!DOCTYPE html>\n<html lang=\"cs\"><head><meta charset=\"utf-8\">"
+        f"<title>{e(title)}: {e(tomb['id'])}</title><style>body{{font-family:sans-serif;margin:2em}}"
+        "table{border-collapse:collapse;width:100%}td,th{border:1px solid #999;padding:.3em;text-align:left;"
+        "vertical-align:top}code{font-size:.8em;word-break:break-all}@media print{body{margin:0}}</style>"
+        f"</head><body>\n<h1>{e(title)}</h1>\n"
+        f"<p>AIP <code>{e(tomb['id'])}</code>: {e(tomb['label'])}"
+        f"{' (' + e(tomb['external_id']) + ')' if tomb['external_id'] else ''}<br>"
+        f"Původce / originator: {e(o['name'] + (' (IČO ' + o['ico'] + ')' if o['ico'] else '')) if o else '-'}<br>"
+        f"Skartační řízení / disposal procedure: {e(tomb['proposal'])}; ordered {e(tomb['ordered'][:19])} UTC; "
+        f"removed from the storage locations {e(', '.join(tomb['locations']))}.</p>\n"
+        "<h2>Entity / records</h2>\n<table><tr><th>Identifier</th><th>Title</th><th>Sign</th><th>Due</th>"
+        f"<th>Decision</th></tr>\n{entities}</table>\n<h2>Rozhodnutí / the archive's lists</h2>\n<ul>\n{docs}</ul>\n"
+        f"<h2>Soubory / files removed ({len(tomb['files'])})</h2>\n<table><tr><th>Version</th><th>Path</th>"
+        f"<th>Bytes</th><th>Digest</th></tr>\n{files}</table>\n"
+        f"<p><small>PREMIS event {e(tomb['deletion_event']['id'])} ({e(tomb['deletion_event']['type'])}); "
+        f"{e(tomb['deletion_event']['agent'])}</small></p>\n</body></html>\n")

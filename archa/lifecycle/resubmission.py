@@ -1,0 +1,73 @@
+"""Records that arrive again: a package whose entities (NSESSS `Identifikator` with its
+`zdroj`, carried in bag-info as Retention-Entity-Identifier / -Source) are held already.
+
+Ingest asks `held_already` once the bag is read. When an active AIP holds those entities:
+- the same payload (every path and digest) is refused as a duplicate (DUP001);
+- changed content becomes version vN+1 of that AIP (`new_version`, the default), with the
+  new payload, the package's tag files as its submission metadata, Dublin Core and
+  retention rows from its bag-info; or is refused (DUP002) when new versions are not
+  wanted;
+- entities held by several AIPs, or an AIP holding more entities than the package brings
+  (a new version would lose them), are refused (DUP003): which AIP to change is for an
+  archivist to say (`archa aip update`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from archa.errors import Finding
+from archa.repository.catalog import Catalog
+from archa.repository.retention import Retention
+
+
+@dataclass(frozen=True)
+class HeldAlready:
+    aip_id: str
+    head: str
+    digest_algorithm: str
+    payload: dict[str, str]  # logical path -> digest, of the head version
+
+
+def held_already(cat: Catalog, retention: list[Retention], sip: str) -> tuple[HeldAlready | None, list[Finding]]:
+    """The active AIP holding the package's entities (None when none does), or DUP003 findings."""
+    keys = [(r.entity_id, r.entity_source) for r in retention if r.entity_id and r.entity_source]
+    if not keys:
+        return None, []
+    rows = [r for k in keys for r in cat.conn.execute(
+        """SELECT r.aip_id, r.entity_id FROM retention r JOIN aips a ON a.id = r.aip_id
+           WHERE r.entity_id = ? AND r.entity_source = ? AND COALESCE(a.state, 'active') = 'active'""", list(k))]
+    aips = sorted({aip for aip, _e in rows})
+    if not aips:
+        return None, []
+    if len(aips) > 1:
+        return None, [Finding("DUP003", f"the package's records are held in several AIPs ({', '.join(aips)}); "
+                                        "archa cannot tell which one it revises", sip)]
+    aip_id = aips[0]
+    theirs = {(r["entity_id"], r["entity_source"]) for r in cat.retention(aip_id) if r["entity_id"]}
+    lost = sorted(f"{i} ({s})" for i, s in theirs - set(keys))
+    if lost:
+        return None, [Finding("DUP003", f"{aip_id} holds records this package lacks ({', '.join(lost)}); a new "
+                                        "version from it would lose them", sip)]
+    aip = cat.aip(aip_id)
+    version = next(v for v in cat.versions(aip_id) if v["version"] == aip["head"])
+    payload = {f["logical_path"]: f["digest"] for f in cat.files(aip_id, aip["head"]) if f["role"] == "payload"}
+    return HeldAlready(aip_id, aip["head"], version["digest_algorithm"], payload), []
+
+
+def payload_digests(rows: list[tuple[Any, dict[str, str]]], staged: Path, alg: str) -> dict[str, str]:
+    """logical path -> `alg` digest of the package's payload (from the digests taken while
+    copying, or, for another algorithm, read again from the staged copy)."""
+    out = {}
+    for row, digests in rows:
+        if row.role != "payload":
+            continue
+        if alg in digests:
+            out[row.logical_path] = digests[alg]
+        else:
+            with open(staged / row.content_path, "rb") as f:
+                out[row.logical_path] = hashlib.file_digest(f, alg).hexdigest()
+    return out
