@@ -1,11 +1,11 @@
 # make demo   set up .venv, create ./archive, build a sample bag, ingest it, show it
-# make test   set up .venv and run the whole test suite (plus mypy and ruff)
+# make test   set up .venv (and chromium) and run the whole test suite (plus mypy and ruff)
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.archa-installed
 
-.PHONY: install demo test check bench clean
+.PHONY: install demo test check bench clean browser
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,7 +26,13 @@ check: $(STAMP)
 	$(BIN)/ruff check archa tests bench
 	$(BIN)/mypy
 
-test: $(STAMP) check
+# the report test renders pages in Debian's headless chromium: installed here when missing
+browser:
+	@command -v chromium >/dev/null || { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null); } || \
+	  echo "warning: no chromium; install Debian's chromium for the report test"
+
+test: $(STAMP) check browser
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)

@@ -37,7 +37,8 @@ def encode(path: str) -> str:
 
 
 def write_manifest(root: Path, name: str, alg: str, paths: list[str]) -> None:
-    lines = [f"{hashlib.new(alg, (root / p).read_bytes()).hexdigest()}  {encode(p)}\n" for p in paths]
+    lines = [f"{hashlib.new(alg.replace('-', '_'), (root / p).read_bytes()).hexdigest()}  {encode(p)}\n"
+             for p in paths]
     (root / name).write_text("".join(lines), "utf-8")
 
 

@@ -169,3 +169,38 @@ def test_ingest_result_json_is_serializable(repo: Repository, bags: Path) -> Non
     res = ingest(repo, write_bag(bags / "b", PAYLOAD))
     d = json.loads(json.dumps(res.as_dict()))
     assert d["aip_id"] == res.aip_id and {f["puid"] for f in d["formats"]} >= {"fmt/18", "fmt/11"}
+
+
+@pytest.mark.parametrize("alg", ["sha224", "sha384", "sha3-256", "sha3-512", "blake2b"])
+def test_bags_with_other_hashlib_algorithms_are_verified(repo: Repository, bags: Path, alg: str) -> None:
+    """RFC 8493 allows any algorithm: one archa can compute is verified like sha256."""
+    from archa.errors import SipRejected
+
+    bag = write_bag(bags / alg, {"a.txt": b"alpha", "b/c.txt": b"gamma"}, algs=(alg,), tag_algs=(alg,))
+    r = ingest(repo, bag)
+    assert r.files == 2
+    premis = (repo.hot.object_path(r.aip_id) / "v1/content/metadata/preservation/premis.xml").read_text()
+    assert hashlib.new(alg.replace("-", "_"), b"alpha").hexdigest() in premis  # the manifest's digest kept
+    bad = write_bag(bags / f"{alg}-bad", {"a.txt": b"alpha"}, algs=(alg,), tag_algs=(alg,))
+    (bad / "data/a.txt").write_bytes(b"alphA")
+    with pytest.raises(SipRejected) as e:
+        ingest(repo, bad)
+    assert [f.code for f in e.value.findings if f.is_error] == ["BAG009"]
+
+
+def test_bagit_0_97_whitespace_before_the_colon_is_a_warning(repo: Repository, bags: Path) -> None:
+    from archa.errors import SipRejected
+    from tests.bagmaker import retag
+
+    for version, accepted in (("0.97", True), ("1.0", False)):
+        bag = write_bag(bags / version, {"a.txt": b"a"}, version=version)
+        (bag / "bag-info.txt").write_text("Source-Organization : Obec Brtnice\nPayload-Oxum: 1.1\n", "utf-8")
+        retag(bag)
+        if accepted:
+            r = ingest(repo, bag)
+            assert [w.code for w in r.warnings] == ["BAGW05"]
+            assert repo.catalog.aip(r.aip_id)["originator_id"] == "obec-brtnice"  # the label read as meant
+        else:
+            with pytest.raises(SipRejected) as e:
+                ingest(repo, bag)
+            assert "BAG019" in [f.code for f in e.value.findings]

@@ -15,13 +15,26 @@ from archa.repository.repo import Repository, resolve_repo_path
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def _repo_given(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """--repo after the command wins; then `archa --repo PATH` before it; then $ARCHA_REPO."""
+    if ctx.get_parameter_source(param.name or "") == click.core.ParameterSource.COMMANDLINE:
+        return value
+    return str(ctx.meta.get("archa.repo") or value or "") or None
+
+
 def repo_option(f: F) -> F:
-    return click.option("--repo", "repo_path", metavar="PATH", envvar="ARCHA_REPO",
-                        help="Repository (default: $ARCHA_REPO, else ./archive).")(f)
+    return click.option("--repo", "repo_path", metavar="PATH", envvar="ARCHA_REPO", callback=_repo_given,
+                        help="Repository (default: archa --repo PATH, $ARCHA_REPO, else ./archive).")(f)
+
+
+def _json_asked(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+    if value:
+        ctx.meta["archa.json"] = True  # errors are then JSON too, and --quiet lets it through
+    return value
 
 
 def json_option(f: F) -> F:
-    return click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")(f)
+    return click.option("--json", "as_json", is_flag=True, callback=_json_asked, help="Print JSON on stdout.")(f)
 
 
 def open_repo(repo_path: str | None) -> Repository:

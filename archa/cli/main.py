@@ -4,6 +4,7 @@ starts fast (a nightly audit does not pay for the ingest or identification code)
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
 import click
 
@@ -28,7 +29,25 @@ COMMANDS = {
     "originator": "archa.cli.originator:originator",
     "hold": "archa.cli.hold:hold",
     "disposal": "archa.cli.disposal:disposal",
+    "status": "archa.cli.status:status_command",
+    "report": "archa.cli.report:report_command",
 }
+
+
+class QuietStdout:
+    """stdout under --quiet: passes on only what a command asked for with --json."""
+
+    def __init__(self, real: Any, meta: dict[str, Any]) -> None:
+        self.real, self.meta = real, meta
+
+    def write(self, s: str) -> int:
+        return self.real.write(s) if self.meta.get("archa.json") else len(s)
+
+    def flush(self) -> None:
+        self.real.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
 
 
 class LazyGroup(ArchaGroup):
@@ -46,13 +65,26 @@ class LazyGroup(ArchaGroup):
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(archa.__version__, prog_name="archa")
-def cli() -> None:
+@click.option("--repo", "repo_path", metavar="PATH",
+              help="Repository, for every command (also accepted after the command).")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors (and what --json asks for).")
+@click.pass_context
+def cli(ctx: click.Context, repo_path: str | None, quiet: bool) -> None:
     """archa: a long-term digital preservation repository (OCFL AIPs with METS + PREMIS).
 
-    The repository is chosen by --repo PATH, else $ARCHA_REPO, else ./archive.
-    Exit status: 0 ok, 1 problems found, 2 bad input or usage.
+    The repository is chosen by --repo PATH (before or after the command), else
+    $ARCHA_REPO, else ./archive. Exit status: 0 ok, 1 problems found, 2 bad input or usage.
+    Shell completion: eval "$(_ARCHA_COMPLETE=bash_source archa)" (zsh_source, fish_source).
 
     \b
     Example:
       archa init archive && archa ingest --repo archive my-bag/
+      archa --repo archive -q fixity audit
     """
+    if repo_path:
+        ctx.meta["archa.repo"] = repo_path
+    if quiet:
+        import contextlib
+        import sys
+
+        ctx.with_resource(contextlib.redirect_stdout(QuietStdout(sys.stdout, ctx.meta)))

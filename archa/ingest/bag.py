@@ -10,6 +10,7 @@ Finding codes are stable; docs/design.md lists them.
 from __future__ import annotations
 
 import codecs
+import hashlib
 import os
 import re
 import stat
@@ -21,10 +22,14 @@ from pathlib import Path
 from archa.errors import Finding
 from archa.ingest.extract import unsafe_name
 
-ALGORITHMS = ("md5", "sha1", "sha256", "sha512")
+ALGORITHMS = ("md5", "sha1", "sha256", "sha512")  # the ones RFC 8493 names
+# every fixed-length hashlib algorithm a manifest may use (RFC 8493 allows any); the manifest
+# names them with '-' (manifest-sha3-256.txt), hashlib with '_'
+VERIFIABLE = frozenset({*ALGORITHMS, "sha224", "sha384", "sha3_224", "sha3_256", "sha3_384", "sha3_512",
+                        "blake2b", "blake2s"})
 _VERSION = re.compile(r"^BagIt-Version: ([0-9]+)\.([0-9]+)$")
 _ENCODING = re.compile(r"^Tag-File-Character-Encoding: (\S+)$")
-_MANIFEST = re.compile(r"^(tag)?manifest-([a-z0-9]+)\.txt$")
+_MANIFEST = re.compile(r"^(tag)?manifest-([a-z0-9-]+)\.txt$")
 _OXUM = re.compile(r"^([0-9]+)\.([0-9]+)$")
 SYSTEM_FILES = {".ds_store", "thumbs.db", "desktop.ini"}
 SUPPORTED_VERSIONS = {(0, 93), (0, 94), (0, 95), (0, 96), (0, 97), (1, 0)}
@@ -154,7 +159,11 @@ def _parse_bag_info(bag: Bag) -> None:
         elif ":" in line:
             k, v = line.split(":", 1)
             if k != k.strip():
-                bag.add("BAG019", f"line {n}: whitespace before the colon", "bag-info.txt", found=line)
+                if bag.version and bag.version != "1.0":  # older tools wrote 'Label : Value'
+                    bag.add("BAGW05", f"line {n}: whitespace before the colon (read as BagIt {bag.version} "
+                                      "tools wrote it)", "bag-info.txt", found=line, severity="warning")
+                else:
+                    bag.add("BAG019", f"line {n}: whitespace before the colon", "bag-info.txt", found=line)
             bag.info.append((k.strip(), v.strip()))
         else:
             bag.add("BAG019", f"line {n}: not 'Label: Value'", "bag-info.txt", found=line)
@@ -188,7 +197,7 @@ def _walk(bag: Bag, top: str) -> Iterator[tuple[str, os.stat_result]]:
 def _parse_manifest(bag: Bag, name: str, alg: str, tag: bool) -> dict[str, str]:
     out: dict[str, str] = {}
     seen_nfc: dict[str, str] = {}
-    hexlen = {"md5": 32, "sha1": 40, "sha256": 64, "sha512": 128}[alg]
+    hexlen = hashlib.new(alg).digest_size * 2
     for n, line in _tag_lines(bag, name, "BAG005"):
         parts = line.split(None, 1)
         if len(parts) != 2 or len(parts[0]) != hexlen or not all(c in "0123456789abcdefABCDEF" for c in parts[0]):
@@ -245,8 +254,8 @@ def open_bag(root: Path) -> Bag:
             continue
         m = _MANIFEST.match(name)
         if m:
-            alg = m.group(2)
-            if alg not in ALGORITHMS:
+            alg = m.group(2).replace("-", "_")
+            if alg not in VERIFIABLE:
                 bag.add("BAGW04", f"manifest for unsupported algorithm {alg!r} is kept but not "
                                   "verified", name, severity="warning")
             else:
@@ -254,8 +263,8 @@ def open_bag(root: Path) -> Bag:
         bag.tag_files.append(name)
     bag.tag_files.sort()
     if not any(not tag for _n, _a, tag in manifests):
-        bag.add("BAG004", "no payload manifest (manifest-<alg>.txt) with md5, sha1, sha256 or "
-                          "sha512", "manifest-sha512.txt")
+        bag.add("BAG004", "no payload manifest (manifest-<alg>.txt) with an algorithm archa can verify "
+                          "(md5, sha1, sha2, sha3, blake2)", "manifest-sha512.txt")
 
     # payload on disk
     disk: dict[str, int] = {}

@@ -24,7 +24,9 @@ XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
 PREMIS_SCHEMA = "http://www.loc.gov/standards/premis/v3/premis.xsd"
 P = NodeMaker(PREMIS_NS)
 XSI_TYPE = f"{{{XSI_NS}}}type"
-ALG_NAMES = {"md5": "MD5", "sha1": "SHA-1", "sha256": "SHA-256", "sha512": "SHA-512"}
+ALG_NAMES = {"md5": "MD5", "sha1": "SHA-1", "sha224": "SHA-224", "sha256": "SHA-256", "sha384": "SHA-384",
+             "sha512": "SHA-512", "sha3_224": "SHA3-224", "sha3_256": "SHA3-256", "sha3_384": "SHA3-384",
+             "sha3_512": "SHA3-512", "blake2b": "BLAKE2b-512", "blake2s": "BLAKE2s-256"}
 HASHLIB_NAMES = {v: k for k, v in ALG_NAMES.items()}
 ORIGINATOR_AGENT = "archa-originator"  # agentIdentifierType of the agent the AIP belongs to
 

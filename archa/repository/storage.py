@@ -68,7 +68,8 @@ class LocationStatus:
 
 
 def status(repo: Repository, originator: str | None = None) -> list[LocationStatus]:
-    """Per location: AIP versions held (a verified copy), bytes, copies missing or damaged;
+    """Per location: AIP versions held (a verified copy), bytes, copies missing (never made,
+    or found missing by an audit) or damaged;
     of one originator's AIPs only with `originator`."""
     repo.check_locations()
     mine_aips = {a["id"] for a in repo.catalog.aips(originator)} if originator else None
@@ -80,7 +81,8 @@ def status(repo: Repository, originator: str | None = None) -> list[LocationStat
         mine = {(c["aip_id"], c["version"]): c for c in copies if c["location"] == loc.name}
         ok = [c for c in mine.values() if c["state"] == "ok"]
         out.append(LocationStatus(loc.name, loc.kind, loc.tier, loc.uri, len(ok),
-                                  sum(c["bytes"] or 0 for c in ok), len(versions - mine.keys()),
+                                  sum(c["bytes"] or 0 for c in ok),
+                                  len(versions - mine.keys()) + sum(1 for c in mine.values() if c["state"] == "missing"),
                                   sum(1 for c in mine.values() if c["state"] == "damaged")))
     return out
 

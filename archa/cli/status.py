@@ -1,0 +1,54 @@
+"""`archa status`."""
+
+from __future__ import annotations
+
+import click
+
+from archa.cli.common import emit_json, json_option, open_repo, repo_option
+from archa.errors import EXIT_PROBLEMS
+from archa.units import human_bytes
+
+
+@click.command("status")
+@repo_option
+@json_option
+@click.pass_context
+def status_command(ctx: click.Context, repo_path: str | None, as_json: bool) -> None:
+    """The repository on one screen: AIPs, bytes per location and tier, copies healthy,
+    damaged or missing, audits overdue, retention due this year, holds, open disposal
+    proposals, the last failures. Exit status 1 when something needs a person (for cron
+    mail and monitoring), with what to run.
+
+    \b
+    Example:
+      archa status --repo archive || mail -s "archa needs you" archivar@kraj-vysocina.cz
+    """
+    from archa.preservation.overview import overview
+
+    with open_repo(repo_path) as repo:
+        o = overview(repo)
+        root = repo.root
+    if as_json:
+        emit_json(o.as_dict())
+    else:
+        click.echo(f"repository {root}")
+        click.echo(f"  AIPs: {o.aips} ({o.files} files, {human_bytes(o.bytes)})"
+                   + (f"; {o.removed} removed by disposal" if o.removed else ""))
+        for s in o.locations:
+            click.echo(f"  {s['name']:<10} {s['kind']:<6} {s['tier']:<5} {s['versions_held']:>7} versions "
+                       f"{human_bytes(s['bytes']):>10}  damaged {s['damaged']}, missing {s['missing']}")
+        click.echo(f"  copies: {o.copies['ok']} ok, {o.copies['damaged']} damaged, {o.copies['missing']} missing; "
+                   f"audits overdue {o.audits_overdue}, never audited {o.never_audited}")
+        due = ", ".join(f"{n} {s}" for s, n in sorted(o.retention_due.items())) or "none"
+        click.echo(f"  retention due this year: {due}; holds: {o.holds}; open disposal proposals: "
+                   f"{o.proposals_open}")
+        for f in o.last_failures:
+            click.echo(f"  failure {f['time'][:19]} {f['type']}: {f['detail'][:100]}")
+        if o.needs_person:
+            click.echo("NEEDS A PERSON:")
+            for line in o.needs_person:
+                click.echo(f"  {line}")
+        else:
+            click.echo("all well")
+    if o.needs_person:
+        ctx.exit(EXIT_PROBLEMS)

@@ -1,0 +1,232 @@
+"""`archa report`: the holdings on one self-contained HTML page, charts drawn as inline SVG.
+
+Nothing is fetched when the page is opened (no script, no font, no style from elsewhere):
+it works offline, from a USB stick, in a mail attachment. Sections: storage per originator
+and tier against quotas and the reserved capacity, growth over time, the format profile
+(unidentified files and formats the policy marks at risk), fixity (age of the last audit of
+every copy, failures and repairs per month), retention falling due per year and sign, the
+disposal proposals.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import archa
+from archa.repository.durable import write_durable
+from archa.repository.repo import Repository
+from archa.units import human_bytes
+
+PALETTE = ("#2b6cb0", "#dd6b20", "#38a169", "#805ad5", "#d53f8c", "#718096", "#d69e2e", "#319795")
+AGE_BUCKETS = ("never", "< 30 days", "30-90 days", "90-365 days", "> 1 year")
+
+
+@dataclass(frozen=True)
+class ReportOptions:
+    out: Path
+    originator: str | None = None
+    capacity: int | None = None  # reserved bytes (e.g. 16 TB), drawn as a line
+    force: bool = False
+
+
+# --- SVG ----------------------------------------------------------------------------------------
+
+def bar_chart(title: str, categories: list[str], series: dict[str, list[float]], fmt: Any = str,
+              limits: dict[str, float] | None = None, line: tuple[str, float] | None = None,
+              width: int = 760) -> str:
+    """A horizontal stacked bar chart as SVG: a bar per category, a segment per series;
+    `limits` marks a per-category value (a quota), `line` one value across all (capacity)."""
+    e = html.escape
+    row, left, right, top = 26, 200, 120, 34
+    height = top + row * max(len(categories), 1) + 40
+    totals = [sum(s[i] for s in series.values()) for i in range(len(categories))]
+    peak = max([*totals, *(limits or {}).values(), line[1] if line else 0, 1])
+    scale = (width - left - right) / peak
+    parts = [(f'<svg xmlns="http://www.w3.org/2000/svg" role="img" class="chart" width="{width}" height="{height}" '
+             f'viewBox="0 0 {width} {height}"><title>{e(title)}</title>'),
+             f'<text x="0" y="18" font-weight="bold" font-size="15">{e(title)}</text>']
+    if not categories:
+        parts.append(f'<text x="{left}" y="{top + 16}" fill="#718096">nothing yet</text>')
+    for i, cat in enumerate(categories):
+        y = top + i * row
+        parts.append(f'<text x="{left - 8}" y="{y + 16}" text-anchor="end" font-size="12">{e(cat[:32])}</text>')
+        x = float(left)
+        for k, (name, values) in enumerate(series.items()):
+            w = values[i] * scale
+            if w > 0:
+                parts.append(f'<rect x="{x:.1f}" y="{y + 3}" width="{max(w, 1):.1f}" height="{row - 8}" '
+                             f'fill="{PALETTE[k % len(PALETTE)]}"><title>{e(cat)}: {e(name)} '
+                             f'{e(fmt(values[i]))}</title></rect>')
+            x += w
+        parts.append(f'<text x="{x + 6:.1f}" y="{y + 16}" font-size="12">{e(fmt(totals[i]))}</text>')
+        if limits and cat in limits:
+            lx = left + limits[cat] * scale
+            parts.append(f'<line x1="{lx:.1f}" x2="{lx:.1f}" y1="{y}" y2="{y + row - 2}" stroke="#c53030" '
+                         f'stroke-width="3"><title>quota {e(fmt(limits[cat]))}</title></line>')
+    if line:
+        lx = left + line[1] * scale
+        bottom = top + row * max(len(categories), 1)
+        parts.append(f'<line x1="{lx:.1f}" x2="{lx:.1f}" y1="{top - 4}" y2="{bottom}" stroke="#c53030" '
+                     f'stroke-dasharray="6 4" stroke-width="2"/><text x="{lx - 4:.1f}" y="{bottom + 16}" '
+                     f'text-anchor="end" font-size="12" fill="#c53030">{e(line[0])} {e(fmt(line[1]))}</text>')
+    legend_y = height - 8
+    for k, name in enumerate(series):
+        lx = left + k * 105
+        parts.append(f'<rect x="{lx}" y="{legend_y - 10}" width="12" height="12" fill="{PALETTE[k % len(PALETTE)]}"/>'
+                     f'<text x="{lx + 16}" y="{legend_y}" font-size="12">{e(name)}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+# --- figures ------------------------------------------------------------------------------------
+
+def _rows(repo: Repository, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+    return [tuple(r) for r in repo.catalog.conn.execute(sql, params or [])]
+
+
+def _mine(opts: ReportOptions) -> tuple[str, list[Any]]:
+    return ("AND a.originator_id = ?", [opts.originator]) if opts.originator else ("", [])
+
+
+def build_report(repo: Repository, opts: ReportOptions) -> str:
+    """The page's HTML."""
+    from archa.preservation.overview import overview
+
+    e = html.escape
+    if opts.originator:
+        repo.catalog.originator(opts.originator, repo.hot_location)  # NotFoundError
+    where, params = _mine(opts)
+    o = overview(repo)
+    tiers = {loc.name: loc.tier for loc in repo.config.locations}
+    sections = []
+
+    # storage per originator and tier, quotas, capacity
+    per: dict[str, dict[str, float]] = {}
+    for orig, loc, size in _rows(repo, f"""SELECT COALESCE(a.originator_id, '-'), c.location, SUM(c.bytes)
+                                          FROM copies c JOIN aips a ON a.id = c.aip_id
+                                          WHERE COALESCE(a.state, 'active') = 'active' {where}
+                                          GROUP BY 1, 2""", params):
+        tier = tiers.get(loc, "?")
+        per.setdefault(orig, {})[tier] = per.setdefault(orig, {}).get(tier, 0) + (size or 0)
+    names = sorted(per)
+    tier_names = sorted({t for d in per.values() for t in d}, key=lambda t: ("hot", "warm", "cold").index(t)
+                        if t in ("hot", "warm", "cold") else 9)
+    quotas = {r["id"]: float(r["quota_bytes"]) for r in o.originators if r["quota_bytes"] and r["id"] in per}
+    stored = {t: sum(d.get(t, 0) for d in per.values()) for t in tier_names}
+    capacity = bar_chart("Bytes stored (every copy) against the reserved capacity", ["all originators"],
+                         {t: [stored[t]] for t in tier_names}, lambda v: human_bytes(int(v)),
+                         line=("reserved", float(opts.capacity))) if opts.capacity else ""
+    sections.append(("Storage per originator and tier", capacity + bar_chart(
+        "Bytes stored per originator (every copy), by tier", names,
+        {t: [per[n].get(t, 0) for n in names] for t in tier_names}, lambda v: human_bytes(int(v)),
+        limits=quotas)
+        + "<p>The red marks are the originators' quotas (bytes of one copy).</p>"))
+
+    # growth: bytes and AIPs by month of ingest
+    growth = _rows(repo, f"""SELECT substr(v.created, 1, 7), SUM(v.bytes), COUNT(DISTINCT v.aip_id)
+                             FROM versions v JOIN aips a ON a.id = v.aip_id WHERE 1 = 1 {where}
+                             GROUP BY 1 ORDER BY 1""", params)
+    running, cumulative = 0.0, []
+    for _m, b, _n in growth:
+        running += b or 0
+        cumulative.append(running)
+    sections.append(("Growth", bar_chart("Bytes ingested (one copy, every version), cumulative by month",
+                                         [m for m, _b, _n in growth], {"bytes": cumulative},
+                                         lambda v: human_bytes(int(v)))))
+
+    # formats
+    fmts = _rows(repo, f"""SELECT f.puid, MIN(f.format_name), COUNT(*), SUM(f.size) FROM files f
+                           JOIN aips a ON a.id = f.aip_id AND a.head = f.version
+                           WHERE f.role = 'payload' AND COALESCE(a.state, 'active') = 'active' {where}
+                           GROUP BY 1 ORDER BY 3 DESC""", params)
+    at_risk = repo.policy.formats.at_risk
+    top = fmts[:15]
+    label = [f"{p} {n or ''}".strip() for p, n, _c, _b in top]
+    risky = sum(c for p, _n, c, _b in fmts if p == "UNKNOWN" or p in at_risk)
+    sections.append(("Formats", bar_chart(
+        "Payload files per format (the 15 most common)", label,
+        {"ok": [0 if p == "UNKNOWN" or p in at_risk else c for p, _n, c, _b in top],
+         "unidentified or at risk": [c if p == "UNKNOWN" or p in at_risk else 0 for p, _n, c, _b in top]},
+        lambda v: f"{int(v)} files")
+        + f"<p>{risky} files are unidentified or in a format the policy marks at risk "
+          f"({', '.join(sorted(at_risk)) or 'none marked'}); {len(fmts)} formats in all.</p>"))
+
+    # fixity: age of the last audit per tier; failures and repairs per month
+    now = datetime.now(UTC)
+    ages: dict[str, list[float]] = {b: [0.0] * len(tier_names or ["hot"]) for b in AGE_BUCKETS}
+    for loc, last in _rows(repo, f"""SELECT c.location, c.last_audit FROM copies c JOIN aips a ON a.id = c.aip_id
+                                     WHERE COALESCE(a.state, 'active') = 'active' {where}""", params):
+        tier = tiers.get(loc, "?")
+        if tier not in tier_names:
+            continue
+        if not last:
+            bucket = AGE_BUCKETS[0]
+        else:
+            days = (now - datetime.fromisoformat(last)).days
+            bucket = AGE_BUCKETS[1 if days < 30 else 2 if days < 90 else 3 if days < 365 else 4]
+        ages[bucket][tier_names.index(tier)] += 1
+    events = _rows(repo, f"""SELECT substr(e.time, 1, 7), SUM(e.type = 'fixity check' AND e.outcome = 'failure'),
+                                    SUM(e.type = 'recovery') FROM events e
+                             {"JOIN aips a ON a.id = e.aip_id WHERE 1 = 1 " + where if where else "WHERE 1 = 1"}
+                             AND (e.type = 'recovery' OR (e.type = 'fixity check' AND e.outcome = 'failure'))
+                             GROUP BY 1 ORDER BY 1""", params)
+    sections.append(("Fixity", bar_chart("Copies by the age of their last fixity audit", tier_names,
+                                         ages, lambda v: f"{int(v)} copies")
+                     + bar_chart("Fixity failures and repairs per month", [m for m, _f, _r in events],
+                                 {"failures": [f or 0 for _m, f, _r in events],
+                                  "repairs": [r or 0 for _m, _f, r in events]}, lambda v: str(int(v)))
+                     + f"<p>Copies damaged: {o.copies['damaged']}, missing: {o.copies['missing']}, "
+                       f"overdue for audit: {o.audits_overdue}.</p>"))
+
+    # retention falling due
+    due = _rows(repo, f"""SELECT r.until_year, r.sign, COUNT(*) FROM retention r JOIN aips a ON a.id = r.aip_id
+                          WHERE COALESCE(a.state, 'active') = 'active' AND COALESCE(r.disposal_date, '') = ''
+                          AND r.until_year IS NOT NULL {where} GROUP BY 1, 2 ORDER BY 1""", params)
+    years = sorted({str(y) for y, _s, _n in due})
+    sections.append(("Retention", bar_chart(
+        "Records whose retention ends, per year and sign (A offer, V review, S destroy)", years,
+        {s: [float(sum(n for y, sg, n in due if str(y) == yr and sg == s)) for yr in years] for s in "AVS"},
+        lambda v: f"{int(v)} records")))
+
+    # disposal proposals
+    props = _rows(repo, f"""SELECT p.id, p.state, p.as_of_year, COUNT(i.aip_id),
+                                   SUM(i.destroyed IS NOT NULL AND i.decision = 'destroy'),
+                                   SUM(i.confirmed IS NOT NULL) FROM proposals p
+                            LEFT JOIN proposal_items i ON i.proposal_id = p.id
+                            {"WHERE p.originator_id = ? OR p.originator_id IS NULL" if opts.originator else ""}
+                            GROUP BY p.id ORDER BY p.created""", params)
+    table = "".join(f"<tr><td>{e(p)}</td><td>{e(s)}</td><td>{y}</td><td>{n}</td><td>{d or 0}</td>"
+                    f"<td>{c or 0}</td></tr>" for p, s, y, n, d, c in props) or \
+        "<tr><td colspan=\"6\">no proposals yet</td></tr>"
+    sections.append(("Disposal procedure", ("<table><tr><th>Proposal</th><th>State</th><th>Due by</th>"
+                     f"<th>Records</th><th>Destroyed</th><th>Taken over by the archive</th></tr>{table}</table>"
+                     f"<p>Legal holds in force: {o.holds}.</p>")))
+
+    attention = "".join(f"<li>{e(x)}</li>" for x in o.needs_person) or "<li>nothing: all well</li>"
+    body = "".join(f'<section><h2>{e(t)}</h2>{content}</section>\n' for t, content in sections)
+    scope = f" — originator {e(opts.originator)}" if opts.originator else ""
+    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<title>archa report{scope}</title><style>body{{font-family:sans-serif;margin:2em;max-width:60em}}"
+            "table{border-collapse:collapse}td,th{border:1px solid #999;padding:.3em .6em;text-align:left}"
+            "svg.chart{display:block;margin:1em 0}section{margin-bottom:2em}.kpi{font-size:1.2em}"
+            "@media print{section{break-inside:avoid}}</style></head><body>\n"
+            f"<h1>archa report{scope}</h1>\n<p class=\"kpi\">{o.aips} AIPs, {o.files} files, "
+            f"{e(human_bytes(o.bytes))} (one copy); {o.removed} removed by disposal; copies: {o.copies['ok']} ok, "
+            f"{o.copies['damaged']} damaged, {o.copies['missing']} missing.</p>\n"
+            f"<h2>Needs a person</h2><ul>{attention}</ul>\n{body}"
+            f"<p><small>{e(str(repo.root))}, archa {archa.__version__}, "
+            f"{now.strftime('%Y-%m-%d %H:%M')} UTC</small></p>\n</body></html>\n")
+
+
+def write_report(repo: Repository, opts: ReportOptions) -> Path:
+    """Write the page to `opts.out` durably (refusing an existing file unless `force`)."""
+    from archa.repository.durable import check_target
+
+    out = opts.out.absolute()
+    check_target(out, force=opts.force)
+    write_durable(out, build_report(repo, opts).encode("utf-8"), overwrite=opts.force)
+    return out
