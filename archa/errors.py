@@ -13,6 +13,37 @@ EXIT_PROBLEMS = 1
 EXIT_BAD_INPUT = 2
 
 
+def printable(text: str) -> str:
+    """`text` safe to print: control characters as \\n, \\t or \\xNN, bytes that were not
+    UTF-8 (surrogate escapes) as \\xNN, everything else as it is."""
+    if text.isprintable():
+        return text
+    out = []
+    for c in text:
+        o = ord(c)
+        if 0xDC80 <= o <= 0xDCFF:
+            out.append(f"\\x{o - 0xDC00:02x}")
+        elif c in "\n\r\t":
+            out.append({"\n": "\\n", "\r": "\\r", "\t": "\\t"}[c])
+        elif o < 0x20 or 0x7F <= o <= 0x9F or 0xD800 <= o <= 0xDFFF:
+            out.append(f"\\x{o:02x}" if o < 0x100 else f"\\u{o:04x}")
+        else:
+            out.append(c)
+    return "".join(out)
+
+
+def name_problem(name: str) -> str | None:
+    """Why a file name cannot be kept as it is (a control character, or bytes that are not
+    UTF-8), or None."""
+    for c in name:
+        o = ord(c)
+        if 0xDC80 <= o <= 0xDCFF:
+            return "the name is not valid UTF-8"
+        if o < 0x20 or 0x7F <= o <= 0x9F:
+            return f"the name holds the control character U+{o:04X}"
+    return None
+
+
 @dataclass(frozen=True)
 class Finding:
     """One problem (or warning) found in an input, with a stable code.
@@ -45,7 +76,7 @@ class Finding:
         s = f"{self.code} {self.path}: {self.message}" if self.path else f"{self.code} {self.message}"
         if self.expected is not None or self.found is not None:
             s += f" (expected {self.expected}, found {self.found})"
-        return s
+        return printable(s)
 
 
 class ArchaError(Exception):
@@ -119,6 +150,17 @@ class StorageError(ArchaError):
         super().__init__(message, hint=hint)
         self.location = location
         self.path = path
+
+
+class CatalogDamaged(RepositoryError):
+    """SQLite cannot read the catalog (a damaged page, not a database at all)."""
+
+    exit_code = EXIT_PROBLEMS
+
+    def __init__(self, path: str, detail: str) -> None:
+        super().__init__(f"{path}: the catalog is damaged ({detail})", path=path,
+                         hint="nothing in storage is affected: rebuild the catalog from the storage locations "
+                              "with `archa catalog rebuild --replace` (the damaged file is kept beside it)")
 
 
 def exit_code_for(error: BaseException) -> int:

@@ -9,7 +9,7 @@ from typing import Any, ClassVar, TypeVar
 
 import click
 
-from archa.errors import ArchaError, SipRejected, exit_code_for
+from archa.errors import ArchaError, SipRejected, exit_code_for, printable
 from archa.repository.repo import Repository, resolve_repo_path
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -42,7 +42,12 @@ def open_repo(repo_path: str | None) -> Repository:
 
 
 def emit_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+    text = json.dumps(data, indent=2, ensure_ascii=False, default=str)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a name that was not UTF-8 at its source: \udcXX escapes, valid JSON
+        text = json.dumps(data, indent=2, default=str)
+    click.echo(text)
 
 
 def report_error(err: ArchaError, as_json: bool) -> None:
@@ -50,7 +55,7 @@ def report_error(err: ArchaError, as_json: bool) -> None:
     if as_json:
         emit_json(err.as_dict())
         return
-    click.echo(f"error: {err.message}", err=True)
+    click.echo(f"error: {printable(err.message)}", err=True)
     if isinstance(err, SipRejected):
         for f in err.findings:
             click.echo(f"  {'warning' if not f.is_error else 'error'}: {f}", err=True)
@@ -64,8 +69,18 @@ class ArchaGroup(click.Group):
     """Maps ArchaError to its exit status in one place."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        import sqlite3
+
         try:
-            return super().invoke(ctx)
+            try:
+                return super().invoke(ctx)
+            except sqlite3.DatabaseError as db:
+                if isinstance(db, sqlite3.OperationalError | sqlite3.IntegrityError):
+                    raise
+                from archa.errors import CatalogDamaged
+                from archa.repository.catalog import Catalog
+
+                raise CatalogDamaged(str(Catalog.last_opened or "catalog.sqlite"), str(db)) from db
         except ArchaError as err:
             as_json = "--json" in sys.argv[1:] or bool(ctx.meta.get("archa.json"))
             report_error(err, as_json)

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from archa.errors import Finding
+from archa.errors import Finding, name_problem
 from archa.ingest.extract import unsafe_name
 
 ALGORITHMS = ("md5", "sha1", "sha256", "sha512")  # the ones RFC 8493 names
@@ -31,6 +31,9 @@ _VERSION = re.compile(r"^BagIt-Version: ([0-9]+)\.([0-9]+)$")
 _ENCODING = re.compile(r"^Tag-File-Character-Encoding: (\S+)$")
 _MANIFEST = re.compile(r"^(tag)?manifest-([a-z0-9-]+)\.txt$")
 _OXUM = re.compile(r"^([0-9]+)\.([0-9]+)$")
+# a tag file `archa transfer folder` writes when it bagged names that were not UTF-8:
+# "path<TAB>original bytes, percent-encoded" per file; ingest puts the original into PREMIS
+ORIGINAL_NAMES = "original-names.tsv"
 SYSTEM_FILES = {".ds_store", "thumbs.db", "desktop.ini"}
 SUPPORTED_VERSIONS = {(0, 93), (0, 94), (0, 95), (0, 96), (0, 97), (1, 0)}
 
@@ -150,6 +153,10 @@ def _check_bagit_txt(bag: Bag) -> None:
 
 def _parse_bag_info(bag: Bag) -> None:
     for n, line in _tag_lines(bag, "bag-info.txt", "BAG019"):
+        if name_problem(line.replace("\t", " ")):
+            bag.add("BAG023", f"line {n}: a control character (or bytes that are not text); it cannot go "
+                              "into the metadata: remove it", "bag-info.txt", found=line)
+            continue
         if line[0] in " \t":
             if not bag.info:
                 bag.add("BAG019", f"line {n}: continuation line with no label before it", "bag-info.txt")
@@ -182,6 +189,12 @@ def _walk(bag: Bag, top: str) -> Iterator[tuple[str, os.stat_result]]:
             continue
         for entry in entries:
             p = f"{rel}/{entry.name}" if rel else entry.name
+            problem = name_problem(entry.name)
+            if problem:
+                bag.add("BAG022", f"{problem}: such a name cannot be kept; rename it (archa transfer folder "
+                                  "turns names that are not UTF-8 into Windows-1250 readings, recording the "
+                                  "original bytes)", p)
+                continue
             st = entry.stat(follow_symlinks=False)
             if stat.S_ISLNK(st.st_mode):
                 bag.add("BAG015", "symbolic link in the bag (links are never followed: "
@@ -354,3 +367,15 @@ def _check_fetch(bag: Bag, disk: dict[str, int]) -> None:
                     expected=parts[1], found=str(disk[target]))
         elif target not in bag.payload:
             bag.add("BAG016", "fetched file is not listed in the payload manifests", target)
+
+
+def original_names(bag: Bag) -> dict[str, str]:
+    """bag path (data/...) -> the original name's bytes, percent-encoded, from ORIGINAL_NAMES."""
+    out: dict[str, str] = {}
+    if ORIGINAL_NAMES not in bag.tag_files:
+        return out
+    for n, line in _tag_lines(bag, ORIGINAL_NAMES, "BAG019"):
+        parts = line.split("\t")
+        if n > 1 and len(parts) == 2:
+            out[f"data/{parts[0]}"] = f"data/{parts[1]}"
+    return out

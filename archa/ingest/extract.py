@@ -54,22 +54,33 @@ def unsafe_name(name: str) -> str | None:
         return "'..' segment"
     if "\x00" in name:
         return "NUL byte in path"
+    from archa.errors import name_problem
+
+    problem = name_problem(name)
+    if problem:
+        return problem
     if not parts:
         return "empty path"
     return None
+
+
+RATIO_FLOOR = 10 << 20  # below this many unpacked bytes no ratio is too high
 
 
 @dataclass(frozen=True)
 class Limits:
     max_files: int
     max_bytes: int
+    max_ratio: int = 200  # unpacked bytes per byte of the archive (an archive bomb beyond it)
 
 
 class _Budget:
-    def __init__(self, limits: Limits) -> None:
+    def __init__(self, limits: Limits, archive_bytes: int = 0) -> None:
         self.limits = limits
         self.files = 0
         self.bytes = 0
+        # what the archive may unpack to by the ratio limit
+        self.ratio_cap = max(RATIO_FLOOR, archive_bytes * limits.max_ratio)
 
     def add_file(self) -> None:
         self.files += 1
@@ -80,10 +91,15 @@ class _Budget:
         self.bytes += n
         if self.bytes > self.limits.max_bytes:
             raise _LimitExceeded(f"more than {self.limits.max_bytes} bytes when unpacked")
+        if self.bytes > self.ratio_cap:
+            raise _LimitExceeded(f"it unpacks to more than {self.limits.max_ratio} times its own size "
+                                 "(policy ingest.max_ratio): an archive bomb?", "SIP007")
 
 
 class _LimitExceeded(Exception):
-    pass
+    def __init__(self, message: str, code: str = "SIP005") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 @dataclass(frozen=True)
@@ -123,6 +139,10 @@ def _check(members: list[_Member], budget: _Budget, sip: str) -> list[Finding]:
         findings.append(Finding("SIP005", "the archive unpacks to more than the policy limit "
                                           "ingest.max_bytes", sip,
                                 expected=f"<= {budget.limits.max_bytes}", found=str(declared)))
+    elif declared > budget.ratio_cap:
+        findings.append(Finding("SIP007", f"the archive says it unpacks to more than {budget.limits.max_ratio} "
+                                          "times its own size (policy ingest.max_ratio): an archive bomb?", sip,
+                                expected=f"<= {budget.ratio_cap}", found=str(declared)))
     return findings
 
 
@@ -170,7 +190,7 @@ def extract(path: Path, dest: Path, limits: Limits) -> list[Finding]:
     """
     kind = archive_kind(path)
     sip = path.name
-    budget = _Budget(limits)
+    budget = _Budget(limits, path.stat().st_size)
     try:
         if kind == "zip":
             with zipfile.ZipFile(path) as zf:
@@ -208,7 +228,7 @@ def extract(path: Path, dest: Path, limits: Limits) -> list[Finding]:
             return [Finding("SIP001", "not a bag directory or a serialized bag "
                                       f"({', '.join(ARCHIVE_SUFFIXES)})", str(path))]
     except _LimitExceeded as e:
-        return [Finding("SIP005", f"the archive exceeds the policy limit: {e}", sip)]
+        return [Finding(e.code, f"the archive exceeds the policy limit: {e}", sip)]
     except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError, ValueError) as e:
         return [Finding("SIP006", f"the archive is corrupt or unreadable: {e}", sip)]
     return []

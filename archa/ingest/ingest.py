@@ -20,7 +20,7 @@ from typing import Any
 
 import archa
 from archa.errors import Finding, SipRejected
-from archa.ingest.bag import Bag, open_bag
+from archa.ingest.bag import Bag, open_bag, original_names
 from archa.ingest.copier import CopyJob, CopyOutcome, ProgressFn, copy_all
 from archa.ingest.extract import Limits, archive_kind, extract, find_bag_root
 from archa.lifecycle.originators import Assignment, check_quota, premis_agent, resolve
@@ -157,7 +157,8 @@ class _Ingest:
         elif sip.is_file() and archive_kind(sip):
             extracted = work / "sip"
             extracted.mkdir()
-            limits = Limits(self.repo.policy.ingest.max_files, self.repo.policy.ingest.max_bytes)
+            limits = Limits(self.repo.policy.ingest.max_files, self.repo.policy.ingest.max_bytes,
+                            self.repo.policy.ingest.max_ratio)
             self._note("extract", 0, 1)
             found = extract(sip, extracted, limits)
             if found:
@@ -193,6 +194,7 @@ class _Ingest:
             dest = builder.content_file(f"metadata/submission/{name}")
             jobs.append(CopyJob(name, bag.root / name, dest, (bag.root / name).stat().st_size, algs))
         outcomes = copy_all(jobs, self.jobs, self._note)
+        originals = original_names(bag)  # names that were not UTF-8 at the source
         rows: list[tuple[FileRow, dict[str, str]]] = []
         for job in sorted(jobs, key=lambda j: j.key):
             out = outcomes[job.key]
@@ -206,7 +208,7 @@ class _Ingest:
             rows.append((FileRow(aip_id=self.aip_id, version="v1", logical_path=logical,
                                  content_path=builder.content_path_of(digest),
                                  role="payload" if is_payload else "submission",
-                                 original_name=job.key, size=out.size, digest=digest),
+                                 original_name=originals.get(job.key, job.key), size=out.size, digest=digest),
                          out.digests))
         return rows
 

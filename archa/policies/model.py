@@ -34,6 +34,7 @@ class FixityPolicy:
 class IngestPolicy:
     max_files: int = 2_000_000
     max_bytes: int = 10 * 2**40
+    max_ratio: int = 200  # unpacked bytes per archive byte (beyond RATIO_FLOOR)
     jobs: int = 4
 
 
@@ -110,14 +111,14 @@ def load_policy(overrides: dict[str, Any] | None = None) -> Policy:
             raise UsageError(f"policy transfer.nsesss_profile = {tr['nsesss_profile']!r} is not a profile",
                              hint=f"use one of {', '.join(NSESSS_PROFILES)}")
         ing = raw["ingest"]
-        if int(ing["jobs"]) < 1 or int(ing["max_files"]) < 1 or int(ing["max_bytes"]) < 1:
-            raise UsageError("policy ingest.jobs, max_files and max_bytes must be positive")
+        if min(int(ing["jobs"]), int(ing["max_files"]), int(ing["max_bytes"]), int(ing["max_ratio"])) < 1:
+            raise UsageError("policy ingest.jobs, max_files, max_bytes and max_ratio must be positive")
         return Policy(
             digest_algorithm=alg,
             placement=PlacementPolicy(copies=int(raw["placement"]["copies"]),
                                       tiers=tuple(raw["placement"]["tiers"])),
             ingest=IngestPolicy(max_files=int(ing["max_files"]), max_bytes=int(ing["max_bytes"]),
-                                jobs=int(ing["jobs"])),
+                                jobs=int(ing["jobs"]), max_ratio=int(ing["max_ratio"])),
             engine=str(raw["identification"]["engine"]),
             fixity=FixityPolicy(interval_days={k: int(v) for k, v in raw["fixity"]["interval_days"].items()}),
             packing=PackingPolicy(level=int(raw["packing"]["level"]), threads=int(raw["packing"]["threads"])),

@@ -152,6 +152,8 @@ FILE_COLUMNS = tuple(f.name for f in fields(FileRow))
 class Catalog:
     """Access to the catalog database. Open with `Catalog.open(path)`."""
 
+    last_opened: Path | None = None
+
     def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
         self.conn = conn
         self.path = path
@@ -183,6 +185,7 @@ class Catalog:
             raise RepositoryError(f"{path}: catalog missing", path=str(path),
                                   hint="the repository is damaged; the catalog can be rebuilt "
                                        "from storage (archa catalog rebuild)")
+        Catalog.last_opened = path  # what a damaged-catalog message names
         conn = sqlite3.connect(path, isolation_level=None, timeout=30)
         if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
             conn.execute("PRAGMA journal_mode=wal")

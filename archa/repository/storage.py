@@ -4,6 +4,7 @@ rebuilding the catalog into place."""
 from __future__ import annotations
 
 import os
+import sqlite3
 import time
 import uuid
 from dataclasses import dataclass
@@ -110,12 +111,21 @@ def rebuild(repo: Repository, replace: bool = False) -> RebuildOutcome:
         fsync_dir(repo.root)
         report.path = str(current)
         return RebuildOutcome(report, replaced=True)
-    old, new = Catalog.open(current), Catalog.open(dest)
     try:
-        report.differences = compare_catalogs(old, new)
-    finally:
-        old.close()
-        new.close()
+        old = Catalog.open(current)
+        try:
+            new = Catalog.open(dest)
+            try:
+                report.differences = compare_catalogs(old, new)
+            finally:
+                new.close()
+        finally:
+            old.close()
+    except sqlite3.DatabaseError as e:  # a damaged catalog: rebuilt without reading it
+        if isinstance(e, sqlite3.OperationalError) and "locked" in str(e):
+            raise
+        report.differences = [(f"the current catalog cannot be read ({e}): not compared; "
+                              "put the rebuilt one in place with --replace")]
     if not replace:
         return RebuildOutcome(report, replaced=False)
     repo.close()

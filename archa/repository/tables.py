@@ -21,7 +21,7 @@ from archa.repository.repo import Repository
 TABLES = ("aips", "versions", "files", "copies", "events", "retention", "originators", "holds", "transfers",
           "proposals", "proposal_items", "tombstones")
 FORMATS = ("parquet", "csv")
-BATCH = 50_000
+BATCH = 20_000
 
 
 @dataclass(frozen=True)

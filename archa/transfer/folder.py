@@ -20,8 +20,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
-from archa.errors import Finding, SipRejected, UsageError
+from archa.errors import Finding, SipRejected, UsageError, name_problem, printable
+from archa.ingest.bag import ORIGINAL_NAMES
 from archa.ingest.copier import CopyJob, ProgressFn
 from archa.policies.model import TransferPolicy
 from archa.repository.durable import check_target
@@ -85,6 +87,17 @@ class _Scan:
     jobs: list[CopyJob] = field(default_factory=list)
     mtimes: dict[str, int] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
+    originals: dict[str, str] = field(default_factory=dict)  # path as bagged -> original bytes, %-encoded
+
+
+def readable_name(name: str) -> str | None:
+    """A file name as archa bags it: as it is when it is UTF-8; read as Windows-1250 (the
+    code page of Czech Windows file shares) when its bytes are not UTF-8; None when even
+    that gives no usable name."""
+    if not any(0xDC80 <= ord(c) <= 0xDCFF for c in name):
+        return name
+    fixed = os.fsencode(name).decode("cp1250", errors="replace")
+    return None if "\ufffd" in fixed else fixed
 
 
 def scan(src: Path, policy: TransferPolicy) -> _Scan:
@@ -100,7 +113,16 @@ def scan(src: Path, policy: TransferPolicy) -> _Scan:
             out.findings.append(Finding("TRF001", f"folder cannot be read: {err.strerror}", rel_d or "."))
             continue
         for e in entries:
-            rel = f"{rel_d}/{e.name}" if rel_d else e.name
+            shown = readable_name(e.name)
+            if shown is None or name_problem(shown):
+                out.findings.append(Finding("TRF009", f"{name_problem(e.name)}; rename it at the source",
+                                            f"{rel_d}/{e.name}" if rel_d else e.name))
+                continue
+            rel = f"{rel_d}/{shown}" if rel_d else shown
+            if shown != e.name:
+                out.findings.append(Finding("TRF010", "the name is not valid UTF-8: transferred as read in "
+                                            "Windows-1250, the original bytes recorded (original-names.tsv, PREMIS "
+                                            "originalName)", rel, found=printable(e.name), severity="warning"))
             try:
                 st = e.stat(follow_symlinks=False)
             except OSError as err:
@@ -126,6 +148,9 @@ def scan(src: Path, policy: TransferPolicy) -> _Scan:
             else:
                 out.jobs.append(CopyJob(rel, Path(e.path), Path(), st.st_size, ()))
                 out.mtimes[rel] = st.st_mtime_ns
+                original = os.path.relpath(e.path, src)
+                if original != rel:
+                    out.originals[rel] = quote(os.fsencode(original), safe="/")
     return out
 
 
@@ -175,6 +200,9 @@ def transfer_folder(src: Path, out: Path, meta: Sequence[tuple[str, str]], polic
             when = datetime.fromtimestamp(ns / 1e9, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
             lines.append(f"{job.key}\t{job.size}\t{when}\n")
         draft.tag_files["source-files.tsv"] = "".join(lines)
+        if found.originals:
+            draft.tag_files[ORIGINAL_NAMES] = "path\toriginal (bytes, percent-encoded)\n" + "".join(
+                f"{rel}\t{orig}\n" for rel, orig in sorted(found.originals.items()))
         draft.tag_files["transfer-report.txt"] = report_text(f"archa transfer folder {src}", found.findings)
         info = list(meta)
         if not any(k.lower() == "external-description" for k, _v in info):

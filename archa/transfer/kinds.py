@@ -58,7 +58,7 @@ def run_transfer(kind: str, sip: Path, out: Path, meta: Sequence[tuple[str, str]
     """Make the bag `out` from `sip` of `kind` (see the modules of each kind). `nsesss`: how
     an NSESSS package is checked (default: intake under the policy's `transfer.nsesss_profile`)."""
     n = jobs or policy.ingest.jobs
-    limits = Limits(policy.ingest.max_files, policy.ingest.max_bytes)
+    limits = Limits(policy.ingest.max_files, policy.ingest.max_bytes, policy.ingest.max_ratio)
     if kind == "folder":
         return transfer_folder(sip, out, meta, policy.transfer, n, progress)
     if kind == "nsesss":

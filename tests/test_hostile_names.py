@@ -1,0 +1,160 @@
+"""Names and metadata from real file shares: control characters are refused with a code
+(never a traceback, never printed raw); names that are not UTF-8 (CP1250 from an old Czech
+Windows share) are bagged as read in Windows-1250 with the original bytes kept in PREMIS."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from lxml import etree
+
+from archa.cli.main import cli
+from archa.errors import SipRejected
+from archa.ingest.ingest import ingest
+from archa.repository.repo import Repository
+from tests.bagmaker import retag, tree_snapshot, write_bag
+
+PREMIS = "{http://www.loc.gov/premis/v3}"
+
+
+def _run(*args: str) -> tuple[int, str]:
+    r = CliRunner().invoke(cli, list(args))
+    return r.exit_code, r.output
+
+
+@pytest.mark.parametrize("name", ["bell\x07.txt", "line\nbreak.txt", "tab\tname.txt", "del\x7f.txt",
+                                  "c1\x85.txt"])
+def test_control_characters_in_a_folder_are_refused_and_shown_escaped(repo: Repository, tmp_path: Path,
+                                                                      name: str) -> None:
+    src = tmp_path / "share"
+    (src / "spis").mkdir(parents=True)
+    (src / "spis" / name).write_bytes(b"x")
+    (src / "ok.txt").write_bytes(b"y")
+    before = tree_snapshot(src)
+    code, out = _run("transfer", "folder", str(src), str(tmp_path / "bag"), "--ingest", "--repo", str(repo.root))
+    assert code == 2 and "TRF009" in out and "Traceback" not in out, out
+    assert name not in out  # escaped, not raw
+    assert "\\x" in out or "\\n" in out or "\\t" in out
+    assert not (tmp_path / "bag").exists() and tree_snapshot(src) == before
+    code, out = _run("transfer", "folder", str(src), str(tmp_path / "bag"), "--json")
+    assert code == 2 and "TRF009" in json.dumps(json.loads(out))
+
+
+def test_cp1250_names_are_bagged_readable_with_the_original_bytes_kept(repo: Repository, tmp_path: Path) -> None:
+    src = tmp_path / "share"
+    raw = "Příloha č. 1 – žádost.txt".encode("cp1250")
+    os.makedirs(os.fsencode(src / "Spisy"))
+    with open(os.fsencode(src / "Spisy") + b"/" + raw, "wb") as f:
+        f.write(b"obsah")
+    (src / "Spisy" / "normální.txt").write_bytes(b"jiny")
+    code, out = _run("transfer", "folder", str(src), str(tmp_path / "bag"), "--ingest", "--repo", str(repo.root),
+                     "--json")
+    assert code == 0, out
+    result = json.loads(out)
+    assert [f["code"] for f in result["transfer"]["findings"]] == ["TRF010"]
+    assert (tmp_path / "bag" / "data" / "Spisy" / "Příloha č. 1 – žádost.txt").read_bytes() == b"obsah"
+    aip = result["ingest"]["aip_id"]
+    rows = {f["logical_path"]: f for f in repo.catalog.files(aip, "v1")}
+    row = rows["representations/original/data/Spisy/Příloha č. 1 – žádost.txt"]
+    assert row["original_name"] == "data/Spisy/P%F8%EDloha%20%E8.%201%20%96%20%9E%E1dost.txt"
+    assert rows["representations/original/data/Spisy/normální.txt"]["original_name"] == "data/Spisy/normální.txt"
+    premis = etree.parse(str(repo.hot.object_path(aip) / "v1/content/metadata/preservation/premis.xml"))
+    originals = [e.text for e in premis.iter(f"{PREMIS}originalName")]
+    assert row["original_name"] in originals
+    from urllib.parse import unquote_to_bytes
+
+    assert unquote_to_bytes(row["original_name"].removeprefix("data/Spisy/")) == raw  # the bytes, recoverable
+    with open(os.fsencode(src) + b"/undefined-\x81-\x98.txt", "wb") as f:  # not even Windows-1250
+        f.write(b"?")
+    for extra in ([], ["--json"]):
+        code, out = _run("transfer", "folder", str(src), str(tmp_path / "bag2"), *extra)
+        assert code == 2 and "TRF009" in out and "not valid UTF-8" in out and "Traceback" not in out, out
+    assert _run("fixity", "audit", "--all", "--repo", str(repo.root))[0] == 0
+
+
+def test_bags_with_control_characters_in_names_or_bag_info_are_rejected(repo: Repository, bags: Path) -> None:
+    bag = write_bag(bags / "n", {"a.txt": b"a"})
+    (bag / "data" / "bell\x07.txt").write_bytes(b"b")
+    with pytest.raises(SipRejected) as e:
+        ingest(repo, bag)
+    assert "BAG022" in {f.code for f in e.value.findings}
+    assert "\x07" not in "\n".join(str(f) for f in e.value.findings)
+    info = write_bag(bags / "i", {"a.txt": b"a"})
+    (info / "bag-info.txt").write_text("Source-Organization: Obec\x0bBrtnice\nPayload-Oxum: 1.1\n", "utf-8")
+    retag(info)
+    with pytest.raises(SipRejected) as e:
+        ingest(repo, info)
+    assert [f.code for f in e.value.findings if f.is_error] == ["BAG023"]
+    code, out = _run("ingest", str(info), "--repo", str(repo.root))
+    assert code == 2 and "BAG023" in out and "\x0b" not in out and "Traceback" not in out
+
+
+@pytest.mark.parametrize("damage", ["garbage page", "not a database"])
+def test_a_damaged_catalog_gets_one_clear_message_and_rebuild_works(repo: Repository, bags: Path,
+                                                                    damage: str) -> None:
+    for i in range(3):
+        ingest(repo, write_bag(bags / f"b{i}", {f"f{j}.txt": bytes([j]) * 3000 for j in range(40)}))
+    repo.close()
+    cat = repo.root / "catalog.sqlite"
+    for side in ("-wal", "-shm"):
+        Path(f"{cat}{side}").unlink(missing_ok=True)
+    data = bytearray(cat.read_bytes())
+    if damage == "garbage page":
+        page = 4096
+        data[page * 3:page * 9] = os.urandom(page * 6)  # several pages of the tables, overwritten
+    else:
+        data[:100] = b"\0" * 100
+    cat.write_bytes(bytes(data))
+    root = str(repo.root)
+    told = 0
+    for args in (["aip", "list"], ["status"], ["fixity", "audit", "--all"]):
+        code, out = _run(*args, "--repo", root)
+        if code == 0:  # a damaged page a command did not need to read
+            continue
+        told += 1
+        assert code == 1 and "the catalog is damaged" in out and "catalog rebuild --replace" in out, (args, out)
+        assert "Traceback" not in out
+    assert told >= 1
+    code, out = _run("catalog", "rebuild", "--replace", "--repo", root)
+    assert code == 0 and "cannot be read" in out, out
+    code, out = _run("aip", "list", "--json", "--repo", root)
+    assert code == 0 and len(json.loads(out)) == 3
+    assert _run("fixity", "audit", "--all", "--repo", root)[0] == 0
+
+
+@pytest.mark.parametrize("form", ["zip", "tar.zst"])
+def test_an_archive_bomb_is_refused_by_its_ratio(repo: Repository, bags: Path, form: str) -> None:
+    """100 MiB of zeros packs into a few hundred KB: over 200:1, refused before or while it
+    unpacks; an ordinary compressible bag of the same kind goes in."""
+    import tarfile
+    import zipfile
+
+    import zstandard
+
+    bag = write_bag(bags / "bomb", {"a.txt": b"a"})
+    with open(bag / "data" / "zeros.bin", "wb") as f:
+        f.writelines(bytes(1 << 20) for _ in range(100))
+    out = bags / f"bomb.{form}"
+    if form == "zip":
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+            for p in sorted(bag.rglob("*")):
+                z.write(p, f"bomb/{p.relative_to(bag)}")
+    else:
+        with open(out, "wb") as raw, zstandard.ZstdCompressor(level=3).stream_writer(raw) as zw, \
+                tarfile.open(fileobj=zw, mode="w|") as tf:
+            tf.add(bag, "bomb")
+    assert out.stat().st_size * 200 < 100 << 20
+    with pytest.raises(SipRejected) as e:
+        ingest(repo, out)
+    assert [f.code for f in e.value.findings] == ["SIP007"]
+    assert not list(repo.staging.iterdir()) and repo.catalog.aips() == []
+    text = write_bag(bags / "text", {f"t{i}.txt": b"lorem ipsum dolor sit amet " * 4000 for i in range(5)})
+    ok = bags / "text.zip"
+    with zipfile.ZipFile(ok, "w", zipfile.ZIP_DEFLATED) as z:
+        for p in sorted(text.rglob("*")):
+            z.write(p, f"text/{p.relative_to(text)}")
+    assert ingest(repo, ok).files == 5
