@@ -22,7 +22,8 @@ def write_bag(root: Path, files: dict[str, bytes], *, algs: tuple[str, ...] = ("
         p.write_bytes(data)
     (root / "bagit.txt").write_bytes(
         f"BagIt-Version: {version}\nTag-File-Character-Encoding: UTF-8\n".encode())
-    fields = dict(info or {"Source-Organization": "Test Archive", "External-Identifier": "T-1"})
+    # each bag a record of its own (a repeated External-Identifier is refused as a duplicate)
+    fields = dict(info or {"Source-Organization": "Test Archive", "External-Identifier": f"T-{root.name}"})
     if oxum:
         fields["Payload-Oxum"] = f"{sum(len(d) for d in files.values())}.{len(files)}"
     (root / "bag-info.txt").write_text("".join(f"{k}: {v}\n" for k, v in fields.items()), "utf-8")

@@ -145,7 +145,7 @@ def test_ingest_default_is_siegfried_and_fido_is_one_flag_away(repo: Repository,
                                                                 corpus: dict[str, Path]) -> None:
     files = {n: corpus[n].read_bytes() for n in ("letter.odt", "truncated.png", "image.gif")}
     a = ingest(repo, write_bag(bags / "a", files))
-    b = ingest(repo, write_bag(bags / "b", files), IngestOptions(engine="fido"))
+    b = ingest(repo, write_bag(bags / "b", files), IngestOptions(engine="fido", allow_duplicate=True))
     pa = {f["original_name"]: (f["puid"], f["engine"]) for f in repo.catalog.files(a.aip_id, "v1")}
     pb = {f["original_name"]: (f["puid"], f["engine"]) for f in repo.catalog.files(b.aip_id, "v1")}
     assert pa["data/letter.odt"] == ("fmt/291", "siegfried")

@@ -97,7 +97,7 @@ def test_bags_with_control_characters_in_names_or_bag_info_are_rejected(repo: Re
 def test_a_damaged_catalog_gets_one_clear_message_and_rebuild_works(repo: Repository, bags: Path,
                                                                     damage: str) -> None:
     for i in range(3):
-        ingest(repo, write_bag(bags / f"b{i}", {f"f{j}.txt": bytes([j]) * 3000 for j in range(40)}))
+        ingest(repo, write_bag(bags / f"b{i}", {f"f{j}.txt": bytes([i, j]) * 1500 for j in range(40)}))
     repo.close()
     cat = repo.root / "catalog.sqlite"
     for side in ("-wal", "-shm"):

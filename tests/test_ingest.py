@@ -70,7 +70,7 @@ def test_catalog_rows_match_the_object(repo: Repository, bags: Path) -> None:
     for f in files.values():
         assert f["content_path"] in inv["manifest"][f["digest"]]
     aip = cat.aip(res.aip_id)
-    assert aip["external_id"] == "T-1" and aip["head"] == "v1"
+    assert aip["external_id"] == "T-b" and aip["head"] == "v1"
     (version,) = cat.versions(res.aip_id)
     assert version["stored"] == 1 and version["files"] == len(files)
     assert cat.transfer(res.transfer_id)["status"] == "accepted"
@@ -159,7 +159,7 @@ def test_sha512_repository_policy(repo_with_policy: Callable[[Path, str], Reposi
 def test_single_thread_and_many_threads_store_the_same(repo: Repository, bags: Path) -> None:
     files = {f"f{i:03d}.bin": bytes([i]) * (i * 97) for i in range(40)}
     a = ingest(repo, write_bag(bags / "a", files), IngestOptions(jobs=1))
-    b = ingest(repo, write_bag(bags / "b", files), IngestOptions(jobs=8))
+    b = ingest(repo, write_bag(bags / "b", files), IngestOptions(jobs=8, allow_duplicate=True))
     fa = {f["logical_path"]: f["digest"] for f in repo.catalog.files(a.aip_id, "v1") if f["role"] == "payload"}
     fb = {f["logical_path"]: f["digest"] for f in repo.catalog.files(b.aip_id, "v1") if f["role"] == "payload"}
     assert fa == fb and len(fa) == 40
@@ -204,3 +204,31 @@ def test_bagit_0_97_whitespace_before_the_colon_is_a_warning(repo: Repository, b
             with pytest.raises(SipRejected) as e:
                 ingest(repo, bag)
             assert "BAG019" in [f.code for f in e.value.findings]
+
+
+def test_the_same_bag_again_is_refused_unless_asked_for(repo: Repository, bags: Path) -> None:
+    """A re-ingest of what is stored (same payload), or of another bag naming a stored
+    External-Identifier, is refused as a duplicate; --allow-duplicate stores it all the same."""
+    from archa.errors import SipRejected
+
+    first = ingest(repo, write_bag(bags / "a", PAYLOAD))
+    with pytest.raises(SipRejected) as e:
+        ingest(repo, write_bag(bags / "a-again", PAYLOAD, info={"External-Identifier": "OTHER-9"}))
+    assert [f.code for f in e.value.findings] == ["DUP001"] and first.aip_id in str(e.value.findings[0])
+    with pytest.raises(SipRejected) as e:
+        ingest(repo, write_bag(bags / "b", {"x.txt": b"revised"}, info={"External-Identifier": "T-a"}))
+    assert [f.code for f in e.value.findings] == ["DUP004"] and "archa aip update" in e.value.hint
+    assert len(repo.catalog.aips()) == 1
+    again = ingest(repo, write_bag(bags / "c", PAYLOAD), IngestOptions(allow_duplicate=True))
+    assert again.aip_id != first.aip_id and len(repo.catalog.aips()) == 2
+    # a catalog rebuilt from storage finds duplicates the same way
+    from archa.repository.catalog import Catalog
+    from archa.repository.rebuild import rebuild_catalog
+
+    rebuild_catalog(repo, bags / "r.sqlite")
+    rebuilt = Catalog.open(bags / "r.sqlite")
+    try:
+        assert {r[0] for r in rebuilt.conn.execute("SELECT payload_digest FROM aips")} == \
+            {r[0] for r in repo.catalog.conn.execute("SELECT payload_digest FROM aips")}
+    finally:
+        rebuilt.close()

@@ -25,10 +25,12 @@ from archa.units import human_bytes
 @click.option("--as-new-version/--refuse-duplicates", "new_version", default=True, show_default=True,
               help="Records held already (the same entity id and source) with changed content: the AIP's next "
                    "version, or refused.")
+@click.option("--allow-duplicate", is_flag=True,
+              help="Store a SIP whose payload, or External-Identifier, an AIP holds already as another AIP.")
 @click.pass_context
 def ingest_command(ctx: click.Context, sips: tuple[Path, ...], watch_dir: Path | None, repo_path: str | None,
                    as_json: bool, engine: str | None, jobs: int | None, message: str, originator: str | None,
-                   new_version: bool) -> None:
+                   new_version: bool, allow_duplicate: bool) -> None:
     """Validate SIPs (BagIt bags: directories, .zip, .tar, .tar.gz, .tgz, .tar.zst) and
     store each as a new AIP.
 
@@ -39,6 +41,8 @@ def ingest_command(ctx: click.Context, sips: tuple[Path, ...], watch_dir: Path |
     Records that arrive again (an ERMS package's entity, by its id and source, held by
     an AIP already) are not stored twice: unchanged, the SIP is refused (DUP001); changed,
     it becomes that AIP's next version (or, with --refuse-duplicates, is refused: DUP002).
+    A bag whose payload (every file, name and digest) or External-Identifier an AIP holds
+    already is refused (DUP001, DUP004) unless --allow-duplicate.
 
     With --watch-dir DIR, one pass over a drop folder (for cron): every complete transfer
     in DIR (a `NAME.ready` marker beside it, or nothing changed for the policy's
@@ -67,7 +71,8 @@ def ingest_command(ctx: click.Context, sips: tuple[Path, ...], watch_dir: Path |
             progress = Progress(enabled=None if not as_json else False)
             try:
                 result = ingest(repo, sip, IngestOptions(engine=engine, jobs=jobs, message=message,
-                                                         originator=originator, new_version=new_version), progress)
+                                                         originator=originator, new_version=new_version,
+                                                         allow_duplicate=allow_duplicate), progress)
             finally:
                 progress.close()
             results.append(result)

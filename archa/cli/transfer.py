@@ -31,6 +31,8 @@ def _options(f: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--as-new-version/--refuse-duplicates", "new_version", default=True, show_default=True,
                      help="With --ingest: records held already (same entity id and source), changed, become "
                           "the AIP's next version, or are refused."),
+        click.option("--allow-duplicate", is_flag=True,
+                     help="With --ingest: store it even when an AIP holds the same payload or External-Identifier."),
         click.option("--jobs", type=click.IntRange(1, 64), help="Threads copying and hashing files."),
         repo_option, json_option, click.pass_context]
     for opt in reversed(decorators):
@@ -39,8 +41,8 @@ def _options(f: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _run(ctx: click.Context, kind: str, sip: Path, out: Path, meta: tuple[str, ...], meta_file: Path | None,
-         then_ingest: bool, originator: str | None, new_version: bool, jobs: int | None, repo_path: str | None,
-         as_json: bool, nsesss: Any = None) -> None:
+         then_ingest: bool, originator: str | None, new_version: bool, allow_duplicate: bool, jobs: int | None,
+         repo_path: str | None, as_json: bool, nsesss: Any = None) -> None:
     from archa.policies.model import load_policy
     from archa.repository.repo import resolve_repo_path
     from archa.transfer.folder import parse_meta
@@ -78,7 +80,8 @@ def _run(ctx: click.Context, kind: str, sip: Path, out: Path, meta: tuple[str, .
 
         with repo:
             r = ingest(repo, out, IngestOptions(jobs=jobs, message=f"Ingest of a {kind} transfer",
-                                                originator=originator, new_version=new_version))
+                                                originator=originator, new_version=new_version,
+                                                allow_duplicate=allow_duplicate))
         d["ingest"] = r.as_dict()
         if not as_json:
             click.echo(f"Ingested as {r.aip_id} {r.version} (originator {r.originator}); copies: "

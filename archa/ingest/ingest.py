@@ -29,7 +29,7 @@ from archa.metadata.dc import build_dc, title_from
 from archa.metadata.mets import MdRef, MetsFile, write_mets
 from archa.metadata.premis import Agent, write_premis
 from archa.preservation.identify import UNKNOWN, get_identifier, identify_many
-from archa.repository.catalog import FileRow
+from archa.repository.catalog import FileRow, payload_fingerprint
 from archa.repository.durable import sync_filesystem
 from archa.repository.events import Event, now_iso
 from archa.repository.ocfl import VersionBuilder
@@ -52,6 +52,7 @@ class IngestOptions:
     user: str | None = None
     originator: str | None = None  # an originator id; else found from bag-info (lifecycle/originators.py)
     new_version: bool = True  # records held already, changed: the AIP's next version (else refused)
+    allow_duplicate: bool = False  # store a bag whose payload or External-Identifier an AIP holds already
 
 
 @dataclass
@@ -127,6 +128,8 @@ class _Ingest:
                 result = self._resubmit(held, work, bag, builder, files)
                 result.seconds = time.perf_counter() - t0
                 return result
+            if not self.options.allow_duplicate:
+                self._refuse_duplicate(bag, files)
             result = self._commit(work, bag, builder, files)
         except SipRejected as rej:
             self._record_rejection(rej)
@@ -353,6 +356,27 @@ class _Ingest:
         return IngestResult(self.aip_id, "v1", self.transfer_id, str(self.sip), n_payload,
                             payload_bytes, summary, warnings, originator=self.assignment.originator.id,
                             notes=[self.assignment.note] if self.assignment.note else [])
+
+    def _refuse_duplicate(self, bag: Bag, files: list[tuple[FileRow, dict[str, str]]]) -> None:
+        """SipRejected when an active AIP holds the same payload (DUP001) or has the same
+        External-Identifier (DUP004)."""
+        cat = self.repo.catalog
+        fingerprint = payload_fingerprint((f.logical_path, f.digest) for f, _d in files if f.role == "payload")
+        same = cat.conn.execute("SELECT id, head FROM aips WHERE payload_digest = ? AND COALESCE(state, 'active') "
+                                "= 'active' LIMIT 1", [fingerprint]).fetchone()
+        hint = "nothing was stored; to keep it as another AIP all the same, ingest it with --allow-duplicate"
+        if same:
+            raise SipRejected(str(self.sip), [Finding("DUP001", f"the same payload (every file, name and digest) is "
+                                                      f"held already as {same[0]} {same[1]}", self.sip.name)],
+                              transfer_id=self.transfer_id, hint=hint)
+        ext = bag.info_value("External-Identifier")
+        named = cat.conn.execute("SELECT id FROM aips WHERE external_id = ? AND COALESCE(state, 'active') = "
+                                 "'active' LIMIT 1", [ext]).fetchone() if ext else None
+        if named:
+            raise SipRejected(str(self.sip), [Finding("DUP004", f"External-Identifier {ext!r} is held already as "
+                                                      f"{named[0]}, with other content", self.sip.name)],
+                              transfer_id=self.transfer_id,
+                              hint=f"a revision of it is a new version: archa aip update {named[0]} ...; " + hint)
 
     def _resubmit(self, held: HeldAlready, work: Path, bag: Bag, builder: VersionBuilder,
                   files: list[tuple[FileRow, dict[str, str]]]) -> IngestResult:

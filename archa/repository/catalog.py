@@ -11,6 +11,7 @@ change are written in one transaction, after the storage step they describe.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -113,11 +114,32 @@ def _m6(db: sqlite_utils.Database) -> None:
                                    "certificate": str, "locations_left": str}, pk="aip_id")
 
 
+def _m7(db: sqlite_utils.Database) -> None:
+    """The head version's payload fingerprint per AIP (a re-ingest of the same bag is found)."""
+    db.table("aips").add_column("payload_digest", str)
+    db.table("aips").create_index(["payload_digest"])
+    for (aip_id, head) in db.execute("SELECT id, head FROM aips").fetchall():
+        db.execute("UPDATE aips SET payload_digest = ? WHERE id = ?",
+                   [payload_fingerprint(db.execute(_PAYLOAD, [aip_id, head])), aip_id])
+
+
+_PAYLOAD = "SELECT logical_path, digest FROM files WHERE aip_id = ? AND version = ? AND role = 'payload'"
+
+
+def payload_fingerprint(rows: Iterable[tuple[str, str]]) -> str:
+    """sha256 over the sorted `path<TAB>digest` lines of a version's payload: equal for two
+    versions holding the same files under the same names (with one digest algorithm)."""
+    h = hashlib.sha256()
+    for path, digest in sorted(rows):
+        h.update(f"{path}\t{digest}\n".encode("utf-8", "surrogateescape"))
+    return h.hexdigest()
+
+
 # joins a table `t` with an aip_id column to the AIPs still held (not destroyed or transferred)
 _ACTIVE = "JOIN aips a ON a.id = {t}.aip_id AND COALESCE(a.state, 'active') = 'active'"
 
 # Ordered migrations: index i takes schema version i to i + 1. Never edit a released one.
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_m1, _m2, _m3, _m4, _m5, _m6]
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_m1, _m2, _m3, _m4, _m5, _m6, _m7]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -245,7 +267,13 @@ class Catalog:
             self.db.table("copies").insert_all(copies)
             self.db.table("transfers").insert(transfer)
             self.db.table("retention").insert_all(retention)
+            self.set_payload_digest(aip["id"], version["version"])
             append_events(self.conn, events)
+
+    def set_payload_digest(self, aip_id: str, version: str) -> None:
+        """Record the fingerprint of `version`'s payload as the AIP's (call in a transaction)."""
+        self.conn.execute("UPDATE aips SET payload_digest = ? WHERE id = ?",
+                          [payload_fingerprint(self.conn.execute(_PAYLOAD, [aip_id, version])), aip_id])
 
     def record_version(self, aip: dict[str, Any], version: dict[str, Any], files: Iterable[FileRow],
                        copies: Iterable[dict[str, Any]], events: list[Event],
@@ -263,6 +291,7 @@ class Catalog:
                 self.db.table("transfers").insert(transfer)
             self.db.table("versions").insert(version)
             self.db.table("files").insert_all((f.as_row() for f in files), batch_size=2000)
+            self.set_payload_digest(aip["id"], version["version"])
             self.db.table("copies").insert_all(copies)
             append_events(self.conn, events)
 

@@ -249,6 +249,7 @@ def rebuild_catalog(repo: Repository, dest: Path) -> RebuildReport:
                     cat.db.table("versions").insert(vrow)
                     cat.db.table("files").insert_all((r.as_row() for r in files), batch_size=2000)
                     report.files += len(files)
+                cat.set_payload_digest(aip_id, head)
                 cat.db.table("copies").insert_all(f.copies)
                 append_events(cat.conn, rows[-1][2].events)  # the head's PREMIS holds the whole history
             report.aips += 1
