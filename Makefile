@@ -18,7 +18,10 @@ install: $(STAMP)
 demo: $(STAMP)
 	@test -f archive/archa.toml || $(BIN)/archa init archive
 	rm -rf demo-sip && $(BIN)/python -m archa.demo demo-sip
-	$(BIN)/archa ingest --repo archive demo-sip
+	@if $(BIN)/archa aip list --repo archive --json | $(BIN)/python -c 'import json,sys; \
+	    sys.exit(0 if any(a["external_id"] == "ERA-2026-0001" for a in json.load(sys.stdin)) else 1)'; then \
+	  echo "the demo bag is stored already: ingesting it again would be refused as a duplicate (DUP001)"; \
+	else $(BIN)/archa ingest --repo archive demo-sip; fi
 	$(BIN)/archa aip list --repo archive
 	$(BIN)/archa aip show --repo archive "$$($(BIN)/archa aip list --repo archive --json | $(BIN)/python -c 'import json,sys; print(json.load(sys.stdin)[-1]["id"])')"
 
