@@ -86,20 +86,32 @@ def events_list(aip_id: str | None, since: str | None, as_json: bool, premis: bo
 @click.pass_context
 def events_verify(ctx: click.Context, repo_path: str | None, as_json: bool) -> None:
     """Check the event log's hash chain: an edited, deleted, inserted or reordered row is
-    found and named. Exit status 1 when the chain is broken.
+    found and named; and the catalog against the copy of the log every storage location
+    holds, so that rows cut from the end, or edited and re-hashed, are found too. Exit
+    status 1 when the chain is broken.
 
     \b
     Example:
       archa events verify --repo /srv/archive
     """
+    from archa.repository.eventlog import verify_anchors
+
     with open_repo(repo_path) as repo:
         n = len(repo.catalog.events())
         problems = verify_chain(repo.catalog.conn)
+        anchored, behind = verify_anchors(repo)
     if as_json:
-        emit_json({"events": n, "problems": [p.__dict__ for p in problems]})
+        emit_json({"events": n, "problems": [p.__dict__ for p in problems],
+                   "storage": [p.__dict__ for p in anchored], "not_yet_in_storage": behind})
     else:
         for p in problems:
             click.echo(f"BROKEN at event {p.seq} ({p.event_id}): {p.problem}")
-        click.echo(f"{n} events, chain {'intact' if not problems else 'BROKEN'}")
-    if problems:
+        for a in anchored:
+            click.echo(f"BROKEN at event {a.seq}: {a.problem}")
+        for loc, k in sorted(behind.items()):
+            click.echo(f"note: {loc} does not hold the newest {k} events yet (the next writing command writes them)")
+        bad = problems or anchored
+        click.echo(f"{n} events, chain {'intact' if not bad else 'BROKEN'}"
+                   + ("" if bad else f", matching the log in {len(repo.config.locations)} storage locations"))
+    if problems or anchored:
         ctx.exit(1)

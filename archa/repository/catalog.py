@@ -123,6 +123,11 @@ def _m7(db: sqlite_utils.Database) -> None:
                    [payload_fingerprint(db.execute(_PAYLOAD, [aip_id, head])), aip_id])
 
 
+def _m8(db: sqlite_utils.Database) -> None:
+    """How far each location holds the event log (archa/repository/eventlog.py)."""
+    db.table("event_anchors").create({"location": str, "last_seq": int, "last_hash": str}, pk="location")
+
+
 _PAYLOAD = "SELECT logical_path, digest FROM files WHERE aip_id = ? AND version = ? AND role = 'payload'"
 
 
@@ -139,7 +144,7 @@ def payload_fingerprint(rows: Iterable[tuple[str, str]]) -> str:
 _ACTIVE = "JOIN aips a ON a.id = {t}.aip_id AND COALESCE(a.state, 'active') = 'active'"
 
 # Ordered migrations: index i takes schema version i to i + 1. Never edit a released one.
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_m1, _m2, _m3, _m4, _m5, _m6, _m7]
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_m1, _m2, _m3, _m4, _m5, _m6, _m7, _m8]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -19,6 +19,7 @@ from urllib.parse import unquote
 
 from lxml import etree
 
+from archa.errors import StorageError
 from archa.metadata.premis import ORIGINATOR_AGENT, PremisRecord, read_premis
 from archa.repository.catalog import Catalog, FileRow
 from archa.repository.copies import TOMBSTONES, iter_packed, read_packed_index
@@ -212,8 +213,9 @@ def rebuild_catalog(repo: Repository, dest: Path) -> RebuildReport:
     report = RebuildReport(str(dest))
     try:
         scan = _scan(repo)
+        premis_events: list[Event] = []  # from PREMIS and tombstones: what no location's log holds
         for aip_id, data in sorted(scan.tombstones.items()):
-            _record_tombstone(cat, json.loads(data), scan.objects.get(object_relpath(aip_id), set()))
+            premis_events += _record_tombstone(cat, json.loads(data), scan.objects.get(object_relpath(aip_id), set()))
             report.aips += 1
         for aip_id, f in sorted(scan.found.items()):
             if aip_id in scan.tombstones:
@@ -251,15 +253,46 @@ def rebuild_catalog(repo: Repository, dest: Path) -> RebuildReport:
                     report.files += len(files)
                 cat.set_payload_digest(aip_id, head)
                 cat.db.table("copies").insert_all(f.copies)
-                append_events(cat.conn, rows[-1][2].events)  # the head's PREMIS holds the whole history
+                premis_events += rows[-1][2].events  # the head's PREMIS holds the AIP's whole history
             report.aips += 1
             report.copies += len(f.copies)
+        _restore_events(repo, cat, premis_events)
     finally:
         cat.close()
     return report
 
 
-def _record_tombstone(cat: Catalog, tomb: dict[str, Any], remnants: set[str]) -> None:
+def _restore_events(repo: Repository, cat: Catalog, premis_events: list[Event]) -> None:
+    """The event log row for row from the location holding the longest intact copy of it
+    (same sequence numbers, ids and hashes), then the events only PREMIS knows (a command
+    whose events never reached storage), chained on. Without any log in storage: PREMIS."""
+    from archa.repository.eventlog import COLUMNS, read_anchored
+
+    logs = []
+    for loc in repo.config.locations:
+        try:
+            log = read_anchored(repo.store(loc))
+        except StorageError:
+            continue
+        intact = 0
+        while intact + 1 in log.rows:
+            intact += 1
+        logs.append((intact, log))
+    best = max(logs, key=lambda x: x[0], default=(0, None))
+    with cat.transaction():
+        if best[1] is not None and best[0]:
+            rows = [best[1].rows[s] for s in range(1, best[0] + 1)]
+            cat.conn.executemany(f"INSERT INTO events ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
+                                 [[r[c] for c in COLUMNS] for r in rows])
+            for intact, log in logs:
+                if intact and all(log.rows[s]["hash"] == best[1].rows[s]["hash"] for s in (1, intact)):
+                    cat.conn.execute("INSERT INTO event_anchors (location, last_seq, last_hash) VALUES (?, ?, ?)",
+                                     [log.location, intact, log.rows[intact]["hash"]])
+        known = {r[0] for r in cat.conn.execute("SELECT id FROM events")}
+        append_events(cat.conn, [e for e in premis_events if e.id not in known])
+
+
+def _record_tombstone(cat: Catalog, tomb: dict[str, Any], remnants: set[str]) -> list[Event]:
     """The catalog rows of a removed AIP, from its tombstone: identity, versions, retention
     (with the disposal procedure's outcome), events. With `remnants` (locations still
     holding some of its keys) it is still being destroyed."""
@@ -288,8 +321,8 @@ def _record_tombstone(cat: Catalog, tomb: dict[str, Any], remnants: set[str]) ->
                                            "proposal_id": tomb["proposal"],
                                            "certificate": json.dumps(tomb, ensure_ascii=False, sort_keys=True),
                                            "locations_left": json.dumps(sorted(remnants))})
-        events = [Event(**{**e, "aip_id": aip_id}) for e in tomb["events"]]
-        append_events(cat.conn, events + ([] if remnants else [Event(**tomb["deletion_event"])]))
+    events = [Event(**{**e, "aip_id": aip_id}) for e in tomb["events"]]
+    return events + ([] if remnants else [Event(**tomb["deletion_event"])])
 
 
 def compare_catalogs(current: Catalog, rebuilt: Catalog) -> list[str]:

@@ -169,11 +169,17 @@ class Repository:
 
     @contextmanager
     def writing(self) -> Iterator[None]:
-        """Hold the repository lock and sweep staging leftovers first."""
+        """Hold the repository lock and sweep staging leftovers first; at the end, write the
+        command's events to every location's copy of the event log (eventlog.anchor)."""
         with exclusive_lock(self.root / "lock"):
             self.check_locations()
             self.sweep_staging()
-            yield
+            try:
+                yield
+            finally:
+                from archa.repository.eventlog import anchor
+
+                anchor(self)  # the events of this command into every location's log
 
     def new_work_dir(self) -> Path:
         d = self.staging / uuid.uuid4().hex

@@ -240,6 +240,10 @@ class Store:
             raise KeyExists(f"location {self.name!r}: {key} exists; stored files are never overwritten",
                             location=self.name, path=key)
         if self.local:
+            if not os.path.isdir(self.base):  # never make a location that is not there (a mount gone)
+                raise StorageError(f"location {self.name!r}: the directory {self.base} does not exist",
+                                   location=self.name, path=key,
+                                   hint="mount or create the location's directory, then run the command again")
             final = Path(self.path(key))
             tmp = final.with_name(f".{final.name}.{uuid.uuid4().hex[:8]}.tmp")
             try:

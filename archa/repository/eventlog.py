@@ -1,0 +1,156 @@
+"""The event log anchored in storage: every location keeps the hash-chained events too.
+
+After each writing command (when `Repository.writing()` ends, the lock still held) the
+events the catalog has that a location does not yet hold are written there as one sealed
+segment, `extensions/archa-events/<first seq>-<last seq>.jsonl` (12 digits each): one JSON
+object per event row (every column: seq, id, type, ..., prev_hash, hash, sorted keys) and
+a last line `{"seal": {"first", "last", "hash", "written"}}`. Segments are never rewritten.
+The catalog's table `event_anchors` says how far each location holds the log; a location
+that cannot be reached is tried again after the next command.
+
+`verify_anchors` checks the catalog against every location's segments: each segment's own
+chain and seal, the segments joining up, and every anchored row present in the catalog
+with the same hash. Rows cut from the catalog, or edited and re-hashed there, are found
+and named by their sequence number. `catalog rebuild` restores the log from the location
+holding the longest intact chain, row for row.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from archa.errors import StorageError
+from archa.repository.events import GENESIS, HASHED_FIELDS, now_iso, row_hash
+from archa.repository.store import Store
+
+PREFIX = "extensions/archa-events"
+SEGMENT = re.compile(r"^extensions/archa-events/(\d{12})-(\d{12})\.jsonl$")
+COLUMNS = ("seq", *HASHED_FIELDS, "hash")
+
+
+def segment_key(first: int, last: int) -> str:
+    return f"{PREFIX}/{first:012d}-{last:012d}.jsonl"
+
+
+def _lines(rows: Iterator[tuple[Any, ...]], seal: dict[str, Any]) -> Iterator[bytes]:
+    for r in rows:
+        yield (json.dumps(dict(zip(COLUMNS, r, strict=True)), sort_keys=True, ensure_ascii=False) + "\n").encode(
+            "utf-8", "surrogateescape")
+    yield (json.dumps({"seal": seal}, sort_keys=True) + "\n").encode()
+
+
+def anchor(repo: Any) -> dict[str, str]:
+    """Write every location the events it does not hold yet, as one sealed segment each.
+    Call with the repository lock held. Returns {location: why not} for those that failed
+    (they are tried again next time); never raises for a location."""
+    cat = repo.catalog
+    conn = cat.conn
+    last_row = conn.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
+    if last_row is None:
+        return {}
+    top, top_hash = last_row
+    held = dict(conn.execute("SELECT location, last_seq FROM event_anchors").fetchall())
+    failed: dict[str, str] = {}
+    for loc in repo.config.locations:
+        start = int(held.get(loc.name, 0)) + 1
+        if start > top:
+            continue
+        seal = {"first": start, "last": top, "hash": top_hash, "written": now_iso()}
+        rows = conn.execute(f"SELECT {', '.join(COLUMNS)} FROM events WHERE seq BETWEEN ? AND ? ORDER BY seq",
+                            [start, top])
+        try:
+            store: Store = repo.store(loc)
+            key = segment_key(start, top)
+            if not store.exists(key):
+                store.put(key, _lines(rows, seal))
+        except StorageError as e:
+            failed[loc.name] = e.message
+            continue
+        with cat.transaction():
+            conn.execute("INSERT INTO event_anchors (location, last_seq, last_hash) VALUES (?, ?, ?) "
+                         "ON CONFLICT(location) DO UPDATE SET last_seq = excluded.last_seq, "
+                         "last_hash = excluded.last_hash", [loc.name, top, top_hash])
+    return failed
+
+
+@dataclass
+class AnchoredLog:
+    """What one location holds of the log."""
+
+    location: str
+    rows: dict[int, dict[str, Any]] = field(default_factory=dict)  # seq -> row
+    problems: list[tuple[int, str]] = field(default_factory=list)  # (seq, what is wrong)
+
+    @property
+    def last(self) -> int:
+        return max(self.rows, default=0)
+
+
+def read_anchored(store: Store) -> AnchoredLog:
+    """Every segment at `store`, checked: rows re-hashed, chained, contiguous, sealed."""
+    log = AnchoredLog(store.name)
+    keys = sorted((int(m.group(1)), int(m.group(2)), k) for k, _s in store.list(PREFIX, sizes=False)
+                  if (m := SEGMENT.match(k)))
+    prev_hash, expected = GENESIS, 1
+    for first, last, key in keys:
+        if last < expected:
+            continue  # a range held twice (a rerun after a crash): the first copy counts
+        if first != expected:
+            log.problems.append((expected, (f"{store.name}: events {expected}-{first - 1} are missing from the "
+                                           f"log there ({key} follows)")))
+        lines = store.read_bytes(key).decode("utf-8", "surrogateescape").splitlines()
+        try:
+            rows = [json.loads(x) for x in lines[:-1]]
+            seal = json.loads(lines[-1])["seal"]
+        except (ValueError, KeyError, IndexError):
+            log.problems.append((first, f"{store.name}: {key} is damaged (not the JSON lines archa writes)"))
+            break
+        for r in rows:
+            if row_hash(r) != r["hash"] or (r["seq"] == expected and r["prev_hash"] != prev_hash):
+                log.problems.append((r["seq"], f"{store.name}: {key} holds event {r['seq']} altered"))
+                break
+            log.rows[r["seq"]] = r
+            prev_hash, expected = r["hash"], r["seq"] + 1
+        if not rows or seal.get("hash") != rows[-1]["hash"] or seal.get("last") != rows[-1]["seq"]:
+            log.problems.append((first, f"{store.name}: {key} does not match its seal"))
+    return log
+
+
+@dataclass(frozen=True)
+class AnchorProblem:
+    seq: int
+    location: str
+    problem: str
+
+
+def verify_anchors(repo: Any) -> tuple[list[AnchorProblem], dict[str, int]]:
+    """Problems between the catalog's log and each location's (empty when they agree), and
+    {location: events the catalog has that the location does not hold yet}."""
+    conn = repo.catalog.conn
+    catalog = {seq: h for seq, h in conn.execute("SELECT seq, hash FROM events")}
+    top = max(catalog, default=0)
+    problems: list[AnchorProblem] = []
+    behind: dict[str, int] = {}
+    for loc in repo.config.locations:
+        try:
+            log = read_anchored(repo.store(loc))
+        except StorageError as e:
+            problems.append(AnchorProblem(0, loc.name, f"{loc.name}: the log there cannot be read: {e.message}"))
+            continue
+        problems += [AnchorProblem(s, loc.name, p) for s, p in log.problems]
+        cut = sorted(s for s in log.rows if s not in catalog)
+        if cut:
+            problems.append(AnchorProblem(cut[0], loc.name, f"events {cut[0]}-{cut[-1]} are in the log at {loc.name} "
+                                                            "but not in the catalog: rows were cut"))
+        changed = sorted(s for s, r in log.rows.items() if s in catalog and catalog[s] != r["hash"])
+        if changed:
+            problems.append(AnchorProblem(changed[0], loc.name, f"event {changed[0]} differs from the log at "
+                                                                f"{loc.name} ({len(changed)} rows differ): edited "
+                                                                "or re-hashed in the catalog"))
+        if top > log.last:
+            behind[loc.name] = top - log.last
+    return sorted(problems, key=lambda p: (p.seq, p.location)), behind
