@@ -158,3 +158,75 @@ def test_an_archive_bomb_is_refused_by_its_ratio(repo: Repository, bags: Path, f
         for p in sorted(text.rglob("*")):
             z.write(p, f"text/{p.relative_to(text)}")
     assert ingest(repo, ok).files == 5
+
+
+SYNC_CHILD = """
+import os, sys
+from pathlib import Path
+from archa.repository import store as store_mod
+from archa.repository.placement import sync
+from archa.repository.repo import Repository
+
+written = [0]
+orig = store_mod._Writer.write
+
+def write(self, b):
+    written[0] += len(b)
+    if written[0] > int(sys.argv[2]):
+        os._exit(137)
+    return orig(self, b)
+
+store_mod._Writer.write = write
+repo = Repository.open(Path(sys.argv[1]))
+with repo.writing():
+    sync(repo)
+os._exit(0)
+"""
+
+
+@pytest.mark.parametrize("after", [1, 20_000, 200_000])
+def test_a_sync_killed_mid_copy_leaves_no_stray_file(repo: Repository, bags: Path, after: int) -> None:
+    """kill -9 while a packed copy is being written: the audit counts the leftover (FIX012,
+    a warning), the next sync removes it and completes the copy; nothing stray remains."""
+    import subprocess
+    import sys
+
+    from archa.preservation.fixity import AuditOptions, audit
+    from archa.repository.placement import sync
+
+    aip = ingest(repo, write_bag(bags / "a", {f"f{i}.bin": os.urandom(50_000) for i in range(8)})).aip_id
+    cold = repo.config.locations[1]
+    repo.catalog.conn.execute("DELETE FROM copies WHERE location = 'cold'")
+    for key, _s in list(repo.store(cold).list("")):
+        if key.endswith((".tar.zst", ".index.json")):
+            repo.store(cold).delete(key)
+    r = subprocess.run([sys.executable, "-c", SYNC_CHILD, str(repo.root), str(after)], capture_output=True,
+                       text=True, check=False, env={**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)})
+    assert r.returncode == 137, r.stderr
+    stray = [p for p in (repo.root / "storage").rglob("*") if p.name.endswith(".tmp") or ".tmp-" in p.name]
+    assert stray  # the kill left a temporary archive
+    with repo.writing():
+        summary = audit(repo, AuditOptions(due=False, location="hot"))
+        assert summary.failures == []
+        sync(repo)
+    assert not [p for p in (repo.root / "storage").rglob("*") if p.name.endswith(".tmp") or ".tmp-" in p.name]
+    with repo.writing():
+        assert audit(repo, AuditOptions(due=False)).failures == []
+    assert {c["location"] for c in repo.catalog.copies(aip)} == {"hot", "cold"}
+
+
+def test_an_audit_counts_and_removes_leftover_temporaries(repo: Repository, bags: Path) -> None:
+    from archa.preservation.fixity import AuditOptions, audit
+    from archa.repository.ocfl import object_relpath
+
+    aip = ingest(repo, write_bag(bags / "a", {"a.txt": b"a"})).aip_id
+    for loc, name in (("hot", "v1/.inventory.json.tmp-4242"), ("cold", ".v1.tar.zst.deadbeef.tmp")):
+        path = repo.root / "storage" / loc / object_relpath(aip) / name
+        path.write_bytes(b"half")
+    with repo.writing():
+        summary = audit(repo, AuditOptions(due=False))
+    assert summary.failures == []
+    assert sorted(f.code for a in summary.audits for f in a.findings) == ["FIX012", "FIX012"]
+    assert not [p for p in (repo.root / "storage").rglob("*") if ".tmp" in p.name]
+    code, out = _run("fixity", "audit", "--all", "--repo", str(repo.root))
+    assert code == 0 and "warning" not in out

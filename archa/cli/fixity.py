@@ -87,6 +87,10 @@ def fixity_audit(ctx: click.Context, mode: str, aip_id: str | None, location: st
             for f in a.findings:
                 click.echo(f"  {f}")
             click.echo(f"  repair: {a.repair_command}")
+        for a in summary.audits:
+            if a.state == "ok":
+                for f in a.findings:
+                    click.echo(f"warning: {a.aip_id} {a.version} at {a.location}: {f}")
         click.echo(f"{d['copies']} copies, {d['files']} files, {human_bytes(d['bytes'])} in {d['seconds']:.1f} s "
                    f"({d['mb_per_s']} MB/s); {d['failures']} failed"
                    + (f"; {d['not_reached']} left for the next run" if d["not_reached"] else ""))

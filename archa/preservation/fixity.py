@@ -27,7 +27,7 @@ from typing import IO, Any
 import archa
 from archa.errors import Finding, StorageError, UsageError
 from archa.repository.config import Location
-from archa.repository.copies import packed_keys
+from archa.repository.copies import TEMPORARY, packed_keys, temporaries
 from archa.repository.events import Event, now_iso
 from archa.repository.ocfl import INVENTORY, object_relpath
 from archa.repository.placement import Expected, expected_files
@@ -54,8 +54,8 @@ class CopyAudit:
     findings: list[Finding] = field(default_factory=list)
 
     def add(self, code: str, message: str, path: str, expected: str | None = None,
-            found: str | None = None) -> None:
-        self.findings.append(Finding(code, message, path, expected, found))
+            found: str | None = None, severity: str = "error") -> None:
+        self.findings.append(Finding(code, message, path, expected, found, severity))
 
     @property
     def repair_command(self) -> str:
@@ -129,6 +129,8 @@ def audit_ocfl(store: Store, aip_id: str, version: str, alg: str, expected: dict
             to_hash.append(rel)
     top = set(expected) | {rel for rel in present if "/" in rel and not rel.startswith(f"{version}/")}
     for rel in sorted(present):
+        if TEMPORARY.match(rel.rsplit("/", 1)[-1]):
+            continue  # counted below, for every kind of copy
         if rel not in top and (rel.startswith(f"{version}/") or "/" not in rel):
             if rel.startswith(("extensions/", "logs/")) or (rel.startswith(INVENTORY) and INVENTORY not in expected):
                 continue  # the root inventory of a later head is not this version's
@@ -347,17 +349,21 @@ def audit_copy(repo: Repository, row: dict[str, Any], loc: Location, jobs: int, 
         else:
             audit_packed(store, row["aip_id"], row["version"], alg, expected, row["archive_sha256"] or "",
                          result, throttle)
+        for key in temporaries(store, object_relpath(row["aip_id"])):  # the lock is held: no write runs
+            store.delete(key)
+            result.add("FIX012", "temporary file left by an interrupted write: removed", key, severity="warning")
     except KeyMissing as e:
         result.add("FIX001", e.message, e.path)
     result.seconds = time.perf_counter() - t0
-    if result.findings:
+    if any(f.is_error for f in result.findings):
         result.state = "missing" if any(f.code == "FIX011" for f in result.findings) else "damaged"
     return result
 
 
 def record_audit(repo: Repository, a: CopyAudit) -> None:
     if a.state == "ok":
-        detail = f"{a.files} files, {a.bytes} bytes verified at {a.location}"
+        detail = f"{a.files} files, {a.bytes} bytes verified at {a.location}" + "".join(
+            f"; warning: {f}" for f in a.findings[:20])
     else:
         detail = f"{a.location}: {len(a.findings)} problem(s): " + "; ".join(str(f) for f in a.findings[:50])
     repo.catalog.record_audit(a.aip_id, a.version, a.location, a.state, now_iso(),

@@ -25,7 +25,7 @@ from archa.preservation.fixity import (
     record_audit,
 )
 from archa.repository.config import Location
-from archa.repository.copies import iter_packed, source_path, write_packed_copy
+from archa.repository.copies import iter_packed, source_path, sweep_temporaries, write_packed_copy
 from archa.repository.events import Event
 from archa.repository.ocfl import INVENTORY, StorageRoot, object_relpath
 from archa.repository.placement import expected_files, verified_source, versions_up_to
@@ -162,6 +162,7 @@ def _repair_one(repo: Repository, row: dict[str, Any], loc: Location) -> RepairR
                 result.error = f"no good copy left to repair from; nothing was changed: {e.message}"
                 return result
         store = repo.store(loc)
+        sweep_temporaries(store, aip_id)  # what an interrupted write left
         if loc.kind == "ocfl":
             _repair_ocfl(store, source, aip_id, version, repo, result)
         else:

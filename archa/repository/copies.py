@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import tarfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -258,6 +259,29 @@ def restore_packed(stores: list[tuple[Store, str]], aip_id: str, dest: Path) -> 
                 target.chmod(0o644)
             with open(target, "wb") as out:
                 out.writelines(file_chunks(f))
+
+
+# --- leftovers of interrupted writes ---------------------------------------------------------------
+
+# the temporary names of Store.writer (`.NAME.8hex.tmp`) and write_durable (`.NAME.tmp-PID`)
+TEMPORARY = re.compile(r"^\..+(\.[0-9a-f]{8}\.tmp|\.tmp-\d+)$")
+
+
+def temporaries(store: Store, prefix: str) -> list[str]:
+    """Keys under `prefix` that are temporary files an interrupted write left (a local
+    location only: an object store has none)."""
+    if not store.local:
+        return []
+    return sorted(k for k, _s in store.list(prefix, sizes=False) if TEMPORARY.match(k.rsplit("/", 1)[-1]))
+
+
+def sweep_temporaries(store: Store, aip_id: str) -> int:
+    """Delete what interrupted writes left in the AIP's directory at `store`; call with the
+    repository lock held (no write is running then). Returns how many were deleted."""
+    found = temporaries(store, object_relpath(aip_id))
+    for key in found:
+        store.delete(key)
+    return len(found)
 
 
 # --- removal (the disposal procedure) -----------------------------------------------------------

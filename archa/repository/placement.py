@@ -22,6 +22,7 @@ from archa.repository.copies import (
     CopyInfo,
     restore_packed,
     source_path,
+    sweep_temporaries,
     write_ocfl_copy,
     write_packed_copy,
 )
@@ -142,6 +143,7 @@ def verified_source(repo: Repository, aip_id: str, version: str, candidates: lis
 
 def write_copy(repo: Repository, source: StorageRoot, aip_id: str, version: str, loc: Location) -> CopyInfo:
     store = repo.store(loc)
+    sweep_temporaries(store, aip_id)  # what a killed copy left
     if loc.kind == "ocfl":
         return write_ocfl_copy(source, aip_id, version, store)
     pol = repo.policy.packing
