@@ -230,3 +230,63 @@ def test_an_audit_counts_and_removes_leftover_temporaries(repo: Repository, bags
     assert not [p for p in (repo.root / "storage").rglob("*") if ".tmp" in p.name]
     code, out = _run("fixity", "audit", "--all", "--repo", str(repo.root))
     assert code == 0 and "warning" not in out
+
+
+def test_a_full_disk_is_the_repositorys_fault_not_the_sips(repo: Repository, bags: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """ENOSPC while the SIP is copied in: a StorageError naming the place and the free space
+    (exit 1), no SIP finding, no rejection recorded, nothing left in staging."""
+    import errno
+
+    from archa.errors import StorageError
+    from archa.ingest import copier
+
+    bag = write_bag(bags / "big", {f"f{i}.bin": os.urandom(300_000) for i in range(6)})
+    real = copier._write
+    budget = [600_000]
+
+    def write(fd: int, data: memoryview) -> int:
+        budget[0] -= len(data)
+        if budget[0] < 0:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(fd, data)
+
+    monkeypatch.setattr(copier, "_write", write)
+    with pytest.raises(StorageError) as e:
+        ingest(repo, bag)
+    assert "No space left on device" in e.value.message and "free there" in e.value.message
+    assert "make room" in e.value.hint
+    assert repo.catalog.transfers() == [] and not list(repo.staging.iterdir())
+    budget[0] = 600_000
+    code, out = _run("ingest", str(bag), "--repo", str(repo.root))
+    assert code == 1 and "No space left on device" in out and "BAG015" not in out and "Traceback" not in out
+    monkeypatch.setattr(copier, "_write", real)
+    assert ingest(repo, bag).files == 6
+
+
+def test_an_exception_after_the_object_is_stored_is_finished_by_the_next_command(
+        repo: Repository, bags: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The catalog write fails (say, its disk is full) after the AIP reached storage: the
+    journal stays, reads report the pending AIP, the next writing command records it."""
+    from archa.repository.catalog import Catalog
+
+    def fail(*_a: object, **_kw: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Catalog, "record_aip", fail)
+    with pytest.raises(OSError):
+        ingest(repo, write_bag(bags / "a", {"a.txt": b"a"}))
+    monkeypatch.undo()
+    assert repo.catalog.aips() == [] and len(list(repo.staging.iterdir())) == 1
+    r = CliRunner().invoke(cli, ["aip", "list", "--repo", str(repo.root)])
+    assert "1 AIP version(s) in storage not yet in the catalog" in r.output
+    code, out = _run("status", "--repo", str(repo.root))
+    assert code == 1 and "not yet in the catalog" in out
+    assert _run("storage", "sync", "--repo", str(repo.root))[0] == 0
+    (aip,) = repo.catalog.aips()
+    assert not list(repo.staging.iterdir())
+    from archa.preservation.fixity import AuditOptions, audit
+
+    with repo.writing():
+        assert audit(repo, AuditOptions(due=False)).failures == []
+    assert {c["location"] for c in repo.catalog.copies(aip["id"])} == {"hot", "cold"}

@@ -30,6 +30,10 @@ def aip_list(originator: str | None, repo_path: str | None, as_json: bool) -> No
         if originator:
             repo.catalog.originator(originator, repo.hot_location)  # NotFoundError
         rows = repo.catalog.aips(originator)
+        pending = repo.pending_commits()
+    if pending:
+        click.echo(f"note: {len(pending)} AIP version(s) in storage not yet in the catalog ({', '.join(pending)}); "
+                   "the next writing command (e.g. archa storage sync) records them", err=True)
     if as_json:
         emit_json(rows)
         return

@@ -10,6 +10,7 @@ on four threads). Small files are made durable together by the caller's `sync_fi
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 from collections.abc import Callable, Sequence
@@ -17,6 +18,9 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
+
+from archa.errors import StorageError
+from archa.units import human_bytes
 
 CHUNK = 4 << 20
 FSYNC_EACH_ABOVE = 4 << 20
@@ -46,42 +50,80 @@ class CopyOutcome:
 
 def copy_one(job: CopyJob, buf: bytearray | None = None, made: set[Path] | None = None) -> CopyOutcome:
     """Stream `job.src` into `job.dest` (which must not exist), hashing as it goes.
-    `made`: folders known to exist already (saves a mkdir per file)."""
+    `made`: folders known to exist already (saves a mkdir per file). A source that cannot be
+    read is the outcome's `error`; a destination that cannot be written (a full disk, a
+    read-only file system) raises StorageError: that is the repository's fault, not the SIP's."""
     hashers = [hashlib.new(a) for a in job.algorithms]
     buf = buf if buf is not None else bytearray(min(CHUNK, max(job.size, 1)))
     view = memoryview(buf)
     total = 0
-    if made is None or job.dest.parent not in made:
-        job.dest.parent.mkdir(parents=True, exist_ok=True)
-        if made is not None:
-            made.add(job.dest.parent)
+    try:
+        if made is None or job.dest.parent not in made:
+            job.dest.parent.mkdir(parents=True, exist_ok=True)
+            if made is not None:
+                made.add(job.dest.parent)
+    except OSError as e:
+        raise write_failed(job.dest, e, job.size) from e
     try:
         src = os.open(job.src, os.O_RDONLY)
     except OSError as e:
         return CopyOutcome(job.key, 0, error=f"cannot be read: {e.strerror}")
     try:
-        dst = os.open(job.dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        try:
+            dst = os.open(job.dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except OSError as e:
+            raise write_failed(job.dest, e, job.size) from e
         try:
             while True:
-                n = os.readv(src, [view])
+                try:
+                    n = os.readv(src, [view])
+                except OSError as e:
+                    return CopyOutcome(job.key, total, error=f"cannot be read: {e.strerror}")
                 if n == 0:
                     break
                 chunk = view[:n]
                 for h in hashers:
                     h.update(chunk)
-                while chunk:
-                    w = os.write(dst, chunk)
-                    chunk = chunk[w:]
+                try:
+                    while chunk:
+                        w = _write(dst, chunk)
+                        chunk = chunk[w:]
+                except OSError as e:
+                    raise write_failed(job.dest, e, job.size - total) from e
                 total += n
             if total >= FSYNC_EACH_ABOVE:
-                os.fsync(dst)
+                try:
+                    os.fsync(dst)
+                except OSError as e:
+                    raise write_failed(job.dest, e, 0) from e
         finally:
             os.close(dst)
-    except OSError as e:
-        return CopyOutcome(job.key, total, error=f"cannot be copied: {e.strerror}")
     finally:
         os.close(src)
     return CopyOutcome(job.key, total, {a: h.hexdigest() for a, h in zip(job.algorithms, hashers)})
+
+
+_write = os.write  # the one write call of the copy (a seam for fault-injection tests)
+
+
+def write_failed(dest: Path, e: OSError, needed: int) -> StorageError:
+    """The error for a destination that cannot be written, naming the free space left."""
+    import shutil
+
+    where = dest.parent
+    while not where.exists() and where != where.parent:
+        where = where.parent
+    try:
+        free = shutil.disk_usage(where).free
+    except OSError:
+        free = -1
+    room = f"; {human_bytes(free)} free there" if free >= 0 else ""
+    full = e.errno in (errno.ENOSPC, errno.EDQUOT)
+    return StorageError(f"{where}: cannot write {dest.name}: {e.strerror}{room}", path=str(dest),
+                        hint=("make room on that file system (this file alone needs "
+                              f"{human_bytes(needed)} more), then run the command again; nothing was stored")
+                        if full else "check that the file system is mounted and writable, then run the command "
+                                     "again; nothing was stored")
 
 
 def copy_all(jobs: Sequence[CopyJob], threads: int, progress: ProgressFn | None = None,

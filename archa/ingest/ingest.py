@@ -104,6 +104,7 @@ class _Ingest:
         self.received = now_iso()
         self.findings: list[Finding] = []
         self.retention: list[Retention] = []
+        self.keep_journal = False  # the object reached storage but the catalog does not have it yet
         self.assignment: Assignment
 
     def _note(self, stage: str, done: int, total: int) -> None:
@@ -135,7 +136,7 @@ class _Ingest:
             self._record_rejection(rej)
             raise
         finally:
-            if work.exists():
+            if work.exists() and not self.keep_journal:
                 remove_tree(work)
         del files, bag, builder  # the per-file rows are in the catalog now; free them first
         self._replicate(result)
@@ -351,7 +352,9 @@ class _Ingest:
         }
         journal = self.repo.write_journal(work, header, rows)
         self.repo.hot.commit_object(work / "object", self.aip_id)
+        self.keep_journal = True  # the object is in storage: whatever fails now, the journal finishes it
         self.repo.apply_journal(journal)
+        self.keep_journal = False
         summary = self.repo.catalog.format_summary(self.aip_id, "v1")
         return IngestResult(self.aip_id, "v1", self.transfer_id, str(self.sip), n_payload,
                             payload_bytes, summary, warnings, originator=self.assignment.originator.id,

@@ -116,6 +116,7 @@ class _Update:
         self.alg: str = row["digest_algorithm"]
         self.inventory_digest: str = row["inventory_digest"]
         self.result = UpdateResult(options.aip_id, self.version, self.previous)
+        self.keep_journal = False
 
     def run(self) -> UpdateResult:
         t0 = time.perf_counter()
@@ -130,7 +131,7 @@ class _Update:
             added = self._store_added(builder, adds, files)
             self._commit(work, builder, files, rows, added, dc_bytes)
         finally:
-            if work.exists():
+            if work.exists() and not self.keep_journal:
                 remove_tree(work)
         copies = SyncResult()
         complete_copies(self.repo, self.opts.aip_id, self.version, copies, verify_source=False)
@@ -303,7 +304,9 @@ class _Update:
         journal = self.repo.write_journal(work, header, rows)
         self.repo.hot.add_version(work / "object" / self.version, aip_id, self.version, dump_json(inventory),
                                   self.alg)
+        self.keep_journal = True  # the version is in storage: whatever fails now, the journal finishes it
         self.repo.apply_journal(journal)
+        self.keep_journal = False
         self.result.files = len(rows)
         self.result.bytes = sum(r.size for r in rows)
 

@@ -34,6 +34,7 @@ class Overview:
     originators: list[dict[str, Any]] = field(default_factory=list)
     over_quota: list[str] = field(default_factory=list)
     last_failures: list[dict[str, Any]] = field(default_factory=list)
+    pending: list[str] = field(default_factory=list)  # "AIP vN" in storage, not yet in the catalog
     needs_person: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -72,6 +73,7 @@ def overview(repo: Repository, year: int | None = None) -> Overview:
     o.last_failures = [dict(zip(("time", "type", "aip_id", "location", "detail"), r, strict=True)) for r in q(
         """SELECT time, type, aip_id, location, detail FROM events WHERE outcome = 'failure'
            ORDER BY seq DESC LIMIT 5""")]
+    o.pending = repo.pending_commits()
     o.needs_person = _attention(o)
     return o
 
@@ -88,6 +90,9 @@ def _attention(o: Overview) -> list[str]:
         out.append(f"{o.not_stored} versions short of the copies the policy wants: archa storage sync")
     if o.destroying:
         out.append(f"{len(o.destroying)} destructions unfinished: archa disposal destroy PROPOSAL --yes")
+    if o.pending:
+        out.append(f"{len(o.pending)} AIP versions in storage not yet in the catalog: run a writing command "
+                   "(archa storage sync) to record them")
     if o.over_quota:
         out.append(f"over quota: {', '.join(o.over_quota)}")
     return out

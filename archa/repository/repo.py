@@ -245,6 +245,29 @@ class Repository:
         return report
 
 
+    def pending_commits(self) -> list[str]:
+        """`AIP vN` of every commit in storage that the catalog does not record yet (its journal
+        waits in staging; the next writing command records it). Reads only; no lock needed."""
+        out: list[str] = []
+        if not self.staging.is_dir():
+            return out
+        for work in sorted(self.staging.iterdir()):
+            journal = work / JOURNAL
+            try:
+                header = self.journal_header(journal) if journal.is_file() else None
+            except (OSError, ValueError):
+                continue  # being written right now
+            if header is None:
+                continue
+            aip_id, version = header["aip"]["id"], header["version"]["version"]
+            if header.get("kind") == "update":
+                if (self.hot.object_path(aip_id) / version).is_dir() and self.catalog.has_aip(aip_id) \
+                        and self.catalog.aip(aip_id)["head"] != version:
+                    out.append(f"{aip_id} {version}")
+            elif self.hot.has_object(aip_id) and not self.catalog.has_aip(aip_id):
+                out.append(f"{aip_id} {version}")
+        return out
+
     def _rolls_forward(self, header: dict[str, Any]) -> bool:
         """Whether the storage step a journal describes happened but its catalog rows did not.
         A new version whose directory is in place gets its root inventory now if the crash
