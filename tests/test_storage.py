@@ -392,3 +392,44 @@ def test_sync_refuses_when_no_copy_verifies(repo: Repository, aip: str, tmp_path
     assert "no copy verifies" in res.failed[0]["error"] and "hot: v1/content/" in res.failed[0]["error"]
     assert not (tmp_path / "extra" / object_relpath(aip)).exists()
     victim.write_bytes(good)
+
+
+def test_each_s3_location_keeps_its_own_credentials(repo: Repository, aip: str, s3: S3Server, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A location's own keys win over the environment (which here holds wrong ones); a
+    profile of the shared credentials file works too; archa.toml holding a secret is made
+    0600; a plain-http endpoint is warned about; no secret is printed."""
+    import stat
+
+    from click.testing import CliRunner
+
+    from archa.cli.main import cli
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "someone-else")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-the-secret")
+    monkeypatch.setenv("WARM_SECRET", s3.secret_key)
+    r = CliRunner().invoke(cli, ["storage", "add", "warm", f"s3://{new_bucket(s3)}/aips", "--kind", "ocfl",
+                                 "--tier", "warm", "--endpoint", s3.endpoint, "--access-key", s3.access_key,
+                                 "--secret-key-env", "WARM_SECRET", "--repo", str(repo.root)])
+    assert r.exit_code == 0, r.output
+    assert "plain http" in r.output and s3.secret_key not in r.output
+    toml = repo.root / "archa.toml"
+    assert stat.S_IMODE(toml.stat().st_mode) == 0o600 and s3.secret_key in toml.read_text()
+    creds = tmp_path / "credentials"
+    creds.write_text(f"[archa-cold]\naws_access_key_id = {s3.access_key}\naws_secret_access_key = {s3.secret_key}\n")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(creds))
+    r = CliRunner().invoke(cli, ["storage", "add", "vault", f"s3://{new_bucket(s3)}/packed", "--kind", "packed",
+                                 "--tier", "cold", "--endpoint", s3.endpoint, "--profile", "archa-cold",
+                                 "--repo", str(repo.root), "--json"])
+    assert r.exit_code == 0, r.output
+    assert s3.secret_key not in r.output
+    r = CliRunner().invoke(cli, ["storage", "sync", "--repo", str(repo.root)])
+    assert r.exit_code == 0, r.output
+    assert {c["location"] for c in repo.catalog.copies(aip) if c["state"] == "ok"} == {"hot", "cold", "warm", "vault"}
+    r = CliRunner().invoke(cli, ["fixity", "audit", "--all", "--repo", str(repo.root)])
+    assert r.exit_code == 0 and "4 copies" in r.output and "0 failed" in r.output, r.output
+    monkeypatch.delenv("WARM_SECRET")
+    r = CliRunner().invoke(cli, ["storage", "add", "x", f"s3://{new_bucket(s3)}/x", "--kind", "ocfl", "--tier",
+                                 "warm", "--endpoint", s3.endpoint, "--access-key", "k", "--secret-key-env",
+                                 "WARM_SECRET", "--repo", str(repo.root)])
+    assert r.exit_code == 2 and "empty or unset" in r.output

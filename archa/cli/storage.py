@@ -24,27 +24,51 @@ def storage() -> None:
 @click.option("--tier", type=click.Choice(TIERS), required=True)
 @click.option("--endpoint", default="", help="S3 endpoint URL, e.g. http://127.0.0.1:8333 (s3:// URIs).")
 @click.option("--region", default="", help="S3 region (default us-east-1).")
+@click.option("--access-key", default="", help="S3 access key of this location.")
+@click.option("--secret-key-env", default="", metavar="VAR",
+              help="The environment variable holding this location's S3 secret key.")
+@click.option("--profile", default="", help="A profile of the AWS shared credentials file, for this location.")
 @repo_option
 @json_option
-def storage_add(name: str, uri: str, kind: str, tier: str, endpoint: str, region: str,
-                repo_path: str | None, as_json: bool) -> None:
+def storage_add(name: str, uri: str, kind: str, tier: str, endpoint: str, region: str, access_key: str,
+                secret_key_env: str, profile: str, repo_path: str | None, as_json: bool) -> None:
     """Add a storage location: a path (relative to the repository, or absolute) or
     s3://BUCKET/PREFIX. It must answer a write, read and delete probe before it is saved.
-    S3 credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY. Run
-    `archa storage sync` afterwards to give it copies of the existing AIPs.
+    S3 credentials, each location its own: --access-key with the secret taken from the
+    environment variable --secret-key-env names (kept in archa.toml, which is then made
+    readable by its owner only), or --profile of the AWS credentials file; without either,
+    AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (/ AWS_SESSION_TOKEN) when it is used. A plain
+    http endpoint is warned about. Run `archa storage sync` afterwards to give it copies of
+    the existing AIPs.
 
     \b
     Example:
       archa storage add warm s3://archive-copies/aips --kind ocfl --tier warm \\
-          --endpoint http://s3.example.org:8333
+          --endpoint https://s3.example.org --access-key ARCHA01 --secret-key-env WARM_SECRET
     """
+    import os
+
+    from archa.errors import UsageError
+
+    secret = ""
+    if secret_key_env:
+        secret = os.environ.get(secret_key_env, "")
+        if not secret:
+            raise UsageError(f"--secret-key-env {secret_key_env}: that environment variable is empty or unset",
+                             hint=f"export {secret_key_env}=... first (a secret never goes on the command line)")
+    if bool(access_key) != bool(secret):
+        raise UsageError("give --access-key and --secret-key-env together")
     with open_repo(repo_path) as repo, repo.writing():
-        loc = add_location(repo, Location(name, kind, uri, tier, endpoint=endpoint, region=region))
+        loc = add_location(repo, Location(name, kind, uri, tier, endpoint=endpoint, region=region,
+                                          access_key=access_key, secret_key=secret, profile=profile))
     if as_json:
-        emit_json(loc.__dict__ | {"access_key": "", "secret_key": ""})
+        emit_json(loc.__dict__ | {"secret_key": "", "session_token": ""})
         return
     click.echo(f"Added location {loc.name}: {loc.kind} on tier {loc.tier} at {loc.uri}"
                + (f" ({loc.endpoint})" if loc.endpoint else ""))
+    if loc.endpoint.startswith("http://"):
+        click.echo(f"warning: {loc.endpoint} is plain http: credentials are signed, but the data crosses the "
+                   "network unencrypted; use https outside one machine")
     click.echo("Run `archa storage sync` to copy the existing AIPs there.")
 
 

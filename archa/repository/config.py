@@ -15,6 +15,9 @@ LOCATION_KINDS = ("ocfl", "packed")
 TIERS = ("hot", "warm", "cold")
 
 
+S3_FIELDS = ("endpoint", "region", "access_key", "secret_key", "session_token", "profile")
+
+
 @dataclass(frozen=True)
 class Location:
     """A named storage place. `uri` is a path relative to the repository, or absolute."""
@@ -25,8 +28,17 @@ class Location:
     tier: str
     endpoint: str = ""  # S3 only: http(s)://host:port
     region: str = ""
-    access_key: str = ""  # S3 only; $AWS_ACCESS_KEY_ID wins
-    secret_key: str = ""  # S3 only; $AWS_SECRET_ACCESS_KEY wins
+    # S3 credentials, in this order: the location's own keys (and session token); else the
+    # named profile of the AWS shared credentials file; else $AWS_ACCESS_KEY_ID /
+    # $AWS_SECRET_ACCESS_KEY / $AWS_SESSION_TOKEN (see store.s3_credentials)
+    access_key: str = ""
+    secret_key: str = ""
+    session_token: str = ""
+    profile: str = ""
+
+    @property
+    def holds_secrets(self) -> bool:
+        return bool(self.secret_key or self.session_token)
 
 
 @dataclass(frozen=True)
@@ -64,8 +76,7 @@ def render_config(cfg: RepoConfig) -> str:
             f"kind = {_q(loc.kind)}",
             f"uri = {_q(loc.uri)}",
             f"tier = {_q(loc.tier)}",
-            *[f"{k} = {_q(getattr(loc, k))}" for k in ("endpoint", "region", "access_key", "secret_key")
-              if getattr(loc, k)],
+            *[f"{k} = {_q(getattr(loc, k))}" for k in S3_FIELDS if getattr(loc, k)],
             "",
         ]
     lines += [
@@ -93,8 +104,7 @@ def load_config(root: Path) -> RepoConfig:
         locs = []
         for item in raw.get("locations", []):
             loc = Location(name=item["name"], kind=item["kind"], uri=item["uri"], tier=item["tier"],
-                           **{k: str(item[k]) for k in ("endpoint", "region", "access_key", "secret_key")
-                              if k in item})
+                           **{k: str(item[k]) for k in S3_FIELDS if k in item})
             if loc.kind not in LOCATION_KINDS or loc.tier not in TIERS:
                 raise ValueError(f"location {loc.name!r}: kind must be one of {LOCATION_KINDS}, "
                                  f"tier one of {TIERS}")

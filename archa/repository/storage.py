@@ -43,6 +43,8 @@ def add_location(repo: Repository, loc: Location) -> Location:
         init_ocfl_store(store)
     else:
         init_packed_store(store)
+    if any(x.holds_secrets for x in (*repo.config.locations, loc)):
+        os.chmod(repo.root / CONFIG_NAME, 0o600)  # secrets: readable by the owner only, before they are written
     with open(repo.root / CONFIG_NAME, "a", encoding="utf-8") as f:
         block = render_config(repo.config.__class__(repo.config.repository_id, repo.config.created, (loc,)))
         table = block[block.index("[[locations]]"):block.index("# Overrides")]

@@ -50,6 +50,31 @@ class PutResult:
     sha256: str
 
 
+def s3_credentials(loc: Location) -> tuple[str, str, str]:
+    """(access key, secret key, session token) of an S3 location: its own keys; else its
+    `profile` in the AWS shared credentials file ($AWS_SHARED_CREDENTIALS_FILE, else
+    ~/.aws/credentials); else the AWS_* environment variables. StorageError when none."""
+    if loc.access_key and loc.secret_key:
+        return loc.access_key, loc.secret_key, loc.session_token
+    if loc.profile:
+        import configparser
+
+        path = os.environ.get("AWS_SHARED_CREDENTIALS_FILE") or os.path.expanduser("~/.aws/credentials")
+        ini = configparser.ConfigParser()
+        ini.read(path, encoding="utf-8")
+        if not ini.has_section(loc.profile):
+            raise StorageError(f"location {loc.name!r}: no profile {loc.profile!r} in {path}", location=loc.name,
+                               hint="add the profile to the credentials file, or give the location its own keys")
+        p = ini[loc.profile]
+        return p.get("aws_access_key_id", ""), p.get("aws_secret_access_key", ""), p.get("aws_session_token", "")
+    access, secret = os.environ.get("AWS_ACCESS_KEY_ID", ""), os.environ.get("AWS_SECRET_ACCESS_KEY", "")
+    if not access or not secret:
+        raise StorageError(f"location {loc.name!r}: no S3 credentials", location=loc.name,
+                           hint="give the location access_key and secret_key (or a profile) in its table of "
+                                "archa.toml, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+    return access, secret, os.environ.get("AWS_SESSION_TOKEN", "")
+
+
 def _s3_filesystem(loc: Location) -> Any:
     import pyarrow.fs as pafs
 
@@ -59,14 +84,9 @@ def _s3_filesystem(loc: Location) -> Any:
     scheme, _, host = loc.endpoint.partition("://")
     if not host:
         scheme, host = "https", loc.endpoint
-    access = os.environ.get("AWS_ACCESS_KEY_ID") or loc.access_key
-    secret = os.environ.get("AWS_SECRET_ACCESS_KEY") or loc.secret_key
-    if not access or not secret:
-        raise StorageError(f"location {loc.name!r}: no S3 credentials", location=loc.name,
-                           hint="set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or access_key and "
-                                "secret_key in the location's table of archa.toml")
+    access, secret, token = s3_credentials(loc)
     return pafs.S3FileSystem(endpoint_override=host.rstrip("/"), scheme=scheme, access_key=access,
-                             secret_key=secret, region=loc.region or "us-east-1",
+                             secret_key=secret, session_token=token or None, region=loc.region or "us-east-1",
                              connect_timeout=3, request_timeout=30,
                              retry_strategy=pafs.AwsStandardS3RetryStrategy(max_attempts=2))
 
