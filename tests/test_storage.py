@@ -433,3 +433,33 @@ def test_each_s3_location_keeps_its_own_credentials(repo: Repository, aip: str, 
                                  "warm", "--endpoint", s3.endpoint, "--access-key", "k", "--secret-key-env",
                                  "WARM_SECRET", "--repo", str(repo.root)])
     assert r.exit_code == 2 and "empty or unset" in r.output
+
+
+def test_copies_on_one_disk_are_one_failure_domain(repo: Repository, aip: str, s3_env: S3Server,
+                                                   repo_with_policy: object, tmp_path: Path) -> None:
+    """The default hot and cold locations share a disk: a warning; with placement.independent
+    they count as one copy, so a version is stored only once a copy is on another domain."""
+    from click.testing import CliRunner
+
+    from archa.cli.main import cli
+    from archa.ingest.ingest import ingest
+    from archa.repository.placement import failure_domain, placement_satisfied, shared_domains
+    from tests.bagmaker import write_bag
+
+    assert shared_domains(repo) == {failure_domain(repo, repo.config.locations[0]): ["hot", "cold"]}
+    r = CliRunner().invoke(cli, ["storage", "status", "--repo", str(repo.root)])
+    assert "warning: hot, cold are on one device" in r.output, r.output
+    r = CliRunner().invoke(cli, ["status", "--repo", str(repo.root)])
+    assert "share one failure domain" in r.output
+    strict = repo_with_policy(tmp_path / "strict", "[policy.placement]\nindependent = true\n")  # type: ignore[operator]
+    res = ingest(strict, write_bag(tmp_path / "bag", {"a.txt": b"a"}))
+    assert not res.stored  # hot + cold on one disk: one copy
+    assert not placement_satisfied(strict, {"hot", "cold"})
+    from archa.repository.config import Location
+    from archa.repository.storage import add_location
+
+    add_location(strict, Location("warm", "ocfl", f"s3://{new_bucket(s3_env)}/aips", "warm",
+                                  endpoint=s3_env.endpoint))
+    r = CliRunner().invoke(cli, ["storage", "sync", "--repo", str(strict.root)])
+    assert r.exit_code == 0, r.output
+    assert strict.catalog.versions(res.aip_id)[0]["stored"] == 1  # a copy on another endpoint now

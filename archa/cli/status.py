@@ -42,6 +42,10 @@ def status_command(ctx: click.Context, repo_path: str | None, as_json: bool) -> 
         due = ", ".join(f"{n} {s}" for s, n in sorted(o.retention_due.items())) or "none"
         click.echo(f"  retention due this year: {due}; holds: {o.holds}; open disposal proposals: "
                    f"{o.proposals_open}")
+        for domain, names in sorted(o.shared_domains.items()):
+            click.echo(f"  warning: {', '.join(names)} share one failure domain ({domain}): one failure loses "
+                       "them all; put a copy on another disk or endpoint (policy placement.independent = true "
+                       "then counts them as one)")
         for f in o.last_failures:
             click.echo(f"  failure {f['time'][:19]} {f['type']}: {f['detail'][:100]}")
         if o.needs_person:

@@ -100,7 +100,9 @@ def storage_list(repo_path: str | None, as_json: bool) -> None:
 @json_option
 def storage_status(originator: str | None, repo_path: str | None, as_json: bool) -> None:
     """Per location: AIP versions held, bytes, copies missing or damaged (from the catalog;
-    `archa storage sync` fills what is missing). Exit status 1 when any copy is missing.
+    `archa storage sync` fills what is missing), and its failure domain (the device of a
+    local location, the endpoint of an S3 one), with a warning when locations share one.
+    Exit status 1 when any copy is missing.
 
     \b
     Example:
@@ -113,10 +115,18 @@ def storage_status(originator: str | None, repo_path: str | None, as_json: bool)
     if as_json:
         emit_json([r.as_dict() for r in rows])
     else:
-        click.echo(f"{'name':<10} {'kind':<7} {'tier':<5} {'versions':>8} {'size':>10} {'missing':>8} {'damaged':>8}")
+        click.echo(f"{'name':<10} {'kind':<7} {'tier':<5} {'versions':>8} {'size':>10} {'missing':>8} {'damaged':>8}"
+                   "  failure domain")
         for r in rows:
             click.echo(f"{r.name:<10} {r.kind:<7} {r.tier:<5} {r.versions_held:>8} {human_bytes(r.bytes):>10} "
-                       f"{r.missing:>8} {r.damaged:>8}")
+                       f"{r.missing:>8} {r.damaged:>8}  {r.domain}")
+        domains: dict[str, list[str]] = {}
+        for r in rows:
+            domains.setdefault(r.domain, []).append(r.name)
+        for domain, names in sorted(domains.items()):
+            if len(names) > 1:
+                click.echo(f"warning: {', '.join(names)} are on one {domain}: a single failure loses every copy "
+                           "there; keep a copy elsewhere (placement.independent = true counts them as one)")
     if any(r.missing or r.damaged for r in rows):
         raise SystemExit(1)
 

@@ -17,6 +17,7 @@ NSESSS_PROFILES = ("prejimka", "skartace-metadata", "skartace-uplny")
 class PlacementPolicy:
     copies: int = 2
     tiers: tuple[str, ...] = ("hot", "cold")
+    independent: bool = False  # copies count only on distinct failure domains (devices, endpoints)
 
 
 @dataclass(frozen=True)
@@ -116,7 +117,8 @@ def load_policy(overrides: dict[str, Any] | None = None) -> Policy:
         return Policy(
             digest_algorithm=alg,
             placement=PlacementPolicy(copies=int(raw["placement"]["copies"]),
-                                      tiers=tuple(raw["placement"]["tiers"])),
+                                      tiers=tuple(raw["placement"]["tiers"]),
+                                      independent=bool(raw["placement"].get("independent", False))),
             ingest=IngestPolicy(max_files=int(ing["max_files"]), max_bytes=int(ing["max_bytes"]),
                                 jobs=int(ing["jobs"]), max_ratio=int(ing["max_ratio"])),
             engine=str(raw["identification"]["engine"]),

@@ -34,6 +34,7 @@ class Overview:
     originators: list[dict[str, Any]] = field(default_factory=list)
     over_quota: list[str] = field(default_factory=list)
     last_failures: list[dict[str, Any]] = field(default_factory=list)
+    shared_domains: dict[str, list[str]] = field(default_factory=dict)  # one disk/endpoint, several locations
     pending: list[str] = field(default_factory=list)  # "AIP vN" in storage, not yet in the catalog
     needs_person: list[str] = field(default_factory=list)
 
@@ -74,6 +75,9 @@ def overview(repo: Repository, year: int | None = None) -> Overview:
         """SELECT time, type, aip_id, location, detail FROM events WHERE outcome = 'failure'
            ORDER BY seq DESC LIMIT 5""")]
     o.pending = repo.pending_commits()
+    from archa.repository.placement import shared_domains
+
+    o.shared_domains = shared_domains(repo)
     o.needs_person = _attention(o)
     return o
 

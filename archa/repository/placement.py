@@ -9,6 +9,7 @@ after that object's files for the version verify against its inventory now.
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -34,10 +35,34 @@ ARCHA_AGENT = f"archa/{archa.__version__}"
 ProgressFn = Callable[[str, int, int], None]
 
 
+def failure_domain(repo: Repository, loc: Location) -> str:
+    """What a location fails with: an S3 endpoint (host and port), or the device holding a
+    local location's directory (its nearest existing parent when it is gone)."""
+    if loc.uri.startswith("s3://"):
+        return f"endpoint {loc.endpoint.split('://')[-1].rstrip('/')}"
+    path = repo.location_path(loc)
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return f"device {os.stat(path).st_dev}"
+
+
+def shared_domains(repo: Repository) -> dict[str, list[str]]:
+    """Failure domains holding more than one location: {domain: [location, ...]}."""
+    by: dict[str, list[str]] = {}
+    for loc in repo.config.locations:
+        by.setdefault(failure_domain(repo, loc), []).append(loc.name)
+    return {d: names for d, names in by.items() if len(names) > 1}
+
+
 def placement_satisfied(repo: Repository, ok_locations: set[str]) -> bool:
+    """Enough copies, on the tiers the policy wants; with `independent`, copies on one
+    failure domain count as one."""
     tiers = {loc.tier for loc in repo.config.locations if loc.name in ok_locations}
     pol = repo.policy.placement
-    return len(ok_locations) >= pol.copies and set(pol.tiers) <= tiers
+    copies = len(ok_locations)
+    if pol.independent:
+        copies = len({failure_domain(repo, loc) for loc in repo.config.locations if loc.name in ok_locations})
+    return copies >= pol.copies and set(pol.tiers) <= tiers
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from archa.repository.catalog import CATALOG_NAME, Catalog
 from archa.repository.config import CONFIG_NAME, LOCATION_KINDS, TIERS, Location, load_config, render_config
 from archa.repository.copies import init_ocfl_store, init_packed_store
 from archa.repository.durable import fsync_dir
+from archa.repository.placement import failure_domain
 from archa.repository.rebuild import RebuildReport, compare_catalogs, rebuild_catalog
 from archa.repository.repo import Repository
 
@@ -65,6 +66,7 @@ class LocationStatus:
     bytes: int
     missing: int
     damaged: int
+    domain: str = ""  # the failure domain (device or endpoint); see placement.failure_domain
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -86,7 +88,8 @@ def status(repo: Repository, originator: str | None = None) -> list[LocationStat
         out.append(LocationStatus(loc.name, loc.kind, loc.tier, loc.uri, len(ok),
                                   sum(c["bytes"] or 0 for c in ok),
                                   len(versions - mine.keys()) + sum(1 for c in mine.values() if c["state"] == "missing"),
-                                  sum(1 for c in mine.values() if c["state"] == "damaged")))
+                                  sum(1 for c in mine.values() if c["state"] == "damaged"),
+                                  failure_domain(repo, loc)))
     return out
 
 
