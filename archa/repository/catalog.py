@@ -128,6 +128,42 @@ def _m8(db: sqlite_utils.Database) -> None:
     db.table("event_anchors").create({"location": str, "last_seq": int, "last_hash": str}, pk="location")
 
 
+# Tables only the catalog holds (nothing in an AIP says them): every change to them is
+# journaled by triggers into `changes`, which eventlog.anchor writes to every location
+# with the events, and `catalog rebuild` replays.
+JOURNALED = ("transfers", "originators", "holds", "proposals", "proposal_items", "documents")
+
+
+def journal_triggers(db: sqlite_utils.Database, create: bool = True) -> None:
+    """(Re)create, or with `create` False drop, the triggers journaling JOURNALED tables.
+    A migration that changes one of those tables' columns must call this again."""
+    for table in JOURNALED:
+        for op in ("ins", "upd", "del"):
+            db.execute(f"DROP TRIGGER IF EXISTS journal_{table}_{op}")
+        if not create:
+            continue
+        cols = [(r[1], (r[2] or "").upper()) for r in db.execute(f"PRAGMA table_info({table})").fetchall()]
+
+        def obj(alias: str, cols: list[tuple[str, str]] = cols) -> str:
+            return "json_object(" + ", ".join(f"'{c}', " + (f"hex({alias}.{c})" if "BLOB" in t else f"{alias}.{c}")
+                                               for c, t in cols) + ")"
+
+        for op, event, alias, kind in (("ins", "INSERT", "NEW", "upsert"), ("upd", "UPDATE", "NEW", "upsert"),
+                                       ("del", "DELETE", "OLD", "delete")):
+            db.execute(f"""CREATE TRIGGER journal_{table}_{op} AFTER {event} ON {table} BEGIN
+                           INSERT INTO changes (tbl, op, row) VALUES ('{table}', '{kind}', {obj(alias)}); END""")
+
+
+def _m9(db: sqlite_utils.Database) -> None:
+    """The journal of the catalog-only tables (see JOURNALED), anchored in storage."""
+    db.execute("""CREATE TABLE changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, tbl TEXT NOT NULL,
+                  op TEXT NOT NULL, row TEXT NOT NULL)""")
+    db.table("event_anchors").add_column("last_change", int)
+    journal_triggers(db)
+    for table in JOURNALED:  # what they hold already
+        db.execute(f"UPDATE {table} SET rowid = rowid")
+
+
 _PAYLOAD = "SELECT logical_path, digest FROM files WHERE aip_id = ? AND version = ? AND role = 'payload'"
 
 
@@ -144,7 +180,7 @@ def payload_fingerprint(rows: Iterable[tuple[str, str]]) -> str:
 _ACTIVE = "JOIN aips a ON a.id = {t}.aip_id AND COALESCE(a.state, 'active') = 'active'"
 
 # Ordered migrations: index i takes schema version i to i + 1. Never edit a released one.
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_m1, _m2, _m3, _m4, _m5, _m6, _m7, _m8]
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_m1, _m2, _m3, _m4, _m5, _m6, _m7, _m8, _m9]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -49,32 +49,62 @@ def anchor(repo: Any) -> dict[str, str]:
     (they are tried again next time); never raises for a location."""
     cat = repo.catalog
     conn = cat.conn
-    last_row = conn.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
-    if last_row is None:
-        return {}
-    top, top_hash = last_row
-    held = dict(conn.execute("SELECT location, last_seq FROM event_anchors").fetchall())
+    top, top_hash = conn.execute("SELECT COALESCE(MAX(seq), 0), (SELECT hash FROM events ORDER BY seq DESC LIMIT 1) "
+                                 "FROM events").fetchone()
+    top_change = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM changes").fetchone()[0]
+    held = {r[0]: (r[1] or 0, r[2] or 0) for r in conn.execute(
+        "SELECT location, last_seq, last_change FROM event_anchors")}
     failed: dict[str, str] = {}
     for loc in repo.config.locations:
-        start = int(held.get(loc.name, 0)) + 1
-        if start > top:
+        start, start_change = (n + 1 for n in held.get(loc.name, (0, 0)))
+        if start > top and start_change > top_change:
             continue
-        seal = {"first": start, "last": top, "hash": top_hash, "written": now_iso()}
-        rows = conn.execute(f"SELECT {', '.join(COLUMNS)} FROM events WHERE seq BETWEEN ? AND ? ORDER BY seq",
-                            [start, top])
         try:
             store: Store = repo.store(loc)
-            key = segment_key(start, top)
-            if not store.exists(key):
-                store.put(key, _lines(rows, seal))
+            if start <= top:
+                key = segment_key(start, top)
+                if not store.exists(key):
+                    store.put(key, _lines(conn.execute(f"SELECT {', '.join(COLUMNS)} FROM events WHERE seq BETWEEN "
+                                                       "? AND ? ORDER BY seq", [start, top]),
+                                          {"first": start, "last": top, "hash": top_hash, "written": now_iso()}))
+            if start_change <= top_change:
+                key = f"{PREFIX}/changes-{start_change:012d}-{top_change:012d}.jsonl"
+                if not store.exists(key):
+                    rows = conn.execute("SELECT seq, tbl, op, row FROM changes WHERE seq BETWEEN ? AND ? ORDER BY seq",
+                                        [start_change, top_change])
+                    store.put(key, ((json.dumps({"seq": q, "tbl": t, "op": o, "row": json.loads(r)},
+                                                sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8", "surrogateescape")
+                                    for q, t, o, r in rows))
         except StorageError as e:
             failed[loc.name] = e.message
             continue
         with cat.transaction():
-            conn.execute("INSERT INTO event_anchors (location, last_seq, last_hash) VALUES (?, ?, ?) "
+            conn.execute("INSERT INTO event_anchors (location, last_seq, last_hash, last_change) VALUES (?, ?, ?, ?) "
                          "ON CONFLICT(location) DO UPDATE SET last_seq = excluded.last_seq, "
-                         "last_hash = excluded.last_hash", [loc.name, top, top_hash])
+                         "last_hash = excluded.last_hash, last_change = excluded.last_change",
+                         [loc.name, top, top_hash, top_change])
     return failed
+
+
+CHANGES = re.compile(r"^extensions/archa-events/changes-(\d{12})-(\d{12})\.jsonl$")
+
+
+def read_changes(store: Store) -> list[dict[str, Any]]:
+    """The journal of the catalog-only tables a location holds, in order, as far as it is
+    contiguous from the first change."""
+    keys = sorted((int(m.group(1)), int(m.group(2)), k) for k, _s in store.list(PREFIX, sizes=False)
+                  if (m := CHANGES.match(k)))
+    out: list[dict[str, Any]] = []
+    for first, last, key in keys:
+        if last <= len(out):
+            continue
+        if first > len(out) + 1:
+            break
+        for line in store.read_bytes(key).decode("utf-8", "surrogateescape").splitlines():
+            change = json.loads(line)
+            if change["seq"] == len(out) + 1:
+                out.append(change)
+    return out
 
 
 @dataclass

@@ -21,7 +21,7 @@ from lxml import etree
 
 from archa.errors import StorageError
 from archa.metadata.premis import ORIGINATOR_AGENT, PremisRecord, read_premis
-from archa.repository.catalog import Catalog, FileRow
+from archa.repository.catalog import Catalog, FileRow, journal_triggers
 from archa.repository.copies import TOMBSTONES, iter_packed, read_packed_index
 from archa.repository.events import Event, append_events
 from archa.repository.ocfl import INVENTORY, object_relpath
@@ -211,6 +211,7 @@ def rebuild_catalog(repo: Repository, dest: Path) -> RebuildReport:
 
     cat = Catalog.create(dest)
     report = RebuildReport(str(dest))
+    journal_triggers(cat.db, create=False)  # what the rebuild writes is no new change
     try:
         scan = _scan(repo)
         premis_events: list[Event] = []  # from PREMIS and tombstones: what no location's log holds
@@ -257,6 +258,8 @@ def rebuild_catalog(repo: Repository, dest: Path) -> RebuildReport:
             report.aips += 1
             report.copies += len(f.copies)
         _restore_events(repo, cat, premis_events)
+        _restore_changes(repo, cat)
+        journal_triggers(cat.db)
     finally:
         cat.close()
     return report
@@ -290,6 +293,46 @@ def _restore_events(repo: Repository, cat: Catalog, premis_events: list[Event]) 
                                      [log.location, intact, log.rows[intact]["hash"]])
         known = {r[0] for r in cat.conn.execute("SELECT id FROM events")}
         append_events(cat.conn, [e for e in premis_events if e.id not in known])
+
+
+def _restore_changes(repo: Repository, cat: Catalog) -> None:
+    """Replay the journal of the catalog-only tables (transfers, originators, holds, disposal
+    proposals and their items, the archive's documents) from the location holding the most
+    of it, and keep the journal itself, row for row."""
+    from archa.repository.eventlog import read_changes
+
+    best: tuple[str, list[dict[str, Any]]] = ("", [])
+    held: dict[str, int] = {}
+    for loc in repo.config.locations:
+        try:
+            changes = read_changes(repo.store(loc))
+        except StorageError:
+            continue
+        held[loc.name] = len(changes)
+        if len(changes) > len(best[1]):
+            best = (loc.name, changes)
+    columns: dict[str, list[tuple[str, str, int]]] = {}
+    with cat.transaction():
+        for c in best[1]:
+            table = c["tbl"]
+            if table not in columns:
+                columns[table] = [(r[1], (r[2] or "").upper(), r[5]) for r in cat.conn.execute(
+                    f"PRAGMA table_info({table})")]
+            cols = columns[table]
+            row = {n: (bytes.fromhex(c["row"][n]) if "BLOB" in t and c["row"].get(n) is not None else c["row"].get(n))
+                   for n, t, _pk in cols}
+            if c["op"] == "delete":
+                keys = [n for n, _t, pk in cols if pk]
+                cat.conn.execute(f"DELETE FROM {table} WHERE " + " AND ".join(f"{k} = ?" for k in keys),
+                                 [row[k] for k in keys])
+            else:
+                cat.conn.execute(f"INSERT OR REPLACE INTO {table} ({', '.join(row)}) VALUES "
+                                 f"({', '.join('?' * len(row))})", list(row.values()))
+            cat.conn.execute("INSERT INTO changes (seq, tbl, op, row) VALUES (?, ?, ?, ?)",
+                             [c["seq"], table, c["op"], json.dumps(c["row"], ensure_ascii=False)])
+        for name, n in held.items():
+            cat.conn.execute("INSERT INTO event_anchors (location, last_seq, last_change) VALUES (?, 0, ?) "
+                             "ON CONFLICT(location) DO UPDATE SET last_change = excluded.last_change", [name, n])
 
 
 def _record_tombstone(cat: Catalog, tomb: dict[str, Any], remnants: set[str]) -> list[Event]:
@@ -333,6 +376,11 @@ def compare_catalogs(current: Catalog, rebuilt: Catalog) -> list[str]:
     queries = {
         "AIP": "SELECT id, head || ' ' || COALESCE(originator_id, '') || ' ' || COALESCE(state, 'active') FROM aips",
         "tombstone": "SELECT aip_id, state || ' ' || proposal_id || ' ' || locations_left FROM tombstones",
+        "transfer": "SELECT id, status || ' ' || COALESCE(aip_id, '') || ' ' || files FROM transfers",
+        "hold": "SELECT id, aip_id || ' ' || reason || ' ' || COALESCE(released, '') FROM holds",
+        "originator": "SELECT id, name || ' ' || COALESCE(ico, '') || ' ' || COALESCE(quota_bytes, '') FROM originators",
+        "proposal item": "SELECT proposal_id, aip_id, entity, COALESCE(decision, '') || ' ' || COALESCE(da_id, '') "
+                         "|| ' ' || COALESCE(destroyed, '') FROM proposal_items",
         "version": "SELECT aip_id, version, files FROM versions",
         "file": "SELECT aip_id, version, logical_path, digest || ' ' || puid FROM files",
         "copy": "SELECT aip_id, version, location, state FROM copies",
