@@ -152,3 +152,53 @@ def test_catalog_only_tables_come_back_from_storage(repo: Repository, bags: Path
         (repo.root / f"catalog.sqlite{side}").unlink(missing_ok=True)
     run("catalog", "rebuild")
     assert not repo.catalog.held(a)
+
+
+def test_storage_alone_is_enough(repo: Repository, bags: Path, tmp_path: Path) -> None:
+    """Several AIPs, a new version, a rejected transfer, audits, a damaged copy repaired, a
+    hold: `catalog rebuild --check` finds no difference field by field; after the catalog is
+    deleted, the rebuilt one audits clean, verifies against the log, and has it all."""
+    import pytest
+
+    from archa.errors import SipRejected
+    from archa.lifecycle.versions import UpdateOptions, update_aip
+    from archa.preservation.fixity import AuditOptions, audit
+    from archa.preservation.repair import repair
+
+    def run(*args: str, code: int = 0) -> str:
+        r = CliRunner().invoke(cli, [*args, "--repo", str(repo.root)])
+        assert r.exit_code == code, r.output
+        return r.output
+
+    aips = [ingest(repo, write_bag(bags / f"b{i}", {f"p{i}.txt": bytes([70 + i]) * 500})).aip_id for i in range(3)]
+    (tmp_path / "new.txt").write_bytes(b"second page\n")
+    update_aip(repo, UpdateOptions(aips[0], "a page added", add=((tmp_path / "new.txt", "p-new.txt"),)))
+    broken = write_bag(bags / "bad", {"x.txt": b"x"})
+    (broken / "data" / "x.txt").write_bytes(b"y")
+    with pytest.raises(SipRejected):
+        ingest(repo, broken)
+    page = next((repo.hot.object_path(aips[1]) / "v1/content/representations/original/data").iterdir())
+    page.chmod(0o644)
+    page.write_bytes(b"rot")
+    with repo.writing():
+        audit(repo, AuditOptions(due=False))
+        repair(repo, aips[1], "hot")
+    run("hold", "add", aips[2], "--reason", "inspection")
+    assert "the same as the live catalog, field by field" in run("catalog", "rebuild", "--check")
+    conn = repo.catalog.conn
+    conn.execute("UPDATE copies SET state = 'damaged' WHERE aip_id = ? AND location = 'cold'", [aips[2]])
+    out = run("catalog", "rebuild", "--check", code=1)  # the catalog says what storage does not
+    assert f"copy {aips[2]} v1 cold: current damaged" in out and "rebuilt ok" in out, out
+    conn.execute("UPDATE copies SET state = 'ok' WHERE aip_id = ? AND location = 'cold'", [aips[2]])
+    before = {q: repo.catalog.conn.execute(q).fetchall() for q in (
+        "SELECT id, status FROM transfers ORDER BY id", ("SELECT aip_id, version, location, state, last_audit "
+        "FROM copies ORDER BY 1, 2, 3"), "SELECT seq, hash FROM events ORDER BY seq")}
+    repo.close()
+    for side in ("", "-wal", "-shm"):
+        (repo.root / f"catalog.sqlite{side}").unlink(missing_ok=True)
+    run("catalog", "rebuild")
+    after = {q: repo.catalog.conn.execute(q).fetchall() for q in before}
+    assert after == before
+    assert repo.catalog.held(aips[2]) and repo.catalog.aip(aips[0])["head"] == "v2"
+    assert "0 failed" in run("fixity", "audit", "--all")
+    assert "matching the log" in run("events", "verify")

@@ -20,17 +20,40 @@ def catalog() -> None:
 @catalog.command("rebuild")
 @click.option("--replace", is_flag=True, help="Put the rebuilt catalog in place (the old one is kept "
                                               "as catalog.sqlite.bak-TIME).")
+@click.option("--check", is_flag=True, help="Only compare: rebuild into a temporary file, list every difference "
+                                            "from the live catalog, remove it (exit 1 when they differ).")
 @repo_option
 @json_option
-def catalog_rebuild(replace: bool, repo_path: str | None, as_json: bool) -> None:
-    """Reconstruct AIPs, versions, files, formats and copies from the locations alone (OCFL
-    inventories, METS/PREMIS, packed indexes) into a new catalog, and report how it differs
-    from the current one. With no catalog (deleted or lost) the result becomes the catalog.
+@click.pass_context
+def catalog_rebuild(ctx: click.Context, replace: bool, check: bool, repo_path: str | None, as_json: bool) -> None:
+    """Reconstruct the catalog from the locations alone: AIPs, versions, files, formats and
+    copies (OCFL inventories, METS/PREMIS, packed indexes, tombstones), copy states from the
+    last audits, the event log row for row, transfers, originators, holds and the disposal
+    procedure (the journal kept beside the log), into a new catalog, and report how it
+    differs from the current one. With no catalog (deleted or lost) the result becomes the
+    catalog. --check only compares.
 
     \b
     Example:
       archa catalog rebuild --repo archive
+      archa catalog rebuild --check --repo archive
     """
+    if check:
+        from archa.repository.storage import check_rebuild
+
+        with Repository.open(resolve_repo_path(repo_path)) as repo, repo.writing():
+            report = check_rebuild(repo)
+        if as_json:
+            emit_json(report.as_dict())
+        else:
+            click.echo(f"rebuilt from storage: {report.aips} AIPs, {report.files} files, {report.copies} copies; "
+                       + (f"{len(report.differences)} difference(s) from the live catalog:" if report.differences
+                          else "the same as the live catalog, field by field"))
+            for d in report.differences:
+                click.echo(f"  {d}")
+        if report.differences:
+            ctx.exit(1)
+        return
     with Repository.open(resolve_repo_path(repo_path)) as repo, exclusive_lock(repo.root / "lock"):
         out = rebuild(repo, replace=replace)
     if as_json:

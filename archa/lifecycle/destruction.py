@@ -149,7 +149,7 @@ def _begin(repo: Repository, proposal_id: str, aip_id: str, items: list[dict[str
     tomb = tombstone(repo, proposal_id, aip_id, items)
     locations = [loc.name for loc in repo.config.locations]
     with cat.transaction():
-        cat.conn.execute("UPDATE aips SET state = 'destroying' WHERE id = ?", [aip_id])
+        cat.conn.execute("UPDATE aips SET state = 'destroying', payload_digest = NULL WHERE id = ?", [aip_id])
         cat.db.table("tombstones").insert({"aip_id": aip_id, "state": tomb["state"], "at": tomb["ordered"],
                                            "proposal_id": proposal_id,
                                            "certificate": json.dumps(tomb, ensure_ascii=False, sort_keys=True),

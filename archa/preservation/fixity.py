@@ -28,7 +28,7 @@ import archa
 from archa.errors import Finding, StorageError, UsageError
 from archa.repository.config import Location
 from archa.repository.copies import TEMPORARY, packed_keys, temporaries
-from archa.repository.events import Event, now_iso
+from archa.repository.events import Event
 from archa.repository.ocfl import INVENTORY, object_relpath
 from archa.repository.placement import Expected, expected_files
 from archa.repository.repo import Repository
@@ -366,9 +366,9 @@ def record_audit(repo: Repository, a: CopyAudit) -> None:
             f"; warning: {f}" for f in a.findings[:20])
     else:
         detail = f"{a.location}: {len(a.findings)} problem(s): " + "; ".join(str(f) for f in a.findings[:50])
-    repo.catalog.record_audit(a.aip_id, a.version, a.location, a.state, now_iso(),
-                              Event("fixity check", "success" if a.state == "ok" else "failure", detail,
-                                    ARCHA_AGENT, a.aip_id, a.version, a.location))
+    event = Event("fixity check", "success" if a.state == "ok" else "failure", detail, ARCHA_AGENT, a.aip_id,
+                  a.version, a.location)
+    repo.catalog.record_audit(a.aip_id, a.version, a.location, a.state, event.time, event)  # one time: rebuildable
 
 
 def audit(repo: Repository, opts: AuditOptions, progress: ProgressFn | None = None) -> AuditSummary:

@@ -27,7 +27,7 @@ from archa.repository.copies import (
     write_ocfl_copy,
     write_packed_copy,
 )
-from archa.repository.events import Event, now_iso
+from archa.repository.events import Event
 from archa.repository.ocfl import INVENTORY, OBJECT_NAMASTE, StorageRoot, object_relpath
 from archa.repository.repo import Repository, remove_tree
 
@@ -225,16 +225,15 @@ def _write_missing(repo: Repository, aip_id: str, version: str, missing: list[Lo
                                   "error": e.message, "hint": e.hint})
             continue
         have.add(loc.name)
-        written = now_iso()
         detail = f"{aip_id} {version} copied from {source_name} to {loc.name} ({loc.kind}, tier {loc.tier}); " \
                  f"{info.bytes} bytes verified as read back"
         if info.archive_sha256:
             detail += f"; archive sha256 {info.archive_sha256}"
+        event = Event("replication", "success", detail, ARCHA_AGENT, aip_id, version, loc.name)
         cat.record_copy({"aip_id": aip_id, "version": version, "location": loc.name, "state": "ok",
-                         "written": written, "last_audit": None, "bytes": info.bytes,
+                         "written": event.time, "last_audit": None, "bytes": info.bytes,
                          "archive_sha256": info.archive_sha256},
-                        placement_satisfied(repo, have),
-                        [Event("replication", "success", detail, ARCHA_AGENT, aip_id, version, loc.name)])
+                        placement_satisfied(repo, have), [event])
         result.written.append({"aip_id": aip_id, "version": version, "location": loc.name,
                                "bytes": info.bytes})
 

@@ -258,6 +258,7 @@ def rebuild_catalog(repo: Repository, dest: Path) -> RebuildReport:
             report.aips += 1
             report.copies += len(f.copies)
         _restore_events(repo, cat, premis_events)
+        _restore_copy_states(cat)
         _restore_changes(repo, cat)
         journal_triggers(cat.db)
     finally:
@@ -293,6 +294,27 @@ def _restore_events(repo: Repository, cat: Catalog, premis_events: list[Event]) 
                                      [log.location, intact, log.rows[intact]["hash"]])
         known = {r[0] for r in cat.conn.execute("SELECT id FROM events")}
         append_events(cat.conn, [e for e in premis_events if e.id not in known])
+
+
+def _restore_copy_states(cat: Catalog) -> None:
+    """Each copy's state and last audit as the event log last recorded them: the latest
+    fixity check (ok, damaged, missing) unless a replication rewrote the copy after it;
+    never audited copies stay ok with no audit (as when they were written)."""
+    latest: dict[tuple[str, str, str], tuple[str, str, str, str]] = {}
+    for aip, version, location, kind, outcome, time, detail in cat.conn.execute(
+            "SELECT aip_id, version, location, type, outcome, time, detail FROM events "
+            "WHERE type IN ('fixity check', 'replication') AND location IS NOT NULL ORDER BY seq"):
+        latest[(aip, version, location)] = (kind, outcome, time, detail)
+    with cat.transaction():
+        for (aip, version, location), (kind, outcome, time, detail) in latest.items():
+            if kind == "replication":
+                values = ["ok", None, time]
+                cat.conn.execute("UPDATE copies SET state = ?, last_audit = ?, written = ? WHERE aip_id = ? AND "
+                                 "version = ? AND location = ?", [*values, aip, version, location])
+                continue
+            state = "ok" if outcome == "success" else "missing" if "FIX011" in detail else "damaged"
+            cat.conn.execute("UPDATE copies SET state = ?, last_audit = ? WHERE aip_id = ? AND version = ? AND "
+                             "location = ?", [state, time, aip, version, location])
 
 
 def _restore_changes(repo: Repository, cat: Catalog) -> None:
@@ -374,7 +396,15 @@ def compare_catalogs(current: Catalog, rebuilt: Catalog) -> list[str]:
         return {tuple(r[:-1]): tuple(r[-1:]) for r in cat.conn.execute(sql).fetchall()}
 
     queries = {
-        "AIP": "SELECT id, head || ' ' || COALESCE(originator_id, '') || ' ' || COALESCE(state, 'active') FROM aips",
+        "AIP": "SELECT id, head || ' ' || COALESCE(originator_id, '') || ' ' || COALESCE(state, 'active') || ' ' "
+               "|| label || ' ' || COALESCE(external_id, '') || ' ' || created || ' ' || COALESCE(payload_digest, '') "
+               "FROM aips",
+        "version detail": "SELECT aip_id, version, created || ' ' || message || ' ' || bytes || ' ' || stored || ' ' "
+                          "|| inventory_digest || ' ' || digest_algorithm FROM versions",
+        "file detail": "SELECT aip_id, version, logical_path, content_path || ' ' || role || ' ' || size || ' ' "
+                       "|| COALESCE(format_name, '') || ' ' || COALESCE(format_version, '') || ' ' "
+                       "|| COALESCE(mime, '') || ' ' || COALESCE(original_name, '') FROM files",
+        "event": "SELECT seq, id || ' ' || hash FROM events",
         "tombstone": "SELECT aip_id, state || ' ' || proposal_id || ' ' || locations_left FROM tombstones",
         "transfer": "SELECT id, status || ' ' || COALESCE(aip_id, '') || ' ' || files FROM transfers",
         "hold": "SELECT id, aip_id || ' ' || reason || ' ' || COALESCE(released, '') FROM holds",
@@ -383,7 +413,8 @@ def compare_catalogs(current: Catalog, rebuilt: Catalog) -> list[str]:
                          "|| ' ' || COALESCE(destroyed, '') FROM proposal_items",
         "version": "SELECT aip_id, version, files FROM versions",
         "file": "SELECT aip_id, version, logical_path, digest || ' ' || puid FROM files",
-        "copy": "SELECT aip_id, version, location, state FROM copies",
+        "copy": "SELECT aip_id, version, location, state || ' ' || COALESCE(last_audit, 'never audited') "
+                "|| ' ' || COALESCE(archive_sha256, '') FROM copies",
         "retention": "SELECT aip_id, entity, sign || ' ' || until_year || ' ' || COALESCE(until_declared, 0) || ' ' "
                      "|| COALESCE(disposal_date, '') || ' ' || COALESCE(disposal_operation, '') FROM retention",
     }

@@ -103,6 +103,25 @@ class RebuildOutcome:
         return {**self.report.as_dict(), "replaced": self.replaced, "backup": self.backup}
 
 
+def check_rebuild(repo: Repository) -> RebuildReport:
+    """Rebuild the catalog from the locations into a temporary file, compare it with the
+    live one field by field (`report.differences`), and remove it: what `catalog rebuild`
+    would restore, and what it would lose, without changing anything."""
+    dest = repo.root / f"catalog.check-{uuid.uuid4().hex[:8]}.sqlite"
+    try:
+        report = rebuild_catalog(repo, dest)
+        new = Catalog.open(dest)
+        try:
+            report.differences = compare_catalogs(repo.catalog, new)
+        finally:
+            new.close()
+    finally:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{dest}{suffix}").unlink(missing_ok=True)
+    report.path = ""
+    return report
+
+
 def rebuild(repo: Repository, replace: bool = False) -> RebuildOutcome:
     """Rebuild the catalog from the locations. With no catalog, the result becomes the
     catalog; otherwise it is written beside it and compared, and put in place (the old one
