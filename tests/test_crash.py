@@ -79,3 +79,78 @@ def test_crash_after_the_rename_is_rolled_forward(repo: Repository, bags: Path) 
         {"representations/original/data/a.txt", "representations/original/data/b.txt"}
     assert [e["type"] for e in repo.catalog.events(aip["id"])][-1] == "ingestion"
     assert list(repo.staging.iterdir()) == []
+
+
+EIGHT = textwrap.dedent("""
+    import os, sys
+    from pathlib import Path
+    from archa.ingest import copier, ingest as ingest_mod
+    from archa.repository import catalog, ocfl, store as store_mod, repo as repo_mod
+    point = sys.argv[3]
+    die = lambda: os._exit(137)
+    if point == "copying":
+        orig_w, seen = copier._write, [0]
+        def w(fd, data):
+            seen[0] += len(data)
+            if seen[0] > 150_000:
+                die()
+            return orig_w(fd, data)
+        copier._write = w
+    if point == "identifying":
+        orig_i = ingest_mod.identify_many
+        ingest_mod.identify_many = lambda *a, **k: die()
+    for name, cls, meth in (("after-inventory", ocfl.VersionBuilder, "finish"),
+                            ("before-rename", ocfl.StorageRoot, "commit_object"),
+                            ("catalog", catalog.Catalog, "record_aip"),
+                            ("after-copy", catalog.Catalog, "record_copy")):
+        if point == name:
+            setattr(cls, meth, lambda *a, **k: die())
+    if point == "packing":
+        orig_pw, seen = store_mod._Writer.write, [0]
+        def pw(self, b):
+            seen[0] += len(b)
+            if seen[0] > 20_000:
+                die()
+            return orig_pw(self, b)
+        store_mod._Writer.write = pw
+    if point == "after-rename":
+        orig_c = ocfl.StorageRoot.commit_object
+        def c(self, staged, object_id):
+            orig_c(self, staged, object_id)
+            die()
+        ocfl.StorageRoot.commit_object = c
+    repo = repo_mod.Repository.open(Path(sys.argv[1]))
+    ingest_mod.ingest(repo, Path(sys.argv[2]))
+    os._exit(0)
+""")
+
+
+@pytest.mark.parametrize("point", ["copying", "identifying", "after-inventory", "before-rename", "after-rename",
+                                   "catalog", "packing", "after-copy"])
+def test_kill_at_eight_points_of_an_ingest_leaves_one_clean_aip(repo: Repository, bags: Path, point: str) -> None:
+    """kill -9 anywhere in an ingest, then what an operator does next (ingest the same bag
+    again, sync, audit): one AIP, every copy sound, no stray file in staging or storage."""
+    import os
+
+    from archa.errors import SipRejected
+    from archa.preservation.fixity import AuditOptions, audit
+    from archa.repository.placement import sync
+
+    bag = write_bag(bags / "b", {f"f{i}.bin": os.urandom(40_000) for i in range(6)})
+    r = subprocess.run([sys.executable, "-c", EIGHT, str(repo.root), str(bag), point], capture_output=True,
+                       text=True, check=False)
+    assert r.returncode == 137, r.stderr
+    try:
+        ingest(repo, bag)
+    except SipRejected as e:  # the killed ingest had reached storage: the next command finished it
+        assert [f.code for f in e.findings] == ["DUP001"], e.findings
+    with repo.writing():
+        sync(repo)
+        assert audit(repo, AuditOptions(due=False)).failures == []
+    (aip,) = repo.catalog.aips()
+    assert {c["location"] for c in repo.catalog.copies(aip["id"]) if c["state"] == "ok"} == {"hot", "cold"}
+    assert repo.catalog.versions(aip["id"])[0]["stored"] == 1
+    assert list(repo.staging.iterdir()) == []
+    stray = [p for p in (repo.root / "storage").rglob("*") if ".tmp" in p.name]
+    assert stray == []
+    assert len(list(repo.hot.path.rglob("0=ocfl_object_1.1"))) == 1

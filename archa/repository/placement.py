@@ -21,6 +21,7 @@ from archa.errors import StorageError
 from archa.repository.config import Location
 from archa.repository.copies import (
     CopyInfo,
+    read_packed_index,
     restore_packed,
     source_path,
     sweep_temporaries,
@@ -30,6 +31,7 @@ from archa.repository.copies import (
 from archa.repository.events import Event
 from archa.repository.ocfl import INVENTORY, OBJECT_NAMASTE, StorageRoot, object_relpath
 from archa.repository.repo import Repository, remove_tree
+from archa.repository.store import KeyExists
 
 ARCHA_AGENT = f"archa/{archa.__version__}"
 ProgressFn = Callable[[str, int, int], None]
@@ -166,6 +168,22 @@ def verified_source(repo: Repository, aip_id: str, version: str, candidates: lis
                        hint="audit the copies and repair from a good one")
 
 
+def adopt_copy(repo: Repository, aip_id: str, version: str, loc: Location) -> CopyInfo:
+    """A complete copy the catalog does not know (its writer was killed before recording
+    it): audited in full; CopyInfo when sound, else StorageError (repair rewrites it then)."""
+    from archa.preservation.fixity import Throttle, audit_copy
+
+    row: dict[str, Any] = {"aip_id": aip_id, "version": version, "archive_sha256": ""}
+    if loc.kind == "packed":
+        row["archive_sha256"] = read_packed_index(repo.store(loc), aip_id, version).get("archive_sha256", "")
+    a = audit_copy(repo, row, loc, 2, Throttle(None))
+    if a.state != "ok":
+        raise StorageError(f"location {loc.name!r}: {aip_id} {version} is there but not sound: "
+                           + "; ".join(str(f) for f in a.findings[:5]), location=loc.name,
+                           hint=f"archa repair {aip_id} --location {loc.name} rewrites it from a good copy")
+    return CopyInfo(loc.name, version, a.bytes, row["archive_sha256"])
+
+
 def write_copy(repo: Repository, source: StorageRoot, aip_id: str, version: str, loc: Location) -> CopyInfo:
     store = repo.store(loc)
     sweep_temporaries(store, aip_id)  # what a killed copy left
@@ -219,7 +237,10 @@ def _write_missing(repo: Repository, aip_id: str, version: str, missing: list[Lo
     cat = repo.catalog
     for loc in missing:
         try:
-            info = write_copy(repo, source, aip_id, version, loc)
+            try:
+                info = write_copy(repo, source, aip_id, version, loc)
+            except KeyExists:  # written before, not recorded (a kill in between): adopt it if it is sound
+                info = adopt_copy(repo, aip_id, version, loc)
         except StorageError as e:
             result.failed.append({"aip_id": aip_id, "version": version, "location": loc.name,
                                   "error": e.message, "hint": e.hint})
