@@ -10,7 +10,7 @@ agents) and the agents.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from lxml import etree
@@ -28,6 +28,7 @@ ALG_NAMES = {"md5": "MD5", "sha1": "SHA-1", "sha224": "SHA-224", "sha256": "SHA-
              "sha512": "SHA-512", "sha3_224": "SHA3-224", "sha3_256": "SHA3-256", "sha3_384": "SHA3-384",
              "sha3_512": "SHA3-512", "blake2b": "BLAKE2b-512", "blake2s": "BLAKE2s-256"}
 HASHLIB_NAMES = {v: k for k, v in ALG_NAMES.items()}
+ARCHA_NS = "urn:archa:premis:1"  # archa's own PREMIS extension elements (format identification)
 ORIGINATOR_AGENT = "archa-originator"  # agentIdentifierType of the agent the AIP belongs to
 
 
@@ -60,9 +61,15 @@ def _file_object(f: FileRow, fixity: dict[str, str]) -> Node:
     if f.basis:
         fmt.append(P.formatNote(f"identified by {f.engine} {f.engine_version} "
                                 f"({f.signature_version}), basis: {f.basis}"))
+    ext = []
+    if f.engine:  # the identification as fields (the note above is for people)
+        ident = Node(f"{{{ARCHA_NS}}}identification", {a: v for a, v in (
+            ("engine", f.engine), ("engineVersion", f.engine_version), ("signatures", f.signature_version),
+            ("basis", f.basis), ("warning", f.warning)) if v})
+        ext.append(P.objectCharacteristicsExtension(ident))
     obj = P.object(
         P.objectIdentifier(P.objectIdentifierType("local"), P.objectIdentifierValue(f.logical_path)),
-        P.objectCharacteristics(*chars, fmt),
+        P.objectCharacteristics(*chars, fmt, *ext),
         P.originalName(f.original_name),
     )
     obj.set(XSI_TYPE, "premis:file")
@@ -78,7 +85,7 @@ def write_premis(path: Path, aip_id: str, representation: str,
         xf.write_declaration()
         with open_node(xf, f"{{{PREMIS_NS}}}premis", {"version": "3.0",
                        f"{{{XSI_NS}}}schemaLocation": f"{PREMIS_NS} {PREMIS_SCHEMA}"},
-                       nsmap={"premis": PREMIS_NS, "xsi": XSI_NS}):
+                       nsmap={"premis": PREMIS_NS, "xsi": XSI_NS, "archa": ARCHA_NS}):
             rep = P.object(
                 P.objectIdentifier(P.objectIdentifierType("local"),
                                    P.objectIdentifierValue(representation)),
@@ -140,6 +147,7 @@ class PremisFile:
     format_version: str
     note: str  # "identified by ENGINE VERSION (SIGNATURES), basis: ..."
     original_name: str
+    identification: dict[str, str] = field(default_factory=dict)  # engine, engineVersion, signatures, basis, warning
 
 
 @dataclass
@@ -168,7 +176,8 @@ def read_premis(data: bytes, aip_id: str, version: str) -> PremisRecord:
             o.findtext(".//p:formatRegistryKey", namespaces=ns) or "UNKNOWN",
             o.findtext(".//p:formatName", namespaces=ns) or "", o.findtext(".//p:formatVersion", namespaces=ns) or "",
             next((n for n in notes if n.startswith("identified by ")), ""),
-            o.findtext("p:originalName", namespaces=ns) or "")
+            o.findtext("p:originalName", namespaces=ns) or "",
+            dict(ext.attrib) if (ext := o.find(f".//{{{ARCHA_NS}}}identification")) is not None else {})
     events = []
     for e in root.iterfind("p:event", ns):
         executing = [a.findtext("p:linkingAgentIdentifierValue", namespaces=ns)

@@ -190,14 +190,20 @@ def _rows(aip_id: str, inv: dict[str, Any], version: str, meta: dict[str, bytes]
             content = inv["manifest"][digest][0]
             engine = ever = sver = basis = ""
             puid = name = fver = original = ""
+            warning = ""
             if o is not None:
                 puid, original, fver = o.puid, o.original_name, o.format_version
                 name = "" if o.puid == "UNKNOWN" else o.format_name
-                m = _NOTE.match(o.note)
-                engine, ever, sver, basis = m.groups() if m else ("", "", "", "none")
+                i = o.identification
+                if i:  # the fields archa writes; older AIPs only have the note
+                    engine, ever, sver, basis, warning = (i.get(k, "") for k in (
+                        "engine", "engineVersion", "signatures", "basis", "warning"))
+                else:
+                    m = _NOTE.match(o.note)
+                    engine, ever, sver, basis = m.groups() if m else ("", "", "", "none")
             files.append(FileRow(aip_id, version, logical, content, role, original, sizes.get(content, 0), digest,
                                  puid, name, fver, mimes.get(logical, "text/xml" if role == "metadata" else ""),
-                                 basis, engine, ever, sver))
+                                 basis, engine, ever, sver, warning))
     vrow = {"aip_id": aip_id, "version": version, "created": v["created"], "message": v.get("message", ""),
             "files": len(files), "bytes": sum(f.size for f in files),
             "inventory_digest": hashlib.new(inv["digestAlgorithm"], inventory).hexdigest(),
@@ -403,7 +409,9 @@ def compare_catalogs(current: Catalog, rebuilt: Catalog) -> list[str]:
                           "|| inventory_digest || ' ' || digest_algorithm FROM versions",
         "file detail": "SELECT aip_id, version, logical_path, content_path || ' ' || role || ' ' || size || ' ' "
                        "|| COALESCE(format_name, '') || ' ' || COALESCE(format_version, '') || ' ' "
-                       "|| COALESCE(mime, '') || ' ' || COALESCE(original_name, '') FROM files",
+                       "|| COALESCE(mime, '') || ' ' || COALESCE(original_name, '') || ' ' || COALESCE(engine, '') "
+                       "|| ' ' || COALESCE(engine_version, '') || ' ' || COALESCE(signature_version, '') || ' ' "
+                       "|| COALESCE(basis, '') || ' ' || COALESCE(warning, '') FROM files",
         "event": "SELECT seq, id || ' ' || hash FROM events",
         "tombstone": "SELECT aip_id, state || ' ' || proposal_id || ' ' || locations_left FROM tombstones",
         "transfer": "SELECT id, status || ' ' || COALESCE(aip_id, '') || ' ' || files FROM transfers",
