@@ -6,7 +6,7 @@ import click
 from lxml import etree
 
 from archa.cli.common import emit_json, open_repo, repo_option
-from archa.repository.events import verify_chain
+from archa.repository.events import recorded_heads, verify_chain
 
 PREMIS_NS = "http://www.loc.gov/premis/v3"
 
@@ -98,7 +98,7 @@ def events_verify(ctx: click.Context, repo_path: str | None, as_json: bool) -> N
 
     with open_repo(repo_path) as repo:
         n = len(repo.catalog.events())
-        problems = verify_chain(repo.catalog.conn)
+        problems = verify_chain(repo.catalog.conn) + recorded_heads(repo.catalog.conn)
         anchored, behind = verify_anchors(repo)
     if as_json:
         emit_json({"events": n, "problems": [p.__dict__ for p in problems],

@@ -31,7 +31,7 @@ from archa.metadata.premis import Agent, write_premis
 from archa.preservation.identify import UNKNOWN, get_identifier, identify_many
 from archa.repository.catalog import FileRow, payload_fingerprint
 from archa.repository.durable import sync_filesystem
-from archa.repository.events import Event, now_iso
+from archa.repository.events import Event, chain_head, now_iso
 from archa.repository.ocfl import VersionBuilder
 from archa.repository.placement import SyncResult, complete_copies, placement_satisfied
 from archa.repository.repo import Repository, remove_tree
@@ -288,7 +288,8 @@ class _Ingest:
                   f"({ident.signature_version}); "
                   f"{sum(1 for f, _d in files if f.role == 'payload' and f.puid == UNKNOWN)} unidentified",
                   engine_agent, self.aip_id, "v1", transfer_id=self.transfer_id),
-            Event("ingestion", "success", f"SIP {self.sip.name} ingested as {self.aip_id} v1",
+            Event("ingestion", "success", f"SIP {self.sip.name} ingested as {self.aip_id} v1; "
+                  f"{chain_head(self.repo.catalog.conn)}",
                   ARCHA_AGENT, self.aip_id, "v1", self.repo.hot_location, self.transfer_id),
         ]
         agents = [Agent("urn", ARCHA_AGENT, "archa", "software", archa.__version__),

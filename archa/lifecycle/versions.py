@@ -34,7 +34,7 @@ from archa.metadata.premis import Agent, read_premis, write_premis
 from archa.preservation.identify import get_identifier, identify_many
 from archa.repository.catalog import FILE_COLUMNS, FileRow
 from archa.repository.durable import sync_filesystem
-from archa.repository.events import Event, now_iso
+from archa.repository.events import Event, chain_head, now_iso
 from archa.repository.ocfl import INVENTORY, VersionBuilder, dump_json
 from archa.repository.placement import SyncResult, complete_copies, placement_satisfied
 from archa.repository.repo import Repository, remove_tree
@@ -328,7 +328,7 @@ class _Update:
         events = [Event(kind, "success", f"{aip_id} {version} made from {self.previous}: {self.opts.reason} "
                                          f"({', '.join(changes)}"
                                          + (f": {', '.join((r.added + r.replaced + r.removed)[:20])}" if added or
-                                            r.removed else "") + ")",
+                                            r.removed else "") + f"); {chain_head(self.cat.conn)}",
                         ARCHA_AGENT, aip_id, version, self.repo.hot_location)]
         if added:
             ident = get_identifier(self.opts.engine or self.repo.policy.engine)

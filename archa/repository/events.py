@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import sqlite3
 import uuid
 from dataclasses import asdict, dataclass, field
@@ -86,4 +87,30 @@ def verify_chain(conn: sqlite3.Connection) -> list[ChainProblem]:
             problems.append(ChainProblem(row["seq"], row["id"], "row content does not match its hash: "
                                                                 "the row was edited"))
         prev = row["hash"]
+    return problems
+
+
+def chain_head(conn: sqlite3.Connection) -> str:
+    """`event chain at N: HASH`, the newest row when a version is made: written into the
+    version's PREMIS (its ingestion or modification event), so that a chain re-hashed in the
+    catalog later no longer matches what the AIPs recorded (`events verify`)."""
+    row = conn.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
+    return f"event chain at {row[0]}: {row[1]}" if row else "event chain at 0: " + GENESIS
+
+
+_HEAD = re.compile(r"event chain at (\d+): ([0-9a-f]{64})")
+
+
+def recorded_heads(conn: sqlite3.Connection) -> list[ChainProblem]:
+    """Every ingestion or modification event's recorded chain head that the catalog's row
+    of that number no longer has (edited or re-hashed since)."""
+    problems = []
+    hashes = dict(conn.execute("SELECT seq, hash FROM events").fetchall())
+    for seq, event_id, detail in conn.execute(
+            "SELECT seq, id, detail FROM events WHERE type IN ('ingestion', 'modification', 'metadata modification')"):
+        m = _HEAD.search(detail)
+        if m and int(m.group(1)) and hashes.get(int(m.group(1))) != m.group(2):
+            problems.append(ChainProblem(int(m.group(1)), event_id,
+                                         f"event {seq} recorded the chain at {m.group(1)} as {m.group(2)[:16]}…, "
+                                         "the catalog's row differs: edited or re-hashed since"))
     return problems
