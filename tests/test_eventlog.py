@@ -204,3 +204,31 @@ def test_storage_alone_is_enough(repo: Repository, bags: Path, tmp_path: Path) -
     assert repo.catalog.held(aips[2]) and repo.catalog.aip(aips[0])["head"] == "v2"
     assert "0 failed" in run("fixity", "audit", "--all")
     assert "matching the log" in run("events", "verify")
+
+
+def test_small_segments_are_compacted_and_the_log_still_verifies(repo: Repository, bags: Path, tmp_path: Path,
+                                                                 monkeypatch: object) -> None:
+    from archa.repository import eventlog
+    from archa.repository.catalog import Catalog
+    from archa.repository.rebuild import rebuild_catalog
+
+    monkeypatch.setattr(eventlog, "COMPACT_AT", 4)  # type: ignore[attr-defined]
+    aip = ingest(repo, write_bag(bags / "a", {"a.txt": b"a"})).aip_id
+    for i in range(6):  # one segment per command
+        r = CliRunner().invoke(cli, ["hold", "add" if i % 2 == 0 else "remove", aip, "--reason", f"r{i}",
+                                     "--repo", str(repo.root)])
+        assert r.exit_code == 0, r.output
+    for loc in repo.config.locations:
+        keys = [k for k, _s in repo.store(loc).list(PREFIX)]
+        assert len([k for k in keys if SEGMENT.match(k)]) < 4, keys  # merged
+        assert len([k for k in keys if "changes-" in k]) < 4, keys
+    code, out = _verify(repo)
+    assert code == 0 and "matching the log" in out, out
+    rebuild_catalog(repo, tmp_path / "r.sqlite")
+    rebuilt = Catalog.open(tmp_path / "r.sqlite")
+    try:
+        q = "SELECT seq, hash FROM events ORDER BY seq"
+        assert rebuilt.conn.execute(q).fetchall() == repo.catalog.conn.execute(q).fetchall()
+        assert rebuilt.conn.execute("SELECT COUNT(*) FROM holds").fetchone()[0] == 3
+    finally:
+        rebuilt.close()

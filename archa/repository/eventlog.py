@@ -17,6 +17,7 @@ holding the longest intact chain, row for row.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from collections.abc import Iterator
@@ -75,6 +76,7 @@ def anchor(repo: Any) -> dict[str, str]:
                     store.put(key, ((json.dumps({"seq": q, "tbl": t, "op": o, "row": json.loads(r)},
                                                 sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8", "surrogateescape")
                                     for q, t, o, r in rows))
+            compact(store)
         except StorageError as e:
             failed[loc.name] = e.message
             continue
@@ -128,10 +130,10 @@ def read_anchored(store: Store) -> AnchoredLog:
     prev_hash, expected = GENESIS, 1
     for first, last, key in keys:
         if last < expected:
-            continue  # a range held twice (a rerun after a crash): the first copy counts
-        if first != expected:
-            log.problems.append((expected, (f"{store.name}: events {expected}-{first - 1} are missing from the "
-                                           f"log there ({key} follows)")))
+            continue  # held already by a segment before it (compaction merged them; a rerun)
+        if first > expected:
+            log.problems.append((expected, (f"{store.name}: events {expected}-{first - 1} are missing "
+                                           f"from the log there ({key} follows)")))
         lines = store.read_bytes(key).decode("utf-8", "surrogateescape").splitlines()
         try:
             rows = [json.loads(x) for x in lines[:-1]]
@@ -139,15 +141,51 @@ def read_anchored(store: Store) -> AnchoredLog:
         except (ValueError, KeyError, IndexError):
             log.problems.append((first, f"{store.name}: {key} is damaged (not the JSON lines archa writes)"))
             break
+        if not rows or seal.get("hash") != rows[-1]["hash"] or seal.get("last") != rows[-1]["seq"]:
+            log.problems.append((first, f"{store.name}: {key} does not match its seal"))
         for r in rows:
+            if r["seq"] < expected:
+                continue
             if row_hash(r) != r["hash"] or (r["seq"] == expected and r["prev_hash"] != prev_hash):
                 log.problems.append((r["seq"], f"{store.name}: {key} holds event {r['seq']} altered"))
                 break
             log.rows[r["seq"]] = r
             prev_hash, expected = r["hash"], r["seq"] + 1
-        if not rows or seal.get("hash") != rows[-1]["hash"] or seal.get("last") != rows[-1]["seq"]:
-            log.problems.append((first, f"{store.name}: {key} does not match its seal"))
     return log
+
+
+COMPACT_AT = 64  # segments of one kind at a location before they are merged into one
+
+
+def compact(store: Store) -> int:
+    """Merge a location's small segments into one sealed segment once there are COMPACT_AT
+    of a kind: the merged one is written and read back first, then the small ones are
+    deleted, so a crash leaves rows twice at worst (readers take the first copy). Returns
+    how many segments were merged."""
+    merged = 0
+    for pattern, prefix in ((SEGMENT, ""), (CHANGES, "changes-")):
+        keys = sorted((int(m.group(1)), int(m.group(2)), k) for k, _s in store.list(PREFIX, sizes=False)
+                      if (m := pattern.match(k)))
+        if len(keys) < COMPACT_AT or any(b[0] != a[1] + 1 for a, b in itertools.pairwise(keys)):
+            continue  # few, or not contiguous (a gap, an overlap): left as they are
+        first, last = keys[0][0], keys[-1][1]
+        lines = [x for _f, _l, k in keys for x in store.read_bytes(k).decode("utf-8", "surrogateescape").splitlines()
+                 if not x.startswith('{"seal"')]
+        if prefix == "":  # one seal for the whole range
+            seal = {"first": first, "last": last, "hash": json.loads(lines[-1])["hash"], "written": now_iso(),
+                    "merged": len(keys)}
+            lines.append(json.dumps({"seal": seal}, sort_keys=True))
+        body = ("\n".join(lines) + "\n").encode("utf-8", "surrogateescape")
+        key = f"{PREFIX}/{prefix}{first:012d}-{last:012d}.jsonl"
+        if not store.exists(key):
+            store.put_bytes(key, body)
+        if store.read_bytes(key) != body:
+            continue
+        for _f, _l, k in keys:
+            if k != key:
+                store.delete(k)
+        merged += len(keys)
+    return merged
 
 
 @dataclass(frozen=True)
