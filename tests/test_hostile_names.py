@@ -290,3 +290,38 @@ def test_an_exception_after_the_object_is_stored_is_finished_by_the_next_command
     with repo.writing():
         assert audit(repo, AuditOptions(due=False)).failures == []
     assert {c["location"] for c in repo.catalog.copies(aip["id"])} == {"hot", "cold"}
+
+
+def test_names_windows_and_s3_refuse_keep_their_logical_path(repo: Repository, bags: Path, s3_env: object,
+                                                             tmp_path: Path) -> None:
+    """`:`, `?`, `%`, a trailing dot, a reserved name and a path longer than an S3 key allows:
+    stored under safe content paths (OCFL keeps the logical path in the state), copied to S3,
+    audited clean, exported under the real names."""
+    import uuid
+
+    from archa.access.export import ExportOptions, export_dip
+    from archa.preservation.fixity import AuditOptions, audit
+    from archa.repository.config import Location
+    from archa.repository.placement import sync
+    from archa.repository.storage import add_location
+    from tests.s3server import BUCKET
+
+    deep = "/".join(["ž" * 90] * 6) + "/příloha.pdf"  # 1,000+ bytes of path
+    names = {"Zpráva: 50% hotovo?.txt": b"a", "konec.": b"b", "CON.txt": b"c", deep: b"d"}
+    bag = write_bag(bags / "w", names)
+    aip = ingest(repo, bag).aip_id
+    rows = {f["logical_path"]: f for f in repo.catalog.files(aip, "v1") if f["role"] == "payload"}
+    for name in names:
+        assert f"representations/original/data/{name}" in rows
+    paths = [r["content_path"] for r in rows.values()]
+    assert all(len(p.encode()) < 900 and not any(c in p for c in '<>:"|?*') for p in paths), paths
+    assert any(p.startswith("v1/content/long/") for p in paths)
+    add_location(repo, Location("warm", "ocfl", f"s3://{BUCKET}/n-{uuid.uuid4().hex[:8]}", "warm",
+                                endpoint=s3_env.endpoint))  # type: ignore[attr-defined]
+    with repo.writing():
+        assert sync(repo).failed == []
+        assert audit(repo, AuditOptions(due=False)).failures == []
+    out = tmp_path / "dip"
+    export_dip(repo, ExportOptions(aip, out))
+    exported = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
+    assert any(e.endswith("Zpráva: 50% hotovo?.txt") for e in exported), exported

@@ -152,6 +152,39 @@ class StorageRoot:
         return dest
 
 
+# Characters Windows / SMB shares refuse in a name, and names they reserve
+_UNSAFE_CHARS = set('<>:"\\|?*')
+_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)), *(f"lpt{i}" for i in range(1, 10))}
+MAX_SEGMENT = 255  # bytes of one name (ext4, XFS, NTFS in UTF-16 units)
+MAX_CONTENT = 880  # bytes of a content path: with vN/content/ and the object path, an S3 key stays < 1,024
+
+
+def safe_content_path(logical: str) -> str:
+    """Where an OCFL version keeps the file of `logical` below `vN/content/`: the logical path
+    itself when every storage can hold it; otherwise (a name Windows/SMB refuses: `<>:"\\|?*`,
+    a trailing dot or space, a reserved name; or bytes past a file system's 255 per name or
+    an S3 key's 1,024) `%`-escapes of the offending characters (`%` itself escaped too, so
+    two names never meet), and a path still too long becomes `long/<sha256 of the logical
+    path><extension>`. The logical path, which the inventory's state keeps, is never changed."""
+    segments = []
+    changed = False
+    for seg in logical.split("/"):
+        out = "".join(f"%{ord(c):02X}" if c in _UNSAFE_CHARS or c == "%" else c for c in seg)
+        if out.endswith((".", " ")):
+            out = out[:-1] + f"%{ord(out[-1]):02X}"
+        if out.split(".")[0].lower() in _RESERVED:
+            out = f"%{ord(out[0]):02X}{out[1:]}"
+        changed |= out != seg
+        segments.append(out)
+    path = "/".join(segments)
+    if len(path.encode("utf-8", "surrogateescape")) > MAX_CONTENT or \
+            any(len(x.encode("utf-8", "surrogateescape")) > MAX_SEGMENT for x in segments):
+        name = segments[-1]
+        ext = name[name.rfind("."):] if "." in name and len(name) - name.rfind(".") <= 10 else ""
+        return f"long/{hashlib.sha256(logical.encode('utf-8', 'surrogateescape')).hexdigest()}{ext}"
+    return path if changed else logical
+
+
 @dataclass
 class VersionBuilder:
     """Assembles one version of an OCFL object in a staging directory: v1 of a new object,
@@ -180,10 +213,10 @@ class VersionBuilder:
         return self.object_dir / self.version / "content"
 
     def content_file(self, logical: str) -> Path:
-        return self.content_dir / logical
+        return self.content_dir / safe_content_path(logical)
 
     def content_path(self, logical: str) -> str:
-        return f"{self.version}/content/{logical}"
+        return f"{self.version}/content/{safe_content_path(logical)}"
 
     def add(self, logical: str, digest: str) -> bool:
         """Record `logical` with `digest`; return False (and drop its file) when deduplicated."""
