@@ -31,7 +31,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import archa
 from archa.access.derivatives import Derived, kind_of, make
 from archa.access.dipmets import DipFile, DipInfo, write_dip_mets, write_index
 from archa.access.fetch import FetchReport, Wanted, Writer, describe, fetch, fetch_small
@@ -39,10 +38,9 @@ from archa.access.sinks import DirSink, EntryWriter, ZipSink
 from archa.errors import NotFoundError, StorageError, UsageError
 from archa.preservation.fixity import CopyAudit, record_audit
 from archa.repository.durable import check_target, partial_sibling
-from archa.repository.events import Event, now_iso
+from archa.repository.events import ARCHA_AGENT, Event, now_iso
 from archa.repository.repo import Repository, remove_tree
 
-ARCHA_AGENT = f"archa/{archa.__version__}"
 FORMATS = ("dir", "zip", "bag")
 DATA_MARK = "/data/"
 ProgressFn = Callable[[str, int, int], None]

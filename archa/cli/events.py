@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
-from lxml import etree
 
-from archa.cli.common import emit_json, open_repo, repo_option
+from archa.cli.common import emit_json, json_option, open_repo, repo_option
 from archa.repository.events import recorded_heads, verify_chain
-
-PREMIS_NS = "http://www.loc.gov/premis/v3"
 
 
 class _DefaultGroup(click.Group):
@@ -45,39 +44,42 @@ def events_list(aip_id: str | None, since: str | None, as_json: bool, premis: bo
     if as_json:
         emit_json(rows)
     elif premis:
-        xsi = "http://www.w3.org/2001/XMLSchema-instance"
-        root = etree.Element(f"{{{PREMIS_NS}}}premis", nsmap={"premis": PREMIS_NS, "xsi": xsi}, version="3.0")
-        # PREMIS needs at least one object: the AIPs the events concern (else the repository)
-        for ident_value in sorted({r["aip_id"] for r in rows if r["aip_id"]}) or [repo.config.repository_id]:
-            obj = etree.SubElement(root, f"{{{PREMIS_NS}}}object")
-            obj.set(f"{{{xsi}}}type", "premis:intellectualEntity")
-            oid = etree.SubElement(obj, f"{{{PREMIS_NS}}}objectIdentifier")
-            etree.SubElement(oid, f"{{{PREMIS_NS}}}objectIdentifierType").text = "urn"
-            etree.SubElement(oid, f"{{{PREMIS_NS}}}objectIdentifierValue").text = ident_value
-        for r in rows:
-            ev = etree.SubElement(root, f"{{{PREMIS_NS}}}event")
-            ident = etree.SubElement(ev, f"{{{PREMIS_NS}}}eventIdentifier")
-            etree.SubElement(ident, f"{{{PREMIS_NS}}}eventIdentifierType").text = "urn"
-            etree.SubElement(ident, f"{{{PREMIS_NS}}}eventIdentifierValue").text = r["id"]
-            etree.SubElement(ev, f"{{{PREMIS_NS}}}eventType").text = r["type"]
-            etree.SubElement(ev, f"{{{PREMIS_NS}}}eventDateTime").text = r["time"]
-            det = etree.SubElement(ev, f"{{{PREMIS_NS}}}eventDetailInformation")
-            etree.SubElement(det, f"{{{PREMIS_NS}}}eventDetail").text = r["detail"]
-            out = etree.SubElement(ev, f"{{{PREMIS_NS}}}eventOutcomeInformation")
-            etree.SubElement(out, f"{{{PREMIS_NS}}}eventOutcome").text = r["outcome"]
-            ag = etree.SubElement(ev, f"{{{PREMIS_NS}}}linkingAgentIdentifier")
-            etree.SubElement(ag, f"{{{PREMIS_NS}}}linkingAgentIdentifierType").text = "urn"
-            etree.SubElement(ag, f"{{{PREMIS_NS}}}linkingAgentIdentifierValue").text = r["agent"]
-            if r["aip_id"]:
-                ob = etree.SubElement(ev, f"{{{PREMIS_NS}}}linkingObjectIdentifier")
-                etree.SubElement(ob, f"{{{PREMIS_NS}}}linkingObjectIdentifierType").text = "urn"
-                etree.SubElement(ob, f"{{{PREMIS_NS}}}linkingObjectIdentifierValue").text = r["aip_id"]
-        click.echo(etree.tostring(root, pretty_print=True, xml_declaration=True, encoding="utf-8").decode())
+        from archa.metadata.premis import events_document
+
+        click.echo(events_document(rows, repo.config.repository_id).decode())
     else:
         for r in rows:
             where = f" {r['location']}" if r["location"] else ""
             click.echo(f"{r['time'][:19]}  {r['type']:<27} {r['outcome']:<8} {r['aip_id'] or r['transfer_id'] or ''}"
                        f"{where}  {r['detail']}")
+
+
+@events.command("export")
+@click.argument("out", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(("premis", "jsonl")), default="premis", show_default=True)
+@click.option("--aip", "aip_id", help="Only this AIP's events.")
+@click.option("--since", help="Only events at or after this date/time (ISO 8601).")
+@repo_option
+@json_option
+def events_export(out: Path, fmt: str, aip_id: str | None, since: str | None, repo_path: str | None,
+                  as_json: bool) -> None:
+    """Write the event log for an auditor to the new file OUT: a PREMIS 3 document, or JSON
+    lines with every column (seq, prev_hash and hash too, so the chain can be re-checked
+    with nothing but the file).
+
+    \b
+    Example:
+      archa events export audit-2026.premis.xml --since 2026-01-01
+      archa events export log.jsonl --format jsonl
+    """
+    from archa.repository.eventlog import export_events
+
+    with open_repo(repo_path) as repo:
+        n = export_events(repo, out, fmt, aip_id, since)
+    if as_json:
+        emit_json({"out": str(out.absolute()), "events": n})
+        return
+    click.echo(f"{n} events written to {out}")
 
 
 @events.command("verify")

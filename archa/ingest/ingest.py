@@ -31,14 +31,13 @@ from archa.metadata.premis import Agent, write_premis
 from archa.preservation.identify import UNKNOWN, get_identifier, identify_many
 from archa.repository.catalog import FileRow, payload_fingerprint
 from archa.repository.durable import sync_filesystem
-from archa.repository.events import Event, chain_head, now_iso
+from archa.repository.events import ARCHA_AGENT, Event, chain_head, now_iso
 from archa.repository.ocfl import VersionBuilder
 from archa.repository.placement import SyncResult, complete_copies, placement_satisfied
 from archa.repository.repo import Repository, remove_tree
 from archa.repository.retention import Retention, from_bag_info
 
 REPRESENTATION = "representations/original"
-ARCHA_AGENT = f"archa/{archa.__version__}"
 IDENTIFY_BATCH = 2000
 # findings after which the payload cannot be checked at all
 FATAL = {"BAG001", "BAG002", "BAG003", "BAG004"}

@@ -33,9 +33,8 @@ from typing import Any
 
 from archa.errors import StorageError, UsageError
 from archa.lifecycle import ledger
-from archa.lifecycle.disposal import ARCHA_AGENT
 from archa.repository.copies import remove_object, tombstone_prefix
-from archa.repository.events import Event, now_iso
+from archa.repository.events import ARCHA_AGENT, Event, now_iso
 from archa.repository.ocfl import dump_json
 from archa.repository.repo import Repository
 

@@ -47,10 +47,9 @@ from archa.lifecycle.sips import (
     transfer_mets,
 )
 from archa.repository.durable import check_target, fsync_dir, partial_sibling
-from archa.repository.events import Event, now_iso
+from archa.repository.events import ARCHA_AGENT, Event, now_iso
 from archa.repository.repo import Repository, remove_tree
 
-ARCHA_AGENT = f"archa/{archa.__version__}"
 NS = "http://www.mvcr.cz/nsesss/v4"
 ITEM_FIELDS = ("aip_id", "entity_id", "entity_source", "title", "sign", "due_year", "sip", "originator_id")
 

@@ -7,12 +7,9 @@ from __future__ import annotations
 import getpass
 from typing import Any
 
-import archa
 from archa.errors import UsageError
-from archa.repository.events import Event, append_events, now_iso
+from archa.repository.events import ARCHA_AGENT, Event, append_events, now_iso
 from archa.repository.repo import Repository
-
-ARCHA_AGENT = f"archa/{archa.__version__}"
 
 
 def add_hold(repo: Repository, aip_id: str, reason: str, user: str | None = None) -> dict[str, Any]:

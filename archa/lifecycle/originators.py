@@ -21,14 +21,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import archa
 from archa.errors import ArchaError, UsageError
 from archa.identifiers import ico_valid
 from archa.metadata.premis import ORIGINATOR_AGENT, Agent
-from archa.repository.events import Event, append_events, now_iso
+from archa.repository.events import ARCHA_AGENT, Event, append_events, now_iso
 from archa.repository.repo import Repository
 
-ARCHA_AGENT = f"archa/{archa.__version__}"
 ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 UNKNOWN = "unknown"
 

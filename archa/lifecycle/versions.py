@@ -34,12 +34,11 @@ from archa.metadata.premis import Agent, read_premis, write_premis
 from archa.preservation.identify import get_identifier, identify_many
 from archa.repository.catalog import FILE_COLUMNS, FileRow
 from archa.repository.durable import sync_filesystem
-from archa.repository.events import Event, chain_head, now_iso
+from archa.repository.events import ARCHA_AGENT, Event, chain_head, now_iso
 from archa.repository.ocfl import INVENTORY, VersionBuilder, dump_json
 from archa.repository.placement import SyncResult, complete_copies, placement_satisfied
 from archa.repository.repo import Repository, remove_tree
 
-ARCHA_AGENT = f"archa/{archa.__version__}"
 REPRESENTATION = "representations/original"
 METS, PREMIS, DC = "METS.xml", "metadata/preservation/premis.xml", "metadata/descriptive/dc.xml"
 OAI_DC = "{http://www.openarchives.org/OAI/2.0/oai_dc/}dc"

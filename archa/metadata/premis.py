@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from lxml import etree
 
@@ -194,3 +195,35 @@ def read_premis(data: bytes, aip_id: str, version: str) -> PremisRecord:
                     a.findtext("p:agentVersion", namespaces=ns) or "", a.findtext("p:agentNote", namespaces=ns) or "")
               for a in root.iterfind("p:agent", ns)]
     return PremisRecord(files, events, agents)
+
+
+def events_document(rows: Sequence[dict[str, Any]], repository_id: str) -> bytes:
+    """A PREMIS 3 document of catalog event rows: one intellectual-entity object per AIP they
+    concern (the repository when none), each event linked to its agent and AIP."""
+    xsi = XSI_NS
+    root = etree.Element(f"{{{PREMIS_NS}}}premis", nsmap={"premis": PREMIS_NS, "xsi": xsi}, version="3.0")
+    for ident_value in sorted({r["aip_id"] for r in rows if r["aip_id"]}) or [repository_id]:
+        obj = etree.SubElement(root, f"{{{PREMIS_NS}}}object")
+        obj.set(f"{{{xsi}}}type", "premis:intellectualEntity")
+        oid = etree.SubElement(obj, f"{{{PREMIS_NS}}}objectIdentifier")
+        etree.SubElement(oid, f"{{{PREMIS_NS}}}objectIdentifierType").text = "urn"
+        etree.SubElement(oid, f"{{{PREMIS_NS}}}objectIdentifierValue").text = ident_value
+    for r in rows:
+        ev = etree.SubElement(root, f"{{{PREMIS_NS}}}event")
+        ident = etree.SubElement(ev, f"{{{PREMIS_NS}}}eventIdentifier")
+        etree.SubElement(ident, f"{{{PREMIS_NS}}}eventIdentifierType").text = "urn"
+        etree.SubElement(ident, f"{{{PREMIS_NS}}}eventIdentifierValue").text = r["id"]
+        etree.SubElement(ev, f"{{{PREMIS_NS}}}eventType").text = r["type"]
+        etree.SubElement(ev, f"{{{PREMIS_NS}}}eventDateTime").text = r["time"]
+        det = etree.SubElement(ev, f"{{{PREMIS_NS}}}eventDetailInformation")
+        etree.SubElement(det, f"{{{PREMIS_NS}}}eventDetail").text = r["detail"]
+        out = etree.SubElement(ev, f"{{{PREMIS_NS}}}eventOutcomeInformation")
+        etree.SubElement(out, f"{{{PREMIS_NS}}}eventOutcome").text = r["outcome"]
+        ag = etree.SubElement(ev, f"{{{PREMIS_NS}}}linkingAgentIdentifier")
+        etree.SubElement(ag, f"{{{PREMIS_NS}}}linkingAgentIdentifierType").text = "urn"
+        etree.SubElement(ag, f"{{{PREMIS_NS}}}linkingAgentIdentifierValue").text = r["agent"]
+        if r["aip_id"]:
+            ob = etree.SubElement(ev, f"{{{PREMIS_NS}}}linkingObjectIdentifier")
+            etree.SubElement(ob, f"{{{PREMIS_NS}}}linkingObjectIdentifierType").text = "urn"
+            etree.SubElement(ob, f"{{{PREMIS_NS}}}linkingObjectIdentifierValue").text = r["aip_id"]
+    return bytes(etree.tostring(root, pretty_print=True, xml_declaration=True, encoding="utf-8"))

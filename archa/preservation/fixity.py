@@ -24,17 +24,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import IO, Any
 
-import archa
 from archa.errors import Finding, StorageError, UsageError
 from archa.repository.config import Location
 from archa.repository.copies import TEMPORARY, packed_keys, temporaries
-from archa.repository.events import Event
+from archa.repository.events import ARCHA_AGENT, Event
 from archa.repository.ocfl import INVENTORY, object_relpath
 from archa.repository.placement import Expected, expected_files
 from archa.repository.repo import Repository
 from archa.repository.store import CHUNK, HashingReader, KeyMissing, Store, thread_buffer
 
-ARCHA_AGENT = f"archa/{archa.__version__}"
 LARGE_FILE = 1 << 20
 READ_AHEAD = 128  # small files opened (and hinted to the kernel) before they are read
 MANY_SMALL = 4000  # below this a worker process costs more than it saves

@@ -17,7 +17,6 @@ from typing import Any
 
 from archa.errors import StorageError
 from archa.preservation.fixity import (
-    ARCHA_AGENT,
     CopyAudit,
     Throttle,
     audit_copy,
@@ -26,7 +25,7 @@ from archa.preservation.fixity import (
 )
 from archa.repository.config import Location
 from archa.repository.copies import iter_packed, source_path, sweep_temporaries, write_packed_copy
-from archa.repository.events import Event
+from archa.repository.events import ARCHA_AGENT, Event
 from archa.repository.ocfl import INVENTORY, StorageRoot, object_relpath
 from archa.repository.placement import expected_files, verified_source, versions_up_to
 from archa.repository.repo import Repository, remove_tree

@@ -22,6 +22,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from archa.errors import StorageError
@@ -222,3 +223,28 @@ def verify_anchors(repo: Any) -> tuple[list[AnchorProblem], dict[str, int]]:
         if top > log.last:
             behind[loc.name] = top - log.last
     return sorted(problems, key=lambda p: (p.seq, p.location)), behind
+
+
+def export_events(repo: Any, out: Path, fmt: str = "premis", aip_id: str | None = None,
+                  since: str | None = None) -> int:
+    """Write the events (of one AIP, from a time) to the new file `out` durably: a PREMIS 3
+    document, or JSON lines with every column (the chain can be re-checked from the file
+    alone). Returns how many were written."""
+    from archa.errors import UsageError
+    from archa.metadata.premis import events_document
+    from archa.repository.durable import check_target, write_durable
+
+    out = out.absolute()
+    check_target(out)
+    if aip_id:
+        repo.catalog.aip(aip_id)  # NotFoundError
+    rows = [r for r in repo.catalog.events(aip_id) if not since or r["time"] >= since]
+    if fmt == "premis":
+        data = events_document(rows, repo.config.repository_id)
+    elif fmt == "jsonl":
+        data = "".join(json.dumps(r, sort_keys=True, ensure_ascii=False) + "\n" for r in rows).encode(
+            "utf-8", "surrogateescape")
+    else:
+        raise UsageError(f"no export format {fmt!r}", hint="use premis or jsonl")
+    write_durable(out, data)
+    return len(rows)

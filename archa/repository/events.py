@@ -16,7 +16,10 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import archa
+
 GENESIS = "0" * 64
+ARCHA_AGENT = f"archa/{archa.__version__}"  # the executing program of every event archa makes
 HASHED_FIELDS = ("id", "type", "time", "outcome", "detail", "agent", "aip_id", "version",
                  "location", "transfer_id", "prev_hash")
 

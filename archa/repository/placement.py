@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import archa
 from archa.errors import StorageError
 from archa.repository.config import Location
 from archa.repository.copies import (
@@ -28,12 +27,11 @@ from archa.repository.copies import (
     write_ocfl_copy,
     write_packed_copy,
 )
-from archa.repository.events import Event
+from archa.repository.events import ARCHA_AGENT, Event
 from archa.repository.ocfl import INVENTORY, OBJECT_NAMASTE, StorageRoot, object_relpath
 from archa.repository.repo import Repository, remove_tree
 from archa.repository.store import KeyExists
 
-ARCHA_AGENT = f"archa/{archa.__version__}"
 ProgressFn = Callable[[str, int, int], None]
 
 

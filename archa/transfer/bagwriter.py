@@ -13,12 +13,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-import archa
 from archa.ingest.copier import CopyJob, CopyOutcome, ProgressFn, copy_all
 from archa.repository.durable import fsync_dir, partial_sibling, sync_filesystem
+from archa.repository.events import ARCHA_AGENT as AGENT
 
 BAG_ALGORITHM = "sha256"
-AGENT = f"archa/{archa.__version__}"
 
 
 def encode_path(path: str) -> str:
