@@ -232,3 +232,27 @@ def test_the_same_bag_again_is_refused_unless_asked_for(repo: Repository, bags: 
             {r[0] for r in repo.catalog.conn.execute("SELECT payload_digest FROM aips")}
     finally:
         rebuilt.close()
+
+
+def test_premis_stands_on_its_own(repo: Repository, bags: Path) -> None:
+    """The intellectual entity (the AIP id) includes the representation, every file says it
+    is included in it, and the person who ingested is the implementer of the ingestion."""
+    from lxml import etree
+
+    from archa.ingest.ingest import IngestOptions
+
+    res = ingest(repo, write_bag(bags / "b", PAYLOAD), IngestOptions(user="jnovakova"))
+    doc = etree.parse(str(repo.hot.object_path(res.aip_id) / "v1/content/metadata/preservation/premis.xml"))
+    ns = {"p": "http://www.loc.gov/premis/v3", "xsi": "http://www.w3.org/2001/XMLSchema-instance"}
+    (ie,) = doc.xpath("//p:object[@xsi:type='premis:intellectualEntity']", namespaces=ns)
+    assert ie.findtext("p:objectIdentifier/p:objectIdentifierValue", namespaces=ns) == res.aip_id
+    assert ie.findtext(".//p:relatedObjectIdentifierValue", namespaces=ns) == "representations/original"
+    files = doc.xpath("//p:object[@xsi:type='premis:file']", namespaces=ns)
+    assert files and all(f.findtext("p:relationship/p:relationshipSubType", namespaces=ns) == "is included in"
+                         for f in files)
+    (ingestion,) = doc.xpath("//p:event[p:eventType='ingestion']", namespaces=ns)
+    roles = {a.findtext("p:linkingAgentIdentifierValue", namespaces=ns): a.findtext("p:linkingAgentRole",
+                                                                                     namespaces=ns)
+             for a in ingestion.iterfind("p:linkingAgentIdentifier", ns)}
+    assert roles["user:jnovakova"] == "implementer"
+    assert doc.xpath("//p:agent[p:agentType='person']/p:agentName/text()", namespaces=ns) == ["jnovakova"]

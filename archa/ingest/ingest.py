@@ -27,7 +27,7 @@ from archa.lifecycle.originators import Assignment, check_quota, premis_agent, r
 from archa.lifecycle.resubmission import HeldAlready, held_already, payload_digests
 from archa.metadata.dc import build_dc, title_from
 from archa.metadata.mets import MdRef, MetsFile, write_mets
-from archa.metadata.premis import Agent, write_premis
+from archa.metadata.premis import Agent, operator_agent, write_premis
 from archa.preservation.identify import UNKNOWN, get_identifier, identify_many
 from archa.repository.catalog import FileRow, payload_fingerprint
 from archa.repository.durable import sync_filesystem
@@ -298,6 +298,7 @@ class _Ingest:
         if org:
             agents.append(Agent("local", f"organization:{org}", org, "organization"))
         agents.append(premis_agent(self.assignment.originator))
+        agents.append(operator_agent(self.options.user or getpass.getuser()))
 
         # 1. metadata files: dc, premis, METS (each points at the ones before it)
         dc_bytes = build_dc(self.aip_id, bag.info, label)

@@ -30,7 +30,7 @@ from archa.errors import RepositoryError, UsageError
 from archa.ingest.copier import CopyJob, ProgressFn, copy_all
 from archa.ingest.extract import unsafe_name
 from archa.metadata.mets import MdRef, MetsFile, write_mets
-from archa.metadata.premis import Agent, read_premis, write_premis
+from archa.metadata.premis import Agent, operator_agent, read_premis, write_premis
 from archa.preservation.identify import get_identifier, identify_many
 from archa.repository.catalog import FILE_COLUMNS, FileRow
 from archa.repository.durable import sync_filesystem
@@ -254,7 +254,8 @@ class _Update:
         events = self._events(added)
         ident = get_identifier(self.opts.engine or self.repo.policy.engine)
         agents = list(prev_premis.agents)
-        for a in (Agent("urn", ARCHA_AGENT, "archa", "software", archa.__version__),
+        for a in (operator_agent(self.opts.user or getpass.getuser()),
+                  Agent("urn", ARCHA_AGENT, "archa", "software", archa.__version__),
                   Agent("urn", f"{ident.name}/{ident.engine_version}", ident.name, "software",
                         f"{ident.engine_version} ({ident.signature_version})")):
             if all(b.id_value != a.id_value for b in agents):

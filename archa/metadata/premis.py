@@ -43,7 +43,7 @@ class Agent:
     note: str = ""
 
 
-def _file_object(f: FileRow, fixity: dict[str, str]) -> Node:
+def _file_object(f: FileRow, fixity: dict[str, str], representation: str = "") -> Node:
     chars = [P.compositionLevel("0")]
     for alg in sorted(fixity):
         chars.append(P.fixity(P.messageDigestAlgorithm(ALG_NAMES.get(alg, alg)),
@@ -68,10 +68,15 @@ def _file_object(f: FileRow, fixity: dict[str, str]) -> Node:
             ("engine", f.engine), ("engineVersion", f.engine_version), ("signatures", f.signature_version),
             ("basis", f.basis), ("warning", f.warning)) if v})
         ext.append(P.objectCharacteristicsExtension(ident))
+    part_of = [P.relationship(P.relationshipType("structural"), P.relationshipSubType("is included in"),
+                              P.relatedObjectIdentifier(P.relatedObjectIdentifierType("local"),
+                                                        P.relatedObjectIdentifierValue(representation)))] \
+        if representation else []
     obj = P.object(
         P.objectIdentifier(P.objectIdentifierType("local"), P.objectIdentifierValue(f.logical_path)),
         P.objectCharacteristics(*chars, fmt, *ext),
         P.originalName(f.original_name),
+        *part_of,
     )
     obj.set(XSI_TYPE, "premis:file")
     return obj
@@ -100,9 +105,17 @@ def write_premis(path: Path, aip_id: str, representation: str,
                 *[P.linkingEventIdentifier(P.linkingEventIdentifierType("urn"),
                                            P.linkingEventIdentifierValue(e.id)) for e in events])
             rep.set(XSI_TYPE, "premis:representation")
+            if representation != aip_id:  # the AIP itself, the intellectual entity it keeps
+                ie = P.object(
+                    P.objectIdentifier(P.objectIdentifierType("urn"), P.objectIdentifierValue(aip_id)),
+                    P.relationship(P.relationshipType("structural"), P.relationshipSubType("includes"),
+                                   P.relatedObjectIdentifier(P.relatedObjectIdentifierType("local"),
+                                                             P.relatedObjectIdentifierValue(representation))))
+                ie.set(XSI_TYPE, "premis:intellectualEntity")
+                write_node(xf, ie, 1)
             write_node(xf, rep, 1)
             for f, fixity in files:
-                write_node(xf, _file_object(f, fixity), 1)
+                write_node(xf, _file_object(f, fixity, representation), 1)
             for e in events:
                 write_node(xf, _event(e, representation, agents), 1)
             for a in agents:
@@ -121,6 +134,8 @@ def _event(e: Event, representation: str, agents: Sequence[Agent]) -> Node:
     if e.type == "ingestion":
         links += [(a, "originator" if a.id_type == ORIGINATOR_AGENT else "submitter") for a in agents
                   if a.type == "organization"]
+    if e.type in ("ingestion", "modification", "metadata modification"):
+        links += [(a, "implementer") for a in agents if a.type == "person"]  # who ran it
     return P.event(
         P.eventIdentifier(P.eventIdentifierType("urn"), P.eventIdentifierValue(e.id)),
         P.eventType(e.type),
@@ -227,3 +242,8 @@ def events_document(rows: Sequence[dict[str, Any]], repository_id: str) -> bytes
             etree.SubElement(ob, f"{{{PREMIS_NS}}}linkingObjectIdentifierType").text = "urn"
             etree.SubElement(ob, f"{{{PREMIS_NS}}}linkingObjectIdentifierValue").text = r["aip_id"]
     return bytes(etree.tostring(root, pretty_print=True, xml_declaration=True, encoding="utf-8"))
+
+
+def operator_agent(user: str) -> Agent:
+    """The person who ran a command (the implementer of its ingestion or modification)."""
+    return Agent("local", f"user:{user}", user, "person")
