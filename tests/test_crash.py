@@ -154,3 +154,58 @@ def test_kill_at_eight_points_of_an_ingest_leaves_one_clean_aip(repo: Repository
     stray = [p for p in (repo.root / "storage").rglob("*") if ".tmp" in p.name]
     assert stray == []
     assert len(list(repo.hot.path.rglob("0=ocfl_object_1.1"))) == 1
+
+
+REPAIR = textwrap.dedent("""
+    import os, sys
+    from pathlib import Path
+    from archa.repository import store as store_mod, repo as repo_mod, catalog
+    from archa.preservation.repair import repair
+    point = sys.argv[3]
+    if point == "mid-write":
+        orig, seen = store_mod._Writer.write, [0]
+        def w(self, b):
+            seen[0] += len(b)
+            if seen[0] > 10_000:
+                os._exit(137)
+            return orig(self, b)
+        store_mod._Writer.write = w
+    if point == "before-record":
+        catalog.Catalog.record_audit = lambda *a, **k: os._exit(137)
+    repo = repo_mod.Repository.open(Path(sys.argv[1]))
+    with repo.writing():
+        repair(repo, sys.argv[2], sys.argv[4])
+    os._exit(0)
+""")
+
+
+@pytest.mark.parametrize("location", ["hot", "cold"])
+@pytest.mark.parametrize("point", ["mid-write", "before-record"])
+def test_kill_during_repair_then_repair_again(repo: Repository, bags: Path, point: str, location: str) -> None:
+    """kill -9 while a damaged copy is being rewritten, or before its re-audit is recorded:
+    the copy is still marked damaged (nothing claims it sound), running repair again fixes
+    it, and nothing stray is left."""
+    import os
+
+    from archa.preservation.fixity import AuditOptions, audit
+    from archa.preservation.repair import repair
+    from archa.repository.ocfl import object_relpath
+
+    aip = ingest(repo, write_bag(bags / "b", {f"f{i}.bin": os.urandom(30_000) for i in range(4)})).aip_id
+    obj = repo.root / "storage" / location / object_relpath(aip)
+    victim = next(p for p in sorted(obj.rglob("*")) if p.is_file() and (p.suffix in (".bin", ".zst")))
+    victim.chmod(0o644)
+    victim.write_bytes(victim.read_bytes()[:-10] + b"rotrotrot!")
+    with repo.writing():
+        assert audit(repo, AuditOptions(due=False, location=location)).failures
+    r = subprocess.run([sys.executable, "-c", REPAIR, str(repo.root), aip, point, location], capture_output=True,
+                       text=True, check=False)
+    assert r.returncode == 137, r.stderr
+    repo.close()
+    (copy,) = [c for c in repo.catalog.copies(aip) if c["location"] == location]
+    assert copy["state"] == "damaged"
+    with repo.writing():
+        (fixed,) = repair(repo, aip, location)
+        assert fixed.repaired, fixed
+        assert audit(repo, AuditOptions(due=False)).failures == []
+    assert not [p for p in (repo.root / "storage").rglob("*") if ".tmp" in p.name]

@@ -258,3 +258,17 @@ def test_events_export_for_an_auditor(repo: Repository, bags: Path, tmp_path: Pa
     assert len(rows) == n
     r = CliRunner().invoke(cli, ["events", "export", str(tmp_path / "log.jsonl"), "--repo", str(repo.root)])
     assert r.exit_code == 2 and "exists already" in r.output
+
+
+def test_the_journal_of_catalog_only_tables_is_verified_too(repo: Repository, bags: Path) -> None:
+    aip = ingest(repo, write_bag(bags / "a", {"a.txt": b"a"})).aip_id
+    r = CliRunner().invoke(cli, ["hold", "add", aip, "--reason", "court", "--repo", str(repo.root)])
+    assert r.exit_code == 0
+    conn = repo.catalog.conn
+    seq = conn.execute("SELECT MAX(seq) FROM changes WHERE tbl = 'holds'").fetchone()[0]
+    conn.execute("UPDATE changes SET row = json_set(row, '$.reason', 'nothing') WHERE seq = ?", [seq])
+    code, out = _verify(repo)
+    assert code == 1 and f"change {seq} (holds) differs from the journal" in out, out
+    conn.execute("DELETE FROM changes WHERE seq >= ?", [seq])
+    code, out = _verify(repo)
+    assert code == 1 and "rows were cut" in out, out

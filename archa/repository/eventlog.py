@@ -222,7 +222,28 @@ def verify_anchors(repo: Any) -> tuple[list[AnchorProblem], dict[str, int]]:
                                                                 "or re-hashed in the catalog"))
         if top > log.last:
             behind[loc.name] = top - log.last
+        problems += _changes_problems(repo, loc)
     return sorted(problems, key=lambda p: (p.seq, p.location)), behind
+
+
+def _changes_problems(repo: Any, loc: Any) -> list[AnchorProblem]:
+    """The journal of catalog-only tables at `loc` against the catalog's: a change the
+    location holds that the catalog lacks, or holds otherwise."""
+    try:
+        stored = read_changes(repo.store(loc))
+    except StorageError as e:
+        return [AnchorProblem(0, loc.name, f"{loc.name}: the journal there cannot be read: {e.message}")]
+    catalog = {seq: (t, o, json.loads(r)) for seq, t, o, r in repo.catalog.conn.execute(
+        "SELECT seq, tbl, op, row FROM changes")}
+    for c in stored:
+        mine = catalog.get(c["seq"])
+        if mine is None:
+            return [AnchorProblem(c["seq"], loc.name, f"change {c['seq']} ({c['tbl']}) is in the journal at "
+                                                      f"{loc.name} but not in the catalog: rows were cut")]
+        if mine != (c["tbl"], c["op"], c["row"]):
+            return [AnchorProblem(c["seq"], loc.name, f"change {c['seq']} ({c['tbl']}) differs from the journal "
+                                                      f"at {loc.name}: edited in the catalog")]
+    return []
 
 
 def export_events(repo: Any, out: Path, fmt: str = "premis", aip_id: str | None = None,
