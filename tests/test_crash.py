@@ -209,3 +209,74 @@ def test_kill_during_repair_then_repair_again(repo: Repository, bags: Path, poin
         assert fixed.repaired, fixed
         assert audit(repo, AuditOptions(due=False)).failures == []
     assert not [p for p in (repo.root / "storage").rglob("*") if ".tmp" in p.name]
+
+
+SYNC = textwrap.dedent("""
+    import os, sys
+    from pathlib import Path
+    from archa.repository import catalog, store as store_mod, repo as repo_mod
+    from archa.repository.placement import sync
+    point, die = sys.argv[2], lambda: os._exit(137)
+    orig_w, orig_put, orig_rec = store_mod._Writer.write, store_mod.Store.put, catalog.Catalog.record_copy
+    seen, recorded = [0], [0]
+    if point.startswith("bytes-"):
+        limit = int(point.split("-")[1])
+        def w(self, b):
+            seen[0] += len(b)
+            if seen[0] > limit:
+                die()
+            return orig_w(self, b)
+        store_mod._Writer.write = w
+    def put(self, key, chunks):
+        if (point == "before-index" and key.endswith(".index.json")) or \\
+                (point == "before-root-inventory" and key.count("/") == 4 and key.endswith("/inventory.json")):
+            die()
+        return orig_put(self, key, chunks)
+    store_mod.Store.put = put
+    def rec(self, *a, **k):
+        if point == "before-record":
+            die()
+        orig_rec(self, *a, **k)
+        recorded[0] += 1
+        if point == "between-locations" and recorded[0] == 1:
+            die()
+    catalog.Catalog.record_copy = rec
+    repo = repo_mod.Repository.open(Path(sys.argv[1]))
+    with repo.writing():
+        sync(repo)
+    os._exit(0)
+""")
+
+
+@pytest.mark.parametrize("point", ["bytes-1", "bytes-30000", "bytes-150000", "before-index", "before-root-inventory",
+                                   "before-record", "between-locations", "bytes-400000"])
+def test_kill_at_eight_points_of_a_sync_leaves_sound_copies(repo: Repository, bags: Path, tmp_path: Path,
+                                                            point: str) -> None:
+    """Two locations to fill (packed cold, a second OCFL root): kill -9 at eight points of a
+    sync, then sync again: every copy made and sound, no stray file anywhere."""
+    import os
+
+    from archa.preservation.fixity import AuditOptions, audit
+    from archa.repository.config import Location
+    from archa.repository.placement import sync
+    from archa.repository.storage import add_location
+
+    aip = ingest(repo, write_bag(bags / "b", {f"f{i}.bin": os.urandom(60_000) for i in range(5)})).aip_id
+    repo.catalog.conn.execute("DELETE FROM copies WHERE location = 'cold'")
+    for p in list((repo.root / "storage" / "cold").rglob("*")):
+        if p.is_file() and p.name != "archa_packed.json":
+            p.chmod(0o644)
+            p.unlink()
+    add_location(repo, Location("second", "ocfl", str(tmp_path / "second"), "warm"))
+    r = subprocess.run([sys.executable, "-c", SYNC, str(repo.root), point], capture_output=True, text=True,
+                       check=False)
+    assert r.returncode == 137, r.stderr
+    repo.close()
+    with repo.writing():
+        result = sync(repo)
+        assert result.failed == [], result.failed
+        assert audit(repo, AuditOptions(due=False)).failures == []
+    assert {c["location"] for c in repo.catalog.copies(aip) if c["state"] == "ok"} == {"hot", "cold", "second"}
+    for root in (repo.root / "storage", tmp_path / "second"):
+        assert not [p for p in root.rglob("*") if ".tmp" in p.name]
+    assert list(repo.staging.iterdir()) == []
