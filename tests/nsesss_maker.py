@@ -195,6 +195,7 @@ class Package:
     checksum_type: str = "SHA-512"
     linked: bool = False  # a second file bound to this one by fixed cross-references
     metadata_only: bool = False  # no komponenty/ folder is written
+    access: str = ""  # v4: an access restriction of the file (Pristupnost/JineOmezeni)
 
     def with_(self, **changes: object) -> Package:
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -371,6 +372,7 @@ class _Builder:
         return E.Spis(
             E.EvidencniUdaje(
                 E.Identifikace(self.ident(value)), E.Popis(E.Nazev(title)), *related,
+                *([E.Pristupnost(E.JineOmezeni(pkg.access))] if pkg.access and self.v == 4 else []),
                 E.Evidence(E.EvidencniCislo(f"{value}/S"), E.UrceneCasoveObdobi(E.RokOd("2015"), E.RokDo("2016")),
                            E.NazevEvidenceDokumentu("spisový přehled")),
                 E.Puvod(self.date("DatumVytvoreni", "2015-01-02")),

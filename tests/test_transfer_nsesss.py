@@ -411,3 +411,25 @@ def test_czech_file_names_spelled_as_exporters_spell_them(repo: Repository, tmp_
         and any("Unicode normalisation" in n for n in notes)
     assert (tmp_path / "bag/data" / pkg.name / "komponenty" / nfd.name).read_bytes() == comps[2].data
     assert (tmp_path / "bag/data" / pkg.name / "komponenty" / comps[0].name).is_file()
+
+
+def test_an_access_restriction_becomes_a_premis_rights_statement(repo: Repository, tmp_path: Path) -> None:
+    """Pristupnost in the package: bag-info Access-Restriction, a PREMIS rights statement on
+    the AIP (schema-valid), kept by the next version."""
+    from archa.lifecycle.versions import UpdateOptions, update_aip
+    from archa.metadata.premis import read_premis
+
+    pkg = mk.fresh_package(access="obsahuje osobní údaje: nahlížení jen podle zákona č. 499/2004 Sb.")
+    folder = write_package(tmp_path / "src", pkg)
+    code, out = _run(repo, "transfer", "nsesss", str(folder), str(tmp_path / "bag"), "--ingest", "--json")
+    assert code == 0, out
+    aip = json.loads(out)["ingest"]["aip_id"]
+    assert "Access-Restriction: Spis spis-1: obsahuje osobní údaje" in (tmp_path / "bag/bag-info.txt").read_text()
+    premis = (repo.hot.object_path(aip) / "v1/content/metadata/preservation/premis.xml").read_bytes()
+    assert read_premis(premis, aip, "v1").rights == [f"Spis spis-1: {pkg.access}"]
+    (tmp_path / "n.txt").write_text("poznámka")
+    update_aip(repo, UpdateOptions(aip, "a note", add=((tmp_path / "n.txt", "note.txt"),)))
+    v2 = repo.catalog.file(aip, "v2", "metadata/preservation/premis.xml")
+    assert v2 is not None
+    data = (repo.hot.object_path(aip) / v2["content_path"]).read_bytes()
+    assert read_premis(data, aip, "v2").rights == [f"Spis spis-1: {pkg.access}"]

@@ -305,7 +305,8 @@ class _Ingest:
         dc_digest = builder.write_bytes("metadata/descriptive/dc.xml", dc_bytes)
         premis_path = builder.content_file("metadata/preservation/premis.xml")
         premis_path.parent.mkdir(parents=True)
-        write_premis(premis_path, self.aip_id, REPRESENTATION, files, events, agents)
+        write_premis(premis_path, self.aip_id, REPRESENTATION, files, events, agents,
+                     rights=[v for k, v in bag.info if k.lower() == "access-restriction" and v])
         premis_digest = _digest_file(premis_path, self.alg)
         builder.add("metadata/preservation/premis.xml", premis_digest)
         mets_path = builder.content_file("METS.xml")
@@ -414,6 +415,7 @@ class _Ingest:
                              submission=tuple((staged / r.content_path, r.logical_path) for r, _d in files
                                               if r.role == "submission"),
                              retention=tuple(r.row(held.aip_id) for r in self.retention),
+                             rights=tuple(v for k, v in bag.info if k.lower() == "access-restriction" and v),
                              transfer=self._transfer_row("accepted", n_payload, payload_bytes, warnings,
                                                          aip_id=held.aip_id))
         up = _Update(self.repo, opts, self.progress).run()

@@ -61,6 +61,7 @@ class UpdateOptions:
     submission: tuple[tuple[Path, str], ...] = ()
     retention: tuple[dict[str, Any], ...] | None = None
     transfer: dict[str, Any] | None = None
+    rights: tuple[str, ...] | None = None  # access restrictions (None: the previous version's)
 
 
 @dataclass
@@ -266,7 +267,8 @@ class _Update:
                       if r.logical_path in prev_premis.files else {self.alg: r.digest})
                      for r in sorted(rows, key=lambda r: r.logical_path) if r.role != "metadata"]
         write_premis(premis_path, aip_id, REPRESENTATION, described, [*prev_premis.events, *events], agents,
-                     derived_from=f"{aip_id} {self.previous}")
+                     derived_from=f"{aip_id} {self.previous}",
+                     rights=self.opts.rights if self.opts.rights is not None else prev_premis.rights)
         premis_digest = _digest(premis_path, self.alg)
         builder.add(PREMIS, premis_digest)
         dc_row = next(r for r in rows if r.logical_path == DC)

@@ -84,7 +84,8 @@ def _file_object(f: FileRow, fixity: dict[str, str], representation: str = "") -
 
 def write_premis(path: Path, aip_id: str, representation: str,
                  files: Sequence[tuple[FileRow, dict[str, str]]],
-                 events: Sequence[Event], agents: Sequence[Agent], derived_from: str = "") -> None:
+                 events: Sequence[Event], agents: Sequence[Agent], derived_from: str = "",
+                 rights: Sequence[str] = ()) -> None:
     """Write premis.xml for `files` (each with its fixity by algorithm), `events`, `agents`;
     `derived_from`: the identifier of the version this one was made from (`ID vN`)."""
     with etree.xmlfile(str(path), encoding="utf-8") as xf:
@@ -126,6 +127,21 @@ def write_premis(path: Path, aip_id: str, representation: str,
                 if a.note:
                     parts.append(P.agentNote(a.note))
                 write_node(xf, P.agent(*parts), 1)
+            for n, text in enumerate(rights, 1):
+                write_node(xf, _rights(aip_id, n, text), 1)
+
+
+RIGHTS_BASIS = "access restriction declared by the producer (NSESSS Pristupnost)"
+
+
+def _rights(aip_id: str, n: int, text: str) -> Node:
+    """A rights statement of an access restriction the package declared, on the AIP."""
+    return P.rights(P.rightsStatement(
+        P.rightsStatementIdentifier(P.rightsStatementIdentifierType("local"),
+                                    P.rightsStatementIdentifierValue(f"access-{n}")),
+        P.rightsBasis("Other"),
+        P.otherRightsInformation(P.otherRightsBasis(RIGHTS_BASIS), P.otherRightsNote(text)),
+        P.linkingObjectIdentifier(P.linkingObjectIdentifierType("urn"), P.linkingObjectIdentifierValue(aip_id))))
 
 
 def _event(e: Event, representation: str, agents: Sequence[Agent]) -> Node:
@@ -171,6 +187,7 @@ class PremisRecord:
     files: dict[str, PremisFile]  # by logical path
     events: list[Event]
     agents: list[Agent]
+    rights: list[str] = field(default_factory=list)  # access restrictions, as declared
 
 
 def read_premis(data: bytes, aip_id: str, version: str) -> PremisRecord:
@@ -209,7 +226,10 @@ def read_premis(data: bytes, aip_id: str, version: str) -> PremisRecord:
                     a.findtext("p:agentName", namespaces=ns) or "", a.findtext("p:agentType", namespaces=ns) or "",
                     a.findtext("p:agentVersion", namespaces=ns) or "", a.findtext("p:agentNote", namespaces=ns) or "")
               for a in root.iterfind("p:agent", ns)]
-    return PremisRecord(files, events, agents)
+    rights = [r.findtext("p:otherRightsInformation/p:otherRightsNote", namespaces=ns) or ""
+              for r in root.iterfind("p:rights/p:rightsStatement", ns)
+              if r.findtext("p:otherRightsInformation/p:otherRightsBasis", namespaces=ns) == RIGHTS_BASIS]
+    return PremisRecord(files, events, agents, rights)
 
 
 def events_document(rows: Sequence[dict[str, Any]], repository_id: str) -> bytes:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from lxml import etree
 
@@ -27,6 +28,7 @@ class Entity:
     filing_code: str
     closed: str
     retention: Retention | None = None
+    access: list[str] = field(default_factory=list)  # restrictions of access (Pristupnost) in it
 
 
 @dataclass
@@ -129,8 +131,22 @@ def lift(p: Pkg, check: Check) -> NsesssPackage:
             [((i.get("zdroj") or "").strip(), norm(i.text)) for i in (ids if ids is not None else [])
              if isinstance(i.tag, str)],
             p.text(base, "EvidencniUdaje/Popis/Nazev"), p.text(base, "EvidencniUdaje/Trideni/PlneUrcenySpisovyZnak"),
-            closed, _retention(p, base, label, closed, check)))
+            closed, _retention(p, base, label, closed, check), _access(p, base)))
     return pkg
+
+
+def _access(p: Pkg, base: Any) -> list[str]:
+    """The access restrictions the entity and what it holds declare (Pristupnost): each
+    security category by name and identifier, and any other restriction as written."""
+    out = []
+    for pr in base.iter(p.n("Pristupnost")):
+        for cat in pr.iter(p.n("BezpecnostniKategorie")):
+            name, ident = p.text(cat, "Nazev"), p.text(cat, "Identifikator")
+            out.append(f"bezpečnostní kategorie {name}" + (f" ({ident})" if ident else ""))
+        other = p.text(pr, "JineOmezeni")
+        if other:
+            out.append(other)
+    return list(dict.fromkeys(out))
 
 
 INTERNAL = ("Zpracovatel", "Autor", "Posuzovatel", "Schvalovatel", "Overovatel")
@@ -164,5 +180,6 @@ def bag_info(pkg: NsesssPackage, meta: Sequence[tuple[str, str]], profile: str, 
              ("NSESSS-Version", str(pkg.generation)), ("NSESSS-Profile", profile), ("NSESSS-Checked", checked)]
     for r in pkg.retentions:
         info += to_bag_info(r)
+    info += [("Access-Restriction", f"{e.kind} {e.xml_id}: {a}") for e in pkg.entities for a in e.access]
     given = {k.lower() for k, _v in meta}  # the caller's fields replace the lifted ones
     return [(k, v) for k, v in info if v and k.lower() not in given] + list(meta)
