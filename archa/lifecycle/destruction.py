@@ -36,7 +36,7 @@ from archa.lifecycle import ledger
 from archa.repository.copies import remove_object, tombstone_prefix
 from archa.repository.events import ARCHA_AGENT, Event, now_iso
 from archa.repository.ocfl import dump_json
-from archa.repository.repo import Repository
+from archa.repository.repo import Repository, writes
 
 TOMBSTONE_FORMAT = "archa tombstone 1"
 OPERATION_OF = {v: k for k, v in ledger.OPERATIONS.items()}  # keep -> "vybrat za archiválii"
@@ -109,9 +109,10 @@ def _waiting(items: list[dict[str, Any]]) -> str:
     return ""
 
 
+@writes
 def destroy(repo: Repository, proposal_id: str, execute: bool = False) -> DestroyResult:
     """Remove the records the decision lets go (see the module docstring); without
-    `execute` only say what would go. Call under `repo.writing()`."""
+    `execute` only say what would go. Takes the repository lock itself."""
     ready, result = _plan(repo, proposal_id)
     result.dry_run = not execute
     if not execute:

@@ -48,7 +48,7 @@ from archa.lifecycle.sips import (
 )
 from archa.repository.durable import check_target, fsync_dir, partial_sibling
 from archa.repository.events import ARCHA_AGENT, Event, now_iso
-from archa.repository.repo import Repository, remove_tree
+from archa.repository.repo import Repository, remove_tree, writes
 
 NS = "http://www.mvcr.cz/nsesss/v4"
 ITEM_FIELDS = ("aip_id", "entity_id", "entity_source", "title", "sign", "due_year", "sip", "originator_id")
@@ -110,9 +110,10 @@ def _new_id(repo: Repository, year: int) -> str:
     return f"P{year}-{n:03d}"
 
 
+@writes
 def propose(repo: Repository, year: int, out: Path, originator: str | None = None,
             today: date | None = None) -> ProposalResult:
-    """Propose every record due by `year` (see the module docstring). Call under `repo.writing()`.
+    """Propose every record due by `year` (see the module docstring). Takes the repository lock itself.
 
     UsageError when nothing new is due (naming the proposals that hold the rest) or OUT
     exists; SipInvalid when a stored package does not make a valid review SIP."""
@@ -243,10 +244,10 @@ class DecisionResult:
         return dict(self.__dict__)
 
 
+@writes
 def decide(repo: Repository, proposal_id: str, decision: Path | None = None, keep: tuple[str, ...] = (),
            when: date | None = None) -> DecisionResult:
-    """Record the archive's decision on a proposal (see the module docstring). Call under
-    `repo.writing()`. DecisionRejected names every entity that does not fit."""
+    """Record the archive's decision on a proposal (see the module docstring). Takes the repository lock itself. DecisionRejected names every entity that does not fit."""
     cat = repo.catalog
     ledger.proposal(cat, proposal_id)
     items = ledger.items(cat, proposal_id)
@@ -318,9 +319,10 @@ class TransferResult:
         return dict(self.__dict__)
 
 
+@writes
 def transfer(repo: Repository, proposal_id: str, out: Path, assessor: Assessor,
              today: date | None = None) -> TransferResult:
-    """Full SIPs of the kept records (see the module docstring). Call under `repo.writing()`."""
+    """Full SIPs of the kept records (see the module docstring). Takes the repository lock itself."""
     cat = repo.catalog
     ledger.proposal(cat, proposal_id)
     items = [i for i in ledger.items(cat, proposal_id) if i["decision"] in ("keep", "appraise")
@@ -389,8 +391,9 @@ class ConfirmResult:
         return dict(self.__dict__)
 
 
+@writes
 def confirm(repo: Repository, proposal_id: str, confirmation: Path) -> ConfirmResult:
-    """Record the archive's acceptance (its identifier per entity). Call under `repo.writing()`."""
+    """Record the archive's acceptance (its identifier per entity). Takes the repository lock itself."""
     cat = repo.catalog
     ledger.proposal(cat, proposal_id)
     items = ledger.items(cat, proposal_id)

@@ -9,11 +9,12 @@ from typing import Any
 
 from archa.errors import UsageError
 from archa.repository.events import ARCHA_AGENT, Event, append_events, now_iso
-from archa.repository.repo import Repository
+from archa.repository.repo import Repository, writes
 
 
+@writes
 def add_hold(repo: Repository, aip_id: str, reason: str, user: str | None = None) -> dict[str, Any]:
-    """Place a hold on an AIP (call under `repo.writing()`); returns the hold's row."""
+    """Place a hold on an AIP (takes the repository lock itself); returns the hold's row."""
     cat = repo.catalog
     cat.live_aip(aip_id)  # NotFoundError, AipRemoved
     if not reason.strip():
@@ -27,8 +28,9 @@ def add_hold(repo: Repository, aip_id: str, reason: str, user: str | None = None
     return cat.holds(aip_id)[-1]
 
 
+@writes
 def remove_hold(repo: Repository, aip_id: str, reason: str, user: str | None = None) -> list[dict[str, Any]]:
-    """Release every hold on an AIP (call under `repo.writing()`); returns the released rows."""
+    """Release every hold on an AIP (takes the repository lock itself); returns the released rows."""
     cat = repo.catalog
     cat.aip(aip_id)
     held = cat.holds(aip_id)

@@ -30,7 +30,7 @@ from archa.repository.copies import TEMPORARY, packed_keys, temporaries
 from archa.repository.events import ARCHA_AGENT, Event
 from archa.repository.ocfl import INVENTORY, object_relpath
 from archa.repository.placement import Expected, expected_files
-from archa.repository.repo import Repository
+from archa.repository.repo import Repository, writes
 from archa.repository.store import CHUNK, HashingReader, KeyMissing, Store, thread_buffer
 
 LARGE_FILE = 1 << 20
@@ -369,10 +369,11 @@ def record_audit(repo: Repository, a: CopyAudit) -> None:
     repo.catalog.record_audit(a.aip_id, a.version, a.location, a.state, event.time, event)  # one time: rebuildable
 
 
+@writes
 def audit(repo: Repository, opts: AuditOptions, progress: ProgressFn | None = None) -> AuditSummary:
     """Audit the selected copies within the budgets; record an event and the state of each.
 
-    Call with the repository lock held (`repo.writing()`). StorageError (a location that
+    Takes the repository lock itself (`repo.writing()`). StorageError (a location that
     cannot be reached) propagates after what was audited has been recorded."""
     t0 = time.monotonic()
     rows = select(repo, opts)

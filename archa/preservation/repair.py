@@ -28,7 +28,7 @@ from archa.repository.copies import iter_packed, source_path, sweep_temporaries,
 from archa.repository.events import ARCHA_AGENT, Event
 from archa.repository.ocfl import INVENTORY, StorageRoot, object_relpath
 from archa.repository.placement import expected_files, verified_source, versions_up_to
-from archa.repository.repo import Repository, remove_tree
+from archa.repository.repo import Repository, remove_tree, writes
 from archa.repository.store import Store, file_chunks
 
 
@@ -127,10 +127,11 @@ def _repair_ocfl(store: Store, source: StorageRoot, aip_id: str, version: str, r
             result.rewritten.append(rel)
 
 
+@writes
 def repair(repo: Repository, aip_id: str | None = None, location: str | None = None) -> list[RepairResult]:
     """Repair every copy (of `aip_id`, at `location`) the last audit found damaged or missing.
 
-    Call with the repository lock held (`repo.writing()`)."""
+    Takes the repository lock itself (`repo.writing()`)."""
     names = {loc.name: loc for loc in repo.config.locations}
     if aip_id:
         repo.catalog.live_aip(aip_id)

@@ -29,7 +29,7 @@ from archa.repository.copies import (
 )
 from archa.repository.events import ARCHA_AGENT, Event
 from archa.repository.ocfl import INVENTORY, OBJECT_NAMASTE, StorageRoot, object_relpath
-from archa.repository.repo import Repository, remove_tree
+from archa.repository.repo import Repository, remove_tree, writes
 from archa.repository.store import KeyExists
 
 ProgressFn = Callable[[str, int, int], None]
@@ -257,10 +257,11 @@ def _write_missing(repo: Repository, aip_id: str, version: str, missing: list[Lo
                                "bytes": info.bytes})
 
 
+@writes
 def sync(repo: Repository, progress: ProgressFn | None = None) -> SyncResult:
     """Create every copy the policy lacks (idempotent; resumes an interrupted copy).
 
-    Call with the repository lock held (`repo.writing()`)."""
+    Takes the repository lock itself (`repo.writing()`)."""
     result = SyncResult()
     versions = repo.catalog.all_versions()
     for i, v in enumerate(versions, 1):

@@ -11,15 +11,16 @@ Layout of a repository directory:
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Concatenate, ParamSpec, Self, TypeVar
 
 from archa.errors import RepositoryError
 from archa.policies import Policy, load_policy
@@ -31,6 +32,9 @@ from archa.repository.events import Event, now_iso
 from archa.repository.lock import exclusive_lock
 from archa.repository.ocfl import INVENTORY, StorageRoot
 from archa.repository.store import Store
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 DEFAULT_REPO = "archive"
 REPO_ENV = "ARCHA_REPO"
@@ -167,16 +171,29 @@ class Repository:
     def hot_location(self) -> str:
         return next(loc.name for loc in self.config.locations if loc.kind == "ocfl" and loc.tier == "hot")
 
+    _writing_depth = 0  # writing() is re-entrant within one Repository: library writers take it themselves
+
     @contextmanager
     def writing(self) -> Iterator[None]:
         """Hold the repository lock and sweep staging leftovers first; at the end, write the
-        command's events to every location's copy of the event log (eventlog.anchor)."""
-        with exclusive_lock(self.root / "lock"):
-            self.check_locations()
-            self.sweep_staging()
+        command's events to every location's copy of the event log (eventlog.anchor).
+        Re-entrant: every library function that writes takes it itself, and a caller that
+        holds it already (a command doing several things under one lock) just goes on."""
+        if self._writing_depth:  # held already, by the caller: nothing more to take or to do
+            self._writing_depth += 1
             try:
                 yield
             finally:
+                self._writing_depth -= 1
+            return
+        with exclusive_lock(self.root / "lock"):
+            self.check_locations()
+            self.sweep_staging()
+            self._writing_depth = 1
+            try:
+                yield
+            finally:
+                self._writing_depth = 0
                 from archa.repository.eventlog import anchor
 
                 anchor(self)  # the events of this command into every location's log
@@ -294,6 +311,16 @@ def _digest_of(path: Path, alg: str) -> str:
             return hashlib.file_digest(f, alg).hexdigest()
     except FileNotFoundError:
         return ""
+
+
+def writes(fn: Callable[Concatenate[Repository, P], R]) -> Callable[Concatenate[Repository, P], R]:
+    """The one locking rule: a library function that writes takes the repository's writing
+    context (`Repository.writing()`, re-entrant) itself; callers need not."""
+    @functools.wraps(fn)
+    def wrapper(repo: Repository, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        with repo.writing():
+            return fn(repo, *args, **kwargs)
+    return wrapper
 
 
 def remove_tree(path: Path) -> None:

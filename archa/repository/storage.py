@@ -18,9 +18,10 @@ from archa.repository.copies import init_ocfl_store, init_packed_store
 from archa.repository.durable import fsync_dir
 from archa.repository.placement import failure_domain
 from archa.repository.rebuild import RebuildReport, compare_catalogs, rebuild_catalog
-from archa.repository.repo import Repository
+from archa.repository.repo import Repository, writes
 
 
+@writes
 def add_location(repo: Repository, loc: Location) -> Location:
     """Check `loc` can be written, read and deleted, lay it out, then save it in archa.toml.
 
