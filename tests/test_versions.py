@@ -283,3 +283,19 @@ def test_an_s3_copy_gets_the_new_version_and_repairs_from_it(repo: Repository, a
         (fixed,) = repair(repo, aip, "hot")
     assert fixed.repaired and page.read_bytes() == b"page two\n"
     assert audit(repo, AuditOptions(due=False)).failures == []
+
+
+def test_the_modification_event_links_the_files_it_touched(repo: Repository, aip: str, tmp_path: Path) -> None:
+    """In PREMIS the modification event names the representation and each file it added,
+    replaced or removed; the next version keeps those links for it."""
+    from archa.metadata.premis import read_premis
+
+    (tmp_path / "p2.txt").write_bytes(b"page two\n")
+    update_aip(repo, UpdateOptions(aip, "page two", add=((tmp_path / "p2.txt", "scans/page-2.txt"),)))
+    (tmp_path / "p3.txt").write_bytes(b"page three\n")
+    update_aip(repo, UpdateOptions(aip, "page three", add=((tmp_path / "p3.txt", "scans/page-3.txt"),)))
+    row = repo.catalog.file(aip, "v3", "metadata/preservation/premis.xml")
+    assert row is not None
+    record = read_premis((repo.hot.object_path(aip) / row["content_path"]).read_bytes(), aip, "v3")
+    mods = [e for e in record.events if e.type == "modification"]
+    assert [e.objects for e in mods] == [(f"{DATA}/scans/page-2.txt",), (f"{DATA}/scans/page-3.txt",)]

@@ -331,7 +331,8 @@ class _Update:
                                          f"({', '.join(changes)}"
                                          + (f": {', '.join((r.added + r.replaced + r.removed)[:20])}" if added or
                                             r.removed else "") + f"); {chain_head(self.cat.conn)}",
-                        ARCHA_AGENT, aip_id, version, self.repo.hot_location)]
+                        ARCHA_AGENT, aip_id, version, self.repo.hot_location,
+                        objects=tuple(r.added + r.replaced + r.removed))]
         if added:
             ident = get_identifier(self.opts.engine or self.repo.policy.engine)
             events += [Event("message digest calculation", "success",

@@ -163,6 +163,8 @@ def _event(e: Event, representation: str, agents: Sequence[Agent]) -> Node:
           for a, role in links],
         P.linkingObjectIdentifier(P.linkingObjectIdentifierType("local"),
                                   P.linkingObjectIdentifierValue(representation)),
+        *[P.linkingObjectIdentifier(P.linkingObjectIdentifierType("local"), P.linkingObjectIdentifierValue(o))
+          for o in e.objects],
     )
 
 
@@ -220,7 +222,10 @@ def read_premis(data: bytes, aip_id: str, version: str) -> PremisRecord:
                             e.findtext(".//p:eventOutcome", namespaces=ns) or "",
                             e.findtext(".//p:eventDetail", namespaces=ns) or "", executing[0] if executing else "",
                             aip_id, version, time=e.findtext("p:eventDateTime", namespaces=ns) or "",
-                            id=e.findtext("p:eventIdentifier/p:eventIdentifierValue", namespaces=ns) or ""))
+                            id=e.findtext("p:eventIdentifier/p:eventIdentifierValue", namespaces=ns) or "",
+                            objects=tuple(v for v in e.xpath(
+                                "p:linkingObjectIdentifier[p:linkingObjectIdentifierType='local']/"
+                                "p:linkingObjectIdentifierValue/text()", namespaces=ns)[1:])))
     agents = [Agent(a.findtext("p:agentIdentifier/p:agentIdentifierType", namespaces=ns) or "",
                     a.findtext("p:agentIdentifier/p:agentIdentifierValue", namespaces=ns) or "",
                     a.findtext("p:agentName", namespaces=ns) or "", a.findtext("p:agentType", namespaces=ns) or "",

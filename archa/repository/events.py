@@ -43,6 +43,9 @@ class Event:
     transfer_id: str | None = None
     time: str = field(default_factory=now_iso)
     id: str = field(default_factory=lambda: f"urn:uuid:{uuid.uuid4()}")
+    # logical paths of the files the event touched, linked from it in PREMIS (not a catalog
+    # column and not hashed: the log's rows are what HASHED_FIELDS name)
+    objects: tuple[str, ...] = ()
 
 
 def row_hash(row: dict[str, Any]) -> str:
