@@ -22,9 +22,10 @@ from typing import IO, Any, Protocol
 from archa.errors import Finding, StorageError
 from archa.repository.config import Location
 from archa.repository.copies import PackedCorrupt, iter_packed
+from archa.repository.hashing import CHUNK, thread_buffer
 from archa.repository.ocfl import object_relpath
 from archa.repository.repo import Repository
-from archa.repository.store import CHUNK, KeyMissing, Store, thread_buffer
+from archa.repository.store import KeyMissing, Store
 
 TIER_ORDER = {"hot": 0, "warm": 1, "cold": 2}
 

@@ -20,9 +20,9 @@ from itertools import islice
 from pathlib import Path
 
 from archa.errors import StorageError
+from archa.repository.hashing import CHUNK
 from archa.units import human_bytes
 
-CHUNK = 4 << 20
 FSYNC_EACH_ABOVE = 4 << 20
 SMALL = 1 << 20  # copied in the calling thread
 

@@ -32,6 +32,7 @@ from archa.preservation.identify import UNKNOWN, get_identifier, identify_many
 from archa.repository.catalog import FileRow, payload_fingerprint
 from archa.repository.durable import sync_filesystem
 from archa.repository.events import ARCHA_AGENT, Event, chain_head, now_iso
+from archa.repository.hashing import file_digest
 from archa.repository.ocfl import VersionBuilder
 from archa.repository.placement import SyncResult, complete_copies, placement_satisfied
 from archa.repository.repo import Repository, remove_tree
@@ -307,7 +308,7 @@ class _Ingest:
         premis_path.parent.mkdir(parents=True)
         write_premis(premis_path, self.aip_id, REPRESENTATION, files, events, agents,
                      rights=[v for k, v in bag.info if k.lower() == "access-restriction" and v])
-        premis_digest = _digest_file(premis_path, self.alg)
+        premis_digest = file_digest(premis_path, self.alg)
         builder.add("metadata/preservation/premis.xml", premis_digest)
         mets_path = builder.content_file("METS.xml")
         write_mets(mets_path, self.aip_id, label, created, f"archa {archa.__version__}", self.alg,
@@ -316,7 +317,7 @@ class _Ingest:
                          premis_digest),
                    [MetsFile(f.logical_path, f.size, f.digest, f.mime,
                              "original" if f.role == "payload" else "submission") for f, _d in files])
-        mets_digest = _digest_file(mets_path, self.alg)
+        mets_digest = file_digest(mets_path, self.alg)
         builder.add("METS.xml", mets_digest)
         meta_rows = [
             FileRow(self.aip_id, "v1", lp, builder.content_path_of(dg), "metadata", "",
@@ -464,11 +465,4 @@ def record_rejection(repo: Repository, sip: Path, rej: SipRejected, transfer_id:
         transfer_row(transfer_id, sip, received or now_iso(), "rejected", 0, 0, rej.findings),
         [Event("validation", "failure", detail, ARCHA_AGENT, transfer_id=transfer_id)])
     return transfer_id
-
-
-def _digest_file(path: Path, alg: str) -> str:
-    import hashlib
-
-    with open(path, "rb") as f:
-        return hashlib.file_digest(f, alg).hexdigest()
 

@@ -14,13 +14,13 @@ Ingest asks `held_already` once the bag is read. When an active AIP holds those 
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from archa.errors import Finding
 from archa.repository.catalog import Catalog
+from archa.repository.hashing import file_digest
 from archa.repository.retention import Retention
 
 
@@ -68,6 +68,5 @@ def payload_digests(rows: list[tuple[Any, dict[str, str]]], staged: Path, alg: s
         if alg in digests:
             out[row.logical_path] = digests[alg]
         else:
-            with open(staged / row.content_path, "rb") as f:
-                out[row.logical_path] = hashlib.file_digest(f, alg).hexdigest()
+            out[row.logical_path] = file_digest(staged / row.content_path, alg)
     return out

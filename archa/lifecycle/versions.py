@@ -35,6 +35,7 @@ from archa.preservation.identify import get_identifier, identify_many
 from archa.repository.catalog import FILE_COLUMNS, FileRow
 from archa.repository.durable import sync_filesystem
 from archa.repository.events import ARCHA_AGENT, Event, chain_head, now_iso
+from archa.repository.hashing import file_digest
 from archa.repository.ocfl import INVENTORY, VersionBuilder, dump_json
 from archa.repository.placement import SyncResult, complete_copies, placement_satisfied
 from archa.repository.repo import Repository, remove_tree
@@ -269,7 +270,7 @@ class _Update:
         write_premis(premis_path, aip_id, REPRESENTATION, described, [*prev_premis.events, *events], agents,
                      derived_from=f"{aip_id} {self.previous}",
                      rights=self.opts.rights if self.opts.rights is not None else prev_premis.rights)
-        premis_digest = _digest(premis_path, self.alg)
+        premis_digest = file_digest(premis_path, self.alg)
         builder.add(PREMIS, premis_digest)
         dc_row = next(r for r in rows if r.logical_path == DC)
         mets_path = builder.content_file(METS)
@@ -279,7 +280,7 @@ class _Update:
                    [MetsFile(r.logical_path, r.size, r.digest, r.mime,
                              "original" if r.role == "payload" else "submission")
                     for r in sorted(rows, key=lambda r: r.logical_path) if r.role != "metadata"])
-        mets_digest = _digest(mets_path, self.alg)
+        mets_digest = file_digest(mets_path, self.alg)
         builder.add(METS, mets_digest)
         rows += [FileRow(aip_id, self.version, lp, builder.content_path_of(d), "metadata", "",
                          builder.content_file(lp).stat().st_size, d, mime="text/xml")
@@ -342,9 +343,4 @@ class _Update:
                              f"{len(added)} added files identified with {ident.name} {ident.engine_version} "
                              f"({ident.signature_version})", f"{ident.name}/{ident.engine_version}", aip_id, version)]
         return events
-
-
-def _digest(path: Path, alg: str) -> str:
-    with open(path, "rb") as f:
-        return hashlib.file_digest(f, alg).hexdigest()
 

@@ -28,10 +28,11 @@ from archa.errors import Finding, StorageError, UsageError
 from archa.repository.config import Location
 from archa.repository.copies import TEMPORARY, packed_keys, temporaries
 from archa.repository.events import ARCHA_AGENT, Event
+from archa.repository.hashing import CHUNK, HashingReader, thread_buffer
 from archa.repository.ocfl import INVENTORY, object_relpath
 from archa.repository.placement import Expected, expected_files
 from archa.repository.repo import Repository, writes
-from archa.repository.store import CHUNK, HashingReader, KeyMissing, Store, thread_buffer
+from archa.repository.store import KeyMissing, Store
 
 LARGE_FILE = 1 << 20
 READ_AHEAD = 128  # small files opened (and hinted to the kernel) before they are read

@@ -29,6 +29,7 @@ from typing import IO, Any
 
 from archa.errors import StorageError
 from archa.repository.durable import fsync_dir
+from archa.repository.hashing import HashingReader, file_chunks, file_digest
 from archa.repository.ocfl import (
     INVENTORY,
     LAYOUT_CONFIG,
@@ -40,7 +41,7 @@ from archa.repository.ocfl import (
     object_relpath,
     sidecar_algorithm,
 )
-from archa.repository.store import HashingReader, KeyExists, Store, file_chunks
+from archa.repository.store import KeyExists, Store
 
 PACKED_MARKER = "archa_packed.json"
 
@@ -98,11 +99,6 @@ def source_path(root: StorageRoot, aip_id: str, version: str, rel: str) -> Path:
     return obj / version / rel if rel.startswith(INVENTORY) else obj / rel
 
 
-def _digest_of(path: Path, alg: str) -> str:
-    with open(path, "rb") as f:
-        return hashlib.file_digest(f, alg).hexdigest()
-
-
 # --- OCFL copies ------------------------------------------------------------------------------
 
 def write_ocfl_copy(root: StorageRoot, aip_id: str, version: str, store: Store) -> CopyInfo:
@@ -130,14 +126,14 @@ def write_ocfl_copy(root: StorageRoot, aip_id: str, version: str, store: Store) 
         size = src.stat().st_size
         key = f"{prefix}/{rel}"
         if store.exists(key):
-            if store.digest(key, alg) == (digest or _digest_of(src, alg)):
+            if store.digest(key, alg) == (digest or file_digest(src, alg)):
                 total += size
                 continue
             store.delete(key)  # a leftover of an interrupted copy
         with open(src, "rb") as f:
             put = store.put(key, file_chunks(f))
         # what it must hold: the inventory's digest (sidecars and namaste have none there)
-        want = digest or (put.sha256 if alg == "sha256" else _digest_of(src, alg))
+        want = digest or (put.sha256 if alg == "sha256" else file_digest(src, alg))
         got = store.digest(key, alg)  # check what was written, as read back from the store
         if got != want:
             store.delete(key)

@@ -28,6 +28,7 @@ from archa.repository.copies import (
     write_packed_copy,
 )
 from archa.repository.events import ARCHA_AGENT, Event
+from archa.repository.hashing import file_digest
 from archa.repository.ocfl import INVENTORY, OBJECT_NAMASTE, StorageRoot, object_relpath
 from archa.repository.repo import Repository, remove_tree, writes
 from archa.repository.store import KeyExists
@@ -102,8 +103,7 @@ def verify_version(repo: Repository, root: StorageRoot, aip_id: str, version: st
     for rel, exp in sorted(expected.items()):
         path = source_path(root, aip_id, version, rel)
         try:
-            with open(path, "rb") as f:
-                got = hashlib.file_digest(f, alg).hexdigest()
+            got = file_digest(path, alg)
         except OSError as e:
             problems.append(f"{rel}: {e.strerror}")
             continue

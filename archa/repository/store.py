@@ -21,9 +21,8 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
-import threading
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,8 +31,7 @@ from typing import IO, Any
 from archa.errors import StorageError
 from archa.repository.config import Location
 from archa.repository.durable import READ_ONLY, fsync_dir
-
-CHUNK = 4 << 20
+from archa.repository.hashing import CHUNK
 
 
 class KeyMissing(StorageError):
@@ -362,42 +360,3 @@ class _Writer:
     @property
     def result(self) -> PutResult:
         return PutResult(self._size, self._h.hexdigest())
-
-
-class HashingReader:
-    """Reads from `raw`, feeding every byte that passes to the hasher `h`, counting them in
-    `n` and reporting each read to `on_read` (e.g. a throttle)."""
-
-    def __init__(self, raw: IO[bytes], h: Any, on_read: Callable[[int], None] | None = None) -> None:
-        self.raw, self.h, self.n, self.on_read = raw, h, 0, on_read
-
-    def read(self, size: int = -1) -> bytes:
-        b = self.raw.read(size if size and size > 0 else CHUNK)
-        self.h.update(b)
-        self.n += len(b)
-        if self.on_read:
-            self.on_read(len(b))
-        return b
-
-    def drain(self) -> None:
-        """Read to the end (so `h` and `n` cover the whole stream)."""
-        while self.read(CHUNK):
-            pass
-
-
-_thread_buffers = threading.local()
-
-
-def thread_buffer() -> memoryview:
-    """A CHUNK-sized read buffer of the calling thread, reused by every file it reads: a
-    fresh 4 MiB buffer per file costs an allocation, zeroing and page faults each time
-    (20,000 small files: seconds). Only one reader per thread may hold it at a time."""
-    view: memoryview | None = getattr(_thread_buffers, "view", None)
-    if view is None:
-        view = _thread_buffers.view = memoryview(bytearray(CHUNK))
-    return view
-
-
-def file_chunks(f: IO[bytes]) -> Iterator[bytes]:
-    while chunk := f.read(CHUNK):
-        yield chunk
