@@ -256,3 +256,18 @@ def test_premis_stands_on_its_own(repo: Repository, bags: Path) -> None:
              for a in ingestion.iterfind("p:linkingAgentIdentifier", ns)}
     assert roles["user:jnovakova"] == "implementer"
     assert doc.xpath("//p:agent[p:agentType='person']/p:agentName/text()", namespaces=ns) == ["jnovakova"]
+
+
+def test_an_inventory_is_read_only_when_its_sidecar_agrees(repo: Repository, bags: Path) -> None:
+    from archa.errors import RepositoryError
+
+    res = ingest(repo, write_bag(bags / "b", {"a.txt": b"a"}))
+    assert repo.hot.read_inventory(res.aip_id)["head"] == "v1"
+    sidecar = repo.hot.object_path(res.aip_id) / "inventory.json.sha256"
+    sidecar.chmod(0o644)
+    sidecar.write_text("0" * 64 + "  inventory.json\n")
+    with pytest.raises(RepositoryError) as e:
+        repo.hot.read_inventory(res.aip_id)
+    assert "does not match its sidecar" in e.value.message
+    sidecar.write_text(hashlib.sha256((sidecar.parent / "inventory.json").read_bytes()).hexdigest()
+                       + "  inventory.json\n")

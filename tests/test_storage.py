@@ -26,8 +26,8 @@ from archa.repository.copies import (
     write_ocfl_copy,
     write_packed_copy,
 )
-from archa.repository.ocfl import object_relpath
-from archa.repository.placement import expected_files, sync
+from archa.repository.ocfl import expected_files, object_relpath
+from archa.repository.placement import sync
 from archa.repository.rebuild import compare_catalogs
 from archa.repository.repo import Repository
 from archa.repository.storage import add_location, rebuild, status

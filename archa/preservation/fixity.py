@@ -29,8 +29,7 @@ from archa.repository.config import Location
 from archa.repository.copies import TEMPORARY, packed_keys, temporaries
 from archa.repository.events import ARCHA_AGENT, Event
 from archa.repository.hashing import CHUNK, HashingReader, thread_buffer
-from archa.repository.ocfl import INVENTORY, object_relpath
-from archa.repository.placement import Expected, expected_files
+from archa.repository.ocfl import INVENTORY, Expected, expected_files, object_relpath
 from archa.repository.repo import Repository, writes
 from archa.repository.store import KeyMissing, Store
 

@@ -24,11 +24,11 @@ from archa.preservation.fixity import (
     record_audit,
 )
 from archa.repository.config import Location
-from archa.repository.copies import iter_packed, source_path, sweep_temporaries, write_packed_copy
+from archa.repository.copies import iter_packed, sweep_temporaries, write_packed_copy
 from archa.repository.events import ARCHA_AGENT, Event
 from archa.repository.hashing import file_chunks
-from archa.repository.ocfl import INVENTORY, StorageRoot, object_relpath
-from archa.repository.placement import expected_files, verified_source, versions_up_to
+from archa.repository.ocfl import INVENTORY, StorageRoot, expected_files, object_relpath, source_path
+from archa.repository.placement import verified_source, versions_up_to
 from archa.repository.repo import Repository, remove_tree, writes
 from archa.repository.store import Store
 

@@ -40,6 +40,8 @@ from archa.repository.ocfl import (
     dump_json,
     object_relpath,
     sidecar_algorithm,
+    source_path,
+    version_files,
 )
 from archa.repository.store import KeyExists, Store
 
@@ -75,28 +77,6 @@ def init_packed_store(store: Store) -> None:
         store.put_bytes(PACKED_MARKER, dump_json({
             "format": "archa packed copies 1",
             "layout": "<sha256(id)[0:3]>/<[3:6]>/<[6:9]>/<sha256(id)>/<version>.tar.zst + .index.json"}))
-
-
-def version_files(root: StorageRoot, aip_id: str, version: str) -> list[tuple[str, str]]:
-    """(object-relative path, digest) of every file a copy of `version` holds: the version
-    directory, the namaste file, and the root inventory and sidecar as of that version
-    (the version's own inventory is byte-identical to the root one when it was head)."""
-    vinv = (root.object_path(aip_id) / version / INVENTORY).read_bytes()
-    inv = json.loads(vinv)
-    alg = inv["digestAlgorithm"]
-    files = [(p, d) for d, paths in inv["manifest"].items() for p in paths if p.startswith(f"{version}/")]
-    del inv
-    inv_digest = hashlib.new(alg, vinv).hexdigest()
-    files += [(f"{version}/{INVENTORY}", inv_digest), (f"{version}/{INVENTORY}.{alg}", ""),
-              (OBJECT_NAMASTE, ""), (INVENTORY, inv_digest), (f"{INVENTORY}.{alg}", "")]
-    return sorted(files)
-
-
-def source_path(root: StorageRoot, aip_id: str, version: str, rel: str) -> Path:
-    """Where the hot object holds `rel` as of `version`: the root inventory and sidecar of
-    a version are its own version inventory and sidecar (byte-identical when it was head)."""
-    obj = root.object_path(aip_id)
-    return obj / version / rel if rel.startswith(INVENTORY) else obj / rel
 
 
 # --- OCFL copies ------------------------------------------------------------------------------

@@ -14,10 +14,13 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from archa.errors import RepositoryError
 from archa.repository.durable import fsync_dir, fsync_tree_dirs, make_tree_read_only, write_durable
+
+if TYPE_CHECKING:
+    from archa.repository.repo import Repository
 
 OCFL_VERSION = "1.1"
 ROOT_NAMASTE = "0=ocfl_1.1"
@@ -93,8 +96,16 @@ class StorageRoot:
         return (self.object_path(object_id) / OBJECT_NAMASTE).is_file()
 
     def read_inventory(self, object_id: str) -> dict[str, Any]:
-        with open(self.object_path(object_id) / INVENTORY, "rb") as f:
-            inv: dict[str, Any] = json.load(f)
+        """The object's root inventory, checked against its sidecar (RepositoryError when
+        they disagree: the inventory or the sidecar was altered)."""
+        obj = self.object_path(object_id)
+        data = (obj / INVENTORY).read_bytes()
+        alg = sidecar_algorithm(obj)
+        recorded = (obj / f"{INVENTORY}.{alg}").read_text("utf-8").split()[0]
+        if hashlib.new(alg, data).hexdigest() != recorded:
+            raise RepositoryError(f"{obj / INVENTORY}: does not match its sidecar {INVENTORY}.{alg}", path=str(obj),
+                                  hint=f"audit and repair the AIP: archa fixity audit --aip {object_id} --all")
+        inv: dict[str, Any] = json.loads(data)
         return inv
 
     def add_version(self, staged: Path, object_id: str, version: str, inventory: bytes, alg: str) -> None:
@@ -295,3 +306,56 @@ def _prune_empty_dirs(root: Path) -> None:
     for dirpath, _dirs, _files in os.walk(root, topdown=False):
         if Path(dirpath) != root and not os.listdir(dirpath):
             os.rmdir(dirpath)
+
+
+# --- what a copy of a version holds -----------------------------------------------------------
+
+def version_files(root: StorageRoot, aip_id: str, version: str) -> list[tuple[str, str]]:
+    """(object-relative path, digest) of every file a copy of `version` holds: the version
+    directory, the namaste file, and the root inventory and sidecar as of that version
+    (the version's own inventory is byte-identical to the root one when it was head)."""
+    vinv = (root.object_path(aip_id) / version / INVENTORY).read_bytes()
+    inv = json.loads(vinv)
+    alg = inv["digestAlgorithm"]
+    files = [(p, d) for d, paths in inv["manifest"].items() for p in paths if p.startswith(f"{version}/")]
+    del inv
+    inv_digest = hashlib.new(alg, vinv).hexdigest()
+    files += [(f"{version}/{INVENTORY}", inv_digest), (f"{version}/{INVENTORY}.{alg}", ""),
+              (OBJECT_NAMASTE, ""), (INVENTORY, inv_digest), (f"{INVENTORY}.{alg}", "")]
+    return sorted(files)
+
+
+def source_path(root: StorageRoot, aip_id: str, version: str, rel: str) -> Path:
+    """Where the hot object holds `rel` as of `version`: the root inventory and sidecar of
+    a version are its own version inventory and sidecar (byte-identical when it was head)."""
+    obj = root.object_path(aip_id)
+    return obj / version / rel if rel.startswith(INVENTORY) else obj / rel
+
+
+@dataclass(frozen=True)
+class Expected:
+    digest: str
+    size: int | None  # None: not recorded (inventories)
+
+
+def expected_files(repo: Repository, aip_id: str, version: str, packed: bool = False) -> tuple[str, dict[str, Expected]]:
+    """(digest algorithm, object-relative path -> Expected) of a copy of `version`. An OCFL
+    copy holds the version's whole state (content stored by earlier versions included) and,
+    when it is the head, the root inventory; a packed copy holds the version's own files,
+    the namaste file and the root inventory as of that version (see copies.version_files)."""
+    cat = repo.catalog
+    (v,) = [r for r in cat.versions(aip_id) if r["version"] == version]
+    alg = v["digest_algorithm"]
+    out: dict[str, Expected] = {}
+    for content_path, digest, size in cat.content_digests(aip_id, version):
+        if not packed or content_path.startswith(f"{version}/"):
+            out[content_path] = Expected(digest, size)
+    inv = v["inventory_digest"]
+    sidecar = f"{inv}  {INVENTORY}\n".encode()
+    side = Expected(hashlib.new(alg, sidecar).hexdigest(), len(sidecar))
+    namaste = b"ocfl_object_1.1\n"
+    out.update({f"{version}/{INVENTORY}": Expected(inv, None), f"{version}/{INVENTORY}.{alg}": side,
+                OBJECT_NAMASTE: Expected(hashlib.new(alg, namaste).hexdigest(), len(namaste))})
+    if packed or cat.aip(aip_id)["head"] == version:
+        out.update({INVENTORY: Expected(inv, None), f"{INVENTORY}.{alg}": side})
+    return alg, out

@@ -8,7 +8,6 @@ after that object's files for the version verify against its inventory now.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 from collections.abc import Callable
@@ -22,14 +21,19 @@ from archa.repository.copies import (
     CopyInfo,
     read_packed_index,
     restore_packed,
-    source_path,
     sweep_temporaries,
     write_ocfl_copy,
     write_packed_copy,
 )
 from archa.repository.events import ARCHA_AGENT, Event
 from archa.repository.hashing import file_digest
-from archa.repository.ocfl import INVENTORY, OBJECT_NAMASTE, StorageRoot, object_relpath
+from archa.repository.ocfl import (
+    INVENTORY,
+    StorageRoot,
+    expected_files,
+    object_relpath,
+    source_path,
+)
 from archa.repository.repo import Repository, remove_tree, writes
 from archa.repository.store import KeyExists
 
@@ -64,35 +68,6 @@ def placement_satisfied(repo: Repository, ok_locations: set[str]) -> bool:
     if pol.independent:
         copies = len({failure_domain(repo, loc) for loc in repo.config.locations if loc.name in ok_locations})
     return copies >= pol.copies and set(pol.tiers) <= tiers
-
-
-@dataclass(frozen=True)
-class Expected:
-    digest: str
-    size: int | None  # None: not recorded (inventories)
-
-
-def expected_files(repo: Repository, aip_id: str, version: str, packed: bool = False) -> tuple[str, dict[str, Expected]]:
-    """(digest algorithm, object-relative path -> Expected) of a copy of `version`. An OCFL
-    copy holds the version's whole state (content stored by earlier versions included) and,
-    when it is the head, the root inventory; a packed copy holds the version's own files,
-    the namaste file and the root inventory as of that version (see copies.version_files)."""
-    cat = repo.catalog
-    (v,) = [r for r in cat.versions(aip_id) if r["version"] == version]
-    alg = v["digest_algorithm"]
-    out: dict[str, Expected] = {}
-    for content_path, digest, size in cat.content_digests(aip_id, version):
-        if not packed or content_path.startswith(f"{version}/"):
-            out[content_path] = Expected(digest, size)
-    inv = v["inventory_digest"]
-    sidecar = f"{inv}  {INVENTORY}\n".encode()
-    side = Expected(hashlib.new(alg, sidecar).hexdigest(), len(sidecar))
-    namaste = b"ocfl_object_1.1\n"
-    out.update({f"{version}/{INVENTORY}": Expected(inv, None), f"{version}/{INVENTORY}.{alg}": side,
-                OBJECT_NAMASTE: Expected(hashlib.new(alg, namaste).hexdigest(), len(namaste))})
-    if packed or cat.aip(aip_id)["head"] == version:
-        out.update({INVENTORY: Expected(inv, None), f"{INVENTORY}.{alg}": side})
-    return alg, out
 
 
 def verify_version(repo: Repository, root: StorageRoot, aip_id: str, version: str) -> list[str]:
