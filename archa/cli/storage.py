@@ -108,10 +108,13 @@ def storage_status(originator: str | None, repo_path: str | None, as_json: bool)
     Example:
       archa storage status --repo archive --json
     """
+    from archa.repository.placement import shared_domains
+
     with open_repo(repo_path) as repo:
         if originator:
             repo.catalog.originator(originator, repo.hot_location)  # NotFoundError
         rows = status(repo, originator)
+        shared = shared_domains(repo)
     if as_json:
         emit_json([r.as_dict() for r in rows])
     else:
@@ -120,13 +123,9 @@ def storage_status(originator: str | None, repo_path: str | None, as_json: bool)
         for r in rows:
             click.echo(f"{r.name:<10} {r.kind:<7} {r.tier:<5} {r.versions_held:>8} {human_bytes(r.bytes):>10} "
                        f"{r.missing:>8} {r.damaged:>8}  {r.domain}")
-        domains: dict[str, list[str]] = {}
-        for r in rows:
-            domains.setdefault(r.domain, []).append(r.name)
-        for domain, names in sorted(domains.items()):
-            if len(names) > 1:
-                click.echo(f"warning: {', '.join(names)} are on one {domain}: a single failure loses every copy "
-                           "there; keep a copy elsewhere (placement.independent = true counts them as one)")
+        for domain, names in sorted(shared.items()):
+            click.echo(f"warning: {', '.join(names)} are on one {domain}: a single failure loses every copy "
+                       "there; keep a copy elsewhere (placement.independent = true counts them as one)")
     if any(r.missing or r.damaged for r in rows):
         raise SystemExit(1)
 

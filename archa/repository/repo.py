@@ -304,11 +304,11 @@ class Repository:
 
 
 def _digest_of(path: Path, alg: str) -> str:
-    import hashlib
+    """The file's digest, or "" when it is not there."""
+    from archa.repository.hashing import file_digest
 
     try:
-        with open(path, "rb") as f:
-            return hashlib.file_digest(f, alg).hexdigest()
+        return file_digest(path, alg)
     except FileNotFoundError:
         return ""
 
