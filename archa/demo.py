@@ -28,7 +28,13 @@ def pdf_bytes(text: str) -> bytes:
              b"/Resources << /Font << /F1 5 0 R >> >> >>"),
             b"<< /Length " + str(len(stream)).encode() + b" >>\nstream\n" + stream + b"\nendstream",
             b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
-    out = b"%PDF-1.4\n"
+    return pdf_document(objs)
+
+
+def pdf_document(objs: list[bytes], header: bytes = b"%PDF-1.4\n", trailer: str = "") -> bytes:
+    """A PDF file of the numbered objects `objs` (1 is the catalog) with its xref table;
+    `trailer` adds entries to the trailer dictionary."""
+    out = header
     offsets = []
     for i, o in enumerate(objs, 1):
         offsets.append(len(out))
@@ -36,7 +42,8 @@ def pdf_bytes(text: str) -> bytes:
     xref = len(out)
     out += f"xref\n0 {len(objs) + 1}\n0000000000 65535 f \n".encode()
     out += b"".join(f"{off:010d} 00000 n \n".encode() for off in offsets)
-    out += f"trailer\n<< /Size {len(objs) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    out += f"trailer\n<< /Size {len(objs) + 1} /Root 1 0 R{' ' + trailer if trailer else ''} >>\n" \
+           f"startxref\n{xref}\n%%EOF\n".encode()
     return out
 
 

@@ -23,6 +23,8 @@ from pathlib import Path
 from lxml import etree
 from lxml.builder import ElementMaker
 
+from archa.demo import pdf_document
+
 METS_NS = "http://www.loc.gov/METS/"
 XLINK_NS = "http://www.w3.org/1999/xlink"
 XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
@@ -106,20 +108,10 @@ def pdf_bytes(text: str = "Odpověď na stížnost", *, pdfa: bool = True, part:
             + b"\nendstream",
             b"<< /N 3 /Length " + str(len(icc)).encode() + b" >>\nstream\n" + icc + b"\nendstream",
             b"<< /Length " + str(len(font_file)).encode() + b" >>\nstream\n" + font_file + b"\nendstream"]
-    out = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n"
-    offsets = []
-    for i, o in enumerate(objs, 1):
-        offsets.append(len(out))
-        out += f"{i} 0 obj\n".encode() + o + b"\nendobj\n"
-    xref = len(out)
-    out += f"xref\n0 {len(objs) + 1}\n0000000000 65535 f \n".encode()
-    out += b"".join(f"{off:010d} 00000 n \n".encode() for off in offsets)
-    trailer = f"/Size {len(objs) + 1} /Root 1 0 R /ID [<0a1b2c3d4e5f60718293a4b5c6d7e8f9> " \
-              "<0a1b2c3d4e5f60718293a4b5c6d7e8f9>]"
+    trailer = "/ID [<0a1b2c3d4e5f60718293a4b5c6d7e8f9> <0a1b2c3d4e5f60718293a4b5c6d7e8f9>]"
     if encrypt:
         trailer += " /Encrypt << /Filter /Standard /V 1 /R 2 /O (x) /U (x) /P -4 >>"
-    out += f"trailer\n<< {trailer} >>\nstartxref\n{xref}\n%%EOF\n".encode()
-    return out
+    return pdf_document(objs, b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n", trailer)
 
 
 def png_bytes(seed: int = 0) -> bytes:
