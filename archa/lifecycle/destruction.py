@@ -33,6 +33,7 @@ from typing import Any
 
 from archa.errors import StorageError, UsageError
 from archa.lifecycle import ledger
+from archa.repository.catalog import Catalog
 from archa.repository.copies import remove_object, tombstone_prefix
 from archa.repository.events import ARCHA_AGENT, Event, now_iso
 from archa.repository.ocfl import dump_json
@@ -127,8 +128,7 @@ def destroy(repo: Repository, proposal_id: str, execute: bool = False) -> Destro
             result.incomplete.append({"aip_id": aip_id, "locations_left": left, "problems": problems})
             continue
         state = _finish(repo, proposal_id, aip_id, items)
-        tomb = json.loads(repo.catalog.conn.execute("SELECT certificate FROM tombstones WHERE aip_id = ?",
-                                                    [aip_id]).fetchone()[0])
+        tomb = _tombstone(repo.catalog, aip_id)["certificate"]
         result.destroyed.append({"aip_id": aip_id, "state": state, "entities": [_who(i) for i in items],
                                  "locations": tomb["locations"]})
     return result
@@ -163,11 +163,9 @@ def _clear(repo: Repository, aip_id: str) -> tuple[list[str], list[str]]:
     """Write the tombstone and delete the AIP at every location still to clear; returns the
     locations left (unreachable, or failing) and what went wrong there."""
     cat = repo.catalog
-    cert, left_json = cat.conn.execute("SELECT certificate, locations_left FROM tombstones WHERE aip_id = ?",
-                                       [aip_id]).fetchone()
-    tomb = json.loads(cert)
-    documents = tombstone_documents(tomb)
-    left: list[str] = json.loads(left_json)
+    row = _tombstone(cat, aip_id)
+    documents = tombstone_documents(row["certificate"])
+    left: list[str] = row["locations_left"]
     by_name = {loc.name: loc for loc in repo.config.locations}
     problems: list[str] = []
     for name in list(left):
@@ -194,8 +192,7 @@ def _clear(repo: Repository, aip_id: str) -> tuple[list[str], list[str]]:
 
 def _finish(repo: Repository, proposal_id: str, aip_id: str, items: list[dict[str, Any]]) -> str:
     cat = repo.catalog
-    tomb = json.loads(cat.conn.execute("SELECT certificate FROM tombstones WHERE aip_id = ?",
-                                       [aip_id]).fetchone()[0])
+    tomb = _tombstone(cat, aip_id)["certificate"]
     state = tomb["state"]
     stamp = now_iso()
     deletion = Event(**tomb["deletion_event"])
@@ -214,6 +211,12 @@ def _finish(repo: Repository, proposal_id: str, aip_id: str, items: list[dict[st
         if not remaining:
             cat.conn.execute("UPDATE proposals SET state = 'closed' WHERE id = ?", [proposal_id])
     return str(state)
+
+
+def _tombstone(cat: Catalog, aip_id: str) -> dict[str, Any]:
+    row = cat.tombstone(aip_id)
+    assert row is not None, aip_id  # recorded by _begin before anything else
+    return row
 
 
 # --- the tombstone ------------------------------------------------------------------------------

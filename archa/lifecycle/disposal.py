@@ -148,11 +148,12 @@ def propose(repo: Repository, year: int, out: Path, originator: str | None = Non
             item = {"proposal_id": pid, "aip_id": r["aip_id"], "entity": r["entity"], "entity_id": r["entity_id"],
                     "entity_source": r["entity_source"], "title": r["title"] or r["label"], "sign": r["sign"],
                     "due_year": r["until_year"], "sip": None, "originator_id": r["originator_id"]}
-            pkg = stored_package(repo, r["aip_id"], cat.aip(r["aip_id"])["head"])
+            head = cat.aip(r["aip_id"])["head"]
+            pkg = stored_package(repo, r["aip_id"], head)
             if pkg is not None:
                 item["sip"] = sip_name(r["entity_id"] or r["aip_id"], taken)
                 folder = partial / item["sip"]
-                fetch_package(repo, r["aip_id"], cat.aip(r["aip_id"])["head"], pkg, folder, components=False)
+                fetch_package(repo, r["aip_id"], head, pkg, folder, components=False)
                 mets = folder / "mets.xml"
                 mets.write_bytes(review_mets(mets.read_bytes(), item["sip"]))
                 check_sip(folder, "skartace-metadata", as_of)
@@ -341,7 +342,8 @@ def transfer(repo: Repository, proposal_id: str, out: Path, assessor: Assessor,
         taken: set[str] = set()
         for aip_id in sorted({i["aip_id"] for i in items}):
             mine = [i for i in items if i["aip_id"] == aip_id]
-            head = cat.aip(aip_id)["head"]
+            aip = cat.aip(aip_id)
+            head = aip["head"]
             pkg = stored_package(repo, aip_id, head)
             if pkg is None:
                 result.without_package.append(aip_id)
@@ -352,8 +354,8 @@ def transfer(repo: Repository, proposal_id: str, out: Path, assessor: Assessor,
             folder = partial / name
             fetch_package(repo, aip_id, head, pkg, folder, components=True)
             retention = {r["entity"]: r for r in cat.retention(aip_id)}
-            originator = cat.originator(cat.aip(aip_id)["originator_id"] or "unknown", repo.hot_location) \
-                if cat.aip(aip_id)["originator_id"] else {"id": "unknown", "name": "unknown originator"}
+            originator = cat.originator(aip["originator_id"], repo.hot_location) \
+                if aip["originator_id"] else {"id": "unknown", "name": "unknown originator"}
             decided = date.fromisoformat(max(i["decided"] for i in mine))
             mets = folder / "mets.xml"
             mets.write_bytes(transfer_mets(mets.read_bytes(), name, decided=decided, retention=retention,

@@ -5,7 +5,6 @@ catalog's connection; every change goes with its events in one transaction."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
 from typing import Any
 
 from archa.errors import NotFoundError
@@ -19,33 +18,27 @@ DECISIONS = {"keep": "selected as archival: transfer to the archive", "destroy":
              "appraise": "the archive asks for the full package first", "exclude": "taken out of this procedure"}
 
 
-def rows(cat: Catalog, sql: str, params: Iterable[Any] = ()) -> list[dict[str, Any]]:
-    cur = cat.conn.execute(sql, list(params))
-    cols = [d[0] for d in cur.description]
-    return [dict(zip(cols, r, strict=True)) for r in cur]
-
-
 def proposal(cat: Catalog, proposal_id: str) -> dict[str, Any]:
-    found = rows(cat, "SELECT * FROM proposals WHERE id = ?", [proposal_id])
+    found = cat.rows("SELECT * FROM proposals WHERE id = ?", [proposal_id])
     if not found:
         raise NotFoundError(f"no disposal proposal {proposal_id!r}", hint="see `archa disposal list`")
     return found[0]
 
 
 def proposals(cat: Catalog) -> list[dict[str, Any]]:
-    return rows(cat, """SELECT p.*, COUNT(i.aip_id) AS items FROM proposals p
+    return cat.rows("""SELECT p.*, COUNT(i.aip_id) AS items FROM proposals p
                         LEFT JOIN proposal_items i ON i.proposal_id = p.id GROUP BY p.id ORDER BY p.created""")
 
 
 def items(cat: Catalog, proposal_id: str) -> list[dict[str, Any]]:
-    return rows(cat, """SELECT i.*, a.label, a.originator_id, COALESCE(a.state, 'active') AS aip_state
+    return cat.rows("""SELECT i.*, a.label, a.originator_id, COALESCE(a.state, 'active') AS aip_state
                         FROM proposal_items i JOIN aips a ON a.id = i.aip_id
                         WHERE i.proposal_id = ? ORDER BY i.aip_id, i.entity""", [proposal_id])
 
 
 def open_items(cat: Catalog) -> dict[str, str]:
     """AIP id -> the proposal it is open in (not destroyed, excluded or confirmed yet)."""
-    return {r["aip_id"]: r["proposal_id"] for r in rows(cat, """
+    return {r["aip_id"]: r["proposal_id"] for r in cat.rows("""
         SELECT aip_id, proposal_id FROM proposal_items
         WHERE destroyed IS NULL AND confirmed IS NULL AND COALESCE(decision, '') != 'exclude'""")}
 
@@ -72,5 +65,5 @@ def update_items(cat: Catalog, proposal_id: str, changes: list[tuple[dict[str, A
 
 
 def document(cat: Catalog, sha256: str) -> dict[str, Any] | None:
-    found = rows(cat, "SELECT * FROM documents WHERE sha256 = ?", [sha256])
+    found = cat.rows("SELECT * FROM documents WHERE sha256 = ?", [sha256])
     return found[0] if found else None

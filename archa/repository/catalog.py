@@ -231,7 +231,8 @@ class Catalog:
             self._db = sqlite_utils.Database(self.conn)
         return self._db
 
-    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        """The result of a query as dicts (column -> value)."""
         cur = self.conn.execute(sql, params)
         cols = [d[0] for d in cur.description]
         return [dict(zip(cols, r, strict=True)) for r in cur]
@@ -359,12 +360,12 @@ class Catalog:
     def all_copies(self, every: bool = False) -> list[dict[str, Any]]:
         """Copies of active AIPs (audits, sync and repair leave destroyed ones alone); of every
         AIP with `every`."""
-        return self._rows(f"""SELECT c.* FROM copies c {"" if every else _ACTIVE.format(t="c")}
+        return self.rows(f"""SELECT c.* FROM copies c {"" if every else _ACTIVE.format(t="c")}
                               ORDER BY c.aip_id, c.version, c.location""")
 
     def all_versions(self, every: bool = False) -> list[dict[str, Any]]:
         """Versions of active AIPs; of every AIP with `every`."""
-        return self._rows(f"""SELECT v.* FROM versions v {"" if every else _ACTIVE.format(t="v")}
+        return self.rows(f"""SELECT v.* FROM versions v {"" if every else _ACTIVE.format(t="v")}
                               ORDER BY v.aip_id, v.version""")
 
     def record_rejected_transfer(self, transfer: dict[str, Any], events: list[Event]) -> None:
@@ -378,7 +379,7 @@ class Catalog:
         return bool(self.conn.execute("SELECT 1 FROM aips WHERE id = ?", [aip_id]).fetchone())
 
     def aip(self, aip_id: str) -> dict[str, Any]:
-        rows = self._rows("SELECT * FROM aips WHERE id = ?", [aip_id])
+        rows = self.rows("SELECT * FROM aips WHERE id = ?", [aip_id])
         if not rows:
             raise NotFoundError(f"no AIP {aip_id!r} in the catalog",
                                 hint="list AIPs with `archa aip list`")
@@ -394,7 +395,7 @@ class Catalog:
     def tombstone(self, aip_id: str) -> dict[str, Any] | None:
         """What is left of a removed AIP: state, proposal, the certificate (parsed) and the
         locations still to clear; None for an AIP that was not removed."""
-        rows = self._rows("SELECT * FROM tombstones WHERE aip_id = ?", [aip_id])
+        rows = self.rows("SELECT * FROM tombstones WHERE aip_id = ?", [aip_id])
         if not rows:
             return None
         row = rows[0]
@@ -403,7 +404,7 @@ class Catalog:
         return row
 
     def aips(self, originator: str | None = None) -> list[dict[str, Any]]:
-        return self._rows(f"""
+        return self.rows(f"""
             SELECT a.id, a.created, a.label, a.external_id, a.head, v.files, v.bytes, v.stored,
                    a.originator_id, COALESCE(a.state, 'active') AS state
             FROM aips a JOIN versions v ON v.aip_id = a.id AND v.version = a.head
@@ -415,7 +416,7 @@ class Catalog:
     def originators(self, location: str) -> list[dict[str, Any]]:
         """Every originator with its active AIPs and the bytes of their copies at `location`
         (one copy: what a quota counts)."""
-        return self._rows("""
+        return self.rows("""
             SELECT o.*, COUNT(DISTINCT a.id) AS aips, COALESCE(SUM(c.bytes), 0) AS bytes
             FROM originators o LEFT JOIN aips a ON a.originator_id = o.id AND COALESCE(a.state, 'active') = 'active'
             LEFT JOIN copies c ON c.aip_id = a.id AND c.location = ?
@@ -429,7 +430,7 @@ class Catalog:
 
     def holds(self, aip_id: str | None = None, active: bool = True) -> list[dict[str, Any]]:
         where = ["1 = 1"] + (["h.aip_id = ?"] if aip_id else []) + (["h.released IS NULL"] if active else [])
-        return self._rows(f"""
+        return self.rows(f"""
             SELECT h.*, a.label, a.originator_id FROM holds h JOIN aips a ON a.id = h.aip_id
             WHERE {" AND ".join(where)} ORDER BY h.placed, h.id""", [aip_id] if aip_id else [])
 
@@ -437,16 +438,16 @@ class Catalog:
         return bool(self.conn.execute("SELECT 1 FROM holds WHERE aip_id = ? AND released IS NULL", [aip_id]).fetchone())
 
     def versions(self, aip_id: str) -> list[dict[str, Any]]:
-        return self._rows("SELECT * FROM versions WHERE aip_id = ? ORDER BY version",
+        return self.rows("SELECT * FROM versions WHERE aip_id = ? ORDER BY version",
                                   [aip_id])
 
     def files(self, aip_id: str, version: str) -> list[dict[str, Any]]:
-        return self._rows(
+        return self.rows(
             "SELECT * FROM files WHERE aip_id = ? AND version = ? ORDER BY logical_path",
             [aip_id, version])
 
     def file(self, aip_id: str, version: str, logical_path: str) -> dict[str, Any] | None:
-        rows = self._rows("SELECT * FROM files WHERE aip_id = ? AND version = ? AND logical_path = ?",
+        rows = self.rows("SELECT * FROM files WHERE aip_id = ? AND version = ? AND logical_path = ?",
                           [aip_id, version, logical_path])
         return rows[0] if rows else None
 
@@ -456,12 +457,12 @@ class Catalog:
             "SELECT content_path, digest, size FROM files WHERE aip_id = ? AND version = ?", [aip_id, version])]
 
     def retention(self, aip_id: str) -> list[dict[str, Any]]:
-        return self._rows("SELECT * FROM retention WHERE aip_id = ? ORDER BY entity", [aip_id])
+        return self.rows("SELECT * FROM retention WHERE aip_id = ? ORDER BY entity", [aip_id])
 
     def retention_due(self, year: int, originator: str | None = None) -> list[dict[str, Any]]:
         """Retention rows of active AIPs that ended in or before `year` and have not been
         through a disposal procedure, with the AIP's label, external id and originator."""
-        return self._rows(f"""
+        return self.rows(f"""
             SELECT r.*, a.label, a.external_id, a.originator_id FROM retention r JOIN aips a ON a.id = r.aip_id
             WHERE r.until_year <= ? AND COALESCE(r.disposal_date, '') = '' AND COALESCE(a.state, 'active') = 'active'
             {"AND a.originator_id = ?" if originator else ""}
@@ -469,16 +470,16 @@ class Catalog:
 
     def retention_disposed(self) -> list[dict[str, Any]]:
         """Retention rows of records that have been through a disposal procedure already."""
-        return self._rows("""
+        return self.rows("""
             SELECT r.*, a.label, a.external_id FROM retention r JOIN aips a ON a.id = r.aip_id
             WHERE COALESCE(r.disposal_date, '') != '' ORDER BY r.disposal_date, r.aip_id""")
 
     def copies(self, aip_id: str) -> list[dict[str, Any]]:
-        return self._rows("SELECT * FROM copies WHERE aip_id = ? ORDER BY version, location",
+        return self.rows("SELECT * FROM copies WHERE aip_id = ? ORDER BY version, location",
                                   [aip_id])
 
     def transfer(self, transfer_id: str) -> dict[str, Any]:
-        rows = self._rows("SELECT * FROM transfers WHERE id = ?", [transfer_id])
+        rows = self.rows("SELECT * FROM transfers WHERE id = ?", [transfer_id])
         if not rows:
             raise NotFoundError(f"no transfer {transfer_id!r} in the catalog")
         row = rows[0]
@@ -486,16 +487,16 @@ class Catalog:
         return row
 
     def transfers(self) -> list[dict[str, Any]]:
-        return self._rows("SELECT * FROM transfers ORDER BY received")
+        return self.rows("SELECT * FROM transfers ORDER BY received")
 
     def events(self, aip_id: str | None = None) -> list[dict[str, Any]]:
         if aip_id is None:
-            return self._rows("SELECT * FROM events ORDER BY seq")
-        return self._rows("SELECT * FROM events WHERE aip_id = ? ORDER BY seq", [aip_id])
+            return self.rows("SELECT * FROM events ORDER BY seq")
+        return self.rows("SELECT * FROM events WHERE aip_id = ? ORDER BY seq", [aip_id])
 
     def format_profile(self) -> list[dict[str, Any]]:
         """Files and bytes per PUID over the head version of every AIP (payload only)."""
-        return self._rows("""
+        return self.rows("""
             SELECT f.puid, MIN(f.format_name) AS format_name, COUNT(*) AS files, SUM(f.size) AS bytes
             FROM files f JOIN aips a ON a.id = f.aip_id AND a.head = f.version
             WHERE f.role = 'payload' GROUP BY f.puid ORDER BY files DESC, f.puid""")
@@ -511,7 +512,7 @@ class Catalog:
     def stale_identifications(self, engine: str, engine_version: str, signature_version: str,
                               after_rowid: int, limit: int) -> list[dict[str, Any]]:
         """Files identified by something else, in rowid order after `after_rowid` (keyset paging)."""
-        return self._rows(
+        return self.rows(
             f"SELECT rowid, * {self._STALE} AND rowid > ? ORDER BY rowid LIMIT ?",
             [engine, engine_version, signature_version, after_rowid, limit])
 
@@ -526,7 +527,7 @@ class Catalog:
             append_events(self.conn, events)
 
     def format_summary(self, aip_id: str, version: str) -> list[dict[str, Any]]:
-        return self._rows("""
+        return self.rows("""
             SELECT puid, format_name, COUNT(*) AS files, SUM(size) AS bytes FROM files
             WHERE aip_id = ? AND version = ? AND role = 'payload'
             GROUP BY puid, format_name ORDER BY files DESC, puid""", [aip_id, version])
