@@ -15,7 +15,7 @@ from archa.units import human_bytes
 
 @click.group("transfer")
 def transfer() -> None:
-    """Make BagIt bags from folders, Czech ERMS (NSESSS) SIPs and E-ARK SIPs."""
+    """Make BagIt bags from folders, Czech ERMS (NSESSS) SIPs, E-ARK SIPs and NDK digitisation packages."""
 
 
 def _options(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -160,3 +160,22 @@ def transfer_eark(ctx: click.Context, **kw: Any) -> None:
       archa transfer eark drop/uuid-4e3c.zip bags/uuid-4e3c --ingest
     """
     _run(ctx, "eark", **kw)
+
+
+@transfer.command("ndk")
+@_options
+def transfer_ndk(ctx: click.Context, **kw: Any) -> None:
+    """Check an NDK digitisation package (PSP: a digitised monograph volume or periodical
+    issue, NDK standard monograph 1.3-2.2 or periodical 1.6-2.1, the version from its info
+    file), a folder or ZIP, and make it the bag OUT: every file in the MD5 file and info's
+    item list with matching digests, info, main and page METS (MODS, DC, MIX, PREMIS) and
+    ALTO valid against the standard's schemas, every page's master copy, user copy, ALTO,
+    text and technical METS present and in the METS fileSec, JPEG 2000 files valid
+    (jpylyzer) with lossless master and lossy user copies. Any error rejects the package
+    (exit 2) with every finding and its NDK code; the page order and sections go to ingest.
+
+    \b
+    Example:
+      archa transfer ndk scans/5f3c0d2e-8a4b-4c1e-9d7a-0b1c2d3e4f50 bags/kronika-lhota --ingest
+    """
+    _run(ctx, "ndk", **kw)

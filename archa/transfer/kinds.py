@@ -1,7 +1,7 @@
 """One entry point for every transfer kind, and telling the kinds apart.
 
 Kinds: "bag" (a BagIt bag, as a folder or .zip/.tar/.tgz/.tar.zst: ingested as it is),
-"nsesss" (Czech ERMS SIP), "eark" (E-ARK CSIP/SIP) and "folder" (any other folder).
+"nsesss" (Czech ERMS SIP), "eark" (E-ARK CSIP/SIP), "ndk" (NDK digitisation package, PSP) and "folder" (any other folder).
 """
 
 from __future__ import annotations
@@ -20,15 +20,18 @@ from archa.transfer.folder import TransferResult, transfer_folder
 if TYPE_CHECKING:
     from archa.transfer.nsesss.check import CheckOptions
 
-KINDS = ("folder", "nsesss", "eark")
+KINDS = ("folder", "nsesss", "eark", "ndk")
 
 
 def detect_kind(path: Path) -> str:
-    """"bag", "nsesss", "eark", "folder", or "" (nothing archa can take)."""
+    """"bag", "nsesss", "eark", "ndk", "folder", or "" (nothing archa can take)."""
     if path.is_dir():
         names = {p.name for p in path.iterdir()}
         if "bagit.txt" in names:
             return "bag"
+        if any(n.startswith("info_") and n.endswith(".xml") for n in names) and \
+                any(n.startswith("mets_") and n.endswith(".xml") for n in names):
+            return "ndk"
         if "mets.xml" in names:
             return "nsesss"
         if "METS.xml" in names and "representations" in names:
@@ -72,4 +75,8 @@ def run_transfer(kind: str, sip: Path, out: Path, meta: Sequence[tuple[str, str]
         from archa.transfer.eark import transfer_eark
 
         return transfer_eark(sip, out, meta, limits, n, progress)[0]
+    if kind == "ndk":
+        from archa.transfer.ndk.importer import transfer_ndk
+
+        return transfer_ndk(sip, out, meta, limits, n, progress)[0]
     raise UsageError(f"unknown transfer kind {kind!r}; use one of {', '.join(KINDS)}")
