@@ -68,6 +68,7 @@ def aip_show(aip_id: str, version: str | None, repo_path: str | None, as_json: b
         copies = cat.copies(aip_id)
         retention = cat.retention(aip_id)
         events = cat.events(aip_id)
+        pages = cat.pages(aip_id, shown)
         path = repo.hot.object_path(aip_id)
         tomb = cat.tombstone(aip_id)
         if tomb is not None:
@@ -79,7 +80,7 @@ def aip_show(aip_id: str, version: str | None, repo_path: str | None, as_json: b
                      for f in tomb["certificate"]["files"] if f["version"] == shown]
     if as_json:
         emit_json({"aip": info, "versions": versions, "copies": copies, "retention": retention, "version": shown,
-                   "files": files, "events": events, "path": str(path), "tombstone": tomb})
+                   "files": files, "events": events, "path": str(path), "tombstone": tomb, "pages": pages})
         return
     click.echo(f"AIP {info['id']}")
     click.echo(f"  label:   {info['label']}")
@@ -103,6 +104,10 @@ def aip_show(aip_id: str, version: str | None, repo_path: str | None, as_json: b
                    f"\"{v['message']}\"")
     for c in copies:
         click.echo(f"  copy {c['version']} at {c['location']}: {c['state']}")
+    if pages:
+        sections = list(dict.fromkeys(p["section"] for p in pages if p["section"]))
+        click.echo(f"  pages ({shown}): {len(pages)}, {pages[0]['label']} to {pages[-1]['label']}"
+                   + (f"; sections: {', '.join(sections[:8])}{' …' if len(sections) > 8 else ''}" if sections else ""))
     for r in retention:
         period = f", {r['period']} years from {r['trigger_year']}" if r["period"] is not None else ""
         declared = " (the year the package declares)" if r.get("until_declared") else ""

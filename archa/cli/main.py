@@ -31,6 +31,7 @@ COMMANDS = {
     "disposal": "archa.cli.disposal:disposal",
     "status": "archa.cli.status:status_command",
     "report": "archa.cli.report:report_command",
+    "search": "archa.cli.search:search_command",
 }
 
 

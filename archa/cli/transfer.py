@@ -79,7 +79,7 @@ def _run(ctx: click.Context, kind: str, sip: Path, out: Path, meta: tuple[str, .
         from archa.ingest.ingest import IngestOptions, ingest
 
         with repo:
-            r = ingest(repo, out, IngestOptions(jobs=jobs, message=f"Ingest of a {kind} transfer",
+            r = ingest(repo, out, IngestOptions(jobs=jobs, message=f"Ingest of a transfer ({kind})",
                                                 originator=originator, new_version=new_version,
                                                 allow_duplicate=allow_duplicate))
         d["ingest"] = r.as_dict()

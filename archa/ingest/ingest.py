@@ -26,7 +26,7 @@ from archa.ingest.extract import Limits, archive_kind, extract, find_bag_root
 from archa.lifecycle.originators import Assignment, check_quota, premis_agent, resolve
 from archa.lifecycle.resubmission import HeldAlready, held_already, payload_digests
 from archa.metadata.dc import build_dc, title_from
-from archa.metadata.mets import MdRef, MetsFile, write_mets
+from archa.metadata.mets import MdRef, MetsFile, MetsPage, MetsSection, PageStructure, write_mets
 from archa.metadata.premis import Agent, operator_agent, write_premis
 from archa.preservation.identify import UNKNOWN, get_identifier, identify_many
 from archa.repository.catalog import FileRow, payload_fingerprint
@@ -34,6 +34,7 @@ from archa.repository.durable import sync_filesystem
 from archa.repository.events import ARCHA_AGENT, Event, chain_head, now_iso
 from archa.repository.hashing import file_digest
 from archa.repository.ocfl import VersionBuilder
+from archa.repository.pages import STRUCTURE, PageRow, page_groups, page_rows, read_structure, with_text
 from archa.repository.placement import SyncResult, complete_copies, placement_satisfied
 from archa.repository.repo import Repository, remove_tree
 from archa.repository.retention import Retention, from_bag_info
@@ -311,12 +312,15 @@ class _Ingest:
         premis_digest = file_digest(premis_path, self.alg)
         builder.add("metadata/preservation/premis.xml", premis_digest)
         mets_path = builder.content_file("METS.xml")
+        structure, pages = self._pages(bag, builder, files, label)
+        groups = page_groups(pages)
         write_mets(mets_path, self.aip_id, label, created, f"archa {archa.__version__}", self.alg,
                    MdRef("metadata/descriptive/dc.xml", "DC", len(dc_bytes), dc_digest),
                    MdRef("metadata/preservation/premis.xml", "PREMIS", premis_path.stat().st_size,
                          premis_digest),
                    [MetsFile(f.logical_path, f.size, f.digest, f.mime,
-                             "original" if f.role == "payload" else "submission") for f, _d in files])
+                             groups.get(f.logical_path, "original") if f.role == "payload" else "submission")
+                    for f, _d in files], structure)
         mets_digest = file_digest(mets_path, self.alg)
         builder.add("METS.xml", mets_digest)
         meta_rows = [
@@ -352,6 +356,7 @@ class _Ingest:
                                            aip_id=self.aip_id),
             "events": [asdict(e) for e in events],
             "retention": [r.row(self.aip_id) for r in self.retention],
+            "pages": [{**p.row(), "text": p.text} for p in pages],
         }
         journal = self.repo.write_journal(work, header, rows)
         self.repo.hot.commit_object(work / "object", self.aip_id)
@@ -362,6 +367,37 @@ class _Ingest:
         return IngestResult(self.aip_id, "v1", self.transfer_id, str(self.sip), n_payload,
                             payload_bytes, summary, warnings, originator=self.assignment.originator.id,
                             notes=[self.assignment.note] if self.assignment.note else [])
+
+    def _pages(self, bag: Bag, builder: VersionBuilder, files: list[tuple[FileRow, dict[str, str]]],
+               label: str) -> tuple[PageStructure | None, list[PageRow]]:
+        """The page order of a digitised volume (the bag's ndk-structure.json), checked against
+        the payload, with each page's ALTO text read from the staged copy; (None, []) for other
+        bags. SipRejected (NDK030) when the tag file names files the payload does not hold."""
+        name = STRUCTURE.rsplit("/", 1)[1]
+        if name not in bag.tag_files:
+            return None, []
+        doc = read_structure((bag.root / name).read_bytes())
+        if doc is None:
+            self._reject([Finding("NDK030", "the tag file is not an NDK page structure archa can read", name)])
+        assert doc is not None
+        prefix = f"{REPRESENTATION}/data/"
+        stored = {f.logical_path: f.content_path for f, _d in files if f.role == "payload"}
+        rows = page_rows(self.aip_id, "v1", doc, prefix)
+        missing = sorted({p for r in rows for p in (r.master, r.user, r.alto, r.txt) if p and p not in stored})
+        if missing or not rows:
+            self._reject([Finding("NDK030", "the page structure names files the payload does not hold: "
+                                  + ", ".join(m.removeprefix(prefix) for m in missing[:5]) if missing
+                                  else "the page structure lists no page", name)])
+        rows = with_text(rows, lambda lp: (builder.object_dir / stored[lp]).read_bytes())
+        amd = {int(p["order"]): prefix + p["amd"] for p in doc["pages"] if p.get("amd")}
+        structure = PageStructure(
+            str(doc.get("kind", "")), str(doc.get("title", "")) or label,
+            tuple(MetsPage(r.seq, r.label, tuple(x for x in (r.master, r.user, r.alto, r.txt, amd.get(r.seq, ""))
+                                                  if x)) for r in rows),
+            tuple(MetsSection(str(s.get("id", "")), str(s.get("type", "")), str(s.get("label", "")),
+                              str(s.get("parent", "")), tuple(int(n) for n in s.get("pages", [])))
+                  for s in doc.get("sections", [])))
+        return structure, rows
 
     def _refuse_duplicate(self, bag: Bag, files: list[tuple[FileRow, dict[str, str]]]) -> None:
         """SipRejected when an active AIP holds the same payload (DUP001) or has the same

@@ -2,7 +2,11 @@
 
 dmdSec and amdSec point (mdRef) at dc.xml and premis.xml with size and checksum; the
 fileSec lists every file with MIME type, size and checksum; the structMap ties them to
-the representation and the submission documentation.
+the representation and the submission documentation. An AIP of a digitised volume
+(`PageStructure`) has its files in the groups `preservation` (master copies), `access` (user
+copies, ALTO, text) and `original` (the package's own metadata), and two more structMaps:
+the page order (TYPE PHYSICAL, a div per page with all its files) and the volume's logical
+structure (TYPE LOGICAL: volume, issue, chapters, each holding its pages).
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from lxml import etree
@@ -34,7 +39,7 @@ class MetsFile:
     size: int
     digest: str
     mime: str
-    group: str  # fileGrp USE: "original" or "submission"
+    group: str  # fileGrp USE: "preservation", "access", "original" or "submission"
 
 
 @dataclass(frozen=True)
@@ -45,6 +50,67 @@ class MdRef:
     digest: str
 
 
+@dataclass(frozen=True)
+class MetsPage:
+    order: int
+    label: str
+    files: tuple[str, ...]  # logical paths: master copy first
+
+
+@dataclass(frozen=True)
+class MetsSection:
+    id: str
+    type: str
+    label: str
+    parent: str  # the id of the enclosing section, "" at the top
+    pages: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class PageStructure:
+    kind: str  # "monograph" or "periodical"
+    label: str
+    pages: tuple[MetsPage, ...]
+    sections: tuple[MetsSection, ...]
+
+
+GROUPS = (("preservation", "representation"), ("access", "representation"), ("original", "representation"),
+          ("submission", "submission"))
+
+
+def _page_div(page: MetsPage, ids: dict[str, str], only_first: bool = False) -> Node:
+    files = page.files[:1] if only_first else page.files
+    return M.div({"TYPE": "page", "ORDER": str(page.order), "ORDERLABEL": page.label, "LABEL": page.label},
+                 *[M.fptr({"FILEID": ids[f]}) for f in files if f in ids])
+
+
+def _section_div(section: MetsSection, children: dict[str, list[MetsSection]], pages: dict[int, MetsPage],
+                 ids: dict[str, str]) -> Node:
+    node = M.div({"TYPE": section.type or "section", "LABEL": section.label})
+    for child in children.get(section.id, []):
+        node.append(_section_div(child, children, pages, ids))
+    for n in section.pages:
+        if n in pages:
+            node.append(_page_div(pages[n], ids, only_first=True))
+    return node
+
+
+def _page_maps(xf: Any, structure: PageStructure, ids: dict[str, str]) -> None:
+    with (open_node(xf, f"{{{METS_NS}}}structMap", {"TYPE": "PHYSICAL", "LABEL": "page order"}, 1),
+          open_node(xf, f"{{{METS_NS}}}div", {"TYPE": structure.kind, "LABEL": structure.label}, 2)):
+        for page in structure.pages:
+            write_node(xf, _page_div(page, ids), 3)
+    if not structure.sections:
+        return
+    children: dict[str, list[MetsSection]] = {}
+    for sec in structure.sections:
+        children.setdefault(sec.parent, []).append(sec)
+    pages = {p.order: p for p in structure.pages}
+    with open_node(xf, f"{{{METS_NS}}}structMap", {"TYPE": "LOGICAL", "LABEL": "logical structure"}, 1):
+        for top in children.get("", []):
+            write_node(xf, _section_div(top, children, pages, ids), 2)
+
+
 def _mdref(ref: MdRef, alg: str, created: str) -> Node:
     return M.mdRef({"LOCTYPE": "URL", f"{{{XLINK_NS}}}type": "simple",
                     f"{{{XLINK_NS}}}href": href(ref.logical_path), "MDTYPE": ref.mdtype,
@@ -53,11 +119,11 @@ def _mdref(ref: MdRef, alg: str, created: str) -> Node:
 
 
 def write_mets(path: Path, aip_id: str, label: str, created: str, agent: str, alg: str,
-               dc: MdRef, premis: MdRef, files: Sequence[MetsFile]) -> None:
-    """Write METS.xml for the AIP `aip_id`; `alg` is the digest algorithm of the checksums."""
+               dc: MdRef, premis: MdRef, files: Sequence[MetsFile], pages: PageStructure | None = None) -> None:
+    """Write METS.xml for the AIP `aip_id`; `alg` is the digest algorithm of the checksums;
+    `pages`: the page order and logical structure of a digitised volume."""
     ids = {f.logical_path: f"file-{i:06d}" for i, f in enumerate(files, 1)}
-    groups = [(g, kind, [f for f in files if f.group == g])
-              for g, kind in (("original", "representation"), ("submission", "submission"))]
+    groups = [(g, kind, [f for f in files if f.group == g]) for g, kind in GROUPS]
     with etree.xmlfile(str(path), encoding="utf-8") as xf:
         xf.write_declaration()
         with open_node(xf, f"{{{METS_NS}}}mets", {"OBJID": aip_id, "TYPE": "AIP", "LABEL": label,
@@ -93,3 +159,5 @@ def write_mets(path: Path, aip_id: str, label: str, created: str, agent: str, al
                     with open_node(xf, f"{{{METS_NS}}}div", {"TYPE": kind, "LABEL": group}, 3):
                         for f in members:
                             write_node(xf, M.fptr({"FILEID": ids[f.logical_path]}), 4)
+            if pages is not None:
+                _page_maps(xf, pages, ids)

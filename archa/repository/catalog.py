@@ -180,7 +180,16 @@ def payload_fingerprint(rows: Iterable[tuple[str, str]]) -> str:
 _ACTIVE = "JOIN aips a ON a.id = {t}.aip_id AND COALESCE(a.state, 'active') = 'active'"
 
 # Ordered migrations: index i takes schema version i to i + 1. Never edit a released one.
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_m1, _m2, _m3, _m4, _m5, _m6, _m7, _m8, _m9]
+def _m10(db: sqlite_utils.Database) -> None:
+    """Pages of digitised volumes and the full-text index of their OCR (archa/repository/pages.py)."""
+    db.execute("""CREATE TABLE pages (aip_id TEXT NOT NULL, version TEXT NOT NULL, seq INTEGER NOT NULL,
+                  label TEXT, section TEXT, master TEXT, user TEXT, alto TEXT, txt TEXT,
+                  PRIMARY KEY (aip_id, version, seq))""")
+    db.execute("""CREATE VIRTUAL TABLE page_text USING fts5(text, aip_id UNINDEXED, version UNINDEXED,
+                  seq UNINDEXED, tokenize = 'unicode61 remove_diacritics 2')""")
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_m1, _m2, _m3, _m4, _m5, _m6, _m7, _m8, _m9, _m10]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -294,9 +303,12 @@ class Catalog:
     def record_aip(self, aip: dict[str, Any], version: dict[str, Any], files: Iterable[FileRow],
                    copies: Iterable[dict[str, Any]], transfer: dict[str, Any],
                    events: list[Event], retention: Iterable[dict[str, Any]] = (),
-                   originators: Iterable[dict[str, Any]] = ()) -> None:
-        """Insert a new AIP with its first version, files, copies, transfer, retention and
-        events at once, with the originator it brings when that is new (`originators`)."""
+                   originators: Iterable[dict[str, Any]] = (), pages: Iterable[dict[str, Any]] = ()) -> None:
+        """Insert a new AIP with its first version, files, copies, transfer, retention, pages
+        (with their OCR text) and events at once, with the originator it brings when that is
+        new (`originators`)."""
+        from archa.repository.pages import record_pages
+
         with self.transaction():
             for o in originators:
                 self.db.table("originators").insert(o, ignore=True)
@@ -309,6 +321,7 @@ class Catalog:
             self.db.table("copies").insert_all(copies)
             self.db.table("transfers").insert(transfer)
             self.db.table("retention").insert_all(retention)
+            record_pages(self.conn, pages)
             self.set_payload_digest(aip["id"], version["version"])
             append_events(self.conn, events)
 
@@ -455,6 +468,10 @@ class Catalog:
         """(content path, digest, size) of a version's files: lean, for audits of millions."""
         return [tuple(r) for r in self.conn.execute(  # type: ignore[misc]
             "SELECT content_path, digest, size FROM files WHERE aip_id = ? AND version = ?", [aip_id, version])]
+
+    def pages(self, aip_id: str, version: str) -> list[dict[str, Any]]:
+        """The pages of a digitised volume's version, in order (archa/repository/pages.py)."""
+        return self.rows("SELECT * FROM pages WHERE aip_id = ? AND version = ? ORDER BY seq", [aip_id, version])
 
     def retention(self, aip_id: str) -> list[dict[str, Any]]:
         return self.rows("SELECT * FROM retention WHERE aip_id = ? ORDER BY entity", [aip_id])

@@ -25,6 +25,7 @@ from archa.repository.catalog import Catalog, FileRow, journal_triggers
 from archa.repository.copies import TOMBSTONES, iter_packed, read_packed_index
 from archa.repository.events import Event, append_events
 from archa.repository.ocfl import INVENTORY, object_relpath
+from archa.repository.pages import STRUCTURE, PageRow, page_rows, read_structure, record_pages, with_text
 from archa.repository.repo import Repository
 from archa.repository.retention import from_bag_info, parse_bag_info
 from archa.repository.store import Store
@@ -113,7 +114,7 @@ def _scan(repo: Repository) -> Scan:
 
 
 BAG_INFO = "metadata/submission/bag-info.txt"
-METADATA = ("METS.xml", "metadata/preservation/premis.xml", "metadata/descriptive/dc.xml", BAG_INFO)
+METADATA = ("METS.xml", "metadata/preservation/premis.xml", "metadata/descriptive/dc.xml", BAG_INFO, STRUCTURE)
 
 
 @dataclass
@@ -152,7 +153,7 @@ def _read_versions(aip_id: str, f: Found) -> tuple[dict[str, Any], Stored]:
         for ti, fh in iter_packed(store, aip_id, version):
             if ti.name == f"{version}/{INVENTORY}":
                 out.inventories[version] = fh.read()
-            elif ti.name.split("/", 3)[-1] in METADATA or ti.name.endswith(BAG_INFO):
+            elif ti.name.split("/", 2)[-1] in METADATA or ti.name.endswith(BAG_INFO):
                 found[ti.name] = fh.read()
     inventory = json.loads(out.inventories[versions[-1]])
     for content, uses in _wanted(inventory).items():
@@ -211,6 +212,34 @@ def _rows(aip_id: str, inv: dict[str, Any], version: str, meta: dict[str, bytes]
     return vrow, files, premis
 
 
+def _pages(aip_id: str, version: str, meta: dict[str, bytes], files: list[FileRow], f: Found) -> list[PageRow]:
+    """The pages (with OCR text) of a version whose METS has the page order ingest writes."""
+    doc = read_structure(meta[STRUCTURE]) if STRUCTURE in meta else None
+    if doc is None or b'LABEL="page order"' not in meta["METS.xml"]:
+        return []
+    rows = page_rows(aip_id, version, doc, "representations/original/data/")
+    content = {r.logical_path: r.content_path for r in files}
+    wanted = {content[r.alto]: r.alto for r in rows if r.alto in content}
+    texts = _read_contents(aip_id, f, wanted)
+    return with_text(rows, texts.get)
+
+
+def _read_contents(aip_id: str, f: Found, wanted: dict[str, str]) -> dict[str, bytes]:
+    """{logical path: bytes} of the object files `wanted` ({content path: logical path}),
+    from the copy the metadata came from (an OCFL copy by key; packed archives streamed)."""
+    assert f.metadata_source is not None
+    store, kind, where = f.metadata_source
+    if kind == "ocfl":
+        return {logical: store.read_bytes(f"{where}/{content}") for content, logical in wanted.items()}
+    out: dict[str, bytes] = {}
+    for version in sorted({c.split("/", 1)[0] for c in wanted}, key=lambda v: int(v[1:])):
+        for ti, fh in iter_packed(store, aip_id, version):
+            name = ti.name if ti.name in wanted else ti.name.split("/", 1)[-1]  # with or without the object dir
+            if name in wanted:
+                out[wanted[name]] = fh.read()
+    return out
+
+
 def rebuild_catalog(repo: Repository, dest: Path) -> RebuildReport:
     """Write a catalog at `dest` (which must not exist) from the locations alone."""
     from archa.repository.placement import placement_satisfied
@@ -258,6 +287,9 @@ def rebuild_catalog(repo: Repository, dest: Path) -> RebuildReport:
                     cat.db.table("versions").insert(vrow)
                     cat.db.table("files").insert_all((r.as_row() for r in files), batch_size=2000)
                     report.files += len(files)
+                for vrow, files, _premis in rows:
+                    pages = _pages(aip_id, vrow["version"], stored.metadata[vrow["version"]], files, f)
+                    record_pages(cat.conn, ({**p.row(), "text": p.text} for p in pages))
                 cat.set_payload_digest(aip_id, head)
                 cat.db.table("copies").insert_all(f.copies)
                 premis_events += rows[-1][2].events  # the head's PREMIS holds the AIP's whole history
@@ -420,6 +452,9 @@ def compare_catalogs(current: Catalog, rebuilt: Catalog) -> list[str]:
         "proposal item": "SELECT proposal_id, aip_id, entity, COALESCE(decision, '') || ' ' || COALESCE(da_id, '') "
                          "|| ' ' || COALESCE(destroyed, '') FROM proposal_items",
         "version": "SELECT aip_id, version, files FROM versions",
+        "page": "SELECT aip_id, version, seq, label || ' ' || section || ' ' || master || ' ' || user || ' ' || alto "
+                "|| ' ' || txt FROM pages",
+        "page text": "SELECT aip_id, version, seq, text FROM page_text",
         "file": "SELECT aip_id, version, logical_path, digest || ' ' || puid FROM files",
         "copy": "SELECT aip_id, version, location, state || ' ' || COALESCE(last_audit, 'never audited') "
                 "|| ' ' || COALESCE(archive_sha256, '') FROM copies",

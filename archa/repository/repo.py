@@ -238,7 +238,8 @@ class Repository:
                 aip=header["aip"], version=header["version"],
                 files=(FileRow(**json.loads(line)) for line in f), copies=header["copies"],
                 transfer=header["transfer"], events=[Event(**e) for e in header["events"]],
-                retention=header.get("retention", []), originators=header.get("originators", []))
+                retention=header.get("retention", []), originators=header.get("originators", []),
+                pages=header.get("pages", []))
         return str(header["aip"]["id"])
 
     def sweep_staging(self) -> SweepReport:

@@ -1,0 +1,170 @@
+"""Pages of digitised volumes in the catalog, and the full-text index of their OCR.
+
+An AIP made from an NDK package (archa/transfer/ndk) keeps the package's page order in its
+submission tag file `ndk-structure.json`. Ingest (and `catalog rebuild`, from the stored
+copies) turns it into one `pages` row per page of the version (its label, section and the
+logical paths of its master copy, user copy, ALTO and text) and puts each page's ALTO text
+into the SQLite FTS5 table `page_text` (unicode61 tokens, diacritics folded: `skola` finds
+`škola`). Both are derived from what the AIP holds: they are not journaled, and a rebuild
+makes them again.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import sqlite3
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from lxml import etree
+
+STRUCTURE = "metadata/submission/ndk-structure.json"
+ALTO_STRING = "String"
+
+
+@dataclass(frozen=True)
+class PageRow:
+    aip_id: str
+    version: str
+    seq: int
+    label: str
+    section: str
+    master: str  # logical paths in the AIP
+    user: str
+    alto: str
+    txt: str
+    text: str = ""  # the ALTO text (goes to page_text, not to pages)
+
+    def row(self) -> dict[str, Any]:
+        d = asdict(self)
+        del d["text"]
+        return d
+
+
+def page_rows(aip_id: str, version: str, structure: dict[str, Any], payload_prefix: str) -> list[PageRow]:
+    """The pages an `ndk-structure.json` names, with logical paths under `payload_prefix`
+    (e.g. "representations/original/data/"); text not read yet."""
+    rows = []
+    for p in structure.get("pages", []):
+        rows.append(PageRow(aip_id, version, int(p["order"]), str(p.get("label", "")), str(p.get("section", "")),
+                            *(payload_prefix + p[k] if p.get(k) else "" for k in ("master", "user", "alto", "txt"))))
+    return rows
+
+
+def page_groups(rows: Iterable[PageRow]) -> dict[str, str]:
+    """logical path -> METS fileGrp: master copies are the preservation representation;
+    user copies, ALTO and text the access representation."""
+    groups: dict[str, str] = {}
+    for r in rows:
+        groups[r.master] = "preservation"
+        for p in (r.user, r.alto, r.txt):
+            groups[p] = "access"
+    groups.pop("", None)
+    return groups
+
+
+def alto_text(data: bytes) -> str:
+    """The words of an ALTO file (any ALTO version), a line break after each TextLine.
+    Hyphenated line ends (HYP) are dropped; a file that is not XML gives ''."""
+    out: list[str] = []
+    line: list[str] = []
+    try:
+        for event, el in etree.iterparse(io.BytesIO(data), events=("end",), resolve_entities=False,
+                                         no_network=True, load_dtd=False):
+            name = etree.QName(el).localname
+            if name == ALTO_STRING:
+                content = el.get("CONTENT")
+                if content:
+                    line.append(content)
+            elif name == "TextLine":
+                if line:
+                    out.append(" ".join(line))
+                line = []
+                el.clear()
+    except etree.XMLSyntaxError:
+        return ""
+    if line:
+        out.append(" ".join(line))
+    return "\n".join(out)
+
+
+def read_structure(data: bytes) -> dict[str, Any] | None:
+    """The parsed tag file, or None when it is not an NDK structure archa wrote."""
+    try:
+        doc = json.loads(data)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return doc if isinstance(doc, dict) and doc.get("standard") == "NDK" and isinstance(doc.get("pages"), list) \
+        else None
+
+
+def with_text(rows: Iterable[PageRow], read: Callable[[str], bytes | None]) -> list[PageRow]:
+    """`rows` with the text of each page's ALTO (`read(logical path)`; None: no text)."""
+    out = []
+    for r in rows:
+        data = read(r.alto) if r.alto else None
+        out.append(PageRow(**{**asdict(r), "text": alto_text(data) if data else ""}))
+    return out
+
+
+def record_pages(conn: sqlite3.Connection, rows: Iterable[dict[str, Any]]) -> int:
+    """Insert page rows (dicts of PageRow fields, `text` included) and index their text; call
+    inside the catalog transaction that records their version."""
+    n = 0
+    for r in rows:
+        conn.execute("INSERT INTO pages (aip_id, version, seq, label, section, master, user, alto, txt) "
+                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                     [r["aip_id"], r["version"], r["seq"], r["label"], r["section"], r["master"], r["user"],
+                      r["alto"], r["txt"]])
+        if r.get("text"):
+            conn.execute("INSERT INTO page_text (text, aip_id, version, seq) VALUES (?, ?, ?, ?)",
+                         [r["text"], r["aip_id"], r["version"], r["seq"]])
+        n += 1
+    return n
+
+
+def forget_pages(conn: sqlite3.Connection, aip_id: str) -> None:
+    conn.execute("DELETE FROM pages WHERE aip_id = ?", [aip_id])
+    conn.execute("DELETE FROM page_text WHERE aip_id = ?", [aip_id])
+
+
+@dataclass(frozen=True)
+class Hit:
+    aip_id: str
+    version: str
+    seq: int
+    label: str
+    section: str
+    title: str
+    snippet: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def fts_query(text: str) -> str:
+    """The user's words as an FTS5 query: every word must occur (each quoted, so no word
+    is read as FTS5 syntax); a trailing `*` keeps its prefix meaning."""
+    terms = []
+    for word in text.split():
+        prefix = word.endswith("*") and len(word) > 1
+        core = word.rstrip("*") if prefix else word
+        terms.append('"' + core.replace('"', '""') + '"' + ("*" if prefix else ""))
+    return " ".join(terms)
+
+
+def search(conn: sqlite3.Connection, text: str, aip_id: str | None = None, limit: int = 20,
+           offset: int = 0) -> list[Hit]:
+    """Pages of the AIPs' head versions whose OCR text holds every word of `text`, best first."""
+    query = fts_query(text)
+    if not query:
+        return []
+    sql = ("SELECT t.aip_id, t.version, t.seq, COALESCE(p.label, ''), COALESCE(p.section, ''), a.label, "
+           "snippet(page_text, 0, '[', ']', '…', 12) FROM page_text t "
+           "JOIN aips a ON a.id = t.aip_id AND a.head = t.version AND COALESCE(a.state, 'active') = 'active' "
+           "LEFT JOIN pages p ON p.aip_id = t.aip_id AND p.version = t.version AND p.seq = t.seq "
+           "WHERE page_text MATCH ?" + (" AND t.aip_id = ?" if aip_id else "") + " ORDER BY t.rank LIMIT ? OFFSET ?")
+    args: list[Any] = [query, *([aip_id] if aip_id else []), limit, offset]
+    return [Hit(*row) for row in conn.execute(sql, args)]

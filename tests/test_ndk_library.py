@@ -1,0 +1,131 @@
+"""The digitised library: NDK packages to AIPs with page structure, the page catalog and
+full-text search, and both surviving a catalog rebuild."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from lxml import etree
+
+from archa.cli.main import cli
+from archa.errors import SipRejected
+from archa.ingest.ingest import ingest
+from archa.repository.pages import alto_text
+from archa.repository.repo import Repository
+from archa.transfer.ndk.importer import STRUCTURE
+from tests.ndk_maker import PspSpec, alto, make_psp
+
+METS = "{http://www.loc.gov/METS/}"
+
+
+def _ingest_psp(repo: Repository, tmp_path: Path, spec: PspSpec, name: str = "bag") -> tuple[str, Path]:
+    psp = make_psp(tmp_path / "src", spec)
+    r = CliRunner().invoke(cli, ["transfer", "ndk", str(psp), str(tmp_path / name), "--ingest", "--json",
+                                 "--repo", str(repo.root)])
+    assert r.exit_code == 0, r.output
+    return json.loads(r.output)["ingest"]["aip_id"], psp
+
+
+def _mets(repo: Repository, aip: str) -> etree._Element:
+    return etree.parse(str(repo.hot.object_path(aip) / "v1/content/METS.xml")).getroot()
+
+
+@pytest.mark.parametrize("kind", ["monograph", "periodical"])
+def test_psp_to_aip_with_pages(repo: Repository, tmp_path: Path, kind: str) -> None:
+    spec = PspSpec(kind=kind, version="2.2" if kind == "monograph" else "1.7.1", pages=5,
+                   texts={4: "Povodeň zaplavila mlýn u řeky Bystřice"})
+    aip, psp = _ingest_psp(repo, tmp_path, spec)
+    pages = repo.catalog.pages(aip, "v1")
+    assert [p["seq"] for p in pages] == [1, 2, 3, 4, 5]
+    base = f"representations/original/data/{psp.name}"
+    assert pages[0]["master"] == f"{base}/mastercopy/mc_{psp.name}_0001.jp2"
+    assert pages[3]["alto"] == f"{base}/alto/alto_{psp.name}_0004.xml"
+    assert pages[0]["section"] and pages[-1]["section"] and pages[0]["section"] != pages[-1]["section"]
+    mets = _mets(repo, aip)
+    groups = {g.get("USE"): [f.find(f"{METS}FLocat").get("{http://www.w3.org/1999/xlink}href")
+                             for f in g.iter(f"{METS}file")] for g in mets.iter(f"{METS}fileGrp")}
+    assert all("/mastercopy/" in h for h in groups["preservation"]) and len(groups["preservation"]) == 5
+    assert {h.split("/")[-2] for h in groups["access"]} == {"usercopy", "alto", "txt"}
+    assert any(h.endswith(f"mets_{psp.name}.xml") for h in groups["original"])
+    maps = {(m.get("TYPE"), m.get("LABEL")): m for m in mets.iter(f"{METS}structMap")}
+    order = maps[("PHYSICAL", "page order")]
+    page_divs = [d for d in order.iter(f"{METS}div") if d.get("TYPE") == "page"]
+    assert [d.get("ORDER") for d in page_divs] == ["1", "2", "3", "4", "5"]
+    assert all(len(d.findall(f"{METS}fptr")) == 5 for d in page_divs)  # mc, uc, alto, txt, amdsec
+    logical = maps[("LOGICAL", "logical structure")]
+    types = [d.get("TYPE") for d in logical.iter(f"{METS}div")]
+    if kind == "periodical":
+        assert types[:3] == ["PERIODICAL_TITLE", "PERIODICAL_VOLUME", "ISSUE"] and "ARTICLE" in types
+    else:
+        assert types[0] == "VOLUME" and "CHAPTER" in types
+    # a word of page 4's OCR finds page 4 (diacritics folded), and only it
+    r = CliRunner().invoke(cli, ["search", "povoden bystrice", "--json", "--repo", str(repo.root)])
+    assert r.exit_code == 0, r.output
+    hits = json.loads(r.output)["hits"]
+    assert [(h["aip_id"], h["seq"]) for h in hits] == [(aip, 4)]
+    assert "[Povodeň]" in hits[0]["snippet"]
+    shown = CliRunner().invoke(cli, ["aip", "show", aip, "--repo", str(repo.root)])
+    assert "pages (v1): 5, [1] to [5]" in shown.output
+
+
+def test_search_misses_and_scopes(repo: Repository, tmp_path: Path) -> None:
+    a, _ = _ingest_psp(repo, tmp_path, PspSpec(pages=2, texts={1: "hasičská zbrojnice", 2: "škola"}), "b1")
+    shutil.rmtree(tmp_path / "src")
+    b, _ = _ingest_psp(repo, tmp_path, PspSpec(pages=2, texts={1: "škola", 2: "kostel"}), "b2")
+    r = CliRunner().invoke(cli, ["search", "skola", "--json", "--repo", str(repo.root)])
+    assert {(h["aip_id"], h["seq"]) for h in json.loads(r.output)["hits"]} == {(a, 2), (b, 1)}
+    r = CliRunner().invoke(cli, ["search", "skola", "--aip", b, "--json", "--repo", str(repo.root)])
+    assert [(h["aip_id"], h["seq"]) for h in json.loads(r.output)["hits"]] == [(b, 1)]
+    r = CliRunner().invoke(cli, ["search", "hasič*", "--json", "--repo", str(repo.root)])
+    assert [(h["aip_id"], h["seq"]) for h in json.loads(r.output)["hits"]] == [(a, 1)]
+    r = CliRunner().invoke(cli, ["search", "radnice", "--repo", str(repo.root)])
+    assert r.exit_code == 1 and "no page holds" in r.output
+    r = CliRunner().invoke(cli, ["search", 'AND "(', "--repo", str(repo.root)])  # FTS5 syntax is just words
+    assert r.exit_code == 1
+
+
+def test_rebuild_restores_pages_and_index(repo: Repository, tmp_path: Path) -> None:
+    aip, _ = _ingest_psp(repo, tmp_path, PspSpec(pages=3, texts={2: "pamětní deska padlým"}))
+    r = CliRunner().invoke(cli, ["catalog", "rebuild", "--check", "--repo", str(repo.root)])
+    assert r.exit_code == 0, r.output
+    before = repo.catalog.pages(aip, "v1")
+    repo.close()
+    (repo.root / "catalog.sqlite").unlink()
+    hot = repo.hot.object_path(aip)
+    hot.rename(tmp_path / "hot-copy")  # the packed cold copy is all that is left
+    r = CliRunner().invoke(cli, ["catalog", "rebuild", "--repo", str(repo.root)])
+    assert r.exit_code == 0 and r.exception is None, r.output
+    with Repository.open(repo.root) as again:
+        assert again.catalog.pages(aip, "v1") == before
+    r = CliRunner().invoke(cli, ["search", "padlym", "--json", "--repo", str(repo.root)])
+    assert [h["seq"] for h in json.loads(r.output)["hits"]] == [2]
+    (tmp_path / "hot-copy").rename(hot)  # back, for the teardown's validation of the storage root
+
+
+def test_forged_structure_rejected(repo: Repository, tmp_path: Path) -> None:
+    psp = make_psp(tmp_path / "src", PspSpec(pages=2))
+    r = CliRunner().invoke(cli, ["transfer", "ndk", str(psp), str(tmp_path / "bag")])
+    assert r.exit_code == 0, r.output
+    bag = tmp_path / "bag"
+    doc = json.loads((bag / STRUCTURE).read_text())
+    doc["pages"][1]["alto"] = f"{psp.name}/alto/nowhere.xml"
+    (bag / STRUCTURE).write_text(json.dumps(doc))
+    import hashlib
+    manifest = bag / "tagmanifest-sha256.txt"
+    manifest.write_text("".join(
+        (f"{hashlib.sha256((bag / STRUCTURE).read_bytes()).hexdigest()}  {STRUCTURE}\n"
+         if line.endswith(STRUCTURE) else line + "\n") for line in manifest.read_text().splitlines()))
+    with pytest.raises(SipRejected) as exc:
+        ingest(repo, bag)
+    assert any(f.code == "NDK030" and "alto/nowhere.xml" in f.message for f in exc.value.findings)
+    assert repo.catalog.rows("SELECT * FROM aips") == []
+
+
+def test_alto_text_lines() -> None:
+    data = alto(PspSpec(texts={1: "Obecní kronika 1921"}), 1, "mc.jp2")
+    assert alto_text(data) == "Obecní kronika 1921"
+    assert alto_text(b"<alto") == ""
