@@ -62,7 +62,7 @@ def page_image(spec: PspSpec, n: int) -> Image.Image:
     d = ImageDraw.Draw(img)
     if n == 1:
         d.rectangle((0, 0, w, h // 3), fill=FIRST_PAGE_COLOUR)
-    d.text((10, h // 2), f"{spec.title[:20]} {n}", fill=(20, 20, 20))
+    d.text((10, h // 2), f"Page {n}", fill=(20, 20, 20))  # ASCII: Pillow's default font
     for y in range(h // 2 + 20, h - 10, 12):
         d.line((10, y, w - 10, y), fill=(120, 120, 120))
     return img

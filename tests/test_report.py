@@ -5,8 +5,6 @@ read back), and CLI habits (`archa --repo R command`, `--quiet`)."""
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -16,6 +14,7 @@ from archa.cli.main import cli
 from archa.ingest.ingest import ingest
 from archa.repository.repo import Repository
 from tests.bagmaker import write_bag
+from tests.browser import chromium, dump_dom, screenshot
 
 
 def _run(*args: str) -> tuple[int, str]:
@@ -71,7 +70,7 @@ def test_status_says_when_a_person_is_needed(holdings: Repository) -> None:
 
 
 def _chromium() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    found = chromium()
     assert found, "the report test needs Debian's chromium (make test installs it: apt-get install chromium)"
     return found
 
@@ -88,16 +87,12 @@ def test_the_report_renders_in_a_browser_with_every_chart_drawn(holdings: Reposi
     for title in ("against the reserved capacity", "per originator", "cumulative by month", "per format",
                   "age of their last fixity audit", "failures and repairs", "retention ends"):
         assert title in page, title
-    chromium = _chromium()
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--allow-file-access-from-files"]
-    dom = subprocess.run([chromium, *flags, "--dump-dom", out.as_uri()], capture_output=True, text=True,
-                         timeout=120, check=True).stdout
+    browser = _chromium()
+    dom = dump_dom(browser, out)
     assert dom.count("<svg") == 7 and dom.count("<rect") > 30
     assert "brtnice" in dom and "mesto-trest" in dom and ">2031<" in dom
     assert "over quota: brtnice" in dom and "quota 2.0 KiB" in dom  # the quota mark drawn
-    shot = tmp_path / "report.png"
-    subprocess.run([chromium, *flags, f"--screenshot={shot}", "--window-size=1000,3000", out.as_uri()],
-                   capture_output=True, timeout=120, check=True)
+    shot = screenshot(browser, out, tmp_path / "report.png", "--window-size=1000,3000")
     img = Image.open(shot).convert("RGB")
     colours = {img.getpixel((x, y)) for x in range(0, img.width, 4) for y in range(0, img.height, 4)}
     assert (0x2B, 0x6C, 0xB0) in colours and (0xDD, 0x6B, 0x20) in colours  # bars drawn in two series colours

@@ -21,8 +21,11 @@ def dip() -> None:
 @click.option("--version", "version", metavar="N", help="AIP version, 'v2' or '2' (default: the newest).")
 @click.option("--include", multiple=True, metavar="GLOB",
               help="Only files whose path under data/ matches (repeatable), e.g. 'scans/*.tif'.")
-@click.option("--format", "fmt", type=click.Choice(["dir", "zip", "bag"]), default="dir", show_default=True,
-              help="A directory, a zip (written as a stream), or a BagIt bag.")
+@click.option("--format", "fmt", type=click.Choice(["dir", "zip", "bag", "iiif"]), default="dir", show_default=True,
+              help="A directory, a zip (written as a stream), a BagIt bag, or (a digitised volume) a static "
+                   "IIIF package with a page viewer.")
+@click.option("--base-url", metavar="URL", help="With --format iiif: the URL OUT will be served at, for the ids in "
+                                                "manifest.json and info.json (default: OUT's file:// URL).")
 @click.option("--access/--originals", default=True, show_default=True,
               help="Access copies per the [access] policy (JPEG for raster images, PDF for office "
                    "documents when LibreOffice is installed), or the originals only.")
@@ -32,7 +35,8 @@ def dip() -> None:
 @json_option
 @click.pass_context
 def dip_export(ctx: click.Context, aip_id: str, out: Path, version: str | None, include: tuple[str, ...],
-               fmt: str, access: bool, location: str | None, force: bool, repo_path: str | None, as_json: bool) -> None:
+               fmt: str, base_url: str | None, access: bool, location: str | None, force: bool, repo_path: str | None,
+               as_json: bool) -> None:
     """Export a DIP of AIP_ID to OUT: the chosen files, METS.xml (DIP, pointing back to the
     AIP, with checksums), index.html, and for --format bag a BagIt bag around them.
 
@@ -42,13 +46,24 @@ def dip_export(ctx: click.Context, aip_id: str, out: Path, version: str | None, 
     fail, naming the files. Exit status 0 exported, 1 some file has no intact copy, 2 bad
     input (unknown AIP or version, --include matching nothing, OUT exists).
 
+    --format iiif (an AIP of a digitised volume): OUT is a folder with a IIIF Presentation 3
+    manifest.json (a canvas per page), a level-0 IIIF Image API 3 service per page (tiles
+    made from the user copies) and index.html, a page viewer that works offline from the
+    file system.
+
     \b
     Example:
       archa dip export --repo archive urn:uuid:0f6c... request-42.zip --format zip
+      archa dip export --repo archive urn:uuid:396d... kronika-iiif --format iiif
     """
     from archa.access.export import ExportOptions, export_dip
 
     ctx.meta["archa.json"] = as_json
+    if fmt == "iiif":
+        _export_iiif(aip_id, out, version, include, location, force, base_url, repo_path, as_json)
+        return
+    if base_url:
+        raise click.UsageError("--base-url is for --format iiif")
     opts = ExportOptions(aip_id, out, version, include, fmt, access, force, location)
     progress = Progress(enabled=None if not as_json else False)
     with open_repo(repo_path) as repo:
@@ -72,3 +87,22 @@ def dip_export(ctx: click.Context, aip_id: str, out: Path, version: str | None, 
     click.echo(f"{result.out}: DIP {result.dip_id} ({result.format}), {result.files} files "
                f"({result.access_copies} access copies), {human_bytes(result.bytes)} in {result.seconds:.1f} s; "
                f"read from {sources}")
+
+
+def _export_iiif(aip_id: str, out: Path, version: str | None, include: tuple[str, ...], location: str | None,
+                 force: bool, base_url: str | None, repo_path: str | None, as_json: bool) -> None:
+    from archa.access.iiif import export_iiif
+
+    if include:
+        raise click.UsageError("--include does not go with --format iiif: the package shows every page")
+    progress = Progress(enabled=None if not as_json else False)
+    with open_repo(repo_path) as repo:
+        try:
+            r = export_iiif(repo, aip_id, out, version, force, location, base_url, progress=progress)
+        finally:
+            progress.close()
+    if as_json:
+        emit_json(r)
+        return
+    click.echo(f"{r['out']}: IIIF package of {aip_id} {r['version']}, {r['pages']} pages, {r['tiles']} tiles and "
+               f"sizes, {human_bytes(r['bytes'])} in {r['seconds']:.1f} s; open {r['out']}/index.html")

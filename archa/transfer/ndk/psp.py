@@ -11,6 +11,7 @@ the METS fileSec, every page with its five files. Codes NDK0xx (docs/design.md).
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -113,12 +114,18 @@ def _parse(folder: Path, rel: str, check: Check, code: str) -> etree._Element | 
     return None
 
 
+_SCHEMA_LOCK = threading.Lock()  # an XMLSchema keeps one error log: one validation at a time each
+
+
 def validate(root: etree._Element, schema: etree.XMLSchema, check: Check, code: str, where: str,
              what: str) -> bool:
-    if schema.validate(root):
-        return True
-    for err in list(schema.error_log)[:10]:
-        check.error(code, f"not valid {what}: {err.message}", f"{where}:{err.line}")
+    """Validate `root` (safe from several threads); each schema error a finding `code`."""
+    with _SCHEMA_LOCK:
+        if schema.validate(root):
+            return True
+        errors = [(e.message, e.line) for e in list(schema.error_log)[:10]]
+    for message, line in errors:
+        check.error(code, f"not valid {what}: {message}", f"{where}:{line}")
     return False
 
 
