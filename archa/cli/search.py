@@ -19,7 +19,7 @@ def search_command(text: str, aip_id: str | None, limit: int, offset: int, repo_
     """Find digitised pages by the words of their OCR text (ALTO, indexed at ingest; every
     word must occur; case and diacritics do not matter; `word*` matches a prefix). Lists
     AIP, page and a snippet with the words in [brackets], best match first; exit 1 when
-    nothing is found.
+    nothing is found. Past 100,000 matching pages the hits come in catalog order, unranked.
 
     \b
     Example:
@@ -29,10 +29,15 @@ def search_command(text: str, aip_id: str | None, limit: int, offset: int, repo_
     from archa.access.search import search_pages
 
     with open_repo(repo_path) as repo:
-        hits = search_pages(repo, text, aip_id, limit, offset)
+        found = search_pages(repo, text, aip_id, limit, offset)
+    hits = found.hits
     if as_json:
-        emit_json({"query": text, "hits": [h.as_dict() for h in hits]})
+        emit_json({"query": text, "matches": found.total, "ranked": found.ranked,
+                   "hits": [h.as_dict() for h in hits]})
     else:
+        if hits:
+            click.echo(f"{found.total} page(s) match; {offset + 1}-{offset + len(hits)}, "
+                       + ("best first" if found.ranked else "in catalog order (too many to rank)"))
         for h in hits:
             where = f"page {h.label or h.seq}" + (f" ({h.section})" if h.section else "")
             click.echo(f"{h.aip_id} {h.version}  {where}  {h.title}")

@@ -1,0 +1,297 @@
+"""Benchmark: the digitised library. Synthetic NDK packages (PSP) through transfer + ingest,
+IIIF tile generation, full-text indexing and search, each against a baseline on the same
+data in one run.
+
+Data: VOLUMES (default 50) monograph PSPs of PAGES (default 200) pages made by
+tests/ndk_maker.py: per page a lossless and a lossy JPEG 2000 (300×400 px, Pillow), ALTO
+2.0 with ~180 words drawn from a Zipf-distributed vocabulary of 20,000 pseudo-words, text
+and a technical METS. The page cache is warm (the packages were just written).
+
+  transfer + ingest  archa: `archa transfer ndk PSP BAG --ingest` per volume (every check:
+                     schemas, MD5 file, info, fileSec, ALTO, jpylyzer; identification;
+                     hot OCFL + packed zstd cold copy; pages and FTS index)
+                     by hand: `md5sum -c` of the package's MD5 file, `cp -r` to a hot
+                     folder, `tar | zstd -3` to a cold folder, `sync`
+  IIIF tiles         archa: `archa dip export ID OUT --format iiif` for TILE_VOLUMES volumes
+                     baseline: Pillow decodes every user copy and writes one JPEG of it
+  indexing           archa: `alto_text` over every ALTO file + FTS5 insert (what ingest does)
+                     baseline: the txt/ files inserted into the same FTS5 table as they are
+  search             `archa.repository.pages.search` (limit 20) on the repository's index,
+                     then on copies of it with 10× and 100× the pages; the median of each
+                     query, and the 1M-page figure projected linearly from the two largest
+
+    python bench/ndk.py [--volumes 50] [--pages 200] [--tile-volumes 10] [--work bench-work]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from archa.repository.pages import alto_text, search
+from tests.ndk_maker import PspSpec, make_psp
+
+BIN = Path(sys.executable).parent
+VOCABULARY = 20_000
+SYLLABLES = ("ko", "sto", "la", "mě", "ře", "ka", "vo", "da", "dů", "m", "pa", "ní", "ho", "lo", "va", "ště",
+             "br", "no", "zí", "ce", "ty", "ří", "še", "lí", "dr", "ná", "kr", "ov", "ja", "su")
+
+
+def vocabulary(rng: random.Random) -> list[str]:
+    words: list[str] = []
+    seen = set()
+    while len(words) < VOCABULARY:
+        w = "".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 4)))
+        if w not in seen:
+            seen.add(w)
+            words.append(w)
+    return words
+
+
+def page_words(rng: random.Random, words: list[str], n: int = 180) -> str:
+    # Zipf-like: rank r drawn with weight 1/r (rng.choices with cumulative weights)
+    return " ".join(rng.choices(words, cum_weights=CUM, k=n))
+
+
+CUM: list[float] = []
+
+
+def make_volumes(root: Path, volumes: int, pages: int) -> list[Path]:
+    marker = root / f"made-{volumes}x{pages}"
+    if marker.exists():
+        return sorted(p for p in root.iterdir() if p.is_dir())
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
+    rng = random.Random(7)
+    words = vocabulary(rng)
+    CUM[:] = []
+    total = 0.0
+    for r in range(1, len(words) + 1):
+        total += 1 / r
+        CUM.append(total)
+    out = []
+    for v in range(volumes):
+        texts = {n: page_words(rng, words) + f" svazek{v} strana{v}x{n}" for n in range(1, pages + 1)}
+        spec = PspSpec(pages=pages, size=(300, 400), chapters=8, texts=texts,
+                       uuid=f"00000000-0000-4000-8000-{v:012d}", title=f"Kronika {v}")
+        out.append(make_psp(root, spec))
+    marker.write_text("")
+    return out
+
+
+def timed(cmd: list[str], **kw: object) -> float:
+    t0 = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, **kw)  # type: ignore[call-overload]
+    return time.perf_counter() - t0
+
+
+def ingest_archa(psps: list[Path], work: Path) -> tuple[float, Path, list[str]]:
+    repo = work / "ndk-repo"
+    shutil.rmtree(repo, ignore_errors=True)
+    shutil.rmtree(work / "ndk-bags", ignore_errors=True)
+    subprocess.run([str(BIN / "archa"), "init", str(repo)], check=True, stdout=subprocess.DEVNULL)
+    (work / "ndk-bags").mkdir()
+    subprocess.run(["sync"], check=True)
+    aips = []
+    t0 = time.perf_counter()
+    for psp in psps:
+        r = subprocess.run([str(BIN / "archa"), "transfer", "ndk", str(psp), str(work / "ndk-bags" / psp.name),
+                            "--ingest", "--json", "--repo", str(repo)], check=True, capture_output=True, text=True)
+        aips.append(json.loads(r.stdout)["ingest"]["aip_id"])
+    subprocess.run(["sync"], check=True)
+    return time.perf_counter() - t0, repo, aips
+
+
+def ingest_by_hand(psps: list[Path], work: Path) -> float:
+    hot, cold = work / "ndk-hand-hot", work / "ndk-hand-cold"
+    for d in (hot, cold):
+        shutil.rmtree(d, ignore_errors=True)
+        d.mkdir()
+    subprocess.run(["sync"], check=True)
+    t0 = time.perf_counter()
+    for psp in psps:
+        md5 = next(psp.glob("md5_*.md5"))
+        listing = md5.read_text().replace("\\", "/").replace(" /", "  ")  # md5sum wants "<md5>  <path>"
+        subprocess.run(["md5sum", "--quiet", "-c", "-"], input=listing, text=True, cwd=psp, check=True)
+        subprocess.run(["cp", "-r", str(psp), str(hot / psp.name)], check=True)
+        subprocess.run(f"tar -C {psp.parent} -cf - {psp.name} | zstd -q -3 -o {cold / psp.name}.tar.zst",
+                       shell=True, check=True)
+    subprocess.run(["sync"], check=True)
+    return time.perf_counter() - t0
+
+
+def tiles_archa(repo: Path, aips: list[str], work: Path) -> float:
+    out = work / "ndk-iiif"
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir()
+    t0 = time.perf_counter()
+    for i, aip in enumerate(aips):
+        subprocess.run([str(BIN / "archa"), "dip", "export", aip, str(out / f"v{i}"), "--format", "iiif",
+                        "--repo", str(repo), "--json"], check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - t0
+
+
+def _decode_one(args: tuple[str, str]) -> None:
+    from PIL import Image
+
+    src, dst = args
+    with Image.open(src) as img:
+        img.convert("RGB").save(dst, "JPEG", quality=80)
+
+
+def tiles_baseline(psps: list[Path], work: Path) -> float:
+    from concurrent.futures import ThreadPoolExecutor
+
+    out = work / "ndk-decoded"
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir()
+    jobs = [(str(p), str(out / f"{p.stem}.jpg")) for psp in psps for p in sorted((psp / "usercopy").iterdir())]
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(_decode_one, jobs))
+    return time.perf_counter() - t0
+
+
+def _fts(path: Path) -> sqlite3.Connection:
+    path.unlink(missing_ok=True)
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE VIRTUAL TABLE page_text USING fts5(text, aip_id UNINDEXED, version UNINDEXED, "
+                 "seq UNINDEXED, tokenize = 'unicode61 remove_diacritics 2')")
+    return conn
+
+
+def index_archa(psps: list[Path], work: Path) -> float:
+    conn = _fts(work / "ndk-index-archa.sqlite")
+    t0 = time.perf_counter()
+    with conn:
+        for psp in psps:
+            for i, alto in enumerate(sorted((psp / "alto").iterdir()), 1):
+                conn.execute("INSERT INTO page_text VALUES (?, ?, 'v1', ?)", [alto_text(alto.read_bytes()), psp.name, i])
+    elapsed = time.perf_counter() - t0
+    conn.close()
+    return elapsed
+
+
+def index_baseline(psps: list[Path], work: Path) -> float:
+    conn = _fts(work / "ndk-index-plain.sqlite")
+    t0 = time.perf_counter()
+    with conn:
+        for psp in psps:
+            for i, txt in enumerate(sorted((psp / "txt").iterdir()), 1):
+                conn.execute("INSERT INTO page_text VALUES (?, ?, 'v1', ?)", [txt.read_text("utf-8"), psp.name, i])
+    elapsed = time.perf_counter() - t0
+    conn.close()
+    return elapsed
+
+
+def queries(volumes: int, pages: int) -> dict[str, str]:
+    words = vocabulary(random.Random(7))  # the vocabulary make_volumes drew from (same seed, first use)
+    v, p = volumes // 2, pages // 2 + 3
+    return {"rare word (one page)": f"strana{v}x{p}", "common word (rank 1)": words[0],
+            "two words (ranks 3, 40)": f"{words[2]} {words[39]}", "mid word (rank 2000)": words[1999],
+            f"prefix (strana{v}x1*)": f"strana{v}x1*"}
+
+
+def latency(conn: sqlite3.Connection, text: str, rounds: int = 15) -> float:
+    times = []
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        search(conn, text, limit=20)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times) * 1000
+
+
+def grown(catalog: Path, work: Path, factor: int) -> Path:
+    """A copy of the catalog whose page_text holds `factor` times the pages (new AIP ids)."""
+    dest = work / f"ndk-catalog-x{factor}.sqlite"
+    dest.unlink(missing_ok=True)
+    shutil.copy(catalog, dest)
+    conn = sqlite3.connect(dest)
+    with conn:
+        for k in range(1, factor):
+            conn.execute("INSERT INTO aips (id, created, label, external_id, head, transfer_id, originator_id, state) "
+                         "SELECT id || '-x' || ?, created, label, external_id, head, transfer_id, originator_id, "
+                         "state FROM aips WHERE id NOT LIKE '%-x%'", [k])
+            conn.execute("INSERT INTO page_text (text, aip_id, version, seq) SELECT text, aip_id || '-x' || ?, "
+                         "version, seq FROM page_text WHERE aip_id NOT LIKE '%-x%'", [k])
+    conn.execute("INSERT INTO page_text(page_text) VALUES ('optimize')")
+    conn.commit()
+    conn.close()
+    return dest
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--work", type=Path, default=Path("bench-work"))
+    ap.add_argument("--volumes", type=int, default=50)
+    ap.add_argument("--pages", type=int, default=200)
+    ap.add_argument("--tile-volumes", type=int, default=10)
+    args = ap.parse_args()
+    work = args.work.resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    psps = make_volumes(work / "ndk-psp", args.volumes, args.pages)
+    pages = args.volumes * args.pages
+    files = sum(1 for p in psps for f in p.rglob("*") if f.is_file())
+    size = sum(f.stat().st_size for p in psps for f in p.rglob("*") if f.is_file())
+    print(f"NDK library benchmark, {os.cpu_count()} cores: {args.volumes} volumes × {args.pages} pages = {pages} "
+          f"pages, {files} files, {size / 2**20:.0f} MiB (made in {time.perf_counter() - t0:.0f} s)")
+
+    hand = ingest_by_hand(psps, work)
+    arch, repo, aips = ingest_archa(psps, work)
+    print(f"  transfer + ingest    archa {arch:7.1f} s  {pages / arch:7.0f} pages/s | by hand (md5sum -c, cp -r, "
+          f"tar|zstd -3, sync) {hand:6.1f} s {pages / hand:6.0f} pages/s | ratio {arch / hand:.2f}x the time")
+
+    few = psps[:args.tile_volumes]
+    tp = args.tile_volumes * args.pages
+    tb = tiles_baseline(few, work)
+    ta = tiles_archa(repo, aips[:args.tile_volumes], work)
+    print(f"  IIIF tiles ({tp} pages) archa {ta:6.1f} s  {tp / ta:7.0f} pages/s | decode + one JPEG per page "
+          f"{tb:6.1f} s {tp / tb:6.0f} pages/s | ratio {ta / tb:.2f}x the time")
+
+    ib = index_baseline(psps, work)
+    ia = index_archa(psps, work)
+    print(f"  indexing             archa {ia:7.1f} s  {pages / ia:7.0f} pages/s | plain text into FTS5 "
+          f"{ib:6.1f} s {pages / ib:6.0f} pages/s | ratio {ia / ib:.2f}x the time")
+
+    catalogs = {pages: repo / "catalog.sqlite", pages * 10: grown(repo / "catalog.sqlite", work, 10)}
+    print(f"  search latency, median of 15, limit 20 (ms): {'':<6}" + "".join(f"{n:>10,}" for n in catalogs)
+          + f"{'1,000,000*':>12}")
+    for label, q in queries(args.volumes, args.pages).items():
+        ms = []
+        for path in catalogs.values():
+            conn = sqlite3.connect(path)
+            ms.append(latency(conn, q))
+            conn.close()
+        (n1, m1), (n2, m2) = list(zip(catalogs, ms, strict=True))
+        projected = m2 + (m2 - m1) / (n2 - n1) * (1_000_000 - n2)
+        print(f"    {label:<26} {q!r:<20}" + "".join(f"{m:>10.2f}" for m in ms) + f"{max(projected, m2):>12.1f}")
+    import archa.repository.pages as pages_module
+
+    pages_module.RANK_LIMIT, limit = 0, pages_module.RANK_LIMIT
+    ms = []
+    for path in catalogs.values():
+        conn = sqlite3.connect(path)
+        ms.append(latency(conn, queries(args.volumes, args.pages)["common word (rank 1)"]))
+        conn.close()
+    pages_module.RANK_LIMIT = limit
+    print(f"    {'common word, unranked':<26} {'(past RANK_LIMIT)':<20}" + "".join(f"{m:>10.2f}" for m in ms)
+          + f"{ms[1] + (ms[1] - ms[0]) / (9 * pages) * (1_000_000 - 10 * pages):>12.1f}")
+    t = timed([str(BIN / "archa"), "search", queries(args.volumes, args.pages)["rare word (one page)"], "--repo",
+               str(repo)])
+    print(f"    `archa search` command end to end at {pages:,} pages: {t * 1000:.0f} ms (Python start included)")
+    print("  * projected linearly from the two measured sizes")
+
+
+if __name__ == "__main__":
+    main()
