@@ -129,3 +129,43 @@ def test_alto_text_lines() -> None:
     data = alto(PspSpec(texts={1: "Obecní kronika 1921"}), 1, "mc.jp2")
     assert alto_text(data) == "Obecní kronika 1921"
     assert alto_text(b"<alto") == ""
+
+
+def test_update_keeps_pages_and_reindexes(repo: Repository, tmp_path: Path) -> None:
+    """A new version (page 2 re-OCRed, page 3 withdrawn) keeps the page order; search and a
+    rebuild follow the head version."""
+    aip, psp = _ingest_psp(repo, tmp_path, PspSpec(pages=3, texts={2: "stará chyba OCR"}))
+    new_alto = tmp_path / "alto2.xml"
+    new_alto.write_bytes(alto(PspSpec(texts={2: "opravený text kroniky"}), 2, "mc.jp2"))
+    inner = psp.name  # a path inside the payload (under data/)
+    removes = [f"{inner}/{folder}/{prefix}_{psp.name}_0003.{ext}"
+               for folder, prefix, ext in (("mastercopy", "mc", "jp2"), ("usercopy", "uc", "jp2"),
+                                           ("alto", "alto", "xml"), ("txt", "txt", "txt"))]
+    r = CliRunner().invoke(cli, ["aip", "update", aip, "--add", f"{new_alto}={inner}/alto/alto_{psp.name}_0002.xml",
+                                 *[a for p in removes for a in ("--remove", p)], "--reason", "page 2 re-OCRed",
+                                 "--repo", str(repo.root)])
+    assert r.exit_code == 0, r.output
+    assert [p["seq"] for p in repo.catalog.pages(aip, "v2")] == [1, 2]
+    hits = lambda text: json.loads(CliRunner().invoke(
+        cli, ["search", text, "--json", "--repo", str(repo.root)]).output)["hits"]
+    assert [(h["version"], h["seq"]) for h in hits("opraveny")] == [("v2", 2)]
+    assert hits("chyba") == []  # only in v1, no longer the head
+    mets = etree.parse(str(repo.hot.object_path(aip) / "v2/content/METS.xml")).getroot()
+    order = next(m for m in mets.iter(f"{METS}structMap") if m.get("LABEL") == "page order")
+    assert [d.get("ORDER") for d in order.iter(f"{METS}div") if d.get("TYPE") == "page"] == ["1", "2"]
+    r = CliRunner().invoke(cli, ["catalog", "rebuild", "--check", "--repo", str(repo.root)])
+    assert r.exit_code == 0, r.output
+
+
+def test_too_many_matches_come_in_catalog_order(repo: Repository, tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from archa.repository import pages
+
+    texts = {n: "obec " * n + "slovo " * (10 - n) for n in range(1, 5)}  # page 4 says it most often
+    _ingest_psp(repo, tmp_path, PspSpec(pages=4, texts=texts))
+    found = pages.search(repo.catalog.conn, "obec")
+    assert found.total == 4 and found.ranked and [h.seq for h in found.hits] == [4, 3, 2, 1]
+    monkeypatch.setattr(pages, "RANK_LIMIT", 2)
+    r = CliRunner().invoke(cli, ["search", "obec", "--limit", "2", "--offset", "1", "--repo", str(repo.root)])
+    assert r.exit_code == 0 and "4 page(s) match; 2-3, in catalog order (too many to rank)" in r.output
+    assert [h.seq for h in pages.search(repo.catalog.conn, "obec").hits] == [1, 2, 3, 4]

@@ -26,7 +26,7 @@ from archa.ingest.extract import Limits, archive_kind, extract, find_bag_root
 from archa.lifecycle.originators import Assignment, check_quota, premis_agent, resolve
 from archa.lifecycle.resubmission import HeldAlready, held_already, payload_digests
 from archa.metadata.dc import build_dc, title_from
-from archa.metadata.mets import MdRef, MetsFile, MetsPage, MetsSection, PageStructure, write_mets
+from archa.metadata.mets import MdRef, MetsFile, PageStructure, write_mets
 from archa.metadata.premis import Agent, operator_agent, write_premis
 from archa.preservation.identify import UNKNOWN, get_identifier, identify_many
 from archa.repository.catalog import FileRow, payload_fingerprint
@@ -34,7 +34,15 @@ from archa.repository.durable import sync_filesystem
 from archa.repository.events import ARCHA_AGENT, Event, chain_head, now_iso
 from archa.repository.hashing import file_digest
 from archa.repository.ocfl import VersionBuilder
-from archa.repository.pages import STRUCTURE, PageRow, page_groups, page_rows, read_structure, with_text
+from archa.repository.pages import (
+    STRUCTURE,
+    PageRow,
+    page_groups,
+    page_rows,
+    page_structure,
+    read_structure,
+    with_text,
+)
 from archa.repository.placement import SyncResult, complete_copies, placement_satisfied
 from archa.repository.repo import Repository, remove_tree
 from archa.repository.retention import Retention, from_bag_info
@@ -389,15 +397,7 @@ class _Ingest:
                                   + ", ".join(m.removeprefix(prefix) for m in missing[:5]) if missing
                                   else "the page structure lists no page", name)])
         rows = with_text(rows, lambda lp: (builder.object_dir / stored[lp]).read_bytes())
-        amd = {int(p["order"]): prefix + p["amd"] for p in doc["pages"] if p.get("amd")}
-        structure = PageStructure(
-            str(doc.get("kind", "")), str(doc.get("title", "")) or label,
-            tuple(MetsPage(r.seq, r.label, tuple(x for x in (r.master, r.user, r.alto, r.txt, amd.get(r.seq, ""))
-                                                  if x)) for r in rows),
-            tuple(MetsSection(str(s.get("id", "")), str(s.get("type", "")), str(s.get("label", "")),
-                              str(s.get("parent", "")), tuple(int(n) for n in s.get("pages", [])))
-                  for s in doc.get("sections", [])))
-        return structure, rows
+        return page_structure(doc, rows, label), rows
 
     def _refuse_duplicate(self, bag: Bag, files: list[tuple[FileRow, dict[str, str]]]) -> None:
         """SipRejected when an active AIP holds the same payload (DUP001) or has the same

@@ -37,6 +37,7 @@ from archa.repository.catalog import Catalog
 from archa.repository.copies import remove_object, tombstone_prefix
 from archa.repository.events import ARCHA_AGENT, Event, now_iso
 from archa.repository.ocfl import dump_json
+from archa.repository.pages import forget_pages
 from archa.repository.repo import Repository, writes
 
 TOMBSTONE_FORMAT = "archa tombstone 1"
@@ -155,6 +156,7 @@ def _begin(repo: Repository, proposal_id: str, aip_id: str, items: list[dict[str
                                            "certificate": json.dumps(tomb, ensure_ascii=False, sort_keys=True),
                                            "locations_left": json.dumps(locations)}, replace=True)
         cat.conn.execute("DELETE FROM files WHERE aip_id = ?", [aip_id])
+        forget_pages(cat.conn, aip_id)  # no page of it is found by a search any more
         cat.conn.execute("DELETE FROM copies WHERE aip_id = ?", [aip_id])
         cat.conn.execute("UPDATE versions SET stored = 0 WHERE aip_id = ?", [aip_id])
 

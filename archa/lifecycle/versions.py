@@ -29,7 +29,7 @@ import archa
 from archa.errors import RepositoryError, UsageError
 from archa.ingest.copier import CopyJob, ProgressFn, copy_all
 from archa.ingest.extract import unsafe_name
-from archa.metadata.mets import MdRef, MetsFile, write_mets
+from archa.metadata.mets import MdRef, MetsFile, PageStructure, write_mets
 from archa.metadata.premis import Agent, operator_agent, read_premis, write_premis
 from archa.preservation.identify import get_identifier, identify_many
 from archa.repository.catalog import FILE_COLUMNS, FileRow
@@ -37,6 +37,15 @@ from archa.repository.durable import sync_filesystem
 from archa.repository.events import ARCHA_AGENT, Event, chain_head, now_iso
 from archa.repository.hashing import file_digest
 from archa.repository.ocfl import INVENTORY, VersionBuilder, dump_json
+from archa.repository.pages import (
+    STRUCTURE,
+    PageRow,
+    page_groups,
+    page_structure,
+    read_structure,
+    version_pages,
+    with_text,
+)
 from archa.repository.placement import SyncResult, complete_copies, placement_satisfied
 from archa.repository.repo import Repository, remove_tree
 
@@ -274,12 +283,14 @@ class _Update:
         builder.add(PREMIS, premis_digest)
         dc_row = next(r for r in rows if r.logical_path == DC)
         mets_path = builder.content_file(METS)
+        structure, pages = self._pages(obj, builder, rows, label)
+        groups = page_groups(pages)
         write_mets(mets_path, aip_id, label, created, f"archa {archa.__version__}", self.alg,
                    MdRef(DC, "DC", dc_row.size, dc_row.digest),
                    MdRef(PREMIS, "PREMIS", premis_path.stat().st_size, premis_digest),
                    [MetsFile(r.logical_path, r.size, r.digest, r.mime,
-                             "original" if r.role == "payload" else "submission")
-                    for r in sorted(rows, key=lambda r: r.logical_path) if r.role != "metadata"])
+                             groups.get(r.logical_path, "original") if r.role == "payload" else "submission")
+                    for r in sorted(rows, key=lambda r: r.logical_path) if r.role != "metadata"], structure)
         mets_digest = file_digest(mets_path, self.alg)
         builder.add(METS, mets_digest)
         rows += [FileRow(aip_id, self.version, lp, builder.content_path_of(d), "metadata", "",
@@ -303,6 +314,7 @@ class _Update:
             "events": [asdict(e) for e in events],
             "retention": list(self.opts.retention) if self.opts.retention is not None else None,
             "transfer": self.opts.transfer,
+            "pages": [{**p.row(), "text": p.text} for p in pages],
         }
         journal = self.repo.write_journal(work, header, rows)
         self.repo.hot.add_version(work / "object" / self.version, aip_id, self.version, dump_json(inventory),
@@ -312,6 +324,26 @@ class _Update:
         self.keep_journal = False
         self.result.files = len(rows)
         self.result.bytes = sum(r.size for r in rows)
+
+    def _pages(self, obj: Path, builder: VersionBuilder, rows: list[FileRow],
+               label: str) -> tuple[PageStructure | None, list[PageRow]]:
+        """A digitised volume keeps its page order in the new version: the pages of its
+        ndk-structure.json whose master copy the version still holds, the text of their ALTO
+        (as the version has it) indexed again."""
+        by_path = {r.logical_path: r for r in rows}
+        if STRUCTURE not in by_path or not self.cat.pages(self.opts.aip_id, self.previous):
+            return None, []
+
+        def read(lp: str) -> bytes:
+            r = by_path[lp]
+            staged = r.content_path.startswith(f"{self.version}/")
+            return (builder.object_dir if staged else obj).joinpath(r.content_path).read_bytes()
+
+        doc = read_structure(read(STRUCTURE))
+        if doc is None:
+            return None, []
+        pages = with_text(version_pages(self.opts.aip_id, self.version, doc, by_path.__contains__), read)
+        return page_structure(doc, pages, label), pages
 
     def _verified(self, obj: Path, row: dict[str, Any]) -> bytes:
         data: bytes = (obj / row["content_path"]).read_bytes()

@@ -332,10 +332,13 @@ class Catalog:
 
     def record_version(self, aip: dict[str, Any], version: dict[str, Any], files: Iterable[FileRow],
                        copies: Iterable[dict[str, Any]], events: list[Event],
-                       retention: list[dict[str, Any]] | None = None, transfer: dict[str, Any] | None = None) -> None:
+                       retention: list[dict[str, Any]] | None = None, transfer: dict[str, Any] | None = None,
+                       pages: Iterable[dict[str, Any]] = ()) -> None:
         """A new version of a stored AIP: its row, files, first copies and events, the AIP's
         head and label moved to it, at once; with `retention` its retention rows replaced, with
-        `transfer` the transfer it came from recorded."""
+        `transfer` the transfer it came from recorded, with `pages` the version's pages and text."""
+        from archa.repository.pages import record_pages
+
         with self.transaction():
             self.conn.execute("UPDATE aips SET head = ?, label = ? WHERE id = ?",
                               [aip["head"], aip["label"], aip["id"]])
@@ -346,6 +349,7 @@ class Catalog:
                 self.db.table("transfers").insert(transfer)
             self.db.table("versions").insert(version)
             self.db.table("files").insert_all((f.as_row() for f in files), batch_size=2000)
+            record_pages(self.conn, pages)
             self.set_payload_digest(aip["id"], version["version"])
             self.db.table("copies").insert_all(copies)
             append_events(self.conn, events)

@@ -19,6 +19,8 @@ from typing import Any
 
 from lxml import etree
 
+from archa.metadata.mets import MetsPage, MetsSection, PageStructure
+
 STRUCTURE = "metadata/submission/ndk-structure.json"
 
 
@@ -49,6 +51,32 @@ def page_rows(aip_id: str, version: str, structure: dict[str, Any], payload_pref
         rows.append(PageRow(aip_id, version, int(p["order"]), str(p.get("label", "")), str(p.get("section", "")),
                             *(payload_prefix + p[k] if p.get(k) else "" for k in ("master", "user", "alto", "txt"))))
     return rows
+
+
+def version_pages(aip_id: str, version: str, structure: dict[str, Any], present: Callable[[str], bool],
+                  payload_prefix: str = "representations/original/data/") -> list[PageRow]:
+    """The pages of `structure` that a version holds: those whose master copy it has
+    (`present(logical path)`), each file it lacks left empty; text not read yet."""
+    out = []
+    for r in page_rows(aip_id, version, structure, payload_prefix):
+        if present(r.master):
+            out.append(PageRow(aip_id, version, r.seq, r.label, r.section, r.master,
+                               *(p if p and present(p) else "" for p in (r.user, r.alto, r.txt))))
+    return out
+
+
+def page_structure(structure: dict[str, Any], rows: Iterable[PageRow], label: str,
+                   payload_prefix: str = "representations/original/data/") -> PageStructure:
+    """What the AIP's METS shows of a volume: its pages in order (each with its files, the
+    technical METS from `structure` included) and its logical sections."""
+    amd = {int(p["order"]): payload_prefix + p["amd"] for p in structure.get("pages", []) if p.get("amd")}
+    return PageStructure(
+        str(structure.get("kind", "")), str(structure.get("title", "")) or label,
+        tuple(MetsPage(r.seq, r.label, tuple(x for x in (r.master, r.user, r.alto, r.txt, amd.get(r.seq, "")) if x))
+              for r in rows),
+        tuple(MetsSection(str(s.get("id", "")), str(s.get("type", "")), str(s.get("label", "")),
+                          str(s.get("parent", "")), tuple(int(n) for n in s.get("pages", [])))
+              for s in structure.get("sections", [])))
 
 
 def page_groups(rows: Iterable[PageRow]) -> dict[str, str]:

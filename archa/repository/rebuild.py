@@ -25,7 +25,7 @@ from archa.repository.catalog import Catalog, FileRow, journal_triggers
 from archa.repository.copies import TOMBSTONES, iter_packed, read_packed_index
 from archa.repository.events import Event, append_events
 from archa.repository.ocfl import INVENTORY, object_relpath
-from archa.repository.pages import STRUCTURE, PageRow, page_rows, read_structure, record_pages, with_text
+from archa.repository.pages import STRUCTURE, PageRow, read_structure, record_pages, version_pages, with_text
 from archa.repository.repo import Repository
 from archa.repository.retention import from_bag_info, parse_bag_info
 from archa.repository.store import Store
@@ -217,8 +217,8 @@ def _pages(aip_id: str, version: str, meta: dict[str, bytes], files: list[FileRo
     doc = read_structure(meta[STRUCTURE]) if STRUCTURE in meta else None
     if doc is None or b'LABEL="page order"' not in meta["METS.xml"]:
         return []
-    rows = page_rows(aip_id, version, doc, "representations/original/data/")
     content = {r.logical_path: r.content_path for r in files}
+    rows = version_pages(aip_id, version, doc, content.__contains__)
     wanted = {content[r.alto]: r.alto for r in rows if r.alto in content}
     texts = _read_contents(aip_id, f, wanted)
     return with_text(rows, texts.get)

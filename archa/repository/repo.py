@@ -232,7 +232,7 @@ class Repository:
                     aip=header["aip"], version=header["version"],
                     files=(FileRow(**json.loads(line)) for line in f), copies=header["copies"],
                     events=[Event(**e) for e in header["events"]], retention=header.get("retention"),
-                    transfer=header.get("transfer"))
+                    transfer=header.get("transfer"), pages=header.get("pages", []))
                 return str(header["aip"]["id"])
             self.catalog.record_aip(
                 aip=header["aip"], version=header["version"],
