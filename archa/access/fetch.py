@@ -21,7 +21,7 @@ from typing import IO, Any, Protocol
 
 from archa.errors import Finding, StorageError
 from archa.repository.config import Location
-from archa.repository.copies import PackedCorrupt, iter_packed
+from archa.repository.copies import PackedCorrupt, iter_packed, open_packed_member, read_packed_index
 from archa.repository.hashing import CHUNK, thread_buffer
 from archa.repository.ocfl import object_relpath
 from archa.repository.repo import Repository
@@ -254,28 +254,59 @@ def _from_ocfl(store: Store, aip_id: str, here: dict[str, Wanted], take: _Taker,
             fut.result()  # re-raises the first error (StorageError: location unreachable)
 
 
+# read members frame by frame (not the whole archive) when at most this share of it is wanted
+SEEK_BELOW = 0.5
+
+
+def _from_frames(store: Store, aip_id: str, version: str, index: dict[str, Any], members: dict[str, Wanted],
+                 take: _Taker) -> set[str]:
+    """Each wanted member read from its own zstd frame; the members taken."""
+    seen: set[str] = set()
+    for k, w in sorted(members.items()):
+        if k not in index["members"]:
+            continue
+        with open_packed_member(store, aip_id, version, index, k) as f:
+            take(w, f)
+        seen.add(k)
+    return seen
+
+
 def _from_packed(store: Store, aip_id: str, here: dict[str, Wanted], take: _Taker) -> None:
-    """One pass through each needed version's archive, passing on only the wanted members."""
+    """Per needed version: the wanted members read from their own frames when the archive
+    has them (a frame index) and they are a small part of it, else one pass through the
+    archive passing on only the wanted members."""
     for version in sorted({w.version for w in here.values()}):
         members = {k: w for k, w in here.items() if w.version == version}
         seen: set[str] = set()
         try:
-            for ti, f in iter_packed(store, aip_id, version):
-                w = members.get(ti.name)
-                if w is not None:
-                    seen.add(ti.name)
-                    take(w, f)
-                    if len(seen) == len(members):
-                        break  # the rest of the archive holds nothing wanted
+            index = read_packed_index(store, aip_id, version)
+            wanted = sum(w.size for w in members.values())
+            if index.get("frames") and wanted <= SEEK_BELOW * sum(m["size"] for m in index["members"].values()):
+                seen = _from_frames(store, aip_id, version, index, members, take)
+            else:
+                seen = _stream_members(store, aip_id, version, members, take)
         except KeyMissing:
             take.damaged(version, Finding("FIX011", "the copy is missing: no archive", f"{version}.tar.zst"))
             continue
-        except (PackedCorrupt, OSError, tarfile.TarError) as e:
+        except (PackedCorrupt, OSError, tarfile.TarError, ValueError) as e:
             message = e.message if isinstance(e, PackedCorrupt) else str(e)
             take.damaged(version, Finding("FIX008", f"the archive cannot be read: {message}", f"{version}.tar.zst"))
             continue
         for k in sorted(set(members) - seen):
             take.damaged(version, Finding("FIX010", "member missing from the archive", k, expected=members[k].digest))
+
+
+def _stream_members(store: Store, aip_id: str, version: str, members: dict[str, Wanted], take: _Taker) -> set[str]:
+    """One pass through the archive, passing on only the wanted members; the members taken."""
+    seen: set[str] = set()
+    for ti, f in iter_packed(store, aip_id, version):
+        w = members.get(ti.name)
+        if w is not None:
+            seen.add(ti.name)
+            take(w, f)
+            if len(seen) == len(members):
+                break  # the rest of the archive holds nothing wanted
+    return seen
 
 
 class _Memory:

@@ -18,11 +18,13 @@ archive's own sha256). An archive without its index is not a copy.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import re
 import tarfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -131,41 +133,105 @@ def packed_keys(aip_id: str, version: str) -> tuple[str, str]:
     return f"{prefix}/{version}.tar.zst", f"{prefix}/{version}.index.json"
 
 
+# Members are packed into zstd frames of about this much tar; a larger member gets a frame
+# of its own. Each frame decompresses on its own, so one file is read from a cold copy by
+# fetching and decompressing its frame alone (`open_packed_member`).
+FRAME_BYTES = 1 << 20
+
+
+class _FramedWriter:
+    """The file object tarfile writes to: the tar stream is compressed as a series of
+    independent zstd frames, each cut between two members (`cut`). A sequence of frames is
+    a valid zstd stream: `zstd -d` and `tar -I zstd -x` read the archive as before."""
+
+    def __init__(self, out: Any, cctx: Any) -> None:
+        self.out, self.cctx = out, cctx
+        self.pos = 0  # tar bytes received
+        self.comp = 0  # compressed bytes written
+        self.buf = bytearray()
+        self.stream: Any = None  # the compressor of a frame written as it comes (a large member)
+        self.frame_pos = self.frame_comp = 0
+        self.frames: list[tuple[int, int, int, int]] = []  # (compressed offset, length, tar offset, length)
+
+    def tell(self) -> int:
+        return self.pos
+
+    def write(self, b: bytes | memoryview) -> int:
+        if self.stream is not None:
+            self._emit(self.stream.compress(b))
+        else:
+            self.buf += b
+        self.pos += len(b)
+        return len(b)
+
+    def _emit(self, data: bytes) -> None:
+        if data:
+            self.out.write(data)
+            self.comp += len(data)
+
+    def cut(self, streaming: bool = False) -> None:
+        """End the open frame; with `streaming`, the next one is compressed as it comes."""
+        import zstandard
+
+        if self.stream is not None:
+            self._emit(self.stream.flush(zstandard.COMPRESSOBJ_FLUSH_FINISH))
+        elif self.buf:
+            self._emit(self.cctx.compress(bytes(self.buf)))
+            self.buf.clear()
+        if self.pos > self.frame_pos:
+            self.frames.append((self.frame_comp, self.comp - self.frame_comp, self.frame_pos, self.pos - self.frame_pos))
+        self.frame_pos, self.frame_comp = self.pos, self.comp
+        self.stream = self.cctx.compressobj() if streaming else None
+
+    @property
+    def open_frame(self) -> int:
+        return len(self.frames)
+
+
 def _write_tar(out: Any, root: StorageRoot, aip_id: str, version: str,
-               members: list[tuple[str, int, int, str]], level: int, threads: int) -> str:
+               members: list[tuple[str, int, int, str, int]], level: int, threads: int) -> tuple[str, list[Any]]:
     """Write the zstd-compressed deterministic tar of a version to `out`, appending
-    (path, data offset, size, digest) to `members`: members sorted, mtime 0, uid/gid 0, no
-    owner names, mode 0444, PAX headers. Returns the digest algorithm."""
+    (path, data offset, size, digest, frame) to `members`: members sorted, mtime 0, uid/gid
+    0, no owner names, mode 0444, PAX headers; compressed in independent frames (see
+    `_FramedWriter`). Returns the digest algorithm and the frames."""
     import zstandard
 
     cctx = zstandard.ZstdCompressor(level=level, threads=threads, write_checksum=True)
     obj = root.object_path(aip_id)
     alg = sidecar_algorithm(obj / version)
-    with cctx.stream_writer(out, closefd=False) as zw, \
-            tarfile.open(fileobj=zw, mode="w|", format=tarfile.PAX_FORMAT, bufsize=1 << 20) as tf:
+    w = _FramedWriter(out, cctx)
+    with tarfile.open(fileobj=w, mode="w", format=tarfile.PAX_FORMAT) as tf:  # type: ignore[call-overload]
         for rel, _d in version_files(root, aip_id, version):
             src = source_path(root, aip_id, version, rel)
             ti = tarfile.TarInfo(rel)
             ti.size = src.stat().st_size
             ti.mtime, ti.uid, ti.gid, ti.uname, ti.gname, ti.mode = 0, 0, 0, "", "", 0o444
+            large = ti.size >= FRAME_BYTES
+            if large:
+                w.cut(streaming=True)
+            frame = w.open_frame
             h = hashlib.new(alg)
             with open(src, "rb") as f:
                 tf.addfile(ti, HashingReader(f, h))
             offset = tf.offset - ((ti.size + 511) // 512) * 512
-            members.append((rel, offset, ti.size, h.hexdigest()))
+            members.append((rel, offset, ti.size, h.hexdigest(), frame))
+            if large or w.pos - w.frame_pos >= FRAME_BYTES:
+                w.cut()
             # TarFile keeps every TarInfo it wrote (20,000 files: ~20 MB); a writer never needs them
-            tf.members.clear()  # type: ignore[attr-defined]
-    return alg
+            tf.members.clear()
+    w.cut()  # the end-of-archive blocks tarfile wrote on closing
+    return alg, [list(f) for f in w.frames]
 
 
-def _index_chunks(header: dict[str, Any], members: list[tuple[str, int, int, str]], alg: str) -> Iterator[bytes]:
+def _index_chunks(header: dict[str, Any], members: list[tuple[str, int, int, str, int]], alg: str
+                  ) -> Iterator[bytes]:
     """The index JSON, streamed: the header's keys, then one line per member (sorted keys)."""
     yield b"{\n"
     for key in sorted(header):
         yield f"  {json.dumps(key)}: {json.dumps(header[key], ensure_ascii=False)},\n".encode()
     yield b'  "members": {\n'
-    for i, (rel, offset, size, digest) in enumerate(members):
-        entry = json.dumps({"offset": offset, "size": size, alg: digest}, sort_keys=True)
+    for i, (rel, offset, size, digest, frame) in enumerate(members):
+        entry = json.dumps({"offset": offset, "size": size, alg: digest, "frame": frame}, sort_keys=True)
         sep = "," if i + 1 < len(members) else ""
         yield f"    {json.dumps(rel, ensure_ascii=False)}: {entry}{sep}\n".encode()
     yield b"  }\n}\n"
@@ -182,11 +248,11 @@ def write_packed_copy(root: StorageRoot, aip_id: str, version: str, store: Store
     if store.exists(index_key):
         raise KeyExists(f"location {store.name!r}: {aip_id} {version} is packed there already",
                         location=store.name, path=index_key)
-    members: list[tuple[str, int, int, str]] = []
+    members: list[tuple[str, int, int, str, int]] = []
     if store.exists(archive_key) and not replace:
         store.delete(archive_key)  # an interrupted copy: it never got its index
     with store.writer(archive_key, replace=replace) as w:  # streamed: memory stays flat whatever the size
-        alg = _write_tar(w, root, aip_id, version, members, level, threads)
+        alg, frames = _write_tar(w, root, aip_id, version, members, level, threads)
     put = w.result
     got = store.digest(archive_key)
     if got != put.sha256:
@@ -195,7 +261,7 @@ def write_packed_copy(root: StorageRoot, aip_id: str, version: str, store: Store
                            f"expected {put.sha256}", location=store.name, path=archive_key,
                            hint="the location corrupts writes: check it, then run archa storage sync")
     header = {"id": aip_id, "version": version, "archive": archive_key.rsplit("/", 1)[1],
-              "archive_sha256": put.sha256, "archive_bytes": put.size}
+              "archive_sha256": put.sha256, "archive_bytes": put.size, "frames": frames}
     store.put(index_key, _index_chunks(header, members, alg))
     return CopyInfo(store.name, version, put.size, put.sha256)
 
@@ -222,6 +288,53 @@ def iter_packed(store: Store, aip_id: str, version: str) -> Iterator[tuple[tarfi
         except (zstandard.ZstdError, tarfile.TarError, EOFError) as e:
             raise PackedCorrupt(f"location {store.name!r}: {archive_key} is corrupt: {e}", location=store.name,
                                path=archive_key, hint="audit the copy and repair it from another") from e
+
+
+class _Limited(io.RawIOBase):
+    """The next `size` bytes of `src`."""
+
+    def __init__(self, src: IO[bytes], size: int) -> None:
+        self.src, self.left = src, size
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        if self.left <= 0:
+            return 0
+        view = memoryview(b)[:self.left]
+        n = self.src.readinto(view) if hasattr(self.src, "readinto") else 0  # type: ignore[attr-defined]
+        if not n:
+            raise PackedCorrupt("the archive ends inside a member")
+        self.left -= n
+        return n
+
+
+@contextmanager
+def open_packed_member(store: Store, aip_id: str, version: str, index: dict[str, Any],
+                       rel: str) -> Iterator[IO[bytes]]:
+    """The bytes of one member of a packed copy, read from its zstd frame alone (an archive
+    whose index has `frames`); KeyError when the index does not list it. Raises
+    PackedCorrupt when the frame does not decompress to it."""
+    import zstandard
+
+    m = index["members"][rel]
+    comp_offset, _comp_len, tar_offset, _tar_len = index["frames"][m["frame"]]
+    archive_key, _ = packed_keys(aip_id, version)
+    with store.open_at(archive_key, comp_offset) as raw:
+        try:
+            reader = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=False)
+            skip = m["offset"] - tar_offset
+            while skip > 0:
+                got = reader.read(min(skip, 1 << 20))
+                if not got:
+                    raise PackedCorrupt("the frame ends before the member")
+                skip -= len(got)
+            yield io.BufferedReader(_Limited(reader, m["size"]), 1 << 20)  # type: ignore[arg-type]
+        except (zstandard.ZstdError, PackedCorrupt) as e:
+            raise PackedCorrupt(f"location {store.name!r}: {archive_key}: the frame of {rel} is corrupt: {e}",
+                                location=store.name, path=archive_key,
+                                hint="audit the copy and repair it from another") from e
 
 
 def restore_packed(stores: list[tuple[Store, str]], aip_id: str, dest: Path) -> None:

@@ -221,7 +221,7 @@ class Store:
                 yield f
             return
         try:
-            stream = self.fs.open_input_stream(self.path(key))
+            stream = self.fs.open_input_stream(self.path(key), compression=None)  # bytes as stored
         except FileNotFoundError:
             raise KeyMissing(f"location {self.name!r}: {key} is missing", location=self.name, path=key,
                                hint="audit the copy and repair it from another") from None
@@ -229,6 +229,21 @@ class Store:
             raise self._error("read", key, e) from e
         with stream:
             yield stream
+
+    @contextmanager
+    def open_at(self, key: str, offset: int) -> Iterator[IO[bytes]]:
+        """`key` opened for reading from byte `offset` (a ranged read on S3)."""
+        try:
+            handle: Any = open(self.path(key), "rb") if self.local else self.fs.open_input_file(  # noqa: SIM115
+                self.path(key))
+            handle.seek(offset)
+        except FileNotFoundError:
+            raise KeyMissing(f"location {self.name!r}: {key} is missing", location=self.name, path=key,
+                             hint="audit the copy and repair it from another") from None
+        except OSError as e:
+            raise self._error("read", key, e) from e
+        with handle:
+            yield handle
 
     def read_bytes(self, key: str) -> bytes:
         with self.open(key) as f:
@@ -283,7 +298,7 @@ class Store:
                 tmp.unlink(missing_ok=True)
             return
         try:
-            out = self.fs.open_output_stream(self.path(key))
+            out = self.fs.open_output_stream(self.path(key), compression=None)  # never by extension
         except OSError as e:
             raise self._error("write", key, e) from e
         try:
