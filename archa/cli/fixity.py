@@ -67,7 +67,7 @@ def fixity_audit(ctx: click.Context, mode: str, aip_id: str | None, location: st
     ctx.meta["archa.json"] = as_json
     opts = AuditOptions(due=mode == "due", aip=aip_id, location=location, max_time=max_time,
                         max_bytes=max_bytes, rate=rate * 1e6 if rate else None, jobs=jobs)
-    with open_repo(repo_path) as repo, repo.writing():
+    with open_repo(repo_path) as repo:  # audit takes the lock itself, shared with ingests and syncs
         progress = Progress(enabled=None if not as_json else False)
         try:
             summary = audit(repo, opts, progress)
@@ -93,7 +93,8 @@ def fixity_audit(ctx: click.Context, mode: str, aip_id: str | None, location: st
                     click.echo(f"warning: {a.aip_id} {a.version} at {a.location}: {f}")
         click.echo(f"{d['copies']} copies, {d['files']} files, {human_bytes(d['bytes'])} in {d['seconds']:.1f} s "
                    f"({d['mb_per_s']} MB/s); {d['failures']} failed"
-                   + (f"; {d['not_reached']} left for the next run" if d["not_reached"] else ""))
+                   + (f"; {d['not_reached']} left for the next run" if d["not_reached"] else "")
+                   + (f"; {d['busy']} being written by another command, left for the next run" if d["busy"] else ""))
     if summary.failures:
         ctx.exit(1)
 
@@ -115,7 +116,7 @@ def repair_command(ctx: click.Context, aip_id: str | None, location: str | None,
       archa repair urn:uuid:0f6c... --location cold
     """
     ctx.meta["archa.json"] = as_json
-    with open_repo(repo_path) as repo, repo.writing():
+    with open_repo(repo_path) as repo:
         results = repair(repo, aip_id, location)
     if as_json:
         emit_json([r.as_dict() for r in results])

@@ -27,7 +27,7 @@ def hold_add(aip_id: str, reason: str, repo_path: str | None, as_json: bool) -> 
     """
     from archa.lifecycle.holds import add_hold
 
-    with open_repo(repo_path) as repo, repo.writing():
+    with open_repo(repo_path) as repo:
         row = add_hold(repo, aip_id, reason)
     if as_json:
         emit_json(row)
@@ -49,7 +49,7 @@ def hold_remove(aip_id: str, reason: str, repo_path: str | None, as_json: bool) 
     """
     from archa.lifecycle.holds import remove_hold
 
-    with open_repo(repo_path) as repo, repo.writing():
+    with open_repo(repo_path) as repo:
         rows = remove_hold(repo, aip_id, reason)
     if as_json:
         emit_json(rows)

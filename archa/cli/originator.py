@@ -33,7 +33,7 @@ def originator_add(originator_id: str, name: str, ico: str, seat: str, quota: st
     from archa.lifecycle.originators import Originator, add_originator, parse_size
 
     o = Originator(originator_id, name, ico, seat, parse_size(quota) if quota else None)
-    with open_repo(repo_path) as repo, repo.writing():
+    with open_repo(repo_path) as repo:
         add_originator(repo, o)
     if as_json:
         emit_json(o.__dict__)
@@ -107,6 +107,6 @@ def originator_quota(originator_id: str, quota: str, repo_path: str | None) -> N
     from archa.lifecycle.originators import parse_size, set_quota
 
     value = None if quota.lower() == "none" else parse_size(quota)
-    with open_repo(repo_path) as repo, repo.writing():
+    with open_repo(repo_path) as repo:
         set_quota(repo, originator_id, value)
     click.echo(f"originator {originator_id}: quota {human_bytes(value) if value else 'none'}")

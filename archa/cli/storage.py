@@ -142,7 +142,7 @@ def storage_sync(repo_path: str | None, as_json: bool) -> None:
     Example:
       archa storage sync --repo archive
     """
-    with open_repo(repo_path) as repo, repo.writing():
+    with open_repo(repo_path) as repo:  # sync takes the lock itself, shared with ingests and audits
         progress = Progress(enabled=None if not as_json else False)
         try:
             res = sync(repo, progress)
@@ -158,6 +158,8 @@ def storage_sync(repo_path: str | None, as_json: bool) -> None:
             if f.get("hint"):
                 click.echo(f"hint: {f['hint']}", err=True)
         click.echo(f"{res.versions_checked} versions checked, {len(res.written)} copies written, "
-                   f"{len(res.failed)} failed")
+                   f"{len(res.failed)} failed"
+                   + (f"; {len(res.busy)} being written by another command, left for the next sync" if res.busy
+                      else ""))
     if res.failed:
         raise SystemExit(1)

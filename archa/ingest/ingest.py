@@ -44,7 +44,7 @@ from archa.repository.pages import (
     with_text,
 )
 from archa.repository.placement import SyncResult, complete_copies, placement_satisfied
-from archa.repository.repo import Repository, remove_tree
+from archa.repository.repo import Repository
 from archa.repository.retention import Retention, from_bag_info
 
 REPRESENTATION = "representations/original"
@@ -94,8 +94,10 @@ def ingest(repo: Repository, sip: Path, options: IngestOptions = IngestOptions()
     Raises SipRejected (every finding, each with its code) when the SIP is invalid; the
     rejection is recorded in the catalog and nothing is stored. The SIP is only read.
     """
-    with repo.writing():
-        return _Ingest(repo, sip, options, progress).run()
+    with repo.writing(shared=True):  # beside audits, syncs and other ingests (lock.py)
+        job = _Ingest(repo, sip, options, progress)
+        with repo.aip_lock(job.aip_id):
+            return job.run()
 
 
 class _Ingest:
@@ -145,8 +147,7 @@ class _Ingest:
             self._record_rejection(rej)
             raise
         finally:
-            if work.exists() and not self.keep_journal:
-                remove_tree(work)
+            self.repo.release_work_dir(work, remove=not self.keep_journal)
         del files, bag, builder  # the per-file rows are in the catalog now; free them first
         self._replicate(result)
         result.seconds = time.perf_counter() - t0
@@ -455,7 +456,8 @@ class _Ingest:
                              rights=tuple(v for k, v in bag.info if k.lower() == "access-restriction" and v),
                              transfer=self._transfer_row("accepted", n_payload, payload_bytes, warnings,
                                                          aip_id=held.aip_id))
-        up = _Update(self.repo, opts, self.progress).run()
+        with self.repo.aip_lock(held.aip_id):
+            up = _Update(self.repo, opts, self.progress).run()
         return IngestResult(held.aip_id, up.version, self.transfer_id, str(self.sip), n_payload, payload_bytes,
                             self.repo.catalog.format_summary(held.aip_id, up.version), warnings, stored=up.stored,
                             copies=up.copies, copy_failures=up.copy_failures,

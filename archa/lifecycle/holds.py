@@ -9,10 +9,10 @@ from typing import Any
 
 from archa.errors import UsageError
 from archa.repository.events import ARCHA_AGENT, Event, append_events, now_iso
-from archa.repository.repo import Repository, writes
+from archa.repository.repo import Repository, writes_beside
 
 
-@writes
+@writes_beside
 def add_hold(repo: Repository, aip_id: str, reason: str, user: str | None = None) -> dict[str, Any]:
     """Place a hold on an AIP (takes the repository lock itself); returns the hold's row."""
     cat = repo.catalog
@@ -28,7 +28,7 @@ def add_hold(repo: Repository, aip_id: str, reason: str, user: str | None = None
     return cat.holds(aip_id)[-1]
 
 
-@writes
+@writes_beside
 def remove_hold(repo: Repository, aip_id: str, reason: str, user: str | None = None) -> list[dict[str, Any]]:
     """Release every hold on an AIP (takes the repository lock itself); returns the released rows."""
     cat = repo.catalog

@@ -25,7 +25,7 @@ from archa.errors import ArchaError, UsageError
 from archa.identifiers import ico_valid
 from archa.metadata.premis import ORIGINATOR_AGENT, Agent
 from archa.repository.events import ARCHA_AGENT, Event, append_events, now_iso
-from archa.repository.repo import Repository, writes
+from archa.repository.repo import Repository, writes_beside
 
 ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 UNKNOWN = "unknown"
@@ -61,7 +61,7 @@ def slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", plain).strip("-")[:64] or UNKNOWN
 
 
-@writes
+@writes_beside
 def add_originator(repo: Repository, o: Originator) -> Originator:
     """Register an originator (takes the repository lock itself). UsageError for a bad or taken
     id, an empty name, an invalid IČO or one another originator has."""
@@ -147,7 +147,7 @@ def check_quota(repo: Repository, o: Originator, incoming: int) -> None:
                             hint="raise the quota (archa originator quota) or make room; nothing was stored")
 
 
-@writes
+@writes_beside
 def set_quota(repo: Repository, originator_id: str, quota: int | None) -> None:
     repo.catalog.originator(originator_id, repo.hot_location)  # NotFoundError
     with repo.catalog.transaction():

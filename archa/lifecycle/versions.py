@@ -47,7 +47,7 @@ from archa.repository.pages import (
     with_text,
 )
 from archa.repository.placement import SyncResult, complete_copies, placement_satisfied
-from archa.repository.repo import Repository, remove_tree
+from archa.repository.repo import Repository
 
 REPRESENTATION = "representations/original"
 METS, PREMIS, DC = "METS.xml", "metadata/preservation/premis.xml", "metadata/descriptive/dc.xml"
@@ -111,7 +111,7 @@ def update_aip(repo: Repository, options: UpdateOptions, progress: ProgressFn | 
 
     UsageError for a wrong argument (nothing changes); RepositoryError when the stored
     object does not match the catalog (audit and repair first)."""
-    with repo.writing():
+    with repo.writing(shared=True), repo.aip_lock(options.aip_id):  # beside other work on other AIPs
         return _Update(repo, options, progress).run()
 
 
@@ -141,8 +141,7 @@ class _Update:
             added = self._store_added(builder, adds, files)
             self._commit(work, builder, files, rows, added, dc_bytes)
         finally:
-            if work.exists() and not self.keep_journal:
-                remove_tree(work)
+            self.repo.release_work_dir(work, remove=not self.keep_journal)
         copies = SyncResult()
         complete_copies(self.repo, self.opts.aip_id, self.version, copies, verify_source=False)
         (v,) = [v for v in self.cat.versions(self.opts.aip_id) if v["version"] == self.version]

@@ -30,7 +30,7 @@ from archa.repository.copies import TEMPORARY, packed_keys, temporaries
 from archa.repository.events import ARCHA_AGENT, Event
 from archa.repository.hashing import CHUNK, HashingReader, thread_buffer
 from archa.repository.ocfl import INVENTORY, Expected, expected_files, object_relpath
-from archa.repository.repo import Repository, writes
+from archa.repository.repo import Repository, writes_beside
 from archa.repository.store import KeyMissing, Store
 
 LARGE_FILE = 1 << 20
@@ -294,6 +294,7 @@ class AuditOptions:
 class AuditSummary:
     audits: list[CopyAudit] = field(default_factory=list)
     not_reached: int = 0  # selected copies left for the next run by a budget
+    busy: int = 0  # selected copies another command was writing: left for the next run
     seconds: float = 0.0
 
     @property
@@ -305,7 +306,7 @@ class AuditSummary:
         return {"copies": len(self.audits), "files": sum(a.files for a in self.audits), "bytes": nbytes,
                 "seconds": round(self.seconds, 3),
                 "mb_per_s": round(nbytes / self.seconds / 1e6, 1) if self.seconds else 0.0,
-                "failures": len(self.failures), "not_reached": self.not_reached,
+                "failures": len(self.failures), "not_reached": self.not_reached, "busy": self.busy,
                 "audits": [a.as_dict() for a in self.audits]}
 
 
@@ -369,12 +370,14 @@ def record_audit(repo: Repository, a: CopyAudit) -> None:
     repo.catalog.record_audit(a.aip_id, a.version, a.location, a.state, event.time, event)  # one time: rebuildable
 
 
-@writes
+@writes_beside
 def audit(repo: Repository, opts: AuditOptions, progress: ProgressFn | None = None) -> AuditSummary:
     """Audit the selected copies within the budgets; record an event and the state of each.
 
-    Takes the repository lock itself (`repo.writing()`). StorageError (a location that
-    cannot be reached) propagates after what was audited has been recorded."""
+    Takes the repository lock itself, shared: ingests, updates, syncs and repairs of other
+    AIPs go on meanwhile. Each copy is audited holding its AIP's lock; a copy whose AIP
+    another command is writing is left for the next audit (`busy`). StorageError (a
+    location that cannot be reached) propagates after what was audited has been recorded."""
     t0 = time.monotonic()
     rows = select(repo, opts)
     names = {loc.name: loc for loc in repo.config.locations}
@@ -386,8 +389,14 @@ def audit(repo: Repository, opts: AuditOptions, progress: ProgressFn | None = No
                 (opts.max_bytes is not None and done_bytes >= opts.max_bytes):
             summary.not_reached = len(rows) - i
             break
-        a = audit_copy(repo, row, names[row["location"]], opts.jobs, throttle)
-        record_audit(repo, a)
+        with repo.aip_lock_if_free(row["aip_id"]) as free:
+            now = next((c for c in repo.catalog.copies(row["aip_id"])
+                        if (c["version"], c["location"]) == (row["version"], row["location"])), None) if free else None
+            if now is None:  # being written by another command (or gone meanwhile): the next audit
+                summary.busy += int(not free)
+                continue
+            a = audit_copy(repo, now, names[row["location"]], opts.jobs, throttle)
+            record_audit(repo, a)
         summary.audits.append(a)
         done_bytes += a.bytes
         if progress:

@@ -29,7 +29,9 @@ from archa.repository.events import ARCHA_AGENT, Event
 from archa.repository.hashing import file_chunks
 from archa.repository.ocfl import INVENTORY, StorageRoot, expected_files, object_relpath, source_path
 from archa.repository.placement import verified_source, versions_up_to
-from archa.repository.repo import Repository, remove_tree, writes
+from archa.repository.repo import Repository, writes_beside
+
+REPAIR_WAIT = 600.0  # seconds a repair waits for the command auditing or writing that AIP
 from archa.repository.store import Store
 
 
@@ -128,11 +130,12 @@ def _repair_ocfl(store: Store, source: StorageRoot, aip_id: str, version: str, r
             result.rewritten.append(rel)
 
 
-@writes
+@writes_beside
 def repair(repo: Repository, aip_id: str | None = None, location: str | None = None) -> list[RepairResult]:
     """Repair every copy (of `aip_id`, at `location`) the last audit found damaged or missing.
 
-    Takes the repository lock itself (`repo.writing()`)."""
+    Takes the repository lock itself (shared), and each AIP's lock while repairing it,
+    waiting up to REPAIR_WAIT seconds for a command writing or auditing it."""
     names = {loc.name: loc for loc in repo.config.locations}
     if aip_id:
         repo.catalog.live_aip(aip_id)
@@ -140,7 +143,12 @@ def repair(repo: Repository, aip_id: str | None = None, location: str | None = N
             and (aip_id is None or c["aip_id"] == aip_id) and (location is None or c["location"] == location)]
     results = []
     for row in rows:
-        results.append(_repair_one(repo, row, names[row["location"]]))
+        with repo.aip_lock(row["aip_id"], timeout=REPAIR_WAIT):
+            now = next((c for c in repo.catalog.copies(row["aip_id"])
+                        if (c["version"], c["location"]) == (row["version"], row["location"])), None)
+            if now is None or now["state"] == "ok":
+                continue  # repaired (or gone) while this waited
+            results.append(_repair_one(repo, now, names[row["location"]]))
     return results
 
 
@@ -187,7 +195,7 @@ def _repair_one(repo: Repository, row: dict[str, Any], loc: Location) -> RepairR
     except StorageError as e:
         result.error = e.message
     finally:
-        remove_tree(work)
+        repo.release_work_dir(work)
     return result
 
 

@@ -34,7 +34,7 @@ from archa.repository.ocfl import (
     object_relpath,
     source_path,
 )
-from archa.repository.repo import Repository, remove_tree, writes
+from archa.repository.repo import Repository, writes_beside
 from archa.repository.store import KeyExists
 
 ProgressFn = Callable[[str, int, int], None]
@@ -171,9 +171,11 @@ class SyncResult:
     written: list[dict[str, Any]] = field(default_factory=list)
     failed: list[dict[str, str]] = field(default_factory=list)
     versions_checked: int = 0
+    busy: list[str] = field(default_factory=list)  # "AIP vN" another command was writing or auditing
 
     def as_dict(self) -> dict[str, Any]:
-        return {"versions_checked": self.versions_checked, "written": self.written, "failed": self.failed}
+        return {"versions_checked": self.versions_checked, "written": self.written, "failed": self.failed,
+                "busy": self.busy}
 
 
 def complete_copies(repo: Repository, aip_id: str, version: str, result: SyncResult,
@@ -202,7 +204,7 @@ def complete_copies(repo: Repository, aip_id: str, version: str, result: SyncRes
             source, source_name = repo.hot, repo.hot_location
         _write_missing(repo, aip_id, version, missing, have, source, source_name, result)
     finally:
-        remove_tree(work)
+        repo.release_work_dir(work)
 
 
 def _write_missing(repo: Repository, aip_id: str, version: str, missing: list[Location], have: set[str],
@@ -232,15 +234,20 @@ def _write_missing(repo: Repository, aip_id: str, version: str, missing: list[Lo
                                "bytes": info.bytes})
 
 
-@writes
+@writes_beside
 def sync(repo: Repository, progress: ProgressFn | None = None) -> SyncResult:
     """Create every copy the policy lacks (idempotent; resumes an interrupted copy).
 
-    Takes the repository lock itself (`repo.writing()`)."""
+    Takes the repository lock itself (shared: ingests and audits go on meanwhile); an AIP
+    that another command is writing or auditing is left for the next sync (`busy`)."""
     result = SyncResult()
     versions = repo.catalog.all_versions()
     for i, v in enumerate(versions, 1):
-        complete_copies(repo, v["aip_id"], v["version"], result)
+        with repo.aip_lock_if_free(v["aip_id"]) as free:
+            if free:
+                complete_copies(repo, v["aip_id"], v["version"], result)
+            else:
+                result.busy.append(f"{v['aip_id']} {v['version']}")
         result.versions_checked += 1
         if progress:
             progress("sync", i, len(versions))

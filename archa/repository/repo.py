@@ -15,6 +15,7 @@ import functools
 import json
 import os
 import shutil
+import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -29,7 +30,7 @@ from archa.repository.config import CONFIG_NAME, Location, RepoConfig, load_conf
 from archa.repository.copies import init_packed_store
 from archa.repository.durable import fsync_dir, open_durable, write_durable
 from archa.repository.events import Event, now_iso
-from archa.repository.lock import exclusive_lock
+from archa.repository.lock import acquire, exclusive_lock, try_lock
 from archa.repository.ocfl import INVENTORY, StorageRoot
 from archa.repository.store import Store
 
@@ -39,6 +40,8 @@ R = TypeVar("R")
 DEFAULT_REPO = "archive"
 REPO_ENV = "ARCHA_REPO"
 JOURNAL = "commit.jsonl"
+OWNER = ".owner"  # staging/<area>/.owner: locked by the process working in that area
+AIP_LOCK_STRIPES = 4096  # AIP locks are striped over this many lock files
 
 
 def resolve_repo_path(explicit: str | None) -> Path:
@@ -60,6 +63,8 @@ class Repository:
         self.config = config
         self.policy: Policy = load_policy(config.policy)
         self._catalog: Catalog | None = None
+        self._aip_locks: dict[Path, tuple[int, int]] = {}  # lock file -> (fd, depth)
+        self._work_owners: dict[str, int] = {}  # work area name -> fd holding its owner lock
 
     # --- life cycle ---------------------------------------------------------------------
 
@@ -113,6 +118,9 @@ class Repository:
         return repo
 
     def close(self) -> None:
+        for fd in self._work_owners.values():
+            os.close(fd)
+        self._work_owners.clear()
         if self._catalog is not None:
             self._catalog.close()
             self._catalog = None
@@ -172,36 +180,110 @@ class Repository:
         return next(loc.name for loc in self.config.locations if loc.kind == "ocfl" and loc.tier == "hot")
 
     _writing_depth = 0  # writing() is re-entrant within one Repository: library writers take it themselves
+    _writing_shared = False
 
     @contextmanager
-    def writing(self) -> Iterator[None]:
-        """Hold the repository lock and sweep staging leftovers first; at the end, write the
-        command's events to every location's copy of the event log (eventlog.anchor).
+    def writing(self, shared: bool = False) -> Iterator[None]:
+        """Hold the repository lock (exclusive, or `shared` with the other commands that may
+        run side by side; see lock.py) and sweep the work areas of dead commands first; at
+        the end, write the events to every location's copy of the event log (eventlog.anchor).
         Re-entrant: every library function that writes takes it itself, and a caller that
         holds it already (a command doing several things under one lock) just goes on."""
         if self._writing_depth:  # held already, by the caller: nothing more to take or to do
+            if self._writing_shared and not shared:
+                raise RepositoryError("internal error: work that needs the repository to itself was started "
+                                      "inside work that shares it", hint="report this as a bug")
             self._writing_depth += 1
             try:
                 yield
             finally:
                 self._writing_depth -= 1
             return
-        with exclusive_lock(self.root / "lock"):
+        with exclusive_lock(self.root / "lock", shared=shared):
             self.check_locations()
             self.sweep_staging()
-            self._writing_depth = 1
+            self._writing_depth, self._writing_shared = 1, shared
             try:
                 yield
             finally:
-                self._writing_depth = 0
+                self._writing_depth, self._writing_shared = 0, False
                 from archa.repository.eventlog import anchor
 
-                anchor(self)  # the events of this command into every location's log
+                with exclusive_lock(self.root / "anchor.lock", timeout=600):
+                    anchor(self)  # the events of this command (and any other's) into every location's log
+
+    # --- per-AIP locks --------------------------------------------------------------------
+
+    def _aip_lock_path(self, aip_id: str) -> Path:
+        import hashlib
+
+        stripe = int.from_bytes(hashlib.sha256(aip_id.encode()).digest()[:4], "big") % AIP_LOCK_STRIPES
+        d = self.root / "locks"
+        d.mkdir(exist_ok=True)
+        return d / f"aip-{stripe:04d}.lock"
+
+    @contextmanager
+    def aip_lock(self, aip_id: str, timeout: float = 60.0) -> Iterator[None]:
+        """Hold the lock of `aip_id`'s storage (re-entrant in this process); RepositoryError
+        after `timeout` seconds when another command keeps it."""
+        with self._aip_lock(aip_id, timeout) as held:
+            assert held
+            yield
+
+    @contextmanager
+    def aip_lock_if_free(self, aip_id: str) -> Iterator[bool]:
+        """Yield whether the lock of `aip_id` was free (or held here already) and is now held."""
+        with self._aip_lock(aip_id, None) as held:
+            yield held
+
+    @contextmanager
+    def _aip_lock(self, aip_id: str, timeout: float | None) -> Iterator[bool]:
+        path = self._aip_lock_path(aip_id)
+        held = self._aip_locks.get(path)
+        if held is not None:
+            self._aip_locks[path] = (held[0], held[1] + 1)
+            try:
+                yield True
+            finally:
+                fd, depth = self._aip_locks[path]
+                self._aip_locks[path] = (fd, depth - 1)
+            return
+        try:
+            fd = acquire(path, timeout=timeout or 0.0, busy=f"AIP {aip_id} is being written or audited by "
+                                                          "another archa command")
+        except RepositoryError:
+            if timeout is None:
+                yield False
+                return
+            raise
+        self._aip_locks[path] = (fd, 1)
+        try:
+            yield True
+        finally:
+            if self._aip_locks[path][1] <= 1:
+                del self._aip_locks[path]
+                os.close(fd)
+            else:
+                self._aip_locks[path] = (fd, self._aip_locks[path][1] - 1)
+
+    # --- work areas -----------------------------------------------------------------------
 
     def new_work_dir(self) -> Path:
+        """A new work area in staging, owned by this process until `release_work_dir` (or its
+        end): a sweep by another command leaves it alone meanwhile."""
         d = self.staging / uuid.uuid4().hex
         d.mkdir(parents=True)
+        self._work_owners[d.name] = acquire(d / OWNER, timeout=0)  # a new file: free
         return d
+
+    def release_work_dir(self, work: Path, remove: bool = True) -> None:
+        """Done with a work area: deleted (unless `remove` is False: a journal in it must be
+        rolled forward by the next command), and no longer owned."""
+        fd = self._work_owners.pop(work.name, None)
+        if remove and work.exists():
+            remove_tree(work)
+        if fd is not None:
+            os.close(fd)
 
     # --- crash recovery -----------------------------------------------------------------
 
@@ -253,13 +335,24 @@ class Repository:
         if not self.staging.is_dir():
             return report
         for work in sorted(self.staging.iterdir()):
-            journal = work / JOURNAL
-            # written durably before the rename: complete if present
-            if journal.is_file() and self._rolls_forward(self.journal_header(journal)):
-                assert report.recovered is not None
-                report.recovered.append(self.apply_journal(journal))
-            remove_tree(work)
-            report.removed += 1
+            if work.name in self._work_owners or not work.is_dir():
+                continue  # this process's own
+            owner = work / OWNER
+            if not owner.exists() and time.time() - work.stat().st_mtime < 60:
+                continue  # just made: its owner is about to lock it
+            try:
+                with try_lock(owner) as dead:
+                    if not dead:
+                        continue  # a running command's
+                    journal = work / JOURNAL
+                    # written durably before the rename: complete if present
+                    if journal.is_file() and self._rolls_forward(self.journal_header(journal)):
+                        assert report.recovered is not None
+                        report.recovered.append(self.apply_journal(journal))
+                    remove_tree(work)
+                    report.removed += 1
+            except FileNotFoundError:
+                continue  # swept by another command meanwhile
         return report
 
 
@@ -316,10 +409,21 @@ def _digest_of(path: Path, alg: str) -> str:
 
 def writes(fn: Callable[Concatenate[Repository, P], R]) -> Callable[Concatenate[Repository, P], R]:
     """The one locking rule: a library function that writes takes the repository's writing
-    context (`Repository.writing()`, re-entrant) itself; callers need not."""
+    context (`Repository.writing()`, re-entrant) itself; callers need not. This one needs
+    the repository to itself."""
     @functools.wraps(fn)
     def wrapper(repo: Repository, /, *args: P.args, **kwargs: P.kwargs) -> R:
         with repo.writing():
+            return fn(repo, *args, **kwargs)
+    return wrapper
+
+
+def writes_beside(fn: Callable[Concatenate[Repository, P], R]) -> Callable[Concatenate[Repository, P], R]:
+    """Like `writes`, for work that runs beside other such work (the repository lock
+    shared): it takes the lock of each AIP whose storage it writes or audits."""
+    @functools.wraps(fn)
+    def wrapper(repo: Repository, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        with repo.writing(shared=True):
             return fn(repo, *args, **kwargs)
     return wrapper
 
