@@ -85,3 +85,35 @@ def test_ingest_events_join_the_chain(repo: Repository, bags: Path) -> None:
     # per AIP: 4 ingest events + 1 replication; the rejection; the originator of the bags registered once
     assert len(repo.catalog.events()) == 2 * 5 + 1 + 1
     assert verify_chain(repo.catalog.conn) == []
+
+
+def test_compact_file_rows_migrate_from_schema_10(repo: Repository, tmp_path: Path) -> None:
+    """A catalog of schema 10 (one wide `files` table) becomes the compact table with the same
+    rows read through the `files` view; a row takes under 250 bytes."""
+    import sqlite_utils
+
+    from archa.ingest.ingest import ingest
+    from archa.repository.catalog import MIGRATIONS, Catalog
+    from tests.bagmaker import write_bag
+
+    aip = ingest(repo, write_bag(tmp_path / "b", {f"d/{i}.txt": f"{i}\n".encode() for i in range(300)})).aip_id
+    cols = "aip_id, version, logical_path, content_path, role, original_name, size, digest, puid, format_name, " \
+           "format_version, mime, basis, engine, engine_version, signature_version, warning"
+    before = repo.catalog.conn.execute(f"SELECT {cols} FROM files ORDER BY logical_path").fetchall()
+    aips = repo.catalog.rows("SELECT * FROM aips")
+    old = tmp_path / "old.sqlite"
+    db = sqlite_utils.Database(old)
+    for m in MIGRATIONS[:10]:
+        m(db)
+    db.execute("PRAGMA user_version = 10")
+    db.table("aips").insert_all(aips)
+    db.conn.executemany(f"INSERT INTO files ({cols}) VALUES ({', '.join('?' * 17)})", before)
+    db.conn.commit()
+    db.close()
+    cat = Catalog.open(old)
+    assert cat.conn.execute(f"SELECT {cols} FROM files ORDER BY logical_path").fetchall() == before
+    assert len(before) > 300 and {r[0] for r in before} == {aip}
+    size = sum(r[0] for r in cat.conn.execute(
+        "SELECT pgsize FROM dbstat WHERE name IN ('file_rows', 'file_rows_path')"))
+    assert size / len(before) < 250, size / len(before)
+    cat.close()

@@ -189,7 +189,122 @@ def _m10(db: sqlite_utils.Database) -> None:
                   seq UNINDEXED, tokenize = 'unicode61 remove_diacritics 2')""")
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_m1, _m2, _m3, _m4, _m5, _m6, _m7, _m8, _m9, _m10]
+# --- the compact file table (schema 11) -------------------------------------------------------
+
+ROLES = ("payload", "submission", "metadata")
+ROLE_PREFIX = {"payload": "representations/original/", "submission": "metadata/submission/"}
+FORMAT_COLUMNS = ("puid", "format_name", "format_version", "mime", "basis", "engine", "engine_version",
+                  "signature_version", "warning")
+# what reads see: every column of the old `files` table, derived from the compact rows
+FILES_VIEW = """CREATE VIEW files AS SELECT
+    k.id AS aip_id, r.version AS version, d.path || r.name AS logical_path,
+    COALESCE(r.content_path, r.version || '/content/' || d.path || r.name) AS content_path,
+    CASE r.role WHEN 0 THEN 'payload' WHEN 1 THEN 'submission' ELSE 'metadata' END AS role,
+    COALESCE(r.original_name, CASE r.role WHEN 0 THEN substr(d.path || r.name, 26)
+                                          WHEN 1 THEN substr(d.path || r.name, 21) ELSE '' END) AS original_name,
+    r.size AS size, lower(hex(r.digest)) AS digest,
+    f.puid AS puid, f.format_name AS format_name, f.format_version AS format_version, f.mime AS mime,
+    f.basis AS basis, f.engine AS engine, f.engine_version AS engine_version,
+    f.signature_version AS signature_version, f.warning AS warning, r.id AS file_id
+    FROM file_rows r JOIN aip_keys k ON k.n = r.aip JOIN dirs d ON d.id = r.dir JOIN formats f ON f.id = r.format"""
+
+
+def default_original_name(role: str, logical_path: str) -> str:
+    """The original name a file row holds unless told otherwise (what FILES_VIEW derives)."""
+    prefix = ROLE_PREFIX.get(role)
+    return logical_path[len(prefix):] if prefix else ""
+
+
+def _m11(db: sqlite_utils.Database) -> None:
+    """Files compactly (under 250 bytes a row): AIP ids, folders and the nine format columns
+    in lookup tables, digests as bytes, content paths and original names only where they
+    differ from what they derive to; the old `files` becomes a view of the same columns."""
+    db.execute("CREATE TABLE aip_keys (n INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE)")
+    db.execute("CREATE TABLE dirs (id INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE)")  # with the trailing /
+    db.execute(f"""CREATE TABLE formats (id INTEGER PRIMARY KEY, {', '.join(f"{c} TEXT NOT NULL DEFAULT ''"
+                                                                           for c in FORMAT_COLUMNS)},
+                   UNIQUE ({', '.join(FORMAT_COLUMNS)}))""")
+    db.execute("""CREATE TABLE file_rows (id INTEGER PRIMARY KEY, aip INTEGER NOT NULL, version TEXT NOT NULL,
+                  dir INTEGER NOT NULL, name TEXT NOT NULL, role INTEGER NOT NULL, size INTEGER NOT NULL,
+                  digest BLOB NOT NULL, format INTEGER NOT NULL, content_path TEXT, original_name TEXT)""")
+    db.execute("CREATE UNIQUE INDEX file_rows_path ON file_rows (aip, version, dir, name)")
+    db.execute("INSERT INTO aip_keys (id) SELECT id FROM aips ORDER BY created, id")
+    writer = FileWriter(db.conn)
+    cols = ", ".join(FILE_COLUMNS)
+    rows = db.conn.execute(f"SELECT {cols} FROM files ORDER BY aip_id, version, logical_path")
+    def row(values: Sequence[Any]) -> FileRow:
+        d: dict[str, Any] = {c: "" if v is None else v for c, v in zip(FILE_COLUMNS, values, strict=True)}
+        return FileRow(**d)
+
+    while batch := rows.fetchmany(5000):
+        writer.insert(row(r) for r in batch)
+    db.execute("DROP TABLE files")
+    db.execute(FILES_VIEW)
+
+
+class FileWriter:
+    """Inserts file rows into the compact table (ids of AIPs and formats cached)."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self.aips: dict[str, int] = {}
+        self.formats: dict[tuple[str, ...], int] = {}
+        self.dirs: dict[str, int] = {}
+
+    def dir_key(self, path: str) -> int:
+        n = self.dirs.get(path)
+        if n is None:
+            self.conn.execute("INSERT OR IGNORE INTO dirs (path) VALUES (?)", [path])
+            n = int(self.conn.execute("SELECT id FROM dirs WHERE path = ?", [path]).fetchone()[0])
+            if len(self.dirs) > 100_000:  # millions of folders: keep the cache bounded
+                self.dirs.clear()
+            self.dirs[path] = n
+        return n
+
+    def aip_key(self, aip_id: str) -> int:
+        n = self.aips.get(aip_id)
+        if n is None:
+            self.conn.execute("INSERT OR IGNORE INTO aip_keys (id) VALUES (?)", [aip_id])
+            n = int(self.conn.execute("SELECT n FROM aip_keys WHERE id = ?", [aip_id]).fetchone()[0])
+            self.aips[aip_id] = n
+        return n
+
+    def format_key(self, values: tuple[str, ...]) -> int:
+        n = self.formats.get(values)
+        if n is None:
+            self.conn.execute(f"INSERT OR IGNORE INTO formats ({', '.join(FORMAT_COLUMNS)}) VALUES "
+                              f"({', '.join('?' * len(FORMAT_COLUMNS))})", values)
+            n = int(self.conn.execute(f"SELECT id FROM formats WHERE {' AND '.join(f'{c} = ?' for c in FORMAT_COLUMNS)}",
+                                      values).fetchone()[0])
+            self.formats[values] = n
+        return n
+
+    def insert(self, files: Iterable[FileRow]) -> int:
+        batch = []
+        n = 0
+        for f in files:
+            derived = f"{f.version}/content/{f.logical_path}"
+            folder, _sep, name = f.logical_path.rpartition("/")
+            batch.append((self.aip_key(f.aip_id), f.version, self.dir_key(folder + _sep), name, ROLES.index(f.role),
+                          f.size,
+                          bytes.fromhex(f.digest), self.format_key(tuple(getattr(f, c) or "" for c in FORMAT_COLUMNS)),
+                          None if f.content_path == derived else f.content_path,
+                          None if f.original_name == default_original_name(f.role, f.logical_path)
+                          else f.original_name))
+            if len(batch) >= 2000:
+                n += self._flush(batch)
+        return n + self._flush(batch)
+
+    def _flush(self, batch: list[tuple[Any, ...]]) -> int:
+        self.conn.executemany("INSERT INTO file_rows (aip, version, dir, name, role, size, digest, format, "
+                              "content_path, original_name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", batch)
+        n = len(batch)
+        batch.clear()
+        return n
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_m1, _m2, _m3, _m4, _m5, _m6, _m7, _m8, _m9, _m10,
+                                                              _m11]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -317,7 +432,7 @@ class Catalog:
                                                 events[0].agent if events else "archa")])
             self.db.table("aips").insert(aip)
             self.db.table("versions").insert(version)
-            self.db.table("files").insert_all((f.as_row() for f in files), batch_size=2000)
+            FileWriter(self.conn).insert(files)
             self.db.table("copies").insert_all(copies)
             self.db.table("transfers").insert(transfer)
             self.db.table("retention").insert_all(retention)
@@ -348,7 +463,7 @@ class Catalog:
             if transfer is not None:
                 self.db.table("transfers").insert(transfer)
             self.db.table("versions").insert(version)
-            self.db.table("files").insert_all((f.as_row() for f in files), batch_size=2000)
+            FileWriter(self.conn).insert(files)
             record_pages(self.conn, pages)
             self.set_payload_digest(aip["id"], version["version"])
             self.db.table("copies").insert_all(copies)
@@ -464,8 +579,10 @@ class Catalog:
             [aip_id, version])
 
     def file(self, aip_id: str, version: str, logical_path: str) -> dict[str, Any] | None:
-        rows = self.rows("SELECT * FROM files WHERE aip_id = ? AND version = ? AND logical_path = ?",
-                          [aip_id, version, logical_path])
+        folder, sep, name = logical_path.rpartition("/")
+        rows = self.rows("SELECT * FROM files WHERE file_id = (SELECT r.id FROM file_rows r JOIN aip_keys k ON "
+                         "k.n = r.aip JOIN dirs d ON d.id = r.dir WHERE k.id = ? AND r.version = ? AND d.path = ? "
+                         "AND r.name = ?)", [aip_id, version, folder + sep, name])
         return rows[0] if rows else None
 
     def content_digests(self, aip_id: str, version: str) -> list[tuple[str, str, int]]:
@@ -532,19 +649,20 @@ class Catalog:
 
     def stale_identifications(self, engine: str, engine_version: str, signature_version: str,
                               after_rowid: int, limit: int) -> list[dict[str, Any]]:
-        """Files identified by something else, in rowid order after `after_rowid` (keyset paging)."""
+        """Files identified by something else, in file id order after `after_rowid` (keyset
+        paging; the id is returned as `rowid`)."""
         return self.rows(
-            f"SELECT rowid, * {self._STALE} AND rowid > ? ORDER BY rowid LIMIT ?",
+            f"SELECT file_id AS rowid, * {self._STALE} AND file_id > ? ORDER BY file_id LIMIT ?",
             [engine, engine_version, signature_version, after_rowid, limit])
 
     def update_formats(self, updates: Sequence[tuple[int, Any]], events: list[Event]) -> None:
-        """Set the format columns of files (by rowid) and append `events`, in one transaction."""
+        """Set the format of files (by file id, `rowid` of `stale_identifications`) and append
+        `events`, in one transaction."""
         with self.transaction():
-            self.conn.executemany(
-                """UPDATE files SET puid = ?, format_name = ?, format_version = ?, mime = ?, basis = ?,
-                   engine = ?, engine_version = ?, signature_version = ?, warning = ? WHERE rowid = ?""",
-                [(f.puid, f.name, f.version, f.mime, f.basis, f.engine, f.engine_version,
-                  f.signature_version, f.warning, rowid) for rowid, f in updates])
+            w = FileWriter(self.conn)
+            self.conn.executemany("UPDATE file_rows SET format = ? WHERE id = ?", [
+                (w.format_key((f.puid, f.name, f.version, f.mime, f.basis, f.engine, f.engine_version,
+                               f.signature_version, f.warning)), rowid) for rowid, f in updates])
             append_events(self.conn, events)
 
     def format_summary(self, aip_id: str, version: str) -> list[dict[str, Any]]:

@@ -21,7 +21,7 @@ from lxml import etree
 
 from archa.errors import StorageError
 from archa.metadata.premis import ORIGINATOR_AGENT, PremisRecord, read_premis
-from archa.repository.catalog import Catalog, FileRow, journal_triggers
+from archa.repository.catalog import Catalog, FileRow, FileWriter, journal_triggers
 from archa.repository.copies import TOMBSTONES, iter_packed, read_packed_index
 from archa.repository.events import Event, append_events
 from archa.repository.ocfl import INVENTORY, object_relpath
@@ -285,7 +285,7 @@ def rebuild_catalog(repo: Repository, dest: Path) -> RebuildReport:
                     ok = {c["location"] for c in f.copies if c["version"] == vrow["version"]}
                     vrow["stored"] = int(placement_satisfied(repo, ok))
                     cat.db.table("versions").insert(vrow)
-                    cat.db.table("files").insert_all((r.as_row() for r in files), batch_size=2000)
+                    FileWriter(cat.conn).insert(files)
                     report.files += len(files)
                 for vrow, files, _premis in rows:
                     pages = _pages(aip_id, vrow["version"], stored.metadata[vrow["version"]], files, f)
