@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
+from archa.cli.main import cli
 from archa.errors import RepositoryError, SipRejected
 from archa.ingest.ingest import ingest
 from archa.repository.catalog import SCHEMA_VERSION, Catalog
@@ -117,3 +120,36 @@ def test_compact_file_rows_migrate_from_schema_10(repo: Repository, tmp_path: Pa
         "SELECT pgsize FROM dbstat WHERE name IN ('file_rows', 'file_rows_path')"))
     assert size / len(before) < 250, size / len(before)
     cat.close()
+
+
+def _counts_agree(cat: Any) -> None:
+    kept = cat.conn.execute("SELECT aip, version, format, role, files, bytes FROM version_formats "
+                            "ORDER BY 1, 2, 3, 4").fetchall()
+    counted = cat.conn.execute("SELECT aip, version, format, role, COUNT(*), SUM(size) FROM file_rows "
+                               "GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4").fetchall()
+    assert kept == counted
+
+
+def test_format_counts_follow_the_file_rows(repo: Repository, tmp_path: Path) -> None:
+    """The per-version format counts (what `formats report` reads instead of scanning every
+    file) stay equal to the file rows through ingest, update, re-identification and rebuild."""
+    from archa.ingest.ingest import ingest
+    from tests.bagmaker import write_bag
+
+    aip = ingest(repo, write_bag(tmp_path / "b", {"a.txt": b"plain\n", "b.pdf": b"%PDF-1.4\n%%EOF\n"})).aip_id
+    _counts_agree(repo.catalog)
+    (tmp_path / "c.txt").write_text("more\n")
+    r = CliRunner().invoke(cli, ["aip", "update", aip, "--add", f"{tmp_path / 'c.txt'}=c.txt", "--remove", "a.txt",
+                                 "--reason", "r", "--repo", str(repo.root)])
+    assert r.exit_code == 0, r.output
+    _counts_agree(repo.catalog)
+    profile = {p["puid"]: p["files"] for p in repo.catalog.format_profile()}
+    assert sum(profile.values()) == 2  # the head: b.pdf and c.txt
+    r = CliRunner().invoke(cli, ["catalog", "rebuild", "--check", "--repo", str(repo.root)])
+    assert r.exit_code == 0, r.output
+    stale = repo.catalog.count_stale_identifications("fido", "x", "y")
+    assert stale == repo.catalog.conn.execute("SELECT COUNT(*) FROM files WHERE role != 'metadata'").fetchone()[0]
+    r = CliRunner().invoke(cli, ["formats", "reidentify", "--engine", "fido", "--repo", str(repo.root)])
+    assert r.exit_code == 0, r.output
+    _counts_agree(repo.catalog)
+    assert repo.catalog.count_stale_identifications("fido", "x", "y") == stale  # fido's own versions differ

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import click
 
-from archa.cli.common import emit_json, json_option, open_repo, repo_option
+from archa.cli.common import emit_json, emit_json_stream, json_option, open_repo, repo_option
 from archa.units import human_bytes
 
 
@@ -50,21 +52,31 @@ def aip_list(originator: str | None, repo_path: str | None, as_json: bool) -> No
 @aip.command("show")
 @click.argument("aip_id")
 @click.option("--version", "version", metavar="N", help="The version whose files to list (default: the head).")
+@click.option("--limit", type=click.IntRange(0), metavar="N",
+              help="List at most N files (default: 200 on the terminal, all with --json; 0: all).")
+@click.option("--offset", type=click.IntRange(0), default=0, show_default=True, help="Skip the first N files.")
 @repo_option
 @json_option
-def aip_show(aip_id: str, version: str | None, repo_path: str | None, as_json: bool) -> None:
-    """Show one AIP: versions, copies, files with formats and digests, and events.
+def aip_show(aip_id: str, version: str | None, limit: int | None, offset: int, repo_path: str | None,
+             as_json: bool) -> None:
+    """Show one AIP: versions, copies, files with formats and digests, and events. Files
+    come in logical-path order, a page of them on the terminal (--limit, --offset); --json
+    writes them all as a stream, so an AIP of a million files is listed in constant memory.
 
     \b
     Example:
       archa aip show --repo archive urn:uuid:0f6c... --version 1
+      archa aip show --repo archive urn:uuid:0f6c... --limit 100 --offset 200
     """
+    if limit is None:
+        limit = 0 if as_json else 200
     with open_repo(repo_path) as repo:
         cat = repo.catalog
         info = cat.aip(aip_id)
         versions = cat.versions(aip_id)
         shown = version_name(version, [v["version"] for v in versions]) if version else info["head"]
-        files = cat.files(aip_id, shown)
+        total = next((v["files"] for v in versions if v["version"] == shown), 0)
+        files: Iterable[dict[str, Any]] = cat.iter_files(aip_id, shown, limit or None, offset)
         copies = cat.copies(aip_id)
         retention = cat.retention(aip_id)
         events = cat.events(aip_id)
@@ -75,13 +87,22 @@ def aip_show(aip_id: str, version: str | None, repo_path: str | None, as_json: b
             from archa.repository.copies import tombstone_prefix
 
             path = repo.hot.path / tombstone_prefix(aip_id)
-            files = [{"logical_path": f["path"], "size": f["size"], "digest": f["digest"], "puid": f["puid"],
-                      "format_name": "", "role": "removed"}
-                     for f in tomb["certificate"]["files"] if f["version"] == shown]
-    if as_json:
-        emit_json({"aip": info, "versions": versions, "copies": copies, "retention": retention, "version": shown,
-                   "files": files, "events": events, "path": str(path), "tombstone": tomb, "pages": pages})
-        return
+            removed = [{"logical_path": f["path"], "size": f["size"], "digest": f["digest"], "puid": f["puid"],
+                        "format_name": "", "role": "removed"}
+                       for f in tomb["certificate"]["files"] if f["version"] == shown]
+            total, files = len(removed), removed[offset:offset + limit] if limit else removed[offset:]
+        if as_json:
+            emit_json_stream({"aip": info, "versions": versions, "copies": copies, "retention": retention,
+                              "version": shown, "events": events, "path": str(path), "tombstone": tomb,
+                              "pages": pages, "files_total": total}, "files", files)
+            return
+        _show_text(info, versions, copies, retention, events, pages, shown, tomb, path, files, total, offset)
+
+
+def _show_text(info: dict[str, Any], versions: list[dict[str, Any]], copies: list[dict[str, Any]],
+               retention: list[dict[str, Any]], events: list[dict[str, Any]], pages: list[dict[str, Any]],
+               shown: str, tomb: dict[str, Any] | None, path: Path, files: Iterable[dict[str, Any]], total: int,
+               offset: int) -> None:
     click.echo(f"AIP {info['id']}")
     click.echo(f"  label:   {info['label']}")
     if info["external_id"]:
@@ -118,10 +139,15 @@ def aip_show(aip_id: str, version: str | None, repo_path: str | None, as_json: b
             click.echo(f"  disposal procedure held {r['disposal_date']}: {r['disposal_operation']}{by}; "
                        "not due again")
     click.echo(f"files ({shown}){' removed' if tomb is not None else ''}:")
+    n = 0
     for f in files:
         fmt = f"{f['puid']} {f['format_name']}".strip() if f["puid"] else f["role"]
         click.echo(f"  {f['logical_path']}")
         click.echo(f"      {f['size']} bytes  {f['digest'][:16]}…  {fmt}")
+        n += 1
+    if offset or offset + n < total:
+        click.echo(f"  (files {offset + 1 if n else offset}-{offset + n} of {total}"
+                   + (f"; the next: --offset {offset + n}" if offset + n < total else "") + ")")
     click.echo("events:")
     for e in events:
         click.echo(f"  {e['time'][:19]}  {e['type']:<27} {e['outcome']:<8} {e['detail']}")

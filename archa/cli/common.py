@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, ClassVar, TypeVar
 
 import click
@@ -48,6 +48,27 @@ def emit_json(data: Any) -> None:
     except UnicodeEncodeError:  # a name that was not UTF-8 at its source: \udcXX escapes, valid JSON
         text = json.dumps(data, indent=2, default=str)
     click.echo(text)
+
+
+def emit_json_stream(head: dict[str, Any], key: str, items: Iterable[Any]) -> None:
+    """Write `head` as a JSON object with `key` last: the `items`, one per line as they come
+    (a million of them in constant memory)."""
+    import sys
+
+    out = sys.stdout
+    text = json.dumps(head, indent=2, ensure_ascii=False, default=str)
+    out.write(text[:-1].rstrip() + (",\n" if head else "") + f'  {json.dumps(key)}: [')
+    first = True
+    for item in items:
+        try:
+            line = json.dumps(item, ensure_ascii=False, default=str)
+            line.encode("utf-8")
+        except UnicodeEncodeError:  # a name that was not UTF-8 at its source: \udcXX escapes
+            line = json.dumps(item, default=str)
+        out.write(("\n    " if first else ",\n    ") + line)
+        first = False
+    out.write("\n  ]\n}\n" if not first else "]\n}\n")
+    out.flush()
 
 
 def report_error(err: ArchaError, as_json: bool) -> None:

@@ -156,6 +156,7 @@ def _begin(repo: Repository, proposal_id: str, aip_id: str, items: list[dict[str
                                            "certificate": json.dumps(tomb, ensure_ascii=False, sort_keys=True),
                                            "locations_left": json.dumps(locations)}, replace=True)
         cat.conn.execute("DELETE FROM file_rows WHERE aip = (SELECT n FROM aip_keys WHERE id = ?)", [aip_id])
+        cat.conn.execute("DELETE FROM version_formats WHERE aip = (SELECT n FROM aip_keys WHERE id = ?)", [aip_id])
         forget_pages(cat.conn, aip_id)  # no page of it is found by a search any more
         cat.conn.execute("DELETE FROM copies WHERE aip_id = ?", [aip_id])
         cat.conn.execute("UPDATE versions SET stored = 0 WHERE aip_id = ?", [aip_id])

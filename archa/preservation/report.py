@@ -139,9 +139,10 @@ def build_report(repo: Repository, opts: ReportOptions) -> str:
                                          lambda v: human_bytes(int(v)))))
 
     # formats
-    fmts = _rows(repo, f"""SELECT f.puid, MIN(f.format_name), COUNT(*), SUM(f.size) FROM files f
-                           JOIN aips a ON a.id = f.aip_id AND a.head = f.version
-                           WHERE f.role = 'payload' AND COALESCE(a.state, 'active') = 'active' {where}
+    fmts = _rows(repo, f"""SELECT f.puid, MIN(f.format_name), SUM(vf.files), SUM(vf.bytes) FROM version_formats vf
+                           JOIN aip_keys k ON k.n = vf.aip JOIN aips a ON a.id = k.id AND a.head = vf.version
+                           JOIN formats f ON f.id = vf.format
+                           WHERE vf.role = 0 AND COALESCE(a.state, 'active') = 'active' {where}
                            GROUP BY 1 ORDER BY 3 DESC""", params)
     at_risk = repo.policy.formats.at_risk
     top = fmts[:15]

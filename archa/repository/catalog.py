@@ -228,6 +228,9 @@ def _m11(db: sqlite_utils.Database) -> None:
                   dir INTEGER NOT NULL, name TEXT NOT NULL, role INTEGER NOT NULL, size INTEGER NOT NULL,
                   digest BLOB NOT NULL, format INTEGER NOT NULL, content_path TEXT, original_name TEXT)""")
     db.execute("CREATE UNIQUE INDEX file_rows_path ON file_rows (aip, version, dir, name)")
+    db.execute("""CREATE TABLE version_formats (aip INTEGER NOT NULL, version TEXT NOT NULL, format INTEGER NOT NULL,
+                  role INTEGER NOT NULL, files INTEGER NOT NULL, bytes INTEGER NOT NULL,
+                  PRIMARY KEY (aip, version, format, role)) WITHOUT ROWID""")
     db.execute("INSERT INTO aip_keys (id) SELECT id FROM aips ORDER BY created, id")
     writer = FileWriter(db.conn)
     cols = ", ".join(FILE_COLUMNS)
@@ -280,7 +283,9 @@ class FileWriter:
         return n
 
     def insert(self, files: Iterable[FileRow]) -> int:
+        """Insert `files`, counting them into `version_formats`; returns how many."""
         batch = []
+        counts: dict[tuple[int, str, int, int], list[int]] = {}
         n = 0
         for f in files:
             derived = f"{f.version}/content/{f.logical_path}"
@@ -291,9 +296,22 @@ class FileWriter:
                           None if f.content_path == derived else f.content_path,
                           None if f.original_name == default_original_name(f.role, f.logical_path)
                           else f.original_name))
+            c = counts.setdefault(batch[-1][0:2] + (batch[-1][7], batch[-1][4]), [0, 0])  # aip, version, format, role
+            c[0] += 1
+            c[1] += f.size
             if len(batch) >= 2000:
                 n += self._flush(batch)
-        return n + self._flush(batch)
+        n += self._flush(batch)
+        self.count(counts)
+        return n
+
+    def count(self, counts: dict[tuple[int, str, int, int], list[int]]) -> None:
+        """Add (files, bytes) to `version_formats` per (aip, version, format, role); negative to take away."""
+        self.conn.executemany(
+            "INSERT INTO version_formats (aip, version, format, role, files, bytes) VALUES (?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT DO UPDATE SET files = files + excluded.files, bytes = bytes + excluded.bytes",
+            [(*k, v[0], v[1]) for k, v in counts.items()])
+        self.conn.execute("DELETE FROM version_formats WHERE files = 0")
 
     def _flush(self, batch: list[tuple[Any, ...]]) -> int:
         self.conn.executemany("INSERT INTO file_rows (aip, version, dir, name, role, size, digest, format, "
@@ -578,6 +596,17 @@ class Catalog:
             "SELECT * FROM files WHERE aip_id = ? AND version = ? ORDER BY logical_path",
             [aip_id, version])
 
+    def iter_files(self, aip_id: str, version: str, limit: int | None = None, offset: int = 0
+                   ) -> Iterator[dict[str, Any]]:
+        """A version's files in logical-path order, streamed from the catalog (at most `limit`
+        after skipping `offset`)."""
+        cur = self.conn.execute("SELECT * FROM files WHERE aip_id = ? AND version = ? ORDER BY logical_path "
+                                "LIMIT ? OFFSET ?", [aip_id, version, -1 if limit is None else limit, offset])
+        names = [d[0] for d in cur.description]
+        while batch := cur.fetchmany(1000):
+            for row in batch:
+                yield dict(zip(names, row, strict=True))
+
     def file(self, aip_id: str, version: str, logical_path: str) -> dict[str, Any] | None:
         folder, sep, name = logical_path.rpartition("/")
         rows = self.rows("SELECT * FROM files WHERE file_id = (SELECT r.id FROM file_rows r JOIN aip_keys k ON "
@@ -633,18 +662,23 @@ class Catalog:
         return self.rows("SELECT * FROM events WHERE aip_id = ? ORDER BY seq", [aip_id])
 
     def format_profile(self) -> list[dict[str, Any]]:
-        """Files and bytes per PUID over the head version of every AIP (payload only)."""
+        """Files and bytes per PUID over the head version of every AIP (payload only), from
+        the per-version counts (`version_formats`): no scan of the file rows."""
         return self.rows("""
-            SELECT f.puid, MIN(f.format_name) AS format_name, COUNT(*) AS files, SUM(f.size) AS bytes
-            FROM files f JOIN aips a ON a.id = f.aip_id AND a.head = f.version
-            WHERE f.role = 'payload' GROUP BY f.puid ORDER BY files DESC, f.puid""")
+            SELECT f.puid, MIN(f.format_name) AS format_name, SUM(vf.files) AS files, SUM(vf.bytes) AS bytes
+            FROM version_formats vf JOIN aip_keys k ON k.n = vf.aip
+            JOIN aips a ON a.id = k.id AND a.head = vf.version JOIN formats f ON f.id = vf.format
+            WHERE vf.role = 0 GROUP BY f.puid ORDER BY files DESC, f.puid""")
 
     _STALE = """FROM files WHERE role != 'metadata'
                 AND NOT (engine = ? AND engine_version = ? AND signature_version = ?)"""
 
     def count_stale_identifications(self, engine: str, engine_version: str, signature_version: str) -> int:
-        row = self.conn.execute(f"SELECT COUNT(*) {self._STALE}",
-                              [engine, engine_version, signature_version]).fetchone()
+        """Files (not metadata) identified by something else, from the per-version counts."""
+        row = self.conn.execute("""SELECT COALESCE(SUM(vf.files), 0) FROM version_formats vf
+                                   JOIN formats f ON f.id = vf.format WHERE vf.role != 2
+                                   AND NOT (f.engine = ? AND f.engine_version = ? AND f.signature_version = ?)""",
+                                [engine, engine_version, signature_version]).fetchone()
         return int(row[0])
 
     def stale_identifications(self, engine: str, engine_version: str, signature_version: str,
@@ -660,13 +694,25 @@ class Catalog:
         `events`, in one transaction."""
         with self.transaction():
             w = FileWriter(self.conn)
-            self.conn.executemany("UPDATE file_rows SET format = ? WHERE id = ?", [
-                (w.format_key((f.puid, f.name, f.version, f.mime, f.basis, f.engine, f.engine_version,
-                               f.signature_version, f.warning)), rowid) for rowid, f in updates])
+            counts: dict[tuple[int, str, int, int], list[int]] = {}
+            changes = []
+            for rowid, f in updates:
+                aip, version, old, role, size = self.conn.execute(
+                    "SELECT aip, version, format, role, size FROM file_rows WHERE id = ?", [rowid]).fetchone()
+                new = w.format_key((f.puid, f.name, f.version, f.mime, f.basis, f.engine, f.engine_version,
+                                    f.signature_version, f.warning))
+                for fmt, sign in ((old, -1), (new, 1)):
+                    c = counts.setdefault((aip, version, fmt, role), [0, 0])
+                    c[0] += sign
+                    c[1] += sign * size
+                changes.append((new, rowid))
+            self.conn.executemany("UPDATE file_rows SET format = ? WHERE id = ?", changes)
+            w.count(counts)
             append_events(self.conn, events)
 
     def format_summary(self, aip_id: str, version: str) -> list[dict[str, Any]]:
         return self.rows("""
-            SELECT puid, format_name, COUNT(*) AS files, SUM(size) AS bytes FROM files
-            WHERE aip_id = ? AND version = ? AND role = 'payload'
-            GROUP BY puid, format_name ORDER BY files DESC, puid""", [aip_id, version])
+            SELECT f.puid, f.format_name, SUM(vf.files) AS files, SUM(vf.bytes) AS bytes FROM version_formats vf
+            JOIN aip_keys k ON k.n = vf.aip JOIN formats f ON f.id = vf.format
+            WHERE k.id = ? AND vf.version = ? AND vf.role = 0
+            GROUP BY f.puid, f.format_name ORDER BY files DESC, f.puid""", [aip_id, version])
