@@ -35,6 +35,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -170,25 +171,14 @@ def _fts(path: Path) -> sqlite3.Connection:
     return conn
 
 
-def index_archa(psps: list[Path], work: Path) -> float:
-    conn = _fts(work / "ndk-index-archa.sqlite")
+def index(psps: list[Path], work: Path, folder: str, text_of: Callable[[Path], str], name: str) -> float:
+    """Seconds to put the text of every page (`text_of` each file of `folder`) into FTS5."""
+    conn = _fts(work / name)
     t0 = time.perf_counter()
     with conn:
         for psp in psps:
-            for i, alto in enumerate(sorted((psp / "alto").iterdir()), 1):
-                conn.execute("INSERT INTO page_text VALUES (?, ?, 'v1', ?)", [alto_text(alto.read_bytes()), psp.name, i])
-    elapsed = time.perf_counter() - t0
-    conn.close()
-    return elapsed
-
-
-def index_baseline(psps: list[Path], work: Path) -> float:
-    conn = _fts(work / "ndk-index-plain.sqlite")
-    t0 = time.perf_counter()
-    with conn:
-        for psp in psps:
-            for i, txt in enumerate(sorted((psp / "txt").iterdir()), 1):
-                conn.execute("INSERT INTO page_text VALUES (?, ?, 'v1', ?)", [txt.read_text("utf-8"), psp.name, i])
+            for i, f in enumerate(sorted((psp / folder).iterdir()), 1):
+                conn.execute("INSERT INTO page_text VALUES (?, ?, 'v1', ?)", [text_of(f), psp.name, i])
     elapsed = time.perf_counter() - t0
     conn.close()
     return elapsed
@@ -259,8 +249,8 @@ def main() -> None:
     print(f"  IIIF tiles ({tp} pages) archa {ta:6.1f} s  {tp / ta:7.0f} pages/s | decode + one JPEG per page "
           f"{tb:6.1f} s {tp / tb:6.0f} pages/s | ratio {ta / tb:.2f}x the time")
 
-    ib = index_baseline(psps, work)
-    ia = index_archa(psps, work)
+    ib = index(psps, work, "txt", lambda f: f.read_text("utf-8"), "ndk-index-plain.sqlite")
+    ia = index(psps, work, "alto", lambda f: alto_text(f.read_bytes()), "ndk-index-archa.sqlite")
     print(f"  indexing             archa {ia:7.1f} s  {pages / ia:7.0f} pages/s | plain text into FTS5 "
           f"{ib:6.1f} s {pages / ib:6.0f} pages/s | ratio {ia / ib:.2f}x the time")
 

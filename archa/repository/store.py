@@ -209,22 +209,24 @@ class Store:
 
     # --- reading ------------------------------------------------------------------------
 
+    def _missing(self, key: str) -> KeyMissing:
+        return KeyMissing(f"location {self.name!r}: {key} is missing", location=self.name, path=key,
+                          hint="audit the copy and repair it from another")
+
     @contextmanager
     def open(self, key: str) -> Iterator[IO[bytes]]:
         if self.local:
             try:
                 f = open(self.path(key), "rb")  # noqa: SIM115 - closed below
             except FileNotFoundError:
-                raise KeyMissing(f"location {self.name!r}: {key} is missing", location=self.name,
-                                   path=key, hint="audit the copy and repair it from another") from None
+                raise self._missing(key) from None
             with f:
                 yield f
             return
         try:
             stream = self.fs.open_input_stream(self.path(key), compression=None)  # bytes as stored
         except FileNotFoundError:
-            raise KeyMissing(f"location {self.name!r}: {key} is missing", location=self.name, path=key,
-                               hint="audit the copy and repair it from another") from None
+            raise self._missing(key) from None
         except OSError as e:
             raise self._error("read", key, e) from e
         with stream:
@@ -238,8 +240,7 @@ class Store:
                 self.path(key))
             handle.seek(offset)
         except FileNotFoundError:
-            raise KeyMissing(f"location {self.name!r}: {key} is missing", location=self.name, path=key,
-                             hint="audit the copy and repair it from another") from None
+            raise self._missing(key) from None
         except OSError as e:
             raise self._error("read", key, e) from e
         with handle:
