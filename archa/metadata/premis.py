@@ -9,6 +9,7 @@ agents) and the agents.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -194,46 +195,60 @@ class PremisRecord:
 
 def read_premis(data: bytes, aip_id: str, version: str) -> PremisRecord:
     """Parse a premis.xml archa wrote (network off, no entities). Events get `aip_id` and
-    `version` unless they name none of their own."""
-    parser = etree.XMLParser(no_network=True, resolve_entities=False, huge_tree=True)
-    root = etree.fromstring(data, parser)
+    `version` unless they name none of their own. Streamed: each top-level object, event,
+    agent and rights statement is read and dropped in turn, so a PREMIS of a million files
+    needs the memory of its records, not of its XML tree."""
     ns = {"p": PREMIS_NS}
     files: dict[str, PremisFile] = {}
-    for o in root.iterfind("p:object", ns):
-        if o.get(XSI_TYPE) != "premis:file":
-            continue
-        logical = o.findtext("p:objectIdentifier/p:objectIdentifierValue", namespaces=ns) or ""
-        fixity = {HASHLIB_NAMES.get(f.findtext("p:messageDigestAlgorithm", namespaces=ns) or "", ""):
-                  f.findtext("p:messageDigest", namespaces=ns) or "" for f in o.iterfind(".//p:fixity", ns)}
-        notes = [n.text or "" for n in o.iterfind(".//p:formatNote", ns)]
-        files[logical] = PremisFile(
-            {k: v for k, v in fixity.items() if k}, int(o.findtext(".//p:size", namespaces=ns) or 0),
-            o.findtext(".//p:formatRegistryKey", namespaces=ns) or "UNKNOWN",
-            o.findtext(".//p:formatName", namespaces=ns) or "", o.findtext(".//p:formatVersion", namespaces=ns) or "",
-            next((n for n in notes if n.startswith("identified by ")), ""),
-            o.findtext("p:originalName", namespaces=ns) or "",
-            dict(ext.attrib) if (ext := o.find(f".//{{{ARCHA_NS}}}identification")) is not None else {})
-    events = []
-    for e in root.iterfind("p:event", ns):
-        executing = [a.findtext("p:linkingAgentIdentifierValue", namespaces=ns)
-                     for a in e.iterfind("p:linkingAgentIdentifier", ns)
-                     if a.findtext("p:linkingAgentRole", namespaces=ns) == "executing program"]
-        events.append(Event(e.findtext("p:eventType", namespaces=ns) or "",
-                            e.findtext(".//p:eventOutcome", namespaces=ns) or "",
-                            e.findtext(".//p:eventDetail", namespaces=ns) or "", executing[0] if executing else "",
-                            aip_id, version, time=e.findtext("p:eventDateTime", namespaces=ns) or "",
-                            id=e.findtext("p:eventIdentifier/p:eventIdentifierValue", namespaces=ns) or "",
-                            objects=tuple(v for v in e.xpath(
-                                "p:linkingObjectIdentifier[p:linkingObjectIdentifierType='local']/"
-                                "p:linkingObjectIdentifierValue/text()", namespaces=ns)[1:])))
-    agents = [Agent(a.findtext("p:agentIdentifier/p:agentIdentifierType", namespaces=ns) or "",
-                    a.findtext("p:agentIdentifier/p:agentIdentifierValue", namespaces=ns) or "",
-                    a.findtext("p:agentName", namespaces=ns) or "", a.findtext("p:agentType", namespaces=ns) or "",
-                    a.findtext("p:agentVersion", namespaces=ns) or "", a.findtext("p:agentNote", namespaces=ns) or "")
-              for a in root.iterfind("p:agent", ns)]
-    rights = [r.findtext("p:otherRightsInformation/p:otherRightsNote", namespaces=ns) or ""
-              for r in root.iterfind("p:rights/p:rightsStatement", ns)
-              if r.findtext("p:otherRightsInformation/p:otherRightsBasis", namespaces=ns) == RIGHTS_BASIS]
+    events: list[Event] = []
+    agents: list[Agent] = []
+    rights: list[str] = []
+    top = {f"{{{PREMIS_NS}}}{t}" for t in ("object", "event", "agent", "rights")}
+    for _event, el in etree.iterparse(io.BytesIO(data), events=("end",), tag=tuple(top), no_network=True,
+                                      resolve_entities=False, huge_tree=True):
+        parent = el.getparent()
+        if parent is None or parent.getparent() is not None:
+            continue  # not a top-level record
+        if el.tag.endswith("}object") and el.get(XSI_TYPE) == "premis:file":
+            logical = el.findtext("p:objectIdentifier/p:objectIdentifierValue", namespaces=ns) or ""
+            fixity = {HASHLIB_NAMES.get(f.findtext("p:messageDigestAlgorithm", namespaces=ns) or "", ""):
+                      f.findtext("p:messageDigest", namespaces=ns) or "" for f in el.iterfind(".//p:fixity", ns)}
+            notes = [n.text or "" for n in el.iterfind(".//p:formatNote", ns)]
+            files[logical] = PremisFile(
+                {k: v for k, v in fixity.items() if k}, int(el.findtext(".//p:size", namespaces=ns) or 0),
+                el.findtext(".//p:formatRegistryKey", namespaces=ns) or "UNKNOWN",
+                el.findtext(".//p:formatName", namespaces=ns) or "",
+                el.findtext(".//p:formatVersion", namespaces=ns) or "",
+                next((n for n in notes if n.startswith("identified by ")), ""),
+                el.findtext("p:originalName", namespaces=ns) or "",
+                dict(ext.attrib) if (ext := el.find(f".//{{{ARCHA_NS}}}identification")) is not None else {})
+        elif el.tag.endswith("}event"):
+            executing = [a.findtext("p:linkingAgentIdentifierValue", namespaces=ns)
+                         for a in el.iterfind("p:linkingAgentIdentifier", ns)
+                         if a.findtext("p:linkingAgentRole", namespaces=ns) == "executing program"]
+            events.append(Event(el.findtext("p:eventType", namespaces=ns) or "",
+                                el.findtext(".//p:eventOutcome", namespaces=ns) or "",
+                                el.findtext(".//p:eventDetail", namespaces=ns) or "",
+                                executing[0] if executing else "",
+                                aip_id, version, time=el.findtext("p:eventDateTime", namespaces=ns) or "",
+                                id=el.findtext("p:eventIdentifier/p:eventIdentifierValue", namespaces=ns) or "",
+                                objects=tuple(v for v in el.xpath(
+                                    "p:linkingObjectIdentifier[p:linkingObjectIdentifierType='local']/"
+                                    "p:linkingObjectIdentifierValue/text()", namespaces=ns)[1:])))
+        elif el.tag.endswith("}agent"):
+            agents.append(Agent(el.findtext("p:agentIdentifier/p:agentIdentifierType", namespaces=ns) or "",
+                                el.findtext("p:agentIdentifier/p:agentIdentifierValue", namespaces=ns) or "",
+                                el.findtext("p:agentName", namespaces=ns) or "",
+                                el.findtext("p:agentType", namespaces=ns) or "",
+                                el.findtext("p:agentVersion", namespaces=ns) or "",
+                                el.findtext("p:agentNote", namespaces=ns) or ""))
+        elif el.tag.endswith("}rights"):
+            rights += [r.findtext("p:otherRightsInformation/p:otherRightsNote", namespaces=ns) or ""
+                       for r in el.iterfind("p:rightsStatement", ns)
+                       if r.findtext("p:otherRightsInformation/p:otherRightsBasis", namespaces=ns) == RIGHTS_BASIS]
+        el.clear()
+        while el.getprevious() is not None:  # what was read before it, gone too
+            del parent[0]
     return PremisRecord(files, events, agents, rights)
 
 

@@ -311,7 +311,8 @@ class FileWriter:
             "INSERT INTO version_formats (aip, version, format, role, files, bytes) VALUES (?, ?, ?, ?, ?, ?) "
             "ON CONFLICT DO UPDATE SET files = files + excluded.files, bytes = bytes + excluded.bytes",
             [(*k, v[0], v[1]) for k, v in counts.items()])
-        self.conn.execute("DELETE FROM version_formats WHERE files = 0")
+        self.conn.executemany("DELETE FROM version_formats WHERE aip = ? AND version = ? AND format = ? AND role = ? "
+                              "AND files = 0", [k for k, v in counts.items() if v[0] < 0])
 
     def _flush(self, batch: list[tuple[Any, ...]]) -> int:
         self.conn.executemany("INSERT INTO file_rows (aip, version, dir, name, role, size, digest, format, "
