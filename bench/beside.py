@@ -56,7 +56,7 @@ def main() -> None:
     shutil.rmtree(repo, ignore_errors=True)
     subprocess.run([str(BIN / "archa"), "init", str(repo)], check=True, stdout=subprocess.DEVNULL)
     for i in range(args.aips):
-        bag = write_bag(work / "beside-big", {f"scan-{i}.bin": os.urandom(64 << 20)})
+        bag = write_bag(work / f"beside-big-{i}", {f"scan-{i}.bin": os.urandom(64 << 20)})  # its own External-Id
         assert ingest_seconds(repo, bag) > 0
         shutil.rmtree(bag)
     subprocess.run(["sync"], check=True)
