@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tests.bagmaker import write_bag  # noqa: E402
+from tests.bagmaker import write_bag
 
 BIN = Path(sys.executable).parent
 

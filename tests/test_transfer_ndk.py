@@ -16,6 +16,7 @@ from PIL import Image
 from archa.cli.main import cli
 from archa.errors import SipRejected
 from archa.ingest.extract import Limits
+from archa.repository.repo import Repository
 from archa.transfer.kinds import detect_kind
 from archa.transfer.ndk.importer import STRUCTURE, transfer_ndk
 from tests.bagmaker import tree_snapshot
@@ -52,6 +53,7 @@ def test_versions_make_bags(tmp_path: Path, kind: str, version: str) -> None:
 def test_zip_package(tmp_path: Path) -> None:
     psp = make_psp(tmp_path / "src", PspSpec(pages=2))
     sip = zip_package(psp, tmp_path / f"{psp.name}.zip")
+    assert detect_kind(sip) == "ndk"  # what the drop folder goes by
     r = CliRunner().invoke(cli, ["transfer", "ndk", str(sip), str(tmp_path / "bag"), "--json"])
     assert r.exit_code == 0, r.output
     assert json.loads(r.output)["transfer"]["kind"] == "ndk"
@@ -192,3 +194,23 @@ def test_cli_rejection_names_file_and_code(tmp_path: Path) -> None:
     assert r.exit_code == 2
     assert "NDK018" in r.output and f"usercopy/uc_{psp.name}_0001.jp2" in r.output
     assert "nothing was written" in r.output
+
+
+def test_drop_folder_takes_psps(repo: Repository, tmp_path: Path) -> None:
+    """A PSP folder and a PSP ZIP in the drop folder are ingested as NDK packages; a broken
+    one goes to failed/ with its finding."""
+    from archa.transfer.watch import watch_once
+
+    drop = tmp_path / "drop"
+    good = make_psp(drop, PspSpec(kind="periodical", version="1.7.1", pages=2))
+    zipped = zip_package(make_psp(tmp_path / "z", PspSpec(pages=2)), drop / "kronika.zip",
+                         top="kronika")
+    broken = make_psp(drop, PspSpec(pages=2), mutate=_png)
+    for item in (good, zipped, broken):
+        (drop / f"{item.name}.ready").write_text("")
+    result = watch_once(repo, drop)
+    assert {i.name: i.status for i in result.items} == {good.name: "ingested", "kronika.zip": "ingested",
+                                                        broken.name: "failed"}
+    assert {i.kind for i in result.items} == {"ndk"}
+    assert "NDK018" in (drop / "failed" / f"{broken.name}.report.json").read_text()
+    assert sum(len(repo.catalog.pages(a["id"], "v1")) for a in repo.catalog.aips()) == 4

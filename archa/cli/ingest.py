@@ -46,8 +46,8 @@ def ingest_command(ctx: click.Context, sips: tuple[Path, ...], watch_dir: Path |
 
     With --watch-dir DIR, one pass over a drop folder (for cron): every complete transfer
     in DIR (a `NAME.ready` marker beside it, or nothing changed for the policy's
-    transfer.settle_seconds) is taken - bags as they are; NSESSS, E-ARK packages and plain
-    folders through `archa transfer` - ingested, and moved to DIR/done/ or DIR/failed/ with
+    transfer.settle_seconds) is taken - bags as they are; NSESSS, E-ARK and NDK packages and
+    plain folders through `archa transfer` - ingested, and moved to DIR/done/ or DIR/failed/ with
     NAME.report.json beside it. Runs at the same time never take the same transfer; one
     killed half way is finished by the next. Exit status 1 when a transfer failed.
 

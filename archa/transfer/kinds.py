@@ -23,14 +23,19 @@ if TYPE_CHECKING:
 KINDS = ("folder", "nsesss", "eark", "ndk")
 
 
+def _is_psp(names: set[str]) -> bool:
+    """An NDK package's top folder holds info_<uuid>.xml and mets_<uuid>.xml."""
+    return any(n.startswith("info_") and n.endswith(".xml") for n in names) and \
+        any(n.startswith("mets_") and n.endswith(".xml") for n in names)
+
+
 def detect_kind(path: Path) -> str:
     """"bag", "nsesss", "eark", "ndk", "folder", or "" (nothing archa can take)."""
     if path.is_dir():
         names = {p.name for p in path.iterdir()}
         if "bagit.txt" in names:
             return "bag"
-        if any(n.startswith("info_") and n.endswith(".xml") for n in names) and \
-                any(n.startswith("mets_") and n.endswith(".xml") for n in names):
+        if _is_psp(names):
             return "ndk"
         if "mets.xml" in names:
             return "nsesss"
@@ -49,6 +54,8 @@ def detect_kind(path: Path) -> str:
             return "nsesss"
         if "METS.xml" in names:
             return "eark"
+        if _is_psp(names):
+            return "ndk"
         return "bag"
     if path.is_file() and archive_kind(path):
         return "bag"
