@@ -38,20 +38,18 @@ def events_list(aip_id: str | None, since: str | None, as_json: bool, premis: bo
       archa events list --aip urn:uuid:0f6c... --since 2026-11-01 --premis
     """
     with open_repo(repo_path) as repo:
-        rows = repo.catalog.events(aip_id)
-    if since:
-        rows = [r for r in rows if r["time"] >= since]
-    if as_json:
-        emit_json(rows)
-    elif premis:
-        from archa.metadata.premis import events_document
+        rows = repo.catalog.iter_events(aip_id, since)  # streamed: millions of events, flat memory
+        if as_json:
+            emit_json(list(rows))
+        elif premis:
+            from archa.metadata.premis import events_document
 
-        click.echo(events_document(rows, repo.config.repository_id).decode())
-    else:
-        for r in rows:
-            where = f" {r['location']}" if r["location"] else ""
-            click.echo(f"{r['time'][:19]}  {r['type']:<27} {r['outcome']:<8} {r['aip_id'] or r['transfer_id'] or ''}"
-                       f"{where}  {r['detail']}")
+            click.echo(events_document(list(rows), repo.config.repository_id).decode())
+        else:
+            for r in rows:
+                where = f" {r['location']}" if r["location"] else ""
+                click.echo(f"{r['time'][:19]}  {r['type']:<27} {r['outcome']:<8} "
+                           f"{r['aip_id'] or r['transfer_id'] or ''}{where}  {r['detail']}")
 
 
 @events.command("export")

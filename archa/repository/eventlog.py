@@ -259,7 +259,7 @@ def export_events(repo: Any, out: Path, fmt: str = "premis", aip_id: str | None 
     check_target(out)
     if aip_id:
         repo.catalog.aip(aip_id)  # NotFoundError
-    rows = [r for r in repo.catalog.events(aip_id) if not since or r["time"] >= since]
+    rows = repo.catalog.events(aip_id, since)
     if fmt == "premis":
         data = events_document(rows, repo.config.repository_id)
     elif fmt == "jsonl":
