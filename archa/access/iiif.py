@@ -26,7 +26,6 @@ import json
 import shutil
 import time
 import uuid
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import resources
@@ -37,13 +36,13 @@ from archa.access.fetch import Wanted, Writer, fetch
 from archa.access.sinks import DirSink, EntryWriter
 from archa.access.tiles import Tiled, info_json, tile_image
 from archa.errors import StorageError, UsageError
+from archa.ingest.copier import ProgressFn
 from archa.repository.durable import check_target, partial_sibling
 from archa.repository.events import ARCHA_AGENT, Event
 from archa.repository.pages import STRUCTURE, read_structure
 from archa.repository.repo import Repository, remove_tree
 
 PRESENTATION = "http://iiif.io/api/presentation/3/context.json"
-ProgressFn = Callable[[str, int, int], None]
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ import hashlib
 import os
 import stat
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -223,28 +223,29 @@ class Store:
             with f:
                 yield f
             return
-        try:
-            stream = self.fs.open_input_stream(self.path(key), compression=None)  # bytes as stored
-        except FileNotFoundError:
-            raise self._missing(key) from None
-        except OSError as e:
-            raise self._error("read", key, e) from e
+        stream = self._opened(key, lambda: self.fs.open_input_stream(self.path(key), compression=None))  # as stored
         with stream:
             yield stream
 
     @contextmanager
     def open_at(self, key: str, offset: int) -> Iterator[IO[bytes]]:
         """`key` opened for reading from byte `offset` (a ranged read on S3)."""
-        try:
-            handle: Any = open(self.path(key), "rb") if self.local else self.fs.open_input_file(  # noqa: SIM115
-                self.path(key))
+        def at_offset() -> Any:
+            handle = open(self.path(key), "rb") if self.local else self.fs.open_input_file(self.path(key))  # noqa: SIM115
             handle.seek(offset)
+            return handle
+
+        with self._opened(key, at_offset) as handle:
+            yield handle
+
+    def _opened(self, key: str, opener: Callable[[], Any]) -> Any:
+        """What `opener` opens, its errors told as KeyMissing or StorageError naming `key`."""
+        try:
+            return opener()
         except FileNotFoundError:
             raise self._missing(key) from None
         except OSError as e:
             raise self._error("read", key, e) from e
-        with handle:
-            yield handle
 
     def read_bytes(self, key: str) -> bytes:
         with self.open(key) as f:
