@@ -221,8 +221,10 @@ def _write_missing(repo: Repository, aip_id: str, version: str, missing: list[Lo
                                   "error": e.message, "hint": e.hint})
             continue
         have.add(loc.name)
+        how = "flushed, sha256 taken as written" if loc.kind == "packed" and repo.store(loc).local \
+            else "verified as read back"
         detail = f"{aip_id} {version} copied from {source_name} to {loc.name} ({loc.kind}, tier {loc.tier}); " \
-                 f"{info.bytes} bytes verified as read back"
+                 f"{info.bytes} bytes {how}"
         if info.archive_sha256:
             detail += f"; archive sha256 {info.archive_sha256}"
         event = Event("replication", "success", detail, ARCHA_AGENT, aip_id, version, loc.name)
