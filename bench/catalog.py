@@ -30,6 +30,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from timing import best
+
 from archa.repository.catalog import MIGRATIONS, FileRow, FileWriter
 
 BIN = Path(sys.executable).parent
@@ -107,14 +110,6 @@ def per_row(path: Path, tables: tuple[str, ...]) -> float:
     conn.close()
     return float(size) / n
 
-
-def best(fn: Callable[[], object], rounds: int = 3) -> float:
-    times = []
-    for _ in range(rounds):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def cli(*args: str) -> Callable[[], object]:

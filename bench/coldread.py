@@ -26,12 +26,14 @@ import random
 import shutil
 import subprocess
 import sys
-import time
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from timing import best
+
 from archa.repository.copies import iter_packed, open_packed_member, packed_keys, read_packed_index
 from archa.repository.repo import Repository
 
@@ -69,14 +71,6 @@ def make_aip(work: Path, files: int, size: int) -> tuple[Path, str]:
     marker.write_text(json.dumps({"aip": aip}))
     return repo, aip
 
-
-def best(fn, rounds: int = 5) -> float:  # type: ignore[no-untyped-def]
-    times = []
-    for _ in range(rounds):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def archa_cli(aip: str, out: Path, inner: str, repo_path: Path) -> None:
@@ -126,10 +120,10 @@ def main() -> None:
     out = work / "coldread-dip"
     for where, member in (("last", payload[-1]), ("middle", payload[len(payload) // 2])):
         inner = member.split("/data/", 1)[1]
-        a = best(partial(archa_cli, aip, out, inner, repo_path))
-        b = best(partial(tar_cli, archive, out, member))
-        c = best(partial(archa_read, store, aip, index, member))
-        d = best(partial(stream_read, store, aip, member))
+        a = best(partial(archa_cli, aip, out, inner, repo_path), 5)
+        b = best(partial(tar_cli, archive, out, member), 5)
+        c = best(partial(archa_read, store, aip, index, member), 5)
+        d = best(partial(stream_read, store, aip, member), 5)
         print(f"  {where} member: archa dip export {a * 1000:8.1f} ms | tar -I zstd -x {b * 1000:8.1f} ms | "
               f"ratio {a / b:.3f}x the time")
         print(f"  {where} member, in process: frame read {c * 1000:8.2f} ms | streamed {d * 1000:8.1f} ms | "
