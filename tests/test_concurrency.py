@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from archa.cli.main import cli
@@ -100,3 +101,43 @@ def test_work_areas_of_running_commands_survive_a_sweep(repo: Repository) -> Non
     assert (mine / "staged.bin").exists()
     repo.release_work_dir(mine)
     assert not mine.exists()
+
+
+def test_the_same_bag_twice_at_once_is_stored_once(repo: Repository, tmp_path: Path) -> None:
+    root = str(repo.root)
+    repo.close()
+    bag = write_bag(tmp_path / "b", {f"f{j}.bin": os.urandom(200_000) for j in range(30)})
+    procs = [_archa("ingest", str(bag), "--json", "--repo", root) for _ in range(2)]
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert sorted(p.returncode for p in procs) == [0, 2], outs
+    assert "DUP001" in "".join(o + e for o, e in outs)
+    with Repository.open(Path(root)) as again:
+        assert len(again.catalog.aips()) == 1
+
+
+def test_an_ingest_waits_for_another_of_the_same_payload(repo: Repository, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The duplicate check and the commit happen under the payload's lock: while another
+    command holds it, this ingest waits (here: gives up after 1 s, storing nothing)."""
+    from archa.errors import RepositoryError
+    from archa.repository.catalog import payload_fingerprint
+
+    bag = write_bag(tmp_path / "b", {"a.txt": b"a\n"})
+    fingerprint = payload_fingerprint([("representations/original/data/a.txt",
+                                        "87428fc522803d31065e7bce3cf03fe475096631e5e07bbd7a0fde60c4cf25c7")])
+    holder = subprocess.Popen(
+        [sys.executable, "-c", ("import sys, time; from pathlib import Path; from archa.repository.repo import "
+         "Repository; r = Repository.open(Path(sys.argv[1]));\nwith r.aip_lock(sys.argv[2]):\n"
+         "    print('held', flush=True); time.sleep(60)"), str(repo.root), f"payload:{fingerprint}"],
+        stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)})
+    original = Repository.aip_lock
+    monkeypatch.setattr(Repository, "aip_lock", lambda self, key, timeout=60.0: original(self, key, 1.0))
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        with pytest.raises(RepositoryError, match="being written"):
+            ingest(repo, bag)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert repo.catalog.aips() == []
+    assert ingest(repo, bag).aip_id  # once the other is done

@@ -13,6 +13,8 @@ import getpass
 import os
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from sys import intern
@@ -140,9 +142,11 @@ class _Ingest:
                 result = self._resubmit(held, work, bag, builder, files)
                 result.seconds = time.perf_counter() - t0
                 return result
-            if not self.options.allow_duplicate:
-                self._refuse_duplicate(bag, files)
-            result = self._commit(work, bag, builder, files)
+            fingerprint = payload_fingerprint((f.logical_path, f.digest) for f, _d in files if f.role == "payload")
+            with self._same_records_one_at_a_time(bag, fingerprint):  # checked and stored without a gap
+                if not self.options.allow_duplicate:
+                    self._refuse_duplicate(bag, fingerprint)
+                result = self._commit(work, bag, builder, files)
         except SipRejected as rej:
             self._record_rejection(rej)
             raise
@@ -400,11 +404,23 @@ class _Ingest:
         rows = with_text(rows, lambda lp: (builder.object_dir / stored[lp]).read_bytes())
         return page_structure(doc, rows, label), rows
 
-    def _refuse_duplicate(self, bag: Bag, files: list[tuple[FileRow, dict[str, str]]]) -> None:
-        """SipRejected when an active AIP holds the same payload (DUP001) or has the same
-        External-Identifier (DUP004)."""
+    @contextmanager
+    def _same_records_one_at_a_time(self, bag: Bag, fingerprint: str) -> Iterator[None]:
+        """Hold the locks of this payload and External-Identifier, so that two ingests of the
+        same bag side by side cannot both pass the duplicate check: the second sees the first."""
+        keys = {f"payload:{fingerprint}"}
+        ext = bag.info_value("External-Identifier")
+        if ext:
+            keys.add(f"external:{ext}")
+        with ExitStack() as stack:
+            for key in sorted(keys):
+                stack.enter_context(self.repo.aip_lock(key))
+            yield
+
+    def _refuse_duplicate(self, bag: Bag, fingerprint: str) -> None:
+        """SipRejected when an active AIP holds the same payload (`fingerprint`, DUP001) or
+        has the same External-Identifier (DUP004)."""
         cat = self.repo.catalog
-        fingerprint = payload_fingerprint((f.logical_path, f.digest) for f, _d in files if f.role == "payload")
         same = cat.conn.execute("SELECT id, head FROM aips WHERE payload_digest = ? AND COALESCE(state, 'active') "
                                 "= 'active' LIMIT 1", [fingerprint]).fetchone()
         hint = "nothing was stored; to keep it as another AIP all the same, ingest it with --allow-duplicate"
