@@ -40,10 +40,9 @@ _PARSER = etree.XMLParser(no_network=True, resolve_entities=False, huge_tree=Tru
 class Found:
     """What the locations hold for one AIP."""
 
-    inventory: dict[str, Any] | None = None
+    versions: int = 0  # in the OCFL copy metadata is read from (its inventory is read again then)
     metadata_source: tuple[Store, str, str] | None = None  # (store, kind, prefix)
     copies: list[dict[str, Any]] = field(default_factory=list)
-    sizes: dict[str, int] = field(default_factory=dict)  # object-relative path -> size
 
 
 @dataclass
@@ -87,12 +86,12 @@ def _scan(repo: Repository) -> Scan:
                 f = found.setdefault(inv["id"], Found())
                 prefix = "/".join(parts[:4])
                 sizes = {k[len(prefix) + 1:]: s for k, s in store.list(prefix)}
-                newer = f.inventory is None or len(inv["versions"]) > len(f.inventory["versions"])
+                newer = len(inv["versions"]) > f.versions
                 if newer or f.metadata_source is None or f.metadata_source[1] != "ocfl":
-                    # read from the OCFL copy with the most versions (a copy not yet synced has fewer)
-                    f.inventory = inv
+                    # read from the OCFL copy with the most versions (a copy not yet synced has fewer);
+                    # nothing per file is kept here, so the scan's memory grows with AIPs, not files
+                    f.versions = len(inv["versions"])
                     f.metadata_source = (store, "ocfl", prefix)
-                    f.sizes = sizes
                 for v in inv["versions"]:
                     f.copies.append({"aip_id": inv["id"], "version": v, "location": loc.name, "state": "ok",
                                      "written": inv["versions"][v]["created"], "last_audit": None,
@@ -133,9 +132,8 @@ def _read_versions(aip_id: str, f: Found) -> tuple[dict[str, Any], Stored]:
     store, kind, where = f.metadata_source
     out = Stored()
     if kind == "ocfl":
-        inv = f.inventory
-        assert inv is not None
-        out.sizes = dict(f.sizes)
+        inv = json.loads(store.read_bytes(f"{where}/{INVENTORY}"))
+        out.sizes = {k[len(where) + 1:]: s for k, s in store.list(where)}
         wanted = _wanted(inv)
         for version in inv["versions"]:
             out.inventories[version] = store.read_bytes(f"{where}/{version}/{INVENTORY}")
