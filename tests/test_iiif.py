@@ -176,3 +176,14 @@ def test_viewer_shows_first_page_in_chromium(repo: Repository, tmp_path: Path) -
 
 def _near(px: Any, colour: tuple[int, int, int]) -> bool:
     return all(abs(a - b) < 40 for a, b in zip(px, colour, strict=True))
+
+
+def test_an_export_leaves_the_catalog_rebuildable(repo: Repository, tmp_path: Path) -> None:
+    """An export takes no repository lock, yet its events reach the locations' logs at once:
+    a rebuild right after it finds the same catalog."""
+    aip = _volume(repo, tmp_path, PspSpec(pages=2))
+    _export(repo, aip, tmp_path / "iiif")
+    r = CliRunner().invoke(cli, ["dip", "export", aip, str(tmp_path / "dip"), "--repo", str(repo.root)])
+    assert r.exit_code == 0, r.output
+    r = CliRunner().invoke(cli, ["catalog", "rebuild", "--check", "--repo", str(repo.root)])
+    assert r.exit_code == 0, r.output

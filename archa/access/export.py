@@ -13,7 +13,8 @@ Contracts: every byte of an original is verified against the catalog on its way 
 file comes from the next copy. The DIP is built under a hidden sibling of OUT and renamed
 to OUT only when complete, so OUT is never half-written; without `force` an existing OUT
 is refused. The export is recorded in the event log (one "dissemination" event, and one
-"creation" event per access copy). Nothing in storage is changed.
+"creation" event per access copy), which is written to the locations' event logs at
+once. Nothing of the AIPs in storage is changed.
 """
 
 from __future__ import annotations
@@ -265,6 +266,7 @@ def export_dip(repo: Repository, opts: ExportOptions, progress: ProgressFn | Non
                   + ", ".join(f"{k} ({n})" for k, n in result.sources.items()))
         repo.catalog.record_events([*builder.events, Event("dissemination", "success", detail, ARCHA_AGENT,
                                                             opts.aip_id, version)])
+        repo.anchor_events()  # an export takes no repository lock: its events go to the locations now
         return result
     except BaseException:
         sink.abort()

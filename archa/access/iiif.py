@@ -258,6 +258,7 @@ def export_iiif(repo: Repository, aip_id: str, out: Path, version: str | None = 
     detail = (f"DIP {dip_id} (iiif) of {ver} to {out}: {len(made)} pages, {tiles} tiles and sizes, {size} bytes, "
               f"from the user copies; read from " + ", ".join(f"{k} ({n})" for k, n in report.sources.items()))
     cat.record_events([Event("dissemination", "success", detail, ARCHA_AGENT, aip_id, ver)])
+    repo.anchor_events()  # an export takes no repository lock: its events go to the locations now
     return {"dip_id": dip_id, "out": str(out), "format": "iiif", "aip_id": aip_id, "version": ver,
             "pages": len(made), "tiles": tiles, "bytes": size, "seconds": seconds, "sources": report.sources,
             "base_url": base}

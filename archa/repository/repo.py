@@ -207,10 +207,15 @@ class Repository:
                 yield
             finally:
                 self._writing_depth, self._writing_shared = 0, False
-                from archa.repository.eventlog import anchor
+                self.anchor_events()
 
-                with exclusive_lock(self.root / "anchor.lock", timeout=600):
-                    anchor(self)  # the events of this command (and any other's) into every location's log
+    def anchor_events(self) -> None:
+        """Write the events not yet there to every location's copy of the event log
+        (eventlog.anchor), under its own lock: safe beside any other command."""
+        from archa.repository.eventlog import anchor
+
+        with exclusive_lock(self.root / "anchor.lock", timeout=600):
+            anchor(self)
 
     # --- per-AIP locks --------------------------------------------------------------------
 
