@@ -151,6 +151,7 @@ POST: dict[str, tuple[Callable[[Path], None], str, str]] = {
     "MD5 file lists a missing file": (_md5_lists_ghost, "NDK006", "ghost.txt"),
     "file not in the MD5 file": (_extra_file, "NDK007", "poznamky.txt"),
     "no MD5 file": (lambda top: next(top.glob("md5_*.md5")).unlink(), "NDK003", "MD5 file"),
+    "folder not named by its packageid": (lambda top: top.rename(top.with_name("kronika")), "NDK023", "packageid"),
 }
 
 
@@ -177,6 +178,8 @@ def test_each_list_check_rejects(tmp_path: Path, case: str) -> None:
     change, code, text = POST[case]
     psp = make_psp(tmp_path / "src", PspSpec(pages=2))
     change(psp)
+    if not psp.exists():  # renamed
+        psp = next((tmp_path / "src").iterdir())
     _rejected(tmp_path, psp, code, text)
 
 
@@ -203,13 +206,13 @@ def test_drop_folder_takes_psps(repo: Repository, tmp_path: Path) -> None:
 
     drop = tmp_path / "drop"
     good = make_psp(drop, PspSpec(kind="periodical", version="1.7.1", pages=2))
-    zipped = zip_package(make_psp(tmp_path / "z", PspSpec(pages=2)), drop / "kronika.zip",
-                         top="kronika")
+    inner = make_psp(tmp_path / "z", PspSpec(pages=2))
+    zipped = zip_package(inner, drop / f"{inner.name}.zip")
     broken = make_psp(drop, PspSpec(pages=2), mutate=_png)
     for item in (good, zipped, broken):
         (drop / f"{item.name}.ready").write_text("")
     result = watch_once(repo, drop)
-    assert {i.name: i.status for i in result.items} == {good.name: "ingested", "kronika.zip": "ingested",
+    assert {i.name: i.status for i in result.items} == {good.name: "ingested", zipped.name: "ingested",
                                                         broken.name: "failed"}
     assert {i.kind for i in result.items} == {"ndk"}
     assert "NDK018" in (drop / "failed" / f"{broken.name}.report.json").read_text()

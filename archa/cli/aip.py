@@ -42,11 +42,12 @@ def aip_list(originator: str | None, repo_path: str | None, as_json: bool) -> No
     if not rows:
         click.echo("no AIPs")
         return
-    click.echo(f"{'AIP':<46} {'head':<4} {'files':>7} {'size':>10}  {'created':<20} {'originator':<14} label")
+    width = max(10, *(len(r["originator_id"] or "-") for r in rows))  # the longest originator id
+    click.echo(f"{'AIP':<46} {'head':<4} {'files':>7} {'size':>10}  {'created':<20} {'originator':<{width}} label")
     for r in rows:
         state = "" if r["state"] == "active" else f" [{r['state']}]"
         click.echo(f"{r['id']:<46} {r['head']:<4} {r['files']:>7} {human_bytes(r['bytes']):>10}  "
-                   f"{r['created'][:19]:<20} {r['originator_id'] or '-':<14} {r['label']}{state}")
+                   f"{r['created'][:19]:<20} {r['originator_id'] or '-':<{width}} {r['label']}{state}")
 
 
 @aip.command("show")

@@ -156,6 +156,9 @@ def read_psp(folder: Path, check: Check) -> Psp | None:
         return None
     psp.version = _text(info.find("metadataversion"))
     psp.uuid = _text(info.find("packageid"))
+    if psp.uuid and folder.name != psp.uuid:
+        check.error("NDK023", f"the package folder must be named by its packageid {psp.uuid!r} (the standard's "
+                    "PSP-ID); rename the folder (or the ZIP and its top folder)", folder.name, psp.uuid, folder.name)
     psp.creator = _text(info.find("creator"))
     mainmets = norm(_text(info.find("mainmets")))
     psp.mets = _one(folder, "mets_*.xml", "main METS", check, named=mainmets) if mainmets else \
