@@ -11,6 +11,7 @@ $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/python -m compileall -q archa  # an editable install is not compiled: every command would compile its modules
 	touch $(STAMP)
 
 install: $(STAMP)
