@@ -131,10 +131,10 @@ def test_an_ingest_waits_for_another_of_the_same_payload(repo: Repository, tmp_p
          "    print('held', flush=True); time.sleep(60)"), str(repo.root), f"payload:{fingerprint}"],
         stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)})
     original = Repository.aip_lock
-    monkeypatch.setattr(Repository, "aip_lock", lambda self, key, timeout=60.0: original(self, key, 1.0))
+    monkeypatch.setattr(Repository, "aip_lock", lambda self, key, timeout=60.0, what="": original(self, key, 1.0, what))
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
-        with pytest.raises(RepositoryError, match="being written"):
+        with pytest.raises(RepositoryError, match="a SIP with the same payload is being written"):
             ingest(repo, bag)
     finally:
         holder.kill()

@@ -408,13 +408,13 @@ class _Ingest:
     def _same_records_one_at_a_time(self, bag: Bag, fingerprint: str) -> Iterator[None]:
         """Hold the locks of this payload and External-Identifier, so that two ingests of the
         same bag side by side cannot both pass the duplicate check: the second sees the first."""
-        keys = {f"payload:{fingerprint}"}
+        keys = {f"payload:{fingerprint}": "a SIP with the same payload"}
         ext = bag.info_value("External-Identifier")
         if ext:
-            keys.add(f"external:{ext}")
+            keys[f"external:{ext}"] = f"a SIP with External-Identifier {ext!r}"
         with ExitStack() as stack:
             for key in sorted(keys):
-                stack.enter_context(self.repo.aip_lock(key))
+                stack.enter_context(self.repo.aip_lock(key, what=keys[key]))
             yield
 
     def _refuse_duplicate(self, bag: Bag, fingerprint: str) -> None:

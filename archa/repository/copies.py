@@ -258,8 +258,8 @@ def write_packed_copy(root: StorageRoot, aip_id: str, version: str, store: Store
     # right after the fsync would come from the page cache and prove nothing more than the
     # digest taken while writing: the size is checked, the bytes by the next audit
     got = store.digest(archive_key) if not store.local else put.sha256
-    if store.local and store.size(archive_key) != put.size:
-        got = f"a file of {store.size(archive_key)} bytes instead of {put.size}"
+    if store.local and (size := store.size(archive_key)) != put.size:
+        got = f"a file of {size} bytes instead of {put.size}"
     if got != put.sha256:
         store.delete(archive_key)
         raise StorageError(f"location {store.name!r}: {archive_key} read back with sha256 {got}, "
@@ -307,8 +307,7 @@ class _Limited(io.RawIOBase):
     def readinto(self, b: Any) -> int:
         if self.left <= 0:
             return 0
-        view = memoryview(b)[:self.left]
-        n = self.src.readinto(view) if hasattr(self.src, "readinto") else 0  # type: ignore[attr-defined]
+        n: int = self.src.readinto(memoryview(b)[:self.left])  # type: ignore[attr-defined]
         if not n:
             raise PackedCorrupt("the archive ends inside a member")
         self.left -= n

@@ -228,10 +228,11 @@ class Repository:
         return d / f"aip-{stripe:04d}.lock"
 
     @contextmanager
-    def aip_lock(self, aip_id: str, timeout: float = 60.0) -> Iterator[None]:
+    def aip_lock(self, aip_id: str, timeout: float = 60.0, what: str = "") -> Iterator[None]:
         """Hold the lock of `aip_id`'s storage (re-entrant in this process); RepositoryError
-        after `timeout` seconds when another command keeps it."""
-        with self._aip_lock(aip_id, timeout) as held:
+        after `timeout` seconds when another command keeps it (`what` names the thing locked
+        in that message when it is no AIP, e.g. a payload)."""
+        with self._aip_lock(aip_id, timeout, what) as held:
             assert held
             yield
 
@@ -242,7 +243,7 @@ class Repository:
             yield held
 
     @contextmanager
-    def _aip_lock(self, aip_id: str, timeout: float | None) -> Iterator[bool]:
+    def _aip_lock(self, aip_id: str, timeout: float | None, what: str = "") -> Iterator[bool]:
         path = self._aip_lock_path(aip_id)
         held = self._aip_locks.get(path)
         if held is not None:
@@ -254,8 +255,8 @@ class Repository:
                 self._aip_locks[path] = (fd, depth - 1)
             return
         try:
-            fd = acquire(path, timeout=timeout or 0.0, busy=f"AIP {aip_id} is being written or audited by "
-                                                          "another archa command")
+            fd = acquire(path, timeout=timeout or 0.0,
+                         busy=f"{what or f'AIP {aip_id}'} is being written or audited by another archa command")
         except RepositoryError:
             if timeout is None:
                 yield False
