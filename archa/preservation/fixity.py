@@ -390,8 +390,7 @@ def audit(repo: Repository, opts: AuditOptions, progress: ProgressFn | None = No
             summary.not_reached = len(rows) - i
             break
         with repo.aip_lock_if_free(row["aip_id"]) as free:
-            now = next((c for c in repo.catalog.copies(row["aip_id"])
-                        if (c["version"], c["location"]) == (row["version"], row["location"])), None) if free else None
+            now = repo.catalog.copy(row["aip_id"], row["version"], row["location"]) if free else None
             if now is None:  # being written by another command (or gone meanwhile): the next audit
                 summary.busy += int(not free)
                 continue

@@ -144,8 +144,7 @@ def repair(repo: Repository, aip_id: str | None = None, location: str | None = N
     results = []
     for row in rows:
         with repo.aip_lock(row["aip_id"], timeout=REPAIR_WAIT):
-            now = next((c for c in repo.catalog.copies(row["aip_id"])
-                        if (c["version"], c["location"]) == (row["version"], row["location"])), None)
+            now = repo.catalog.copy(row["aip_id"], row["version"], row["location"])
             if now is None or now["state"] == "ok":
                 continue  # repaired (or gone) while this waited
             results.append(_repair_one(repo, now, names[row["location"]]))

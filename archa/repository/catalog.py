@@ -250,37 +250,33 @@ class FileWriter:
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
-        self.aips: dict[str, int] = {}
-        self.formats: dict[tuple[str, ...], int] = {}
-        self.dirs: dict[str, int] = {}
+        self.aips: dict[Any, int] = {}  # (value,) -> id, for each lookup table
+        self.formats: dict[Any, int] = {}
+        self.dirs: dict[Any, int] = {}
 
-    def dir_key(self, path: str) -> int:
-        n = self.dirs.get(path)
+    def _intern(self, cache: dict[Any, int], table: str, columns: Sequence[str], values: tuple[Any, ...],
+                key: str = "id") -> int:
+        """The id of the `table` row holding `values` in `columns`, added when new (cached;
+        a cache past 100,000 entries starts again, so millions of folders keep memory flat)."""
+        n = cache.get(values)
         if n is None:
-            self.conn.execute("INSERT OR IGNORE INTO dirs (path) VALUES (?)", [path])
-            n = int(self.conn.execute("SELECT id FROM dirs WHERE path = ?", [path]).fetchone()[0])
-            if len(self.dirs) > 100_000:  # millions of folders: keep the cache bounded
-                self.dirs.clear()
-            self.dirs[path] = n
+            self.conn.execute(f"INSERT OR IGNORE INTO {table} ({', '.join(columns)}) VALUES "
+                              f"({', '.join('?' * len(columns))})", values)
+            n = int(self.conn.execute(f"SELECT {key} FROM {table} WHERE {' AND '.join(f'{c} = ?' for c in columns)}",
+                                      values).fetchone()[0])
+            if len(cache) > 100_000:
+                cache.clear()
+            cache[values] = n
         return n
 
     def aip_key(self, aip_id: str) -> int:
-        n = self.aips.get(aip_id)
-        if n is None:
-            self.conn.execute("INSERT OR IGNORE INTO aip_keys (id) VALUES (?)", [aip_id])
-            n = int(self.conn.execute("SELECT n FROM aip_keys WHERE id = ?", [aip_id]).fetchone()[0])
-            self.aips[aip_id] = n
-        return n
+        return self._intern(self.aips, "aip_keys", ("id",), (aip_id,), key="n")
+
+    def dir_key(self, path: str) -> int:
+        return self._intern(self.dirs, "dirs", ("path",), (path,))
 
     def format_key(self, values: tuple[str, ...]) -> int:
-        n = self.formats.get(values)
-        if n is None:
-            self.conn.execute(f"INSERT OR IGNORE INTO formats ({', '.join(FORMAT_COLUMNS)}) VALUES "
-                              f"({', '.join('?' * len(FORMAT_COLUMNS))})", values)
-            n = int(self.conn.execute(f"SELECT id FROM formats WHERE {' AND '.join(f'{c} = ?' for c in FORMAT_COLUMNS)}",
-                                      values).fetchone()[0])
-            self.formats[values] = n
-        return n
+        return self._intern(self.formats, "formats", FORMAT_COLUMNS, values)
 
     def insert(self, files: Iterable[FileRow]) -> int:
         """Insert `files`, counting them into `version_formats`; returns how many."""
@@ -381,9 +377,15 @@ class Catalog:
 
     def rows(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         """The result of a query as dicts (column -> value)."""
+        return list(self.iter_rows(sql, params))
+
+    def iter_rows(self, sql: str, params: Sequence[Any] = ()) -> Iterator[dict[str, Any]]:
+        """`rows`, streamed: a thousand rows in memory at a time, whatever the result's size."""
         cur = self.conn.execute(sql, params)
         cols = [d[0] for d in cur.description]
-        return [dict(zip(cols, r, strict=True)) for r in cur]
+        while batch := cur.fetchmany(1000):
+            for r in batch:
+                yield dict(zip(cols, r, strict=True))
 
     @classmethod
     def create(cls, path: Path) -> Catalog:
@@ -606,12 +608,8 @@ class Catalog:
                    ) -> Iterator[dict[str, Any]]:
         """A version's files in logical-path order, streamed from the catalog (at most `limit`
         after skipping `offset`)."""
-        cur = self.conn.execute("SELECT * FROM files WHERE aip_id = ? AND version = ? ORDER BY logical_path "
-                                "LIMIT ? OFFSET ?", [aip_id, version, -1 if limit is None else limit, offset])
-        names = [d[0] for d in cur.description]
-        while batch := cur.fetchmany(1000):
-            for row in batch:
-                yield dict(zip(names, row, strict=True))
+        return self.iter_rows("SELECT * FROM files WHERE aip_id = ? AND version = ? ORDER BY logical_path "
+                              "LIMIT ? OFFSET ?", [aip_id, version, -1 if limit is None else limit, offset])
 
     def file(self, aip_id: str, version: str, logical_path: str) -> dict[str, Any] | None:
         folder, sep, name = logical_path.rpartition("/")
@@ -651,6 +649,12 @@ class Catalog:
         return self.rows("SELECT * FROM copies WHERE aip_id = ? ORDER BY version, location",
                                   [aip_id])
 
+    def copy(self, aip_id: str, version: str, location: str) -> dict[str, Any] | None:
+        """One copy's row as it is now (None: not recorded)."""
+        rows = self.rows("SELECT * FROM copies WHERE aip_id = ? AND version = ? AND location = ?",
+                         [aip_id, version, location])
+        return rows[0] if rows else None
+
     def transfer(self, transfer_id: str) -> dict[str, Any]:
         rows = self.rows("SELECT * FROM transfers WHERE id = ?", [transfer_id])
         if not rows:
@@ -669,12 +673,8 @@ class Catalog:
     def iter_events(self, aip_id: str | None = None, since: str | None = None) -> Iterator[dict[str, Any]]:
         """`events`, streamed from the catalog; `since` is answered by the time index."""
         where = [c for c, v in (("aip_id = ?", aip_id), ("time >= ?", since)) if v]
-        cur = self.conn.execute(f"SELECT * FROM events {'WHERE ' + ' AND '.join(where) if where else ''} "
-                                "ORDER BY seq", [v for v in (aip_id, since) if v])
-        names = [d[0] for d in cur.description]
-        while batch := cur.fetchmany(1000):
-            for row in batch:
-                yield dict(zip(names, row, strict=True))
+        return self.iter_rows(f"SELECT * FROM events {'WHERE ' + ' AND '.join(where) if where else ''} "
+                              "ORDER BY seq", [v for v in (aip_id, since) if v])
 
     def format_profile(self) -> list[dict[str, Any]]:
         """Files and bytes per PUID over the head version of every AIP (payload only), from
