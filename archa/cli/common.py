@@ -41,13 +41,19 @@ def open_repo(repo_path: str | None) -> Repository:
     return Repository.open(resolve_repo_path(repo_path))
 
 
-def emit_json(data: Any) -> None:
-    text = json.dumps(data, indent=2, ensure_ascii=False, default=str)
+def json_text(data: Any, indent: int | None = 2) -> str:
+    """`data` as JSON, UTF-8 as it is; a name that was not UTF-8 at its source (surrogate escapes) makes
+    it all ASCII escapes, still valid JSON."""
+    text = json.dumps(data, indent=indent, ensure_ascii=False, default=str)
     try:
         text.encode("utf-8")
-    except UnicodeEncodeError:  # a name that was not UTF-8 at its source: \udcXX escapes, valid JSON
-        text = json.dumps(data, indent=2, default=str)
-    click.echo(text)
+    except UnicodeEncodeError:
+        text = json.dumps(data, indent=indent, default=str)
+    return text
+
+
+def emit_json(data: Any) -> None:
+    click.echo(json_text(data))
 
 
 def emit_json_stream(head: dict[str, Any], key: str, items: Iterable[Any]) -> None:
@@ -56,16 +62,11 @@ def emit_json_stream(head: dict[str, Any], key: str, items: Iterable[Any]) -> No
     import sys
 
     out = sys.stdout
-    text = json.dumps(head, indent=2, ensure_ascii=False, default=str)
+    text = json_text(head)
     out.write(text[:-1].rstrip() + (",\n" if head else "") + f'  {json.dumps(key)}: [')
     first = True
     for item in items:
-        try:
-            line = json.dumps(item, ensure_ascii=False, default=str)
-            line.encode("utf-8")
-        except UnicodeEncodeError:  # a name that was not UTF-8 at its source: \udcXX escapes
-            line = json.dumps(item, default=str)
-        out.write(("\n    " if first else ",\n    ") + line)
+        out.write(("\n    " if first else ",\n    ") + json_text(item, indent=None))
         first = False
     out.write("\n  ]\n}\n" if not first else "]\n}\n")
     out.flush()

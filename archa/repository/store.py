@@ -215,15 +215,8 @@ class Store:
 
     @contextmanager
     def open(self, key: str) -> Iterator[IO[bytes]]:
-        if self.local:
-            try:
-                f = open(self.path(key), "rb")  # noqa: SIM115 - closed below
-            except FileNotFoundError:
-                raise self._missing(key) from None
-            with f:
-                yield f
-            return
-        stream = self._opened(key, lambda: self.fs.open_input_stream(self.path(key), compression=None))  # as stored
+        stream = self._opened(key, lambda: open(self.path(key), "rb") if self.local  # noqa: SIM115 - closed below
+                              else self.fs.open_input_stream(self.path(key), compression=None))  # bytes as stored
         with stream:
             yield stream
 
@@ -239,12 +232,16 @@ class Store:
             yield handle
 
     def _opened(self, key: str, opener: Callable[[], Any]) -> Any:
-        """What `opener` opens, its errors told as KeyMissing or StorageError naming `key`."""
+        """What `opener` opens. A missing key is KeyMissing; another error is StorageError on
+        S3 (the location cannot be read) but stays an OSError locally: a local file that
+        exists and cannot be read is damage to that copy, as audits and exports report it."""
         try:
             return opener()
         except FileNotFoundError:
             raise self._missing(key) from None
         except OSError as e:
+            if self.local:
+                raise
             raise self._error("read", key, e) from e
 
     def read_bytes(self, key: str) -> bytes:
