@@ -9,8 +9,11 @@ from pathlib import Path
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--allow-file-access-from-files"]
 
 
-def chromium() -> str | None:
-    return shutil.which("chromium") or shutil.which("chromium-browser")
+def chromium() -> str:
+    """Debian's chromium; the test fails without it (`make test` installs it, as CI runs it)."""
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert found, "this test needs Debian's chromium (make test installs it: apt-get install chromium)"
+    return found
 
 
 def dump_dom(browser: str, page: Path, *flags: str, fragment: str = "") -> str:
