@@ -74,8 +74,10 @@ class Finding:
 
     def __str__(self) -> str:
         s = f"{self.code} {self.path}: {self.message}" if self.path else f"{self.code} {self.message}"
-        if self.expected is not None or self.found is not None:
+        if self.expected is not None:
             s += f" (expected {self.expected}, found {self.found})"
+        elif self.found is not None:
+            s += f" (found {self.found})"
         return printable(s)
 
 

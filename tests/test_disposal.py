@@ -41,7 +41,7 @@ def _take_in(repo: Repository, tmp_path: Path, name: str, **kw: object) -> str:
     kw = {"closed": "2015-06-30", "period": 5, **kw}
     pkg = mk.fresh_package(name=name, ident=f"KU-{name}", title=f"Spis {name}", **kw)
     folder = mk.write_package(tmp_path / f"src-{name}", pkg)
-    code, out = _run(repo, "transfer", "nsesss", str(folder), str(tmp_path / f"bag-{name}"), "--ingest", "--json")
+    code, out = _run(repo, "transfer", "nsesss", str(folder), "--ingest", "--json")  # no bag between
     assert code == 0, out
     return str(json.loads(out)["ingest"]["aip_id"])
 

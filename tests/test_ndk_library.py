@@ -24,7 +24,7 @@ METS = "{http://www.loc.gov/METS/}"
 
 def _ingest_psp(repo: Repository, tmp_path: Path, spec: PspSpec, name: str = "bag") -> tuple[str, Path]:
     psp = make_psp(tmp_path / "src", spec)
-    r = CliRunner().invoke(cli, ["transfer", "ndk", str(psp), str(tmp_path / name), "--ingest", "--json",
+    r = CliRunner().invoke(cli, ["transfer", "ndk", str(psp), "--ingest", "--json",  # bagged in staging
                                  "--repo", str(repo.root)])
     assert r.exit_code == 0, r.output
     return json.loads(r.output)["ingest"]["aip_id"], psp

@@ -153,3 +153,18 @@ def test_frames_on_s3(repo: Repository, aip: str, s3_env: S3Server) -> None:
     # stored as written: not compressed once more by the S3 client because the key ends in .zst
     raw = store.fs.open_input_file(store.path(packed_keys(aip, "v1")[0]))
     assert raw.size() == index["archive_bytes"] and raw.read(4) == b"\x28\xb5\x2f\xfd"
+
+
+def test_version_paths_stream_the_inventorys_order(repo: Repository, tmp_path: Path) -> None:
+    """The packed writer lists a version from its folders (nothing per file held); the order
+    must be the inventory's sorted order, which readers of the index rely on: names that
+    sort around '/' (a.txt < a/b < a0), capitals, spaces, Czech letters, hidden names."""
+    from archa.repository.ocfl import version_files, version_paths
+
+    names = ["a.txt", "a/b.txt", "a/b/c.txt", "a-b.txt", "a b.txt", "a0/x.txt", "A.txt", "ž/č.txt", "z.txt",
+             "a/.hidden-but-kept.txt"]
+    bag = write_bag(tmp_path / "order", {n: n.encode() for n in names})
+    aip = ingest(repo, bag).aip_id
+    listed = [p for p, _d in version_files(repo.hot, aip, "v1")]
+    assert list(version_paths(repo.hot, aip, "v1")) == listed
+    assert "v1/content/representations/original/data/a/.hidden-but-kept.txt" in listed

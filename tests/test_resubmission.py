@@ -21,8 +21,7 @@ def _run(repo: Repository, *args: str) -> tuple[int, str]:
 
 def _send(repo: Repository, tmp_path: Path, pkg: mk.Package, tag: str, *extra: str) -> tuple[int, dict[str, object]]:
     folder = mk.write_package(tmp_path / f"src-{tag}", pkg)
-    code, out = _run(repo, "transfer", "nsesss", str(folder), str(tmp_path / f"bag-{tag}"), "--ingest", "--json",
-                     *extra)
+    code, out = _run(repo, "transfer", "nsesss", str(folder), "--ingest", "--json", *extra)  # bagged in staging
     return code, json.loads(out)
 
 

@@ -3,6 +3,7 @@ mounts included), clutter and links reported, unreadable files refused."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -167,3 +168,57 @@ def test_a_file_growing_during_the_copy_stops_the_transfer(tmp_path: Path, monke
         transfer_folder(src, tmp_path / "bag", [], POLICY)
     assert [(f.code, f.path) for f in e.value.findings] == [("TRF008", "register.csv")]
     assert not (tmp_path / "bag").exists()
+
+
+def test_ingest_without_out_bags_straight_into_the_repository(tmp_path: Path) -> None:
+    """`--ingest` without OUT: the bag is made in the ingest's work area, its payload hashed
+    once (with the repository's sha512 too) and moved into the AIP, not copied again; the
+    AIP is what the two-step way stores, audits clean, rebuilds the same; the share (with a
+    Windows-1250 name) is untouched and no bag is left anywhere."""
+    from archa.ingest.ingest import IngestOptions, ingest_transfer
+    from archa.transfer.kinds import run_transfer
+
+    root = tmp_path / "archive"
+    Repository.init(root).close()
+    with open(root / "archa.toml", "a", encoding="utf-8") as f:
+        f.write('\n[policy.repository]\ndigest_algorithm = "sha512"\n')
+    src = make_source(tmp_path)
+    (src / "spis 1" / "Přehled.txt".encode("cp1250").decode("utf-8", "surrogateescape")).write_bytes(b"p" * 5000)
+    before = tree_snapshot(src)
+    stages: dict[str, tuple[int, int]] = {}
+    repo = Repository.open(root)
+    with repo:
+        result, transfer = ingest_transfer(
+            repo, src, lambda out: run_transfer("folder", src, out, [("Title", "Road repairs")], repo.policy),
+            IngestOptions(), lambda stage, done, total: stages.__setitem__(stage, (done, total)))
+        files = {f["logical_path"]: f for f in repo.catalog.files(result.aip_id, "v1")}
+    payload = {lp for lp, f in files.items() if f["role"] == "payload"}
+    assert payload == {f"representations/original/data/{p}" for p in
+                       ("register.csv", "spis 1/dopis.txt", "spis 1/přílohy/foto.bin", "spis 1/Přehled.txt")}
+    assert files["representations/original/data/spis 1/Přehled.txt"]["original_name"] == "data/spis%201/P%F8ehled.txt"
+    assert {"metadata/submission/manifest-sha256.txt", "metadata/submission/manifest-sha512.txt"} <= set(files)
+    assert transfer.files == 4 and result.files == 4
+    # moved, not copied: the move saw every payload file; the copy only the small tag files
+    assert stages["move"] == (4, 4) and stages["copy"][1] < 10_000
+    obj = repo.hot.object_path(result.aip_id)
+    for lp in payload:
+        assert hashlib.sha512((obj / files[lp]["content_path"]).read_bytes()).hexdigest() == files[lp]["digest"]
+    assert tree_snapshot(src) == before
+    assert not [p for p in tmp_path.rglob("*") if p.name in ("bagit.txt",) and "storage" not in p.parts]
+    assert not list((root / "staging").iterdir())
+    runner = CliRunner()
+    audit = runner.invoke(cli, ["fixity", "audit", "--all", "--repo", str(root)])
+    assert audit.exit_code == 0, audit.output
+    rebuild = runner.invoke(cli, ["catalog", "rebuild", "--check", "--repo", str(root)])
+    assert rebuild.exit_code == 0 and "the same as the live catalog" in rebuild.output, rebuild.output
+
+
+def test_ingest_without_out_rejected_is_recorded_and_stores_nothing(repo: Repository, tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    (empty / "sub").mkdir(parents=True)
+    r = CliRunner().invoke(cli, ["transfer", "folder", str(empty), "--ingest", "--repo", str(repo.root)])
+    assert r.exit_code == 2 and "TRF006" in r.output, r.output
+    assert [t["status"] for t in repo.catalog.transfers()] == ["rejected"]
+    assert not repo.catalog.aips() and not list((repo.root / "staging").iterdir())
+    r = CliRunner().invoke(cli, ["transfer", "folder", str(empty), "--repo", str(repo.root)])
+    assert r.exit_code == 2 and "give OUT" in r.output and "--ingest" in r.output, r.output

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from archa.cli.common import Progress, emit_json, json_option, open_repo, repo_option
-from archa.errors import SipRejected
+from archa.errors import SipRejected, UsageError
 from archa.units import human_bytes
+
+if TYPE_CHECKING:
+    from archa.ingest.ingest import IngestOptions, IngestResult
+    from archa.policies.model import Policy
+    from archa.repository.repo import Repository
 
 
 @click.group("transfer")
@@ -21,11 +26,13 @@ def transfer() -> None:
 def _options(f: Callable[..., Any]) -> Callable[..., Any]:
     decorators: list[Callable[[Callable[..., Any]], Callable[..., Any]]] = [
         click.argument("sip", type=click.Path(path_type=Path)),
-        click.argument("out", type=click.Path(path_type=Path)),
+        click.argument("out", type=click.Path(path_type=Path), required=False),
         click.option("--meta", multiple=True, metavar="KEY=VALUE", help="A bag-info field (repeatable)."),
         click.option("--meta-file", type=click.Path(path_type=Path, dir_okay=False),
                      help="bag-info fields, one 'Label: value' per line."),
-        click.option("--ingest", "then_ingest", is_flag=True, help="Ingest the bag into the repository at once."),
+        click.option("--ingest", "then_ingest", is_flag=True,
+                     help="Ingest the bag into the repository at once; without OUT the bag is made inside the "
+                          "repository's staging area and becomes the AIP without an intermediate copy."),
         click.option("--originator", metavar="ID", help="The originator the records belong to (written into "
                                                         "bag-info as Originator-Identifier)."),
         click.option("--as-new-version/--refuse-duplicates", "new_version", default=True, show_default=True,
@@ -40,7 +47,7 @@ def _options(f: Callable[..., Any]) -> Callable[..., Any]:
     return f
 
 
-def _run(ctx: click.Context, kind: str, sip: Path, out: Path, meta: tuple[str, ...], meta_file: Path | None,
+def _run(ctx: click.Context, kind: str, sip: Path, out: Path | None, meta: tuple[str, ...], meta_file: Path | None,
          then_ingest: bool, originator: str | None, new_version: bool, allow_duplicate: bool, jobs: int | None,
          repo_path: str | None, as_json: bool, nsesss: Any = None) -> None:
     from archa.policies.model import load_policy
@@ -49,6 +56,9 @@ def _run(ctx: click.Context, kind: str, sip: Path, out: Path, meta: tuple[str, .
     from archa.transfer.kinds import run_transfer
 
     ctx.meta["archa.json"] = as_json
+    if out is None and not then_ingest:
+        raise UsageError("give OUT, the bag to write, or --ingest to make the bag straight into the repository",
+                         hint=f"archa transfer {kind} {sip} bags/NAME, or archa transfer {kind} {sip} --ingest")
     pairs = parse_meta(meta, meta_file)
     if originator:
         pairs = [(k, v) for k, v in pairs if k.lower() != "originator-identifier"] + \
@@ -58,6 +68,15 @@ def _run(ctx: click.Context, kind: str, sip: Path, out: Path, meta: tuple[str, .
     if originator and repo is not None:
         repo.catalog.originator(originator, repo.hot_location)  # NotFoundError before any work
     progress = Progress(enabled=None if not as_json else False)
+    if then_ingest:
+        from archa.ingest.ingest import IngestOptions
+
+        options = IngestOptions(jobs=jobs, message=f"Ingest of a transfer ({kind})", originator=originator,
+                                new_version=new_version, allow_duplicate=allow_duplicate)
+    if out is None:
+        assert repo is not None
+        _ingest_directly(repo, kind, sip, pairs, policy, jobs, progress, nsesss, as_json, options)
+        return
     try:
         result = run_transfer(kind, sip, out, pairs, policy, jobs, progress, nsesss)
     except SipRejected as rej:
@@ -76,22 +95,46 @@ def _run(ctx: click.Context, kind: str, sip: Path, out: Path, meta: tuple[str, .
             click.echo(f"  {f.severity}: {f}")
     if then_ingest:
         assert repo is not None
-        from archa.ingest.ingest import IngestOptions, ingest
+        from archa.ingest.ingest import ingest
 
         with repo:
-            r = ingest(repo, out, IngestOptions(jobs=jobs, message=f"Ingest of a transfer ({kind})",
-                                                originator=originator, new_version=new_version,
-                                                allow_duplicate=allow_duplicate))
+            r = ingest(repo, out, options)
         d["ingest"] = r.as_dict()
-        if not as_json:
-            click.echo(f"Ingested as {r.aip_id} {r.version} (originator {r.originator}); copies: "
-                       f"{', '.join(r.copies)}")
-            for note in r.notes:
-                click.echo(f"  note: {note}")
+        _echo_ingest(r, as_json)
     elif repo is not None:
         repo.close()
     if as_json:
         emit_json(d)
+
+
+def _echo_ingest(r: IngestResult, as_json: bool) -> None:
+    if not as_json:
+        click.echo(f"Ingested as {r.aip_id} {r.version} (originator {r.originator}); copies: "
+                   f"{', '.join(r.copies)}")
+        for note in r.notes:
+            click.echo(f"  note: {note}")
+
+
+def _ingest_directly(repo: Repository, kind: str, sip: Path, pairs: list[tuple[str, str]], policy: Policy,
+                     jobs: int | None, progress: Progress, nsesss: Any, as_json: bool, options: IngestOptions) -> None:
+    """`--ingest` without OUT: the bag is made in the ingest's work area (ingest_transfer)."""
+    from archa.ingest.ingest import ingest_transfer
+    from archa.transfer.kinds import run_transfer
+
+    try:
+        with repo:
+            r, result = ingest_transfer(repo, sip, lambda out: run_transfer(kind, sip, out, pairs, policy, jobs,
+                                                                              progress, nsesss), options)
+    finally:
+        progress.close()
+    if not as_json:
+        click.echo(f"{result.source} ({kind}): {result.files} files, {human_bytes(result.bytes)}, bagged into the "
+                   "repository")
+        for f in result.findings:
+            click.echo(f"  {f.severity}: {f}")
+    _echo_ingest(r, as_json)
+    if as_json:
+        emit_json({"transfer": {**result.as_dict(), "out": ""}, "ingest": r.as_dict()})
 
 
 @transfer.command("folder")
@@ -107,6 +150,7 @@ def transfer_folder(ctx: click.Context, **kw: Any) -> None:
     Example:
       archa transfer folder /mnt/share/road-repairs bags/road-repairs \\
           --meta Source-Organization='Regional Office' --meta External-Identifier=ERA-2026-0001
+      archa transfer folder /mnt/share/road-repairs --ingest --originator obec-lhota
     """
     _run(ctx, "folder", **kw)
 

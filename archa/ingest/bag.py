@@ -13,14 +13,17 @@ import codecs
 import hashlib
 import os
 import re
+import sqlite3
 import stat
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 
 from archa.errors import Finding, name_problem
 from archa.ingest.extract import unsafe_name
+from archa.ingest.staging import BATCH, scratch_db
 
 ALGORITHMS = ("md5", "sha1", "sha256", "sha512")  # the ones RFC 8493 names
 # every fixed-length hashlib algorithm a manifest may use (RFC 8493 allows any); the manifest
@@ -58,15 +61,19 @@ class PayloadEntry:
 
 @dataclass
 class Bag:
-    """The parsed, structurally checked bag. `findings` holds every problem found so far."""
+    """The parsed, structurally checked bag. `findings` holds every problem found so far.
+
+    The payload (every file on disk, every checksum the manifests expect) lives in the
+    scratch database `db` (tables `disk` and `expected`), not in memory: read it with
+    `iter_payload`, `payload_files` and `payload_bytes`."""
 
     root: Path
+    db: sqlite3.Connection = field(default_factory=scratch_db, repr=False)
     version: str = ""
     encoding: str = "UTF-8"
     info: list[tuple[str, str]] = field(default_factory=list)
     payload_algorithms: list[str] = field(default_factory=list)
     tag_algorithms: list[str] = field(default_factory=list)
-    payload: dict[str, PayloadEntry] = field(default_factory=dict)
     tag_files: list[str] = field(default_factory=list)
     tag_expected: dict[str, dict[str, str]] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
@@ -86,8 +93,36 @@ class Bag:
         return None
 
     @property
+    def payload_files(self) -> int:
+        """How many payload files a manifest lists and the disk holds."""
+        return int(self.db.execute("SELECT COUNT(DISTINCT path) FROM expected").fetchone()[0])
+
+    @property
     def payload_bytes(self) -> int:
-        return sum(e.size for e in self.payload.values())
+        return int(self.db.execute("SELECT COALESCE(SUM(size), 0) FROM disk d WHERE EXISTS "
+                                   "(SELECT 1 FROM expected e WHERE e.path = d.path)").fetchone()[0])
+
+    def is_payload(self, path: str) -> bool:
+        return self.db.execute("SELECT 1 FROM expected WHERE path = ? LIMIT 1", (path,)).fetchone() is not None
+
+    def iter_payload(self, min_size: int = 0, below: int | None = None,
+                     largest_first: bool = False) -> Iterator[PayloadEntry]:
+        """The payload files of `min_size` bytes or more (and under `below`), in path order
+        (or largest first), each with the checksums the manifests expect."""
+        order = "d.size DESC, d.path" if largest_first else "d.path"
+        rows = self.db.execute(
+            "SELECT d.path, d.size, e.alg, e.digest FROM disk d JOIN expected e ON e.path = d.path "
+            f"WHERE d.size >= ? AND d.size < ? ORDER BY {order}, e.alg", (min_size, below if below is not None
+                                                                          else 1 << 62))
+        entry: PayloadEntry | None = None
+        for path, size, alg, digest in rows:
+            if entry is None or entry.path != path:
+                if entry is not None:
+                    yield entry
+                entry = PayloadEntry(path, path, size)
+            entry.expected[alg] = digest
+        if entry is not None:
+            yield entry
 
 
 def _read_lines(path: Path, encoding: str) -> Iterator[tuple[int, str]]:
@@ -207,9 +242,9 @@ def _walk(bag: Bag, top: str) -> Iterator[tuple[str, os.stat_result]]:
                 bag.add("BAG015", "device file, FIFO or socket in the bag", p)
 
 
-def _parse_manifest(bag: Bag, name: str, alg: str, tag: bool) -> dict[str, str]:
-    out: dict[str, str] = {}
-    seen_nfc: dict[str, str] = {}
+def _listed(bag: Bag, name: str, alg: str, tag: bool) -> Iterator[tuple[str, str, str | None]]:
+    """The well-formed lines of manifest `name` as (path, digest, NFC form when it differs);
+    each malformed or unsafe line is a finding."""
     hexlen = hashlib.new(alg).digest_size * 2
     for n, line in _tag_lines(bag, name, "BAG005"):
         parts = line.split(None, 1)
@@ -230,29 +265,56 @@ def _parse_manifest(bag: Bag, name: str, alg: str, tag: bool) -> dict[str, str]:
             bag.add("BAG014", "a tag manifest must not list payload files or tag manifests",
                     path, found=name)
             continue
-        if path in out:
-            if out[path] == digest:
-                bag.add("BAGW03", "listed twice with the same checksum", path, found=name,
-                        severity="warning")
-            else:
-                bag.add("BAG017", "listed twice with different checksums", path,
-                        expected=out[path], found=digest)
-            continue
         nfc = unicodedata.normalize("NFC", path)
-        if nfc in seen_nfc:
-            bag.add("BAG020", "two entries differ only by Unicode normalisation", path,
-                    found=seen_nfc[nfc])
-        seen_nfc[nfc] = path
-        out[path] = digest
-    return out
+        yield path, digest, nfc if nfc != path else None
 
 
-def open_bag(root: Path) -> Bag:
+def _parse_manifest(bag: Bag, name: str, alg: str, tag: bool) -> None:
+    """Load manifest `name` into the table `listed` (emptied first): one row per path, the
+    first line of a path listed twice (the others are findings)."""
+    db = bag.db
+    db.execute("DELETE FROM listed")
+    lines = _listed(bag, name, alg, tag)
+    while batch := list(islice(lines, BATCH)):
+        db.executemany("INSERT INTO listed (path, digest, nfc) VALUES (?, ?, ?)", batch)
+    twice = db.execute("SELECT l.rowid, l.path, l.digest, f.digest FROM listed l JOIN (SELECT path, MIN(rowid) "
+                       "AS first, digest FROM listed GROUP BY path HAVING COUNT(*) > 1) f ON f.path = l.path "
+                       "AND l.rowid != f.first ORDER BY l.rowid").fetchall()
+    for rowid, path, digest, first in twice:
+        if digest == first:
+            bag.add("BAGW03", "listed twice with the same checksum", path, found=name, severity="warning")
+        else:
+            bag.add("BAG017", "listed twice with different checksums", path, expected=first, found=digest)
+        db.execute("DELETE FROM listed WHERE rowid = ?", (rowid,))
+    same = db.execute("SELECT COALESCE(nfc, path) AS k, path FROM listed WHERE COALESCE(nfc, path) IN "
+                      "(SELECT COALESCE(nfc, path) FROM listed GROUP BY 1 HAVING COUNT(*) > 1) ORDER BY k, rowid")
+    seen: dict[str, str] = {}
+    for key, path in same:  # only the names that clash
+        if key in seen:
+            bag.add("BAG020", "two entries differ only by Unicode normalisation", path, found=seen[key])
+        else:
+            seen[key] = path
+
+
+SCHEMA = """
+CREATE TABLE disk (path TEXT PRIMARY KEY, nfc TEXT, size INTEGER NOT NULL) WITHOUT ROWID;
+CREATE INDEX disk_nfc ON disk (nfc) WHERE nfc IS NOT NULL;
+CREATE TABLE listed (path TEXT NOT NULL, digest TEXT NOT NULL, nfc TEXT);
+CREATE INDEX listed_path ON listed (path);
+CREATE TABLE expected (path TEXT NOT NULL, alg TEXT NOT NULL, digest TEXT NOT NULL, PRIMARY KEY (path, alg))
+    WITHOUT ROWID;
+CREATE TABLE originals (path TEXT PRIMARY KEY, original TEXT NOT NULL) WITHOUT ROWID;
+"""
+
+
+def open_bag(root: Path, db: sqlite3.Connection | None = None) -> Bag:
     """Parse and structurally check the bag at `root`; never modifies it.
 
-    Collects every problem in `Bag.findings`; reads no payload bytes.
+    Collects every problem in `Bag.findings`; reads no payload bytes. The listing goes into
+    `db` (a scratch database, see archa.ingest.staging; in memory when not given).
     """
-    bag = Bag(root=root)
+    bag = Bag(root=root, db=db if db is not None else scratch_db())
+    bag.db.executescript(SCHEMA)
     _check_bagit_txt(bag)
     if any(f.code in ("BAG001",) for f in bag.findings):
         return bag
@@ -280,59 +342,68 @@ def open_bag(root: Path) -> Bag:
                           "(md5, sha1, sha2, sha3, blake2)", "manifest-sha512.txt")
 
     # payload on disk
-    disk: dict[str, int] = {}
+    db = bag.db
     if (root / "data").is_dir() and not (root / "data").is_symlink():
-        for p, st in _walk(bag, "data"):
-            disk[p] = st.st_size
-            if p.rsplit("/", 1)[-1].lower() in SYSTEM_FILES:
-                bag.add("BAGW02", "system file in the payload", p, severity="warning")
+        found = _on_disk(bag)
+        while batch := list(islice(found, BATCH)):
+            db.executemany("INSERT INTO disk VALUES (?, ?, ?)", batch)
 
-    nfc_disk: dict[str, list[str]] = {}
-    for p in disk:
-        nfc_disk.setdefault(unicodedata.normalize("NFC", p), []).append(p)
     for name, alg, tag in sorted(manifests):
-        entries = _parse_manifest(bag, name, alg, tag)
+        _parse_manifest(bag, name, alg, tag)
         if tag:
             bag.tag_algorithms.append(alg)
-            for path, digest in entries.items():
+            for path, digest in db.execute("SELECT path, digest FROM listed ORDER BY rowid").fetchall():
                 if not (root / path).is_file():
                     bag.add("BAG012", "tag manifest lists a tag file that is missing", path, found=name)
                 else:
                     bag.tag_expected.setdefault(path, {})[alg] = digest
             continue
         bag.payload_algorithms.append(alg)
-        matched: set[str] = set()
-        for path, digest in entries.items():
-            on_disk = path if path in disk else None
-            if on_disk is None:
-                cands = [c for c in nfc_disk.get(unicodedata.normalize("NFC", path), []) if c not in entries]
-                if len(cands) == 1:
-                    on_disk = cands[0]
-                    bag.add("BAGW01", "manifest and disk names differ only by Unicode "
-                                      "normalisation; the file on disk is used", path,
-                            found=on_disk, severity="warning")
-                elif len(cands) > 1:
-                    bag.add("BAG020", "manifest name matches several files on disk by Unicode "
-                                      "normalisation", path, found=", ".join(cands))
-                    continue
-            if on_disk is None:
-                bag.add("BAG007", "listed in the manifest but missing from the payload", path,
-                        found=name)
-                continue
-            matched.add(on_disk)
-            e = bag.payload.get(on_disk)
-            if e is None:
-                e = bag.payload[on_disk] = PayloadEntry(path=on_disk, disk=on_disk, size=disk[on_disk])
-            e.expected[alg] = digest
-        for p in disk:
-            if p not in matched:
-                bag.add("BAG008", "payload file not listed in the manifest", p, found=name)
-    _check_fetch(bag, disk)
-    _check_oxum(bag, disk)
+        db.execute("INSERT INTO expected SELECT l.path, ?, l.digest FROM listed l JOIN disk d ON d.path = l.path",
+                   (alg,))
+        _match_by_normalisation(bag, name, alg)
+        for (path,) in db.execute("SELECT path FROM disk d WHERE NOT EXISTS (SELECT 1 FROM expected e WHERE "
+                                  "e.path = d.path AND e.alg = ?) ORDER BY path", (alg,)):
+            bag.add("BAG008", "payload file not listed in the manifest", path, found=name)
+    _check_fetch(bag)
+    _check_oxum(bag)
+    db.commit()
     return bag
 
 
-def _check_oxum(bag: Bag, disk: dict[str, int]) -> None:
+def _on_disk(bag: Bag) -> Iterator[tuple[str, str | None, int]]:
+    """Every payload file as (path, NFC form when it differs, size)."""
+    for p, st in _walk(bag, "data"):
+        if p.rsplit("/", 1)[-1].lower() in SYSTEM_FILES:
+            bag.add("BAGW02", "system file in the payload", p, severity="warning")
+        nfc = unicodedata.normalize("NFC", p)
+        yield p, nfc if nfc != p else None, st.st_size
+
+
+def _match_by_normalisation(bag: Bag, name: str, alg: str) -> None:
+    """The manifest's paths that are not on disk as written: the one file on disk whose name
+    differs only by Unicode normalisation (and that the manifest does not list as such) is
+    taken, with a warning; else a finding."""
+    db = bag.db
+    missing = db.execute("SELECT l.path, l.digest, l.nfc FROM listed l WHERE NOT EXISTS "
+                         "(SELECT 1 FROM disk d WHERE d.path = l.path) ORDER BY l.rowid").fetchall()
+    for path, digest, nfc in missing:
+        key = nfc or path
+        cands = [c for (c,) in db.execute(
+            "SELECT path FROM disk WHERE (path = ? OR nfc = ?) AND NOT EXISTS "
+            "(SELECT 1 FROM listed l WHERE l.path = disk.path) ORDER BY path", (key, key))]
+        if len(cands) == 1:
+            bag.add("BAGW01", "manifest and disk names differ only by Unicode "
+                              "normalisation; the file on disk is used", path, found=cands[0], severity="warning")
+            db.execute("INSERT OR REPLACE INTO expected VALUES (?, ?, ?)", (cands[0], alg, digest))
+        elif len(cands) > 1:
+            bag.add("BAG020", "manifest name matches several files on disk by Unicode "
+                              "normalisation", path, found=", ".join(cands))
+        else:
+            bag.add("BAG007", "listed in the manifest but missing from the payload", path, found=name)
+
+
+def _check_oxum(bag: Bag) -> None:
     values = [v for k, v in bag.info if k.lower() == "payload-oxum"]
     if not values:
         return
@@ -342,13 +413,14 @@ def _check_oxum(bag: Bag, disk: dict[str, int]) -> None:
     if not m:
         bag.add("BAG011", "Payload-Oxum is not 'bytes.files'", "bag-info.txt", found=values[0])
         return
-    found = f"{sum(disk.values())}.{len(disk)}"
+    size, count = bag.db.execute("SELECT COALESCE(SUM(size), 0), COUNT(*) FROM disk").fetchone()
+    found = f"{size}.{count}"
     if values[0] != found:
         bag.add("BAG010", "Payload-Oxum does not match the payload on disk", "bag-info.txt",
                 expected=values[0], found=found)
 
 
-def _check_fetch(bag: Bag, disk: dict[str, int]) -> None:
+def _check_fetch(bag: Bag) -> None:
     for n, line in _tag_lines(bag, "fetch.txt", "BAG016"):
         parts = line.split(None, 2)
         if len(parts) != 3 or not (parts[1] == "-" or parts[1].isdigit()):
@@ -356,26 +428,27 @@ def _check_fetch(bag: Bag, disk: dict[str, int]) -> None:
             continue
         target = decode_path(parts[2])
         why = unsafe_name(target)
+        row = bag.db.execute("SELECT size FROM disk WHERE path = ?", (target,)).fetchone()
         if why or not target.startswith("data/"):
             bag.add("BAG016", f"fetch target is unsafe or outside data/ ({why or 'outside data/'})",
                     target, found="fetch.txt")
-        elif target not in disk:
+        elif row is None:
             bag.add("BAG016", "fetch.txt lists a file that is not present; archa never "
                               "fetches: fetch it and put it in the bag first", target, found=parts[0])
-        elif parts[1] != "-" and int(parts[1]) != disk[target]:
+        elif parts[1] != "-" and int(parts[1]) != row[0]:
             bag.add("BAG016", "fetched file has the wrong length", target,
-                    expected=parts[1], found=str(disk[target]))
-        elif target not in bag.payload:
+                    expected=parts[1], found=str(row[0]))
+        elif not bag.is_payload(target):
             bag.add("BAG016", "fetched file is not listed in the payload manifests", target)
 
 
-def original_names(bag: Bag) -> dict[str, str]:
-    """bag path (data/...) -> the original name's bytes, percent-encoded, from ORIGINAL_NAMES."""
-    out: dict[str, str] = {}
+def load_original_names(bag: Bag) -> None:
+    """Fill the table `originals` (bag path data/... -> the original name's bytes,
+    percent-encoded) from ORIGINAL_NAMES, when the bag has it."""
     if ORIGINAL_NAMES not in bag.tag_files:
-        return out
-    for n, line in _tag_lines(bag, ORIGINAL_NAMES, "BAG019"):
-        parts = line.split("\t")
-        if n > 1 and len(parts) == 2:
-            out[f"data/{parts[0]}"] = f"data/{parts[1]}"
-    return out
+        return
+    lines = ((f"data/{parts[0]}", f"data/{parts[1]}")
+             for n, line in _tag_lines(bag, ORIGINAL_NAMES, "BAG019")
+             if n > 1 and len(parts := line.split("\t")) == 2)
+    while batch := list(islice(lines, BATCH)):
+        bag.db.executemany("INSERT OR REPLACE INTO originals VALUES (?, ?)", batch)

@@ -13,11 +13,12 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from itertools import islice
+from itertools import chain, islice
 from pathlib import Path
+from typing import TypeVar
 
 from archa.errors import StorageError
 from archa.repository.hashing import CHUNK
@@ -27,6 +28,7 @@ FSYNC_EACH_ABOVE = 4 << 20
 SMALL = 1 << 20  # copied in the calling thread
 
 ProgressFn = Callable[[str, int, int], None]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,40 +133,62 @@ def copy_all(jobs: Sequence[CopyJob], threads: int, progress: ProgressFn | None 
     """Run every job on `threads` threads; returns outcomes by key. Never raises for one
     file's I/O error (it is in the outcome's `error`)."""
     total = sum(j.size for j in jobs)
+    large = sorted((j for j in jobs if j.size >= SMALL), key=lambda j: -j.size)
+    small = [j for j in jobs if j.size < SMALL]
+    stream = copy_stream(((j, None) for j in large), ((j, None) for j in small), threads, progress, total, stage)
+    return {out.key: out for _job, _tag, out in stream}
+
+
+def copy_stream(large: Iterable[tuple[CopyJob, T]], small: Iterable[tuple[CopyJob, T]], threads: int,
+                progress: ProgressFn | None = None, total: int = 0,
+                stage: str = "copy") -> Iterator[tuple[CopyJob, T, CopyOutcome]]:
+    """Copy every job, yielding (job, its tag, outcome) as each finishes, in no set order.
+
+    `large` (best biggest first, so one does not run alone at the end) go to `threads`
+    threads, at most a few per thread in flight; `small` are copied here meanwhile. Both
+    are read lazily: a million-file bag is never a million jobs in memory. `total`: the
+    bytes of all jobs, for `progress`. Never raises for one file's I/O error."""
     done = 0
-    out: dict[str, CopyOutcome] = {}
     made: set[Path] = set()
     buf = bytearray(CHUNK)
-    if threads <= 1 or len(jobs) <= 1:
-        for j in jobs:
-            out[j.key] = copy_one(j, buf, made)
+    if threads <= 1:
+        for i, (j, tag) in enumerate(chain(large, small)):
+            yield j, tag, copy_one(j, buf, made)
             done += j.size
-            if progress:
+            if progress and (i % 256 == 0 or j.size >= SMALL):
                 progress(stage, done, total)
-        return out
-    small = [j for j in jobs if j.size < SMALL]
-    # large files biggest first, so one does not run alone at the end; at most a few jobs per
-    # thread in flight, so a million-file bag does not become a million futures
-    ordered = iter(sorted((j for j in jobs if j.size >= SMALL), key=lambda j: -j.size))
+        if progress:
+            progress(stage, done, total)
+        return
+    queue = iter(large)
     window = threads * 4
     with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="archa-copy") as pool:
-        pending = {pool.submit(copy_one, j): j for j in islice(ordered, window)}
-        for i, j in enumerate(small):  # meanwhile, here
-            out[j.key] = copy_one(j, buf, made)
-            done += j.size
-            if progress and i % 256 == 0:
-                progress(stage, done, total)
-        while pending:
-            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for fut in finished:
-                res = fut.result()
-                out[res.key] = res
-                done += pending.pop(fut).size
-                nxt = next(ordered, None)
+        pending = {pool.submit(copy_one, j): (j, tag) for j, tag in islice(queue, window)}
+
+        def finished(block: bool) -> Iterator[tuple[CopyJob, T, CopyOutcome]]:
+            ready = wait(pending, return_when=FIRST_COMPLETED)[0] if block else \
+                [f for f in pending if f.done()]
+            for fut in ready:
+                j, tag = pending.pop(fut)
+                yield j, tag, fut.result()
+                nxt = next(queue, None)
                 if nxt is not None:
-                    pending[pool.submit(copy_one, nxt)] = nxt
+                    pending[pool.submit(copy_one, nxt[0])] = nxt
+
+        for i, (j, tag) in enumerate(small):  # meanwhile, here
+            yield j, tag, copy_one(j, buf, made)
+            done += j.size
+            if i % 256 == 0:
+                for item in finished(block=False):
+                    done += item[0].size
+                    yield item
+                if progress:
+                    progress(stage, done, total)
+        while pending:
+            for item in finished(block=True):
+                done += item[0].size
+                yield item
             if progress:
                 progress(stage, done, total)
     if progress:
         progress(stage, done, total)
-    return out

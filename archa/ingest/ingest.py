@@ -11,20 +11,22 @@ from __future__ import annotations
 
 import getpass
 import os
+import sqlite3
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
+from itertools import chain
 from pathlib import Path
-from sys import intern
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import archa
 from archa.errors import Finding, SipRejected
-from archa.ingest.bag import Bag, open_bag, original_names
-from archa.ingest.copier import CopyJob, CopyOutcome, ProgressFn, copy_all
+from archa.ingest.bag import Bag, load_original_names, open_bag
+from archa.ingest.copier import SMALL, CopyJob, CopyOutcome, ProgressFn, copy_stream
 from archa.ingest.extract import Limits, archive_kind, extract, find_bag_root
+from archa.ingest.staging import BATCH, Requery, StagedFiles, scratch_db
 from archa.lifecycle.originators import Assignment, check_quota, premis_agent, resolve
 from archa.lifecycle.resubmission import HeldAlready, held_already, payload_digests
 from archa.metadata.dc import build_dc, title_from
@@ -32,7 +34,7 @@ from archa.metadata.mets import MdRef, MetsFile, PageStructure, write_mets
 from archa.metadata.premis import Agent, operator_agent, write_premis
 from archa.preservation.identify import UNKNOWN, get_identifier, identify_many
 from archa.repository.catalog import FileRow, payload_fingerprint
-from archa.repository.durable import sync_filesystem
+from archa.repository.durable import sync_filesystem, tree_bytes
 from archa.repository.events import ARCHA_AGENT, Event, chain_head, now_iso
 from archa.repository.hashing import file_digest
 from archa.repository.ocfl import VersionBuilder
@@ -49,7 +51,12 @@ from archa.repository.placement import SyncResult, complete_copies, placement_sa
 from archa.repository.repo import Repository
 from archa.repository.retention import Retention, from_bag_info
 
+if TYPE_CHECKING:
+    from archa.transfer.folder import TransferResult
+
 REPRESENTATION = "representations/original"
+STAGING = "staging.sqlite"  # the work area's scratch database (archa/ingest/staging.py)
+PAYLOAD = "role = 'payload'"
 IDENTIFY_BATCH = 2000
 # findings after which the payload cannot be checked at all
 FATAL = {"BAG001", "BAG002", "BAG003", "BAG004"}
@@ -102,11 +109,31 @@ def ingest(repo: Repository, sip: Path, options: IngestOptions = IngestOptions()
             return job.run()
 
 
+def ingest_transfer(repo: Repository, source: Path, make_bag: Callable[[Path], TransferResult],
+                    options: IngestOptions = IngestOptions(),
+                    progress: ProgressFn | None = None) -> tuple[IngestResult, TransferResult]:
+    """Make a transfer's bag inside the ingest's own work area and ingest it: `make_bag(out)`
+    writes the bag `out` from `source` (a folder, an NSESSS or NDK package ...), hashing the
+    payload with the repository's digest algorithm too, in the same read; the payload is then
+    moved into the AIP, not copied again. So the data is written once (and once more for
+    each further copy). The bag stored is the same as `archa transfer ... OUT` writes, with
+    one more manifest. Errors as `ingest`; a rejected transfer is recorded too; `source` is
+    only read."""
+    with repo.writing(shared=True):
+        job = _Ingest(repo, source, options, progress, make_bag)
+        with repo.aip_lock(job.aip_id):
+            result = job.run()
+        assert job.transfer is not None
+        return result, job.transfer
+
+
 class _Ingest:
     def __init__(self, repo: Repository, sip: Path, options: IngestOptions,
-                 progress: ProgressFn | None) -> None:
+                 progress: ProgressFn | None, make_bag: Callable[[Path], TransferResult] | None = None) -> None:
         self.repo = repo
         self.sip = sip
+        self.make_bag = make_bag  # the SIP is a transfer to bag in the work area (ingest_transfer)
+        self.transfer: TransferResult | None = None
         self.options = options
         self.progress = progress
         self.alg = repo.policy.digest_algorithm
@@ -127,10 +154,12 @@ class _Ingest:
     def run(self) -> IngestResult:
         t0 = time.perf_counter()
         work = self.repo.new_work_dir()
+        db = scratch_db(work / STAGING)  # per-file state: on disk, never in memory
         try:
-            bag = self._open(work)
-            builder = VersionBuilder(work / "object", self.aip_id, self.alg)
-            files = self._copy(bag, builder)
+            bag = self._open(work, db)
+            builder = VersionBuilder(work / "object", self.aip_id, self.alg, db=db)
+            files = StagedFiles(db, self.aip_id, "v1")
+            self._copy(bag, builder, files)
             self._reject_if_errors(bag)
             self._identify(builder, files)
             self._check_formats(files)
@@ -142,7 +171,8 @@ class _Ingest:
                 result = self._resubmit(held, work, bag, builder, files)
                 result.seconds = time.perf_counter() - t0
                 return result
-            fingerprint = payload_fingerprint((f.logical_path, f.digest) for f, _d in files if f.role == "payload")
+            fingerprint = payload_fingerprint(((f.logical_path, f.digest) for f in files.rows(PAYLOAD)),
+                                              ordered=True)
             with self._same_records_one_at_a_time(bag, fingerprint):  # checked and stored without a gap
                 if not self.options.allow_duplicate:
                     self._refuse_duplicate(bag, fingerprint)
@@ -151,8 +181,8 @@ class _Ingest:
             self._record_rejection(rej)
             raise
         finally:
+            db.close()
             self.repo.release_work_dir(work, remove=not self.keep_journal)
-        del files, bag, builder  # the per-file rows are in the catalog now; free them first
         self._replicate(result)
         result.seconds = time.perf_counter() - t0
         return result
@@ -168,10 +198,16 @@ class _Ingest:
 
     # --- steps --------------------------------------------------------------------------
 
-    def _open(self, work: Path) -> Bag:
+    def _open(self, work: Path, db: sqlite3.Connection) -> Bag:
         sip = self.sip
-        if sip.is_dir():
-            root: Path | None = sip
+        if self.make_bag is not None:
+            from archa.transfer.bagwriter import manifest_algorithms
+
+            root: Path | None = work / "sip"
+            with manifest_algorithms(self.alg):
+                self.transfer = self.make_bag(work / "sip")
+        elif sip.is_dir():
+            root = sip
         elif sip.is_file() and archive_kind(sip):
             extracted = work / "sip"
             extracted.mkdir()
@@ -190,45 +226,60 @@ class _Ingest:
             self._reject([Finding("SIP001", "not a bag directory or a serialized bag "
                                             "(.zip, .tar, .tar.gz, .tgz, .tar.zst)", str(sip))])
         assert root is not None
-        bag = open_bag(root)
+        bag = open_bag(root, db)
         if any(f.code in FATAL for f in bag.findings):
             self._reject(bag.findings)  # nothing to copy against; otherwise report all at once
         self.retention, problems = from_bag_info(bag.info)
         self.findings += problems
         self.assignment = resolve(self.repo, self.options.originator, bag.info)
-        check_quota(self.repo, self.assignment.originator, sum(e.size for e in bag.payload.values()))
+        check_quota(self.repo, self.assignment.originator, bag.payload_bytes)
         return bag
 
-    def _copy(self, bag: Bag, builder: VersionBuilder) -> list[tuple[FileRow, dict[str, str]]]:
-        """Copy payload and tag files into the staged object, verifying every checksum."""
-        jobs: list[CopyJob] = []
+    def _copy(self, bag: Bag, builder: VersionBuilder, files: StagedFiles) -> None:
+        """Copy payload and tag files into the staged object, verifying every checksum; a row
+        per file into `files`. Content held twice is kept once: the first path in path order
+        keeps it."""
         payload_algs = tuple(sorted(set(bag.payload_algorithms) | {self.alg}))
-        for e in bag.payload.values():
-            logical = f"{REPRESENTATION}/{e.disk}"
-            jobs.append(CopyJob(e.disk, bag.root / e.disk, builder.content_file(logical), e.size,
-                                tuple(a for a in payload_algs if a in e.expected or a == self.alg)))
+
+        def payload(**which: Any) -> Iterator[tuple[CopyJob, tuple[dict[str, str], bool]]]:
+            for e in bag.iter_payload(**which):
+                logical = f"{REPRESENTATION}/{e.disk}"
+                yield (CopyJob(e.disk, bag.root / e.disk, builder.content_file(logical), e.size,
+                               tuple(a for a in payload_algs if a in e.expected or a == self.alg)), (e.expected, True))
+
+        tags = []
         for name in bag.tag_files:
-            algs = tuple(sorted(set(bag.tag_expected.get(name, {})) | {self.alg}))
+            expected = bag.tag_expected.get(name, {})
+            algs = tuple(sorted(set(expected) | {self.alg}))
             dest = builder.content_file(f"metadata/submission/{name}")
-            jobs.append(CopyJob(name, bag.root / name, dest, (bag.root / name).stat().st_size, algs))
-        outcomes = copy_all(jobs, self.jobs, self._note)
-        originals = original_names(bag)  # names that were not UTF-8 at the source
-        rows: list[tuple[FileRow, dict[str, str]]] = []
-        for job in sorted(jobs, key=lambda j: j.key):
-            out = outcomes[job.key]
-            is_payload = job.key in bag.payload
-            expected = bag.payload[job.key].expected if is_payload else bag.tag_expected.get(job.key, {})
+            tags.append((CopyJob(name, bag.root / name, dest, (bag.root / name).stat().st_size, algs), (expected, False)))
+        total = bag.payload_bytes + sum(j.size for j, _t in tags)
+        copied: Iterator[tuple[CopyJob, tuple[dict[str, str], bool], CopyOutcome]]
+        if self.make_bag is not None:  # the bag is ours, just made in the work area: move, do not copy
+            copied = chain(_moved(payload(), self.alg, self._note, bag.payload_files),
+                           copy_stream((), tags, self.jobs, self._note, sum(j.size for j, _t in tags)))
+        else:
+            copied = copy_stream(payload(min_size=SMALL, largest_first=True), chain(payload(below=SMALL), tags),
+                                 self.jobs, self._note, total)
+        batch: list[tuple[str, FileRow, dict[str, str]]] = []
+        for job, (expected, is_payload), out in copied:
             if not self._verify(bag, job, out, expected, is_payload):
                 continue
             logical = f"{REPRESENTATION}/{job.key}" if is_payload else f"metadata/submission/{job.key}"
-            digest = out.digests[self.alg]
-            builder.add(logical, digest)  # sorted order: the first path keeps deduplicated content
-            rows.append((FileRow(aip_id=self.aip_id, version="v1", logical_path=logical,
-                                 content_path=builder.content_path_of(digest),
-                                 role="payload" if is_payload else "submission",
-                                 original_name=originals.get(job.key, job.key), size=out.size, digest=digest),
-                         out.digests))
-        return rows
+            batch.append((job.key, FileRow(self.aip_id, "v1", logical, builder.content_path(logical),
+                                           "payload" if is_payload else "submission", job.key, out.size,
+                                           out.digests[self.alg]), out.digests))
+            if len(batch) >= BATCH:
+                files.add(batch)
+                batch.clear()
+        files.add(batch)
+        load_original_names(bag)  # names that were not UTF-8 at the source
+        files.db.execute("UPDATE staged SET original_name = (SELECT original FROM originals o WHERE o.path = "
+                         "staged.key) WHERE key IN (SELECT path FROM originals)")
+        for chunk in files.chunks():  # in path order: the first path keeps deduplicated content
+            for key, row, _d in chunk:
+                if not builder.add(row.logical_path, row.digest):
+                    files.set(key, content_path=builder.content_path_of(row.digest))
 
     def _verify(self, bag: Bag, job: CopyJob, out: CopyOutcome, expected: dict[str, str],
                 is_payload: bool) -> bool:
@@ -248,29 +299,23 @@ class _Ingest:
                 ok = False
         return ok
 
-    def _identify(self, builder: VersionBuilder, files: list[tuple[FileRow, dict[str, str]]]) -> None:
+    def _identify(self, builder: VersionBuilder, files: StagedFiles) -> None:
         """Identify every stored file (payload and submission documents) in the staged copy,
         recording the result in `files`."""
         processes = min(self.jobs, os.cpu_count() or 1)
-        for start in range(0, len(files), IDENTIFY_BATCH):  # bounded memory for results
-            chunk = files[start:start + IDENTIFY_BATCH]
-            found = identify_many([builder.object_dir / f.content_path for f, _d in chunk], self.engine,
+        total, done = files.count()[0], 0
+        for chunk in files.chunks(IDENTIFY_BATCH):  # bounded memory for results
+            found = identify_many([builder.object_dir / row.content_path for _k, row, _d in chunk], self.engine,
                                   processes)
-            for i, ((f, d), fmt) in enumerate(zip(chunk, found, strict=True), start):
-                # intern: 20,000 rows repeat a few dozen format strings
-                files[i] = (replace(f, puid=intern(fmt.puid), format_name=intern(fmt.name),
-                                    format_version=intern(fmt.version), mime=intern(fmt.mime),
-                                    basis=intern(fmt.basis), engine=intern(fmt.engine),
-                                    engine_version=intern(fmt.engine_version),
-                                    signature_version=intern(fmt.signature_version),
-                                    warning=intern(fmt.warning)), d)
-            self._note("identify", min(start + IDENTIFY_BATCH, len(files)), len(files))
+            files.set_formats((key, (fmt.puid, fmt.name, fmt.version, fmt.mime, fmt.basis, fmt.engine,
+                                     fmt.engine_version, fmt.signature_version, fmt.warning))
+                              for (key, _r, _d), fmt in zip(chunk, found, strict=True))
+            done += len(chunk)
+            self._note("identify", done, total)
 
-    def _check_formats(self, files: list[tuple[FileRow, dict[str, str]]]) -> None:
+    def _check_formats(self, files: StagedFiles) -> None:
         pol = self.repo.policy.formats
-        for f, _d in files:
-            if f.role != "payload":
-                continue
+        for f in files.rows(PAYLOAD):
             if f.puid in pol.rejected:
                 self.findings.append(Finding("FMT001", f"format {f.puid} ({f.format_name}) is "
                                              "rejected by the policy (formats.rejected)",
@@ -279,13 +324,13 @@ class _Ingest:
                 self.findings.append(Finding("FMT002", "format not identified and the policy "
                                              "rejects unknown formats (formats.unknown)", f.original_name))
 
-    def _commit(self, work: Path, bag: Bag, builder: VersionBuilder,
-                files: list[tuple[FileRow, dict[str, str]]]) -> IngestResult:
+    def _commit(self, work: Path, bag: Bag, builder: VersionBuilder, files: StagedFiles) -> IngestResult:
         created = now_iso()
         ident = get_identifier(self.engine)
         label = title_from(bag.info, self.sip.name)
-        payload_bytes = sum(f.size for f, _d in files if f.role == "payload")
-        n_payload = sum(1 for f, _d in files if f.role == "payload")
+        n_payload, payload_bytes = files.count(PAYLOAD)
+        n_files, files_bytes = files.count()
+        unidentified = files.count(f"{PAYLOAD} AND puid = '{UNKNOWN}'")[0]
         engine_agent = f"{ident.name}/{ident.engine_version}"
         warnings = [w for w in bag.findings + self.findings if not w.is_error]
         events = [
@@ -295,12 +340,12 @@ class _Ingest:
                      if warnings else ""), ARCHA_AGENT, self.aip_id, "v1",
                   transfer_id=self.transfer_id),
             Event("message digest calculation", "success",
-                  f"{self.alg} computed for {len(files)} files while copying", ARCHA_AGENT,
+                  f"{self.alg} computed for {n_files} files while copying", ARCHA_AGENT,
                   self.aip_id, "v1", transfer_id=self.transfer_id),
             Event("format identification", "success",
                   f"{n_payload} payload files identified with {ident.name} {ident.engine_version} "
                   f"({ident.signature_version}); "
-                  f"{sum(1 for f, _d in files if f.role == 'payload' and f.puid == UNKNOWN)} unidentified",
+                  f"{unidentified} unidentified",
                   engine_agent, self.aip_id, "v1", transfer_id=self.transfer_id),
             Event("ingestion", "success", f"SIP {self.sip.name} ingested as {self.aip_id} v1; "
                   f"{chain_head(self.repo.catalog.conn)}",
@@ -331,9 +376,9 @@ class _Ingest:
                    MdRef("metadata/descriptive/dc.xml", "DC", len(dc_bytes), dc_digest),
                    MdRef("metadata/preservation/premis.xml", "PREMIS", premis_path.stat().st_size,
                          premis_digest),
-                   [MetsFile(f.logical_path, f.size, f.digest, f.mime,
-                             groups.get(f.logical_path, "original") if f.role == "payload" else "submission")
-                    for f, _d in files], structure)
+                   Requery(lambda: (MetsFile(f.logical_path, f.size, f.digest, f.mime,
+                                             groups.get(f.logical_path, "original") if f.role == "payload"
+                                             else "submission") for f in files.rows())), structure)
         mets_digest = file_digest(mets_path, self.alg)
         builder.add("METS.xml", mets_digest)
         meta_rows = [
@@ -341,7 +386,6 @@ class _Ingest:
                     builder.content_file(lp).stat().st_size, dg, mime="text/xml")
             for lp, dg in (("METS.xml", mets_digest), ("metadata/descriptive/dc.xml", dc_digest),
                            ("metadata/preservation/premis.xml", premis_digest))]
-        rows = [f for f, _d in files] + meta_rows
 
         # 2. inventory and sidecars; everything durable before the object becomes visible
         sync_filesystem(work)
@@ -350,7 +394,7 @@ class _Ingest:
         inv_digest = builder.finish(inv)
 
         # 3. journal, rename into storage, catalog rows + events in one transaction
-        total_bytes = sum(r.size for r in rows)
+        total_bytes = files_bytes + sum(r.size for r in meta_rows)
         header = {
             "aip": {"id": self.aip_id, "created": created, "label": label,
                     "external_id": bag.info_value("External-Identifier") or "", "head": "v1",
@@ -358,12 +402,12 @@ class _Ingest:
                     "state": "active"},
             "originators": [self.assignment.originator.row()] if self.assignment.new else [],
             "version": {"aip_id": self.aip_id, "version": "v1", "created": created,
-                        "message": self.options.message, "files": len(rows), "bytes": total_bytes,
+                        "message": self.options.message, "files": n_files + len(meta_rows), "bytes": total_bytes,
                         "inventory_digest": inv_digest, "digest_algorithm": self.alg,
                         "stored": int(placement_satisfied(self.repo, {self.repo.hot_location}))},
             "copies": [{"aip_id": self.aip_id, "version": "v1", "location": self.repo.hot_location,
                         "state": "ok", "written": created, "last_audit": None,
-                        "bytes": sum(p.stat().st_size for p in (work / "object").rglob("*") if p.is_file()),
+                        "bytes": tree_bytes(work / "object"),
                         "archive_sha256": ""}],
             "transfer": self._transfer_row("accepted", n_payload, payload_bytes, warnings,
                                            aip_id=self.aip_id),
@@ -371,7 +415,7 @@ class _Ingest:
             "retention": [r.row(self.aip_id) for r in self.retention],
             "pages": [{**p.row(), "text": p.text} for p in pages],
         }
-        journal = self.repo.write_journal(work, header, rows)
+        journal = self.repo.write_journal(work, header, chain(files.rows(), meta_rows))
         self.repo.hot.commit_object(work / "object", self.aip_id)
         self.keep_journal = True  # the object is in storage: whatever fails now, the journal finishes it
         self.repo.apply_journal(journal)
@@ -381,8 +425,7 @@ class _Ingest:
                             payload_bytes, summary, warnings, originator=self.assignment.originator.id,
                             notes=[self.assignment.note] if self.assignment.note else [])
 
-    def _pages(self, bag: Bag, builder: VersionBuilder, files: list[tuple[FileRow, dict[str, str]]],
-               label: str) -> tuple[PageStructure | None, list[PageRow]]:
+    def _pages(self, bag: Bag, builder: VersionBuilder, files: StagedFiles, label: str) -> tuple[PageStructure | None, list[PageRow]]:
         """The page order of a digitised volume (the bag's ndk-structure.json), checked against
         the payload, with each page's ALTO text read from the staged copy; (None, []) for other
         bags. SipRejected (NDK030) when the tag file names files the payload does not hold."""
@@ -394,14 +437,14 @@ class _Ingest:
             self._reject([Finding("NDK030", "the tag file is not an NDK page structure archa can read", name)])
         assert doc is not None
         prefix = f"{REPRESENTATION}/data/"
-        stored = {f.logical_path: f.content_path for f, _d in files if f.role == "payload"}
         rows = page_rows(self.aip_id, "v1", doc, prefix)
-        missing = sorted({p for r in rows for p in (r.master, r.user, r.alto, r.txt) if p and p not in stored})
+        stored = {p: files.content_path(p) for r in rows for p in (r.master, r.user, r.alto, r.txt) if p}
+        missing = sorted(p for p, where in stored.items() if where is None)
         if missing or not rows:
             self._reject([Finding("NDK030", "the page structure names files the payload does not hold: "
                                   + ", ".join(m.removeprefix(prefix) for m in missing[:5]) if missing
                                   else "the page structure lists no page", name)])
-        rows = with_text(rows, lambda lp: (builder.object_dir / stored[lp]).read_bytes())
+        rows = with_text(rows, lambda lp: (builder.object_dir / str(stored[lp])).read_bytes())
         return page_structure(doc, rows, label), rows
 
     @contextmanager
@@ -438,7 +481,7 @@ class _Ingest:
                               hint=f"a revision of it is a new version: archa aip update {named[0]} ...; " + hint)
 
     def _resubmit(self, held: HeldAlready, work: Path, bag: Bag, builder: VersionBuilder,
-                  files: list[tuple[FileRow, dict[str, str]]]) -> IngestResult:
+                  files: StagedFiles) -> IngestResult:
         """A package whose records an AIP holds already: refused when unchanged (or when new
         versions are not wanted), else stored as that AIP's next version."""
         from archa.lifecycle.versions import UpdateOptions, _Update
@@ -460,7 +503,7 @@ class _Ingest:
         dc = work / "resubmitted-dc.xml"
         dc.write_bytes(build_dc(held.aip_id, bag.info, title_from(bag.info, self.sip.name)))
         n_payload = len(new)
-        payload_bytes = sum(f.size for f, _d in files if f.role == "payload")
+        payload_bytes = files.count(PAYLOAD)[1]
         warnings = [w for w in bag.findings + self.findings if not w.is_error]
         reason = (f"{self.options.message}: SIP {self.sip.name} brings records held already "
                   f"({len(changed)} files new or changed, {len(removed)} gone)")
@@ -495,6 +538,27 @@ class _Ingest:
 
     def _record_rejection(self, rej: SipRejected) -> None:
         record_rejection(self.repo, self.sip, rej, self.transfer_id, self.received)
+
+
+def _moved(jobs: Iterable[tuple[CopyJob, tuple[dict[str, str], bool]]], alg: str, note: ProgressFn,
+           total: int) -> Iterator[tuple[CopyJob, tuple[dict[str, str], bool], CopyOutcome]]:
+    """Payload files of a bag this ingest's own transfer just wrote in its work area, renamed
+    into the staged object: their digests are the manifests' (taken as the transfer read the
+    source a moment ago, `alg` among them); reading them again would only prove the page cache.
+    Durable with the rest of the object (the commit's file system sync)."""
+    made: set[Path] = set()
+    for n, (job, tag) in enumerate(jobs, 1):
+        expected = tag[0]
+        if alg not in expected:
+            raise RuntimeError(f"{job.key}: the transfer wrote no {alg} digest")  # a bug, not bad input
+        if job.dest.parent not in made:
+            job.dest.parent.mkdir(parents=True, exist_ok=True)
+            made.add(job.dest.parent)
+        os.rename(job.src, job.dest)
+        yield job, tag, CopyOutcome(job.key, job.size, dict(expected))
+        if n % 1000 == 0:
+            note("move", n, total)
+    note("move", total, total)
 
 
 def transfer_row(transfer_id: str, sip: Path, received: str, status: str, files: int, size: int,

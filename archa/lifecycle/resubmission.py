@@ -14,6 +14,7 @@ Ingest asks `held_already` once the bag is read. When an active AIP holds those 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -58,7 +59,7 @@ def held_already(cat: Catalog, retention: list[Retention], sip: str) -> tuple[He
     return HeldAlready(aip_id, aip["head"], version["digest_algorithm"], payload), []
 
 
-def payload_digests(rows: list[tuple[Any, dict[str, str]]], staged: Path, alg: str) -> dict[str, str]:
+def payload_digests(rows: Iterable[tuple[Any, dict[str, str]]], staged: Path, alg: str) -> dict[str, str]:
     """logical path -> `alg` digest of the package's payload (from the digests taken while
     copying, or, for another algorithm, read again from the staged copy)."""
     out = {}

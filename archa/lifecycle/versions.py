@@ -33,10 +33,10 @@ from archa.metadata.mets import MdRef, MetsFile, PageStructure, write_mets
 from archa.metadata.premis import Agent, operator_agent, read_premis, write_premis
 from archa.preservation.identify import get_identifier, identify_many
 from archa.repository.catalog import FILE_COLUMNS, FileRow
-from archa.repository.durable import sync_filesystem
+from archa.repository.durable import sync_filesystem, tree_bytes
 from archa.repository.events import ARCHA_AGENT, Event, chain_head, now_iso
 from archa.repository.hashing import file_digest
-from archa.repository.ocfl import INVENTORY, VersionBuilder, dump_json
+from archa.repository.ocfl import INVENTORY, VersionBuilder, inventory_bytes
 from archa.repository.pages import (
     STRUCTURE,
     PageRow,
@@ -299,7 +299,7 @@ class _Update:
         user = self.opts.user or getpass.getuser()
         inventory = builder.inventory(created, self.opts.reason, user, f"urn:archa:user:{user}")
         inv_digest = builder.finish(inventory, root=False)
-        stored = sum(p.stat().st_size for p in (work / "object").rglob("*") if p.is_file())
+        stored = tree_bytes(work / "object")
         header = {
             "kind": "update",
             "aip": {"id": aip_id, "label": label, "head": self.version},
@@ -316,7 +316,7 @@ class _Update:
             "pages": [{**p.row(), "text": p.text} for p in pages],
         }
         journal = self.repo.write_journal(work, header, rows)
-        self.repo.hot.add_version(work / "object" / self.version, aip_id, self.version, dump_json(inventory),
+        self.repo.hot.add_version(work / "object" / self.version, aip_id, self.version, inventory_bytes(inventory),
                                   self.alg)
         self.keep_journal = True  # the version is in storage: whatever fails now, the journal finishes it
         self.repo.apply_journal(journal)

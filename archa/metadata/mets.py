@@ -11,7 +11,7 @@ structure (TYPE LOGICAL: volume, issue, chapters, each holding its pages).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -118,12 +118,28 @@ def _mdref(ref: MdRef, alg: str, created: str) -> Node:
                     "CHECKSUM": ref.digest, "CHECKSUMTYPE": CHECKSUM_TYPES[alg]})
 
 
+def _file_id(n: int) -> str:
+    return f"file-{n:06d}"
+
+
 def write_mets(path: Path, aip_id: str, label: str, created: str, agent: str, alg: str,
-               dc: MdRef, premis: MdRef, files: Sequence[MetsFile], pages: PageStructure | None = None) -> None:
+               dc: MdRef, premis: MdRef, files: Iterable[MetsFile], pages: PageStructure | None = None) -> None:
     """Write METS.xml for the AIP `aip_id`; `alg` is the digest algorithm of the checksums;
-    `pages`: the page order and logical structure of a digitised volume."""
-    ids = {f.logical_path: f"file-{i:06d}" for i, f in enumerate(files, 1)}
-    groups = [(g, kind, [f for f in files if f.group == g]) for g, kind in GROUPS]
+    `pages`: the page order and logical structure of a digitised volume. `files` is read
+    once per file group and structMap (a list, or a query run again each time it is
+    iterated): a version of a million files is never in memory at once."""
+    on_pages = {f for p in pages.pages for f in p.files} if pages is not None else set()
+    ids: dict[str, str] = {}
+    present: set[str] = set()
+    for i, f in enumerate(files, 1):
+        present.add(f.group)
+        if f.logical_path in on_pages:
+            ids[f.logical_path] = _file_id(i)
+
+    def members(group: str) -> Iterable[tuple[str, MetsFile]]:
+        return ((_file_id(i), f) for i, f in enumerate(files, 1) if f.group == group)
+
+    groups = [(g, kind) for g, kind in GROUPS if g in present]
     with etree.xmlfile(str(path), encoding="utf-8") as xf:
         xf.write_declaration()
         with open_node(xf, f"{{{METS_NS}}}mets", {"OBJID": aip_id, "TYPE": "AIP", "LABEL": label,
@@ -137,12 +153,10 @@ def write_mets(path: Path, aip_id: str, label: str, created: str, agent: str, al
                                     M.digiprovMD({"ID": "digiprov-premis", "CREATED": created},
                                                  _mdref(premis, alg, created))), 1)
             with open_node(xf, f"{{{METS_NS}}}fileSec", depth=1):
-                for group, _kind, members in groups:
-                    if not members:
-                        continue
+                for group, _kind in groups:
                     with open_node(xf, f"{{{METS_NS}}}fileGrp", {"USE": group, "ID": f"grp-{group}"}, 2):
-                        for f in members:
-                            attrs = {"ID": ids[f.logical_path], "MIMETYPE": f.mime, "SIZE": str(f.size),
+                        for file_id, f in members(group):
+                            attrs = {"ID": file_id, "MIMETYPE": f.mime, "SIZE": str(f.size),
                                      "CHECKSUM": f.digest, "CHECKSUMTYPE": CHECKSUM_TYPES[alg],
                                      "ADMID": "digiprov-premis"}
                             if not f.mime:  # METS makes MIMETYPE optional: none rather than a guess
@@ -153,11 +167,9 @@ def write_mets(path: Path, aip_id: str, label: str, created: str, agent: str, al
             with (open_node(xf, f"{{{METS_NS}}}structMap", {"TYPE": "physical", "LABEL": "archa AIP"}, 1),
                   open_node(xf, f"{{{METS_NS}}}div", {"TYPE": "AIP", "LABEL": label, "DMDID": "dmd-dc",
                                                        "ADMID": "digiprov-premis"}, 2)):
-                for group, kind, members in groups:
-                    if not members:
-                        continue
+                for group, kind in groups:
                     with open_node(xf, f"{{{METS_NS}}}div", {"TYPE": kind, "LABEL": group}, 3):
-                        for f in members:
-                            write_node(xf, M.fptr({"FILEID": ids[f.logical_path]}), 4)
+                        for file_id, _f in members(group):
+                            write_node(xf, M.fptr({"FILEID": file_id}), 4)
             if pages is not None:
                 _page_maps(xf, pages, ids)

@@ -10,7 +10,7 @@ agents) and the agents.
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -84,10 +84,11 @@ def _file_object(f: FileRow, fixity: dict[str, str], representation: str = "") -
 
 
 def write_premis(path: Path, aip_id: str, representation: str,
-                 files: Sequence[tuple[FileRow, dict[str, str]]],
+                 files: Iterable[tuple[FileRow, dict[str, str]]],
                  events: Sequence[Event], agents: Sequence[Agent], derived_from: str = "",
                  rights: Sequence[str] = ()) -> None:
-    """Write premis.xml for `files` (each with its fixity by algorithm), `events`, `agents`;
+    """Write premis.xml for `files` (each with its fixity by algorithm; read once, as a stream),
+    `events`, `agents`;
     `derived_from`: the identifier of the version this one was made from (`ID vN`)."""
     with etree.xmlfile(str(path), encoding="utf-8") as xf:
         xf.write_declaration()

@@ -167,11 +167,12 @@ def _m9(db: sqlite_utils.Database) -> None:
 _PAYLOAD = "SELECT logical_path, digest FROM files WHERE aip_id = ? AND version = ? AND role = 'payload'"
 
 
-def payload_fingerprint(rows: Iterable[tuple[str, str]]) -> str:
+def payload_fingerprint(rows: Iterable[tuple[str, str]], ordered: bool = False) -> str:
     """sha256 over the sorted `path<TAB>digest` lines of a version's payload: equal for two
-    versions holding the same files under the same names (with one digest algorithm)."""
+    versions holding the same files under the same names (with one digest algorithm).
+    `ordered`: the rows come sorted already (streamed, never held)."""
     h = hashlib.sha256()
-    for path, digest in sorted(rows):
+    for path, digest in rows if ordered else sorted(rows):
         h.update(f"{path}\t{digest}\n".encode("utf-8", "surrogateescape"))
     return h.hexdigest()
 
@@ -469,7 +470,8 @@ class Catalog:
     def set_payload_digest(self, aip_id: str, version: str) -> None:
         """Record the fingerprint of `version`'s payload as the AIP's (call in a transaction)."""
         self.conn.execute("UPDATE aips SET payload_digest = ? WHERE id = ?",
-                          [payload_fingerprint(self.conn.execute(_PAYLOAD, [aip_id, version])), aip_id])
+                          [payload_fingerprint(self.conn.execute(f"{_PAYLOAD} ORDER BY logical_path",
+                                                                 [aip_id, version]), ordered=True), aip_id])
 
     def record_version(self, aip: dict[str, Any], version: dict[str, Any], files: Iterable[FileRow],
                        copies: Iterable[dict[str, Any]], events: list[Event],

@@ -23,6 +23,7 @@ import json
 import os
 import re
 import tarfile
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -44,6 +45,7 @@ from archa.repository.ocfl import (
     sidecar_algorithm,
     source_path,
     version_files,
+    version_paths,
 )
 from archa.repository.store import KeyExists, Store
 
@@ -189,9 +191,10 @@ class _FramedWriter:
 
 
 def _write_tar(out: Any, root: StorageRoot, aip_id: str, version: str,
-               members: list[tuple[str, int, int, str, int]], level: int, threads: int) -> tuple[str, list[Any]]:
-    """Write the zstd-compressed deterministic tar of a version to `out`, appending
-    (path, data offset, size, digest, frame) to `members`: members sorted, mtime 0, uid/gid
+               members: IO[bytes], level: int, threads: int) -> tuple[str, list[Any]]:
+    """Write the zstd-compressed deterministic tar of a version to `out`, writing a JSON line
+    [path, data offset, size, digest, frame] per member to `members` (a scratch file: the
+    list of a million members is not held): members sorted, mtime 0, uid/gid
     0, no owner names, mode 0444, PAX headers; compressed in independent frames (see
     `_FramedWriter`). Returns the digest algorithm and the frames."""
     import zstandard
@@ -201,7 +204,7 @@ def _write_tar(out: Any, root: StorageRoot, aip_id: str, version: str,
     alg = sidecar_algorithm(obj / version)
     w = _FramedWriter(out, cctx)
     with tarfile.open(fileobj=w, mode="w", format=tarfile.PAX_FORMAT) as tf:  # type: ignore[call-overload]
-        for rel, _d in version_files(root, aip_id, version):
+        for rel in version_paths(root, aip_id, version):
             src = source_path(root, aip_id, version, rel)
             ti = tarfile.TarInfo(rel)
             ti.size = src.stat().st_size
@@ -214,7 +217,8 @@ def _write_tar(out: Any, root: StorageRoot, aip_id: str, version: str,
             with open(src, "rb") as f:
                 tf.addfile(ti, HashingReader(f, h))
             offset = tf.offset - ((ti.size + 511) // 512) * 512
-            members.append((rel, offset, ti.size, h.hexdigest(), frame))
+            members.write(json.dumps([rel, offset, ti.size, h.hexdigest(), frame], ensure_ascii=False
+                                     ).encode("utf-8", "surrogateescape") + b"\n")
             if large or w.pos - w.frame_pos >= FRAME_BYTES:
                 w.cut()
             # TarFile keeps every TarInfo it wrote (20,000 files: ~20 MB); a writer never needs them
@@ -223,17 +227,21 @@ def _write_tar(out: Any, root: StorageRoot, aip_id: str, version: str,
     return alg, [list(f) for f in w.frames]
 
 
-def _index_chunks(header: dict[str, Any], members: list[tuple[str, int, int, str, int]], alg: str
-                  ) -> Iterator[bytes]:
-    """The index JSON, streamed: the header's keys, then one line per member (sorted keys)."""
+def _index_chunks(header: dict[str, Any], members: IO[bytes], alg: str) -> Iterator[bytes]:
+    """The index JSON, streamed: the header's keys, then one line per member (sorted keys),
+    read from the scratch file `_write_tar` filled."""
     yield b"{\n"
     for key in sorted(header):
         yield f"  {json.dumps(key)}: {json.dumps(header[key], ensure_ascii=False)},\n".encode()
     yield b'  "members": {\n'
-    for i, (rel, offset, size, digest, frame) in enumerate(members):
+    members.seek(0)
+    line = members.readline()
+    while line:
+        rel, offset, size, digest, frame = json.loads(line)
+        line = members.readline()
         entry = json.dumps({"offset": offset, "size": size, alg: digest, "frame": frame}, sort_keys=True)
-        sep = "," if i + 1 < len(members) else ""
-        yield f"    {json.dumps(rel, ensure_ascii=False)}: {entry}{sep}\n".encode()
+        sep = "," if line else ""
+        yield f"    {json.dumps(rel, ensure_ascii=False)}: {entry}{sep}\n".encode("utf-8", "surrogateescape")
     yield b"  }\n}\n"
 
 
@@ -248,27 +256,27 @@ def write_packed_copy(root: StorageRoot, aip_id: str, version: str, store: Store
     if store.exists(index_key):
         raise KeyExists(f"location {store.name!r}: {aip_id} {version} is packed there already",
                         location=store.name, path=index_key)
-    members: list[tuple[str, int, int, str, int]] = []
-    if store.exists(archive_key) and not replace:
-        store.delete(archive_key)  # an interrupted copy: it never got its index
-    with store.writer(archive_key, replace=replace) as w:  # streamed: memory stays flat whatever the size
-        alg, frames = _write_tar(w, root, aip_id, version, members, level, threads)
-    put = w.result
-    # read back where that reaches the device (S3: the object as stored); a local read-back
-    # right after the fsync would come from the page cache and prove nothing more than the
-    # digest taken while writing: the size is checked, the bytes by the next audit
-    got = store.digest(archive_key) if not store.local else put.sha256
-    if store.local and (size := store.size(archive_key)) != put.size:
-        got = f"a file of {size} bytes instead of {put.size}"
-    if got != put.sha256:
-        store.delete(archive_key)
-        raise StorageError(f"location {store.name!r}: {archive_key} read back with sha256 {got}, "
-                           f"expected {put.sha256}", location=store.name, path=archive_key,
-                           hint="the location corrupts writes: check it, then run archa storage sync")
-    header = {"id": aip_id, "version": version, "archive": archive_key.rsplit("/", 1)[1],
-              "archive_sha256": put.sha256, "archive_bytes": put.size, "frames": frames}
-    store.put(index_key, _index_chunks(header, members, alg))
-    return CopyInfo(store.name, version, put.size, put.sha256)
+    with tempfile.TemporaryFile() as members:  # the member list, spilled (see _write_tar)
+        if store.exists(archive_key) and not replace:
+            store.delete(archive_key)  # an interrupted copy: it never got its index
+        with store.writer(archive_key, replace=replace) as w:  # streamed: memory stays flat whatever the size
+            alg, frames = _write_tar(w, root, aip_id, version, members, level, threads)
+        put = w.result
+        # read back where that reaches the device (S3: the object as stored); a local read-back
+        # right after the fsync would come from the page cache and prove nothing more than the
+        # digest taken while writing: the size is checked, the bytes by the next audit
+        got = store.digest(archive_key) if not store.local else put.sha256
+        if store.local and (size := store.size(archive_key)) != put.size:
+            got = f"a file of {size} bytes instead of {put.size}"
+        if got != put.sha256:
+            store.delete(archive_key)
+            raise StorageError(f"location {store.name!r}: {archive_key} read back with sha256 {got}, "
+                               f"expected {put.sha256}", location=store.name, path=archive_key,
+                               hint="the location corrupts writes: check it, then run archa storage sync")
+        header = {"id": aip_id, "version": version, "archive": archive_key.rsplit("/", 1)[1],
+                  "archive_sha256": put.sha256, "archive_bytes": put.size, "frames": frames}
+        store.put(index_key, _index_chunks(header, members, alg))
+        return CopyInfo(store.name, version, put.size, put.sha256)
 
 
 def read_packed_index(store: Store, aip_id: str, version: str) -> dict[str, Any]:

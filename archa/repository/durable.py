@@ -77,6 +77,26 @@ def open_durable(path: Path) -> Iterator[BinaryIO]:
     fsync_dir(path.parent)
 
 
+def copy_durable(src: Path, dest: Path) -> None:
+    """Copy the file `src` to the new file `dest` durably (as `open_durable`)."""
+    import shutil
+
+    with open(src, "rb") as f, open_durable(dest) as out:
+        shutil.copyfileobj(f, out, 1 << 20)
+
+
+def tree_bytes(root: Path) -> int:
+    """The bytes of every regular file below `root` (os.walk: nothing per file is kept,
+    where Path.rglob remembers every path it yielded)."""
+    total = 0
+    for dirpath, _dirs, files in os.walk(root):
+        for name in files:
+            st = os.lstat(os.path.join(dirpath, name))
+            if stat.S_ISREG(st.st_mode):
+                total += st.st_size
+    return total
+
+
 def make_tree_read_only(root: Path) -> None:
     """Make every regular file below `root` read-only (directories stay writable)."""
     for dirpath, _dirs, files in os.walk(root):

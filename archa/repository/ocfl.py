@@ -12,12 +12,21 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import dataclass, field
+import sqlite3
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from archa.errors import RepositoryError
-from archa.repository.durable import fsync_dir, fsync_tree_dirs, make_tree_read_only, write_durable
+from archa.repository.durable import (
+    copy_durable,
+    fsync_dir,
+    fsync_tree_dirs,
+    make_tree_read_only,
+    open_durable,
+    write_durable,
+)
 
 if TYPE_CHECKING:
     from archa.repository.repo import Repository
@@ -196,7 +205,40 @@ def safe_content_path(logical: str) -> str:
     return path if changed else logical
 
 
-@dataclass
+class Streamed:
+    """A JSON object written as a stream: `items()` yields its (key, value) pairs in key
+    order (as `sort_keys` would), each time it is called."""
+
+    def __init__(self, items: Callable[[], Iterator[tuple[str, Any]]]) -> None:
+        self.items = items
+
+
+def write_json(write: Callable[[str], Any], obj: Any, level: int = 0) -> None:
+    """Write `obj` through `write` exactly as `dump_json` would (without the final newline);
+    `Streamed` objects inside it are written as they are read, so a manifest of millions of
+    entries never exists as one string or one dict."""
+    if isinstance(obj, dict | Streamed):
+        pairs = iter(sorted(obj.items()) if isinstance(obj, dict) else obj.items())
+        pad = "\n" + "  " * (level + 1)
+        first = True
+        for key, value in pairs:
+            write(("{" if first else ",") + pad + json.dumps(key, ensure_ascii=False) + ": ")
+            write_json(write, value, level + 1)
+            first = False
+        write("{}" if first else "\n" + "  " * level + "}")
+    elif isinstance(obj, list | tuple):
+        if not obj:
+            write("[]")
+            return
+        pad = "\n" + "  " * (level + 1)
+        for i, value in enumerate(obj):
+            write(("[" if i == 0 else ",") + pad)
+            write_json(write, value, level + 1)
+        write("\n" + "  " * level + "]")
+    else:
+        write(json.dumps(obj, ensure_ascii=False))
+
+
 class VersionBuilder:
     """Assembles one version of an OCFL object in a staging directory: v1 of a new object,
     or the next version of a stored one (`previous`: its current inventory).
@@ -205,19 +247,28 @@ class VersionBuilder:
     digest the object already holds is deduplicated (the new file is removed). Files a new
     version keeps unchanged are recorded with `keep`. `finish` writes the inventories and
     sidecars and makes everything durable and read-only.
+
+    The manifest and the new version's state live in SQLite (`db`: a scratch database in the
+    work area; in memory when not given), so a version of millions of files takes no more
+    memory than one of ten; the inventory is written from it as a stream.
     """
 
-    object_dir: Path
-    object_id: str
-    digest_algorithm: str
-    version: str = "v1"
-    previous: dict[str, Any] | None = None
-    manifest: dict[str, list[str]] = field(default_factory=dict)
-    state: dict[str, list[str]] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        if self.previous is not None:
-            self.manifest = {d: list(p) for d, p in self.previous["manifest"].items()}
+    def __init__(self, object_dir: Path, object_id: str, digest_algorithm: str, version: str = "v1",
+                 previous: dict[str, Any] | None = None, db: sqlite3.Connection | None = None) -> None:
+        self.object_dir = object_dir
+        self.object_id = object_id
+        self.digest_algorithm = digest_algorithm
+        self.version = version
+        self.previous_versions: dict[str, Any] = dict(previous["versions"]) if previous is not None else {}
+        self.db = db if db is not None else sqlite3.connect(":memory:")
+        self.db.executescript(
+            "CREATE TABLE vb_manifest (digest TEXT NOT NULL, path TEXT NOT NULL, PRIMARY KEY (digest, path))"
+            " WITHOUT ROWID;"
+            "CREATE TABLE vb_state (digest TEXT NOT NULL, logical TEXT NOT NULL, PRIMARY KEY (digest, logical))"
+            " WITHOUT ROWID;")
+        if previous is not None:
+            self.db.executemany("INSERT INTO vb_manifest VALUES (?, ?)",
+                                ((d, p) for d, paths in previous["manifest"].items() for p in paths))
 
     @property
     def content_dir(self) -> Path:
@@ -229,20 +280,24 @@ class VersionBuilder:
     def content_path(self, logical: str) -> str:
         return f"{self.version}/content/{safe_content_path(logical)}"
 
+    def holds(self, digest: str) -> bool:
+        """Whether the object (earlier versions or this one so far) holds content with `digest`."""
+        return self.db.execute("SELECT 1 FROM vb_manifest WHERE digest = ? LIMIT 1", (digest,)).fetchone() is not None
+
     def add(self, logical: str, digest: str) -> bool:
         """Record `logical` with `digest`; return False (and drop its file) when deduplicated."""
-        self.state.setdefault(digest, []).append(logical)
-        if digest in self.manifest:
+        self.db.execute("INSERT INTO vb_state VALUES (?, ?)", (digest, logical))
+        if self.holds(digest):
             os.unlink(self.content_file(logical))
             return False
-        self.manifest[digest] = [self.content_path(logical)]
+        self.db.execute("INSERT INTO vb_manifest VALUES (?, ?)", (digest, self.content_path(logical)))
         return True
 
     def keep(self, logical: str, digest: str) -> None:
         """Record `logical` as unchanged: its content is stored in an earlier version."""
-        if digest not in self.manifest:
+        if not self.holds(digest):
             raise RepositoryError(f"{self.object_id}: {logical} ({digest}) is not in the object")
-        self.state.setdefault(digest, []).append(logical)
+        self.db.execute("INSERT INTO vb_state VALUES (?, ?)", (digest, logical))
 
     def write_bytes(self, logical: str, data: bytes) -> str:
         """Write a small content file (metadata) and add it; returns its digest."""
@@ -254,27 +309,47 @@ class VersionBuilder:
         return digest
 
     def content_path_of(self, digest: str) -> str:
-        return self.manifest[digest][0]
+        """Where the object keeps the content with `digest` (the first of its paths)."""
+        row = self.db.execute("SELECT MIN(path) FROM vb_manifest WHERE digest = ?", (digest,)).fetchone()
+        if row[0] is None:
+            raise KeyError(digest)
+        return str(row[0])
 
-    def inventory(self, created: str, message: str, user_name: str, user_address: str) -> dict[str, Any]:
-        versions = dict(self.previous["versions"]) if self.previous is not None else {}
+    def _grouped(self, table: str, column: str) -> Iterator[tuple[str, list[str]]]:
+        """(digest, its paths) in digest order, from one of the two tables."""
+        digest: str | None = None
+        paths: list[str] = []
+        for d, p in self.db.execute(f"SELECT digest, {column} FROM {table} ORDER BY digest, {column}"):
+            if d != digest:
+                if digest is not None:
+                    yield digest, paths
+                digest, paths = d, []
+            paths.append(p)
+        if digest is not None:
+            yield digest, paths
+
+    def inventory(self, created: str, message: str, user_name: str, user_address: str) -> Streamed:
+        """The inventory of the version (as `dump_json` writes it: `write_json` or
+        `inventory_bytes`), its manifest and state read from the builder as it is written."""
+        versions = dict(self.previous_versions)
         versions[self.version] = {
             "created": created,
             "message": message,
             "user": {"name": user_name, "address": user_address},
-            "state": {d: sorted(p) for d, p in sorted(self.state.items())},
+            "state": Streamed(lambda: self._grouped("vb_state", "logical")),
         }
-        return {
+        fields: dict[str, Any] = {
             "id": self.object_id,
             "type": INVENTORY_TYPE,
             "digestAlgorithm": self.digest_algorithm,
             "head": self.version,
             "contentDirectory": "content",
-            "manifest": {d: sorted(p) for d, p in sorted(self.manifest.items())},
-            "versions": versions,
+            "manifest": Streamed(lambda: self._grouped("vb_manifest", "path")),
+            "versions": Streamed(lambda: iter(sorted(versions.items()))),
         }
+        return Streamed(lambda: iter(sorted(fields.items())))
 
-    def finish(self, inventory: dict[str, Any], root: bool = True) -> str:
+    def finish(self, inventory: Streamed, root: bool = True) -> str:
         """Write namaste, inventories and sidecars; prune empty dirs; make all durable.
         With `root` False (a version added to a stored object) only the version's own
         inventory and sidecar are written here: the root ones are replaced on commit.
@@ -285,20 +360,54 @@ class VersionBuilder:
             _prune_empty_dirs(self.content_dir)
             if not os.listdir(self.content_dir):
                 os.rmdir(self.content_dir)  # a version that adds no content has no content dir
-        data = dump_json(inventory)
-        digest = hashlib.new(self.digest_algorithm, data).hexdigest()
-        sidecar = f"{digest}  {INVENTORY}\n".encode()
         (self.object_dir / self.version).mkdir(parents=True, exist_ok=True)
-        targets = [self.object_dir / self.version]
+        own = self.object_dir / self.version / INVENTORY
+        digest = write_inventory(own, inventory, self.digest_algorithm)
+        sidecar = f"{digest}  {INVENTORY}\n".encode()
+        write_durable(self.object_dir / self.version / f"{INVENTORY}.{self.digest_algorithm}", sidecar)
         if root:
             write_durable(self.object_dir / OBJECT_NAMASTE, b"ocfl_object_1.1\n")
-            targets.append(self.object_dir)
-        for d in targets:
-            write_durable(d / INVENTORY, data)
-            write_durable(d / f"{INVENTORY}.{self.digest_algorithm}", sidecar)
+            copy_durable(own, self.object_dir / INVENTORY)
+            write_durable(self.object_dir / f"{INVENTORY}.{self.digest_algorithm}", sidecar)
         make_tree_read_only(self.object_dir)
         fsync_tree_dirs(self.object_dir)
         return digest
+
+
+def write_inventory(path: Path, inventory: Streamed, alg: str) -> str:
+    """Stream `inventory` durably into the new file `path`; returns its digest."""
+    h = hashlib.new(alg)
+    with open_durable(path) as f:
+        pending: list[bytes] = []
+        size = 0
+
+        def write(s: str) -> None:
+            nonlocal size
+            b = s.encode("utf-8")
+            pending.append(b)
+            size += len(b)
+            if size >= 1 << 20:
+                flush()
+
+        def flush() -> None:
+            nonlocal size
+            data = b"".join(pending)
+            h.update(data)
+            f.write(data)
+            pending.clear()
+            size = 0
+
+        write_json(write, inventory)
+        write("\n")
+        flush()
+    return h.hexdigest()
+
+
+def inventory_bytes(inventory: Streamed) -> bytes:
+    """The inventory as bytes (for a version whose inventory also replaces the root one)."""
+    parts: list[str] = []
+    write_json(parts.append, inventory)
+    return ("".join(parts) + "\n").encode("utf-8")
 
 
 def _prune_empty_dirs(root: Path) -> None:
@@ -323,6 +432,29 @@ def version_files(root: StorageRoot, aip_id: str, version: str) -> list[tuple[st
     files += [(f"{version}/{INVENTORY}", inv_digest), (f"{version}/{INVENTORY}.{alg}", ""),
               (OBJECT_NAMASTE, ""), (INVENTORY, inv_digest), (f"{INVENTORY}.{alg}", "")]
     return sorted(files)
+
+
+def version_paths(root: StorageRoot, aip_id: str, version: str) -> Iterator[str]:
+    """The object-relative paths `version_files` lists, in the same (sorted) order, streamed
+    from the object's directories rather than its inventory: a version of a million files
+    is never a list."""
+    alg = sidecar_algorithm(root.object_path(aip_id) / version)
+    yield from (OBJECT_NAMASTE, INVENTORY, f"{INVENTORY}.{alg}")  # each sorts before "v..."
+    yield from _sorted_walk(root.object_path(aip_id), version)
+
+
+def _sorted_walk(base: Path, rel: str) -> Iterator[str]:
+    """Files below `base/rel` in the order of their full paths' code points (a folder's
+    entries sorted with "/" after each folder name, which makes the depth-first order the
+    sorted order)."""
+    with os.scandir(base / rel) as it:
+        entries = sorted(((e.name + "/" if e.is_dir(follow_symlinks=False) else e.name), e.name)
+                         for e in it)
+    for key, name in entries:
+        if key.endswith("/"):
+            yield from _sorted_walk(base, f"{rel}/{name}")
+        else:
+            yield f"{rel}/{name}"
 
 
 def source_path(root: StorageRoot, aip_id: str, version: str, rel: str) -> Path:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -18,6 +20,20 @@ from archa.repository.durable import fsync_dir, partial_sibling, sync_filesystem
 from archa.repository.events import ARCHA_AGENT as AGENT
 
 BAG_ALGORITHM = "sha256"
+# the payload manifests a transfer's bag gets: BAG_ALGORITHM, and the repository's digest
+# algorithm when the bag goes straight into a repository (see `manifest_algorithms`)
+_ALGORITHMS: ContextVar[tuple[str, ...]] = ContextVar("manifest_algorithms", default=(BAG_ALGORITHM,))
+
+
+@contextmanager
+def manifest_algorithms(*extra: str) -> Iterator[None]:
+    """Within this block, bags get a payload manifest for each of `extra` too (hashed in the
+    same read): an ingest then has every digest it needs without reading the files again."""
+    token = _ALGORITHMS.set((BAG_ALGORITHM, *[a for a in extra if a != BAG_ALGORITHM]))
+    try:
+        yield
+    finally:
+        _ALGORITHMS.reset(token)
 
 
 def encode_path(path: str) -> str:
@@ -35,7 +51,7 @@ def partial_dir(out: Path) -> Path:
 class PayloadFile:
     rel: str  # under data/
     size: int
-    digest: str  # BAG_ALGORITHM
+    digests: dict[str, str]  # by algorithm: each of the draft's `algorithms`
 
 
 @dataclass
@@ -46,6 +62,7 @@ class BagDraft:
     payload: list[PayloadFile] = field(default_factory=list)
     info: list[tuple[str, str]] = field(default_factory=list)
     tag_files: dict[str, str] = field(default_factory=dict)  # extra tag files: name -> text
+    algorithms: tuple[str, ...] = field(default_factory=_ALGORITHMS.get)  # of the payload manifests
 
     @property
     def data(self) -> Path:
@@ -56,22 +73,25 @@ class BagDraft:
         """Copy files into data/ (job.key: the path under data/), hashing each with the bag
         algorithm and `extra_algorithms` in the same read. Returns outcomes by key; the
         successful ones join the payload."""
-        algs = (BAG_ALGORITHM, *[a for a in extra_algorithms if a != BAG_ALGORITHM])
+        algs = self._algorithms(extra_algorithms)
         jobs = [CopyJob(j.key, j.src, self.data / j.key, j.size, algs) for j in jobs]
         outcomes = copy_all(jobs, threads, progress, stage="copy")
+        self._take(outcomes)
+        return outcomes
+
+    def _algorithms(self, extra: tuple[str, ...]) -> tuple[str, ...]:
+        return (*self.algorithms, *[a for a in extra if a not in self.algorithms])
+
+    def _take(self, outcomes: dict[str, CopyOutcome]) -> None:
         for key, o in outcomes.items():
             if not o.error:
-                self.payload.append(PayloadFile(key, o.size, o.digests[BAG_ALGORITHM]))
-        return outcomes
+                self.payload.append(PayloadFile(key, o.size, {a: o.digests[a] for a in self.algorithms}))
 
     def hash_in(self, jobs: Sequence[CopyJob], threads: int, progress: ProgressFn | None = None,
                 extra_algorithms: tuple[str, ...] = ()) -> dict[str, CopyOutcome]:
         """Like `copy_in` for files already in data/ (unpacked there): hash them in place."""
-        algs = (BAG_ALGORITHM, *[a for a in extra_algorithms if a != BAG_ALGORITHM])
-        outcomes = hash_all([(j.key, self.data / j.key) for j in jobs], algs, threads)
-        for key, o in outcomes.items():
-            if not o.error:
-                self.payload.append(PayloadFile(key, o.size, o.digests[BAG_ALGORITHM]))
+        outcomes = hash_all([(j.key, self.data / j.key) for j in jobs], self._algorithms(extra_algorithms), threads)
+        self._take(outcomes)
         if progress:
             progress("hash", len(jobs), len(jobs))
         return outcomes
@@ -93,9 +113,11 @@ class BagDraft:
         tags = {
             "bagit.txt": "BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n",
             "bag-info.txt": "".join(f"{k}: {_one_line(v)}\n" for k, v in info),
-            f"manifest-{BAG_ALGORITHM}.txt": "".join(
-                f"{p.digest}  {encode_path('data/' + p.rel)}\n" for p in sorted(self.payload, key=lambda p: p.rel)),
         }
+        self.payload.sort(key=lambda p: p.rel)
+        for alg in self.algorithms:
+            tags[f"manifest-{alg.replace('_', '-')}.txt"] = "".join(
+                f"{p.digests[alg]}  {encode_path('data/' + p.rel)}\n" for p in self.payload)
         tags.update(self.tag_files)
         for name, text in tags.items():
             (root / name).write_text(text, "utf-8")
