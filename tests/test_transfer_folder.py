@@ -157,8 +157,8 @@ def test_a_file_growing_during_the_copy_stops_the_transfer(tmp_path: Path, monke
     src = make_source(tmp_path)
     real_scan = folder_mod.scan
 
-    def scan_then_grow(root: Path, policy):  # type: ignore[no-untyped-def]
-        found = real_scan(root, policy)
+    def scan_then_grow(root: Path, policy, db):  # type: ignore[no-untyped-def]
+        found = real_scan(root, policy, db)
         with open(root / "register.csv", "a") as f:  # the producer appends after the scan
             f.write("2,bridge\n")
         return found
@@ -222,3 +222,19 @@ def test_ingest_without_out_rejected_is_recorded_and_stores_nothing(repo: Reposi
     assert not repo.catalog.aips() and not list((repo.root / "staging").iterdir())
     r = CliRunner().invoke(cli, ["transfer", "folder", str(empty), "--repo", str(repo.root)])
     assert r.exit_code == 2 and "give OUT" in r.output and "--ingest" in r.output, r.output
+
+
+def test_two_names_that_read_the_same_are_refused(tmp_path: Path) -> None:
+    """A Czech share may hold 'Přehled.txt' twice: once in UTF-8, once in Windows-1250 bytes;
+    read as Windows-1250 both are the same name, and one must not overwrite the other."""
+    src = tmp_path / "share"
+    src.mkdir()
+    (src / "Přehled.txt").write_text("utf-8 name")
+    (src / "Přehled.txt".encode("cp1250").decode("utf-8", "surrogateescape")).write_text("cp1250 name")
+    before = tree_snapshot(src)
+    with pytest.raises(SipRejected) as e:
+        transfer_folder(src, tmp_path / "bag", [], POLICY)
+    assert [f.code for f in e.value.findings if f.is_error] == ["TRF011"]
+    assert "rename one of them" in str(e.value.findings[-1])
+    assert not (tmp_path / "bag").exists() and sorted(p.name for p in tmp_path.iterdir()) == ["share"]
+    assert tree_snapshot(src) == before

@@ -6,18 +6,21 @@ flushed to disk, so OUT is either a whole valid bag or absent. The source is onl
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from archa.ingest.copier import CopyJob, CopyOutcome, ProgressFn, copy_all
+from archa.ingest.copier import CopyJob, CopyOutcome, ProgressFn, copy_all, copy_stream
+from archa.ingest.staging import BATCH, scratch_db
 from archa.repository.durable import fsync_dir, partial_sibling, sync_filesystem
 from archa.repository.events import ARCHA_AGENT as AGENT
+from archa.repository.hashing import file_digest
 
 BAG_ALGORITHM = "sha256"
 # the payload manifests a transfer's bag gets: BAG_ALGORITHM, and the repository's digest
@@ -56,17 +59,45 @@ class PayloadFile:
 
 @dataclass
 class BagDraft:
-    """A bag being built at `root` (a partial directory)."""
+    """A bag being built at `root` (a partial directory). The payload list (path, size,
+    digests) is kept in a scratch database beside it, not in memory, and the manifests are
+    written from it as streams: a bag of a million files costs no more memory than one of ten."""
 
     root: Path
-    payload: list[PayloadFile] = field(default_factory=list)
     info: list[tuple[str, str]] = field(default_factory=list)
     tag_files: dict[str, str] = field(default_factory=dict)  # extra tag files: name -> text
     algorithms: tuple[str, ...] = field(default_factory=_ALGORITHMS.get)  # of the payload manifests
+    written_tags: list[str] = field(default_factory=list)  # tag files streamed into root (write_tag)
+
+    def __post_init__(self) -> None:
+        self.db_path = self.root.with_name(f"{self.root.name}.payload.sqlite")
+        self.db = scratch_db(self.db_path)
+        self.finished: tuple[int, int] | None = None  # (files, bytes) once the bag is finished
+        self.db.execute("CREATE TABLE payload (rel TEXT PRIMARY KEY, size INTEGER NOT NULL, digests TEXT NOT NULL)"
+                        " WITHOUT ROWID")
 
     @property
     def data(self) -> Path:
         return self.root / "data"
+
+    def _totals(self) -> tuple[int, int]:
+        if self.finished is None:
+            n, size = self.db.execute("SELECT COUNT(*), COALESCE(SUM(size), 0) FROM payload").fetchone()
+            return int(n), int(size)
+        return self.finished
+
+    @property
+    def payload_files(self) -> int:
+        return self._totals()[0]
+
+    @property
+    def payload_bytes(self) -> int:
+        return self._totals()[1]
+
+    def payload(self) -> Iterator[PayloadFile]:
+        """The payload files so far, in path order."""
+        for rel, size, digests in self.db.execute("SELECT rel, size, digests FROM payload ORDER BY rel"):
+            yield PayloadFile(rel, size, json.loads(digests))
 
     def copy_in(self, jobs: Sequence[CopyJob], threads: int, progress: ProgressFn | None = None,
                 extra_algorithms: tuple[str, ...] = ()) -> dict[str, CopyOutcome]:
@@ -76,30 +107,58 @@ class BagDraft:
         algs = self._algorithms(extra_algorithms)
         jobs = [CopyJob(j.key, j.src, self.data / j.key, j.size, algs) for j in jobs]
         outcomes = copy_all(jobs, threads, progress, stage="copy")
-        self._take(outcomes)
+        self._take(outcomes.values())
         return outcomes
+
+    def stream_in(self, large: Iterable[CopyJob], small: Iterable[CopyJob], threads: int,
+                  progress: ProgressFn | None = None, total: int = 0) -> list[tuple[CopyJob, CopyOutcome]]:
+        """Like `copy_in` for jobs read lazily (`large` best biggest first, see copy_stream),
+        keeping no outcome in memory: returns only the failed ones and those whose size
+        differs from the job's (a file still being written)."""
+        algs = self._algorithms(())
+        bad: list[tuple[CopyJob, CopyOutcome]] = []
+        done: list[CopyOutcome] = []
+
+        def jobs(source: Iterable[CopyJob]) -> Iterator[tuple[CopyJob, None]]:
+            return ((CopyJob(j.key, j.src, self.data / j.key, j.size, algs), None) for j in source)
+
+        for job, _tag, out in copy_stream(jobs(large), jobs(small), threads, progress, total):
+            if out.error or out.size != job.size:
+                bad.append((job, out))
+            else:
+                done.append(out)
+            if len(done) >= BATCH:
+                self._take(done)
+                done.clear()
+        self._take(done)
+        return bad
 
     def _algorithms(self, extra: tuple[str, ...]) -> tuple[str, ...]:
         return (*self.algorithms, *[a for a in extra if a not in self.algorithms])
 
-    def _take(self, outcomes: dict[str, CopyOutcome]) -> None:
-        for key, o in outcomes.items():
-            if not o.error:
-                self.payload.append(PayloadFile(key, o.size, {a: o.digests[a] for a in self.algorithms}))
+    def _take(self, outcomes: Iterable[CopyOutcome]) -> None:
+        self.db.executemany("INSERT INTO payload VALUES (?, ?, ?)",
+                            ((o.key, o.size, json.dumps({a: o.digests[a] for a in self.algorithms}))
+                             for o in outcomes if not o.error))
 
     def hash_in(self, jobs: Sequence[CopyJob], threads: int, progress: ProgressFn | None = None,
                 extra_algorithms: tuple[str, ...] = ()) -> dict[str, CopyOutcome]:
         """Like `copy_in` for files already in data/ (unpacked there): hash them in place."""
         outcomes = hash_all([(j.key, self.data / j.key) for j in jobs], self._algorithms(extra_algorithms), threads)
-        self._take(outcomes)
+        self._take(outcomes.values())
         if progress:
             progress("hash", len(jobs), len(jobs))
         return outcomes
 
+    def write_tag(self, name: str, lines: Iterable[str]) -> None:
+        """Write the tag file `name` into the bag now, line by line (for one too long to hold)."""
+        with open(self.root / name, "w", encoding="utf-8", newline="") as f:
+            f.writelines(lines)
+        self.written_tags.append(name)
+
     def finish(self, out: Path) -> None:
         """Write bagit.txt, bag-info.txt (with Payload-Oxum, Bagging-Date, Bag-Software-Agent
-        unless given), the manifest and tag manifest; flush; rename to `out`."""
-        import hashlib
+        unless given), the manifests and tag manifest; flush; rename to `out`."""
 
         root = self.root
         labels = {k.lower() for k, _v in self.info}
@@ -109,26 +168,32 @@ class BagDraft:
         if "bag-software-agent" not in labels:
             info.append(("Bag-Software-Agent", AGENT))
         info = [(k, v) for k, v in info if k.lower() != "payload-oxum"]
-        info.append(("Payload-Oxum", f"{sum(p.size for p in self.payload)}.{len(self.payload)}"))
+        info.append(("Payload-Oxum", f"{self.payload_bytes}.{self.payload_files}"))
         tags = {
             "bagit.txt": "BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n",
             "bag-info.txt": "".join(f"{k}: {_one_line(v)}\n" for k, v in info),
         }
-        self.payload.sort(key=lambda p: p.rel)
-        for alg in self.algorithms:
-            tags[f"manifest-{alg.replace('_', '-')}.txt"] = "".join(
-                f"{p.digests[alg]}  {encode_path('data/' + p.rel)}\n" for p in self.payload)
         tags.update(self.tag_files)
         for name, text in tags.items():
             (root / name).write_text(text, "utf-8")
-        tagmanifest = "".join(f"{hashlib.new(BAG_ALGORITHM, text.encode()).hexdigest()}  {name}\n"
-                              for name, text in sorted(tags.items()))
+        for alg in self.algorithms:
+            self.write_tag(f"manifest-{alg.replace('_', '-')}.txt",
+                           (f"{p.digests[alg]}  {encode_path('data/' + p.rel)}\n" for p in self.payload()))
+        names = sorted({*tags, *self.written_tags})
+        tagmanifest = "".join(f"{file_digest(root / name, BAG_ALGORITHM)}  {name}\n" for name in names)
         (root / f"tagmanifest-{BAG_ALGORITHM}.txt").write_text(tagmanifest, "utf-8")
+        self.finished = self._totals()
+        self._close()
         sync_filesystem(root)
         os.rename(root, out)
         fsync_dir(out.parent)
 
+    def _close(self) -> None:
+        self.db.close()
+        self.db_path.unlink(missing_ok=True)
+
     def abort(self) -> None:
+        self._close()
         shutil.rmtree(self.root, ignore_errors=True)
 
 

@@ -164,5 +164,5 @@ def transfer_eark(sip: Path, out: Path, meta: Sequence[tuple[str, str]], limits:
             [f"archa transfer eark {sip}: {len(pkg.listed)} file(s) listed in {len(pkg.mets_files)} METS\n"]
             + [f"{f.code}\t{f.path}\t{f.message}\n" for f in check.findings])
         draft.finish(out)
-    return TransferResult("eark", str(sip), str(out), len(draft.payload), sum(p.size for p in draft.payload),
+    return TransferResult("eark", str(sip), str(out), draft.payload_files, draft.payload_bytes,
                           check.findings, draft.info), pkg

@@ -14,17 +14,20 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import sqlite3
 import stat
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import chain
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from archa.errors import Finding, SipRejected, UsageError, name_problem, printable
 from archa.ingest.bag import ORIGINAL_NAMES
-from archa.ingest.copier import CopyJob, ProgressFn
+from archa.ingest.copier import SMALL, CopyJob, ProgressFn
+from archa.ingest.staging import BATCH
 from archa.policies.model import TransferPolicy
 from archa.repository.durable import check_target
 from archa.transfer.bagwriter import BagDraft, partial_dir
@@ -82,12 +85,17 @@ def _excluded(name: str, patterns: Sequence[str]) -> bool:
     return any(fnmatch.fnmatchcase(low, p.lower()) for p in patterns)
 
 
+SCAN = ("CREATE TABLE scan (rel TEXT PRIMARY KEY, src BLOB NOT NULL, size INTEGER NOT NULL, mtime INTEGER NOT NULL, "
+        "original TEXT) WITHOUT ROWID")
+
+
 @dataclass
 class _Scan:
-    jobs: list[CopyJob] = field(default_factory=list)
-    mtimes: dict[str, int] = field(default_factory=dict)
+    """What `scan` found: the files to copy are rows of the table `scan` (bag path, source
+    path as bytes, size, mtime in ns, the original name %-encoded when it was not UTF-8)."""
+
     findings: list[Finding] = field(default_factory=list)
-    originals: dict[str, str] = field(default_factory=dict)  # path as bagged -> original bytes, %-encoded
+    files: int = 0
 
 
 def readable_name(name: str) -> str | None:
@@ -100,9 +108,39 @@ def readable_name(name: str) -> str | None:
     return None if "\ufffd" in fixed else fixed
 
 
-def scan(src: Path, policy: TransferPolicy) -> _Scan:
-    """Every regular file to copy, and findings for what is not copied (no link followed)."""
+def scan(src: Path, policy: TransferPolicy, db: sqlite3.Connection) -> _Scan:
+    """Every regular file to copy, into the table `scan` of `db` (nothing per file kept in
+    memory), and findings for what is not copied (no link followed)."""
     out = _Scan()
+    db.execute(SCAN)
+    rows: list[tuple[str, bytes, int, int, str | None]] = []
+    for row in _walk(src, policy, out.findings):
+        rows.append(row)
+        if len(rows) >= BATCH:
+            _add_scanned(db, rows, out)
+    _add_scanned(db, rows, out)
+    return out
+
+
+def _add_scanned(db: sqlite3.Connection, rows: list[tuple[str, bytes, int, int, str | None]], out: _Scan) -> None:
+    """Insert scanned files; two names that read the same (one of them not UTF-8) are a finding."""
+    before = db.total_changes
+    db.executemany("INSERT OR IGNORE INTO scan VALUES (?, ?, ?, ?, ?)", rows)
+    added = db.total_changes - before
+    out.files += added
+    if added < len(rows):
+        for rel, path, *_rest in rows:
+            (kept,) = db.execute("SELECT src FROM scan WHERE rel = ?", (rel,)).fetchone()
+            if kept != path:
+                out.findings.append(Finding("TRF011", "two files have this name once a name that is not UTF-8 is "
+                                            "read as Windows-1250: rename one of them at the source", rel,
+                                            found=printable(os.fsdecode(path))))
+    rows.clear()
+
+
+def _walk(src: Path, policy: TransferPolicy, findings: list[Finding]) -> Iterator[tuple[str, bytes, int, int,
+                                                                                      str | None]]:
+    """(bag path, source path, size, mtime ns, original name or None) of every file to copy."""
     real_src = os.path.realpath(src)
     stack = [(src, "")]
     while stack:
@@ -110,48 +148,45 @@ def scan(src: Path, policy: TransferPolicy) -> _Scan:
         try:
             entries = sorted(os.scandir(d), key=lambda e: e.name)
         except OSError as err:
-            out.findings.append(Finding("TRF001", f"folder cannot be read: {err.strerror}", rel_d or "."))
+            findings.append(Finding("TRF001", f"folder cannot be read: {err.strerror}", rel_d or "."))
             continue
         for e in entries:
             shown = readable_name(e.name)
             if shown is None or name_problem(shown):
-                out.findings.append(Finding("TRF009", f"{name_problem(e.name)}; rename it at the source",
-                                            f"{rel_d}/{e.name}" if rel_d else e.name))
+                findings.append(Finding("TRF009", f"{name_problem(e.name)}; rename it at the source",
+                                        f"{rel_d}/{e.name}" if rel_d else e.name))
                 continue
             rel = f"{rel_d}/{shown}" if rel_d else shown
             if shown != e.name:
-                out.findings.append(Finding("TRF010", "the name is not valid UTF-8: transferred as read in "
-                                            "Windows-1250, the original bytes recorded (original-names.tsv, PREMIS "
-                                            "originalName)", rel, found=printable(e.name), severity="warning"))
+                findings.append(Finding("TRF010", "the name is not valid UTF-8: transferred as read in "
+                                        "Windows-1250, the original bytes recorded (original-names.tsv, PREMIS "
+                                        "originalName)", rel, found=printable(e.name), severity="warning"))
             try:
                 st = e.stat(follow_symlinks=False)
             except OSError as err:
-                out.findings.append(Finding("TRF001", f"cannot be read: {err.strerror}", rel))
+                findings.append(Finding("TRF001", f"cannot be read: {err.strerror}", rel))
                 continue
             if stat.S_ISLNK(st.st_mode):
                 target = os.path.realpath(e.path)
                 inside = os.path.commonpath([real_src, target]) == real_src
-                out.findings.append(Finding(
+                findings.append(Finding(
                     "TRF003" if inside else "TRF002",
                     f"symbolic link to {os.readlink(e.path)!r} not followed"
                     + ("" if inside else ": it points outside the source folder"), rel, severity="warning"))
             elif stat.S_ISDIR(st.st_mode):
                 stack.append((Path(e.path), rel))
             elif not stat.S_ISREG(st.st_mode):
-                out.findings.append(Finding("TRF004", "special file (device, FIFO or socket) not read", rel,
-                                            severity="warning"))
+                findings.append(Finding("TRF004", "special file (device, FIFO or socket) not read", rel,
+                                        severity="warning"))
             elif _excluded(e.name, policy.exclude):
-                out.findings.append(Finding("TRF005", "system clutter left out (policy transfer.exclude)", rel,
-                                            severity="warning"))
+                findings.append(Finding("TRF005", "system clutter left out (policy transfer.exclude)", rel,
+                                        severity="warning"))
             elif not os.access(e.path, os.R_OK):
-                out.findings.append(Finding("TRF001", "file cannot be read (permission denied)", rel))
+                findings.append(Finding("TRF001", "file cannot be read (permission denied)", rel))
             else:
-                out.jobs.append(CopyJob(rel, Path(e.path), Path(), st.st_size, ()))
-                out.mtimes[rel] = st.st_mtime_ns
                 original = os.path.relpath(e.path, src)
-                if original != rel:
-                    out.originals[rel] = quote(os.fsencode(original), safe="/")
-    return out
+                yield (rel, os.fsencode(e.path), st.st_size, st.st_mtime_ns,
+                       quote(os.fsencode(original), safe="/") if original != rel else None)
 
 
 def report_text(title: str, findings: Sequence[Finding]) -> str:
@@ -177,32 +212,41 @@ def transfer_folder(src: Path, out: Path, meta: Sequence[tuple[str, str]], polic
     if out == src or src in out.parents:
         raise UsageError(f"{out}: inside the source folder {src}; the source must stay as it is",
                          hint="write the bag somewhere else")
-    found = scan(src, policy)
-    errors = [f for f in found.findings if f.is_error]
-    if errors:
-        raise SipRejected(str(src), found.findings, hint=FOLDER_HINT)
-    if not found.jobs:
-        raise SipRejected(str(src), [Finding("TRF006", "no file to transfer in the folder", ".")], hint=FOLDER_HINT)
     draft = BagDraft(partial_dir(out))
     try:
-        outcomes = draft.copy_in(found.jobs, jobs, progress)
-        sizes = {j.key: j.size for j in found.jobs}
-        failed = [Finding("TRF001", o.error, k) for k, o in sorted(outcomes.items()) if o.error]
-        failed += [Finding("TRF008", "file changed size while it was copied: it is still being written",
-                           k, str(sizes[k]), str(o.size)) for k, o in sorted(outcomes.items())
-                   if not o.error and o.size != sizes[k]]
+        db = draft.db
+        found = scan(src, policy, db)
+        errors = [f for f in found.findings if f.is_error]
+        if errors:
+            raise SipRejected(str(src), found.findings, hint=FOLDER_HINT)
+        if not found.files:
+            raise SipRejected(str(src), [Finding("TRF006", "no file to transfer in the folder", ".")], hint=FOLDER_HINT)
+
+        def scanned(where: str) -> Iterator[CopyJob]:
+            for rel, path, size in db.execute(f"SELECT rel, src, size FROM scan WHERE {where}"):
+                yield CopyJob(rel, Path(os.fsdecode(path)), Path(), size, ())
+
+        total = int(db.execute("SELECT COALESCE(SUM(size), 0) FROM scan").fetchone()[0])
+        bad = draft.stream_in(scanned(f"size >= {SMALL} ORDER BY size DESC"),
+                              scanned(f"size < {SMALL} ORDER BY rel"), jobs, progress, total)
+        failed = sorted((Finding("TRF001", o.error, j.key) if o.error else
+                         Finding("TRF008", "file changed size while it was copied: it is still being written",
+                                 j.key, str(j.size), str(o.size)) for j, o in bad), key=lambda f: (f.code, f.path))
         if failed:
             raise SipRejected(str(src), failed, hint=FOLDER_HINT)
-        lines = ["path\tsize\tmtime\n"]
-        for job in sorted(found.jobs, key=lambda j: j.key):
-            ns = found.mtimes[job.key]
-            os.utime(draft.data / job.key, ns=(ns, ns))
-            when = datetime.fromtimestamp(ns / 1e9, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-            lines.append(f"{job.key}\t{job.size}\t{when}\n")
-        draft.tag_files["source-files.tsv"] = "".join(lines)
-        if found.originals:
-            draft.tag_files[ORIGINAL_NAMES] = "path\toriginal (bytes, percent-encoded)\n" + "".join(
-                f"{rel}\t{orig}\n" for rel, orig in sorted(found.originals.items()))
+
+        def listing() -> Iterator[str]:  # the original modification times, kept on the copies too
+            yield "path\tsize\tmtime\n"
+            for rel, size, ns in db.execute("SELECT rel, size, mtime FROM scan ORDER BY rel"):
+                os.utime(draft.data / rel, ns=(ns, ns))
+                when = datetime.fromtimestamp(ns / 1e9, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+                yield f"{rel}\t{size}\t{when}\n"
+
+        draft.write_tag("source-files.tsv", listing())
+        if db.execute("SELECT 1 FROM scan WHERE original IS NOT NULL LIMIT 1").fetchone():
+            draft.write_tag(ORIGINAL_NAMES, chain(["path\toriginal (bytes, percent-encoded)\n"], (
+                f"{rel}\t{orig}\n" for rel, orig in
+                db.execute("SELECT rel, original FROM scan WHERE original IS NOT NULL ORDER BY rel"))))
         draft.tag_files["transfer-report.txt"] = report_text(f"archa transfer folder {src}", found.findings)
         info = list(meta)
         if not any(k.lower() == "external-description" for k, _v in info):
@@ -212,5 +256,5 @@ def transfer_folder(src: Path, out: Path, meta: Sequence[tuple[str, str]], polic
     except BaseException:
         draft.abort()
         raise
-    return TransferResult("folder", str(src), str(out), len(draft.payload), sum(p.size for p in draft.payload),
+    return TransferResult("folder", str(src), str(out), draft.payload_files, draft.payload_bytes,
                           found.findings, draft.info)

@@ -105,5 +105,5 @@ def transfer_ndk(sip: Path, out: Path, meta: Sequence[tuple[str, str]], limits: 
              f"{len(psp.sections)} logical sections, {len(outcomes)} files\n")]
             + [f"{f.code}\t{f.path}\t{f.message}\n" for f in check.findings])
         draft.finish(out)
-    return TransferResult("ndk", str(sip), str(out), len(draft.payload), sum(p.size for p in draft.payload),
+    return TransferResult("ndk", str(sip), str(out), draft.payload_files, draft.payload_bytes,
                           check.findings, draft.info), psp

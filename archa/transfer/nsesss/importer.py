@@ -79,5 +79,5 @@ def transfer_nsesss(sip: Path, out: Path, meta: Sequence[tuple[str, str]], limit
              f"{sum(k.startswith('komponenty/') for k in facts)} component(s)\n")]
             + [f"{f.code}\t{f.path}\t{f.message}\n" for f in check.findings])
         draft.finish(out)
-    return TransferResult("nsesss", str(sip), str(out), len(draft.payload), sum(p.size for p in draft.payload),
+    return TransferResult("nsesss", str(sip), str(out), draft.payload_files, draft.payload_bytes,
                           check.findings, draft.info), lifted
