@@ -34,7 +34,7 @@ from archa.metadata.mets import MdRef, MetsFile, PageStructure, write_mets
 from archa.metadata.premis import Agent, operator_agent, write_premis
 from archa.preservation.identify import UNKNOWN, get_identifier, identify_many
 from archa.repository.catalog import FileRow, payload_fingerprint
-from archa.repository.durable import sync_filesystem, tree_bytes
+from archa.repository.durable import BackgroundSync, sync_filesystem, tree_bytes
 from archa.repository.events import ARCHA_AGENT, Event, chain_head, now_iso
 from archa.repository.hashing import file_digest
 from archa.repository.ocfl import VersionBuilder
@@ -134,6 +134,7 @@ class _Ingest:
         self.sip = sip
         self.make_bag = make_bag  # the SIP is a transfer to bag in the work area (ingest_transfer)
         self.transfer: TransferResult | None = None
+        self.preflush: BackgroundSync | None = None
         self.options = options
         self.progress = progress
         self.alg = repo.policy.digest_algorithm
@@ -161,6 +162,7 @@ class _Ingest:
             files = StagedFiles(db, self.aip_id, "v1")
             self._copy(bag, builder, files)
             self._reject_if_errors(bag)
+            self.preflush = BackgroundSync(work)  # the content reaches the disk while it is identified
             self._identify(builder, files)
             self._check_formats(files)
             self._reject_if_errors(bag)
@@ -182,6 +184,8 @@ class _Ingest:
             raise
         finally:
             db.close()
+            if self.preflush is not None:
+                self.preflush.thread.join()
             self.repo.release_work_dir(work, remove=not self.keep_journal)
         self._replicate(result)
         result.seconds = time.perf_counter() - t0
@@ -201,10 +205,10 @@ class _Ingest:
     def _open(self, work: Path, db: sqlite3.Connection) -> Bag:
         sip = self.sip
         if self.make_bag is not None:
-            from archa.transfer.bagwriter import manifest_algorithms
+            from archa.transfer.bagwriter import bagging_for_ingest
 
             root: Path | None = work / "sip"
-            with manifest_algorithms(self.alg):
+            with bagging_for_ingest(self.alg):
                 self.transfer = self.make_bag(work / "sip")
         elif sip.is_dir():
             root = sip
@@ -388,6 +392,8 @@ class _Ingest:
                            ("metadata/preservation/premis.xml", premis_digest))]
 
         # 2. inventory and sidecars; everything durable before the object becomes visible
+        if self.preflush is not None:
+            self.preflush.join()
         sync_filesystem(work)
         user = self.options.user or getpass.getuser()
         inv = builder.inventory(created, self.options.message, user, f"urn:archa:user:{user}")

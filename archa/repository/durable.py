@@ -97,6 +97,31 @@ def tree_bytes(root: Path) -> int:
     return total
 
 
+class BackgroundSync:
+    """`sync_filesystem(path)` on a thread (syncfs releases the GIL): the data written so far
+    reaches the device while the caller goes on (identifying, say); `join` waits and raises
+    what the flush raised. The caller still flushes at its commit point: this only makes
+    that last flush short."""
+
+    def __init__(self, path: Path) -> None:
+        import threading
+
+        self.error: OSError | None = None
+        self.thread = threading.Thread(target=self._run, args=(path,), name="archa-preflush", daemon=True)
+        self.thread.start()
+
+    def _run(self, path: Path) -> None:
+        try:
+            sync_filesystem(path)
+        except OSError as e:
+            self.error = e
+
+    def join(self) -> None:
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+
+
 def make_tree_read_only(root: Path) -> None:
     """Make every regular file below `root` read-only (directories stay writable)."""
     for dirpath, _dirs, files in os.walk(root):

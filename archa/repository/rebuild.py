@@ -12,6 +12,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import sqlite3
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -427,10 +429,10 @@ def _record_tombstone(cat: Catalog, tomb: dict[str, Any], remnants: set[str]) ->
 
 
 def compare_catalogs(current: Catalog, rebuilt: Catalog) -> list[str]:
-    """Human-readable differences in AIPs, versions, files (path, digest, PUID) and copies."""
-    def keyed(cat: Catalog, sql: str) -> dict[tuple[Any, ...], tuple[Any, ...]]:
-        return {tuple(r[:-1]): tuple(r[-1:]) for r in cat.conn.execute(sql).fetchall()}
+    """Human-readable differences in AIPs, versions, files (path, digest, PUID) and copies.
 
+    Compared in SQL (both catalogs attached to one scratch connection, EXCEPT and a join on
+    the keys), so two catalogs of millions of files are never in memory: only differences are."""
     queries = {
         "AIP": "SELECT id, head || ' ' || COALESCE(originator_id, '') || ' ' || COALESCE(state, 'active') || ' ' "
                "|| label || ' ' || COALESCE(external_id, '') || ' ' || created || ' ' || COALESCE(payload_digest, '') "
@@ -459,14 +461,37 @@ def compare_catalogs(current: Catalog, rebuilt: Catalog) -> list[str]:
         "retention": "SELECT aip_id, entity, sign || ' ' || until_year || ' ' || COALESCE(until_declared, 0) || ' ' "
                      "|| COALESCE(disposal_date, '') || ' ' || COALESCE(disposal_operation, '') FROM retention",
     }
-    out = []
-    for what, sql in queries.items():
-        a, b = keyed(current, sql), keyed(rebuilt, sql)
-        for k in sorted(a.keys() - b.keys(), key=str):
-            out.append(f"{what} {' '.join(map(str, k))}: in the current catalog only")
-        for k in sorted(b.keys() - a.keys(), key=str):
-            out.append(f"{what} {' '.join(map(str, k))}: found in storage, missing from the current catalog")
-        for k in sorted(a.keys() & b.keys(), key=str):
-            if a[k] != b[k]:
-                out.append(f"{what} {' '.join(map(str, k))}: current {a[k][0]}, rebuilt {b[k][0]}")
-    return out
+    conn = sqlite3.connect(":memory:")
+    conn.execute("PRAGMA temp_store = FILE")  # the compared rows go to disk, not memory
+    try:
+        for name, cat in (("cur", current), ("new", rebuilt)):
+            conn.execute(f"ATTACH DATABASE ? AS {name}", (str(cat.path),))
+        return [line for what, sql in queries.items() for line in _differences(conn, what, sql)]
+    finally:
+        conn.close()
+
+
+def _differences(conn: sqlite3.Connection, what: str, sql: str) -> Iterator[str]:
+    """The differences of one of compare_catalogs' queries: `sql` selects key columns then one
+    value from one table or view (named after FROM), read from the schemas cur and new into
+    two indexed scratch tables (on disk), then compared by EXCEPT and a join on the keys."""
+    select, table = sql.rsplit(" FROM ", 1)
+    n = len(conn.execute(f"SELECT * FROM ({select} FROM cur.{table}) LIMIT 0").description or ())
+    cols = [f"c{i}" for i in range(n)]
+    keys = ", ".join(cols[:-1])
+    for side, schema in (("a", "cur"), ("b", "new")):
+        conn.execute(f"DROP TABLE IF EXISTS temp.{side}")
+        conn.execute(f"CREATE TEMP TABLE {side} ({', '.join(cols)})")
+        conn.execute(f"INSERT INTO temp.{side} SELECT * FROM ({select} FROM {schema}.{table})")
+        conn.execute(f"CREATE INDEX temp.{side}_keys ON {side} ({keys})")
+    for label, first, second in (("in the current catalog only", "a", "b"),
+                                 ("found in storage, missing from the current catalog", "b", "a")):
+        for row in conn.execute(f"SELECT {keys} FROM temp.{first} EXCEPT SELECT {keys} FROM temp.{second} "
+                                f"ORDER BY {keys}"):
+            yield f"{what} {' '.join(map(str, row))}: {label}"
+    on = " AND ".join(f"a.{c} = b.{c}" for c in cols[:-1])
+    last = cols[-1]
+    for row in conn.execute(f"SELECT {', '.join('a.' + c for c in cols[:-1])}, a.{last}, b.{last} "
+                            f"FROM temp.a AS a JOIN temp.b AS b ON {on} WHERE a.{last} IS NOT b.{last} "
+                            f"ORDER BY {', '.join('a.' + c for c in cols[:-1])}"):
+        yield f"{what} {' '.join(map(str, row[:-2]))}: current {row[-2]}, rebuilt {row[-1]}"

@@ -23,20 +23,24 @@ from archa.repository.events import ARCHA_AGENT as AGENT
 from archa.repository.hashing import file_digest
 
 BAG_ALGORITHM = "sha256"
-# the payload manifests a transfer's bag gets: BAG_ALGORITHM, and the repository's digest
-# algorithm when the bag goes straight into a repository (see `manifest_algorithms`)
+# the payload manifests a transfer's bag gets (BAG_ALGORITHM, and the repository's digest
+# algorithm when the bag goes straight into a repository), and whether the bag flushes itself
 _ALGORITHMS: ContextVar[tuple[str, ...]] = ContextVar("manifest_algorithms", default=(BAG_ALGORITHM,))
+_FLUSH: ContextVar[bool] = ContextVar("bag_flush", default=True)
 
 
 @contextmanager
-def manifest_algorithms(*extra: str) -> Iterator[None]:
-    """Within this block, bags get a payload manifest for each of `extra` too (hashed in the
-    same read): an ingest then has every digest it needs without reading the files again."""
-    token = _ALGORITHMS.set((BAG_ALGORITHM, *[a for a in extra if a != BAG_ALGORITHM]))
+def bagging_for_ingest(*extra: str) -> Iterator[None]:
+    """Within this block bags are made in an ingest's work area, to be ingested at once: they
+    get a payload manifest for each of `extra` too (hashed in the same read), so the ingest
+    has every digest it needs without reading the files again, and they are not flushed on
+    their own (the ingest's commit flushes the object they become)."""
+    tokens = (_ALGORITHMS.set((BAG_ALGORITHM, *[a for a in extra if a != BAG_ALGORITHM])), _FLUSH.set(False))
     try:
         yield
     finally:
-        _ALGORITHMS.reset(token)
+        _ALGORITHMS.reset(tokens[0])
+        _FLUSH.reset(tokens[1])
 
 
 def encode_path(path: str) -> str:
@@ -68,6 +72,7 @@ class BagDraft:
     tag_files: dict[str, str] = field(default_factory=dict)  # extra tag files: name -> text
     algorithms: tuple[str, ...] = field(default_factory=_ALGORITHMS.get)  # of the payload manifests
     written_tags: list[str] = field(default_factory=list)  # tag files streamed into root (write_tag)
+    flush: bool = field(default_factory=_FLUSH.get)  # make the bag durable before it appears as OUT
 
     def __post_init__(self) -> None:
         self.db_path = self.root.with_name(f"{self.root.name}.payload.sqlite")
@@ -184,9 +189,11 @@ class BagDraft:
         (root / f"tagmanifest-{BAG_ALGORITHM}.txt").write_text(tagmanifest, "utf-8")
         self.finished = self._totals()
         self._close()
-        sync_filesystem(root)
+        if self.flush:
+            sync_filesystem(root)
         os.rename(root, out)
-        fsync_dir(out.parent)
+        if self.flush:
+            fsync_dir(out.parent)
 
     def _close(self) -> None:
         self.db.close()
