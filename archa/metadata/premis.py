@@ -10,7 +10,7 @@ agents) and the agents.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -194,18 +194,21 @@ class PremisRecord:
     rights: list[str] = field(default_factory=list)  # access restrictions, as declared
 
 
-def read_premis(data: bytes, aip_id: str, version: str) -> PremisRecord:
-    """Parse a premis.xml archa wrote (network off, no entities). Events get `aip_id` and
-    `version` unless they name none of their own. Streamed: each top-level object, event,
-    agent and rights statement is read and dropped in turn, so a PREMIS of a million files
-    needs the memory of its records, not of its XML tree."""
+def read_premis(data: bytes | Path, aip_id: str, version: str,
+                on_file: Callable[[str, PremisFile], None] | None = None) -> PremisRecord:
+    """Parse a premis.xml archa wrote (bytes, or a file; network off, no entities). Events
+    get `aip_id` and `version` unless they name none of their own. Streamed: each top-level
+    object, event, agent and rights statement is read and dropped in turn, so a PREMIS of a
+    million files needs the memory of its records, not of its XML tree; with `on_file`, each
+    file object goes to it (logical path, file) instead of into the record."""
     ns = {"p": PREMIS_NS}
     files: dict[str, PremisFile] = {}
     events: list[Event] = []
     agents: list[Agent] = []
     rights: list[str] = []
     top = {f"{{{PREMIS_NS}}}{t}" for t in ("object", "event", "agent", "rights")}
-    for _event, el in etree.iterparse(io.BytesIO(data), events=("end",), tag=tuple(top), no_network=True,
+    source = io.BytesIO(data) if isinstance(data, bytes) else str(data)
+    for _event, el in etree.iterparse(source, events=("end",), tag=tuple(top), no_network=True,
                                       resolve_entities=False, huge_tree=True):
         parent = el.getparent()
         if parent is None or parent.getparent() is not None:
@@ -215,7 +218,7 @@ def read_premis(data: bytes, aip_id: str, version: str) -> PremisRecord:
             fixity = {HASHLIB_NAMES.get(f.findtext("p:messageDigestAlgorithm", namespaces=ns) or "", ""):
                       f.findtext("p:messageDigest", namespaces=ns) or "" for f in el.iterfind(".//p:fixity", ns)}
             notes = [n.text or "" for n in el.iterfind(".//p:formatNote", ns)]
-            files[logical] = PremisFile(
+            record = PremisFile(
                 {k: v for k, v in fixity.items() if k}, int(el.findtext(".//p:size", namespaces=ns) or 0),
                 el.findtext(".//p:formatRegistryKey", namespaces=ns) or "UNKNOWN",
                 el.findtext(".//p:formatName", namespaces=ns) or "",
@@ -223,6 +226,10 @@ def read_premis(data: bytes, aip_id: str, version: str) -> PremisRecord:
                 next((n for n in notes if n.startswith("identified by ")), ""),
                 el.findtext("p:originalName", namespaces=ns) or "",
                 dict(ext.attrib) if (ext := el.find(f".//{{{ARCHA_NS}}}identification")) is not None else {})
+            if on_file is not None:
+                on_file(logical, record)
+            else:
+                files[logical] = record
         elif el.tag.endswith("}event"):
             executing = [a.findtext("p:linkingAgentIdentifierValue", namespaces=ns)
                          for a in el.iterfind("p:linkingAgentIdentifier", ns)

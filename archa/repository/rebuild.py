@@ -15,17 +15,21 @@ import re
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 from urllib.parse import unquote
 
 from lxml import etree
 
 from archa.errors import StorageError
-from archa.metadata.premis import ORIGINATOR_AGENT, PremisRecord, read_premis
+from archa.ingest.staging import BATCH, scratch_db
+from archa.metadata.premis import ORIGINATOR_AGENT, PremisFile, PremisRecord, read_premis
 from archa.repository.catalog import Catalog, FileRow, FileWriter, journal_triggers
-from archa.repository.copies import TOMBSTONES, iter_packed, read_packed_index
+from archa.repository.copies import TOMBSTONES, iter_packed, packed_keys
 from archa.repository.events import Event, append_events
+from archa.repository.hashing import file_digest
+from archa.repository.jsonstream import JsonStream
 from archa.repository.ocfl import INVENTORY, object_relpath
 from archa.repository.pages import STRUCTURE, PageRow, read_structure, record_pages, version_pages, with_text
 from archa.repository.repo import Repository
@@ -84,10 +88,15 @@ def _scan(repo: Repository) -> Scan:
             if len(parts) >= 5:
                 scan.objects.setdefault("/".join(parts[:4]), set()).add(loc.name)
             if loc.kind == "ocfl" and len(parts) == 5 and parts[4] == INVENTORY:
-                inv = json.loads(store.read_bytes(key))
+                with store.open(key) as fh:
+                    inv = _inventory_head(fh)
                 f = found.setdefault(inv["id"], Found())
                 prefix = "/".join(parts[:4])
-                sizes = {k[len(prefix) + 1:]: s for k, s in store.list(prefix)}
+                sizes: dict[str, int] = {}  # bytes by version ("" for the root files)
+                for k, size in store.list(prefix):
+                    rel = k[len(prefix) + 1:]
+                    top = rel.split("/", 1)[0] if "/" in rel else ""
+                    sizes[top] = sizes.get(top, 0) + size
                 newer = len(inv["versions"]) > f.versions
                 if newer or f.metadata_source is None or f.metadata_source[1] != "ocfl":
                     # read from the OCFL copy with the most versions (a copy not yet synced has fewer);
@@ -96,12 +105,11 @@ def _scan(repo: Repository) -> Scan:
                     f.metadata_source = (store, "ocfl", prefix)
                 for v in inv["versions"]:
                     f.copies.append({"aip_id": inv["id"], "version": v, "location": loc.name, "state": "ok",
-                                     "written": inv["versions"][v]["created"], "last_audit": None,
-                                     "bytes": sum(s for k, s in sizes.items()
-                                                  if k.startswith(f"{v}/") or "/" not in k),
-                                     "archive_sha256": ""})
+                                     "written": inv["versions"][v], "last_audit": None,
+                                     "bytes": sizes.get(v, 0) + sizes.get("", 0), "archive_sha256": ""})
             elif loc.kind == "packed" and len(parts) == 5 and parts[4].endswith(".index.json"):
-                index = json.loads(store.read_bytes(key))
+                with store.open(key) as fh:
+                    index = _index_head(fh)
                 f = found.setdefault(index["id"], Found())
                 if f.metadata_source is None:
                     f.metadata_source = (store, "packed", index["version"])
@@ -114,112 +122,259 @@ def _scan(repo: Repository) -> Scan:
 
 
 
+def _inventory_head(f: IO[bytes]) -> dict[str, Any]:
+    """The id and each version's created time of an inventory, read as a stream."""
+    js = JsonStream(f)
+    out: dict[str, Any] = {"id": "", "versions": {}}
+    for key in js.members():
+        if key == "id":
+            out["id"] = js.value()
+        elif key == "versions":
+            for version in js.members():
+                for name in js.members():
+                    if name == "created":
+                        out["versions"][version] = js.value()
+                    else:
+                        js.skip()
+        else:
+            js.skip()
+    return out
+
+
+def _index_head(f: IO[bytes]) -> dict[str, Any]:
+    """A packed copy's index without its member list, read as a stream."""
+    js = JsonStream(f)
+    out: dict[str, Any] = {}
+    for key in js.members():
+        if key in ("members", "frames"):
+            js.skip()
+        else:
+            out[key] = js.value()
+    return out
+
+
 BAG_INFO = "metadata/submission/bag-info.txt"
 METADATA = ("METS.xml", "metadata/preservation/premis.xml", "metadata/descriptive/dc.xml", BAG_INFO, STRUCTURE)
+SCRATCH = """
+CREATE TABLE manifest (digest TEXT PRIMARY KEY, path TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE state (version TEXT NOT NULL, logical TEXT NOT NULL, digest TEXT NOT NULL,
+                    PRIMARY KEY (version, logical)) WITHOUT ROWID;
+CREATE TABLE sizes (path TEXT PRIMARY KEY, size INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE mimes (version TEXT NOT NULL, logical TEXT NOT NULL, mime TEXT NOT NULL,
+                    PRIMARY KEY (version, logical)) WITHOUT ROWID;
+CREATE TABLE premis (version TEXT NOT NULL, logical TEXT NOT NULL, puid TEXT, name TEXT, fver TEXT,
+                     original TEXT, engine TEXT, ever TEXT, sver TEXT, basis TEXT, warning TEXT,
+                     PRIMARY KEY (version, logical)) WITHOUT ROWID;
+"""
 
 
 @dataclass
 class Stored:
-    """What one copy gives of every version: its inventory's bytes and its metadata files."""
+    """What one copy gives of an AIP: its versions (created, message, inventory digest) and
+    each version's metadata files, saved under `work` (logical path -> file); the manifest,
+    states and sizes are in the scratch database `db`, never in memory."""
 
-    inventories: dict[str, bytes] = field(default_factory=dict)  # version -> vN/inventory.json
-    metadata: dict[str, dict[str, bytes]] = field(default_factory=dict)  # version -> logical path -> bytes
-    sizes: dict[str, int] = field(default_factory=dict)  # object-relative path -> size
+    db: sqlite3.Connection
+    work: Path
+    alg: str = ""
+    head: str = ""
+    versions: dict[str, dict[str, Any]] = field(default_factory=dict)  # version -> created, message, digest
+    metadata: dict[str, dict[str, Path]] = field(default_factory=dict)  # version -> logical path -> file
 
 
-def _read_versions(aip_id: str, f: Found) -> tuple[dict[str, Any], Stored]:
-    """The head inventory and, for every version, its inventory and metadata files, from the
-    copy `f.metadata_source` (an OCFL copy by key; packed archives v1..vN streamed in order)."""
+def _load_inventory(stored: Stored, f: IO[bytes]) -> None:
+    """Stream an inventory into `stored`: the first content path of each digest, every
+    version's state (one entry at a time) and its created time and message."""
+    db = stored.db
+    js = JsonStream(f)
+    batch: list[tuple[str, ...]] = []
+
+    def flush(sql: str) -> None:
+        db.executemany(sql, batch)
+        batch.clear()
+
+    for key in js.members():
+        if key == "manifest":
+            for digest in js.members():
+                batch.append((digest, min(js.value())))
+                if len(batch) >= BATCH:
+                    flush("INSERT OR IGNORE INTO manifest VALUES (?, ?)")
+            flush("INSERT OR IGNORE INTO manifest VALUES (?, ?)")
+        elif key == "versions":
+            for version in js.members():
+                info = stored.versions.setdefault(version, {})
+                for field_name in js.members():
+                    if field_name == "state":
+                        for digest in js.members():
+                            batch += [(version, logical, digest) for logical in js.value()]
+                            if len(batch) >= BATCH:
+                                flush("INSERT OR REPLACE INTO state VALUES (?, ?, ?)")
+                        flush("INSERT OR REPLACE INTO state VALUES (?, ?, ?)")
+                    elif field_name in ("created", "message"):
+                        info[field_name] = js.value()
+                    else:
+                        js.skip()
+        elif key == "digestAlgorithm":
+            stored.alg = str(js.value())
+        elif key == "head":
+            stored.head = str(js.value())
+        else:
+            js.skip()
+
+
+def _save(src: IO[bytes], dest: Path, alg: str = "") -> str:
+    """Copy a stream into the new file `dest`; returns its `alg` digest ('' without one)."""
+    h = hashlib.new(alg) if alg else None
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with open(dest, "wb") as out:
+        while chunk := src.read(1 << 20):
+            out.write(chunk)
+            if h is not None:
+                h.update(chunk)
+    return h.hexdigest() if h is not None else ""
+
+
+def _metadata_files(stored: Stored, found: dict[str, Path]) -> None:
+    """Each version's metadata files (by logical path) among the saved content `found`."""
+    marks = ", ".join("?" * len(METADATA))
+    for version, logical, content in stored.db.execute(
+            f"SELECT s.version, s.logical, m.path FROM state s JOIN manifest m ON m.digest = s.digest "
+            f"WHERE s.logical IN ({marks})", METADATA):
+        if content in found:
+            stored.metadata.setdefault(version, {})[logical] = found[content]
+
+
+def _read_versions(aip_id: str, f: Found, stored: Stored) -> None:
+    """Fill `stored` from the copy `f.metadata_source` (an OCFL copy by key; packed archives
+    v1..vN streamed in order), saving the metadata files and hashing each version's inventory."""
     assert f.metadata_source is not None
     store, kind, where = f.metadata_source
-    out = Stored()
+    db = stored.db
+    found: dict[str, Path] = {}
     if kind == "ocfl":
-        inv = json.loads(store.read_bytes(f"{where}/{INVENTORY}"))
-        out.sizes = {k[len(where) + 1:]: s for k, s in store.list(where)}
-        wanted = _wanted(inv)
-        for version in inv["versions"]:
-            out.inventories[version] = store.read_bytes(f"{where}/{version}/{INVENTORY}")
-        for content, uses in wanted.items():
-            data = store.read_bytes(f"{where}/{content}")
-            for version, logical in uses:
-                out.metadata.setdefault(version, {})[logical] = data
-        return inv, out
+        with store.open(f"{where}/{INVENTORY}") as fh:
+            _load_inventory(stored, fh)
+        keys = ((k[len(where) + 1:], s) for k, s in store.list(where))
+        while batch := list(islice(keys, BATCH)):
+            db.executemany("INSERT OR REPLACE INTO sizes VALUES (?, ?)", batch)
+        for version, info in stored.versions.items():
+            with store.open(f"{where}/{version}/{INVENTORY}") as fh:
+                info["digest"] = _save(fh, stored.work / "inventories" / version, stored.alg)
+        marks = ", ".join("?" * len(METADATA))
+        for (content,) in db.execute(f"SELECT DISTINCT m.path FROM state s JOIN manifest m ON m.digest = s.digest "
+                                     f"WHERE s.logical IN ({marks})", METADATA).fetchall():
+            with store.open(f"{where}/{content}") as fh:
+                _save(fh, stored.work / "content" / content)
+            found[content] = stored.work / "content" / content
+        _metadata_files(stored, found)
+        return
     versions = sorted((c["version"] for c in f.copies if c["location"] == store.name), key=lambda v: int(v[1:]))
-    inventory: dict[str, Any] | None = None
-    found: dict[str, bytes] = {}
     for version in versions:
-        idx = read_packed_index(store, aip_id, version)
-        out.sizes.update({k: v["size"] for k, v in idx["members"].items()})
+        with store.open(packed_keys(aip_id, version)[1]) as fh:
+            js = JsonStream(fh)
+            for key in js.members():
+                if key != "members":
+                    js.skip()
+                    continue
+                batch = []
+                for name in js.members():
+                    batch.append((name, int(js.value()["size"])))
+                    if len(batch) >= BATCH:
+                        db.executemany("INSERT OR REPLACE INTO sizes VALUES (?, ?)", batch)
+                        batch.clear()
+                db.executemany("INSERT OR REPLACE INTO sizes VALUES (?, ?)", batch)
         for ti, fh in iter_packed(store, aip_id, version):
             if ti.name == f"{version}/{INVENTORY}":
-                out.inventories[version] = fh.read()
+                _save(fh, stored.work / "inventories" / version)
             elif ti.name.split("/", 2)[-1] in METADATA or ti.name.endswith(BAG_INFO):
-                found[ti.name] = fh.read()
-    inventory = json.loads(out.inventories[versions[-1]])
-    for content, uses in _wanted(inventory).items():
-        for version, logical in uses:
-            if content in found:
-                out.metadata.setdefault(version, {})[logical] = found[content]
-    return inventory, out
+                found[ti.name] = stored.work / "content" / ti.name
+                _save(fh, found[ti.name])
+    with open(stored.work / "inventories" / versions[-1], "rb") as fh:
+        _load_inventory(stored, fh)
+    for version, info in stored.versions.items():
+        info["digest"] = file_digest(stored.work / "inventories" / version, stored.alg)
+    _metadata_files(stored, found)
 
 
-def _wanted(inv: dict[str, Any]) -> dict[str, list[tuple[str, str]]]:
-    """content path -> the (version, logical path) of each version's metadata files it holds."""
-    wanted: dict[str, list[tuple[str, str]]] = {}
-    for version, v in inv["versions"].items():
-        for digest, paths in v["state"].items():
-            for logical in paths:
-                if logical in METADATA:
-                    wanted.setdefault(inv["manifest"][digest][0], []).append((version, logical))
-    return wanted
+def _version_files(aip_id: str, version: str, stored: Stored) -> tuple[dict[str, Any], PremisRecord]:
+    """The version row and PREMIS record (events, agents; its files into the table `premis`)
+    of one version, the MIME types of its METS into `mimes`: both read as streams."""
+    db = stored.db
+    meta = stored.metadata[version]
+    href, mime = f"{{{NS['x']}}}href", f"{{{NS['m']}}}file"
+    batch: list[tuple[str, ...]] = []
+    for _ev, el in etree.iterparse(str(meta["METS.xml"]), events=("end",), tag=f"{{{NS['m']}}}FLocat",
+                                   no_network=True, resolve_entities=False, huge_tree=True):
+        parent = el.getparent()
+        if parent is not None and parent.tag == mime:
+            batch.append((version, unquote(el.get(href) or ""), parent.get("MIMETYPE", "")))
+            grand = parent.getparent()
+            parent.clear()
+            if grand is not None:
+                while parent.getprevious() is not None:
+                    del grand[0]
+        if len(batch) >= BATCH:
+            db.executemany("INSERT OR REPLACE INTO mimes VALUES (?, ?, ?)", batch)
+            batch.clear()
+    db.executemany("INSERT OR REPLACE INTO mimes VALUES (?, ?, ?)", batch)
+    batch.clear()
+
+    def on_file(logical: str, o: PremisFile) -> None:
+        engine = ever = sver = basis = warning = ""
+        i = o.identification
+        if i:  # the fields archa writes; older AIPs only have the note
+            engine, ever, sver, basis, warning = (i.get(k, "") for k in (
+                "engine", "engineVersion", "signatures", "basis", "warning"))
+        else:
+            m = _NOTE.match(o.note)
+            engine, ever, sver, basis = m.groups() if m else ("", "", "", "none")
+        batch.append((version, logical, o.puid, "" if o.puid == "UNKNOWN" else o.format_name, o.format_version,
+                      o.original_name, engine, ever, sver, basis, warning))
+        if len(batch) >= BATCH:
+            db.executemany("INSERT OR REPLACE INTO premis VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", batch)
+            batch.clear()
+
+    premis = read_premis(meta["metadata/preservation/premis.xml"], aip_id, version, on_file)
+    db.executemany("INSERT OR REPLACE INTO premis VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", batch)
+    n, size = db.execute("SELECT COUNT(*), COALESCE(SUM(z.size), 0) FROM state s JOIN manifest m ON m.digest = "
+                         "s.digest LEFT JOIN sizes z ON z.path = m.path WHERE s.version = ?", (version,)).fetchone()
+    info = stored.versions[version]
+    vrow = {"aip_id": aip_id, "version": version, "created": info["created"], "message": info.get("message", ""),
+            "files": n, "bytes": size, "inventory_digest": info["digest"], "digest_algorithm": stored.alg,
+            "stored": 0}
+    return vrow, premis
 
 
-def _rows(aip_id: str, inv: dict[str, Any], version: str, meta: dict[str, bytes], sizes: dict[str, int],
-          inventory: bytes) -> tuple[dict[str, Any], list[FileRow], PremisRecord]:
-    """The version row, file rows and PREMIS record of one version."""
-    v = inv["versions"][version]
-    mets = etree.fromstring(meta["METS.xml"], _PARSER)
-    premis = read_premis(meta["metadata/preservation/premis.xml"], aip_id, version)
-    mimes = {unquote(fl.get(f"{{{NS['x']}}}href")): fl.getparent().get("MIMETYPE", "")
-             for fl in mets.iterfind(".//m:file/m:FLocat", NS)}
-    files = []
-    for digest, paths in v["state"].items():
-        for logical in paths:
-            o = premis.files.get(logical)
-            role = "payload" if logical.startswith("representations/") else \
-                "submission" if logical.startswith("metadata/submission/") else "metadata"
-            content = inv["manifest"][digest][0]
-            engine = ever = sver = basis = ""
-            puid = name = fver = original = ""
-            warning = ""
-            if o is not None:
-                puid, original, fver = o.puid, o.original_name, o.format_version
-                name = "" if o.puid == "UNKNOWN" else o.format_name
-                i = o.identification
-                if i:  # the fields archa writes; older AIPs only have the note
-                    engine, ever, sver, basis, warning = (i.get(k, "") for k in (
-                        "engine", "engineVersion", "signatures", "basis", "warning"))
-                else:
-                    m = _NOTE.match(o.note)
-                    engine, ever, sver, basis = m.groups() if m else ("", "", "", "none")
-            files.append(FileRow(aip_id, version, logical, content, role, original, sizes.get(content, 0), digest,
-                                 puid, name, fver, mimes.get(logical, "text/xml" if role == "metadata" else ""),
-                                 basis, engine, ever, sver, warning))
-    vrow = {"aip_id": aip_id, "version": version, "created": v["created"], "message": v.get("message", ""),
-            "files": len(files), "bytes": sum(f.size for f in files),
-            "inventory_digest": hashlib.new(inv["digestAlgorithm"], inventory).hexdigest(),
-            "digest_algorithm": inv["digestAlgorithm"], "stored": 0}
-    return vrow, files, premis
+def _file_rows(aip_id: str, version: str, db: sqlite3.Connection) -> Iterator[FileRow]:
+    """The catalog rows of a version's files, joined from the scratch tables as they are read."""
+    for logical, content, digest, size, puid, name, fver, original, engine, ever, sver, basis, warning, mime \
+            in db.execute("SELECT s.logical, m.path, s.digest, COALESCE(z.size, 0), p.puid, p.name, p.fver, "
+                          "p.original, p.engine, p.ever, p.sver, p.basis, p.warning, t.mime FROM state s "
+                          "JOIN manifest m ON m.digest = s.digest LEFT JOIN sizes z ON z.path = m.path "
+                          "LEFT JOIN premis p ON p.version = s.version AND p.logical = s.logical "
+                          "LEFT JOIN mimes t ON t.version = s.version AND t.logical = s.logical "
+                          "WHERE s.version = ?", (version,)):
+        role = "payload" if logical.startswith("representations/") else \
+            "submission" if logical.startswith("metadata/submission/") else "metadata"
+        yield FileRow(aip_id, version, logical, content, role, original or "", size, digest, puid or "",
+                      name or "", fver or "", mime if mime is not None else ("text/xml" if role == "metadata" else ""),
+                      basis or "", engine or "", ever or "", sver or "", warning or "")
 
 
-def _pages(aip_id: str, version: str, meta: dict[str, bytes], files: list[FileRow], f: Found) -> list[PageRow]:
+def _pages(aip_id: str, version: str, stored: Stored, f: Found) -> list[PageRow]:
     """The pages (with OCR text) of a version whose METS has the page order ingest writes."""
-    doc = read_structure(meta[STRUCTURE]) if STRUCTURE in meta else None
-    if doc is None or b'LABEL="page order"' not in meta["METS.xml"]:
+    meta = stored.metadata[version]
+    doc = read_structure(meta[STRUCTURE].read_bytes()) if STRUCTURE in meta else None
+    if doc is None or b'LABEL="page order"' not in meta["METS.xml"].read_bytes():
         return []
-    content = {r.logical_path: r.content_path for r in files}
-    rows = version_pages(aip_id, version, doc, content.__contains__)
-    wanted = {content[r.alto]: r.alto for r in rows if r.alto in content}
+
+    def content(logical: str) -> str | None:
+        row = stored.db.execute("SELECT m.path FROM state s JOIN manifest m ON m.digest = s.digest WHERE "
+                                "s.version = ? AND s.logical = ?", (version, logical)).fetchone()
+        return None if row is None else str(row[0])
+
+    rows = version_pages(aip_id, version, doc, lambda lp: content(lp) is not None)
+    wanted = {c: r.alto for r in rows if r.alto and (c := content(r.alto))}
     texts = _read_contents(aip_id, f, wanted)
     return with_text(rows, texts.get)
 
@@ -242,7 +397,6 @@ def _read_contents(aip_id: str, f: Found, wanted: dict[str, str]) -> dict[str, b
 
 def rebuild_catalog(repo: Repository, dest: Path) -> RebuildReport:
     """Write a catalog at `dest` (which must not exist) from the locations alone."""
-    from archa.repository.placement import placement_satisfied
 
     cat = Catalog.create(dest)
     report = RebuildReport(str(dest))
@@ -256,43 +410,11 @@ def rebuild_catalog(repo: Repository, dest: Path) -> RebuildReport:
         for aip_id, f in sorted(scan.found.items()):
             if aip_id in scan.tombstones:
                 continue  # remnants of an AIP being destroyed: its tombstone says what it was
-            inv, stored = _read_versions(aip_id, f)
-            head = inv["head"]
-            versions = sorted(inv["versions"], key=lambda v: int(v[1:]))
-            rows = [_rows(aip_id, inv, v, stored.metadata[v], stored.sizes, stored.inventories[v]) for v in versions]
-            meta = stored.metadata[head]
-            mets = etree.fromstring(meta["METS.xml"], _PARSER)
-            dc = etree.fromstring(meta["metadata/descriptive/dc.xml"], _PARSER) \
-                if "metadata/descriptive/dc.xml" in meta else None
-            ids = [i.text for i in dc.iterfind("dc:identifier", NS)] if dc is not None else []
-            aip = {"id": aip_id, "created": inv["versions"]["v1"]["created"], "label": mets.get("LABEL", ""),
-                   "external_id": next((i for i in ids if i and i != aip_id), "") or "", "head": head,
-                   "transfer_id": ""}
-            owner = next((a for a in rows[-1][2].agents if a.id_type == ORIGINATOR_AGENT), None)
-            aip["originator_id"], aip["state"] = (owner.id_value if owner else None), "active"
-            bag_info = meta.get(BAG_INFO)
-            retention, _problems = from_bag_info(parse_bag_info(bag_info.decode("utf-8", "replace"))) \
-                if bag_info is not None else ([], [])
-            with cat.transaction():
-                if owner is not None:
-                    ico = owner.note.removeprefix("IČO ").strip() if owner.note.startswith("IČO ") else None
-                    cat.db.table("originators").insert({"id": owner.id_value, "name": owner.name, "ico": ico,
-                                                        "seat": None, "quota_bytes": None,
-                                                        "created": aip["created"]}, ignore=True)
-                cat.db.table("aips").insert(aip)
-                cat.db.table("retention").insert_all(r.row(aip_id) for r in retention)
-                for vrow, files, _premis in rows:
-                    ok = {c["location"] for c in f.copies if c["version"] == vrow["version"]}
-                    vrow["stored"] = int(placement_satisfied(repo, ok))
-                    cat.db.table("versions").insert(vrow)
-                    FileWriter(cat.conn).insert(files)
-                    report.files += len(files)
-                for vrow, files, _premis in rows:
-                    pages = _pages(aip_id, vrow["version"], stored.metadata[vrow["version"]], files, f)
-                    record_pages(cat.conn, ({**p.row(), "text": p.text} for p in pages))
-                cat.set_payload_digest(aip_id, head)
-                cat.db.table("copies").insert_all(f.copies)
-                premis_events += rows[-1][2].events  # the head's PREMIS holds the AIP's whole history
+            work = repo.new_work_dir()
+            try:
+                premis_events += _rebuild_aip(repo, cat, aip_id, f, work, report)
+            finally:
+                repo.release_work_dir(work)
             report.aips += 1
             report.copies += len(f.copies)
         _restore_events(repo, cat, premis_events)
@@ -302,6 +424,56 @@ def rebuild_catalog(repo: Repository, dest: Path) -> RebuildReport:
     finally:
         cat.close()
     return report
+
+
+def _rebuild_aip(repo: Repository, cat: Catalog, aip_id: str, f: Found, work: Path,
+                 report: RebuildReport) -> list[Event]:
+    """Record one AIP (its versions, files, pages, copies, retention) from its copies; the
+    per-file state goes through a scratch database in `work`. Returns the head's PREMIS events."""
+    from archa.repository.placement import placement_satisfied
+
+    db = scratch_db(work / "rebuild.sqlite")
+    try:
+        db.executescript(SCRATCH)
+        stored = Stored(db, work)
+        _read_versions(aip_id, f, stored)
+        head = stored.head
+        versions = sorted(stored.versions, key=lambda v: int(v[1:]))
+        rows = [_version_files(aip_id, v, stored) for v in versions]
+        meta = stored.metadata[head]
+        label = next((el.get("LABEL", "") for _ev, el in etree.iterparse(
+            str(meta["METS.xml"]), events=("start",), no_network=True, resolve_entities=False, huge_tree=True)), "")
+        dc_file = meta.get("metadata/descriptive/dc.xml")
+        dc = etree.fromstring(dc_file.read_bytes(), _PARSER) if dc_file is not None else None
+        ids = [i.text for i in dc.iterfind("dc:identifier", NS)] if dc is not None else []
+        aip = {"id": aip_id, "created": stored.versions["v1"]["created"], "label": label,
+               "external_id": next((i for i in ids if i and i != aip_id), "") or "", "head": head, "transfer_id": ""}
+        owner = next((a for a in rows[-1][1].agents if a.id_type == ORIGINATOR_AGENT), None)
+        aip["originator_id"], aip["state"] = (owner.id_value if owner else None), "active"
+        bag_info = meta.get(BAG_INFO)
+        retention, _problems = from_bag_info(parse_bag_info(bag_info.read_bytes().decode("utf-8", "replace"))) \
+            if bag_info is not None else ([], [])
+        with cat.transaction():
+            if owner is not None:
+                ico = owner.note.removeprefix("IČO ").strip() if owner.note.startswith("IČO ") else None
+                cat.db.table("originators").insert({"id": owner.id_value, "name": owner.name, "ico": ico,
+                                                    "seat": None, "quota_bytes": None,
+                                                    "created": aip["created"]}, ignore=True)
+            cat.db.table("aips").insert(aip)
+            cat.db.table("retention").insert_all(r.row(aip_id) for r in retention)
+            for vrow, _premis in rows:
+                ok = {c["location"] for c in f.copies if c["version"] == vrow["version"]}
+                vrow["stored"] = int(placement_satisfied(repo, ok))
+                cat.db.table("versions").insert(vrow)
+                report.files += FileWriter(cat.conn).insert(_file_rows(aip_id, vrow["version"], db))
+            for vrow, _premis in rows:
+                pages = _pages(aip_id, vrow["version"], stored, f)
+                record_pages(cat.conn, ({**p.row(), "text": p.text} for p in pages))
+            cat.set_payload_digest(aip_id, head)
+            cat.db.table("copies").insert_all(f.copies)
+        return rows[-1][1].events  # the head's PREMIS holds the AIP's whole history
+    finally:
+        db.close()
 
 
 def _restore_events(repo: Repository, cat: Catalog, premis_events: list[Event]) -> None:
