@@ -256,3 +256,37 @@ def test_copies_damaged_in_different_files_repair_each_other(repo: Repository, a
     with repo.writing():
         assert audit(repo, AuditOptions(due=False)).failures == []
     assert hot.read_bytes(f"{prefix}/{A}") == FILES["a.txt"]
+
+
+def test_audit_in_chunks_with_the_helper_process_finds_damage_anywhere(repo: Repository, bags: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The audit reads the expected digests a chunk at a time (a forked process hashing half
+    of each chunk of small files): damage in the first, a middle and the last chunk, a file
+    gone and one added are all found in the OCFL copy; the packed copy, read by a merge along
+    the sorted expected digests, stays sound."""
+    import archa.preservation.fixity as fixity
+
+    monkeypatch.setattr(fixity, "SMALL_CHUNK", 100)
+    monkeypatch.setattr(fixity, "MANY_SMALL", 50)
+    names = {f"d{i // 100}/f{i:04d}.txt": f"soubor {i}\n".encode() * 20 for i in range(450)}
+    aip = ingest(repo, write_bag(bags / "many", names)).aip_id
+    summary = audit(repo, AuditOptions(due=False, jobs=2))
+    assert [a.state for a in summary.audits] == ["ok", "ok"] and all(a.files > 450 for a in summary.audits)
+    hot, cold = (repo.store(loc) for loc in repo.config.locations[:2])
+    prefix = object_relpath(aip)
+    damaged = [f"v1/content/representations/original/data/{n}" for n in ("d0/f0003.txt", "d2/f0250.txt",
+                                                                          "d4/f0449.txt")]
+    for rel in damaged:
+        _edit(hot, f"{prefix}/{rel}", lambda b: b"X" + b[1:])
+    gone = "v1/content/representations/original/data/d3/f0300.txt"
+    Path(hot.path(f"{prefix}/{gone}")).unlink()
+    Path(hot.path(f"{prefix}/v1/content/stray.txt")).write_bytes(b"not in the version")
+    (result,) = audit(repo, AuditOptions(due=False, aip=aip, location="hot", jobs=2)).audits
+    assert sorted((f.code, f.path) for f in result.findings) == sorted(
+        [("FIX002", r) for r in damaged] + [("FIX001", gone), ("FIX004", "v1/content/stray.txt")])
+    assert result.state == "damaged"
+    (packed,) = audit(repo, AuditOptions(due=False, aip=aip, location="cold", jobs=2)).audits
+    assert cold.name == "cold" and packed.state == "ok" and packed.files > 450 and not packed.findings
+    repair(repo, aip)  # from the packed copy; then the next audit finds the hot copy sound
+    (again,) = audit(repo, AuditOptions(due=False, aip=aip, location="hot", jobs=2)).audits
+    assert again.state == "ok" and not again.findings

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from archa.cli.main import cli
 from archa.errors import RepositoryError, StorageError
 from archa.ingest.ingest import ingest
-from archa.preservation.fixity import CopyAudit, Throttle, audit_ocfl, audit_packed
+from archa.preservation.fixity import CopyAudit, ExpectedTable, Throttle, audit_ocfl, audit_packed
 from archa.repository.catalog import Catalog
 from archa.repository.config import Location
 from archa.repository.copies import (
@@ -61,12 +61,18 @@ def aip(repo: Repository, bags: Path) -> str:
 
 def audit_store(repo: Repository, store: Store, kind: str, aip_id: str, archive_sha256: str = "") -> list[str]:
     """The fixity finding codes of a copy at `store` (not necessarily in the catalog)."""
-    alg, expected = expected_files(repo, aip_id, "v1")
+    alg, wanted = expected_files(repo, aip_id, "v1")
     result = CopyAudit(aip_id, "v1", store.name, kind)
-    if kind == "ocfl":
-        audit_ocfl(store, aip_id, "v1", alg, expected, result, 2, Throttle(None))
-    else:
-        audit_packed(store, aip_id, "v1", alg, expected, archive_sha256, result, Throttle(None))
+    work = repo.new_work_dir()
+    expected = ExpectedTable(work / "expected.sqlite", wanted.items())
+    try:
+        if kind == "ocfl":
+            audit_ocfl(store, aip_id, "v1", alg, expected, result, 2, Throttle(None))
+        else:
+            audit_packed(store, aip_id, "v1", alg, expected, archive_sha256, result, Throttle(None))
+    finally:
+        expected.close()
+        repo.release_work_dir(work)
     return [f.code for f in result.findings]
 
 

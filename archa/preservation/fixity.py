@@ -18,24 +18,28 @@ import tarfile
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from itertools import islice
+from pathlib import Path
 from typing import IO, Any
 
 from archa.errors import Finding, StorageError, UsageError
+from archa.ingest.staging import BATCH, scratch_db
 from archa.repository.config import Location
 from archa.repository.copies import TEMPORARY, packed_keys, temporaries
 from archa.repository.events import ARCHA_AGENT, Event
 from archa.repository.hashing import CHUNK, HashingReader, thread_buffer
-from archa.repository.ocfl import INVENTORY, Expected, expected_files, object_relpath
+from archa.repository.ocfl import INVENTORY, Expected, expected_rows, object_relpath
 from archa.repository.repo import Repository, writes_beside
 from archa.repository.store import KeyMissing, Store
 
 LARGE_FILE = 1 << 20
 READ_AHEAD = 128  # small files opened (and hinted to the kernel) before they are read
 MANY_SMALL = 4000  # below this a worker process costs more than it saves
+SMALL_CHUNK = 8000  # small files hashed per round (half by the worker process)
 ProgressFn = Callable[[str, int, int], None]
 
 
@@ -108,74 +112,135 @@ def _hash_stream(f: IO[bytes], alg: str, throttle: Throttle) -> tuple[str, int]:
     return h.hexdigest(), n
 
 
-def audit_ocfl(store: Store, aip_id: str, version: str, alg: str, expected: dict[str, Expected],
+class ExpectedTable:
+    """What a copy of a version must hold (as `expected_files`), in a scratch database at
+    `path` rather than a dict: an audit of a million-file version holds one chunk at a time.
+    Tables: expected (rel, digest, size), present (the listing), seen (packed members read)."""
+
+    def __init__(self, path: Path, expected: Iterable[tuple[str, Expected]]) -> None:
+        self.db = scratch_db(path)
+        self.db.executescript(
+            "CREATE TABLE expected (rel TEXT PRIMARY KEY, digest TEXT NOT NULL, size INTEGER) WITHOUT ROWID;"
+            "CREATE TABLE present (rel TEXT PRIMARY KEY, size INTEGER NOT NULL) WITHOUT ROWID;"
+            "CREATE TABLE seen (rel TEXT PRIMARY KEY) WITHOUT ROWID;")
+        rows = ((rel, e.digest, e.size) for rel, e in expected)
+        while batch := list(islice(rows, BATCH)):
+            self.db.executemany("INSERT OR REPLACE INTO expected VALUES (?, ?, ?)", batch)
+
+    def get(self, rel: str) -> Expected | None:
+        row = self.db.execute("SELECT digest, size FROM expected WHERE rel = ?", (rel,)).fetchone()
+        return None if row is None else Expected(row[0], row[1])
+
+    def __contains__(self, rel: str) -> bool:
+        return self.get(rel) is not None
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> Iterator[tuple[Any, ...]]:
+        """Rows of `sql`, fetched a batch at a time (the cursor is read to its end first when
+        the caller writes meanwhile: fetchall of one batch keeps that safe)."""
+        cur = self.db.execute(sql, params)
+        while batch := cur.fetchmany(BATCH):
+            yield from batch
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def audit_ocfl(store: Store, aip_id: str, version: str, alg: str, expected: ExpectedTable,
                result: CopyAudit, jobs: int, throttle: Throttle) -> None:
     prefix = object_relpath(aip_id)
     cut = len(prefix) + 1
+    db = expected.db
     # local listings skip the stat per file (sizes: -1); the size is then checked on the bytes read
-    present = {key[cut:]: size for key, size in store.list(prefix, sizes=not store.local)}
-    if not present:
+    listing = ((key[cut:], size) for key, size in store.list(prefix, sizes=not store.local))
+    while batch := list(islice(listing, BATCH)):
+        db.executemany("INSERT OR REPLACE INTO present VALUES (?, ?)", batch)
+    if db.execute("SELECT 1 FROM present LIMIT 1").fetchone() is None:
         result.add("FIX011", "the copy is missing: no object at this location", prefix)
         return
-    to_hash = []
-    for rel, exp in sorted(expected.items()):
-        if rel not in present:
-            result.add("FIX001", "file missing from the copy", rel, expected=exp.digest)
-        elif exp.size is not None and present[rel] >= 0 and present[rel] != exp.size:
-            result.add("FIX003", "file has the wrong size", rel, expected=str(exp.size), found=str(present[rel]))
-        else:
-            to_hash.append(rel)
-    top = set(expected) | {rel for rel in present if "/" in rel and not rel.startswith(f"{version}/")}
-    for rel in sorted(present):
+    for rel, digest in expected.query("SELECT rel, digest FROM expected e WHERE NOT EXISTS "
+                                      "(SELECT 1 FROM present p WHERE p.rel = e.rel) ORDER BY rel"):
+        result.add("FIX001", "file missing from the copy", rel, expected=digest)
+    for rel, want, got in expected.query("SELECT e.rel, e.size, p.size FROM expected e JOIN present p ON p.rel = "
+                                         "e.rel WHERE e.size IS NOT NULL AND p.size >= 0 AND p.size != e.size "
+                                         "ORDER BY e.rel"):
+        result.add("FIX003", "file has the wrong size", rel, expected=str(want), found=str(got))
+    has_root_inventory = INVENTORY in expected
+    for rel, size in expected.query(
+            "SELECT rel, size FROM present p WHERE NOT EXISTS (SELECT 1 FROM expected e WHERE e.rel = p.rel) "
+            "AND (substr(rel, 1, ?) = ? OR instr(rel, '/') = 0) ORDER BY rel", (len(version) + 1, f"{version}/")):
         if TEMPORARY.match(rel.rsplit("/", 1)[-1]):
             continue  # counted below, for every kind of copy
-        if rel not in top and (rel.startswith(f"{version}/") or "/" not in rel):
-            if rel.startswith(("extensions/", "logs/")) or (rel.startswith(INVENTORY) and INVENTORY not in expected):
-                continue  # the root inventory of a later head is not this version's
-            result.add("FIX004", "file in the copy that the version does not hold", rel,
-                       found=f"{present[rel]} bytes" if present[rel] >= 0 else None)
+        if rel.startswith(INVENTORY) and not has_root_inventory:
+            continue  # the root inventory of a later head is not this version's
+        result.add("FIX004", "file in the copy that the version does not hold", rel,
+                   found=f"{size} bytes" if size >= 0 else None)
 
     # Large files go to the threads, one per task, biggest first (hashlib and reads release
-    # the GIL, so they hash on every core). Small files are hashed here meanwhile: for a few
-    # KiB the Python work per file outweighs the hashing, and threads only contend for the GIL
-    # (measured on 20,000 files of 1-8 KiB: 0.75 s on one thread, 2.0 s on four).
-    # With many small files on a local disk, a forked worker process hashes half of them on
-    # the other core (forked before any thread starts; it only opens, reads and hashes).
-    def size(r: str) -> int:
-        return present[r] if present[r] >= 0 else expected[r].size or 0
+    # the GIL, so they hash on every core). Small files are hashed here meanwhile, a chunk
+    # at a time: for a few KiB the Python work per file outweighs the hashing, and threads
+    # only contend for the GIL (measured on 20,000 files of 1-8 KiB: 0.75 s on one thread,
+    # 2.0 s on four). With many small files on a local disk, a forked worker process hashes
+    # half of each chunk on the other core (forked before any thread starts; it only opens,
+    # reads and hashes).
+    to_hash = ("FROM expected e JOIN present p ON p.rel = e.rel WHERE NOT (e.size IS NOT NULL AND p.size >= 0 "
+               "AND p.size != e.size)")
+    size = "(CASE WHEN p.size >= 0 THEN p.size ELSE COALESCE(e.size, 0) END)"
+    large = expected.query(f"SELECT e.rel, e.digest, e.size {to_hash} AND {size} >= ? ORDER BY {size} DESC",
+                           (LARGE_FILE,))
+    n_small = db.execute(f"SELECT COUNT(*) {to_hash} AND {size} < ?", (LARGE_FILE,)).fetchone()[0]
+    small = expected.query(f"SELECT e.rel, e.digest, e.size {to_hash} AND {size} < ? ORDER BY e.rel", (LARGE_FILE,))
 
-    large = sorted((r for r in to_hash if size(r) >= LARGE_FILE), key=lambda r: -size(r))
-    small = sorted(r for r in to_hash if size(r) < LARGE_FILE)
+    def check(done: Iterable[tuple[str, str, int]], want: dict[str, tuple[str, int | None]]) -> None:
+        for rel, digest, n in done:
+            result.files += 1
+            result.bytes += n
+            exp_digest, exp_size = want[rel]
+            if exp_size is not None and n != exp_size:
+                result.add("FIX003", "file has the wrong size", rel, expected=str(exp_size), found=str(n))
+            elif digest != exp_digest:
+                code = "FIX005" if rel.split("/")[-1].startswith(INVENTORY) else "FIX002"
+                what = "inventory or its sidecar does not match the catalog" if code == "FIX005" \
+                    else f"{alg} digest does not match"
+                result.add(code, what, rel, expected=exp_digest, found=digest)
+
     helper = None
-    if store.local and jobs > 1 and len(small) >= MANY_SMALL and throttle.rate is None:
+    if store.local and jobs > 1 and n_small >= MANY_SMALL and throttle.rate is None:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
-        half, small = small[: len(small) // 2], small[len(small) // 2:]
         helper = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
-        helper_result = helper.submit(_hash_keys, store, prefix, half, alg)
+        helper.submit(int).result()  # forked now, before any thread starts
     try:
         with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="archa-fixity") as pool:
-            futures = [pool.submit(_hash_keys, store, prefix, [r], alg, throttle) for r in large]
-            done = _hash_keys(store, prefix, small, alg, throttle)
-            for fut in futures:
-                done += fut.result()
-        if helper is not None:
-            done += helper_result.result()
+            window = max(1, jobs) * 4
+            pending: dict[Any, tuple[str, str, int | None]] = {}
+
+            def collect(block: bool) -> None:
+                ready = wait(pending, return_when=FIRST_COMPLETED)[0] if block else [f for f in pending if f.done()]
+                for fut in ready:
+                    rel, digest, esize = pending.pop(fut)
+                    check(fut.result(), {rel: (digest, esize)})
+                    nxt = next(large, None)
+                    if nxt is not None:
+                        pending[pool.submit(_hash_keys, store, prefix, [nxt[0]], alg, throttle)] = nxt
+
+            for item in islice(large, window):
+                pending[pool.submit(_hash_keys, store, prefix, [item[0]], alg, throttle)] = item
+            while chunk := list(islice(small, SMALL_CHUNK)):
+                want = {rel: (digest, esize) for rel, digest, esize in chunk}
+                rels = [rel for rel, _d, _s in chunk]
+                theirs = helper.submit(_hash_keys, store, prefix, rels[: len(rels) // 2], alg) \
+                    if helper is not None else None
+                mine = rels[len(rels) // 2:] if theirs is not None else rels
+                check(_hash_keys(store, prefix, mine, alg, throttle), want)
+                if theirs is not None:
+                    check(theirs.result(), want)
+                collect(block=False)
+            while pending:
+                collect(block=True)
     finally:
         if helper is not None:
             helper.shutdown()
-    for rel, digest, n in done:
-        result.files += 1
-        result.bytes += n
-        exp_size = expected[rel].size
-        if exp_size is not None and n != exp_size:
-            result.add("FIX003", "file has the wrong size", rel, expected=str(exp_size), found=str(n))
-        elif digest != expected[rel].digest:
-            code = "FIX005" if rel.split("/")[-1].startswith(INVENTORY) else "FIX002"
-            what = "inventory or its sidecar does not match the catalog" if code == "FIX005" \
-                else f"{alg} digest does not match"
-            result.add(code, what, rel, expected=expected[rel].digest, found=digest)
 
 
 def _hash_keys(store: Store, prefix: str, rels: list[str], alg: str,
@@ -237,7 +302,24 @@ def _hash_local(base: str, rels: list[str], alg: str, ahead: int = READ_AHEAD) -
     return out
 
 
-def audit_packed(store: Store, aip_id: str, version: str, alg: str, expected: dict[str, Expected],
+class _SortedLookup:
+    """Expected digests looked up by names that mostly come in sorted order: read along the
+    sorted table (a merge), with a query for a name that comes out of order."""
+
+    def __init__(self, expected: ExpectedTable) -> None:
+        self.expected = expected
+        self.rows = expected.query("SELECT rel, digest, size FROM expected ORDER BY rel")
+        self.current: tuple[str, str, int | None] | None = next(self.rows, None)
+
+    def find(self, rel: str) -> Expected | None:
+        while self.current is not None and self.current[0] < rel:
+            self.current = next(self.rows, None)
+        if self.current is not None and self.current[0] == rel:
+            return Expected(self.current[1], self.current[2])
+        return self.expected.get(rel)
+
+
+def audit_packed(store: Store, aip_id: str, version: str, alg: str, expected: ExpectedTable,
                  archive_sha256: str, result: CopyAudit, throttle: Throttle) -> None:
     import zstandard
 
@@ -246,7 +328,8 @@ def audit_packed(store: Store, aip_id: str, version: str, alg: str, expected: di
         missing = archive_key if not store.exists(archive_key) else index_key
         result.add("FIX011", "the copy is missing: archive or index absent", missing)
         return
-    seen: set[str] = set()
+    seen: list[tuple[str]] = []  # member names, into the table `seen` a batch at a time
+    in_order = _SortedLookup(expected)  # archa writes members sorted: a merge, not a query each
     with store.open(archive_key) as raw:
         counting = HashingReader(raw, hashlib.sha256(), throttle.consumed)
         try:
@@ -259,8 +342,11 @@ def audit_packed(store: Store, aip_id: str, version: str, alg: str, expected: di
                     assert f is not None
                     digest, _n = _hash_stream(f, alg, Throttle(None))
                     result.files += 1
-                    seen.add(ti.name)
-                    exp = expected.get(ti.name)
+                    seen.append((ti.name,))
+                    if len(seen) >= BATCH:
+                        expected.db.executemany("INSERT OR IGNORE INTO seen VALUES (?)", seen)
+                        seen.clear()
+                    exp = in_order.find(ti.name)
                     if exp is None:
                         result.add("FIX010", "member in the archive that the version does not hold", ti.name)
                     elif digest != exp.digest:
@@ -270,9 +356,11 @@ def audit_packed(store: Store, aip_id: str, version: str, alg: str, expected: di
             result.add("FIX008", f"the archive cannot be read: {e}", archive_key)
         counting.drain()
         result.bytes = counting.n
-    for rel in sorted(set(expected) - seen):
-        if not any(f.code == "FIX008" for f in result.findings):
-            result.add("FIX010", "member missing from the archive", rel, expected=expected[rel].digest)
+    expected.db.executemany("INSERT OR IGNORE INTO seen VALUES (?)", seen)
+    if not any(f.code == "FIX008" for f in result.findings):
+        for rel, digest in expected.query("SELECT rel, digest FROM expected e WHERE NOT EXISTS "
+                                          "(SELECT 1 FROM seen s WHERE s.rel = e.rel) ORDER BY rel"):
+            result.add("FIX010", "member missing from the archive", rel, expected=digest)
     found = counting.h.hexdigest()
     if found != archive_sha256:
         result.add("FIX007", "archive sha256 does not match the catalog", archive_key,
@@ -340,7 +428,9 @@ def select(repo: Repository, opts: AuditOptions) -> list[dict[str, Any]]:
 def audit_copy(repo: Repository, row: dict[str, Any], loc: Location, jobs: int, throttle: Throttle) -> CopyAudit:
     t0 = time.perf_counter()
     result = CopyAudit(row["aip_id"], row["version"], loc.name, loc.kind)
-    alg, expected = expected_files(repo, row["aip_id"], row["version"], packed=loc.kind == "packed")
+    alg, wanted = expected_rows(repo, row["aip_id"], row["version"], packed=loc.kind == "packed")
+    work = repo.new_work_dir()
+    expected = ExpectedTable(work / "expected.sqlite", wanted)
     try:
         store = repo.store(loc)
         if loc.kind == "ocfl":
@@ -353,6 +443,9 @@ def audit_copy(repo: Repository, row: dict[str, Any], loc: Location, jobs: int, 
             result.add("FIX012", "temporary file left by an interrupted write: removed", key, severity="warning")
     except KeyMissing as e:
         result.add("FIX001", e.message, e.path)
+    finally:
+        expected.close()
+        repo.release_work_dir(work)
     result.seconds = time.perf_counter() - t0
     if any(f.is_error for f in result.findings):
         result.state = "missing" if any(f.code == "FIX011" for f in result.findings) else "damaged"

@@ -18,6 +18,7 @@ from typing import Any
 from archa.errors import StorageError
 from archa.preservation.fixity import (
     CopyAudit,
+    ExpectedTable,
     Throttle,
     audit_copy,
     audit_ocfl,
@@ -104,7 +105,13 @@ def _repair_ocfl(store: Store, source: StorageRoot, aip_id: str, version: str, r
                  result: RepairResult) -> None:
     alg, expected = expected_files(repo, aip_id, version)
     check = CopyAudit(aip_id, version, store.name, "ocfl")
-    audit_ocfl(store, aip_id, version, alg, expected, check, 4, Throttle(None))
+    work = repo.new_work_dir()
+    table = ExpectedTable(work / "expected.sqlite", expected.items())
+    try:
+        audit_ocfl(store, aip_id, version, alg, table, check, 4, Throttle(None))
+    finally:
+        table.close()
+        repo.release_work_dir(work)
     prefix = object_relpath(aip_id)
     for f in check.findings:
         key = f"{prefix}/{f.path}"

@@ -620,6 +620,13 @@ class Catalog:
                          "AND r.name = ?)", [aip_id, version, folder + sep, name])
         return rows[0] if rows else None
 
+    def iter_content_digests(self, aip_id: str, version: str) -> Iterator[tuple[str, str, int]]:
+        """`content_digests` streamed (a batch of rows at a time)."""
+        cur = self.conn.execute("SELECT content_path, digest, size FROM files WHERE aip_id = ? AND version = ?",
+                                [aip_id, version])
+        while batch := cur.fetchmany(5000):
+            yield from batch
+
     def content_digests(self, aip_id: str, version: str) -> list[tuple[str, str, int]]:
         """(content path, digest, size) of a version's files: lean, for audits of millions."""
         return [tuple(r) for r in self.conn.execute(  # type: ignore[misc]

@@ -471,6 +471,13 @@ class Expected:
 
 
 def expected_files(repo: Repository, aip_id: str, version: str, packed: bool = False) -> tuple[str, dict[str, Expected]]:
+    """`expected_rows` as a dict (for the commands that copy or repair one version)."""
+    alg, rows = expected_rows(repo, aip_id, version, packed)
+    return alg, dict(rows)
+
+
+def expected_rows(repo: Repository, aip_id: str, version: str, packed: bool = False
+                  ) -> tuple[str, Iterator[tuple[str, Expected]]]:
     """(digest algorithm, object-relative path -> Expected) of a copy of `version`. An OCFL
     copy holds the version's whole state (content stored by earlier versions included) and,
     when it is the head, the root inventory; a packed copy holds the version's own files,
@@ -478,16 +485,19 @@ def expected_files(repo: Repository, aip_id: str, version: str, packed: bool = F
     cat = repo.catalog
     (v,) = [r for r in cat.versions(aip_id) if r["version"] == version]
     alg = v["digest_algorithm"]
-    out: dict[str, Expected] = {}
-    for content_path, digest, size in cat.content_digests(aip_id, version):
-        if not packed or content_path.startswith(f"{version}/"):
-            out[content_path] = Expected(digest, size)
     inv = v["inventory_digest"]
     sidecar = f"{inv}  {INVENTORY}\n".encode()
     side = Expected(hashlib.new(alg, sidecar).hexdigest(), len(sidecar))
     namaste = b"ocfl_object_1.1\n"
-    out.update({f"{version}/{INVENTORY}": Expected(inv, None), f"{version}/{INVENTORY}.{alg}": side,
-                OBJECT_NAMASTE: Expected(hashlib.new(alg, namaste).hexdigest(), len(namaste))})
+    extra = {f"{version}/{INVENTORY}": Expected(inv, None), f"{version}/{INVENTORY}.{alg}": side,
+             OBJECT_NAMASTE: Expected(hashlib.new(alg, namaste).hexdigest(), len(namaste))}
     if packed or cat.aip(aip_id)["head"] == version:
-        out.update({INVENTORY: Expected(inv, None), f"{INVENTORY}.{alg}": side})
-    return alg, out
+        extra.update({INVENTORY: Expected(inv, None), f"{INVENTORY}.{alg}": side})
+
+    def rows() -> Iterator[tuple[str, Expected]]:
+        for content_path, digest, size in cat.iter_content_digests(aip_id, version):
+            if not packed or content_path.startswith(f"{version}/"):
+                yield content_path, Expected(digest, size)
+        yield from extra.items()
+
+    return alg, rows()
