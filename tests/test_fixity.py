@@ -264,7 +264,7 @@ def test_audit_in_chunks_with_the_helper_process_finds_damage_anywhere(repo: Rep
     of each chunk of small files): damage in the first, a middle and the last chunk, a file
     gone and one added are all found in the OCFL copy; the packed copy, read by a merge along
     the sorted expected digests, stays sound."""
-    import archa.preservation.fixity as fixity
+    from archa.preservation import fixity
 
     monkeypatch.setattr(fixity, "SMALL_CHUNK", 100)
     monkeypatch.setattr(fixity, "MANY_SMALL", 50)
