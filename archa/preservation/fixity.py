@@ -29,7 +29,7 @@ from typing import IO, Any
 from archa.errors import Finding, StorageError, UsageError
 from archa.ingest.staging import BATCH, scratch_db
 from archa.repository.config import Location
-from archa.repository.copies import TEMPORARY, packed_keys, temporaries
+from archa.repository.copies import TEMPORARY, forget_members, packed_keys, temporaries
 from archa.repository.events import ARCHA_AGENT, Event
 from archa.repository.hashing import CHUNK, HashingReader, thread_buffer
 from archa.repository.ocfl import INVENTORY, Expected, expected_rows, object_relpath
@@ -346,6 +346,7 @@ def audit_packed(store: Store, aip_id: str, version: str, alg: str, expected: Ex
                     if len(seen) >= BATCH:
                         expected.db.executemany("INSERT OR IGNORE INTO seen VALUES (?)", seen)
                         seen.clear()
+                    forget_members(tf)
                     exp = in_order.find(ti.name)
                     if exp is None:
                         result.add("FIX010", "member in the archive that the version does not hold", ti.name)

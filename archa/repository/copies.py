@@ -221,8 +221,7 @@ def _write_tar(out: Any, root: StorageRoot, aip_id: str, version: str,
                                      ).encode("utf-8", "surrogateescape") + b"\n")
             if large or w.pos - w.frame_pos >= FRAME_BYTES:
                 w.cut()
-            # TarFile keeps every TarInfo it wrote (20,000 files: ~20 MB); a writer never needs them
-            tf.members.clear()
+            forget_members(tf)  # a writer never needs them
     w.cut()  # the end-of-archive blocks tarfile wrote on closing
     return alg, [list(f) for f in w.frames]
 
@@ -279,6 +278,12 @@ def write_packed_copy(root: StorageRoot, aip_id: str, version: str, store: Store
         return CopyInfo(store.name, version, put.size, put.sha256)
 
 
+def forget_members(tf: tarfile.TarFile) -> None:
+    """Drop the TarInfo a streamed TarFile keeps of every member it has read (a million
+    members: hundreds of MB); iterating goes on with the next member all the same."""
+    tf.members.clear()  # type: ignore[attr-defined]  # (typeshed omits the attribute)
+
+
 def read_packed_index(store: Store, aip_id: str, version: str) -> dict[str, Any]:
     index: dict[str, Any] = json.loads(store.read_bytes(packed_keys(aip_id, version)[1]))
     return index
@@ -298,6 +303,7 @@ def iter_packed(store: Store, aip_id: str, version: str) -> Iterator[tuple[tarfi
                         f = tf.extractfile(ti)
                         assert f is not None
                         yield ti, f
+                    forget_members(tf)
         except (zstandard.ZstdError, tarfile.TarError, EOFError) as e:
             raise PackedCorrupt(f"location {store.name!r}: {archive_key} is corrupt: {e}", location=store.name,
                                path=archive_key, hint="audit the copy and repair it from another") from e

@@ -78,38 +78,38 @@ class JsonStream:
             self.pos = end
             return obj
 
+    def _opens(self, bracket: str, close: str) -> bool:
+        """Step over `bracket`; False when the container is empty (its `close` stepped over too)."""
+        self._expect(bracket)
+        if self._peek() == close:
+            self.pos += 1
+            return False
+        return True
+
+    def _next(self, close: str) -> bool:
+        """Step over the separator after an entry: True for ',' (another entry), False at `close`."""
+        sep = self._peek()
+        self.pos += 1
+        if sep not in (",", close):
+            raise ValueError(f"JSON: expected ',' or {close!r} at character {self.pos - 1}, found {sep!r}")
+        return sep == ","
+
     def members(self) -> Iterator[str]:
         """The keys of the object that comes next; after each key the caller must read its
         value (`value`, `skip`, or `members`/`items` of a nested one) before the next."""
-        self._expect("{")
-        if self._peek() == "}":
-            self.pos += 1
-            return
-        while True:
+        more = self._opens("{", "}")
+        while more:
             key = self.value()
             self._expect(":")
             yield str(key)
-            sep = self._peek()
-            self.pos += 1
-            if sep == "}":
-                return
-            if sep != ",":
-                raise ValueError(f"JSON: expected ',' or '}}' at character {self.pos - 1}, found {sep!r}")
+            more = self._next("}")
 
     def items(self) -> Iterator[None]:
         """Step through the array that comes next: read each item (as for `members`) per step."""
-        self._expect("[")
-        if self._peek() == "]":
-            self.pos += 1
-            return
-        while True:
+        more = self._opens("[", "]")
+        while more:
             yield None
-            sep = self._peek()
-            self.pos += 1
-            if sep == "]":
-                return
-            if sep != ",":
-                raise ValueError(f"JSON: expected ',' or ']' at character {self.pos - 1}, found {sep!r}")
+            more = self._next("]")
 
     def skip(self) -> None:
         """Pass over the next value without building it (nested objects and arrays too)."""

@@ -301,18 +301,19 @@ def _version_files(aip_id: str, version: str, stored: Stored) -> tuple[dict[str,
     of one version, the MIME types of its METS into `mimes`: both read as streams."""
     db = stored.db
     meta = stored.metadata[version]
-    href, mime = f"{{{NS['x']}}}href", f"{{{NS['m']}}}file"
+    href, mime, flocat = f"{{{NS['x']}}}href", f"{{{NS['m']}}}file", f"{{{NS['m']}}}FLocat"
     batch: list[tuple[str, ...]] = []
-    for _ev, el in etree.iterparse(str(meta["METS.xml"]), events=("end",), tag=f"{{{NS['m']}}}FLocat",
+    for _ev, el in etree.iterparse(str(meta["METS.xml"]), events=("end",), tag=(flocat, f"{{{NS['m']}}}fptr"),
                                    no_network=True, resolve_entities=False, huge_tree=True):
         parent = el.getparent()
-        if parent is not None and parent.tag == mime:
+        if el.tag == flocat and parent is not None and parent.tag == mime:
             batch.append((version, unquote(el.get(href) or ""), parent.get("MIMETYPE", "")))
-            grand = parent.getparent()
-            parent.clear()
-            if grand is not None:
-                while parent.getprevious() is not None:
-                    del grand[0]
+            el = parent  # the file element, read: dropped with what came before it
+            parent = el.getparent()
+        el.clear()  # a file element read, or a structMap pointer: nothing more to learn from it
+        if parent is not None:
+            while el.getprevious() is not None:
+                del parent[0]
         if len(batch) >= BATCH:
             db.executemany("INSERT OR REPLACE INTO mimes VALUES (?, ?, ?)", batch)
             batch.clear()
