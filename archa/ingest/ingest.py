@@ -185,7 +185,7 @@ class _Ingest:
         finally:
             db.close()
             if self.preflush is not None:
-                self.preflush.thread.join()
+                self.preflush.join(quiet=True)  # a rejected SIP: its flush no longer matters
             self.repo.release_work_dir(work, remove=not self.keep_journal)
         self._replicate(result)
         result.seconds = time.perf_counter() - t0
@@ -278,9 +278,8 @@ class _Ingest:
                 batch.clear()
         files.add(batch)
         load_original_names(bag)  # names that were not UTF-8 at the source
-        files.db.execute("UPDATE staged SET original_name = (SELECT original FROM originals o WHERE o.path = "
-                         "staged.key) WHERE key IN (SELECT path FROM originals)")
-        for chunk in files.chunks():  # in path order: the first path keeps deduplicated content
+        files.take_original_names()
+        for chunk in files.chunks(digests=False):  # in path order: the first path keeps deduplicated content
             for key, row, _d in chunk:
                 if not builder.add(row.logical_path, row.digest):
                     files.set(key, content_path=builder.content_path_of(row.digest))

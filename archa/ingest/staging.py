@@ -94,6 +94,11 @@ class StagedFiles:
         self.db.executemany(f"UPDATE staged SET {', '.join(f'{c} = ?' for c in FORMAT_COLUMNS)} "
                             "WHERE key = ?", ((*values, key) for key, values in updates))
 
+    def take_original_names(self) -> None:
+        """The original name of each file the bag's table `originals` names (bag.py)."""
+        self.db.execute("UPDATE staged SET original_name = (SELECT original FROM originals o WHERE o.path = "
+                        "staged.key) WHERE key IN (SELECT path FROM originals)")
+
     def content_path(self, logical_path: str) -> str | None:
         row = self.db.execute("SELECT content_path FROM staged WHERE logical_path = ?", (logical_path,)).fetchone()
         return None if row is None else str(row[0])

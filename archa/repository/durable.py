@@ -116,9 +116,10 @@ class BackgroundSync:
         except OSError as e:
             self.error = e
 
-    def join(self) -> None:
+    def join(self, quiet: bool = False) -> None:
+        """Wait for the flush; raise its error unless `quiet`."""
         self.thread.join()
-        if self.error is not None:
+        if self.error is not None and not quiet:
             raise self.error
 
 
