@@ -64,8 +64,9 @@ class PayloadFile:
 @dataclass
 class BagDraft:
     """A bag being built at `root` (a partial directory). The payload list (path, size,
-    digests) is kept in a scratch database beside it, not in memory, and the manifests are
-    written from it as streams: a bag of a million files costs no more memory than one of ten."""
+    digests) is kept in a scratch database inside it (removed before the bag is finished),
+    not in memory, and the manifests are written from it as streams: a bag of a million
+    files costs no more memory than one of ten."""
 
     root: Path
     info: list[tuple[str, str]] = field(default_factory=list)
@@ -75,7 +76,8 @@ class BagDraft:
     flush: bool = field(default_factory=_FLUSH.get)  # make the bag durable before it appears as OUT
 
     def __post_init__(self) -> None:
-        self.db_path = self.root.with_name(f"{self.root.name}.payload.sqlite")
+        # inside the partial bag, so a dead run leaves one thing behind; removed before the bag is finished
+        self.db_path = self.root / ".archa-payload.sqlite"
         self.db = scratch_db(self.db_path)
         self.finished: tuple[int, int] | None = None  # (files, bytes) once the bag is finished
         self.db.execute("CREATE TABLE payload (rel TEXT PRIMARY KEY, size INTEGER NOT NULL, digests TEXT NOT NULL)"
