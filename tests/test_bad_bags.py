@@ -75,6 +75,11 @@ def _duplicate_conflict(b: Path) -> None:
         m.write(f"{'1' * 64}  data/a.txt\n")
 
 
+def _tag_manifest_lists_payload(b: Path) -> None:
+    with open(b / "tagmanifest-sha256.txt", "a") as m:
+        m.write(f"{hashlib.sha256(b'alpha' + bytes([10])).hexdigest()}  data/a.txt\n")
+
+
 def _ambiguous_nfc(b: Path) -> None:
     # d + dot below + dot above: the NFC form is listed, two other spellings are on disk
     listed = unicodedata.normalize("NFC", "d\u0323\u0307.txt")
@@ -114,6 +119,7 @@ CASES: list[tuple[str, Callable[[Path], None], str]] = [
     ("fetched file unlisted", _fetch_present_but_unlisted, "BAG008"),
     ("duplicate entry conflict", _duplicate_conflict, "BAG017"),
     ("ambiguous normalisation", _ambiguous_nfc, "BAG020"),
+    ("tag manifest lists payload", _tag_manifest_lists_payload, "BAG014"),
 ]
 
 
@@ -166,6 +172,18 @@ def test_normalisation_difference_is_accepted_with_a_warning(repo: Repository, b
     res = ingest(repo, bag)
     assert [w.code for w in res.warnings] == ["BAGW01"]
     assert res.files == 1
+
+
+def test_a_line_listed_twice_alike_is_a_warning_and_stored_once(repo: Repository, bags: Path) -> None:
+    bag = write_bag(bags / "twice", FILES)
+    with open(bag / "manifest-sha256.txt", "a") as m:
+        m.write(f"{hashlib.sha256(FILES['a.txt']).hexdigest()}  data/a.txt\n")
+    retag(bag)
+    res = ingest(repo, bag)
+    assert [(w.code, w.path) for w in res.warnings] == [("BAGW03", "data/a.txt")]
+    assert res.files == 3
+    payload = [f["logical_path"] for f in repo.catalog.files(res.aip_id, "v1") if f["role"] == "payload"]
+    assert sorted(payload) == [f"representations/original/data/{n}" for n in sorted(FILES)]
 
 
 def test_system_files_give_a_warning(repo: Repository, bags: Path) -> None:
