@@ -142,6 +142,26 @@ def test_a_damaged_frame_is_found_and_the_file_comes_from_another_copy(repo: Rep
     assert r.exit_code == 0, r.output
 
 
+def test_a_frame_that_fails_only_its_checksum_is_found(repo: Repository, aip: str) -> None:
+    """Damage that still decodes (here: the frame's checksum itself) is found all the same:
+    reading a member reads its frame to the end, where zstd checks the checksum."""
+    store = repo.store(repo.config.location("cold"))
+    index = read_packed_index(store, aip, "v1")
+    rel = "v1/content/representations/original/data/after/notes.txt"
+    comp_off, comp_len, *_ = index["frames"][index["members"][rel]["frame"]]
+    archive = _cold(repo, aip)
+    data = bytearray(archive.read_bytes())
+    data[comp_off + comp_len - 1] ^= 0xFF  # the last byte of the frame's 4-byte checksum
+    archive.chmod(0o644)
+    archive.write_bytes(bytes(data))
+    with pytest.raises(PackedCorrupt, match="corrupt"), open_packed_member(store, aip, "v1", index, rel) as f:
+        assert f.read() == FILES["after/notes.txt"]  # the bytes come out right; the frame is still damaged
+    data[comp_off + comp_len - 1] ^= 0xFF
+    archive.write_bytes(bytes(data))
+    with open_packed_member(store, aip, "v1", index, rel) as f:
+        assert f.read() == FILES["after/notes.txt"]
+
+
 def test_frames_on_s3(repo: Repository, aip: str, s3_env: S3Server) -> None:
     loc = Location("s3cold", "packed", f"s3://{BUCKET}/frames", "cold", endpoint=s3_env.endpoint)
     store = Store.for_location(loc, repo.root)

@@ -333,15 +333,18 @@ def open_packed_member(store: Store, aip_id: str, version: str, index: dict[str,
                        rel: str) -> Iterator[IO[bytes]]:
     """The bytes of one member of a packed copy, read from its zstd frame alone (an archive
     whose index has `frames`); KeyError when the index does not list it. Raises
-    PackedCorrupt when the frame does not decompress to it."""
+    PackedCorrupt when the frame does not decompress to it, or, when the block ends, when the
+    frame fails its checksum: the rest of the frame (at most about FRAME_BYTES) is read for
+    that, so damage anywhere in the frame is found, not only damage that breaks decoding."""
     import zstandard
 
     m = index["members"][rel]
-    comp_offset, _comp_len, tar_offset, _tar_len = index["frames"][m["frame"]]
+    comp_offset, comp_len, tar_offset, _tar_len = index["frames"][m["frame"]]
     archive_key, _ = packed_keys(aip_id, version)
     with store.open_at(archive_key, comp_offset) as raw:
-        try:
-            reader = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=False)
+        try:  # the frame's compressed bytes only: the decoder ends where the frame does
+            frame = io.BufferedReader(_Limited(raw, comp_len), 1 << 17)
+            reader = zstandard.ZstdDecompressor().stream_reader(frame, read_across_frames=False)
             skip = m["offset"] - tar_offset
             while skip > 0:
                 got = reader.read(min(skip, 1 << 20))
@@ -349,6 +352,8 @@ def open_packed_member(store: Store, aip_id: str, version: str, index: dict[str,
                     raise PackedCorrupt("the frame ends before the member")
                 skip -= len(got)
             yield io.BufferedReader(_Limited(reader, m["size"]), 1 << 20)  # type: ignore[arg-type]
+            while reader.read(1 << 20):  # to the frame's end, where zstd checks its checksum
+                pass
         except (zstandard.ZstdError, PackedCorrupt) as e:
             raise PackedCorrupt(f"location {store.name!r}: {archive_key}: the frame of {rel} is corrupt: {e}",
                                 location=store.name, path=archive_key,
