@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import tarfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -120,18 +121,27 @@ def test_a_dip_of_one_file_from_cold_reads_only_its_frame(repo: Repository, aip:
     assert 0 < read[0] < _cold(repo, aip).stat().st_size / 4, read[0]
 
 
-def test_a_damaged_frame_is_found_and_the_file_comes_from_another_copy(repo: Repository, aip: str,
-                                                                      tmp_path: Path) -> None:
+NOTES = "v1/content/representations/original/data/after/notes.txt"
+
+
+def _flip_in_frame(repo: Repository, aip: str, where: Callable[[int], int]) -> tuple[Store, dict[str, Any]]:
+    """Flip one byte of the frame holding NOTES, at `where(compressed length)` within it;
+    returns the cold store and the copy's index. Flipping the same byte again undoes it."""
     store = repo.store(repo.config.location("cold"))
     index = read_packed_index(store, aip, "v1")
-    rel = "v1/content/representations/original/data/after/notes.txt"
-    comp_off, comp_len, *_ = index["frames"][index["members"][rel]["frame"]]
+    comp_off, comp_len, *_ = index["frames"][index["members"][NOTES]["frame"]]
     archive = _cold(repo, aip)
     data = bytearray(archive.read_bytes())
-    data[comp_off + comp_len // 2] ^= 0xFF
+    data[comp_off + where(comp_len)] ^= 0xFF
     archive.chmod(0o644)
     archive.write_bytes(bytes(data))
-    with pytest.raises(PackedCorrupt), open_packed_member(store, aip, "v1", index, rel) as f:
+    return store, index
+
+
+def test_a_damaged_frame_is_found_and_the_file_comes_from_another_copy(repo: Repository, aip: str,
+                                                                      tmp_path: Path) -> None:
+    store, index = _flip_in_frame(repo, aip, lambda n: n // 2)
+    with pytest.raises(PackedCorrupt), open_packed_member(store, aip, "v1", index, NOTES) as f:
         f.read()
     r = CliRunner().invoke(cli, ["dip", "export", aip, str(tmp_path / "dip"), "--include", "after/notes.txt",
                                  "--location", "cold", "--originals", "--repo", str(repo.root)])
@@ -145,20 +155,12 @@ def test_a_damaged_frame_is_found_and_the_file_comes_from_another_copy(repo: Rep
 def test_a_frame_that_fails_only_its_checksum_is_found(repo: Repository, aip: str) -> None:
     """Damage that still decodes (here: the frame's checksum itself) is found all the same:
     reading a member reads its frame to the end, where zstd checks the checksum."""
-    store = repo.store(repo.config.location("cold"))
-    index = read_packed_index(store, aip, "v1")
-    rel = "v1/content/representations/original/data/after/notes.txt"
-    comp_off, comp_len, *_ = index["frames"][index["members"][rel]["frame"]]
-    archive = _cold(repo, aip)
-    data = bytearray(archive.read_bytes())
-    data[comp_off + comp_len - 1] ^= 0xFF  # the last byte of the frame's 4-byte checksum
-    archive.chmod(0o644)
-    archive.write_bytes(bytes(data))
-    with pytest.raises(PackedCorrupt, match="corrupt"), open_packed_member(store, aip, "v1", index, rel) as f:
+    last = lambda n: n - 1
+    store, index = _flip_in_frame(repo, aip, last)
+    with pytest.raises(PackedCorrupt, match="corrupt"), open_packed_member(store, aip, "v1", index, NOTES) as f:
         assert f.read() == FILES["after/notes.txt"]  # the bytes come out right; the frame is still damaged
-    data[comp_off + comp_len - 1] ^= 0xFF
-    archive.write_bytes(bytes(data))
-    with open_packed_member(store, aip, "v1", index, rel) as f:
+    _flip_in_frame(repo, aip, last)  # undone: the same read passes
+    with open_packed_member(store, aip, "v1", index, NOTES) as f:
         assert f.read() == FILES["after/notes.txt"]
 
 
