@@ -18,12 +18,11 @@ import stat
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from itertools import islice
 from pathlib import Path
 
 from archa.errors import Finding, name_problem
 from archa.ingest.extract import unsafe_name
-from archa.ingest.staging import BATCH, scratch_db
+from archa.ingest.staging import scratch_db
 
 ALGORITHMS = ("md5", "sha1", "sha256", "sha512")  # the ones RFC 8493 names
 # every fixed-length hashlib algorithm a manifest may use (RFC 8493 allows any); the manifest
@@ -274,9 +273,7 @@ def _parse_manifest(bag: Bag, name: str, alg: str, tag: bool) -> None:
     first line of a path listed twice (the others are findings)."""
     db = bag.db
     db.execute("DELETE FROM listed")
-    lines = _listed(bag, name, alg, tag)
-    while batch := list(islice(lines, BATCH)):
-        db.executemany("INSERT INTO listed (path, digest, nfc) VALUES (?, ?, ?)", batch)
+    db.executemany("INSERT INTO listed (path, digest, nfc) VALUES (?, ?, ?)", _listed(bag, name, alg, tag))
     twice = db.execute("SELECT l.rowid, l.path, l.digest, f.digest FROM listed l JOIN (SELECT path, MIN(rowid) "
                        "AS first, digest FROM listed GROUP BY path HAVING COUNT(*) > 1) f ON f.path = l.path "
                        "AND l.rowid != f.first ORDER BY l.rowid").fetchall()
@@ -344,9 +341,7 @@ def open_bag(root: Path, db: sqlite3.Connection | None = None) -> Bag:
     # payload on disk
     db = bag.db
     if (root / "data").is_dir() and not (root / "data").is_symlink():
-        found = _on_disk(bag)
-        while batch := list(islice(found, BATCH)):
-            db.executemany("INSERT INTO disk VALUES (?, ?, ?)", batch)
+        db.executemany("INSERT INTO disk VALUES (?, ?, ?)", _on_disk(bag))  # rows read one at a time
 
     for name, alg, tag in sorted(manifests):
         _parse_manifest(bag, name, alg, tag)
@@ -450,5 +445,4 @@ def load_original_names(bag: Bag) -> None:
     lines = ((f"data/{parts[0]}", f"data/{parts[1]}")
              for n, line in _tag_lines(bag, ORIGINAL_NAMES, "BAG019")
              if n > 1 and len(parts := line.split("\t")) == 2)
-    while batch := list(islice(lines, BATCH)):
-        bag.db.executemany("INSERT OR REPLACE INTO originals VALUES (?, ?)", batch)
+    bag.db.executemany("INSERT OR REPLACE INTO originals VALUES (?, ?)", lines)

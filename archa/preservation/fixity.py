@@ -123,9 +123,8 @@ class ExpectedTable:
             "CREATE TABLE expected (rel TEXT PRIMARY KEY, digest TEXT NOT NULL, size INTEGER) WITHOUT ROWID;"
             "CREATE TABLE present (rel TEXT PRIMARY KEY, size INTEGER NOT NULL) WITHOUT ROWID;"
             "CREATE TABLE seen (rel TEXT PRIMARY KEY) WITHOUT ROWID;")
-        rows = ((rel, e.digest, e.size) for rel, e in expected)
-        while batch := list(islice(rows, BATCH)):
-            self.db.executemany("INSERT OR REPLACE INTO expected VALUES (?, ?, ?)", batch)
+        self.db.executemany("INSERT OR REPLACE INTO expected VALUES (?, ?, ?)",
+                            ((rel, e.digest, e.size) for rel, e in expected))  # read one at a time
 
     def get(self, rel: str) -> Expected | None:
         row = self.db.execute("SELECT digest, size FROM expected WHERE rel = ?", (rel,)).fetchone()
@@ -151,9 +150,8 @@ def audit_ocfl(store: Store, aip_id: str, version: str, alg: str, expected: Expe
     cut = len(prefix) + 1
     db = expected.db
     # local listings skip the stat per file (sizes: -1); the size is then checked on the bytes read
-    listing = ((key[cut:], size) for key, size in store.list(prefix, sizes=not store.local))
-    while batch := list(islice(listing, BATCH)):
-        db.executemany("INSERT OR REPLACE INTO present VALUES (?, ?)", batch)
+    db.executemany("INSERT OR REPLACE INTO present VALUES (?, ?)",
+                   ((key[cut:], size) for key, size in store.list(prefix, sizes=not store.local)))
     if db.execute("SELECT 1 FROM present LIMIT 1").fetchone() is None:
         result.add("FIX011", "the copy is missing: no object at this location", prefix)
         return

@@ -621,16 +621,12 @@ class Catalog:
         return rows[0] if rows else None
 
     def iter_content_digests(self, aip_id: str, version: str) -> Iterator[tuple[str, str, int]]:
-        """`content_digests` streamed (a batch of rows at a time)."""
+        """(content path, digest, size) of a version's files: lean, streamed a batch of rows at a
+        time, for audits of millions."""
         cur = self.conn.execute("SELECT content_path, digest, size FROM files WHERE aip_id = ? AND version = ?",
                                 [aip_id, version])
         while batch := cur.fetchmany(5000):
             yield from batch
-
-    def content_digests(self, aip_id: str, version: str) -> list[tuple[str, str, int]]:
-        """(content path, digest, size) of a version's files: lean, for audits of millions."""
-        return [tuple(r) for r in self.conn.execute(  # type: ignore[misc]
-            "SELECT content_path, digest, size FROM files WHERE aip_id = ? AND version = ?", [aip_id, version])]
 
     def pages(self, aip_id: str, version: str) -> list[dict[str, Any]]:
         """The pages of a digitised volume's version, in order (archa/repository/pages.py)."""

@@ -15,7 +15,6 @@ import re
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from itertools import islice
 from pathlib import Path
 from typing import IO, Any
 from urllib.parse import unquote
@@ -187,29 +186,19 @@ def _load_inventory(stored: Stored, f: IO[bytes]) -> None:
     version's state (one entry at a time) and its created time and message."""
     db = stored.db
     js = JsonStream(f)
-    batch: list[tuple[str, ...]] = []
-
-    def flush(sql: str) -> None:
-        db.executemany(sql, batch)
-        batch.clear()
-
+    # executemany reads its rows from the generators one at a time, as the stream goes on
     for key in js.members():
         if key == "manifest":
-            for digest in js.members():
-                batch.append((digest, min(js.value())))
-                if len(batch) >= BATCH:
-                    flush("INSERT OR IGNORE INTO manifest VALUES (?, ?)")
-            flush("INSERT OR IGNORE INTO manifest VALUES (?, ?)")
+            db.executemany("INSERT OR IGNORE INTO manifest VALUES (?, ?)",
+                           ((digest, min(js.value())) for digest in js.members()))
         elif key == "versions":
             for version in js.members():
                 info = stored.versions.setdefault(version, {})
                 for field_name in js.members():
                     if field_name == "state":
-                        for digest in js.members():
-                            batch += [(version, logical, digest) for logical in js.value()]
-                            if len(batch) >= BATCH:
-                                flush("INSERT OR REPLACE INTO state VALUES (?, ?, ?)")
-                        flush("INSERT OR REPLACE INTO state VALUES (?, ?, ?)")
+                        db.executemany("INSERT OR REPLACE INTO state VALUES (?, ?, ?)",
+                                       ((version, logical, digest) for digest in js.members()
+                                        for logical in js.value()))
                     elif field_name in ("created", "message"):
                         info[field_name] = js.value()
                     else:
@@ -234,12 +223,15 @@ def _save(src: IO[bytes], dest: Path, alg: str = "") -> str:
     return h.hexdigest() if h is not None else ""
 
 
+def _metadata_rows(db: sqlite3.Connection) -> list[tuple[str, str, str]]:
+    """(version, logical path, content path) of every version's metadata files."""
+    return db.execute(f"SELECT s.version, s.logical, m.path FROM state s JOIN manifest m ON m.digest = s.digest "
+                      f"WHERE s.logical IN ({', '.join('?' * len(METADATA))})", METADATA).fetchall()
+
+
 def _metadata_files(stored: Stored, found: dict[str, Path]) -> None:
     """Each version's metadata files (by logical path) among the saved content `found`."""
-    marks = ", ".join("?" * len(METADATA))
-    for version, logical, content in stored.db.execute(
-            f"SELECT s.version, s.logical, m.path FROM state s JOIN manifest m ON m.digest = s.digest "
-            f"WHERE s.logical IN ({marks})", METADATA):
+    for version, logical, content in _metadata_rows(stored.db):
         if content in found:
             stored.metadata.setdefault(version, {})[logical] = found[content]
 
@@ -254,15 +246,12 @@ def _read_versions(aip_id: str, f: Found, stored: Stored) -> None:
     if kind == "ocfl":
         with store.open(f"{where}/{INVENTORY}") as fh:
             _load_inventory(stored, fh)
-        keys = ((k[len(where) + 1:], s) for k, s in store.list(where))
-        while batch := list(islice(keys, BATCH)):
-            db.executemany("INSERT OR REPLACE INTO sizes VALUES (?, ?)", batch)
+        db.executemany("INSERT OR REPLACE INTO sizes VALUES (?, ?)",
+                       ((k[len(where) + 1:], size) for k, size in store.list(where)))
         for version, info in stored.versions.items():
             with store.open(f"{where}/{version}/{INVENTORY}") as fh:
                 info["digest"] = _save(fh, stored.work / "inventories" / version, stored.alg)
-        marks = ", ".join("?" * len(METADATA))
-        for (content,) in db.execute(f"SELECT DISTINCT m.path FROM state s JOIN manifest m ON m.digest = s.digest "
-                                     f"WHERE s.logical IN ({marks})", METADATA).fetchall():
+        for content in sorted({content for _v, _l, content in _metadata_rows(db)}):
             with store.open(f"{where}/{content}") as fh:
                 _save(fh, stored.work / "content" / content)
             found[content] = stored.work / "content" / content
@@ -276,13 +265,8 @@ def _read_versions(aip_id: str, f: Found, stored: Stored) -> None:
                 if key != "members":
                     js.skip()
                     continue
-                batch = []
-                for name in js.members():
-                    batch.append((name, int(js.value()["size"])))
-                    if len(batch) >= BATCH:
-                        db.executemany("INSERT OR REPLACE INTO sizes VALUES (?, ?)", batch)
-                        batch.clear()
-                db.executemany("INSERT OR REPLACE INTO sizes VALUES (?, ?)", batch)
+                db.executemany("INSERT OR REPLACE INTO sizes VALUES (?, ?)",
+                               ((name, int(js.value()["size"])) for name in js.members()))
         for ti, fh in iter_packed(store, aip_id, version):
             if ti.name == f"{version}/{INVENTORY}":
                 _save(fh, stored.work / "inventories" / version)
@@ -296,29 +280,29 @@ def _read_versions(aip_id: str, f: Found, stored: Stored) -> None:
     _metadata_files(stored, found)
 
 
-def _version_files(aip_id: str, version: str, stored: Stored) -> tuple[dict[str, Any], PremisRecord]:
-    """The version row and PREMIS record (events, agents; its files into the table `premis`)
-    of one version, the MIME types of its METS into `mimes`: both read as streams."""
-    db = stored.db
-    meta = stored.metadata[version]
+def _mets_mimes(path: Path, version: str) -> Iterator[tuple[str, str, str]]:
+    """(version, logical path, MIME type) of each file in a METS, read as a stream."""
     href, mime, flocat = f"{{{NS['x']}}}href", f"{{{NS['m']}}}file", f"{{{NS['m']}}}FLocat"
-    batch: list[tuple[str, ...]] = []
-    for _ev, el in etree.iterparse(str(meta["METS.xml"]), events=("end",), tag=(flocat, f"{{{NS['m']}}}fptr"),
+    for _ev, el in etree.iterparse(str(path), events=("end",), tag=(flocat, f"{{{NS['m']}}}fptr"),
                                    no_network=True, resolve_entities=False, huge_tree=True):
         parent = el.getparent()
         if el.tag == flocat and parent is not None and parent.tag == mime:
-            batch.append((version, unquote(el.get(href) or ""), parent.get("MIMETYPE", "")))
+            yield version, unquote(el.get(href) or ""), parent.get("MIMETYPE", "")
             el = parent  # the file element, read: dropped with what came before it
             parent = el.getparent()
         el.clear()  # a file element read, or a structMap pointer: nothing more to learn from it
         if parent is not None:
             while el.getprevious() is not None:
                 del parent[0]
-        if len(batch) >= BATCH:
-            db.executemany("INSERT OR REPLACE INTO mimes VALUES (?, ?, ?)", batch)
-            batch.clear()
-    db.executemany("INSERT OR REPLACE INTO mimes VALUES (?, ?, ?)", batch)
-    batch.clear()
+
+
+def _version_files(aip_id: str, version: str, stored: Stored) -> tuple[dict[str, Any], PremisRecord]:
+    """The version row and PREMIS record (events, agents; its files into the table `premis`)
+    of one version, the MIME types of its METS into `mimes`: both read as streams."""
+    db = stored.db
+    meta = stored.metadata[version]
+    db.executemany("INSERT OR REPLACE INTO mimes VALUES (?, ?, ?)", _mets_mimes(meta["METS.xml"], version))
+    batch: list[tuple[str, ...]] = []
 
     def on_file(logical: str, o: PremisFile) -> None:
         engine = ever = sver = basis = warning = ""
