@@ -49,7 +49,10 @@ class Finding:
     """One problem (or warning) found in an input, with a stable code.
 
     `code` is stable across releases (documented in docs/design.md); `path` is relative to
-    the thing being checked; `expected`/`found` carry the two sides of a mismatch.
+    the thing being checked; `expected`/`found` carry the two sides of a mismatch; `rule`
+    names the rule of a national reference validator the finding matches, where there is one
+    (an NDK finding's rule id in the Komplexní validátor's rules.xml, e.g.
+    "PRIMARY-METS_PHYSICAL_STRUCTURAL_MAP_CORRECT").
     """
 
     code: str
@@ -58,6 +61,7 @@ class Finding:
     expected: str | None = None
     found: str | None = None
     severity: str = "error"  # "error" or "warning"
+    rule: str | None = None
 
     @property
     def is_error(self) -> bool:
@@ -66,6 +70,8 @@ class Finding:
     def as_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"code": self.code, "severity": self.severity, "path": self.path,
                              "message": self.message}
+        if self.rule is not None:
+            d["rule"] = self.rule
         if self.expected is not None:
             d["expected"] = self.expected
         if self.found is not None:

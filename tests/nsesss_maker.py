@@ -35,7 +35,7 @@ LABEL_TRANSFER = "Datový balíček pro předávání dokumentů a jejich metada
 LABEL_REVIEW = "Datový balíček pro provedení skartačního řízení"
 SCHEMA_LOCATION = {
     4: "http://www.loc.gov/METS/ http://www.loc.gov/standards/mets/mets.xsd http://www.mvcr.cz/nsesss/v4 "
-       "https://www.mvcr.cz/nsesss/v4/nsesss.xsd http://www.mvcr.cz/nsesss/2023/log "
+       "http://www.mvcr.cz/nsesss/v4/nsesss.xsd http://www.mvcr.cz/nsesss/2023/log "
        "https://www.mvcr.cz/nsesss/v4/nsesss-TrP.xsd",
     3: "http://www.loc.gov/METS/ http://www.loc.gov/standards/mets/mets.xsd http://www.mvcr.cz/nsesss/v3 "
        "http://www.mvcr.cz/nsesss/v3/nsesss.xsd http://nsess.public.cz/erms_trans/v_01_01 "
@@ -155,7 +155,13 @@ def container_components() -> tuple[Comp, ...]:
 
 @dataclass(frozen=True)
 class Doc:
-    """A document: digital with components, or analogue (received on paper)."""
+    """A document: digital with components, or analogue (received on paper).
+
+    `registered` is how it was registered, as filing systems export it: "number" (Evidence
+    with its EvidencniCislo), "unnumbered" (Evidence without a number: older records), or
+    "neevidence" (Neevidence with a reason: registered outside the filing system, e.g. found
+    documents). `settled` is when a document inside a file was settled (a base document is
+    settled when the package says it was closed)."""
 
     key: str  # its XML ID and identifier suffix
     sign: str = "A"
@@ -163,6 +169,8 @@ class Doc:
     analog: bool = False
     components: tuple[Comp, ...] = ()
     made: str = "2015-03-01"
+    registered: str = "number"
+    settled: str = "2015-05-20"
 
 
 @dataclass
@@ -188,6 +196,7 @@ class Package:
     linked: bool = False  # a second file bound to this one by fixed cross-references
     metadata_only: bool = False  # no komponenty/ folder is written
     access: str = ""  # v4: an access restriction of the file (Pristupnost/JineOmezeni)
+    encoding: str = "UTF-8"  # the encoding mets.xml is written in (and declares)
 
     def with_(self, **changes: object) -> Package:
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -335,7 +344,7 @@ class _Builder:
                                                 E.Odesilatel(self.external())))
         else:
             origin = E.Puvod(E.VlastniDokument(self.date("DatumVytvoreni", d.made), E.Autor(self.subject())))
-        settled = pkg.closed if base else "2015-05-20"
+        settled = pkg.closed if base else d.settled
         vyrizeni = E.Vyrizeni(self.date("Datum", settled), E.Zpusob("vyřízení dokumentem"),
                               E.Zpracovatel(self.subject()),
                               *([] if d.analog else [self.date("DatumOdeslani", "2015-05-21"),
@@ -346,13 +355,21 @@ class _Builder:
         return E.Dokument(
             E.EvidencniUdaje(
                 E.Identifikace(self.ident(value)), E.Popis(E.Nazev(pkg.title if base else f"Dokument {d.key}")),
-                E.Evidence(E.EvidencniCislo(f"{value}/2015"),
-                           E.UrceneCasoveObdobi(E.MesicOd("2015-01"), E.MesicDo("2015-12")) if d.analog else
-                           E.UrceneCasoveObdobi(E.DatumOd("2015-01-01"), E.DatumDo("2015-12-31")),
-                           E.NazevEvidenceDokumentu("podací deník")),
+                self.registration(d, value),
                 *([E.Jazyky(E.Jazyk("cze"))] if not d.analog else []),
                 origin, self.trideni(*codes, *mother), vyrizeni, self.vyrazovani(d.sign, d.period, base), manip),
             *([E.Komponenty(*comps)] if comps else []), ID=d.key)
+
+    def registration(self, d: Doc, value: str) -> etree._Element:
+        """Evidence (with or without its number) or Neevidence, as `d.registered` says."""
+        E = self.E
+        if d.registered == "neevidence":
+            return E.Neevidence(E.Oduvodneni("Dokumentu nebylo přiděleno evidenční číslo"))
+        number = [E.EvidencniCislo(f"{value}/{d.settled[:4]}")] if d.registered == "number" else []
+        return E.Evidence(*number,
+                          E.UrceneCasoveObdobi(E.MesicOd("2015-01"), E.MesicDo("2015-12")) if d.analog else
+                          E.UrceneCasoveObdobi(E.DatumOd("2015-01-01"), E.DatumDo("2015-12-31")),
+                          E.NazevEvidenceDokumentu("podací deník"))
 
     def file(self, key: str, value: str, title: str, codes: tuple[str, str], *, parent: etree._Element | None,
              documents: tuple[Doc, ...], counter: list[int], links: list[str], base: bool = True) -> etree._Element:
@@ -532,7 +549,7 @@ def mets_xml(pkg: Package, mutate: Callable[[etree._Element], object] | None = N
     root = mets_root(pkg)
     if mutate is not None:
         mutate(root)
-    return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True))
+    return bytes(etree.tostring(root, xml_declaration=True, encoding=pkg.encoding, pretty_print=True))
 
 
 def write_package(root: Path, pkg: Package, *, mets: bytes | None = None, extra: dict[str, bytes] | None = None,

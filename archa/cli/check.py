@@ -40,8 +40,9 @@ def check_nsesss(ctx: click.Context, packages: tuple[Path, ...], profile: str, a
     national validator does. Every finding has its rule code (e.g. obs94, kom3), level,
     place and a message. The antivirus rule vir1 is not run.
 
-    Exit status: 0 every package valid, 1 a package invalid, 2 a package unusable (missing,
-    unreadable, NSESSS v2). --json prints one object for one package, a list for several.
+    Exit status: 0 every package valid, 1 a package invalid (whatever it is: a PDF, a lone
+    XML file, another encoding or NSESSS generation fails its level with the rule code), 2
+    a package unusable (the path does not exist, or its files cannot be read). --json prints one object for one package, a list for several.
 
     \b
     Example:

@@ -34,16 +34,18 @@ from archa.transfer.nsesss import (  # noqa: F401  (importing a level module reg
     val,
     wf,
 )
-from archa.transfer.nsesss.model import NSESSS, NSESSS_V2, ComponentFacts, Hit, Pkg, Severity
+from archa.transfer.nsesss.model import NSESSS, ComponentFacts, Hit, Pkg, Severity
 from archa.transfer.nsesss.registry import CHECKS
 from archa.transfer.nsesss.rules import LEVELS, Profile, Rule, rules_for
+from archa.transfer.nsesss.source import Load, ZipState
 
 INTAKE_NOTE = " (a warning at intake: the rule applies when the record is proposed for disposal)"
 
 
 class UnusablePackage(ArchaError):
-    """The package cannot be judged at all: it is missing, unreadable, or of an NSESSS
-    generation archa does not support."""
+    """There is nothing to judge at all: the path does not exist, or the package's files
+    cannot be read (permissions, an I/O error). Anything that exists is judged by the
+    levels instead, whatever it holds (a PDF, a lone XML file, another NSESSS generation)."""
 
 
 @dataclass(frozen=True)
@@ -116,15 +118,11 @@ def _mets_bytes(source: Path) -> bytes:
 
 
 def detect_version(data: bytes) -> int:
-    """4 or 3 by the NSESSS namespace mets.xml uses (4 when there is none to go by).
-    Raises UnusablePackage for NSESSS v2 (2012)."""
-    if NSESSS[4].encode() in data:
-        return 4
-    if NSESSS[3].encode() in data:
+    """3 when mets.xml uses the NSESSS v3 namespace and not v4's; otherwise 4, the current
+    generation, whose rules then judge it (a package in the retired v2 namespace fails ns2,
+    as the national validator of 2024 judges it)."""
+    if NSESSS[3].encode() in data and NSESSS[4].encode() not in data:
         return 3
-    if NSESSS_V2.encode() in data:
-        raise UnusablePackage(f"the package is NSESSS v2 (2012, namespace {NSESSS_V2}), which archa does not take",
-                              hint="ask the producer for an export in NSESSS v3 (2017) or v4 (2024)")
     return 4
 
 
@@ -155,6 +153,9 @@ class Checker:
         return True
 
     def _level(self, level: int) -> bool:
+        """Every active rule of `level`, each judged on its own (as zaf does); True when none
+        found an error. Level 1 unpacks a well-structured ZIP before dat3; level 2 reads
+        mets.xml (None when it is missing, which kod1 reports)."""
         rules = self.active(level)
         if not rules:
             return True
@@ -162,8 +163,8 @@ class Checker:
         if level == 2:
             self._read_mets()
         for r in rules:
-            if level == 1 and r.code == "dat3" and (self.errors(level) or not self._unpack()):
-                break
+            if level == 1 and r.code == "dat3" and not self._unpack():
+                continue  # archa's safe extraction refused the ZIP: its SIP00x findings stand instead
             self._apply(r)
         return not self.errors(level)
 
@@ -183,25 +184,30 @@ class Checker:
             self.result.findings.append(RuleFinding(r.code, r.level, severity, h.where, message))
 
     def _unpack(self) -> bool:
-        """The package's folder: the source itself, or the ZIP unpacked (safely)."""
-        source = self.pkg.source
-        if source.is_dir():
+        """The package's folder: the source itself, or a well-structured ZIP unpacked (safely,
+        by archa's extractor). False when archa's extractor refused the ZIP (its findings are
+        added); a package that is neither leaves `folder` None, for dat3 to report."""
+        source, info = self.pkg.source, self.pkg.source_info
+        if info.load is Load.FOLDER:
             self.pkg.folder = source
+            return True
+        if info.load is not Load.ZIP or info.zip_state is not ZipState.OK:
             return True
         found = extract(source, self.unpack_into, self.limits)
         for f in found:
             self.result.findings.append(RuleFinding(f.code, 1, f.severity, f.path, f.message))
         if any(f.is_error for f in found):
             return False
-        self.pkg.folder = self.unpack_into / self.pkg.name
+        self.pkg.folder = self.unpack_into / info.name
         return True
 
     def _read_mets(self) -> None:
         assert self.pkg.folder is not None
+        mets = self.pkg.folder / "mets.xml"
         try:
-            self.pkg.mets_bytes = (self.pkg.folder / "mets.xml").read_bytes()
+            self.pkg.mets_bytes = mets.read_bytes() if mets.is_file() else None
         except OSError as e:
-            raise UnusablePackage(f"{self.pkg.folder / 'mets.xml'}: cannot be read ({e.strerror})",
+            raise UnusablePackage(f"{mets}: cannot be read ({e.strerror})",
                                   hint="make the file readable and check the package again") from e
 
     def component_paths(self) -> dict[str, Path]:

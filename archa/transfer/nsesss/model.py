@@ -19,6 +19,7 @@ from urllib.parse import unquote
 from lxml import etree
 
 from archa.transfer.nsesss.rules import Profile
+from archa.transfer.nsesss.source import Source, inspect
 
 if TYPE_CHECKING:
     from archa.preservation.identify import FormatResult
@@ -104,6 +105,7 @@ class Pkg:
 
     def __init__(self, source: Path, version: int, profile: Profile, as_of: date) -> None:
         self.source = source
+        self.source_info: Source = inspect(source)
         self.name = source.stem if source.is_file() else source.name
         self.version = version
         self.profile = profile
