@@ -25,13 +25,14 @@ from archa.ingest.extract import unsafe_name
 from archa.ingest.staging import scratch_db
 
 ALGORITHMS = ("md5", "sha1", "sha256", "sha512")  # the ones RFC 8493 names
-# every fixed-length hashlib algorithm a manifest may use (RFC 8493 allows any); the manifest
-# names them with '-' (manifest-sha3-256.txt), hashlib with '_'
+# every fixed-length hashlib algorithm a manifest may use (RFC 8493 allows any); RFC 8493's
+# registry names them with '-' (manifest-sha3-256.txt), hashlib and bagit-python with '_'
+# (manifest-sha3_256.txt): both spellings are read
 VERIFIABLE = frozenset({*ALGORITHMS, "sha224", "sha384", "sha3_224", "sha3_256", "sha3_384", "sha3_512",
                         "blake2b", "blake2s"})
 _VERSION = re.compile(r"^BagIt-Version: ([0-9]+)\.([0-9]+)$")
 _ENCODING = re.compile(r"^Tag-File-Character-Encoding: (\S+)$")
-_MANIFEST = re.compile(r"^(tag)?manifest-([a-z0-9-]+)\.txt$")
+_MANIFEST = re.compile(r"^(tag)?manifest-([a-z0-9_-]+)\.txt$")
 _OXUM = re.compile(r"^([0-9]+)\.([0-9]+)$")
 # a tag file `archa transfer folder` writes when it bagged names that were not UTF-8:
 # "path<TAB>original bytes, percent-encoded" per file; ingest puts the original into PREMIS
@@ -335,8 +336,11 @@ def open_bag(root: Path, db: sqlite3.Connection | None = None) -> Bag:
         bag.tag_files.append(name)
     bag.tag_files.sort()
     if not any(not tag for _n, _a, tag in manifests):
+        present = [n for n in bag.tag_files if n.startswith("manifest-")]
         bag.add("BAG004", "no payload manifest (manifest-<alg>.txt) with an algorithm archa can verify "
-                          "(md5, sha1, sha2, sha3, blake2)", "manifest-sha512.txt")
+                          "(md5, sha1, sha2, sha3, blake2); "
+                          + (f"the bag has {', '.join(present)}" if present else "the bag has no payload manifest"),
+                "manifest-*.txt", found=", ".join(present) or None)
 
     # payload on disk
     db = bag.db
