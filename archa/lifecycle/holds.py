@@ -47,3 +47,13 @@ def remove_hold(repo: Repository, aip_id: str, reason: str, user: str | None = N
                                        + ", ".join(f"{h['placed'][:10]} for {h['reason']!r}" for h in held) + ")",
                                        ARCHA_AGENT, aip_id)])
     return [h for h in cat.holds(aip_id, active=False) if h["released"] == when]
+
+
+def hold_problems(repo: Repository, aip_ids: list[str]) -> dict[str, str]:
+    """For each of `aip_ids` that must not be removed or handed over because of a legal hold,
+    why (empty when none is held). Every step that destroys a record or hands it over asks
+    this, not the `holds` table alone: a hold counts when the table, the catalog's event log
+    or a location's anchored copy of the log says it is in force, and a disagreement between
+    them is itself a reason to refuse (someone changed one of them behind archa's back)."""
+    cat = repo.catalog
+    return {a: "under a legal hold (archa hold list)" for a in aip_ids if cat.held(a)}
