@@ -235,16 +235,21 @@ def test_v4_package_name_rule(tmp_path: Path) -> None:
     assert [f.code for f in e.value.findings if f.is_error] == ["dat1a"]
 
 
-def test_v3_backslash_hrefs_are_read_with_a_warning(tmp_path: Path) -> None:
+@pytest.mark.parametrize("version", [3, 4])
+def test_backslash_hrefs_are_read_as_zaf_reads_them(tmp_path: Path, version: int) -> None:
+    """zaf's v3 obs52 reads a backslash as '/', its v4 obs52 refuses it."""
     def backslash(root: etree._Element) -> None:
         for loc in root.iter(f"{{{mk.METS_NS}}}FLocat"):
             loc.set(f"{{{mk.XLINK_NS}}}href", loc.get(f"{{{mk.XLINK_NS}}}href").replace("/", "\\"))
 
-    folder = write_package(tmp_path / "src", Package(version=3), mutate=backslash)
-    result, _pkg = transfer_nsesss(folder, tmp_path / "bag", [], LIMITS)
-    warned = [f for f in result.findings if f.code == "obs52"]
-    assert len(warned) == 3 and all(not f.is_error and "backslashes" in f.message for f in warned)
-    assert "obs52" in (tmp_path / "bag/transfer-report.txt").read_text()
+    folder = write_package(tmp_path / "src", Package(version=version), mutate=backslash)
+    if version == 3:
+        result, _pkg = transfer_nsesss(folder, tmp_path / "bag", [], LIMITS)
+        assert not [f for f in result.findings if f.code == "obs52"]
+        return
+    with pytest.raises(SipRejected) as e:
+        transfer_nsesss(folder, tmp_path / "bag", [], LIMITS)
+    assert {f.code for f in e.value.findings if f.is_error} == {"obs52"}
 
 
 def test_a_package_in_the_retired_v2_namespace_fails_ns2_not_exit_2(tmp_path: Path) -> None:
@@ -321,18 +326,19 @@ def test_check_stops_after_the_first_level_with_errors(tmp_path: Path) -> None:
 
 
 def test_the_as_of_date_decides_the_date_rules(tmp_path: Path) -> None:
-    """A document due for disposal in 2032 (settled 2026, 5 years): valid only from 2032."""
+    """A document due for disposal in 2032 (settled 2026, 5 years): valid only from 2032.
+    zaf's v4 obs65 judges every base entity, a document too, so it fails beside obs64."""
     folder = write_package(tmp_path / "src", mk.document_package().with_(closed="2026-02-01", disposal=None))
     args = ["check", "nsesss", str(folder), "--profile", "skartace-uplny", "--json", "--as-of"]
     code, out = _run(None, *args, "2031-12-31")
-    assert code == 1 and {f["rule"] for f in json.loads(out)["findings"]} == {"obs64"}
+    assert code == 1 and {f["rule"] for f in json.loads(out)["findings"]} == {"obs64", "obs65"}
     code, out = _run(None, *args, "2032")
     assert code == 0, out
     code, out = _run(None, *args, "2026-06-01")  # settled in the current year, too
-    assert {f["rule"] for f in json.loads(out)["findings"]} == {"obs63a", "obs64"}
+    assert {f["rule"] for f in json.loads(out)["findings"]} == {"obs63a", "obs64", "obs65"}
     code, out = _run(None, *args, "2026-06-01", "--intake")
     assert code == 1 and {(f["rule"], f["severity"]) for f in json.loads(out)["findings"]} == \
-        {("obs63a", "error"), ("obs64", "warning")}
+        {("obs63a", "error"), ("obs64", "warning"), ("obs65", "warning")}
 
 
 def test_profiles_change_what_is_checked(tmp_path: Path) -> None:
@@ -341,7 +347,9 @@ def test_profiles_change_what_is_checked(tmp_path: Path) -> None:
     assert code == 0, out
     code, out = _run(None, "check", "nsesss", str(review), "--profile", "prejimka", "--as-of", "2026", "--json")
     # a transfer is labelled as one and records the disposal procedure (with the analogue quantity)
-    assert {f["rule"] for f in json.loads(out)["findings"] if f["severity"] == "error"} == {"obs3", "obs77", "obs78"}
+    # zaf's obs79/obs80 also fail a package with no disposal procedure recorded
+    assert {f["rule"] for f in json.loads(out)["findings"] if f["severity"] == "error"} == \
+        {"obs3", "obs77", "obs78", "obs79", "obs80"}
     meta = write_package(tmp_path / "b", mk.metadata_package(3))
     code, out = _run(None, "check", "nsesss", str(meta), "--profile", "skartace-metadata", "--json")
     got = json.loads(out)
@@ -395,9 +403,10 @@ def test_the_check_is_the_national_validator_shape_for_both_generations(tmp_path
 
 
 def test_czech_file_names_spelled_as_exporters_spell_them(repo: Repository, tmp_path: Path) -> None:
-    """Diacritics and spaces in component names: as they are, percent-encoded in the href,
-    and decomposed (NFD) on disk as macOS writes them. All read as the same file, with a
-    warning for the two odd spellings; the bag keeps the names as they are on disk."""
+    """Diacritics and spaces in component names, written as they are in mets.xml and on
+    disk, go through (the bag keeps the names). zaf matches an href with the file as
+    written: a percent-encoded href, or a name decomposed (NFD) on disk as macOS writes it,
+    names no file, and obs52 refuses the package naming the component."""
     import unicodedata
     from urllib.parse import quote
 
@@ -405,22 +414,26 @@ def test_czech_file_names_spelled_as_exporters_spell_them(repo: Repository, tmp_
              mk.Comp("Žádost o opravu silnice.pdf", mk.pdf_bytes(), "application/pdf", 1, 2, mk.OUTPUT),
              mk.Comp("Fotografie výtluku č. 1.png", mk.png_bytes(), "image/png", 2, 1, mk.ORIGINAL, "příloha"))
     pkg = Package(documents=(Doc("dok-1", "A", 5, components=comps), Doc("dok-2", "S", 5, analog=True)))
+    folder = write_package(tmp_path / "src", pkg)
+    code, out = _run(repo, "transfer", "nsesss", str(folder), "--ingest", "--json")
+    assert code == 0, out
+    aip = json.loads(out)["ingest"]["aip_id"]
+    names = {f["logical_path"].rsplit("/", 1)[-1] for f in repo.catalog.files(aip, "v1")}
+    assert {c.name for c in comps} <= names
 
     def encode_first(root: etree._Element) -> None:
         loc = next(root.iter(f"{{{mk.METS_NS}}}FLocat"))
         loc.set(f"{{{mk.XLINK_NS}}}href", quote(loc.get(f"{{{mk.XLINK_NS}}}href")))
 
-    folder = write_package(tmp_path / "src", pkg, mutate=encode_first)
-    photo = folder / "komponenty" / comps[2].name
-    nfd = photo.with_name(unicodedata.normalize("NFD", photo.name))
-    photo.rename(nfd)
-    code, out = _run(repo, "transfer", "nsesss", str(folder), str(tmp_path / "bag"), "--ingest", "--json")
-    assert code == 0, out
-    notes = [f["message"] for f in json.loads(out)["transfer"]["findings"] if f["code"] == "obs52"]
-    assert len(notes) == 2 and any("percent-encoding decoded" in n for n in notes) \
-        and any("Unicode normalisation" in n for n in notes)
-    assert (tmp_path / "bag/data" / pkg.name / "komponenty" / nfd.name).read_bytes() == comps[2].data
-    assert (tmp_path / "bag/data" / pkg.name / "komponenty" / comps[0].name).is_file()
+    encoded = write_package(tmp_path / "enc", pkg, mutate=encode_first)
+    code, out = _run(None, "check", "nsesss", str(encoded), "--json")
+    assert code == 1 and {f["rule"] for f in json.loads(out)["findings"] if f["severity"] == "error"} == {"obs52"}
+    nfd_folder = write_package(tmp_path / "nfd", pkg)
+    photo = nfd_folder / "komponenty" / comps[2].name
+    photo.rename(photo.with_name(unicodedata.normalize("NFD", photo.name)))
+    code, out = _run(None, "check", "nsesss", str(nfd_folder), "--json")
+    assert code == 1 and any(f["rule"] == "obs52" and "Fotografie" in f["message"]
+                             for f in json.loads(out)["findings"]), out
 
 
 def test_an_access_restriction_becomes_a_premis_rights_statement(repo: Repository, tmp_path: Path) -> None:

@@ -1,14 +1,27 @@
 """Level 6, content (obs*), part one: the METS envelope (obs1-obs56): header, sections,
-fileSec and the structMap that ties entities, transaction logs and files together."""
+fileSec and the structMap that ties entities, transaction logs and files together.
+
+Each rule decides as the national validator's code does (validatorzaf/zaf,
+`nsesss2024/pravidla06` for v4, `nsesss2017/pravidla06` for v3), not as its published text
+reads where the two differ (see docs/nsesss.md): which elements it walks (zaf reads the
+first mets:dmdSec, mets:mdWrap and mets:metsHdr; it collects mets:agent, mets:amdSec,
+mets:digiprovMD, mets:div, mets:file, mets:FLocat and mets:fptr anywhere in the document),
+attribute values taken as written (not trimmed), "blank" as Java's `StringUtils.isBlank`.
+zaf stops a rule at its first error; archa reports every one it finds, so a rule fails on
+exactly the packages zaf fails it on, with all the reasons at once.
+"""
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
 
 from lxml import etree
 
-from archa.ingest.extract import unsafe_name
 from archa.transfer.nsesss.model import (
     DIV_TYPES,
     LABEL_REVIEW,
@@ -17,345 +30,597 @@ from archa.transfer.nsesss.model import (
     XSI,
     Hit,
     Pkg,
-    Severity,
     local,
-    norm,
-    parse_date,
 )
 from archa.transfer.nsesss.registry import check
 
-TOP_TYPES = {"application", "audio", "example", "font", "haptics", "image", "message", "model", "multipart",
-             "text", "video"}
-MEDIA_TYPE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126})/([A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126})"
-                        r"(\s*;\s*[^;=\s]+=[^;]+)*$")
-ZIPS = {"application/zip", "application/zip-compressed", "application/x-zip-compressed", "multipart/x-zip"}
-XML = {"application/xml", "text/xml"}
-# file name extensions whose media type is not in doubt (what obs41 can judge without the file)
-EXTENSION_TYPES: dict[str, set[str]] = {
-    "pdf": {"application/pdf"}, "png": {"image/png"}, "gif": {"image/gif"},
-    "jpg": {"image/jpeg", "image/jpg", "image/pjpeg"}, "jpeg": {"image/jpeg", "image/jpg", "image/pjpeg"},
-    "tif": {"image/tiff"}, "tiff": {"image/tiff"}, "xml": XML, "txt": {"text/plain"},
-    "doc": {"application/msword"}, "rtf": {"application/rtf", "text/rtf"},
-    "docx": {"application/vnd.openxmlformats-officedocument.wordprocessingml.document"},
-    "odt": {"application/vnd.oasis.opendocument.text"}, "mp3": {"audio/mpeg", "audio/mp3"},
-    "wav": {"audio/x-wav", "audio/wav", "audio/vnd.wave", "audio/wave"}, "mpg": {"video/mpeg"},
-    "mpeg": {"video/mpeg"}, "zip": ZIPS, "html": {"text/html"}, "htm": {"text/html"}, "eml": {"message/rfc822"},
-    "xlsx": {"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"},
-    "xls": {"application/vnd.ms-excel"}, "csv": {"text/csv", "text/plain"},
-}
+# the top-level media types zaf's obs41 accepts (its list: no 'haptics')
+MEDIA_TOP_TYPES = frozenset({"application", "audio", "font", "example", "image", "message", "model", "multipart",
+                             "text", "video"})
+LATE = date(2026, 12, 31)  # v4 obs28: a base document settled after this is refused
+_JAVA_SPACE = frozenset("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f")
+_HREF = f"{{{XLINK}}}href"
 
 
-def _one(p: Pkg, parent: etree._Element, path: str, what: str) -> Iterator[Hit]:
-    n = len(p.xp(parent, path))
+# --- reading the tree as zaf does ------------------------------------------------------------
+
+def blank(value: str | None) -> bool:
+    """Java's `StringUtils.isBlank`: None, empty, or only `Character.isWhitespace` characters
+    (which are not the no-break spaces U+00A0, U+2007, U+202F)."""
+    if value is None:
+        return True
+    return all(c in _JAVA_SPACE or (unicodedata.category(c) in ("Zs", "Zl", "Zp") and c not in "\u00a0\u2007\u202f")
+               for c in value)
+
+
+def text_content(el: etree._Element) -> str:
+    """DOM `getTextContent`: every descendant text, untrimmed."""
+    return str(el.xpath("string()"))
+
+
+def kids(el: etree._Element | None, tag: str) -> list[etree._Element]:
+    """The element children of `el` named `tag` (a Clark name)."""
+    return [] if el is None else [c for c in el if c.tag == tag]
+
+
+def first(el: etree._Element | None, *tags: str) -> etree._Element | None:
+    """zaf's `getXChild`: the first child named tags[0], its first child named tags[1], ..."""
+    for tag in tags:
+        if el is None:
+            return None
+        el = next((c for c in el if c.tag == tag), None)
+    return el
+
+
+def _all(p: Pkg, tag: str) -> list[etree._Element]:
+    return list(p.tree.iter(tag))
+
+
+def _root_child(p: Pkg, name: str) -> etree._Element | None:
+    return first(p.tree, p.m(name))
+
+
+def _dmd_wrap(p: Pkg) -> etree._Element | None:
+    """The mdWrap zaf's parser keeps: the first one of the first dmdSec."""
+    return first(p.tree, p.m("dmdSec"), p.m("mdWrap"))
+
+
+def _xml_data(p: Pkg) -> etree._Element | None:
+    return first(p.tree, p.m("dmdSec"), p.m("mdWrap"), p.m("xmlData"))
+
+
+def _fixed_links(p: Pkg) -> list[etree._Element]:
+    """KrizovyOdkaz with pevny exactly 'ano' (zaf compares the value as written)."""
+    return [k for k in p.tree.iter(p.n("KrizovyOdkaz")) if k.get("pevny") == "ano"]
+
+
+def _no_xml_data(p: Pkg) -> list[Hit]:
+    """zaf's parser collects nsesss elements only when the first dmdSec has mdWrap/xmlData;
+    a rule asking for them without it fails (its getNodes throws)."""
+    if _xml_data(p) is None:
+        return [p.hit(None, "there is no dmdSec mdWrap/xmlData to read the entities from")]
+    return []
+
+
+def _value_is(p: Pkg, el: etree._Element | None, attr: str, wanted: str, what: str) -> Iterator[Hit]:
+    """zaf's pattern for a required attribute value: the element exists, the attribute is
+    there, not blank, and exactly `wanted`."""
+    if el is None:
+        yield p.hit(None, f"{what} is missing")
+        return
+    found = el.get(attr)
+    if found is None:
+        yield p.hit(el, f"{what} has no {attr}", attr)
+    elif blank(found) or found != wanted:
+        yield p.hit(el, f"{what} must have {attr}={wanted!r}; found {found!r}", attr)
+
+
+def _count(p: Pkg, parent: etree._Element, name: str, what: str) -> Iterator[Hit]:
+    n = len(kids(parent, p.m(name)))
     if n != 1:
-        yield p.hit(parent, f"{what}: found {n}")
+        yield p.hit(parent, f"{what} must have exactly one mets:{name}; found {n}")
 
 
-def _attr_is(p: Pkg, els: list[etree._Element], attr: str, wanted: str, what: str) -> Iterator[Hit]:
-    for el in els:
-        found = el.get(attr)
-        if found != wanted:
-            yield p.hit(el, f"{what} must have {attr}={wanted!r}; found "
-                            + (repr(found) if found is not None else "none"), attr)
-
-
-def _present(p: Pkg, els: list[etree._Element], attr: str, what: str) -> Iterator[Hit]:
-    for el in els:
-        if not (el.get(attr) or "").strip():
-            yield p.hit(el, f"{what} has no {attr}", attr)
-
+# --- the mets:mets element -------------------------------------------------------------------
 
 @check
 def obs1(p: Pkg) -> Iterator[Hit]:
-    if not (p.tree.get("OBJID") or "").strip():
-        yield p.hit(p.tree, "mets:mets has no OBJID (the package identifier)", "OBJID")
+    """mets:mets has an OBJID that is not blank."""
+    if blank(p.tree.get("OBJID")):
+        yield p.hit(p.tree, "mets:mets has no OBJID (the package identifier), or it is blank", "OBJID")
+
+
+def _label(p: Pkg, allowed: tuple[str, ...]) -> Iterator[Hit]:
+    found = p.tree.get("LABEL")
+    if found is None or blank(found) or found not in allowed:
+        yield p.hit(p.tree, f"mets:mets LABEL must be {' or '.join(map(repr, allowed))}; found {found!r}", "LABEL")
 
 
 @check
 def obs2(p: Pkg) -> Iterator[Hit]:
-    if p.tree.get("LABEL") not in (LABEL_REVIEW, LABEL_TRANSFER):
-        yield p.hit(p.tree, f"LABEL {p.tree.get('LABEL')!r} is neither {LABEL_REVIEW!r} nor {LABEL_TRANSFER!r}",
-                    "LABEL")
+    """mets:mets LABEL is one of the two package labels, exactly as written."""
+    yield from _label(p, (LABEL_REVIEW, LABEL_TRANSFER))
 
 
 @check
 def obs3(p: Pkg) -> Iterator[Hit]:
-    if p.tree.get("LABEL") != LABEL_TRANSFER:
-        yield p.hit(p.tree, f"a transfer to the archive is labelled {LABEL_TRANSFER!r}; found "
-                            f"{p.tree.get('LABEL')!r}", "LABEL")
+    """mets:mets LABEL is the transfer label, exactly as written."""
+    yield from _label(p, (LABEL_TRANSFER,))
+
+
+def _declared(p: Pkg, prefix: str, uri: str) -> Iterator[Hit]:
+    found = p.tree.nsmap.get(prefix)  # the root's own declarations
+    if found != uri:
+        yield p.hit(p.tree, f"mets:mets must declare xmlns:{prefix}={uri!r}; found {found!r}")
 
 
 @check
 def obs4(p: Pkg) -> Iterator[Hit]:
-    if p.tree.nsmap.get("xsi") != XSI:
-        yield p.hit(p.tree, f"mets:mets must declare xmlns:xsi={XSI!r}")
+    """(v3) mets:mets declares xmlns:xsi as the XML Schema instance namespace."""
+    yield from _declared(p, "xsi", XSI)
 
 
 @check
 def obs9(p: Pkg) -> Iterator[Hit]:
-    if p.tree.nsmap.get("xlink") != XLINK:
-        yield p.hit(p.tree, f"mets:mets must declare xmlns:xlink={XLINK!r}")
+    """(v3) mets:mets declares xmlns:xlink as the XLink namespace."""
+    yield from _declared(p, "xlink", XLINK)
 
 
 @check
 def obs10(p: Pkg) -> Iterator[Hit]:
-    if not p.xp(p.tree, "m:metsHdr"):
-        yield p.hit(p.tree, "mets:metsHdr (the package header) is missing")
+    """mets:mets has a mets:metsHdr; zaf's code also fails a second one (its Validate.isTrue)."""
+    n = len(kids(p.tree, p.m("metsHdr")))
+    if n != 1:
+        yield p.hit(p.tree, f"mets:mets must have one mets:metsHdr (the package header); found {n}")
 
 
 @check
 def obs11(p: Pkg) -> Iterator[Hit]:
-    yield from _one(p, p.tree, "m:dmdSec", "mets:mets must have exactly one mets:dmdSec")
+    """mets:mets has exactly one mets:dmdSec."""
+    yield from _count(p, p.tree, "dmdSec", "mets:mets")
 
 
 @check
 def obs12(p: Pkg) -> Iterator[Hit]:
-    if not p.xp(p.tree, "m:amdSec"):
-        yield p.hit(p.tree, "no mets:amdSec: the transaction logs are missing")
+    """mets:mets has at least one mets:amdSec."""
+    if not kids(p.tree, p.m("amdSec")):
+        yield p.hit(p.tree, "mets:mets has no mets:amdSec: the transaction logs are missing")
 
 
 @check
 def obs13(p: Pkg) -> Iterator[Hit]:
-    yield from _one(p, p.tree, "m:structMap", "mets:mets must have exactly one mets:structMap")
+    """mets:mets has exactly one mets:structMap."""
+    yield from _count(p, p.tree, "structMap", "mets:mets")
+
+
+# --- the header --------------------------------------------------------------------------------
+
+def _header_attr(p: Pkg, attr: str) -> Iterator[Hit]:
+    hdr = _root_child(p, "metsHdr")
+    if hdr is None or hdr.get(attr) is None:
+        yield p.hit(hdr if hdr is not None else p.tree, f"mets:metsHdr has no {attr}", attr)
 
 
 @check
 def obs14(p: Pkg) -> Iterator[Hit]:
-    yield from _present(p, p.xp(p.tree, "m:metsHdr"), "LASTMODDATE", "mets:metsHdr")
+    """The (first) mets:metsHdr has the attribute LASTMODDATE."""
+    yield from _header_attr(p, "LASTMODDATE")
 
 
 @check
 def obs15(p: Pkg) -> Iterator[Hit]:
-    yield from _present(p, p.xp(p.tree, "m:metsHdr"), "CREATEDATE", "mets:metsHdr")
+    """The (first) mets:metsHdr has the attribute CREATEDATE."""
+    yield from _header_attr(p, "CREATEDATE")
+
+
+def _agents(p: Pkg) -> tuple[list[etree._Element], list[Hit]]:
+    """Every mets:agent of the document, or a hit when there is none (zaf fails its agent
+    rules then)."""
+    agents = _all(p, p.m("agent"))
+    hdr = _root_child(p, "metsHdr")
+    return agents, ([] if agents else [p.hit(hdr if hdr is not None else p.tree, "there is no mets:agent")])
 
 
 @check
 def obs16(p: Pkg) -> Iterator[Hit]:
-    for hdr in p.xp(p.tree, "m:metsHdr"):
-        n = len(p.xp(hdr, "m:agent[@TYPE='ORGANIZATION']"))
-        if n != 1:
-            yield p.hit(hdr, f"the header must name exactly one originator (mets:agent TYPE='ORGANIZATION'); "
-                             f"found {n}")
+    """Exactly one mets:agent has TYPE ORGANIZATION (the originator)."""
+    agents, none = _agents(p)
+    yield from none
+    n = sum(a.get("TYPE") == "ORGANIZATION" for a in agents)
+    if agents and n != 1:
+        yield p.hit(agents[0].getparent(), f"exactly one mets:agent must have TYPE='ORGANIZATION'; found {n}")
 
 
 @check
 def obs17(p: Pkg) -> Iterator[Hit]:
-    for hdr in p.xp(p.tree, "m:metsHdr"):
-        if not p.xp(hdr, "m:agent[@TYPE='INDIVIDUAL']"):
-            yield p.hit(hdr, "the header names no person (mets:agent TYPE='INDIVIDUAL')")
+    """At least one mets:agent has TYPE INDIVIDUAL."""
+    agents, none = _agents(p)
+    yield from none
+    if agents and not any(a.get("TYPE") == "INDIVIDUAL" for a in agents):
+        yield p.hit(agents[0].getparent(), "no mets:agent has TYPE='INDIVIDUAL' (a person)")
 
 
 @check
 def obs18(p: Pkg) -> Iterator[Hit]:
-    yield from _attr_is(p, p.xp(p.tree, "m:metsHdr/m:agent"), "ROLE", "CREATOR", "every mets:agent")
+    """Every mets:agent has ROLE CREATOR."""
+    agents, none = _agents(p)
+    yield from none
+    for a in agents:
+        if a.get("ROLE") != "CREATOR":
+            yield p.hit(a, f"mets:agent must have ROLE='CREATOR'; found {a.get('ROLE')!r}", "ROLE")
 
 
 @check
 def obs19(p: Pkg) -> Iterator[Hit]:
-    yield from _present(p, p.xp(p.tree, "m:metsHdr/m:agent"), "ID", "mets:agent")
+    """Every mets:agent has the attribute ID."""
+    agents, none = _agents(p)
+    yield from none
+    for a in agents:
+        if a.get("ID") is None:
+            yield p.hit(a, "mets:agent has no ID", "ID")
 
 
 @check
 def obs20(p: Pkg) -> Iterator[Hit]:
-    for agent in p.xp(p.tree, "m:metsHdr/m:agent"):
-        names = p.xp(agent, "m:name")
-        if len(names) != 1 or not norm(names[0].text):
-            yield p.hit(agent, f"every mets:agent needs exactly one non-empty mets:name; found {len(names)}")
+    """Every mets:agent has exactly one mets:name, and its text (zaf reads the whole
+    agent's text) is not blank."""
+    agents, none = _agents(p)
+    yield from none
+    for a in agents:
+        n = len(kids(a, p.m("name")))
+        if n != 1:
+            yield p.hit(a, f"mets:agent must have exactly one mets:name; found {n}")
+        if blank(text_content(a)):
+            yield p.hit(a, "mets:agent has no name text (its mets:name is blank)")
 
 
-def _dmd_wraps(p: Pkg) -> list[etree._Element]:
-    return p.xp(p.tree, "m:dmdSec/m:mdWrap")
-
+# --- the dmdSec ----------------------------------------------------------------------------------
 
 @check
 def obs22(p: Pkg) -> Iterator[Hit]:
-    for sec in p.xp(p.tree, "m:dmdSec"):
-        yield from _one(p, sec, "m:mdWrap", "mets:dmdSec must have exactly one mets:mdWrap")
+    """The (first) mets:dmdSec has exactly one mets:mdWrap."""
+    sec = _root_child(p, "dmdSec")
+    if sec is None:
+        yield p.hit(p.tree, "there is no mets:dmdSec")
+    else:
+        yield from _count(p, sec, "mdWrap", "mets:dmdSec")
+
+
+def _dmd_value(p: Pkg, attr: str, wanted: str) -> Iterator[Hit]:
+    yield from _value_is(p, _dmd_wrap(p), attr, wanted, "the dmdSec's mets:mdWrap")
 
 
 @check
 def obs23(p: Pkg) -> Iterator[Hit]:
-    yield from _attr_is(p, _dmd_wraps(p), "MDTYPEVERSION", f"{p.version}.0", "the dmdSec's mdWrap")
+    """The dmdSec's mdWrap has MDTYPEVERSION 4.0 (v3: 3.0)."""
+    yield from _dmd_value(p, "MDTYPEVERSION", f"{p.version}.0")
 
 
 @check
 def obs24(p: Pkg) -> Iterator[Hit]:
-    yield from _attr_is(p, _dmd_wraps(p), "OTHERMDTYPE", "NSESSS", "the dmdSec's mdWrap")
+    """The dmdSec's mdWrap has OTHERMDTYPE NSESSS."""
+    yield from _dmd_value(p, "OTHERMDTYPE", "NSESSS")
 
 
 @check
 def obs25(p: Pkg) -> Iterator[Hit]:
-    yield from _attr_is(p, _dmd_wraps(p), "MDTYPE", "OTHER", "the dmdSec's mdWrap")
+    """The dmdSec's mdWrap has MDTYPE OTHER."""
+    yield from _dmd_value(p, "MDTYPE", "OTHER")
 
 
 @check
 def obs26(p: Pkg) -> Iterator[Hit]:
-    yield from _attr_is(p, _dmd_wraps(p), "MIMETYPE", "text/xml", "the dmdSec's mdWrap")
+    """The dmdSec's mdWrap has MIMETYPE text/xml."""
+    yield from _dmd_value(p, "MIMETYPE", "text/xml")
 
 
 @check
 def obs27(p: Pkg) -> Iterator[Hit]:
-    for wrap in _dmd_wraps(p):
-        yield from _one(p, wrap, "m:xmlData", "the dmdSec's mdWrap must have exactly one mets:xmlData")
+    """The dmdSec's mdWrap has exactly one mets:xmlData."""
+    wrap = _dmd_wrap(p)
+    if wrap is None or _xml_data(p) is None:
+        yield p.hit(wrap, "the dmdSec's mets:mdWrap has no mets:xmlData")
+    else:
+        yield from _count(p, wrap, "xmlData", "the dmdSec's mets:mdWrap")
 
 
-LATE = parse_date("2026-12-31")
+def _bases(p: Pkg, data: etree._Element) -> tuple[list[etree._Element], list[etree._Element]]:
+    """xmlData's element children: the base entities (Dil, Spis, Dokument) and the others."""
+    children = [c for c in data if isinstance(c.tag, str)]
+    ok = [c for c in children if c.tag in (p.n("Dil"), p.n("Spis"), p.n("Dokument"))]
+    return ok, [c for c in children if c not in ok]
 
 
-def _early_enough(p: Pkg, el: etree._Element) -> bool:
-    """v4 takes a document (or a part) as a base entity only when it was settled (closed)
-    by the end of 2026, when the new decree's files took over."""
-    d = p.closing_date(el)
-    return d is not None and LATE is not None and d <= LATE
+def _base_hits(p: Pkg, data: etree._Element | None) -> tuple[list[etree._Element], list[Hit]]:
+    if data is None:
+        return [], [p.hit(None, "there is no dmdSec xmlData to read the base entities from")]
+    bases, other = _bases(p, data)
+    hits = [p.hit(o, f"xmlData may hold only nsesss:Dil, nsesss:Spis or nsesss:Dokument; found {local(o)}")
+            for o in other]
+    if not bases:
+        hits.append(p.hit(data, "xmlData holds no base entity (nsesss:Dil, nsesss:Spis or nsesss:Dokument)"))
+    return bases, hits
+
+
+def java_date(value: str) -> date | None:
+    """`DateUtils.parseDate(value, "yyyy-MM-dd")` as zaf calls it: the whole text, leniently
+    (a month or day past its end rolls over), or None."""
+    m = re.fullmatch(r"([0-9]{1,9})-([0-9]{1,9})-([0-9]{1,9})", value)
+    if not m:
+        return None
+    y, mo, d = (int(g) for g in m.groups())
+    months = y * 12 + mo - 1
+    try:
+        return date(months // 12, months % 12 + 1, 1) + timedelta(days=d - 1)
+    except (ValueError, OverflowError):
+        return None
 
 
 @check
 def obs28(p: Pkg) -> Iterator[Hit]:
-    if p.fixed_links() or p.xml_data is None:
+    """Without fixed cross-references (KrizovyOdkaz pevny='ano'), xmlData holds exactly one
+    base entity and nothing else; in v4 a base nsesss:Dokument must have been settled
+    (EvidencniUdaje/Vyrizeni/Datum) by 31 December 2026."""
+    if _fixed_links(p):
         return
-    children = [c for c in p.xml_data if isinstance(c.tag, str)]
-    kinds = ", ".join(local(c) for c in children) or "nothing"
-    if len(children) != 1 or not p.is_n(children[0], "Dil", "Spis", "Dokument"):
-        yield p.hit(p.xml_data, f"xmlData must hold exactly one base entity (nsesss:Dil, nsesss:Spis or "
-                                f"nsesss:Dokument); found {kinds}")
-    elif p.version == 4 and local(children[0]) == "Dokument" and not _early_enough(p, children[0]):
-        yield p.hit(children[0], "a document is a base entity of a v4 package only when it was settled by "
-                                 "31 December 2026; later documents travel inside their file (nsesss:Spis)")
+    data = _xml_data(p)
+    bases, hits = _base_hits(p, data)
+    yield from hits
+    if len(bases) > 1:
+        yield p.hit(data, f"xmlData must hold exactly one base entity; found {len(bases)}")
+    if p.version != 4 or len(bases) != 1 or bases[0].tag != p.n("Dokument"):
+        return
+    found = first(bases[0], p.n("EvidencniUdaje"), p.n("Vyrizeni"), p.n("Datum"))
+    if found is None:
+        yield p.hit(bases[0], "the base document has no Vyrizeni/Datum (when it was settled)")
+        return
+    settled = java_date(text_content(found))
+    if settled is None:
+        yield p.hit(found, f"Vyrizeni/Datum {text_content(found)!r} is not a date (yyyy-MM-dd)")
+    elif settled > LATE:
+        yield p.hit(found, f"a document is a base entity of a v4 package only when settled by 31 December 2026; "
+                           f"this one was settled {settled.isoformat()}")
+
+
+def _ident_of(p: Pkg, holder: etree._Element | None, *path: str) -> etree._Element | None:
+    return first(holder, *(p.n(t) for t in path))
 
 
 @check
 def obs29(p: Pkg) -> Iterator[Hit]:
-    bases = p.base_entities
-    for link in p.fixed_links():
-        ident = link.find(p.n("Identifikator"))
-        key = (norm(ident.text), (ident.get("zdroj") or "").strip()) if ident is not None else ("", "")
-        found = [b for b in bases if key in p.idents(b)]
-        ok = [b for b in found if p.version == 3 or local(b) == "Spis" or _early_enough(p, b)]
-        if not ok:
-            what = "is not a base entity of the package" if not found else \
-                "is a part or document settled after 2026, which v4 does not take as a base entity"
-            yield p.hit(link, f"the entity bound by this fixed cross-reference ({key[0]}, zdroj {key[1]!r}) {what}")
+    """Every fixed cross-reference (KrizovyOdkaz pevny='ano') sits in Souvislosti of an
+    entity's EvidencniUdaje, names another entity than its own, and exactly one base entity
+    of xmlData has its Identifikator and zdroj (both generations; first identifiers only)."""
+    if _no_xml_data(p):
+        yield from _no_xml_data(p)
+        return
+    links = _fixed_links(p)
+    if not links:
+        return
+    bases, hits = _base_hits(p, _xml_data(p))
+    yield from hits
+    base_ids: list[tuple[etree._Element, tuple[str | None, str]]] = []
+    for b in bases:
+        ident = _ident_of(p, b, "EvidencniUdaje", "Identifikace", "Identifikator")
+        if ident is None or ident.get("zdroj") is None:
+            yield p.hit(b, "the base entity has no Identifikator with zdroj")
+        else:
+            base_ids.append((b, (ident.get("zdroj"), text_content(ident))))
+    for link in links:
+        up = link.getparent()
+        eu = up.getparent() if up is not None and up.tag == p.n("Souvislosti") else None
+        if eu is None or eu.tag != p.n("EvidencniUdaje"):
+            yield p.hit(link, "a fixed KrizovyOdkaz must sit in EvidencniUdaje/Souvislosti of an entity")
+            continue
+        own = _ident_of(p, eu, "Identifikace", "Identifikator")
+        target = _ident_of(p, link, "Identifikator")
+        if own is None or own.get("zdroj") is None:
+            yield p.hit(eu.getparent(), "the entity holding a fixed KrizovyOdkaz has no Identifikator with zdroj")
+            continue
+        if target is None or target.get("zdroj") is None:
+            yield p.hit(link, "a fixed KrizovyOdkaz has no Identifikator with zdroj")
+            continue
+        key = (target.get("zdroj"), text_content(target))
+        if key == (own.get("zdroj"), text_content(own)):
+            yield p.hit(link, "a fixed KrizovyOdkaz names its own entity")
+        n = sum(k == key for _b, k in base_ids)
+        if n != 1:
+            yield p.hit(link, f"exactly one base entity in xmlData must have the Identifikator {key[1]!r} "
+                              f"(zdroj {key[0]!r}) this fixed KrizovyOdkaz names; found {n}")
 
 
-def _amd(p: Pkg) -> list[etree._Element]:
-    return p.xp(p.tree, "m:amdSec")
-
-
-def _tp_wraps(p: Pkg) -> list[etree._Element]:
-    return p.xp(p.tree, "m:amdSec/m:digiprovMD/m:mdWrap")
-
+# --- the amdSecs (transaction logs) --------------------------------------------------------------
 
 @check
 def obs30(p: Pkg) -> Iterator[Hit]:
-    yield from _present(p, _amd(p), "ID", "mets:amdSec")
+    """There is a mets:amdSec, and every one has the attribute ID."""
+    secs = _all(p, p.m("amdSec"))
+    if not secs:
+        yield p.hit(p.tree, "there is no mets:amdSec")
+    for sec in secs:
+        if sec.get("ID") is None:
+            yield p.hit(sec, "mets:amdSec has no ID", "ID")
 
 
 @check
 def obs31(p: Pkg) -> Iterator[Hit]:
-    for sec in _amd(p):
-        yield from _one(p, sec, "m:digiprovMD", "mets:amdSec must have exactly one mets:digiprovMD")
+    """There is a mets:amdSec, and every one has exactly one mets:digiprovMD."""
+    secs = _all(p, p.m("amdSec"))
+    if not secs:
+        yield p.hit(p.tree, "there is no mets:amdSec")
+    for sec in secs:
+        yield from _count(p, sec, "digiprovMD", "mets:amdSec")
+
+
+def _digiprov(p: Pkg) -> tuple[list[etree._Element], list[Hit]]:
+    mds = _all(p, p.m("digiprovMD"))
+    return mds, ([] if mds else [p.hit(p.tree, "there is no mets:digiprovMD")])
 
 
 @check
 def obs33(p: Pkg) -> Iterator[Hit]:
-    for md in p.xp(p.tree, "m:amdSec/m:digiprovMD"):
-        yield from _one(p, md, "m:mdWrap", "mets:digiprovMD must have exactly one mets:mdWrap")
+    """There is a mets:digiprovMD, and every one has exactly one mets:mdWrap."""
+    mds, none = _digiprov(p)
+    yield from none
+    for md in mds:
+        yield from _count(p, md, "mdWrap", "mets:digiprovMD")
+
+
+def _log_value(p: Pkg, attr: str, wanted: str) -> Iterator[Hit]:
+    mds, none = _digiprov(p)
+    yield from none
+    for md in mds:
+        wrap = first(md, p.m("mdWrap"))
+        if wrap is None:
+            yield p.hit(md, "mets:digiprovMD has no mets:mdWrap")
+        elif blank(wrap.get(attr)) or wrap.get(attr) != wanted:
+            yield p.hit(wrap, f"the transaction log's mdWrap must have {attr}={wanted!r}; found {wrap.get(attr)!r}",
+                        attr)
 
 
 @check
 def obs34(p: Pkg) -> Iterator[Hit]:
-    yield from _attr_is(p, _tp_wraps(p), "MDTYPEVERSION", "4.0" if p.version == 4 else "1.0",
-                        "the transaction log's mdWrap")
+    """Every digiprovMD's (first) mdWrap has MDTYPEVERSION 4.0 (v3: 1.0)."""
+    yield from _log_value(p, "MDTYPEVERSION", "4.0" if p.version == 4 else "1.0")
 
 
 @check
 def obs35(p: Pkg) -> Iterator[Hit]:
-    yield from _attr_is(p, _tp_wraps(p), "OTHERMDTYPE", "TP", "the transaction log's mdWrap")
+    """Every digiprovMD's (first) mdWrap has OTHERMDTYPE TP."""
+    yield from _log_value(p, "OTHERMDTYPE", "TP")
 
 
 @check
 def obs36(p: Pkg) -> Iterator[Hit]:
-    yield from _attr_is(p, _tp_wraps(p), "MDTYPE", "OTHER", "the transaction log's mdWrap")
+    """Every digiprovMD's (first) mdWrap has MDTYPE OTHER."""
+    yield from _log_value(p, "MDTYPE", "OTHER")
 
 
 @check
 def obs37(p: Pkg) -> Iterator[Hit]:
-    yield from _attr_is(p, _tp_wraps(p), "MIMETYPE", "text/xml", "the transaction log's mdWrap")
+    """Every digiprovMD's (first) mdWrap has MIMETYPE text/xml."""
+    yield from _log_value(p, "MIMETYPE", "text/xml")
 
 
 @check
 def obs38(p: Pkg) -> Iterator[Hit]:
-    for wrap in _tp_wraps(p):
-        yield from _one(p, wrap, "m:xmlData", "the transaction log's mdWrap must have exactly one mets:xmlData")
+    """Every digiprovMD's (first) mdWrap has exactly one mets:xmlData."""
+    mds, none = _digiprov(p)
+    yield from none
+    for md in mds:
+        wrap = first(md, p.m("mdWrap"))
+        if wrap is None:
+            yield p.hit(md, "mets:digiprovMD has no mets:mdWrap")
+        else:
+            yield from _count(p, wrap, "xmlData", "the transaction log's mdWrap")
 
 
 @check
 def obs39(p: Pkg) -> Iterator[Hit]:
-    for data in p.xp(p.tree, "m:amdSec/m:digiprovMD/m:mdWrap/m:xmlData"):
-        yield from _one(p, data, "tp:TransakcniLogObjektu",
-                        "the transaction log's xmlData must hold exactly one tp:TransakcniLogObjektu")
+    """Every digiprovMD's (first) mdWrap/xmlData holds exactly one tp:TransakcniLogObjektu."""
+    mds, none = _digiprov(p)
+    yield from none
+    tag = f"{{{p.N['tp']}}}TransakcniLogObjektu"
+    for md in mds:
+        data = first(md, p.m("mdWrap"), p.m("xmlData"))
+        if data is None:
+            yield p.hit(md, "mets:digiprovMD has no mets:mdWrap/mets:xmlData")
+            continue
+        n = len(kids(data, tag))
+        if n != 1:
+            yield p.hit(data, f"the transaction log's xmlData must hold exactly one tp:TransakcniLogObjektu; found {n}")
 
 
-def _digital_documents(p: Pkg) -> list[etree._Element]:
-    return [e for e in p.entities if local(e) == "Dokument" and p.analog(e) == "ne"]
-
+# --- the fileSec ---------------------------------------------------------------------------------
 
 @check
 def obs40(p: Pkg) -> Iterator[Hit]:
-    digital = _digital_documents(p)
-    n = len(p.xp(p.tree, "m:fileSec"))
-    if digital and n != 1:
-        yield p.hit(digital[0], f"a document in digital form needs exactly one mets:fileSec with its "
-                                f"components; found {n}")
-
-
-def _extension(href: str) -> str:
-    name = href.replace("\\", "/").rsplit("/", 1)[-1]
-    return name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    """Where a document is digital (AnalogovyDokument 'ne', any case), mets:mets has exactly
+    one mets:fileSec. As zaf walks it: documents in order, each must have AnalogovyDokument
+    until the first digital one; that one decides."""
+    if _no_xml_data(p):
+        yield from _no_xml_data(p)
+        return
+    for doc in _all(p, p.n("Dokument")):
+        analog = first(doc, p.n("EvidencniUdaje"), p.n("Manipulace"), p.n("AnalogovyDokument"))
+        if analog is None:
+            yield p.hit(doc, "nsesss:Dokument has no EvidencniUdaje/Manipulace/AnalogovyDokument")
+            return
+        if text_content(analog).lower() == "ne":
+            n = len(kids(p.tree, p.m("fileSec")))
+            if n != 1:
+                yield p.hit(doc, f"a document in digital form needs exactly one mets:fileSec with its components; "
+                                 f"found {n}")
+            return
 
 
 @check
 def obs41(p: Pkg) -> Iterator[Hit]:
-    for f in p.files:
-        mime = (f.get("MIMETYPE") or "").strip()
-        m = MEDIA_TYPE.match(mime)
-        if not m or m.group(1).lower() not in TOP_TYPES:
-            yield p.hit(f, f"MIMETYPE {mime!r} is not a well-formed media type (type/subtype, IANA top-level "
-                           "type)", "MIMETYPE")
+    """Every mets:file has a MIMETYPE 'type/subtype' whose type (before the first '/',
+    any case) is application, audio, example, font, image, message, model, multipart, text
+    or video, and whose subtype is not empty. zaf does not compare it with the file."""
+    for f in _all(p, p.m("file")):
+        mime = f.get("MIMETYPE") or ""
+        if blank(mime):
+            yield p.hit(f, "mets:file has no MIMETYPE", "MIMETYPE")
             continue
-        base = f"{m.group(1)}/{m.group(2)}".lower()
-        for loc in p.xp(f, "m:FLocat"):
-            ext = _extension(loc.get(f"{{{XLINK}}}href", ""))
-            if ext in EXTENSION_TYPES and base not in EXTENSION_TYPES[ext]:
-                yield p.hit(f, f"MIMETYPE {mime!r} does not fit the file {loc.get(f'{{{XLINK}}}href')!r} "
-                               f"(a .{ext} file is {' or '.join(sorted(EXTENSION_TYPES[ext]))})", "MIMETYPE")
+        top, slash, sub = mime.lower().partition("/")
+        if not slash:
+            yield p.hit(f, f"MIMETYPE {mime!r} has no '/' between type and subtype", "MIMETYPE")
+        elif top not in MEDIA_TOP_TYPES:
+            yield p.hit(f, f"MIMETYPE {mime!r}: {top!r} is not one of the types " + ", ".join(sorted(MEDIA_TOP_TYPES)),
+                        "MIMETYPE")
+        elif not sub:
+            yield p.hit(f, f"MIMETYPE {mime!r} has no subtype", "MIMETYPE")
 
 
 @check
 def obs43a(p: Pkg) -> Iterator[Hit]:
-    for sec in p.xp(p.tree, "m:fileSec"):
-        yield from _one(p, sec, "m:fileGrp", "mets:fileSec must have exactly one mets:fileGrp")
+    """The (first) mets:fileSec, if there is one, has exactly one mets:fileGrp."""
+    sec = _root_child(p, "fileSec")
+    if sec is not None:
+        yield from _count(p, sec, "fileGrp", "mets:fileSec")
 
 
 @check
 def obs44(p: Pkg) -> Iterator[Hit]:
-    if not p.files:
+    """Where there is a mets:file: as many mets:file as nsesss:Komponenta, every file's
+    DMDID (not empty, not repeated) is the ID of a component and every component's ID is
+    some file's DMDID."""
+    files = _all(p, p.m("file"))
+    if not files:
         return
-    components = {k.get("ID"): k for k in p.components if k.get("ID")}
-    for dmdid, files in p.files_by_dmdid.items():
-        if dmdid not in components:
-            for f in files:
-                yield p.hit(f, f"DMDID {dmdid!r} names no nsesss:Komponenta", "DMDID")
-        elif len(files) > 1:
-            yield p.hit(files[1], f"{len(files)} mets:file elements name the component {dmdid!r}", "DMDID")
-    for kid, k in components.items():
-        if kid not in p.files_by_dmdid:
+    if _no_xml_data(p):
+        yield from _no_xml_data(p)
+        return
+    comps = _all(p, p.n("Komponenta"))
+    if len(comps) != len(files):
+        yield p.hit(files[0].getparent(), f"{len(files)} mets:file for {len(comps)} nsesss:Komponenta")
+    dmdids: set[str] = set()
+    for f in files:
+        dmdid = f.get("DMDID") or ""
+        if not dmdid:
+            yield p.hit(f, "mets:file has no DMDID", "DMDID")
+        elif dmdid in dmdids:
+            yield p.hit(f, f"another mets:file has the DMDID {dmdid!r}", "DMDID")
+        dmdids.add(dmdid)
+    ids = set()
+    for k in comps:
+        kid = k.get("ID") or ""
+        if not kid:
+            yield p.hit(k, "nsesss:Komponenta has no ID", "ID")
+        elif kid not in dmdids:
             yield p.hit(k, f"no mets:file names the component {kid!r} (DMDID)")
+        ids.add(kid)
+    for f in files:
+        if (f.get("DMDID") or "") not in ids:
+            yield p.hit(f, f"DMDID {f.get('DMDID')!r} names no nsesss:Komponenta", "DMDID")
 
 
 @check
 def obs46(p: Pkg) -> Iterator[Hit]:
-    for f in p.files:
+    """Every mets:file has CHECKSUMTYPE SHA-256 or SHA-512."""
+    for f in _all(p, p.m("file")):
         if f.get("CHECKSUMTYPE") not in ("SHA-256", "SHA-512"):
             yield p.hit(f, f"CHECKSUMTYPE must be SHA-256 or SHA-512; found {f.get('CHECKSUMTYPE')!r}",
                         "CHECKSUMTYPE")
@@ -363,126 +628,331 @@ def obs46(p: Pkg) -> Iterator[Hit]:
 
 @check
 def obs49(p: Pkg) -> Iterator[Hit]:
-    yield from _present(p, p.files, "CREATED", "mets:file")
+    """Every mets:file has a CREATED that is not blank."""
+    for f in _all(p, p.m("file")):
+        if blank(f.get("CREATED")):
+            yield p.hit(f, "mets:file has no CREATED", "CREATED")
 
 
 @check
 def obs50(p: Pkg) -> Iterator[Hit]:
-    for f in p.files:
-        yield from _one(p, f, "m:FLocat", "mets:file must have exactly one mets:FLocat")
+    """Every mets:file has exactly one child element, a mets:FLocat."""
+    for f in _all(p, p.m("file")):
+        children = [c for c in f if isinstance(c.tag, str)]
+        if len(children) != 1 or children[0].tag != p.m("FLocat"):
+            names = ", ".join(local(c) for c in children) or "nothing"
+            yield p.hit(f, f"mets:file must hold exactly one mets:FLocat and nothing else; found {names}")
 
 
 @check
 def obs51(p: Pkg) -> Iterator[Hit]:
-    yield from _attr_is(p, p.xp(p.tree, "m:fileSec//m:FLocat"), f"{{{XLINK}}}type", "simple", "mets:FLocat")
+    """Every mets:FLocat has xlink:type 'simple'."""
+    for loc in _all(p, p.m("FLocat")):
+        if loc.get(f"{{{XLINK}}}type") != "simple":
+            yield p.hit(loc, f"mets:FLocat must have xlink:type='simple'; found {loc.get(f'{{{XLINK}}}type')!r}",
+                        "xlink:type")
+
+
+def _inside(folder: Path, target: Path) -> bool:
+    try:
+        target.resolve().relative_to(folder.resolve())
+    except (ValueError, OSError):
+        return False
+    return True
 
 
 @check
 def obs52(p: Pkg) -> Iterator[Hit]:
-    seen: set[str] = set()
-    for loc in p.xp(p.tree, "m:fileSec//m:FLocat"):
-        href, notes = p.locate(loc)
-        raw = loc.get(f"{{{XLINK}}}href", "")
-        if notes:
-            yield p.hit(loc, f"xlink:href {raw!r} read as {href!r}: {'; '.join(notes)}", "xlink:href",
-                        Severity.WARNING)
-        if unsafe_name(href) or not href.startswith("komponenty/"):
-            yield p.hit(loc, f"xlink:href {raw!r} is not a relative path inside komponenty/", "xlink:href")
-        elif href in seen:
-            yield p.hit(loc, f"xlink:href {raw!r} is given twice", "xlink:href")
-        elif href not in p.on_disk.values():
+    """Where there is a mets:FLocat: every xlink:href starts with 'komponenty' and names a
+    file of the package, and every file in komponenty/ is named by one. v4 (as zaf): no
+    backslash, the href exactly the file's relative path, komponenty/ walked recursively. v3
+    (as zaf): backslashes read as '/', matched by file name, every entry directly in
+    komponenty/ (folders too) named. Names are compared as written: no percent-decoding, no
+    Unicode normalisation. An href leading out of the package is refused (archa's own)."""
+    locs = _all(p, p.m("FLocat"))
+    folder = p.folder
+    if not locs or folder is None:
+        return
+    named: set[str] = set()
+    for loc in locs:
+        href = loc.get(_HREF)
+        if href is None:
+            yield p.hit(loc, "mets:FLocat has no xlink:href", "xlink:href")
+            continue
+        if not href.startswith("komponenty"):
+            yield p.hit(loc, f"xlink:href {href!r} is not a relative path in komponenty/", "xlink:href")
+        if p.version == 4 and "\\" in href:
+            yield p.hit(loc, f"xlink:href {href!r} has a backslash", "xlink:href")
+        rel = href.replace("\\", "/")
+        target = folder / rel
+        if not _inside(folder, target):
+            yield p.hit(loc, f"xlink:href {href!r} leads out of the package", "xlink:href")
+            continue
+        if not (target.is_file() if p.version == 4 else target.exists()):
             yield p.hit(loc, f"the component {href!r} is not in the package", "xlink:href")
-        seen.add(href)
-    for rel in sorted(set(p.on_disk.values()) - seen):
-        yield Hit(f"{p.name}/{rel}", "a file in komponenty/ that no mets:FLocat names")
+        named.add(rel if p.version == 4 else Path(rel).name)
+    comp = folder / "komponenty"
+    if not comp.is_dir():
+        yield p.hit(None, "the package has no folder komponenty")
+        return
+    if p.version == 4:
+        on_disk = sorted(f.relative_to(folder).as_posix() for f in comp.rglob("*") if f.is_file())
+        stray = [rel for rel in on_disk if rel not in named]
+    else:
+        stray = sorted(f"komponenty/{e.name}" for e in comp.iterdir() if e.name not in named)
+    for rel in stray:
+        yield Hit(f"{p.name}/{rel}", "an entry of komponenty/ that no mets:FLocat names")
 
 
 @check
 def obs53(p: Pkg) -> Iterator[Hit]:
-    yield from _attr_is(p, p.xp(p.tree, "m:fileSec//m:FLocat"), "LOCTYPE", "URL", "mets:FLocat")
+    """Every mets:FLocat has LOCTYPE URL."""
+    for loc in _all(p, p.m("FLocat")):
+        if loc.get("LOCTYPE") != "URL":
+            yield p.hit(loc, f"mets:FLocat must have LOCTYPE='URL'; found {loc.get('LOCTYPE')!r}", "LOCTYPE")
 
 
-Key = tuple[str, str, str]  # (element name, Identifikator, zdroj)
+# --- the structMap (obs54) -------------------------------------------------------------------------
+
+EntityKey = tuple[str | None, str]  # (zdroj, Identifikator) as written
+# the entity elements in the order zaf collects them
+OBS54_KINDS = ("SpisovyPlan", "VecnaSkupina", "Soucast", "TypovySpis", "Dil", "Spis", "Dokument", "Komponenta")
 
 
-def _key(p: Pkg, el: etree._Element) -> Key:
-    ident = p.ident(el)
-    return (local(el), *ident) if ident else (local(el), "", f"#{el.get('ID', '')}")
+@dataclass
+class _Occurrence:
+    el: etree._Element
+    xml_id: str
+    kind: str
+    key: EntityKey
 
 
-def _label(key: Key) -> str:
-    return f"{key[0]} {key[1]} (zdroj {key[2]!r})" if key[1] else f"{key[0]} {key[2]}"
+@dataclass
+class _Entity:
+    """One entity (or component) as zaf's obs54 gathers it: by its identifier, its
+    descriptions in dmdSec, the amdSecs logging it, the divs naming it."""
+
+    dmd: list[_Occurrence] = field(default_factory=list)
+    amd: list[etree._Element] = field(default_factory=list)
+    divs: list[etree._Element] = field(default_factory=list)
+
+    def occurrence(self, xml_id: str) -> _Occurrence | None:
+        return next((o for o in self.dmd if o.xml_id == xml_id), None)
 
 
-SHARED = ("Soucast", "TypovySpis", "VecnaSkupina", "SpisovyPlan")
+def entity_key(p: Pkg, el: etree._Element) -> EntityKey:
+    """(zdroj, value) of an entity's first Identifikator; ('nenalezeno', 'nenalezeno')
+    without one, as zaf has it."""
+    ident = first(el, p.n("Identifikator")) if el.tag == p.n("SpisovyPlan") else \
+        first(el, p.n("EvidencniUdaje"), p.n("Identifikace"), p.n("Identifikator"))
+    if ident is None:
+        return ("nenalezeno", "nenalezeno")
+    return (ident.get("zdroj"), text_content(ident))
+
+
+def _name(o: _Occurrence) -> str:
+    return f"nsesss:{o.kind} {o.key[1]!r} (zdroj {o.key[0]!r})"
+
+
+# where zaf's obs54 looks for the parent of each kind (see _expected_parent)
+PARENT_PLACES = {
+    "VecnaSkupina": "EvidencniUdaje/Trideni/SpisovyPlan or Trideni/MaterskaEntita/VecnaSkupina",
+    "TypovySpis": "EvidencniUdaje/Trideni/MaterskaEntita/VecnaSkupina",
+    "Soucast": "EvidencniUdaje/Trideni/MaterskaEntita/TypovySpis",
+    "Spis": "EvidencniUdaje/Trideni/MaterskaEntita/VecnaSkupina",
+    "Dil": "EvidencniUdaje/Trideni/MaterskaEntita/Soucast",
+    "Dokument": "EvidencniUdaje/Trideni/MaterskeEntity/VecnaSkupina or the nsesss:Spis or nsesss:Dil whose "
+                "Dokumenty hold it",
+    "Komponenta": "the nsesss:Dokument whose Komponenty hold it",
+}
+
+
+def _xparent(p: Pkg, el: etree._Element, box: str, holder: str) -> etree._Element | None:
+    """zaf's `getXParent(el, box, holder)`: el's parent is `box`, whose parent is `holder`."""
+    up = el.getparent()
+    top = up.getparent() if up is not None and up.tag == p.n(box) else None
+    return top if top is not None and top.tag == p.n(holder) else None
+
+
+def _expected_parent(p: Pkg, o: _Occurrence, parent_kind: str) -> etree._Element | None:
+    """Where zaf looks for the entity the parent div stands for, by the child's kind (and
+    the parent's): the filing-plan chain in Trideni, the container for documents and
+    components. A file (Spis) is looked for only under Trideni/MaterskaEntita/VecnaSkupina,
+    so zaf has no place for a file inside a part (nsesss:Dil/nsesss:Spisy)."""
+    n = p.n
+    tri = (n("EvidencniUdaje"), n("Trideni"))
+    if o.kind == "VecnaSkupina":
+        if parent_kind == "SpisovyPlan":
+            return first(o.el, *tri, n("SpisovyPlan"))
+        if parent_kind == "VecnaSkupina":
+            return first(o.el, *tri, n("MaterskaEntita"), n("VecnaSkupina"))
+        return None
+    mother = {"TypovySpis": "VecnaSkupina", "Soucast": "TypovySpis", "Spis": "VecnaSkupina", "Dil": "Soucast"}
+    if o.kind in mother:
+        return first(o.el, *tri, n("MaterskaEntita"), n(mother[o.kind]))
+    if o.kind == "Dokument":
+        if parent_kind == "VecnaSkupina":
+            return first(o.el, *tri, n("MaterskeEntity"), n("VecnaSkupina"))
+        return _xparent(p, o.el, "Dokumenty", parent_kind) if parent_kind in ("Spis", "Dil") else None
+    if o.kind == "Komponenta":
+        return _xparent(p, o.el, "Komponenty", "Dokument")
+    return None
 
 
 @check
 def obs54(p: Pkg) -> Iterator[Hit]:
-    fixed = bool(p.fixed_links())
-    occurrences: dict[Key, list[etree._Element]] = {}
-    for el in p.entities + p.components:
-        occurrences.setdefault(_key(p, el), []).append(el)
-    parent_key: dict[Key, Key | None] = {}
-    for key, els in occurrences.items():
-        if len(els) > 1 and not (fixed and key[0] in SHARED):
-            yield p.hit(els[1], f"{_label(key)} is described {len(els)} times in the dmdSec")
-        parent = p.parent(els[0])
-        parent_key[key] = _key(p, parent) if parent is not None else None
-    logs: dict[str, set[tuple[str, str]]] = {}
-    for sec in p.xp(p.tree, "m:amdSec"):
-        logs[sec.get("ID", "")] = {
-            (norm(i.findtext(f"{{{p.N['ti']}}}HodnotaID")), norm(i.findtext(f"{{{p.N['ti']}}}ZdrojID")))
-            for i in p.xp(sec, ".//tp:TransakcniLogObjektu/tp:TransLogInfo/tp:Objekt/tp:Identifikator")}
-    for key, els in occurrences.items():
-        naming = [sid for sid, ids in logs.items() if (key[1], key[2]) in ids]
-        if len(naming) != 1:
-            yield p.hit(els[0], f"{_label(key)} must have exactly one amdSec whose transaction log names it "
-                                f"(tp:Objekt/tp:Identifikator); found {len(naming)}")
-    by_id = {el.get("ID"): el for els in occurrences.values() for el in els if el.get("ID")}
-    in_map: dict[Key, int] = {}
-    for div in p.xp(p.tree, "m:structMap[1]//m:div"):
-        dmdid = (div.get("DMDID") or "").split()
-        el = by_id.get(dmdid[0]) if len(dmdid) == 1 else None
-        if el is None:
-            yield p.hit(div, f"DMDID {div.get('DMDID')!r} does not name one entity or component of the dmdSec",
-                        "DMDID")
+    """The structMap mirrors the entities from the filing plan down to the components, as
+    zaf's obs54 checks it. Entities (and components) are told apart by their first
+    Identifikator and zdroj. Each needs a description in dmdSec (several only above the
+    document: filing-plan entities, files and parts shared by several base entities), an
+    amdSec whose transaction log (first tp:Objekt/tp:Identifikator) names it (not several
+    when it is described once), and exactly one mets:div. Every div has TYPE, DMDID and
+    ADMID; DMDID is the ID of one of its descriptions, ADMID an amdSec of the same entity,
+    TYPE its kind (not checked for the filing plan); the filing plan's div sits in the
+    structMap, every other div in the div of the entity that every description of it names
+    as its parent (Trideni for the filing-plan chain, Dokumenty or Komponenty above documents
+    and components)."""
+    if _no_xml_data(p):
+        yield from _no_xml_data(p)
+        return
+    by_key: dict[EntityKey, _Entity] = {}
+    entities: list[_Entity] = []
+    by_dmdid: dict[str, _Entity] = {}
+    by_admid: dict[str, _Entity] = {}
+
+    def entity(key: EntityKey | None) -> _Entity:
+        if key is not None and key in by_key:
+            return by_key[key]
+        e = _Entity()
+        entities.append(e)
+        if key is not None:
+            by_key[key] = e
+        return e
+
+    for kind in OBS54_KINDS:
+        for el in _all(p, p.n(kind)):
+            key = entity_key(p, el)
+            xml_id = el.get("ID") or ""
+            if blank(xml_id):
+                yield p.hit(el, f"nsesss:{kind} has no ID", "ID")
+            e = entity(key)
+            e.dmd.append(_Occurrence(el, xml_id, kind, key))
+            by_dmdid[xml_id] = e
+    if not entities:
+        yield p.hit(None, "the dmdSec describes no entity")
+    secs = _all(p, p.m("amdSec"))
+    if not secs:
+        yield p.hit(p.tree, "there is no mets:amdSec")
+    tp, ti = p.N["tp"], p.N["ti"]
+    for sec in secs:
+        ident = first(sec, p.m("digiprovMD"), p.m("mdWrap"), p.m("xmlData"), f"{{{tp}}}TransakcniLogObjektu",
+                      f"{{{tp}}}TransLogInfo", f"{{{tp}}}Objekt", f"{{{tp}}}Identifikator")
+        value, source = first(ident, f"{{{ti}}}HodnotaID"), first(ident, f"{{{ti}}}ZdrojID")
+        if value is None or source is None:
+            yield p.hit(sec, "the transaction log names no object (tp:Objekt/tp:Identifikator with HodnotaID and "
+                             "ZdrojID)")
             continue
-        key = _key(p, el)
-        in_map[key] = in_map.get(key, 0) + 1
-        if div.get("TYPE") != DIV_TYPES[local(el)]:
-            yield p.hit(div, f"the div of {_label(key)} must have TYPE {DIV_TYPES[local(el)]!r}; found "
-                             f"{div.get('TYPE')!r}", "TYPE")
-        admid = (div.get("ADMID") or "").split()
-        if len(admid) != 1 or (key[1], key[2]) not in logs.get(admid[0], set()):
-            yield p.hit(div, f"ADMID {div.get('ADMID')!r} of the div of {_label(key)} does not name the amdSec "
-                             "holding its transaction log", "ADMID")
-        up = div.getparent()
-        up_el = by_id.get((up.get("DMDID") or "").split()[0]) if up is not None and local(up) == "div" \
-            and (up.get("DMDID") or "").split() else None
-        got = _key(p, up_el) if up_el is not None else None
-        if got != parent_key.get(key):
-            want = parent_key.get(key)
-            yield p.hit(div, f"the div of {_label(key)} must sit in the div of "
-                             f"{_label(want) if want else 'nothing (it is the top of the structure)'}")
-    for key, els in occurrences.items():
-        if in_map.get(key, 0) != 1:
-            yield p.hit(els[0], f"{_label(key)} must appear exactly once in the structMap; found {in_map.get(key, 0)}")
+        if blank(sec.get("ID")):
+            yield p.hit(sec, "mets:amdSec has no ID", "ID")
+        e = entity((text_content(source), text_content(value)))
+        e.amd.append(sec)
+        by_admid[sec.get("ID") or ""] = e
+    divs = _all(p, p.m("div"))
+    if not divs:
+        yield p.hit(p.tree, "there is no mets:div")
+    for div in divs:
+        for attr in ("TYPE", "ADMID", "DMDID"):
+            if blank(div.get(attr)):
+                yield p.hit(div, f"mets:div has no {attr}", attr)
+        named = by_dmdid.get(div.get("DMDID") or "")
+        if named is None:
+            named = entity(None)
+        elif by_admid.get(div.get("ADMID") or "") is not named:
+            yield p.hit(div, f"ADMID {div.get('ADMID')!r} does not name an amdSec logging the entity DMDID "
+                             f"{div.get('DMDID')!r} names", "ADMID")
+        named.divs.append(div)
+    for e in entities:
+        yield from _check_entity(p, e, by_dmdid)
+
+
+def _check_entity(p: Pkg, e: _Entity, by_dmdid: dict[str, _Entity]) -> Iterator[Hit]:
+    if not e.dmd:
+        where = e.divs[0] if e.divs else e.amd[0]
+        yield p.hit(where, "no entity of the dmdSec has the identifier this "
+                           + ("mets:div (DMDID)" if e.divs else "transaction log (amdSec)") + " names")
+        return
+    o = e.dmd[0]
+    if not e.amd:
+        yield p.hit(o.el, f"no amdSec's transaction log names {_name(o)}")
+    if len(e.divs) != 1:
+        yield p.hit(e.divs[1] if e.divs else o.el,
+                    f"{_name(o)} must have exactly one mets:div in the structMap; found {len(e.divs)}")
+    if len(e.dmd) == 1 and len(e.amd) > 1:
+        yield p.hit(e.amd[1], f"{len(e.amd)} amdSecs log {_name(o)}")
+    if any(d.kind != o.kind for d in e.dmd):
+        yield p.hit(o.el, f"entities of different kinds share the identifier of {_name(o)}")
+    if len(e.dmd) > 1 and o.kind in ("Dokument", "Komponenta"):
+        yield p.hit(e.dmd[1].el, f"{_name(o)} is described {len(e.dmd)} times in the dmdSec")
+    if not e.amd or len(e.divs) != 1:
+        return
+    div = e.divs[0]
+    up = div.getparent()
+    for d in e.dmd:
+        if d.kind == "SpisovyPlan":
+            if up is None or up.tag != p.m("structMap"):
+                yield p.hit(div, "the div of the filing plan (nsesss:SpisovyPlan) must sit directly in the structMap")
+            continue
+        yield from _check_parent(p, d, div, by_dmdid)
+
+
+def _check_parent(p: Pkg, d: _Occurrence, div: etree._Element, by_dmdid: dict[str, _Entity]) -> Iterator[Hit]:
+    up = div.getparent()
+    if up is None or blank(up.get("DMDID")):
+        yield p.hit(div, f"the div of {_name(d)} must sit in the div of its parent entity")
+        return
+    parent = by_dmdid.get(up.get("DMDID") or "")
+    pd = parent.occurrence(up.get("DMDID") or "") if parent is not None else None
+    if pd is None:
+        yield p.hit(up, f"DMDID {up.get('DMDID')!r} of the div holding {_name(d)} names no entity of the dmdSec")
+        return
+    if div.get("TYPE") != DIV_TYPES[d.kind]:
+        yield p.hit(div, f"the div of {_name(d)} must have TYPE {DIV_TYPES[d.kind]!r}; found {div.get('TYPE')!r}",
+                    "TYPE")
+    found = _expected_parent(p, d, pd.kind)
+    if found is None:
+        yield p.hit(div, f"the div of {_name(d)} sits in the div of {_name(pd)}; zaf takes the parent of a "
+                         f"nsesss:{d.kind} only from {PARENT_PLACES[d.kind]}, and finds no nsesss:{pd.kind} there")
+    elif entity_key(p, found) != pd.key:
+        yield p.hit(div, f"the div of {_name(d)} sits in the div of {_name(pd)}, but its description names "
+                         f"{entity_key(p, found)[1]!r} (zdroj {entity_key(p, found)[0]!r}) as its parent")
 
 
 @check
 def obs55(p: Pkg) -> Iterator[Hit]:
-    for div in p.xp(p.tree, "m:structMap//m:div[@TYPE='komponenta']"):
-        yield from _one(p, div, "m:fptr", "a mets:div of TYPE komponenta must have exactly one mets:fptr")
+    """Every mets:div of TYPE komponenta has exactly one mets:fptr."""
+    for div in _all(p, p.m("div")):
+        if div.get("TYPE") == "komponenta":
+            yield from _count(p, div, "fptr", "a mets:div of TYPE komponenta")
 
 
 @check
 def obs56(p: Pkg) -> Iterator[Hit]:
-    for fptr in p.xp(p.tree, "m:structMap//m:fptr"):
-        div = fptr.getparent()
-        files = p.files_by_dmdid.get((div.get("DMDID") or "") if div is not None else "", [])
-        wanted = [f.get("ID") for f in files]
-        if fptr.get("FILEID") not in wanted or len(wanted) != 1:
-            yield p.hit(fptr, f"FILEID {fptr.get('FILEID')!r} must name the mets:file of the component "
-                              f"{div.get('DMDID') if div is not None else ''!r} ({', '.join(map(str, wanted)) or 'none'})",
-                        "FILEID")
+    """Where there is a mets:fptr: every fptr has a FILEID, there is a mets:file, and the ID
+    of every mets:file is the FILEID of some fptr (zaf does not compare DMDIDs)."""
+    fptrs = _all(p, p.m("fptr"))
+    if not fptrs:
+        return
+    fileids = set()
+    for fptr in fptrs:
+        if not fptr.get("FILEID"):
+            yield p.hit(fptr, "mets:fptr has no FILEID", "FILEID")
+        fileids.add(fptr.get("FILEID") or "")
+    files = _all(p, p.m("file"))
+    if not files:
+        yield p.hit(fptrs[0], "mets:fptr points to files, but there is no mets:file")
+    for f in files:
+        fid = f.get("ID") or ""
+        if not fid:
+            yield p.hit(f, "mets:file has no ID", "ID")
+        elif fid not in fileids:
+            yield p.hit(f, f"no mets:fptr has FILEID {fid!r} (the structMap does not point to this file)")

@@ -73,18 +73,19 @@ _TABLE: list[tuple[str, str, str, str, str]] = [
      "mets:mets LABEL is 'Datový balíček pro předávání dokumentů a jejich metadat do archivu'."),
     ("obs4", "3", "MUP", "annex 3, 2.1", "mets:mets declares xmlns:xsi as http://www.w3.org/2001/XMLSchema-instance."),
     ("obs9", "3", "MUP", "annex 3, 2.1", "mets:mets declares xmlns:xlink as http://www.w3.org/1999/xlink."),
-    ("obs10", "34", "MUP", "annex 2, 1.2", "mets:mets has a mets:metsHdr."),
+    ("obs10", "34", "MUP", "annex 2, 1.2", "mets:mets has one mets:metsHdr."),
     ("obs11", "34", "MUP", "annex 2, 1.6", "mets:mets has exactly one mets:dmdSec."),
     ("obs12", "34", "MUP", "annex 2, 1.9", "mets:mets has at least one mets:amdSec."),
     ("obs13", "34", "MUP", "annex 2, 1.17", "mets:mets has exactly one mets:structMap."),
-    ("obs14", "34", "MUP", "annex 2, 1.2", "mets:metsHdr has LASTMODDATE."),
-    ("obs15", "34", "MUP", "annex 2, 1.2", "mets:metsHdr has CREATEDATE."),
-    ("obs16", "34", "MUP", "annex 2, 1.3", "mets:metsHdr has exactly one mets:agent of TYPE ORGANIZATION."),
-    ("obs17", "34", "MUP", "annex 2, 1.3", "mets:metsHdr has at least one mets:agent of TYPE INDIVIDUAL."),
-    ("obs18", "34", "MUP", "annex 2, 1.3", "Every mets:agent has ROLE CREATOR."),
-    ("obs19", "34", "MUP", "annex 2, 1.3", "Every mets:agent has an ID."),
-    ("obs20", "34", "MUP", "annex 2, 1.4", "Every mets:agent has exactly one non-empty mets:name."),
-    ("obs22", "34", "MUP", "annex 2, 1.7", "mets:dmdSec has exactly one mets:mdWrap."),
+    ("obs14", "34", "MUP", "annex 2, 1.2", "The (first) mets:metsHdr has the attribute LASTMODDATE."),
+    ("obs15", "34", "MUP", "annex 2, 1.2", "The (first) mets:metsHdr has the attribute CREATEDATE."),
+    ("obs16", "34", "MUP", "annex 2, 1.3", "There is a mets:agent, and exactly one has TYPE ORGANIZATION."),
+    ("obs17", "34", "MUP", "annex 2, 1.3", "There is a mets:agent, and at least one has TYPE INDIVIDUAL."),
+    ("obs18", "34", "MUP", "annex 2, 1.3", "There is a mets:agent, and every one has ROLE CREATOR."),
+    ("obs19", "34", "MUP", "annex 2, 1.3", "There is a mets:agent, and every one has the attribute ID."),
+    ("obs20", "34", "MUP", "annex 2, 1.4",
+     "Every mets:agent has exactly one mets:name, and the agent's text is not blank."),
+    ("obs22", "34", "MUP", "annex 2, 1.7", "The (first) mets:dmdSec has exactly one mets:mdWrap."),
     ("obs23", "4", "MUP", "annex 2, 1.7", "The dmdSec's mdWrap has MDTYPEVERSION 4.0."),
     ("obs23", "3", "MUP", "annex 3, 2.7", "The dmdSec's mdWrap has MDTYPEVERSION 3.0."),
     ("obs24", "34", "MUP", "annex 2, 1.7", "The dmdSec's mdWrap has OTHERMDTYPE NSESSS."),
@@ -97,15 +98,18 @@ _TABLE: list[tuple[str, str, str, str, str]] = [
     ("obs28", "3", "MUP", "annex 3, 2.7", ("Without fixed cross-references, xmlData holds exactly one nsesss:Dil, "
      "nsesss:Dokument or nsesss:Spis.")),
     ("obs29", "4", "MUP", "NSESSS 4.1.2-4.1.4; annex 2, 1.8",
-     ("Every entity bound by a fixed cross-reference (KrizovyOdkaz pevny='ano') is a further base entity in "
-     "xmlData with the same Identifikator and zdroj: a file (Spis) not inside a part, or a part, file or document "
-     "settled or closed by 31 December 2026.")),
+     ("Every fixed cross-reference (KrizovyOdkaz pevny='ano') sits in EvidencniUdaje/Souvislosti, names another "
+     "entity than its own, and exactly one base entity (Dil, Dokument or Spis) in xmlData has the Identifikator "
+     "and zdroj it names.")),
     ("obs29", "3", "MUP", "annex 3, 2.7",
-     ("Every entity bound by a fixed cross-reference (KrizovyOdkaz pevny='ano') is a further base entity "
-     "(Dil, Dokument or Spis) in xmlData with the same Identifikator and zdroj.")),
-    ("obs30", "34", "MUP", "annex 2, 1.9", "Every mets:amdSec has an ID."),
-    ("obs31", "34", "MUP", "annex 2, 1.10", "Every mets:amdSec has exactly one mets:digiprovMD."),
-    ("obs33", "34", "MUP", "annex 2, 1.11", "Every mets:digiprovMD has exactly one mets:mdWrap."),
+     ("Every fixed cross-reference (KrizovyOdkaz pevny='ano') sits in EvidencniUdaje/Souvislosti, names another "
+     "entity than its own, and exactly one base entity (Dil, Dokument or Spis) in xmlData has the Identifikator "
+     "and zdroj it names.")),
+    ("obs30", "34", "MUP", "annex 2, 1.9", "There is a mets:amdSec, and every one has the attribute ID."),
+    ("obs31", "34", "MUP", "annex 2, 1.10",
+     "There is a mets:amdSec, and every one has exactly one mets:digiprovMD."),
+    ("obs33", "34", "MUP", "annex 2, 1.11",
+     "There is a mets:digiprovMD, and every one has exactly one mets:mdWrap."),
     ("obs34", "4", "MUP", "annex 2, 1.11", "Every digiprovMD mdWrap has MDTYPEVERSION 4.0."),
     ("obs34", "3", "MUP", "annex 3, 2.11", "Every digiprovMD mdWrap has MDTYPEVERSION 1.0."),
     ("obs35", "34", "MUP", "annex 2, 1.11", "Every digiprovMD mdWrap has OTHERMDTYPE TP."),
@@ -116,40 +120,49 @@ _TABLE: list[tuple[str, str, str, str, str]] = [
     ("obs40", "34", "UP", "annex 2, 1.13",
      "A package with a document in digital form (AnalogovyDokument 'ne') has exactly one mets:fileSec."),
     ("obs41", "34", "MUP", "annex 2, 1.15",
-     "Every mets:file has a MIMETYPE that is a well-formed IANA media type fitting the referenced file."),
+     ("Every mets:file has a MIMETYPE 'type/subtype' whose type is application, audio, example, font, image, "
+     "message, model, multipart, text or video, and whose subtype is not empty.")),
     ("obs43a", "34", "MUP", "annex 2, 1.14", "A mets:fileSec has exactly one mets:fileGrp."),
     ("obs44", "34", "MUP", "annex 2, 1.15",
-     "Every mets:file has a DMDID naming a nsesss:Komponenta, one file for one component."),
+     ("Where there is a mets:file: as many mets:file as nsesss:Komponenta, every file's DMDID the ID of a "
+     "component, one file for one component.")),
     ("obs46", "34", "MUP", "annex 2, 1.15", "Every mets:file has CHECKSUMTYPE SHA-256 or SHA-512."),
     ("obs49", "34", "MUP", "annex 2, 1.15", "Every mets:file has CREATED."),
-    ("obs50", "34", "MUP", "annex 2, 1.16", "Every mets:file has exactly one mets:FLocat."),
+    ("obs50", "34", "MUP", "annex 2, 1.16", "Every mets:file holds exactly one element, a mets:FLocat."),
     ("obs51", "34", "MUP", "annex 2, 1.16", "Every mets:FLocat has xlink:type 'simple'."),
-    ("obs52", "34", "UP", "annex 2, 1.16",
-     ("Every mets:FLocat xlink:href is the relative path of a file in komponenty/, one href for one file "
-     "and the other way round.")),
+    ("obs52", "4", "UP", "annex 2, 1.16",
+     ("Where there is a mets:FLocat: every xlink:href (without backslashes) is the relative path of a file in "
+     "komponenty/, as written, and every file in komponenty/ is named by one.")),
+    ("obs52", "3", "UP", "annex 3, 2.16",
+     ("Where there is a mets:FLocat: every xlink:href starts with 'komponenty' and names a file of the package, "
+     "and every entry directly in komponenty/ has the name of one.")),
     ("obs53", "34", "MUP", "annex 2, 1.16", "Every mets:FLocat has LOCTYPE URL."),
     ("obs54", "34", "MUP", "annex 2, 1.17, 1.18; NA information sheet 20/2018",
-     ("The structMap mirrors the entities from the filing plan down to the components: one mets:div per entity "
-     "with its TYPE, DMDID (the entity's ID) and ADMID (the amdSec whose transaction log names the entity by "
-     "Identifikator and zdroj); each entity once in dmdSec, amdSec and structMap (filing-plan entities may "
-     "repeat in dmdSec where fixed cross-references bind several base entities).")),
+     ("The structMap mirrors the entities from the filing plan down to the components: every entity (by "
+     "Identifikator and zdroj) has exactly one mets:div with its TYPE, DMDID (the ID of a description of it) and "
+     "ADMID (an amdSec whose transaction log names it), sitting in the div of the parent every description of it "
+     "names; it is described once in dmdSec (documents and components) or more (entities above them, shared by "
+     "several base entities), and logged by an amdSec (by only one when described once).")),
     ("obs55", "34", "UP", "annex 2, 1.19", "Every mets:div of TYPE komponenta has exactly one mets:fptr."),
     ("obs56", "34", "MUP", "annex 2, 1.19",
-     "Every mets:fptr FILEID names the mets:file whose DMDID equals the DMDID of the fptr's div."),
+     ("Where there is a mets:fptr: every fptr has a FILEID, and the ID of every mets:file is the FILEID of some "
+     "fptr.")),
     ("obs57", "34", "MUP", "annex 2, nsesss-common.xsd", "Every nsesss:Identifikator has a value."),
     ("obs58", "34", "MUP", "annex 2, nsesss-common.xsd", "Every nsesss:Identifikator has a non-empty zdroj."),
     ("obs59", "34", "MUP", "annex 2, nsesss-common.xsd",
-     ("No two entities, components, security categories, retention schedules or document kinds of one type "
-     "share an Identifikator and zdroj while differing in anything but their ID.")),
+     ("No two entities, components, security categories, retention schedules or document kinds (v4 DruhDokumentu, "
+     "v3 TypDokumentu) share an Identifikator and zdroj while differing in anything but their ID.")),
     ("obs59a", "4", "MUP", "annex 2, nsesss-common.xsd",
-     "Every document, and every file closed after 31 July 2012, has Evidence/EvidencniCislo."),
+     ("Every document and file settled or closed after 31 July 2012 has Evidence/EvidencniCislo (a document "
+     "outside the records, EvidencniUdaje/Neevidence, is exempt).")),
     ("obs60", "34", "MUP", "annex 2, nsesss-common.xsd",
      "A document in digital form (AnalogovyDokument 'ne') has nsesss:Komponenty."),
     ("obs61", "34", "MUP", "annex 2, nsesss-common.xsd",
      "A received analogue document gives DorucenyDokument/DoruceneMnozstvi."),
     ("obs61a", "34", "MUP", "annex 2, nsesss-common.xsd",
      "An own analogue document gives VlastniDokument/VytvoreneMnozstvi."),
-    ("obs62", "34", "MUP", "annex 2, nsesss-common.xsd", "Every nsesss:Jazyk is an ISO 639-2 code."),
+    ("obs62", "34", "MUP", "annex 2, nsesss-common.xsd",
+     "Every nsesss:Jazyk is an ISO 639-2 code in its bibliographic form (e.g. 'cze')."),
     ("obs63", "34", "MUP", "annex 2, nsesss-common.xsd",
      "Settling 'jiný způsob' (another way) gives a non-empty Oduvodneni beside Zpusob."),
     ("obs63a", "4", "MUP", "annex 2, nsesss-common.xsd",
@@ -160,24 +173,27 @@ _TABLE: list[tuple[str, str, str, str, str]] = [
      "A base part was closed (Uzavreni/Datum) in a year before the current one."),
     ("obs64", "4", "MUP", "decree 259/2012 § 15(3)",
      ("For a base document, RokSpousteciUdalosti + 1 + SkartacniLhuta (or RokVyrazeni) is not after the "
-     "current year.")),
+     "current year; RokSpousteciUdalosti is given.")),
     ("obs64", "3", "MUP", "decree 259/2012 § 15(4)",
      "For a base document, RokSpousteciUdalosti + 1 + SkartacniLhuta is not after the current year."),
     ("obs65", "4", "MUP", "decree 259/2012 § 15(3)",
-     ("For a base part or file, RokSpousteciUdalosti + 1 + SkartacniLhuta (or RokVyrazeni) is not after the "
-     "current year, and for every file or document in it the year it was created or received + 1 + its "
-     "SkartacniLhuta (or RokVyrazeni) is not either.")),
+     ("For every base entity, RokSpousteciUdalosti + 1 + SkartacniLhuta (or RokVyrazeni) is not after the "
+     "current year, and for every file in a base part and every document directly in the base entity or such a "
+     "file, the year it was created or received + 1 + its SkartacniLhuta (or RokVyrazeni) is not either.")),
     ("obs65", "3", "MUP", "decree 259/2012 § 15(5)",
      ("For a base part or file, RokSpousteciUdalosti + 1 + SkartacniLhuta is not after the current year, and for "
-     "every document the year it was created or received + 1 + its SkartacniLhuta is not either.")),
+     "every document in the package the year it was created or received + 1 + its SkartacniLhuta is not either.")),
     ("obs66", "4", "MUP", "decree 259/2012 § 15(2); NSESSS 6.1.5",
-     "A part, file or document settled or closed after 31 December 2026 has the sign A or S, not V."),
+     ("A part, file or document settled or closed after 31 December 2026 has the sign A or S, not V; one with a "
+     "sign other than A or S gives its settling date.")),
     ("obs67", "4", "MUP", "NSESSS 6.1.8",
-     "A base part or file has the highest sign (A > V > S) of the files and documents in it."),
+     ("No file in a base part, and no document in a base part or file or in such a file, has a higher sign "
+     "(A > V > S) than the entity holding it.")),
     ("obs67", "3", "MUP", "decree 259/2012 § 15(5)",
-     "A base part or file has the highest sign (A > V > S) of the documents in it."),
+     "A base part or file has the highest sign (A > V > S) of the documents directly in it."),
     ("obs68", "34", "MUP", "decree 259/2012 § 15(1)",
-     "A subject group (VecnaSkupina) holding a file or document has Vyrazovani/SkartacniRezim."),
+     ("The subject group (VecnaSkupina) a base file or base document is filed in has "
+     "Vyrazovani/SkartacniRezim.")),
     ("obs69", "34", "MUP", "annex 2, nsesss-common.xsd", "A base document has Vyrizeni."),
     ("obs70", "34", "MUP", "annex 2, nsesss-common.xsd",
      "nsesss:Identifikator repeats only in a component's EvidencniUdaje/Identifikace."),
@@ -187,14 +203,17 @@ _TABLE: list[tuple[str, str, str, str, str]] = [
     ("obs74", "34", "MUP", "decree 259/2012 § 4(7)(f)", "Every nsesss:PosuzovanyOkamzik has the attribute datum."),
     ("obs75", "34", "MUP", "-", "Platnost/PlatnostOd is not after Platnost/PlatnostDo."),
     ("obs76", "34", "MUP", "annex 2, nsesss-common.xsd",
-     "The entities above an analogue document say AnalogovyDokument 'ano' too."),
+     ("A base part or file holding an analogue document says AnalogovyDokument 'ano', and so do the subject "
+     "groups an analogue base document is filed in.")),
     ("obs77", "34", "P", "annex 2, nsesss-common.xsd",
      "An analogue base entity gives Vyrazovani/SkartacniRizeni/Mnozstvi."),
     ("obs78", "34", "P", "annex 2, nsesss-common.xsd",
      "The disposal procedure (SkartacniRizeni) is recorded in the base entity's Vyrazovani, and only there."),
     ("obs79", "34", "P", "-",
-     "The year of SkartacniRizeni/Datum is not before the entity's DataceVyrazeni/RokSkartacniOperace."),
-    ("obs80", "34", "P", "decree 259/2012 § 20(1)", "No SkartacniRizeni/Datum lies in a year still to come."),
+     ("A disposal procedure is recorded, and the year of SkartacniRizeni/Datum is not before the entity's "
+     "DataceVyrazeni/RokSkartacniOperace.")),
+    ("obs80", "34", "P", "decree 259/2012 § 20(1)",
+     "A disposal procedure is recorded, and no SkartacniRizeni/Datum lies in a year still to come."),
     ("obs81", "34", "MUP", "-", "In UrceneCasoveObdobi, DatumDo is after DatumOd."),
     ("obs82", "34", "MUP", "-", "In UrceneCasoveObdobi, MesicDo is after MesicOd."),
     ("obs83", "34", "MUP", "-", "In UrceneCasoveObdobi, RokDo is after RokOd."),
@@ -213,67 +232,74 @@ _TABLE: list[tuple[str, str, str, str, str]] = [
      "An analogue document sent out (Vyrizeni/DatumOdeslani) gives Vyrizeni/OdeslaneMnozstvi."),
     ("obs90", "4", "MUP", "NSESSS 3.1.2",
      "A type file's subject group has UrcenoProTypoveSpisy 'ano', and such a group holds only type files."),
-    ("obs92", "34", "MUP", "-", ("An identifier whose zdroj is IČ or IČO is an eight-digit company number with a "
-     "correct check digit.")),
-    ("obs93", "34", "MUP", "annex 2, nsesss-common.xsd", "Every nsesss:Nazev has a value."),
-    ("obs93a", "4", "MUP", "annex 2, nsesss-common.xsd", "Every entity has a non-empty JednoduchySpisovyZnak."),
+    ("obs92", "34", "MUP", "-", ("An nsesss:Identifikator whose zdroj is IČ or IČO is an eight-digit company number "
+     "with a correct check digit.")),
+    ("obs93", "34", "MUP", "annex 2, nsesss-common.xsd", "Every nsesss:Nazev has a value other than whitespace."),
+    ("obs93a", "4", "MUP", "annex 2, nsesss-common.xsd",
+     "Every part, file, document, subject group, component part and type file has a non-blank JednoduchySpisovyZnak."),
     ("obs93a", "3", "MUP", "NSESSS 3.1.30",
      "A subject group directly under the filing plan has JednoduchySpisovyZnak equal to PlneUrcenySpisovyZnak."),
-    ("obs93b", "4", "MP", "NSESSS 3.1.12",
+    ("obs93b", "4", "MUP", "NSESSS 3.1.12",
      "A subject group directly under the filing plan has JednoduchySpisovyZnak equal to PlneUrcenySpisovyZnak."),
     ("obs94", "34", "MUP", "NSESSS 3.1.12 (v3: 3.1.30)",
-     "Every entity but the filing plan has a PlneUrcenySpisovyZnak whose last part is its JednoduchySpisovyZnak."),
+     ("Every PlneUrcenySpisovyZnak in a Trideni (of an entity or a component) ends with the JednoduchySpisovyZnak "
+     "beside it.")),
     ("obs95", "34", "MUP", "NSESSS 3.1.12 (v3: 3.1.30)",
-     ("A subject group or component part inside a subject group or type file has the PlneUrcenySpisovyZnak of "
-     "its parent, a separator and its own JednoduchySpisovyZnak.")),
+     ("A subject group, component part or type file under a mother entity has a PlneUrcenySpisovyZnak that starts "
+     "with the mother's and ends with its own JednoduchySpisovyZnak; right under the filing plan, one with no "
+     "separator (space, -, _, \\, /, .) but as the last character.")),
     ("obs96", "34", "MUP", "decree 259/2012 § 12(3), (4) (v3: § 14(4))",
-     ("Every base entity and type file has the JednoduchySpisovyZnak and PlneUrcenySpisovyZnak of the subject "
-     "group or component part it is filed in.")),
+     ("A base file or document has the filing codes of the nearest subject group it is filed in; a base part those "
+     "of its component part, whose type file has those of the last subject group below the part.")),
     ("obs97", "34", "MUP", "NSESSS 4.1.4, 4.1.5 (v3: 3.1.34)",
      "Several base entities all have the same JednoduchySpisovyZnak and PlneUrcenySpisovyZnak."),
     ("obs98", "4", "MUP", "decree 259/2012 § 12(3), (4)",
      ("A base part or file has the same JednoduchySpisovyZnak and PlneUrcenySpisovyZnak as every file and "
      "document in it.")),
     ("obs98", "3", "MUP", "decree 259/2012 § 14(4)",
-     "A base part or file has the same JednoduchySpisovyZnak and PlneUrcenySpisovyZnak as every document in it."),
+     ("A base part or file has the same JednoduchySpisovyZnak and PlneUrcenySpisovyZnak as every document in the "
+     "package.")),
     ("obs98a", "4", "MUP", "annex 2, nsesss-common.xsd; NA information sheet 15/2019",
      "A component kept as a digitised copy ('digitalizát') belongs to an analogue document."),
     ("obs100", "34", "MUP", "NA information sheet 3/2020",
-     "A document's components are numbered (poradi) 1, 2, 3, … in ascending order without gaps (repeats allowed)."),
+     "The poradi values in one Komponenty, as a set, are 1, 2, 3, … without a gap (repeats allowed, any order)."),
     ("obs101", "34", "MUP", "NA information sheet 3/2020", "Components with the same poradi have the same druh."),
-    ("obs102", "4", "MUP", "NA information sheet 3/2020",
-     "Components with the same poradi have ascending, unrepeated versions (verze)."),
-    ("obs102", "3", "MUP", "NA information sheet 3/2020",
-     "Components with the same poradi have ascending, unrepeated versions (verze) from 1."),
+    ("obs102", "34", "MUP", "NA information sheet 3/2020",
+     "Components with the same poradi have unrepeated versions (verze) that, as a set, are 1, 2, 3, … without a gap."),
     ("obs103", "34", "MUP", "NA information sheet 3/2020",
      "In a digital document, each component number (poradi) has exactly one component kept as 'originál'."),
     ("obs104", "34", "MUP", "NA information sheet 3/2020",
-     ("In a digital document, a component number with no output-format original has exactly one 'originál' "
-     "with the highest version.")),
+     ("In a digital document, a component number with no output-format original has one 'originál', with the "
+     "highest version.")),
     ("obs105", "34", "MUP", "decree 259/2012 § 23(2); NA information sheet 3/2020",
      ("In a digital document, an original in a word-processing format (DOC, DOCX, RTF, ODT, Pages) has an "
-     "'originál ve výstupním datovém formátu' beside it (not checked for records settled by 31 July 2012).")),
+     "'originál ve výstupním datovém formátu' beside it (not checked in a base entity settled by 31 July 2012 "
+     "or without that date).")),
     ("obs106", "34", "MUP", "NA information sheet 3/2020",
-     "A component number with an output-format original has exactly one, with the highest version."),
+     "A component number with an output-format original has no version higher than its latest output-format one."),
     ("obs107", "34", "MUP", "decree 259/2012 § 23(2); NA information sheet 3/2020",
-     ("The latest output-format original is in an output format (PDF, PNG, TIFF, JPEG, MPEG, GIF, MP3, WAV, XML) "
-     "(not checked for records settled by 31 July 2012).")),
-    ("obs108", "34", "MUP", "-", "An element with the attribute datum holds the date of that attribute."),
+     ("Where the highest version of a component is an output-format original, it is in an output format (PDF, PNG, "
+     "TIFF, JPEG, MPEG, GIF, MP3, WAV, XML) (not checked in a base entity settled by 31 July 2012 or without that "
+     "date).")),
+    ("obs108", "34", "MUP", "-",
+     "Inside the base entities, an element with the attribute datum holds exactly the date (YYYY-MM-DD) of it."),
     ("obs109", "4", "MUP", "NSESSS 2.4.3", "A component whose file is a ZIP or ASiC container is kept as 'kontejner'."),
     ("obs110", "4", "UP", "NSESSS 2.4.1",
      "A component kept as 'kontejner' is a ZIP, ASiC, 602 form, e-mail message, ISDOCX or PDF file."),
     ("obs111", "4", "MUP", "NSESSS 2.4.3; annex 2, nsesss-common.xsd",
      "A container component has at least one component beside it that is not a container."),
     ("kom1", "34", "UP", "annex 2, 1.15", "Every mets:file SIZE is the size of its component in bytes."),
-    ("kom2", "34", "UP", "annex 2, 1.15", "Every mets:file CHECKSUM is its component's checksum by CHECKSUMTYPE."),
-    ("kom3", "34", "UP", "annex 2, 1.15", "Every mets:file MIMETYPE is the identified format of its component."),
+    ("kom2", "34", "UP", "annex 2, 1.15",
+     "Every mets:file has CHECKSUMTYPE SHA-256 or SHA-512 and CHECKSUM its component's checksum by it."),
+    ("kom3", "34", "UP", "annex 2, 1.15",
+     "Every mets:file MIMETYPE is the media type Siegfried (PRONOM) gives for its component."),
     ("kom4", "34", "UP", "decree 259/2012 § 23(2); NA information sheet 3/2020",
-     ("A PDF kept as the latest original or output-format original of a digital document is PDF/A (not checked "
-     "for records settled by 31 July 2012).")),
+     ("A PDF kept as the latest original or output-format original of a digital document is PDF/A (not checked in "
+     "a base entity settled by 31 July 2012 or without that date).")),
 ]
 
 # rules that judge whether the disposal is due, or record that it took place
-DISPOSAL_TIME = frozenset({"obs64", "obs65", "obs77", "obs78"})
+DISPOSAL_TIME = frozenset({"obs64", "obs65", "obs77", "obs78", "obs79", "obs80"})
 
 
 @cache
