@@ -115,7 +115,10 @@ def test_manifest_and_services(repo: Repository, tmp_path: Path) -> None:
     assert r["pages"] == 4 and r["base_url"] == "https://knihovna.example/iiif/kronika/"
     doc = json.loads((out / "manifest.json").read_text("utf-8"))
     assert check_presentation3(doc) == []
-    assert [c["label"]["none"] for c in doc["items"]] == [["[1]"], ["[2]"], ["[3]"], ["[4]"]]
+    # labels: the ORDERLABEL, then the NDK page type in words (a normal page by its label alone)
+    assert [c["label"]["none"] for c in doc["items"]] == [["[1] front cover"], ["[2] title page"], ["[3]"],
+                                                          ["[4] back cover"]]
+    assert doc["start"] == {"id": "https://knihovna.example/iiif/kronika/canvas/p0002", "type": "Canvas"}
     assert doc["label"] == {"none": ["Pamětní kniha obce Lhota"]}
     meta = {m["label"]["en"][0]: m["value"]["none"] for m in doc["metadata"]}
     assert meta["Creator"] == ["Novák, Jan"] and meta["Date"] == ["1921"]
@@ -161,14 +164,14 @@ def test_viewer_shows_first_page_in_chromium(repo: Repository, tmp_path: Path) -
     budget = "--virtual-time-budget=10000"
     dom = dump_dom(browser, page, budget, "--window-size=1600,2200")  # big: full-resolution tiles
     assert 'data-tiles-loaded="' in dom and "data-tiles-failed" not in dom, dom[:500]
-    assert "[1] (1 / 3)" in dom
+    assert "[1] front cover (1 / 3)" in dom
     shot = Image.open(screenshot(browser, page, tmp_path / "shot.png", budget, "--window-size=1000,700"))
     viewer = shot.convert("RGB").crop((260, 0, 1000, 700))  # right of the page list
     red = sum(1 for x in range(0, viewer.width, 3) for y in range(0, viewer.height, 3)
               if _near(viewer.getpixel((x, y)), FIRST_PAGE_COLOUR))
     assert red > 2000, red  # page 1's red band fills the top of the viewer
     dom = dump_dom(browser, page, budget, fragment="#p0002")  # a link to page 2 opens page 2
-    assert "[2] (2 / 3)" in dom and "data-tiles-failed" not in dom
+    assert "[2] title page (2 / 3)" in dom and "data-tiles-failed" not in dom
 
 
 def _near(px: Any, colour: tuple[int, int, int]) -> bool:

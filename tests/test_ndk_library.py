@@ -17,7 +17,7 @@ from archa.ingest.ingest import ingest
 from archa.repository.pages import alto_text
 from archa.repository.repo import Repository
 from archa.transfer.ndk.importer import STRUCTURE
-from tests.ndk_maker import PspSpec, alto, make_psp
+from tests.ndk_maker import PspSpec, alto, make_psp, page_type
 
 METS = "{http://www.loc.gov/METS/}"
 
@@ -53,8 +53,11 @@ def test_psp_to_aip_with_pages(repo: Repository, tmp_path: Path, kind: str) -> N
     assert any(h.endswith(f"mets_{psp.name}.xml") for h in groups["original"])
     maps = {(m.get("TYPE"), m.get("LABEL")): m for m in mets.iter(f"{METS}structMap")}
     order = maps[("PHYSICAL", "page order")]
-    page_divs = [d for d in order.iter(f"{METS}div") if d.get("TYPE") == "page"]
+    page_divs = order.findall(f"{METS}div/{METS}div")  # the volume's div, a div per page in it
     assert [d.get("ORDER") for d in page_divs] == ["1", "2", "3", "4", "5"]
+    # each page keeps its NDK page type as its div's TYPE
+    assert [d.get("TYPE") for d in page_divs] == [page_type(spec, n) for n in range(1, 6)] == \
+        ["frontCover", "titlePage", "normalPage", "normalPage", "backCover"]
     assert all(len(d.findall(f"{METS}fptr")) == 5 for d in page_divs)  # mc, uc, alto, txt, amdsec
     logical = maps[("LOGICAL", "logical structure")]
     types = [d.get("TYPE") for d in logical.iter(f"{METS}div")]
@@ -152,7 +155,8 @@ def test_update_keeps_pages_and_reindexes(repo: Repository, tmp_path: Path) -> N
     assert hits("chyba") == []  # only in v1, no longer the head
     mets = etree.parse(str(repo.hot.object_path(aip) / "v2/content/METS.xml")).getroot()
     order = next(m for m in mets.iter(f"{METS}structMap") if m.get("LABEL") == "page order")
-    assert [d.get("ORDER") for d in order.iter(f"{METS}div") if d.get("TYPE") == "page"] == ["1", "2"]
+    assert [(d.get("ORDER"), d.get("TYPE")) for d in order.findall(f"{METS}div/{METS}div")] == \
+        [("1", "frontCover"), ("2", "titlePage")]
     r = CliRunner().invoke(cli, ["catalog", "rebuild", "--check", "--repo", str(repo.root)])
     assert r.exit_code == 0, r.output
 

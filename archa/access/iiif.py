@@ -3,8 +3,10 @@
 Layout of OUT (a directory):
 
     manifest.json             IIIF Presentation 3: one canvas per page (label from the
-                              METS ORDERLABEL), metadata from MODS, ranges from the
-                              logical structure (chapters, articles)
+                              METS ORDERLABEL and the NDK page type: "[1] front cover",
+                              a normal page by its number alone; `start` at the title
+                              page), metadata from MODS, ranges from the logical
+                              structure (chapters, articles)
     iiif/p0001/info.json      a level-0 IIIF Image API 3 service per page, with its JPEG
     iiif/p0001/...            tiles and sizes made from the user copy (archa/access/tiles.py)
     index.html                a page viewer (OpenSeadragon, vendored in viewer/) that works
@@ -23,6 +25,7 @@ from __future__ import annotations
 import html
 import itertools
 import json
+import re
 import shutil
 import time
 import uuid
@@ -51,6 +54,16 @@ class IiifPage:
     label: str
     key: str  # p0001
     tiled: Tiled
+    type: str = ""  # the NDK page type (titlePage, normalPage, ...)
+
+
+def page_label(label: str, page_type: str) -> str:
+    """A page's label for people: its ORDERLABEL, then its NDK page type in words unless it is
+    a normal page ("[1] front cover", "[2] title page", "5")."""
+    if not page_type or page_type in ("normalPage", "page"):
+        return label
+    words = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", page_type).lower()
+    return f"{label} {words}".strip()
 
 
 class _Scratch:
@@ -91,7 +104,7 @@ def manifest(base: str, title: str, metadata: list[tuple[str, str]], pages: list
         w, h = p.tiled.sizes[-1]
         canvas = f"{base}canvas/{p.key}"
         canvases.append({
-            "id": canvas, "type": "Canvas", "label": _lang(p.label or str(p.seq)),
+            "id": canvas, "type": "Canvas", "label": _lang(page_label(p.label or str(p.seq), p.type)),
             "width": p.tiled.width, "height": p.tiled.height,
             "thumbnail": [{"id": f"{service}/full/{p.tiled.sizes[0][0]},{p.tiled.sizes[0][1]}/0/default.jpg",
                            "type": "Image", "format": "image/jpeg", "width": p.tiled.sizes[0][0],
@@ -118,6 +131,9 @@ def manifest(base: str, title: str, metadata: list[tuple[str, str]], pages: list
         "@context": PRESENTATION, "id": f"{base}manifest.json", "type": "Manifest", "label": _lang(title),
         "metadata": [{"label": {"en": [k]}, "value": {"none": v}} for k, v in grouped.items()],
         "behavior": ["paged"], "items": canvases}
+    title_page = next((p for p in pages if p.type == "titlePage"), None)
+    if title_page is not None:
+        doc["start"] = {"id": f"{base}canvas/{title_page.key}", "type": "Canvas"}
     if children.get(""):
         doc["structures"] = [rng(s, counter) for s in children[""]]
     return doc
@@ -127,7 +143,8 @@ def _viewer_html(title: str, metadata: list[tuple[str, str]], pages: list[IiifPa
     sources = [{**info_json(f"iiif/{p.key}", p.tiled)} for p in pages]  # relative ids: works from file://
     thumbs = "".join(
         f'<li><a href="#{p.key}" data-i="{i}"><img alt="" loading="lazy" src="iiif/{p.key}/full/'
-        f'{p.tiled.sizes[0][0]},{p.tiled.sizes[0][1]}/0/default.jpg"><span>{html.escape(p.label or str(p.seq))}'
+        f'{p.tiled.sizes[0][0]},{p.tiled.sizes[0][1]}/0/default.jpg"><span>'
+        f'{html.escape(page_label(p.label or str(p.seq), p.type))}'
         f'</span></a></li>' for i, p in enumerate(pages))
     meta = "".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(v)}</dd>" for k, v in metadata if v)
     data = json.dumps(sources).replace("</", "<\\/")
@@ -218,6 +235,8 @@ def export_iiif(repo: Repository, aip_id: str, out: Path, version: str | None = 
                                hint="audit the copies (archa fixity audit --aip ID) and repair them")
         doc = read_structure(scratch.paths[STRUCTURE].read_bytes()) if STRUCTURE in scratch.paths else None
         doc = doc or {}
+        types = {int(p["order"]): str(p.get("type") or "") for p in doc.get("pages", [])
+                 if str(p.get("order", "")).isdigit()}
         title = str(doc.get("title") or cat.live_aip(aip_id)["label"] or aip_id)
         metadata = [(str(k), str(v)) for k, v in doc.get("metadata", [])]
         done = [0]
@@ -236,7 +255,7 @@ def export_iiif(repo: Repository, aip_id: str, out: Path, version: str | None = 
             done[0] += 1
             if progress:
                 progress("tiles", done[0], len(pages))
-            return IiifPage(int(p["seq"]), str(p["label"]), key, tiled)
+            return IiifPage(int(p["seq"]), str(p["label"]), key, tiled, types.get(int(p["seq"]), ""))
 
         with ThreadPoolExecutor(max(1, jobs)) as pool:  # Pillow decodes and encodes without the GIL
             made = list(pool.map(one, pages))

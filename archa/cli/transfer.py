@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from archa.cli.common import Progress, emit_json, json_option, open_repo, repo_option
-from archa.errors import SipRejected, UsageError
+from archa.errors import Finding, SipRejected, UsageError
 from archa.units import human_bytes
 
 if TYPE_CHECKING:
@@ -92,7 +92,7 @@ def _run(ctx: click.Context, kind: str, sip: Path, out: Path | None, meta: tuple
         click.echo(f"{result.out}: BagIt bag of {result.source} ({kind}), {result.files} files, "
                    f"{human_bytes(result.bytes)}")
         for f in result.findings:
-            click.echo(f"  {f.severity}: {f}")
+            click.echo(_finding_line(f))
     if then_ingest:
         assert repo is not None
         from archa.ingest.ingest import ingest
@@ -105,6 +105,11 @@ def _run(ctx: click.Context, kind: str, sip: Path, out: Path | None, meta: tuple
         repo.close()
     if as_json:
         emit_json(d)
+
+
+def _finding_line(f: Finding) -> str:
+    """A finding as a line of text, with the reference validator's rule it matches (NDK)."""
+    return f"  {f.severity}: {f}" + (f" [{f.rule}]" if f.rule else "")
 
 
 def _echo_ingest(r: IngestResult, as_json: bool) -> None:
@@ -131,7 +136,7 @@ def _ingest_directly(repo: Repository, kind: str, sip: Path, pairs: list[tuple[s
         click.echo(f"{result.source} ({kind}): {result.files} files, {human_bytes(result.bytes)}, bagged into the "
                    "repository")
         for f in result.findings:
-            click.echo(f"  {f.severity}: {f}")
+            click.echo(_finding_line(f))
     _echo_ingest(r, as_json)
     if as_json:
         emit_json({"transfer": {**result.as_dict(), "out": ""}, "ingest": r.as_dict()})
@@ -215,8 +220,11 @@ def transfer_ndk(ctx: click.Context, **kw: Any) -> None:
     item list with matching digests, info, main and page METS (MODS, DC, MIX, PREMIS) and
     ALTO valid against the standard's schemas, every page's master copy, user copy, ALTO,
     text and technical METS present and in the METS fileSec, JPEG 2000 files valid
-    (jpylyzer) with lossless master and lossy user copies. Any error rejects the package
-    (exit 2) with every finding and its NDK code; the page order and sections go to ingest.
+    (jpylyzer) with lossless master and lossy user copies; the structure (METS headers, the
+    five fileGrp, the PHYSICAL structMap with the edition's page types, the page METS, the
+    MODS of each level) by the edition's rules of the national NDK Komplexní validátor. Any
+    error rejects the package (exit 2) with every finding, its NDK code and the validator rule
+    it matches; the page order, page types and sections go to ingest.
 
     \b
     Example:

@@ -55,6 +55,7 @@ class MetsPage:
     order: int
     label: str
     files: tuple[str, ...]  # logical paths: master copy first
+    type: str = "page"  # the div TYPE: the NDK page type (titlePage, normalPage, ...) where the package gives one
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,8 @@ GROUPS = (("preservation", "representation"), ("access", "representation"), ("or
 
 def _page_div(page: MetsPage, ids: dict[str, str], only_first: bool = False) -> Node:
     files = page.files[:1] if only_first else page.files
-    return M.div({"TYPE": "page", "ORDER": str(page.order), "ORDERLABEL": page.label, "LABEL": page.label},
+    return M.div({"TYPE": page.type or "page", "ORDER": str(page.order), "ORDERLABEL": page.label,
+                  "LABEL": page.label},
                  *[M.fptr({"FILEID": ids[f]}) for f in files if f in ids])
 
 

@@ -4,8 +4,9 @@ Order: the package's XML and lists are read and checked (`psp.read_psp`) before 
 is copied; its files are then copied into the bag, MD5-hashed in the same read, and the
 digests compared with the MD5 file, the main METS fileSec (CHECKSUM, SIZE) and info's
 checksum of the MD5 file; last, the copies are judged: ALTO against ALTO 2.0, each page's
-technical METS against METS + MIX + PREMIS, every JPEG 2000 with jpylyzer. Any error
-rejects the package with every finding (nothing written, the source only read).
+technical METS against METS + MIX + PREMIS and the edition's page METS rules (`psp.check_amd`),
+every JPEG 2000 with jpylyzer. Any error rejects the package with every finding (nothing
+written, the source only read); each finding names the reference validator's rule it matches.
 
 The bag's payload is the package byte for byte (`data/<uuid>/...`); bag-info carries the
 title, creator, date and identifiers from MODS; the tag file `ndk-structure.json` carries
@@ -25,8 +26,9 @@ from archa.ingest.copier import ProgressFn
 from archa.ingest.extract import Limits
 from archa.metadata.xmlsafe import UnsafeXml, parse_untrusted
 from archa.transfer.folder import TransferResult
+from archa.transfer.ndk import rules as R
 from archa.transfer.ndk.jp2 import check_jp2
-from archa.transfer.ndk.psp import ROLE_NAMES, Psp, read_psp, validate
+from archa.transfer.ndk.psp import ROLE_NAMES, Page, Psp, check_amd, flag, read_psp, validate
 from archa.transfer.ndk.schemas import alto_schema, mets_schema
 from archa.transfer.package import Check, package_bag, take_payload
 
@@ -34,27 +36,32 @@ STRUCTURE = "ndk-structure.json"
 
 
 def _check_content(data: Path, psp: Psp, check: Check, jobs: int) -> None:
-    """ALTO, technical METS and JPEG 2000 checks on the copies in the bag's data/."""
+    """ALTO, technical METS (schemas, and the edition's page METS structure) and JPEG 2000
+    checks on the copies in the bag's data/."""
     from lxml import etree
 
-    def one(role: str, rel: str) -> list[Finding]:
+    def one(page: Page, role: str, rel: str) -> list[Finding]:
         path = data / psp.name / rel
         where = f"{psp.name}/{rel}"
         local = Check(where)
         if role in ("master", "user"):
             for f in check_jp2(path, role):
-                (local.warn if f.warning else local.error)(f.code, f.message, where)
+                flag(local, f.code, f.message, where, R.JP2_RULES[role], warning=f.warning)
         elif role in ("alto", "amd"):
             code, what = ("NDK017", "ALTO 2.0") if role == "alto" else ("NDK013", "METS with MIX and PREMIS")
             try:
                 root = parse_untrusted(path.read_bytes())
             except (etree.XMLSyntaxError, UnsafeXml) as e:
-                local.error(code, f"the {ROLE_NAMES[role]} is not well-formed XML: {e}", where)
+                flag(local, code, f"the {ROLE_NAMES[role]} is not well-formed XML: {e}", where,
+                     R.ALTO_XSD if role == "alto" else None)
             else:
-                validate(root, alto_schema() if role == "alto" else mets_schema(psp.edition), local, code, where, what)
+                validate(root, alto_schema() if role == "alto" else mets_schema(psp.edition), local, code, where, what,
+                         R.ALTO_XSD if role == "alto" else None)
+                if role == "amd":
+                    local.findings += check_amd(root, psp, page, where)
         return local.findings
 
-    work = [(role, rel) for page in psp.pages for role, rel in sorted(page.files.items())]
+    work = [(page, role, rel) for page in psp.pages for role, rel in sorted(page.files.items())]
     with ThreadPoolExecutor(max(1, jobs)) as pool:
         for found in pool.map(lambda w: one(*w), work):
             check.findings += found
@@ -79,16 +86,17 @@ def transfer_ndk(sip: Path, out: Path, meta: Sequence[tuple[str, str]], limits: 
                 continue
             md5 = o.digests["md5"]
             if rel in psp.md5 and psp.md5[rel] != md5:
-                check.error("NDK008", f"MD5 differs from {psp.md5_file}", key, psp.md5[rel], md5)
+                flag(check, "NDK008", f"MD5 differs from {psp.md5_file}", key, R.MD5_SUMS, psp.md5[rel], md5)
             item = psp.listed.get(rel)
             if item is not None and item.size is not None and item.size != o.size:
-                check.error("NDK016", f"size differs from mets:file {item.file_id} SIZE in {psp.mets}", key,
-                            str(item.size), str(o.size))
+                flag(check, "NDK016", f"size differs from mets:file {item.file_id} SIZE in {psp.mets}", key, R.SIZES,
+                     str(item.size), str(o.size))
             if item is not None and item.md5 and item.md5 != md5:
-                check.error("NDK016", f"MD5 differs from mets:file {item.file_id} CHECKSUM in {psp.mets}", key,
-                            item.md5, md5)
+                flag(check, "NDK016", f"MD5 differs from mets:file {item.file_id} CHECKSUM in {psp.mets}", key,
+                     R.CHECKSUMS, item.md5, md5)
             if rel == psp.md5_file and psp.info_md5 and psp.info_md5 != md5:
-                check.error("NDK011", f"MD5 differs from the checksum {psp.info} gives for it", key, psp.info_md5, md5)
+                flag(check, "NDK011", f"MD5 differs from the checksum {psp.info} gives for it", key, R.INFO_CHECKSUM,
+                     psp.info_md5, md5)
         _check_content(draft.data, psp, check, jobs)
         check.reject_if_errors()
         pages = len(psp.pages)
@@ -101,9 +109,11 @@ def transfer_ndk(sip: Path, out: Path, meta: Sequence[tuple[str, str]], limits: 
         draft.info = [(k, v) for k, v in info if v] + list(meta)
         draft.tag_files[STRUCTURE] = json.dumps(psp.structure(), ensure_ascii=False, indent=1) + "\n"
         draft.tag_files["transfer-report.txt"] = "".join(
-            [(f"archa transfer ndk {sip}: NDK {psp.kind} {psp.version} ({psp.edition} schemas), {pages} pages, "
-             f"{len(psp.sections)} logical sections, {len(outcomes)} files\n")]
-            + [f"{f.code}\t{f.path}\t{f.message}\n" for f in check.findings])
+            [(f"archa transfer ndk {sip}: NDK {psp.kind} {psp.version} ({psp.edition} schemas, "
+              f"{psp.rules.fdmf if psp.rules else '?'} rules), {pages} pages, {len(psp.sections)} logical sections, "
+              f"{len(outcomes)} files\n")]
+            + [f"{f.code}\t{f.path}\t{f.message}" + (f"\t{f.rule}" if f.rule else "") + "\n"
+               for f in check.findings])
         draft.finish(out)
     return TransferResult("ndk", str(sip), str(out), draft.payload_files, draft.payload_bytes,
                           check.findings, draft.info), psp
