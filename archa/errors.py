@@ -32,6 +32,30 @@ def printable(text: str) -> str:
     return "".join(out)
 
 
+def utf8_text(text: str) -> str:
+    """`text` as it is when it can be stored as UTF-8 (a catalog column, a report), else as
+    `printable` shows it: a name that was not UTF-8 at its source gets \\xNN for its bytes."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return printable(text)
+    return text
+
+
+def json_utf8(data: Any, indent: int | None = None) -> str:
+    """`data` as JSON that can be stored as UTF-8: as it is, or, when a name that was not UTF-8
+    at its source (surrogate escapes) is in it, all in ASCII escapes (still valid JSON; reading
+    it back gives the name with its bytes, which `printable` shows as \\xNN)."""
+    import json
+
+    text = json.dumps(data, indent=indent, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = json.dumps(data, indent=indent)
+    return text
+
+
 def name_problem(name: str) -> str | None:
     """Why a file name cannot be kept as it is (a control character, or bytes that are not
     UTF-8), or None."""
@@ -161,14 +185,21 @@ class StorageError(ArchaError):
 
 
 class CatalogDamaged(RepositoryError):
-    """SQLite cannot read the catalog (a damaged page, not a database at all)."""
+    """SQLite cannot read the catalog (a damaged page, not a database at all), or its
+    integrity check finds it damaged (`problems`: what the check says)."""
 
     exit_code = EXIT_PROBLEMS
 
-    def __init__(self, path: str, detail: str) -> None:
+    def __init__(self, path: str, detail: str, problems: list[str] | None = None) -> None:
         super().__init__(f"{path}: the catalog is damaged ({detail})", path=path,
                          hint="nothing in storage is affected: rebuild the catalog from the storage locations "
                               "with `archa catalog rebuild --replace` (the damaged file is kept beside it)")
+        self.problems = problems or []
+
+    def as_dict(self) -> dict[str, Any]:
+        d = super().as_dict()
+        d.update(path=self.path, problems=self.problems)
+        return d
 
 
 def exit_code_for(error: BaseException) -> int:

@@ -230,7 +230,8 @@ def test_events_cli_filters_premis_and_verify(repo: Repository, aip: str) -> Non
         runner.invoke(cli, ["events", "--repo", str(repo.root), "--json"]).output))
     assert doc.findtext("p:object/p:objectIdentifier/p:objectIdentifierValue", namespaces=ns) == aip
     everything = json.loads(runner.invoke(cli, ["events", "--repo", str(repo.root), "--json"]).output)
-    assert len(everything) == len(rows) + 1  # the AIP's and the registration of its originator
+    # the AIP's, the registration of its originator, and the seal of the journal its transfer went into
+    assert len(everything) == len(rows) + 2
     r = runner.invoke(cli, ["events", "verify", "--repo", str(repo.root)])
     assert r.exit_code == 0 and r.output.startswith(f"{len(everything)} events, chain intact, matching the log in")
     repo.catalog.db.execute("UPDATE events SET detail = 'nothing happened' WHERE seq = 2")

@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from archa.cli.common import emit_json, emit_json_stream, json_option, open_repo, repo_option
+from archa.errors import EXIT_PROBLEMS
 from archa.units import human_bytes
 
 
@@ -174,16 +175,26 @@ def version_name(given: str, known: list[str]) -> str:
               help="A Dublin Core record (oai_dc:dc) replacing the descriptive metadata.")
 @click.option("--reason", required=True, help="Why: the OCFL version message and the PREMIS event.")
 @click.option("--jobs", type=click.IntRange(1, 64), help="Threads copying and hashing files.")
+@click.option("--withdraw-from-proposal", "withdraw", is_flag=True,
+              help="The AIP's record is in an open disposal proposal: take it out of the proposal first "
+                   "(recorded in the event log) instead of refusing.")
 @repo_option
 @json_option
 @click.pass_context
 def aip_update(ctx: click.Context, aip_id: str, adds: tuple[str, ...], removes: tuple[str, ...],
-               metadata: Path | None, reason: str, jobs: int | None, repo_path: str | None, as_json: bool) -> None:
+               metadata: Path | None, reason: str, jobs: int | None, withdraw: bool, repo_path: str | None,
+               as_json: bool) -> None:
     """Make the next version of an AIP: a new OCFL version holding only the new content,
     earlier versions untouched; METS, PREMIS (a new event, the version it derives from)
     and Dublin Core written anew; every storage location updated (a packed copy gets an
-    archive for the new version). A crash leaves the AIP at its previous version, or the
-    next command finishes the new one.
+    archive for the new version).
+
+    Refused (exit status 2, nothing written) when it changes nothing, and while the AIP's
+    record is in an open disposal proposal (the archive decides on the version proposed)
+    unless --withdraw-from-proposal. Exit status 1 when a copy the placement policy needs
+    could not be written (`archa storage sync` finishes it). A crash leaves the AIP at its
+    previous version, or the next command records the new one; running the same update
+    again then finishes that version instead of making another.
 
     \b
     Example:
@@ -200,12 +211,21 @@ def aip_update(ctx: click.Context, aip_id: str, adds: tuple[str, ...], removes: 
             raise click.UsageError(f"--add {item!r}: give FILE=LOGICAL_PATH")
         pairs.append((Path(src), lp))
     with open_repo(repo_path) as repo:
-        r = update_aip(repo, UpdateOptions(aip_id, reason, tuple(pairs), removes, metadata, jobs=jobs))
+        r = update_aip(repo, UpdateOptions(aip_id, reason, tuple(pairs), removes, metadata, jobs=jobs,
+                                           withdraw_from_proposal=withdraw))
     if as_json:
         emit_json(r.as_dict())
-        return
-    click.echo(f"{r.aip_id} {r.version} (from {r.previous}): {len(r.added)} added, {len(r.replaced)} replaced, "
-               f"{len(r.removed)} removed{', descriptive metadata replaced' if r.metadata else ''}; "
-               f"{r.files} files, {human_bytes(r.bytes)}; copies: {', '.join(r.copies)}")
-    for f in r.copy_failures:
-        click.echo(f"  copy to {f['location']} failed: {f['error']}")
+    else:
+        for p in r.withdrawn:
+            click.echo(f"taken out of the disposal proposal {p} (recorded in the event log)")
+        click.echo(f"{r.aip_id} {r.version} (from {r.previous}){': an interrupted run finished' if r.finished else ''}"
+                   f": {len(r.added)} added, {len(r.replaced)} replaced, {len(r.removed)} removed"
+                   f"{', descriptive metadata replaced' if r.metadata else ''}; {r.files} files, "
+                   f"{human_bytes(r.bytes)}; copies: {', '.join(r.copies)}"
+                   + ("" if r.stored else "  (NOT stored: the placement policy needs more copies)"))
+        for f in r.copy_failures:
+            click.echo(f"  error: copy to {f['location']} failed: {f['error']}", err=True)
+            if f.get("hint"):
+                click.echo(f"  hint: {f['hint']}; then run `archa storage sync`", err=True)
+    if not r.stored or r.copy_failures:
+        ctx.exit(EXIT_PROBLEMS)

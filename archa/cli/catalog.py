@@ -22,27 +22,40 @@ def catalog() -> None:
                                               "as catalog.sqlite.bak-TIME).")
 @click.option("--check", is_flag=True, help="Only compare: rebuild into a temporary file, list every difference "
                                             "from the live catalog, remove it (exit 1 when they differ).")
+@click.option("--trust", metavar="LOCATION", help="Where the locations do not agree (a history, a tombstone, an "
+                                                  "inventory), believe this one.")
 @repo_option
 @json_option
 @click.pass_context
-def catalog_rebuild(ctx: click.Context, replace: bool, check: bool, repo_path: str | None, as_json: bool) -> None:
+def catalog_rebuild(ctx: click.Context, replace: bool, check: bool, trust: str | None, repo_path: str | None,
+                    as_json: bool) -> None:
     """Reconstruct the catalog from the locations alone: AIPs, versions, files, formats and
     copies (OCFL inventories, METS/PREMIS, packed indexes, tombstones), copy states from the
     last audits, the event log row for row, transfers, originators, holds and the disposal
     procedure (the journal kept beside the log), into a new catalog, and report how it
     differs from the current one. With no catalog (deleted or lost) the result becomes the
-    catalog. --check only compares.
+    catalog. --check only compares, after SQLite's integrity check of the live catalog (a
+    damaged catalog is named, exit status 1).
+
+    A rebuild takes a history, a tombstone or an inventory only where the locations agree
+    on it (a majority of them; with two, both; a tombstone only with its deletion in that
+    history; a packed copy's expected digest from the history, not from the copy): where
+    they do not, it stops with every conflict named (exit 1) and puts nothing in place,
+    unless --trust LOCATION says which location to believe.
 
     \b
     Example:
       archa catalog rebuild --repo archive
       archa catalog rebuild --check --repo archive
+      archa catalog rebuild --replace --trust hot --repo archive
     """
     if check:
-        from archa.repository.storage import check_rebuild
+        from archa.repository.storage import check_catalog, check_rebuild
 
-        with Repository.open(resolve_repo_path(repo_path)) as repo, repo.writing():
-            report = check_rebuild(repo)
+        with Repository.open(resolve_repo_path(repo_path)) as repo:
+            check_catalog(repo)  # SQLite's own integrity check first: a damaged catalog is named, exit 1
+            with repo.writing():
+                report = check_rebuild(repo, trust)
         if as_json:
             emit_json(report.as_dict())
         else:
@@ -51,16 +64,25 @@ def catalog_rebuild(ctx: click.Context, replace: bool, check: bool, repo_path: s
                           else "the same as the live catalog, field by field"))
             for d in report.differences:
                 click.echo(f"  {d}")
-        if report.differences:
+            if report.conflicts:
+                click.echo(f"{len(report.conflicts)} thing(s) the locations do not agree on (a rebuild would stop "
+                           "here; name the location to believe with --trust LOCATION):")
+            for c in report.conflicts:
+                click.echo(f"  CONFLICT {c}")
+            for n in report.notes:
+                click.echo(f"  note: {n}")
+        if report.differences or report.conflicts:
             ctx.exit(1)
         return
     with Repository.open(resolve_repo_path(repo_path)) as repo, exclusive_lock(repo.root / "lock"):
-        out = rebuild(repo, replace=replace)
+        out = rebuild(repo, replace=replace, trust=trust)
     if as_json:
         emit_json(out.as_dict())
         return
     r = out.report
     click.echo(f"Rebuilt {r.aips} AIPs, {r.files} files, {r.copies} copies into {r.path}")
+    for n in r.notes:
+        click.echo(f"  note: {n}")
     for d in r.differences:
         click.echo(f"  {d}")
     if not out.replaced:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -91,12 +92,15 @@ def disposal_decide(proposal: str, decision: Path | None, keep: tuple[str, ...],
 @click.option("--login", metavar="ID", help="The assessor's user id (default: the system user).")
 @repo_option
 @json_option
-def disposal_transfer(proposal: str, out: Path, assessor: str, login: str | None, repo_path: str | None,
-                      as_json: bool) -> None:
+@click.pass_context
+def disposal_transfer(ctx: click.Context, proposal: str, out: Path, assessor: str, login: str | None,
+                      repo_path: str | None, as_json: bool) -> None:
     """Write a full NSESSS SIP for every record the archive selected (profile prejimka, the
     disposal procedure recorded in its metadata) or asked to see first (skartace-uplny):
     components byte for byte from a copy that verifies, each SIP checked against the
-    national rule set before OUT (new) is put in place.
+    national rule set before OUT (new) is put in place. The version and inventory digest
+    handed over are recorded. A record under a hold, or no longer the version it was
+    proposed as (at any location), is left out and named (exit status 1).
 
     \b
     Example:
@@ -111,12 +115,22 @@ def disposal_transfer(proposal: str, out: Path, assessor: str, login: str | None
         result = transfer(repo, proposal, out, Assessor(assessor, login or getpass.getuser()))
     if as_json:
         emit_json(result.as_dict())
-        return
-    click.echo(f"{len(result.sips)} SIP(s) in {result.out}")
-    for s in result.sips:
-        click.echo(f"  {s['sip']}  ({s['profile']})  {s['aip_id']}")
-    if result.without_package:
-        click.echo(f"not ERMS packages (export them with archa dip export): {', '.join(result.without_package)}")
+    else:
+        click.echo(f"{len(result.sips)} SIP(s) in {result.out}")
+        for s in result.sips:
+            click.echo(f"  {s['sip']}  ({s['profile']})  {s['aip_id']}")
+        if result.without_package:
+            click.echo(f"not ERMS packages (export them with archa dip export): {', '.join(result.without_package)}")
+        _refusals(result.held, result.held_reasons, result.changed)
+    if result.problems:
+        ctx.exit(EXIT_PROBLEMS)
+
+
+def _refusals(held: list[str], reasons: dict[str, str], changed: list[dict[str, Any]]) -> None:
+    for h in held:
+        click.echo(f"  {h}  HELD: skipped ({reasons.get(h, 'archa hold list')})")
+    for c in changed:
+        click.echo(f"  {c['aip_id']}  CHANGED since the decision: skipped: " + "; ".join(c["problems"]))
 
 
 @disposal.command("confirm")
@@ -156,8 +170,11 @@ def disposal_destroy(ctx: click.Context, proposal: str, yes: bool, repo_path: st
     """Remove every file of the records the decision lets go (to be destroyed, or taken over
     by the archive) from every storage location, leaving a tombstone with a certificate
     (certificate.html, tombstone.json, premis.xml). Held records are skipped and reported
-    (exit status 1); so is a location that cannot be reached: run it again to finish.
-    Without --yes nothing is changed.
+    (exit status 1); so is a location that cannot be reached: run it again to finish. So is
+    a record that is not what the archive decided on: another head than the version
+    proposed (and handed over), or a location holding another version or inventory than
+    the catalog records - nothing of it is removed anywhere. Without --yes nothing is
+    changed.
 
     \b
     Example:
@@ -179,8 +196,7 @@ def disposal_destroy(ctx: click.Context, proposal: str, yes: bool, repo_path: st
                        + "; ".join(d["problems"]))
         for w in result.waiting:
             click.echo(f"  {w['aip_id']}  kept for now: {w['reason']}")
-        for h in result.held:
-            click.echo(f"  {h}  HELD: skipped (archa hold list)")
+        _refusals(result.held, result.held_reasons, result.changed)
         if result.dry_run:
             click.echo(f"{len(result.destroyed)} AIP(s) would go; nothing was changed (run with --yes)")
         else:
@@ -235,7 +251,9 @@ def disposal_show(proposal: str, repo_path: str | None, as_json: bool) -> None:
         return
     click.echo(f"proposal {p['id']} ({p['state']}), due by {p['as_of_year']}, made {p['created'][:19]}, OUT {p['out']}")
     for i in items:
-        steps = [s for s in (f"decided {i['decision']} {i['decided']}" if i["decision"] else "no decision",
+        steps = [s for s in (f"proposed as {i['version']}" if i.get("version") else "",
+                             f"withdrawn {i['withdrawn'][:10]} for a new version" if i.get("withdrawn") else
+                             f"decided {i['decision']} {i['decided']}" if i["decision"] else "no decision",
                              f"transferred as {i['transfer_sip']}" if i["transferred"] else "",
                              f"taken over as {i['da_id']}" if i["confirmed"] else "",
                              f"removed {i['destroyed'][:10]}" if i["destroyed"] else "") if s]

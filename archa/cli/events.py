@@ -85,33 +85,49 @@ def events_export(out: Path, fmt: str, aip_id: str | None, since: str | None, re
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
 def events_verify(ctx: click.Context, repo_path: str | None, as_json: bool) -> None:
-    """Check the event log's hash chain: an edited, deleted, inserted or reordered row is
-    found and named; and the catalog against the copy of the log every storage location
-    holds, so that rows cut from the end, or edited and re-hashed, are found too. Exit
-    status 1 when the chain is broken.
+    """Check the event log and the journal of the catalog-only tables against everything
+    that witnesses them, and name every disagreement: the chain itself (an edited, deleted,
+    inserted or reordered row); the copy of the log and journal every storage location
+    holds (rows cut from the catalog, or edited and re-hashed there; a location holding less
+    than the catalog recorded as written there: a deleted or truncated log; seals that do
+    not verify with the seal key); the journal against the seals in the chain and the live
+    tables (holds, originators, transfers, proposals and their items) against the journal
+    replayed (a row changed behind the journal's back); the journal triggers themselves;
+    and the newest AIP versions' PREMIS against the log (events cut everywhere at once).
+    Exit status 1 when anything disagrees.
 
     \b
     Example:
       archa events verify --repo /srv/archive
     """
-    from archa.repository.eventlog import verify_anchors
+    from archa.repository.eventlog import history_problems, verify_anchors
+    from archa.repository.journal import journal_problems
 
     with open_repo(repo_path) as repo:
-        n = len(repo.catalog.events())
-        problems = verify_chain(repo.catalog.conn) + recorded_heads(repo.catalog.conn)
+        conn = repo.catalog.conn
+        n = conn.execute("SELECT COUNT(*) FROM events").fetchone()[0]
+        problems = verify_chain(conn) + recorded_heads(conn)
         anchored, behind = verify_anchors(repo)
+        journal = journal_problems(conn)
+        history = history_problems(repo)
     if as_json:
         emit_json({"events": n, "problems": [p.__dict__ for p in problems],
-                   "storage": [p.__dict__ for p in anchored], "not_yet_in_storage": behind})
+                   "storage": [p.__dict__ for p in anchored], "journal": journal, "history": history,
+                   "not_yet_in_storage": behind})
     else:
         for p in problems:
             click.echo(f"BROKEN at event {p.seq} ({p.event_id}): {p.problem}")
         for a in anchored:
-            click.echo(f"BROKEN at event {a.seq}: {a.problem}")
+            click.echo(f"BROKEN at event {a.seq}: {a.problem}" if a.seq else f"BROKEN: {a.problem}")
+        for line in journal:
+            click.echo(f"BROKEN journal: {line}")
+        for line in history:
+            click.echo(f"BROKEN history: {line}")
         for loc, k in sorted(behind.items()):
             click.echo(f"note: {loc} does not hold the newest {k} events yet (the next writing command writes them)")
-        bad = problems or anchored
+        bad = problems or anchored or journal or history
         click.echo(f"{n} events, chain {'intact' if not bad else 'BROKEN'}"
-                   + ("" if bad else f", matching the log in {len(repo.config.locations)} storage locations"))
-    if problems or anchored:
+                   + ("" if bad else f", matching the log in {len(repo.config.locations)} storage locations; "
+                                     "journal, tables and triggers agree"))
+    if problems or anchored or journal or history:
         ctx.exit(1)

@@ -57,8 +57,13 @@ def fixity_audit(ctx: click.Context, mode: str, aip_id: str | None, location: st
     packed copies streamed once through zstd and tar. Failed and never-audited copies come
     first, so a nightly run with a time budget covers every copy in turn.
 
-    Exit status: 0 all audited copies are sound, 1 damage or missing copies found (the
-    repair command is printed for each), 2 the audit could not run.
+    Whatever the budgets, every copy the placement policy requires that the catalog does not
+    record (FIX013: each location receives a copy of every version) and every version not
+    stored (FIX014) is named too, with the command that makes it.
+
+    Exit status: 0 every audited copy is sound and every required copy is there, 1 damage,
+    a missing copy or a version not stored found (the command that fixes it is printed for
+    each), 2 the audit could not run.
 
     \b
     Example:
@@ -87,16 +92,28 @@ def fixity_audit(ctx: click.Context, mode: str, aip_id: str | None, location: st
             for f in a.findings:
                 click.echo(f"  {f}")
             click.echo(f"  repair: {a.repair_command}")
+        for s in summary.shortfalls:
+            click.echo(f"MISSING: {s.aip_id} {s.version} at {s.location}" if s.location
+                       else f"NOT STORED: {s.aip_id} {s.version}")
+            click.echo(f"  {s.finding}")
+            click.echo(f"  fix: {s.fix}")
         for a in summary.audits:
             if a.state == "ok":
                 for f in a.findings:
                     click.echo(f"warning: {a.aip_id} {a.version} at {a.location}: {f}")
         click.echo(f"{d['copies']} copies, {d['files']} files, {human_bytes(d['bytes'])} in {d['seconds']:.1f} s "
                    f"({d['mb_per_s']} MB/s); {d['failures']} failed"
+                   + (f"; {_count(d['missing_copies'], 'required copy', 'required copies')} missing"
+                      if d["missing_copies"] else "")
+                   + (f"; {_count(d['not_stored'], 'version')} not stored" if d["not_stored"] else "")
                    + (f"; {d['not_reached']} left for the next run" if d["not_reached"] else "")
                    + (f"; {d['busy']} being written by another command, left for the next run" if d["busy"] else ""))
-    if summary.failures:
+    if not summary.ok:
         ctx.exit(1)
+
+
+def _count(n: int, one: str, many: str = "") -> str:
+    return f"{n} {one if n == 1 else many or one + 's'}"
 
 
 @click.command("repair")

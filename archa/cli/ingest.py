@@ -27,10 +27,13 @@ from archa.units import human_bytes
                    "version, or refused.")
 @click.option("--allow-duplicate", is_flag=True,
               help="Store a SIP whose payload, or External-Identifier, an AIP holds already as another AIP.")
+@click.option("--withdraw-from-proposal", "withdraw", is_flag=True,
+              help="Records held already by an AIP in an open disposal proposal: take it out of the proposal "
+                   "(recorded in the event log) and store the SIP as its next version, instead of refusing (DUP005).")
 @click.pass_context
 def ingest_command(ctx: click.Context, sips: tuple[Path, ...], watch_dir: Path | None, repo_path: str | None,
                    as_json: bool, engine: str | None, jobs: int | None, message: str, originator: str | None,
-                   new_version: bool, allow_duplicate: bool) -> None:
+                   new_version: bool, allow_duplicate: bool, withdraw: bool) -> None:
     """Validate SIPs (BagIt bags: directories, .zip, .tar, .tar.gz, .tgz, .tar.zst) and
     store each as a new AIP.
 
@@ -40,7 +43,9 @@ def ingest_command(ctx: click.Context, sips: tuple[Path, ...], watch_dir: Path |
 
     Records that arrive again (an ERMS package's entity, by its id and source, held by
     an AIP already) are not stored twice: unchanged, the SIP is refused (DUP001); changed,
-    it becomes that AIP's next version (or, with --refuse-duplicates, is refused: DUP002).
+    it becomes that AIP's next version (or, with --refuse-duplicates, is refused: DUP002);
+    while that AIP is in an open disposal proposal it is refused (DUP005) unless
+    --withdraw-from-proposal takes it out of the proposal first.
     A bag whose payload (every file, name and digest) or External-Identifier an AIP holds
     already is refused (DUP001, DUP004) unless --allow-duplicate.
 
@@ -72,7 +77,9 @@ def ingest_command(ctx: click.Context, sips: tuple[Path, ...], watch_dir: Path |
             try:
                 result = ingest(repo, sip, IngestOptions(engine=engine, jobs=jobs, message=message,
                                                          originator=originator, new_version=new_version,
-                                                         allow_duplicate=allow_duplicate), progress)
+                                                         allow_duplicate=allow_duplicate,
+                                                         withdraw_from_proposal=withdraw),
+                                progress)
             finally:
                 progress.close()
             results.append(result)

@@ -211,9 +211,10 @@ def _parse_bag_info(bag: Bag) -> None:
             bag.add("BAG019", f"line {n}: not 'Label: Value'", "bag-info.txt", found=line)
 
 
-def _walk(bag: Bag, top: str) -> Iterator[tuple[str, os.stat_result]]:
+def _walk(bag: Bag, top: str, skip: str = "") -> Iterator[tuple[str, os.stat_result]]:
     """Every regular file below `bag.root/top` as (bag-relative path, stat); links and
-    special files become findings and are not followed."""
+    special files become findings and are not followed. The directory `skip` is not entered
+    (the payload, walked on its own: each of its problems is reported once)."""
     stack = [top]
     while stack:
         rel = stack.pop()
@@ -235,7 +236,8 @@ def _walk(bag: Bag, top: str) -> Iterator[tuple[str, os.stat_result]]:
                 bag.add("BAG015", "symbolic link in the bag (links are never followed: "
                                   "replace it with the file itself)", p)
             elif stat.S_ISDIR(st.st_mode):
-                stack.append(p)
+                if p != skip:
+                    stack.append(p)
             elif stat.S_ISREG(st.st_mode):
                 yield p, st
             else:
@@ -322,8 +324,8 @@ def open_bag(root: Path, db: sqlite3.Connection | None = None) -> Bag:
 
     # tag files: everything outside data/
     manifests: list[tuple[str, str, bool]] = []
-    for name, _st in _walk(bag, ""):
-        if name.startswith("data/") or name == "data":
+    for name, _st in _walk(bag, "", skip="data"):
+        if name == "data":
             continue
         m = _MANIFEST.match(name)
         if m:

@@ -229,6 +229,11 @@ def extract(path: Path, dest: Path, limits: Limits) -> list[Finding]:
                                       f"({', '.join(ARCHIVE_SUFFIXES)})", str(path))]
     except _LimitExceeded as e:
         return [Finding(e.code, f"the archive exceeds the policy limit: {e}", sip)]
+    except UnicodeDecodeError as e:  # zipfile: a member name flagged UTF-8 that is not
+        name = bytes(e.object).decode("utf-8", "surrogateescape")
+        return [Finding("SIP002", "unsafe member name (the ZIP says its names are UTF-8, but this one is not; "
+                                  "zipfile stops at the first such name): rename it and pack the bag again",
+                        f"{sip}!{name}")]
     except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError, ValueError) as e:
         return [Finding("SIP006", f"the archive is corrupt or unreadable: {e}", sip)]
     return []

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import archa
-from archa.errors import Finding, SipRejected
+from archa.errors import Finding, SipRejected, json_utf8, utf8_text
 from archa.ingest.bag import Bag, load_original_names, open_bag
 from archa.ingest.copier import SMALL, CopyJob, CopyOutcome, ProgressFn, copy_stream
 from archa.ingest.extract import Limits, archive_kind, extract, find_bag_root
@@ -71,6 +71,7 @@ class IngestOptions:
     originator: str | None = None  # an originator id; else found from bag-info (lifecycle/originators.py)
     new_version: bool = True  # records held already, changed: the AIP's next version (else refused)
     allow_duplicate: bool = False  # store a bag whose payload or External-Identifier an AIP holds already
+    withdraw_from_proposal: bool = False  # a resubmission of a record in an open disposal proposal takes it out
 
 
 @dataclass
@@ -132,6 +133,7 @@ class _Ingest:
                  progress: ProgressFn | None, make_bag: Callable[[Path], TransferResult] | None = None) -> None:
         self.repo = repo
         self.sip = sip
+        self.sip_name = utf8_text(sip.name)  # in labels and events: a name not UTF-8 with \xNN for its bytes
         self.make_bag = make_bag  # the SIP is a transfer to bag in the work area (ingest_transfer)
         self.transfer: TransferResult | None = None
         self.preflush: BackgroundSync | None = None
@@ -330,7 +332,7 @@ class _Ingest:
     def _commit(self, work: Path, bag: Bag, builder: VersionBuilder, files: StagedFiles) -> IngestResult:
         created = now_iso()
         ident = get_identifier(self.engine)
-        label = title_from(bag.info, self.sip.name)
+        label = title_from(bag.info, self.sip_name)
         n_payload, payload_bytes = files.count(PAYLOAD)
         n_files, files_bytes = files.count()
         unidentified = files.count(f"{PAYLOAD} AND puid = '{UNKNOWN}'")[0]
@@ -350,7 +352,7 @@ class _Ingest:
                   f"({ident.signature_version}); "
                   f"{unidentified} unidentified",
                   engine_agent, self.aip_id, "v1", transfer_id=self.transfer_id),
-            Event("ingestion", "success", f"SIP {self.sip.name} ingested as {self.aip_id} v1; "
+            Event("ingestion", "success", f"SIP {self.sip_name} ingested as {self.aip_id} v1; "
                   f"{chain_head(self.repo.catalog.conn)}",
                   ARCHA_AGENT, self.aip_id, "v1", self.repo.hot_location, self.transfer_id),
         ]
@@ -426,7 +428,7 @@ class _Ingest:
         self.repo.apply_journal(journal)
         self.keep_journal = False
         summary = self.repo.catalog.format_summary(self.aip_id, "v1")
-        return IngestResult(self.aip_id, "v1", self.transfer_id, str(self.sip), n_payload,
+        return IngestResult(self.aip_id, "v1", self.transfer_id, utf8_text(str(self.sip)), n_payload,
                             payload_bytes, summary, warnings, originator=self.assignment.originator.id,
                             notes=[self.assignment.note] if self.assignment.note else [])
 
@@ -506,14 +508,15 @@ class _Ingest:
                         if r.role == "payload" and held.payload.get(r.logical_path) != new[r.logical_path])
         removed = tuple(lp for lp in held.payload if lp not in new)
         dc = work / "resubmitted-dc.xml"
-        dc.write_bytes(build_dc(held.aip_id, bag.info, title_from(bag.info, self.sip.name)))
+        dc.write_bytes(build_dc(held.aip_id, bag.info, title_from(bag.info, self.sip_name)))
         n_payload = len(new)
         payload_bytes = files.count(PAYLOAD)[1]
         warnings = [w for w in bag.findings + self.findings if not w.is_error]
-        reason = (f"{self.options.message}: SIP {self.sip.name} brings records held already "
+        reason = (f"{self.options.message}: SIP {self.sip_name} brings records held already "
                   f"({len(changed)} files new or changed, {len(removed)} gone)")
         opts = UpdateOptions(held.aip_id, reason, add=changed, remove=removed, metadata=dc,
                              user=self.options.user, engine=self.engine, jobs=self.jobs,
+                             withdraw_from_proposal=self.options.withdraw_from_proposal,
                              submission=tuple((staged / r.content_path, r.logical_path) for r, _d in files
                                               if r.role == "submission"),
                              retention=tuple(r.row(held.aip_id) for r in self.retention),
@@ -522,7 +525,7 @@ class _Ingest:
                                                          aip_id=held.aip_id))
         with self.repo.aip_lock(held.aip_id):
             up = _Update(self.repo, opts, self.progress).run()
-        return IngestResult(held.aip_id, up.version, self.transfer_id, str(self.sip), n_payload, payload_bytes,
+        return IngestResult(held.aip_id, up.version, self.transfer_id, utf8_text(str(self.sip)), n_payload, payload_bytes,
                             self.repo.catalog.format_summary(held.aip_id, up.version), warnings, stored=up.stored,
                             copies=up.copies, copy_failures=up.copy_failures,
                             originator=self.repo.catalog.aip(held.aip_id)["originator_id"] or "",
@@ -543,6 +546,7 @@ class _Ingest:
 
     def _record_rejection(self, rej: SipRejected) -> None:
         record_rejection(self.repo, self.sip, rej, self.transfer_id, self.received)
+        rej.transfer_id = rej.transfer_id or self.transfer_id  # a transfer's own rejection: say where it is
 
 
 def _moved(jobs: Iterable[tuple[CopyJob, tuple[dict[str, str], bool]]], alg: str, note: ProgressFn,
@@ -568,11 +572,17 @@ def _moved(jobs: Iterable[tuple[CopyJob, tuple[dict[str, str], bool]]], alg: str
 
 def transfer_row(transfer_id: str, sip: Path, received: str, status: str, files: int, size: int,
                  findings: list[Finding], aip_id: str = "") -> dict[str, Any]:
-    import json
-
-    return {"id": transfer_id, "source": str(sip.absolute()), "received": received,
+    """The catalog's row of a transfer. A name that is not UTF-8 (a bag's file b"\\xff.txt", a
+    SIP path) is recorded too: the source as `printable` shows it, the findings as JSON with
+    the name's bytes kept (ASCII escapes), so that recording a rejection never fails."""
+    return {"id": transfer_id, "source": source_text(sip), "received": received,
             "status": status, "aip_id": aip_id, "files": files, "bytes": size,
-            "findings": json.dumps([f.as_dict() for f in findings], ensure_ascii=False)}
+            "findings": json_utf8([f.as_dict() for f in findings])}
+
+
+def source_text(sip: Path) -> str:
+    """A transfer's source as the catalog records it (`transfer_row`)."""
+    return utf8_text(str(sip.absolute()))
 
 
 def record_rejection(repo: Repository, sip: Path, rej: SipRejected, transfer_id: str = "",
@@ -581,7 +591,7 @@ def record_rejection(repo: Repository, sip: Path, rej: SipRejected, transfer_id:
     catalog; returns the transfer id. Used by ingest and by transfers that fail before it."""
     transfer_id = transfer_id or rej.transfer_id or f"urn:uuid:{uuid.uuid4()}"
     errors = [f for f in rej.findings if f.is_error]
-    detail = f"SIP {sip.name} rejected: " + "; ".join(str(f) for f in errors[:50])
+    detail = f"SIP {utf8_text(sip.name)} rejected: " + "; ".join(str(f) for f in errors[:50])
     if len(errors) > 50:
         detail += f"; and {len(errors) - 50} more"
     repo.catalog.record_rejected_transfer(

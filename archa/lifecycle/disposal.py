@@ -19,6 +19,13 @@ transfer, confirm. Destruction is in `destruction.py`.
 
 Each step appends events (`appraisal`, `transfer`, `information package creation`) and
 keeps the documents the archive sent (sha256) in the catalog.
+
+A decision binds content (issue #22): each item records the AIP version it was proposed as
+and that version's inventory digest; while the item is open no new version is made
+(`archa aip update` and a resubmitted package refuse unless the record is withdrawn from
+the proposal, an event), `transfer` records the version it hands over and refuses a record
+whose head is no longer the one proposed, and `destroy` checks both at every location.
+Records under a legal hold are neither handed over nor removed (`holds.hold_problems`).
 """
 
 from __future__ import annotations
@@ -37,6 +44,7 @@ from typing import Any
 import archa
 from archa.errors import ArchaError, UsageError
 from archa.lifecycle import ledger
+from archa.lifecycle.holds import hold_problems
 from archa.lifecycle.sips import (
     Assessor,
     check_sip,
@@ -51,7 +59,8 @@ from archa.repository.events import ARCHA_AGENT, Event, now_iso
 from archa.repository.repo import Repository, remove_tree, writes
 
 NS = "http://www.mvcr.cz/nsesss/v4"
-ITEM_FIELDS = ("aip_id", "entity_id", "entity_source", "title", "sign", "due_year", "sip", "originator_id")
+ITEM_FIELDS = ("aip_id", "entity_id", "entity_source", "title", "sign", "due_year", "sip", "originator_id", "version",
+               "inventory_digest")
 
 
 class DecisionRejected(ArchaError):
@@ -73,8 +82,8 @@ class ProposalResult:
 
     def as_dict(self) -> dict[str, Any]:
         return {"proposal": self.proposal, "out": self.out,
-                "items": [{k: i[k] for k in ("aip_id", "entity_id", "title", "sign", "due_year")} | {"sip": i["sip"]}
-                          for i in self.items],
+                "items": [{k: i[k] for k in ("aip_id", "entity_id", "title", "sign", "due_year", "sip", "version",
+                                             "inventory_digest")} for i in self.items],
                 "sips": self.sips, "held": self.held, "elsewhere": self.elsewhere}
 
 
@@ -127,7 +136,7 @@ def propose(repo: Repository, year: int, out: Path, originator: str | None = Non
             return adopted
     check_target(out)
     due = cat.retention_due(year, originator)
-    held = sorted({r["aip_id"] for r in due if cat.held(r["aip_id"])})
+    held = sorted(hold_problems(repo, sorted({r["aip_id"] for r in due})))
     open_in = ledger.open_items(cat)
     elsewhere = {r["aip_id"]: open_in[r["aip_id"]] for r in due if r["aip_id"] in open_in}
     chosen = [r for r in due if r["aip_id"] not in held and r["aip_id"] not in open_in]
@@ -145,10 +154,11 @@ def propose(repo: Repository, year: int, out: Path, originator: str | None = Non
     try:
         taken: set[str] = set()
         for r in chosen:
+            head = cat.aip(r["aip_id"])["head"]
             item = {"proposal_id": pid, "aip_id": r["aip_id"], "entity": r["entity"], "entity_id": r["entity_id"],
                     "entity_source": r["entity_source"], "title": r["title"] or r["label"], "sign": r["sign"],
-                    "due_year": r["until_year"], "sip": None, "originator_id": r["originator_id"]}
-            head = cat.aip(r["aip_id"])["head"]
+                    "due_year": r["until_year"], "sip": None, "originator_id": r["originator_id"], "version": head,
+                    "inventory_digest": _inventory_digest(repo, r["aip_id"], head)}
             pkg = stored_package(repo, r["aip_id"], head)
             if pkg is not None:
                 item["sip"] = sip_name(r["entity_id"] or r["aip_id"], taken)
@@ -181,8 +191,14 @@ def _record_proposal(repo: Repository, pid: str, year: int, originator: str | No
         cat.db.table("proposal_items").insert_all({k: v for k, v in i.items() if k != "originator_id"} for i in items)
         ledger.update_items(cat, pid, [], [Event("appraisal", "success",
                                                  f"proposed for disposal in {pid}: {i['entity']} "
-                                                 f"({i['entity_id'] or '-'}), sign {i['sign']}, due {i['due_year']}",
-                                                 ARCHA_AGENT, i["aip_id"]) for i in items])
+                                                 f"({i['entity_id'] or '-'}), sign {i['sign']}, due {i['due_year']}; "
+                                                 f"as {i['version']}, inventory {i['inventory_digest']}",
+                                                 ARCHA_AGENT, i["aip_id"], i["version"]) for i in items])
+
+
+def _inventory_digest(repo: Repository, aip_id: str, version: str) -> str:
+    """The digest of `version`'s inventory as the catalog records it (`versions.inventory_digest`)."""
+    return str(next(v["inventory_digest"] for v in repo.catalog.versions(aip_id) if v["version"] == version))
 
 
 def _adopt(repo: Repository, out: Path) -> ProposalResult | None:
@@ -198,9 +214,11 @@ def _adopt(repo: Repository, out: Path) -> ProposalResult | None:
         r = by_aip.get(i["aip_id"])
         if r is None:
             return None  # not what this repository would propose now: treat OUT as taken
+        version = i.get("version") or cat.aip(i["aip_id"])["head"]  # the version OUT was made from
         items.append({"proposal_id": data["proposal"], "aip_id": i["aip_id"], "entity": r["entity"],
                       "entity_id": r["entity_id"], "entity_source": r["entity_source"], "title": i["title"],
-                      "sign": i["sign"], "due_year": i["due_year"], "sip": i["sip"]})
+                      "sign": i["sign"], "due_year": i["due_year"], "sip": i["sip"], "version": version,
+                      "inventory_digest": i.get("inventory_digest") or _inventory_digest(repo, i["aip_id"], version)})
     _record_proposal(repo, data["proposal"], data["as_of_year"], data.get("originator"), out, items)
     return ProposalResult(data["proposal"], str(out), items, data.get("sips", []))
 
@@ -251,7 +269,9 @@ def decide(repo: Repository, proposal_id: str, decision: Path | None = None, kee
     """Record the archive's decision on a proposal (see the module docstring). Takes the repository lock itself. DecisionRejected names every entity that does not fit."""
     cat = repo.catalog
     ledger.proposal(cat, proposal_id)
-    items = ledger.items(cat, proposal_id)
+    everything = ledger.items(cat, proposal_id)
+    items = [i for i in everything if not i["withdrawn"]]  # taken out for a new version: no longer decided on
+    withdrawn = {(i["entity_id"] or "", i["entity_source"] or "") for i in everything if i["withdrawn"]}
     if (decision is None) == (not keep):
         raise UsageError("give the archive's list (--decision FILE) or the records to keep (--keep ID ...)")
     chosen: list[tuple[dict[str, Any], str]] = []
@@ -265,6 +285,8 @@ def decide(repo: Repository, proposal_id: str, decision: Path | None = None, kee
             if da is not None or not operation:
                 problems.append(f"{key[0]} (zdroj {key[1]!r}) carries an archive identifier, not an operation: "
                                 "this is a confirmation list (archa disposal confirm)")
+            elif not found and key in withdrawn:
+                pass  # the list was made before the record was withdrawn from the proposal
             elif not found:
                 problems.append(f"{key[0]} (zdroj {key[1]!r}) is not in proposal {proposal_id}")
             elif key in seen:
@@ -314,7 +336,13 @@ class TransferResult:
     out: str
     sips: list[dict[str, str]] = field(default_factory=list)  # {"aip_id", "sip", "profile"}
     held: list[str] = field(default_factory=list)
+    held_reasons: dict[str, str] = field(default_factory=dict)  # AIP id -> why (holds.hold_problems)
     without_package: list[str] = field(default_factory=list)
+    changed: list[dict[str, Any]] = field(default_factory=list)  # {"aip_id", "problems"}: not what was decided on
+
+    @property
+    def problems(self) -> bool:
+        return bool(self.held or self.changed)
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -323,7 +351,12 @@ class TransferResult:
 @writes
 def transfer(repo: Repository, proposal_id: str, out: Path, assessor: Assessor,
              today: date | None = None) -> TransferResult:
-    """Full SIPs of the kept records (see the module docstring). Takes the repository lock itself."""
+    """Full SIPs of the kept records (see the module docstring), each recorded with the version
+    and inventory digest it was made from. A record under a hold, or no longer the version it
+    was proposed as (`destruction.bound_problems`), is left out and named; DisposalRefused
+    (exit 1) when that leaves nothing. Takes the repository lock itself."""
+    from archa.lifecycle.destruction import bound_problems
+
     cat = repo.catalog
     ledger.proposal(cat, proposal_id)
     items = [i for i in ledger.items(cat, proposal_id) if i["decision"] in ("keep", "appraise")
@@ -335,13 +368,19 @@ def transfer(repo: Repository, proposal_id: str, out: Path, assessor: Assessor,
     check_target(out)
     day = today or date.today()
     result = TransferResult(proposal_id, str(out))
+    result.held_reasons = hold_problems(repo, sorted({i["aip_id"] for i in items}))
+    result.held = sorted(result.held_reasons)
     partial = partial_sibling(out)
     partial.mkdir()
     done: list[tuple[dict[str, Any], str, str]] = []
     try:
         taken: set[str] = set()
-        for aip_id in sorted({i["aip_id"] for i in items}):
+        for aip_id in sorted({i["aip_id"] for i in items} - set(result.held)):
             mine = [i for i in items if i["aip_id"] == aip_id]
+            changed = bound_problems(repo, aip_id, mine)
+            if changed:
+                result.changed.append({"aip_id": aip_id, "problems": changed})
+                continue
             aip = cat.aip(aip_id)
             head = aip["head"]
             pkg = stored_package(repo, aip_id, head)
@@ -363,6 +402,14 @@ def transfer(repo: Repository, proposal_id: str, out: Path, assessor: Assessor,
             check_sip(folder, profile, day)
             result.sips.append({"aip_id": aip_id, "sip": name, "profile": profile})
             done += [(i, name, profile) for i in mine]
+        if not result.sips and result.problems:
+            raise ledger.DisposalRefused(
+                f"proposal {proposal_id}: nothing handed over",
+                [f"{a}: {result.held_reasons[a]}" for a in result.held]
+                + [f"{c['aip_id']}: {'; '.join(c['problems'])}" for c in result.changed],
+                hint="nothing was written; a hold: see `archa hold list`; a record not the version proposed: "
+                     "audit it (archa fixity audit), or withdraw it (archa aip update --withdraw-from-proposal) "
+                     "and propose it again")
         if not result.sips:
             raise UsageError(f"proposal {proposal_id}: none of its kept records is an ERMS package archa can hand "
                              "over as an NSESSS SIP", hint="export them with `archa dip export` instead")
@@ -374,11 +421,16 @@ def transfer(repo: Repository, proposal_id: str, out: Path, assessor: Assessor,
         shutil.rmtree(partial, ignore_errors=True)
         raise
     stamp = now_iso()
+    heads = {i["aip_id"]: cat.aip(i["aip_id"])["head"] for i, _n, _p in done}
+    digests = {a: _inventory_digest(repo, a, v) for a, v in heads.items()}
     with cat.transaction():
-        ledger.update_items(cat, proposal_id, [(i, {"transferred": stamp, "transfer_sip": name}) for i, name, _p in done],
+        ledger.update_items(cat, proposal_id,
+                            [(i, {"transferred": stamp, "transfer_sip": name, "transferred_version": heads[i["aip_id"]],
+                                  "transferred_digest": digests[i["aip_id"]]}) for i, name, _p in done],
                             [Event("information package creation" if profile == "skartace-uplny" else "transfer",
                                    "success", f"{proposal_id}: {i['entity']} ({i['entity_id'] or '-'}) handed over as "
-                                   f"the {profile} SIP {name} in {out}", ARCHA_AGENT, i["aip_id"])
+                                   f"the {profile} SIP {name} in {out}; {heads[i['aip_id']]}, inventory "
+                                   f"{digests[i['aip_id']]}", ARCHA_AGENT, i["aip_id"], heads[i["aip_id"]])
                              for i, name, profile in done], state="transferred")
     return result
 
@@ -404,7 +456,11 @@ def confirm(repo: Repository, proposal_id: str, confirmation: Path) -> ConfirmRe
     chosen: list[tuple[dict[str, Any], tuple[str, str]]] = []
     for key, _op, da in entries:
         found = [i for i in _match(items, key) if i["decision"] == "keep"]
-        if da is None:
+        withdrawn = [i for i in _match(items, key) if i["withdrawn"]]
+        if da is not None and not found and withdrawn:
+            problems.append(f"{key[0]} (zdroj {key[1]!r}) was withdrawn from proposal {proposal_id} on "
+                            f"{withdrawn[0]['withdrawn'][:10]} for a new version; it is no longer the archive's to confirm")
+        elif da is None:
             problems.append(f"{key[0]} (zdroj {key[1]!r}) carries an operation, not the archive's identifier: this "
                             "is a decision list (archa disposal decide)")
         elif not found:

@@ -11,6 +11,10 @@ from archa.errors import UsageError
 from archa.repository.events import ARCHA_AGENT, Event, append_events, now_iso
 from archa.repository.repo import Repository, writes_beside
 
+# how a hold's placing and release read in the event log (hold_problems reads them back)
+HOLD_PLACED = "legal hold placed by "
+HOLD_RELEASED = "legal hold released by "
+
 
 @writes_beside
 def add_hold(repo: Repository, aip_id: str, reason: str, user: str | None = None) -> dict[str, Any]:
@@ -23,7 +27,7 @@ def add_hold(repo: Repository, aip_id: str, reason: str, user: str | None = None
     row = {"aip_id": aip_id, "reason": reason.strip(), "placed": now_iso(), "placed_by": who}
     with cat.transaction():
         cat.db.table("holds").insert(row)
-        append_events(cat.conn, [Event("policy assignment", "success", f"legal hold placed by {who}: {reason.strip()}",
+        append_events(cat.conn, [Event("policy assignment", "success", f"{HOLD_PLACED}{who}: {reason.strip()}",
                                        ARCHA_AGENT, aip_id)])
     return cat.holds(aip_id)[-1]
 
@@ -43,17 +47,71 @@ def remove_hold(repo: Repository, aip_id: str, reason: str, user: str | None = N
         cat.conn.execute("UPDATE holds SET released = ?, released_by = ?, release_reason = ? "
                          "WHERE aip_id = ? AND released IS NULL", [when, who, reason.strip(), aip_id])
         append_events(cat.conn, [Event("policy assignment", "success",
-                                       f"legal hold released by {who}: {reason.strip()} (placed "
+                                       f"{HOLD_RELEASED}{who}: {reason.strip()} (placed "
                                        + ", ".join(f"{h['placed'][:10]} for {h['reason']!r}" for h in held) + ")",
                                        ARCHA_AGENT, aip_id)])
     return [h for h in cat.holds(aip_id, active=False) if h["released"] == when]
+
+
+def _replay(held: dict[str, bool], row: dict[str, Any]) -> None:
+    """One event's effect on `held` (AIP id -> under a hold), for the AIPs it holds keys of."""
+    if row.get("type") != "policy assignment" or row.get("aip_id") not in held:
+        return
+    detail = row.get("detail") or ""
+    if detail.startswith(HOLD_PLACED):
+        held[row["aip_id"]] = True
+    elif detail.startswith(HOLD_RELEASED):
+        held[row["aip_id"]] = False
 
 
 def hold_problems(repo: Repository, aip_ids: list[str]) -> dict[str, str]:
     """For each of `aip_ids` that must not be removed or handed over because of a legal hold,
     why (empty when none is held). Every step that destroys a record or hands it over asks
     this, not the `holds` table alone: a hold counts when the table, the catalog's event log
-    or a location's anchored copy of the log says it is in force, and a disagreement between
-    them is itself a reason to refuse (someone changed one of them behind archa's back)."""
+    or a location's anchored copy of the log (read as far as it is intact) says it is in
+    force, and a disagreement between them is itself a reason to refuse (someone changed the
+    catalog behind archa's back: a hold row deleted with the journal triggers dropped, an
+    event edited). A location's log is compared with the catalog's as far as the location
+    holds it (the newest events may not be there yet)."""
+    from archa.repository.logscan import repo_seal_key, scan_log
+
     cat = repo.catalog
-    return {a: "under a legal hold (archa hold list)" for a in aip_ids if cat.held(a)}
+    wanted = sorted(set(aip_ids))
+    if not wanted:
+        return {}
+    table = {a: cat.held(a) for a in wanted}
+    marks = ", ".join("?" * len(wanted))
+    catalog_rows = cat.rows(f"SELECT seq, type, aip_id, detail FROM events WHERE type = 'policy assignment' AND "
+                            f"aip_id IN ({marks}) ORDER BY seq", wanted)
+    by_log = dict.fromkeys(wanted, False)
+    for r in catalog_rows:
+        _replay(by_log, r)
+    reasons: dict[str, list[str]] = {a: [] for a in wanted}
+    for a in wanted:
+        if table[a] != by_log[a]:
+            reasons[a].append(f"the holds table says it is {'held' if table[a] else 'not held'}, the catalog's event "
+                              f"log that it is {'held' if by_log[a] else 'not held'}")
+    key = repo_seal_key(repo)
+    for loc in repo.config.locations:
+        at_loc = dict.fromkeys(wanted, False)
+        scan = scan_log(repo.store(loc), key, lambda row, h=at_loc: _replay(h, row))  # type: ignore[misc]
+        if not scan.reachable:
+            continue  # nothing to compare there now; the next step that reaches it asks again
+        upto = dict.fromkeys(wanted, False)
+        for r in catalog_rows:
+            if r["seq"] <= scan.last:
+                _replay(upto, r)
+        for a in wanted:
+            if at_loc[a] != upto[a]:
+                reasons[a].append(f"the log at {loc.name} says it is {'held' if at_loc[a] else 'not held'}, the "
+                                  f"catalog's that it was {'held' if upto[a] else 'not held'} at that point")
+            elif at_loc[a] and not table[a]:
+                reasons[a].append(f"the log at {loc.name} records a hold in force that the holds table lacks")
+    out = {}
+    for a in wanted:
+        if reasons[a]:
+            out[a] = ("the catalog and the anchored log disagree on its legal hold (" + "; ".join(reasons[a])
+                      + "): the catalog was changed behind archa's back; refused (run archa events verify)")
+        elif table[a]:
+            out[a] = "under a legal hold (archa hold list)"
+    return out

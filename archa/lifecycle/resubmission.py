@@ -9,7 +9,10 @@ Ingest asks `held_already` once the bag is read. When an active AIP holds those 
   wanted;
 - entities held by several AIPs, or an AIP holding more entities than the package brings
   (a new version would lose them), are refused (DUP003): which AIP to change is for an
-  archivist to say (`archa aip update`).
+  archivist to say (`archa aip update`);
+- an AIP whose record is in an open disposal proposal gets no new version: the package is
+  refused (DUP005, raised by the update, `versions._Update`) unless the ingest was asked to
+  withdraw the record from the proposal (`--withdraw-from-proposal`, an event).
 """
 
 from __future__ import annotations

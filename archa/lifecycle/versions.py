@@ -26,9 +26,10 @@ from pathlib import Path
 from typing import Any
 
 import archa
-from archa.errors import RepositoryError, UsageError
-from archa.ingest.copier import CopyJob, ProgressFn, copy_all
+from archa.errors import ArchaError, Finding, RepositoryError, SipRejected, UsageError
+from archa.ingest.copier import CopyJob, CopyOutcome, ProgressFn, copy_all
 from archa.ingest.extract import unsafe_name
+from archa.lifecycle import ledger
 from archa.metadata.mets import MdRef, MetsFile, PageStructure, write_mets
 from archa.metadata.premis import Agent, operator_agent, read_premis, write_premis
 from archa.preservation.identify import get_identifier, identify_many
@@ -72,6 +73,8 @@ class UpdateOptions:
     retention: tuple[dict[str, Any], ...] | None = None
     transfer: dict[str, Any] | None = None
     rights: tuple[str, ...] | None = None  # access restrictions (None: the previous version's)
+    # the AIP's record is in an open disposal proposal: take it out (an event) rather than refuse
+    withdraw_from_proposal: bool = False
 
 
 @dataclass
@@ -89,6 +92,8 @@ class UpdateResult:
     stored: bool = False
     copies: list[str] = field(default_factory=list)
     copy_failures: list[dict[str, str]] = field(default_factory=list)
+    finished: bool = False  # the run found this version made by an interrupted run, and finished it
+    withdrawn: list[str] = field(default_factory=list)  # the proposals the record was taken out of
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -130,27 +135,112 @@ class _Update:
 
     def run(self) -> UpdateResult:
         t0 = time.perf_counter()
+        binding = ledger.binding_items(self.cat, self.opts.aip_id)
+        if binding and not self.opts.withdraw_from_proposal:
+            raise self._in_proposal(binding)
         files = {r["logical_path"]: r for r in self.cat.files(self.opts.aip_id, self.previous)}
         adds, removes, dc_bytes = self._validate(files)
         self.result.removed = removes
         previous_inventory = self._stored_inventory()
         work = self.repo.new_work_dir()
+        finishing = False
         try:
             builder = VersionBuilder(work / "object", self.opts.aip_id, self.alg, self.version, previous_inventory)
-            rows = self._carry(builder, files, set(removes) | {lp for _s, lp in adds}, dc_bytes is not None)
-            added = self._store_added(builder, adds, files)
-            self._commit(work, builder, files, rows, added, dc_bytes)
+            copied = self._copy_added(builder, adds)
+            adds = [(src, lp) for src, lp in adds if not self._same(builder, files, lp, copied[lp].digests[self.alg])]
+            if dc_bytes is not None and DC in files and \
+                    hashlib.new(self.alg, dc_bytes).hexdigest() == files[DC]["digest"]:
+                dc_bytes = None  # the record it holds already
+            if not adds and not removes and dc_bytes is None:
+                finishing = self._interrupted()
+                if not finishing:
+                    raise UsageError(f"nothing changed: {self.opts.aip_id} {self.previous} holds exactly that "
+                                     "already; no version was made", hint="give the files or metadata that change")
+            else:
+                rows = self._carry(builder, files, set(removes) | {lp for _s, lp in adds}, dc_bytes is not None)
+                added = self._identify(builder, adds, copied, files)
+                if binding:
+                    self._withdraw(binding)
+                self._commit(work, builder, files, rows, added, dc_bytes)
         finally:
             self.repo.release_work_dir(work, remove=not self.keep_journal)
+        if finishing:
+            return self._finish_interrupted(files, t0)
         copies = SyncResult()
         complete_copies(self.repo, self.opts.aip_id, self.version, copies, verify_source=False)
-        (v,) = [v for v in self.cat.versions(self.opts.aip_id) if v["version"] == self.version]
-        self.result.stored = bool(v["stored"])
-        self.result.copies = [c["location"] for c in self.cat.copies(self.opts.aip_id)
-                              if c["version"] == self.version and c["state"] == "ok"]
-        self.result.copy_failures = copies.failed
+        self._copies_result(self.version, copies)
         self.result.seconds = time.perf_counter() - t0
         return self.result
+
+    def _copies_result(self, version: str, copies: SyncResult) -> None:
+        (v,) = [v for v in self.cat.versions(self.opts.aip_id) if v["version"] == version]
+        self.result.stored = bool(v["stored"])
+        self.result.copies = [c["location"] for c in self.cat.copies(self.opts.aip_id)
+                              if c["version"] == version and c["state"] == "ok"]
+        self.result.copy_failures = copies.failed
+
+    # --- the open disposal procedure ---------------------------------------------------
+
+    def _in_proposal(self, items: list[dict[str, Any]]) -> ArchaError:
+        """The refusal of a change to a record in an open disposal proposal: for a resubmitted
+        package a rejection of the SIP (DUP005, recorded as ingest records every rejection)."""
+        aip_id = self.opts.aip_id
+        if self.opts.transfer is not None:
+            refusal = ledger.InOpenProposal(aip_id, items)
+            sip = str(self.opts.transfer["source"])
+            return SipRejected(sip, [Finding("DUP005", refusal.message, Path(sip).name)],
+                               transfer_id=str(self.opts.transfer["id"]),
+                               hint="nothing was stored; once the disposal procedure is over ingest it again, or "
+                                    "take the record out of the proposal and store it as the next version: "
+                                    "archa ingest --withdraw-from-proposal (recorded in the event log)")
+        return ledger.InOpenProposal(aip_id, items, hint="nothing was changed; finish the disposal procedure first, "
+                                     f"or take the record out of it: archa aip update {aip_id} ... "
+                                     "--withdraw-from-proposal (recorded in the event log)")
+
+    def _withdraw(self, items: list[dict[str, Any]]) -> None:
+        """Take the record out of its proposals (asked for with `withdraw_from_proposal`), once
+        the new version is staged and nothing is left to refuse, before it is stored."""
+        with self.cat.transaction():
+            ledger.withdraw(self.cat, items, f"{self.opts.aip_id} {self.version}: {self.opts.reason}")
+        self.result.withdrawn = sorted({i["proposal_id"] for i in items})
+
+    # --- a version an interrupted run made -----------------------------------------------
+
+    def _interrupted(self) -> bool:
+        """Whether the head is a version a run of this same update (the same reason) made and
+        was killed before finishing: some location lacks its copy. The crash was rolled
+        forward by this command's sweep; running the update again finishes that version."""
+        if self.previous == "v1":
+            return False
+        (row,) = [v for v in self.cat.versions(self.opts.aip_id) if v["version"] == self.previous]
+        if row["message"] != self.opts.reason:
+            return False
+        have = {c["location"] for c in self.cat.copies(self.opts.aip_id)
+                if c["version"] == self.previous and c["state"] == "ok"}
+        return any(loc.name not in have for loc in self.repo.config.locations)
+
+    def _finish_interrupted(self, files: dict[str, dict[str, Any]], t0: float) -> UpdateResult:
+        """Write the copies the interrupted version lacks, and report that version."""
+        aip_id, version = self.opts.aip_id, self.previous
+        prior = f"v{int(version[1:]) - 1}"
+        old = {r["logical_path"]: r for r in self.cat.files(aip_id, prior)}
+        r = self.result = UpdateResult(aip_id, version, prior, finished=True)
+        for lp, f in sorted(files.items()):
+            if f["role"] == "metadata":
+                continue
+            if lp not in old:
+                r.added.append(lp)
+            elif old[lp]["digest"] != f["digest"]:
+                r.replaced.append(lp)
+        r.removed = sorted(lp for lp, f in old.items() if f["role"] != "metadata" and lp not in files)
+        r.metadata = DC in files and DC in old and files[DC]["digest"] != old[DC]["digest"]
+        (row,) = [v for v in self.cat.versions(aip_id) if v["version"] == version]
+        r.files, r.bytes = row["files"], row["bytes"]
+        copies = SyncResult()
+        complete_copies(self.repo, aip_id, version, copies)  # the hot object re-read first: time has passed
+        self._copies_result(version, copies)
+        r.seconds = time.perf_counter() - t0
+        return r
 
     # --- steps --------------------------------------------------------------------------
 
@@ -171,14 +261,21 @@ class _Update:
         dupes = sorted({t for t in targets if targets.count(t) > 1})
         if dupes:
             raise UsageError(f"{dupes[0]}: named twice among --add and --remove", hint="name each path once")
-        for lp in removes:
-            if lp not in files:
-                raise UsageError(f"{lp}: not in {self.opts.aip_id} {self.previous}",
-                                 hint=f"see `archa aip show {self.opts.aip_id}` for its files")
+        gone = [lp for lp in removes if lp not in files]
+        if gone and self._interrupted() and all(lp in self._prior_files() for lp in gone):
+            removes = [lp for lp in removes if lp in files]  # what the interrupted run removed already
+            gone = []
+        for lp in gone:
+            raise UsageError(f"{lp}: not in {self.opts.aip_id} {self.previous}",
+                             hint=f"see `archa aip show {self.opts.aip_id}` for its files")
         dc_bytes = self._metadata() if self.opts.metadata is not None else None
         if not adds and not removes and dc_bytes is None:
             raise UsageError("nothing to change", hint="give --add, --remove or --metadata")
         return adds, removes, dc_bytes
+
+    def _prior_files(self) -> set[str]:
+        """The logical paths of the version before the head."""
+        return {r["logical_path"] for r in self.cat.files(self.opts.aip_id, f"v{int(self.previous[1:]) - 1}")}
 
     def _metadata(self) -> bytes:
         from archa.metadata.xmlsafe import read_user_xml
@@ -220,10 +317,10 @@ class _Update:
             rows.append(replace(FileRow(**{k: r[k] for k in FILE_COLUMNS}), version=self.version))
         return rows
 
-    def _store_added(self, builder: VersionBuilder, adds: list[tuple[Path, str]],
-                     files: dict[str, dict[str, Any]]) -> list[FileRow]:
+    def _copy_added(self, builder: VersionBuilder, adds: list[tuple[Path, str]]) -> dict[str, CopyOutcome]:
+        """Copy the files to add into the staged version, hashing them as they are read."""
         if not adds:
-            return []
+            return {}
         jobs = [CopyJob(lp, src, builder.content_file(lp), src.stat().st_size, (self.alg,)) for src, lp in adds]
         outcomes = copy_all(jobs, self.opts.jobs or self.repo.policy.ingest.jobs, self.progress)
         for job in jobs:
@@ -231,11 +328,27 @@ class _Update:
             if o.error or o.size != job.size:
                 raise UsageError(f"{job.src}: {o.error or 'changed size while it was read'}",
                                  hint="make the file readable and stable, then run the update again")
+        return {job.key: outcomes[job.key] for job in jobs}
+
+    @staticmethod
+    def _same(builder: VersionBuilder, files: dict[str, dict[str, Any]], lp: str, digest: str) -> bool:
+        """Whether the file added as `lp` is the one the head holds there (its staged copy is
+        dropped: the version keeps the one stored)."""
+        if lp not in files or files[lp]["digest"] != digest:
+            return False
+        builder.content_file(lp).unlink()
+        return True
+
+    def _identify(self, builder: VersionBuilder, adds: list[tuple[Path, str]], copied: dict[str, CopyOutcome],
+                  files: dict[str, dict[str, Any]]) -> list[FileRow]:
+        """Identify the files added (each new or changed) and add them to the version."""
+        if not adds:
+            return []
         engine = self.opts.engine or self.repo.policy.engine
-        found = identify_many([j.dest for j in jobs], engine)
+        found = identify_many([builder.content_file(lp) for _src, lp in adds], engine)
         rows = []
-        for (src, lp), job, fmt in zip(adds, jobs, found, strict=True):
-            o = outcomes[job.key]
+        for (src, lp), fmt in zip(adds, found, strict=True):
+            o = copied[lp]
             digest = o.digests[self.alg]
             builder.add(lp, digest)
             (self.result.replaced if lp in files else self.result.added).append(lp)

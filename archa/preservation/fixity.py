@@ -28,10 +28,12 @@ from typing import IO, Any
 
 from archa.errors import Finding, StorageError, UsageError
 from archa.ingest.staging import BATCH, scratch_db
+from archa.preservation.shortfalls import Shortfall, shortfalls
 from archa.repository.config import Location
 from archa.repository.copies import TEMPORARY, forget_members, packed_keys, temporaries
 from archa.repository.events import ARCHA_AGENT, Event
 from archa.repository.hashing import CHUNK, HashingReader, thread_buffer
+from archa.repository.leftovers import stored_content
 from archa.repository.ocfl import INVENTORY, Expected, expected_rows, object_relpath
 from archa.repository.repo import Repository, writes_beside
 from archa.repository.store import KeyMissing, Store
@@ -380,6 +382,7 @@ class AuditOptions:
 @dataclass
 class AuditSummary:
     audits: list[CopyAudit] = field(default_factory=list)
+    shortfalls: list[Shortfall] = field(default_factory=list)  # copies missing, versions not stored
     not_reached: int = 0  # selected copies left for the next run by a budget
     busy: int = 0  # selected copies another command was writing: left for the next run
     seconds: float = 0.0
@@ -388,13 +391,28 @@ class AuditSummary:
     def failures(self) -> list[CopyAudit]:
         return [a for a in self.audits if a.state != "ok"]
 
+    @property
+    def missing_copies(self) -> list[Shortfall]:
+        return [s for s in self.shortfalls if s.location]
+
+    @property
+    def not_stored(self) -> list[Shortfall]:
+        return [s for s in self.shortfalls if not s.location]
+
+    @property
+    def ok(self) -> bool:
+        """Every audited copy is sound and every copy the placement policy requires is there."""
+        return not self.failures and not self.shortfalls
+
     def as_dict(self) -> dict[str, Any]:
         nbytes = sum(a.bytes for a in self.audits)
-        return {"copies": len(self.audits), "files": sum(a.files for a in self.audits), "bytes": nbytes,
-                "seconds": round(self.seconds, 3),
+        return {"ok": self.ok, "copies": len(self.audits), "files": sum(a.files for a in self.audits),
+                "bytes": nbytes, "seconds": round(self.seconds, 3),
                 "mb_per_s": round(nbytes / self.seconds / 1e6, 1) if self.seconds else 0.0,
-                "failures": len(self.failures), "not_reached": self.not_reached, "busy": self.busy,
-                "audits": [a.as_dict() for a in self.audits]}
+                "failures": len(self.failures), "missing_copies": len(self.missing_copies),
+                "not_stored": len(self.not_stored), "not_reached": self.not_reached, "busy": self.busy,
+                "audits": [a.as_dict() for a in self.audits],
+                "shortfalls": [s.as_dict() for s in self.shortfalls]}
 
 
 def _interval(repo: Repository, tier: str) -> timedelta:
@@ -437,7 +455,8 @@ def audit_copy(repo: Repository, row: dict[str, Any], loc: Location, jobs: int, 
         else:
             audit_packed(store, row["aip_id"], row["version"], alg, expected, row["archive_sha256"] or "",
                          result, throttle)
-        for key in temporaries(store, object_relpath(row["aip_id"])):  # the lock is held: no write runs
+        stored = stored_content(repo, row["aip_id"]) if loc.kind == "ocfl" else None  # a record named like one stays
+        for key in temporaries(store, object_relpath(row["aip_id"]), stored):  # the lock is held: no write runs
             store.delete(key)
             result.add("FIX012", "temporary file left by an interrupted write: removed", key, severity="warning")
     except KeyMissing as e:
@@ -465,6 +484,8 @@ def record_audit(repo: Repository, a: CopyAudit) -> None:
 @writes_beside
 def audit(repo: Repository, opts: AuditOptions, progress: ProgressFn | None = None) -> AuditSummary:
     """Audit the selected copies within the budgets; record an event and the state of each.
+    Whatever the budgets, `summary.shortfalls` names every copy the placement policy requires
+    that the catalog does not record and every version not stored (shortfalls.py).
 
     Takes the repository lock itself, shared: ingests, updates, syncs and repairs of other
     AIPs go on meanwhile. Each copy is audited holding its AIP's lock; a copy whose AIP
@@ -474,6 +495,7 @@ def audit(repo: Repository, opts: AuditOptions, progress: ProgressFn | None = No
     rows = select(repo, opts)
     names = {loc.name: loc for loc in repo.config.locations}
     summary = AuditSummary()
+    summary.shortfalls, summary.busy = shortfalls(repo, opts.aip, opts.location)  # whatever the budgets
     throttle = Throttle(opts.rate)
     done_bytes = 0
     for i, row in enumerate(rows):

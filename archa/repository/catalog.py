@@ -134,6 +134,21 @@ def _m8(db: sqlite_utils.Database) -> None:
 JOURNALED = ("transfers", "originators", "holds", "proposals", "proposal_items", "documents")
 
 
+def journal_trigger_sql(db: Any, table: str) -> dict[str, str]:
+    """The triggers that journal `table` ({name: CREATE TRIGGER text}), as `journal_triggers`
+    creates them for its columns now (`events verify` compares them with the catalog's)."""
+    cols = [(r[1], (r[2] or "").upper()) for r in db.execute(f"PRAGMA table_info({table})").fetchall()]
+
+    def obj(alias: str) -> str:
+        return "json_object(" + ", ".join(f"'{c}', " + (f"hex({alias}.{c})" if "BLOB" in t else f"{alias}.{c}")
+                                           for c, t in cols) + ")"
+
+    return {f"journal_{table}_{op}": f"""CREATE TRIGGER journal_{table}_{op} AFTER {event} ON {table} BEGIN
+                           INSERT INTO changes (tbl, op, row) VALUES ('{table}', '{kind}', {obj(alias)}); END"""
+            for op, event, alias, kind in (("ins", "INSERT", "NEW", "upsert"), ("upd", "UPDATE", "NEW", "upsert"),
+                                           ("del", "DELETE", "OLD", "delete"))}
+
+
 def journal_triggers(db: sqlite_utils.Database, create: bool = True) -> None:
     """(Re)create, or with `create` False drop, the triggers journaling JOURNALED tables.
     A migration that changes one of those tables' columns must call this again."""
@@ -142,16 +157,8 @@ def journal_triggers(db: sqlite_utils.Database, create: bool = True) -> None:
             db.execute(f"DROP TRIGGER IF EXISTS journal_{table}_{op}")
         if not create:
             continue
-        cols = [(r[1], (r[2] or "").upper()) for r in db.execute(f"PRAGMA table_info({table})").fetchall()]
-
-        def obj(alias: str, cols: list[tuple[str, str]] = cols) -> str:
-            return "json_object(" + ", ".join(f"'{c}', " + (f"hex({alias}.{c})" if "BLOB" in t else f"{alias}.{c}")
-                                               for c, t in cols) + ")"
-
-        for op, event, alias, kind in (("ins", "INSERT", "NEW", "upsert"), ("upd", "UPDATE", "NEW", "upsert"),
-                                       ("del", "DELETE", "OLD", "delete")):
-            db.execute(f"""CREATE TRIGGER journal_{table}_{op} AFTER {event} ON {table} BEGIN
-                           INSERT INTO changes (tbl, op, row) VALUES ('{table}', '{kind}', {obj(alias)}); END""")
+        for sql in journal_trigger_sql(db, table).values():
+            db.execute(sql)
 
 
 def _m9(db: sqlite_utils.Database) -> None:
@@ -324,8 +331,19 @@ def _m12(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX events_time ON events (time)")
 
 
+def _m13(db: sqlite_utils.Database) -> None:
+    """What a disposal decision binds (issue #22): each proposal item's AIP version and that
+    version's inventory digest as proposed (`version`, `inventory_digest`) and as handed over
+    to the archive (`transferred_version`, `transferred_digest`), and when an item was
+    withdrawn from its proposal for a new version (`withdrawn`). proposal_items is
+    journaled: its triggers are made again for the new columns."""
+    for column in ("version", "inventory_digest", "transferred_version", "transferred_digest", "withdrawn"):
+        db.table("proposal_items").add_column(column, str)
+    journal_triggers(db)
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_m1, _m2, _m3, _m4, _m5, _m6, _m7, _m8, _m9, _m10,
-                                                              _m11, _m12]
+                                                              _m11, _m12, _m13]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -416,6 +434,19 @@ class Catalog:
     @property
     def schema_version(self) -> int:
         return int(self.conn.execute("PRAGMA user_version").fetchone()[0])
+
+    def integrity_problems(self, limit: int = 100) -> list[str]:
+        """What SQLite's full integrity check of the catalog file finds wrong (`PRAGMA
+        integrity_check`: every page of every b-tree, every index entry against its table, the
+        constraints), at most `limit` messages; [] when it is sound. A file SQLite cannot read
+        that far is one problem. Reads the whole file: seconds for a large catalog."""
+        found: list[str] = []
+        try:
+            for (line,) in self.conn.execute(f"PRAGMA integrity_check({int(limit)})"):
+                found.append(str(line))  # one at a time: what it said before it failed is kept
+        except sqlite3.DatabaseError as e:
+            found.append(str(e))
+        return [] if found == ["ok"] else found
 
     def migrate(self) -> None:
         """Apply every pending migration, each in its own transaction."""

@@ -47,6 +47,9 @@ class RepoConfig:
     created: str
     locations: tuple[Location, ...]
     policy: dict[str, Any] = field(default_factory=dict)
+    # a file outside the catalog and storage (mode 0600) whose bytes sign every seal of the
+    # event log (HMAC-SHA256): a location's log rewritten without it is caught (logscan.py)
+    seal_key: str = ""
 
     def location(self, name: str) -> Location:
         for loc in self.locations:
@@ -67,6 +70,7 @@ def render_config(cfg: RepoConfig) -> str:
         "[repository]",
         f"id = {_q(cfg.repository_id)}",
         f"created = {_q(cfg.created)}",
+        *([f"seal_key = {_q(cfg.seal_key)}"] if cfg.seal_key else []),
         "",
     ]
     for loc in cfg.locations:
@@ -110,7 +114,8 @@ def load_config(root: Path) -> RepoConfig:
                                  f"tier one of {TIERS}")
             locs.append(loc)
         return RepoConfig(repository_id=raw["repository"]["id"], created=raw["repository"]["created"],
-                          locations=tuple(locs), policy=raw.get("policy", {}))
+                          locations=tuple(locs), policy=raw.get("policy", {}),
+                          seal_key=str(raw["repository"].get("seal_key", "")))
     except (KeyError, TypeError, ValueError) as e:
         raise RepositoryError(f"{path}: malformed configuration: {e}", path=str(path),
                               hint="compare it with the file `archa init` writes") from None

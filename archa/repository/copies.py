@@ -24,7 +24,7 @@ import os
 import re
 import tarfile
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -377,20 +377,25 @@ def restore_packed(stores: list[tuple[Store, str]], aip_id: str, dest: Path) -> 
 
 # the temporary names of Store.writer (`.NAME.8hex.tmp`) and write_durable (`.NAME.tmp-PID`)
 TEMPORARY = re.compile(r"^\..+(\.[0-9a-f]{8}\.tmp|\.tmp-\d+)$")
+_CONTENT = re.compile(r"(^|/)v\d+/content/")  # inside an OCFL object's content directories
 
 
-def temporaries(store: Store, prefix: str) -> list[str]:
+def temporaries(store: Store, prefix: str, stored: Callable[[str], bool] | None = None) -> list[str]:
     """Keys under `prefix` that are temporary files an interrupted write left (a local
-    location only: an object store has none)."""
+    location only: an object store has none). A record may be named like one (a payload file
+    `.notes.deadbeef.tmp`): a key inside an OCFL object's content directories is taken for a
+    temporary only when `stored(key)` says that no stored version holds such a file (the
+    catalog knows, see `leftovers.stored_content`); without `stored`, never."""
     if not store.local:
         return []
-    return sorted(k for k, _s in store.list(prefix, sizes=False) if TEMPORARY.match(k.rsplit("/", 1)[-1]))
+    return sorted(k for k, _s in store.list(prefix, sizes=False) if TEMPORARY.match(k.rsplit("/", 1)[-1])
+                  and (not _CONTENT.search(k) or (stored is not None and not stored(k))))
 
 
-def sweep_temporaries(store: Store, aip_id: str) -> int:
-    """Delete what interrupted writes left in the AIP's directory at `store`; call with the
-    repository lock held (no write is running then). Returns how many were deleted."""
-    found = temporaries(store, object_relpath(aip_id))
+def sweep_temporaries(store: Store, aip_id: str, stored: Callable[[str], bool] | None = None) -> int:
+    """Delete what interrupted writes left in the AIP's directory at `store` (`temporaries`);
+    call holding the AIP's lock (no write to it is running then). Returns how many were deleted."""
+    found = temporaries(store, object_relpath(aip_id), stored)
     for key in found:
         store.delete(key)
     return len(found)

@@ -4,34 +4,52 @@ After each writing command (when `Repository.writing()` ends, the lock still hel
 events the catalog has that a location does not yet hold are written there as one sealed
 segment, `extensions/archa-events/<first seq>-<last seq>.jsonl` (12 digits each): one JSON
 object per event row (every column: seq, id, type, ..., prev_hash, hash, sorted keys) and
-a last line `{"seal": {"first", "last", "hash", "written"}}`. Segments are never rewritten.
-The catalog's table `event_anchors` says how far each location holds the log; a location
-that cannot be reached is tried again after the next command.
+a last line `{"seal": {"first", "last", "hash", "written"[, "hmac"]}}` (the HMAC-SHA256 of
+the seal under the repository's seal key, when archa.toml names one). Segments are never
+rewritten. The journal of the catalog-only tables goes beside them
+(`changes-<first>-<last>.jsonl`) and is bound to the chain: before writing, `anchor`
+appends a `journal sealed at change N: HASH` event (logscan.change_hash) whenever the
+journal has grown. The catalog's table `event_anchors` says how far each location holds the
+log and the journal; a location that cannot be reached is tried again after the next command.
 
-`verify_anchors` checks the catalog against every location's segments: each segment's own
-chain and seal, the segments joining up, and every anchored row present in the catalog
-with the same hash. Rows cut from the catalog, or edited and re-hashed there, are found
-and named by their sequence number. `catalog rebuild` restores the log from the location
-holding the longest intact chain, row for row.
+`verify_anchors` checks the catalog against every location (see logscan.py for how a
+location's log is read and judged): rows cut from the catalog, or edited and re-hashed
+there; a location holding less than the catalog recorded as written there (a log deleted
+or truncated); a journal edited, cut or truncated; seals that do not verify.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
-import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from archa.errors import StorageError
-from archa.repository.events import GENESIS, HASHED_FIELDS, now_iso, row_hash
+from archa.repository.events import ARCHA_AGENT, GENESIS, Event, append_events, now_iso
+from archa.repository.logscan import (
+    CHANGES,
+    COLUMNS,
+    JOURNAL_SEAL,
+    PREFIX,
+    SEGMENT,
+    change_hash,
+    iter_changes,
+    iter_lines,
+    repo_seal_key,
+    scan_journal,
+    scan_log,
+    segment_keys,
+    sign,
+)
 from archa.repository.store import Store
 
-PREFIX = "extensions/archa-events"
-SEGMENT = re.compile(r"^extensions/archa-events/(\d{12})-(\d{12})\.jsonl$")
-COLUMNS = ("seq", *HASHED_FIELDS, "hash")
+__all__ = ["CHANGES", "COLUMNS", "PREFIX", "SEGMENT", "anchor", "compact", "export_events", "read_changes",
+           "segment_key", "verify_anchors"]
+
+SEAL_TYPE = "message digest calculation"  # the event type of a journal seal (LoC vocabulary)
 
 
 def segment_key(first: int, last: int) -> str:
@@ -45,12 +63,74 @@ def _lines(rows: Iterator[tuple[Any, ...]], seal: dict[str, Any]) -> Iterator[by
     yield (json.dumps({"seal": seal}, sort_keys=True) + "\n").encode()
 
 
+def last_journal_seal(conn: Any) -> tuple[int, str]:
+    """(N, HASH) of the newest journal seal in the catalog's chain ((0, GENESIS) when none)."""
+    row = conn.execute("SELECT detail FROM events WHERE type = ? AND detail LIKE 'journal sealed at change %' "
+                       "ORDER BY seq DESC LIMIT 1", [SEAL_TYPE]).fetchone()
+    m = JOURNAL_SEAL.match(row[0]) if row else None
+    return (int(m.group(1)), m.group(2)) if m else (0, GENESIS)
+
+
+def seal_journal(cat: Any) -> int | None:
+    """Append `journal sealed at change N: HASH` when the journal has grown since the last
+    seal (in one transaction with reading it); returns N, or None when nothing was new."""
+    conn = cat.conn
+    with cat.transaction():
+        n, h = last_journal_seal(conn)
+        top = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM changes").fetchone()[0]
+        if top <= n:
+            return None
+        for seq, tbl, op, row in conn.execute("SELECT seq, tbl, op, row FROM changes WHERE seq > ? ORDER BY seq",
+                                              [n]):
+            h = change_hash(h, seq, tbl, op, row)
+        append_events(conn, [Event(SEAL_TYPE, "success", f"journal sealed at change {top}: {h}", ARCHA_AGENT)])
+    return int(top)
+
+
+def _newest_seal(store: Store) -> dict[str, Any] | None:
+    """The seal of the newest event segment at `store` (read from its tail)."""
+    keys = segment_keys(store)
+    if not keys:
+        return None
+    key = keys[-1][2]
+    size = store.size(key) or 0
+    with store.open_at(key, max(0, size - 4096)) as f:
+        tail = f.read().decode("utf-8", "surrogateescape").strip().splitlines()
+    try:
+        seal = json.loads(tail[-1]).get("seal") if tail else None
+    except ValueError:
+        return None
+    return seal if isinstance(seal, dict) else None
+
+
+def _sign_heads(repo: Any, key: bytes) -> None:
+    """With a seal key, make sure every location's newest seal will be signed: when one is
+    not (the key is new, or the location was written without it), append an event so that
+    the next segment, signed, vouches for the whole chain before it."""
+    for loc in repo.config.locations:
+        try:
+            seal = _newest_seal(repo.store(loc))
+        except StorageError:
+            continue
+        if seal is not None and "hmac" not in seal:
+            cat = repo.catalog
+            with cat.transaction():
+                append_events(cat.conn, [Event(SEAL_TYPE, "success", "event log signed with the repository's seal "
+                                                                     "key from here on", ARCHA_AGENT)])
+            return
+
+
 def anchor(repo: Any) -> dict[str, str]:
-    """Write every location the events it does not hold yet, as one sealed segment each.
-    Call with the repository lock held. Returns {location: why not} for those that failed
-    (they are tried again next time); never raises for a location."""
+    """Seal the journal into the chain when it has grown, then write every location the
+    events and changes it does not hold yet, as one sealed segment each (signed with the
+    seal key when there is one). Call with the repository lock held. Returns {location: why
+    not} for those that failed (they are tried again next time); never raises for a location."""
     cat = repo.catalog
     conn = cat.conn
+    key = repo_seal_key(repo)
+    seal_journal(cat)
+    if key is not None:
+        _sign_heads(repo, key)
     top, top_hash = conn.execute("SELECT COALESCE(MAX(seq), 0), (SELECT hash FROM events ORDER BY seq DESC LIMIT 1) "
                                  "FROM events").fetchone()
     top_change = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM changes").fetchone()[0]
@@ -64,20 +144,21 @@ def anchor(repo: Any) -> dict[str, str]:
         try:
             store: Store = repo.store(loc)
             if start <= top:
-                key = segment_key(start, top)
-                if not store.exists(key):
-                    store.put(key, _lines(conn.execute(f"SELECT {', '.join(COLUMNS)} FROM events WHERE seq BETWEEN "
+                seg = segment_key(start, top)
+                if not store.exists(seg):
+                    seal = {"first": start, "last": top, "hash": top_hash, "written": now_iso()}
+                    store.put(seg, _lines(conn.execute(f"SELECT {', '.join(COLUMNS)} FROM events WHERE seq BETWEEN "
                                                        "? AND ? ORDER BY seq", [start, top]),
-                                          {"first": start, "last": top, "hash": top_hash, "written": now_iso()}))
+                                          sign(key, seal) if key is not None else seal))
             if start_change <= top_change:
-                key = f"{PREFIX}/changes-{start_change:012d}-{top_change:012d}.jsonl"
-                if not store.exists(key):
+                seg = f"{PREFIX}/changes-{start_change:012d}-{top_change:012d}.jsonl"
+                if not store.exists(seg):
                     rows = conn.execute("SELECT seq, tbl, op, row FROM changes WHERE seq BETWEEN ? AND ? ORDER BY seq",
                                         [start_change, top_change])
-                    store.put(key, ((json.dumps({"seq": q, "tbl": t, "op": o, "row": json.loads(r)},
+                    store.put(seg, ((json.dumps({"seq": q, "tbl": t, "op": o, "row": json.loads(r)},
                                                 sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8", "surrogateescape")
                                     for q, t, o, r in rows))
-            compact(store)
+            compact(store, key)
         except StorageError as e:
             failed[loc.name] = e.message
             continue
@@ -89,101 +170,40 @@ def anchor(repo: Any) -> dict[str, str]:
     return failed
 
 
-CHANGES = re.compile(r"^extensions/archa-events/changes-(\d{12})-(\d{12})\.jsonl$")
-
-
 def read_changes(store: Store) -> list[dict[str, Any]]:
     """The journal of the catalog-only tables a location holds, in order, as far as it is
     contiguous from the first change."""
-    keys = sorted((int(m.group(1)), int(m.group(2)), k) for k, _s in store.list(PREFIX, sizes=False)
-                  if (m := CHANGES.match(k)))
-    out: list[dict[str, Any]] = []
-    for first, last, key in keys:
-        if last <= len(out):
-            continue
-        if first > len(out) + 1:
-            break
-        for line in store.read_bytes(key).decode("utf-8", "surrogateescape").splitlines():
-            change = json.loads(line)
-            if change["seq"] == len(out) + 1:
-                out.append(change)
-    return out
-
-
-@dataclass
-class AnchoredLog:
-    """What one location holds of the log."""
-
-    location: str
-    rows: dict[int, dict[str, Any]] = field(default_factory=dict)  # seq -> row
-    problems: list[tuple[int, str]] = field(default_factory=list)  # (seq, what is wrong)
-
-    @property
-    def last(self) -> int:
-        return max(self.rows, default=0)
-
-
-def read_anchored(store: Store) -> AnchoredLog:
-    """Every segment at `store`, checked: rows re-hashed, chained, contiguous, sealed."""
-    log = AnchoredLog(store.name)
-    keys = sorted((int(m.group(1)), int(m.group(2)), k) for k, _s in store.list(PREFIX, sizes=False)
-                  if (m := SEGMENT.match(k)))
-    prev_hash, expected = GENESIS, 1
-    for first, last, key in keys:
-        if last < expected:
-            continue  # held already by a segment before it (compaction merged them; a rerun)
-        if first > expected:
-            log.problems.append((expected, (f"{store.name}: events {expected}-{first - 1} are missing "
-                                           f"from the log there ({key} follows)")))
-        lines = store.read_bytes(key).decode("utf-8", "surrogateescape").splitlines()
-        try:
-            rows = [json.loads(x) for x in lines[:-1]]
-            seal = json.loads(lines[-1])["seal"]
-        except (ValueError, KeyError, IndexError):
-            log.problems.append((first, f"{store.name}: {key} is damaged (not the JSON lines archa writes)"))
-            break
-        if not rows or seal.get("hash") != rows[-1]["hash"] or seal.get("last") != rows[-1]["seq"]:
-            log.problems.append((first, f"{store.name}: {key} does not match its seal"))
-        for r in rows:
-            if r["seq"] < expected:
-                continue
-            if row_hash(r) != r["hash"] or (r["seq"] == expected and r["prev_hash"] != prev_hash):
-                log.problems.append((r["seq"], f"{store.name}: {key} holds event {r['seq']} altered"))
-                break
-            log.rows[r["seq"]] = r
-            prev_hash, expected = r["hash"], r["seq"] + 1
-    return log
+    return list(iter_changes(store))
 
 
 COMPACT_AT = 64  # segments of one kind at a location before they are merged into one
 
 
-def compact(store: Store) -> int:
+def compact(store: Store, key: bytes | None = None) -> int:
     """Merge a location's small segments into one sealed segment once there are COMPACT_AT
     of a kind: the merged one is written and read back first, then the small ones are
-    deleted, so a crash leaves rows twice at worst (readers take the first copy). Returns
-    how many segments were merged."""
+    deleted, so a crash leaves rows twice at worst (readers take the first copy). The merged
+    event segment's seal is signed with `key` when there is one. Returns how many segments
+    were merged."""
     merged = 0
     for pattern, prefix in ((SEGMENT, ""), (CHANGES, "changes-")):
-        keys = sorted((int(m.group(1)), int(m.group(2)), k) for k, _s in store.list(PREFIX, sizes=False)
-                      if (m := pattern.match(k)))
+        keys = segment_keys(store, pattern)
         if len(keys) < COMPACT_AT or any(b[0] != a[1] + 1 for a, b in itertools.pairwise(keys)):
             continue  # few, or not contiguous (a gap, an overlap): left as they are
         first, last = keys[0][0], keys[-1][1]
-        lines = [x for _f, _l, k in keys for x in store.read_bytes(k).decode("utf-8", "surrogateescape").splitlines()
-                 if not x.startswith('{"seal"')]
+        lines = [x for _f, _l, k in keys for x in iter_lines(store, k) if not x.startswith('{"seal"')]
         if prefix == "":  # one seal for the whole range
             seal = {"first": first, "last": last, "hash": json.loads(lines[-1])["hash"], "written": now_iso(),
                     "merged": len(keys)}
-            lines.append(json.dumps({"seal": seal}, sort_keys=True))
+            lines.append(json.dumps({"seal": sign(key, seal) if key is not None else seal}, sort_keys=True))
         body = ("\n".join(lines) + "\n").encode("utf-8", "surrogateescape")
-        key = f"{PREFIX}/{prefix}{first:012d}-{last:012d}.jsonl"
-        if not store.exists(key):
-            store.put_bytes(key, body)
-        if store.read_bytes(key) != body:
+        seg = f"{PREFIX}/{prefix}{first:012d}-{last:012d}.jsonl"
+        if not store.exists(seg):
+            store.put_bytes(seg, body)
+        if store.read_bytes(seg) != body:
             continue
         for _f, _l, k in keys:
-            if k != key:
+            if k != seg:
                 store.delete(k)
         merged += len(keys)
     return merged
@@ -197,53 +217,146 @@ class AnchorProblem:
 
 
 def verify_anchors(repo: Any) -> tuple[list[AnchorProblem], dict[str, int]]:
-    """Problems between the catalog's log and each location's (empty when they agree), and
-    {location: events the catalog has that the location does not hold yet}."""
-    conn = repo.catalog.conn
-    catalog = {seq: h for seq, h in conn.execute("SELECT seq, hash FROM events")}
-    top = max(catalog, default=0)
+    """Problems between the catalog's log and journal and each location's (empty when they
+    agree), and {location: events the catalog has that the location does not hold yet}."""
+    from archa.ingest.staging import scratch_db
+
+    cat = repo.catalog
+    conn = cat.conn
+    key = repo_seal_key(repo)
+    top = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0]
+    anchored = {r[0]: (r[1] or 0, r[2] or 0) for r in conn.execute(
+        "SELECT location, last_seq, last_change FROM event_anchors")}
     problems: list[AnchorProblem] = []
     behind: dict[str, int] = {}
-    for loc in repo.config.locations:
-        try:
-            log = read_anchored(repo.store(loc))
-        except StorageError as e:
-            problems.append(AnchorProblem(0, loc.name, f"{loc.name}: the log there cannot be read: {e.message}"))
-            continue
-        problems += [AnchorProblem(s, loc.name, p) for s, p in log.problems]
-        cut = sorted(s for s in log.rows if s not in catalog)
-        if cut:
-            problems.append(AnchorProblem(cut[0], loc.name, f"events {cut[0]}-{cut[-1]} are in the log at {loc.name} "
-                                                            "but not in the catalog: rows were cut"))
-        changed = sorted(s for s, r in log.rows.items() if s in catalog and catalog[s] != r["hash"])
-        if changed:
-            problems.append(AnchorProblem(changed[0], loc.name, f"event {changed[0]} differs from the log at "
-                                                                f"{loc.name} ({len(changed)} rows differ): edited "
-                                                                "or re-hashed in the catalog"))
-        if top > log.last:
-            behind[loc.name] = top - log.last
-        problems += _changes_problems(repo, loc)
+    db = scratch_db()
+    try:
+        for i, loc in enumerate(repo.config.locations):
+            store = repo.store(loc)
+            compare = _Comparer(conn, loc.name)
+            scan = scan_log(store, key, compare.row)
+            problems += [AnchorProblem(s, loc.name, p) for s, p in scan.problems] + compare.done()
+            if not scan.reachable:
+                continue
+            recorded, recorded_change = anchored.get(loc.name, (0, 0))
+            if scan.last < recorded:
+                problems.append(AnchorProblem(scan.last + 1, loc.name,
+                                              f"{loc.name} holds the log up to event {scan.last}, but the catalog "
+                                              f"recorded events up to {recorded} as written there: the log there was "
+                                              "deleted or truncated"))
+            elif top > scan.last:
+                behind[loc.name] = top - scan.last
+            problems += _journal_problems(db, f"j{i}", store, cat, recorded_change)
+    finally:
+        db.close()
     return sorted(problems, key=lambda p: (p.seq, p.location)), behind
 
 
-def _changes_problems(repo: Any, loc: Any) -> list[AnchorProblem]:
-    """The journal of catalog-only tables at `loc` against the catalog's: a change the
-    location holds that the catalog lacks, or holds otherwise."""
-    try:
-        stored = read_changes(repo.store(loc))
-    except StorageError as e:
-        return [AnchorProblem(0, loc.name, f"{loc.name}: the journal there cannot be read: {e.message}")]
-    catalog = {seq: (t, o, json.loads(r)) for seq, t, o, r in repo.catalog.conn.execute(
-        "SELECT seq, tbl, op, row FROM changes")}
-    for c in stored:
-        mine = catalog.get(c["seq"])
+class _Comparer:
+    """Compares a location's rows, as they are read, with the catalog's; `done` gives the
+    problems found (a range cut from the catalog, rows edited or re-hashed there)."""
+
+    def __init__(self, conn: Any, location: str) -> None:
+        self.conn, self.location = conn, location
+        self.cut: list[int] = []  # first and last
+        self.changed: list[int] = []  # first, and how many
+
+    def row(self, r: dict[str, Any]) -> None:
+        mine = self.conn.execute("SELECT hash FROM events WHERE seq = ?", [r["seq"]]).fetchone()
         if mine is None:
-            return [AnchorProblem(c["seq"], loc.name, f"change {c['seq']} ({c['tbl']}) is in the journal at "
-                                                      f"{loc.name} but not in the catalog: rows were cut")]
-        if mine != (c["tbl"], c["op"], c["row"]):
-            return [AnchorProblem(c["seq"], loc.name, f"change {c['seq']} ({c['tbl']}) differs from the journal "
-                                                      f"at {loc.name}: edited in the catalog")]
-    return []
+            self.cut[1:] = [r["seq"]] if self.cut else [r["seq"], r["seq"]]
+        elif mine[0] != r["hash"]:
+            self.changed = [self.changed[0], self.changed[1] + 1] if self.changed else [r["seq"], 1]
+
+    def done(self) -> list[AnchorProblem]:
+        out = []
+        if self.cut:
+            out.append(AnchorProblem(self.cut[0], self.location,
+                                     f"events {self.cut[0]}-{self.cut[-1]} are in the log at {self.location} but not "
+                                     "in the catalog: rows were cut"))
+        if self.changed:
+            out.append(AnchorProblem(self.changed[0], self.location,
+                                     f"event {self.changed[0]} differs from the log at {self.location} "
+                                     f"({self.changed[1]} rows differ): edited or re-hashed in the catalog"))
+        return out
+
+
+def _journal_problems(db: Any, table: str, store: Store, cat: Any, recorded: int) -> list[AnchorProblem]:
+    """The journal at one location against the catalog's: truncated (less than the catalog
+    recorded as written there), or holding a change the catalog lacks or holds otherwise."""
+    loc = store.name
+    scan = scan_journal(db, table, store)
+    if not scan.reachable:
+        return [AnchorProblem(0, loc, p) for _s, p in scan.problems]
+    out = []
+    if scan.last < recorded:
+        out.append(AnchorProblem(0, loc, f"{loc} holds the journal up to change {scan.last}, but the catalog recorded "
+                                         f"changes up to {recorded} as written there: the journal there was deleted "
+                                         "or truncated"))
+    h = GENESIS
+    theirs = db.execute(f"SELECT seq, hash FROM {table} ORDER BY seq")
+    for mine, stored in itertools.zip_longest(cat.conn.execute("SELECT seq, tbl, op, row FROM changes ORDER BY seq"),
+                                              theirs):
+        if stored is None:
+            break
+        if mine is None or mine[0] != stored[0]:
+            out.append(AnchorProblem(0, loc, f"change {stored[0]} is in the journal at {loc} but not in the catalog: "
+                                             "rows were cut"))
+            break
+        seq, tbl, op, row = mine
+        h = change_hash(h, seq, tbl, op, row)
+        if h != stored[1]:
+            out.append(AnchorProblem(0, loc, f"change {seq} ({tbl}) differs from the journal at {loc}: edited in "
+                                             "the catalog"))
+            break
+    return out
+
+
+NEWEST = 3  # versions whose PREMIS `history_problems` reads besides those made after the log's last event
+
+
+def history_problems(repo: Any) -> list[str]:
+    """Events cut from the catalog and from every location at once, found by what the AIPs
+    themselves recorded: the PREMIS of a version holds the events of its making (ingestion,
+    validation, identification, ...) with their ids, and the chain head before them. Every
+    version made at or after the time of the log's last event, and the newest few, are read
+    (the catalog's `versions` rows say which; `catalog rebuild --check` is what finds those
+    rows themselves cut): an event their PREMIS holds that the log lacks, or a chain head
+    beyond the log's end, means history was deleted."""
+    from archa.errors import ArchaError
+    from archa.metadata.premis import read_premis
+    from archa.repository.events import _HEAD
+
+    conn = repo.catalog.conn
+    last = conn.execute("SELECT seq, time FROM events ORDER BY seq DESC LIMIT 1").fetchone()
+    top, top_time = (last[0], last[1]) if last else (0, "")
+    rows = conn.execute(
+        "SELECT v.aip_id, v.version, v.created FROM versions v JOIN aips a ON a.id = v.aip_id "
+        "WHERE COALESCE(a.state, 'active') = 'active' AND (v.created >= ? OR v.rowid IN "
+        "(SELECT rowid FROM versions ORDER BY created DESC LIMIT ?)) ORDER BY v.created", [top_time, NEWEST]).fetchall()
+    known = "SELECT 1 FROM events WHERE id = ?"
+    out: list[str] = []
+    for aip_id, version, _created in rows:
+        try:
+            row = repo.catalog.file(aip_id, version, "metadata/preservation/premis.xml")
+            path = repo.hot.object_path(aip_id) / (row["content_path"] if row else
+                                                   f"{version}/content/metadata/preservation/premis.xml")
+            record = read_premis(path, aip_id, version)
+        except (OSError, ArchaError, ValueError) as e:
+            out.append(f"{aip_id} {version}: its PREMIS cannot be read to compare with the log ({e})")
+            continue
+        missing = [ev for ev in record.events if ev.id and conn.execute(known, [ev.id]).fetchone() is None]
+        if missing:
+            first = missing[0]
+            out.append(f"{aip_id} {version}: its PREMIS records {len(missing)} event(s) the log lacks (first: "
+                       f"{first.type} {first.id} of {first.time}): events were cut from the catalog and the locations")
+        for ev in record.events:
+            m = _HEAD.search(ev.detail)
+            if m and int(m.group(1)) > top:
+                out.append(f"{aip_id} {version}: made when the log held {m.group(1)} events, but the log ends at {top}: "
+                           "events were cut from the catalog and the locations")
+                break
+    return out
 
 
 def export_events(repo: Any, out: Path, fmt: str = "premis", aip_id: str | None = None,

@@ -159,7 +159,10 @@ def adopt_copy(repo: Repository, aip_id: str, version: str, loc: Location) -> Co
 
 def write_copy(repo: Repository, source: StorageRoot, aip_id: str, version: str, loc: Location) -> CopyInfo:
     store = repo.store(loc)
-    sweep_temporaries(store, aip_id)  # what a killed copy left
+    from archa.repository.leftovers import stored_content
+
+    # what a killed copy left (in an OCFL object's content only names no version holds)
+    sweep_temporaries(store, aip_id, stored_content(repo, aip_id) if loc.kind == "ocfl" else None)
     if loc.kind == "ocfl":
         return write_ocfl_copy(source, aip_id, version, store)
     pol = repo.policy.packing

@@ -13,6 +13,7 @@ import hashlib
 import json
 import re
 import sqlite3
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,14 +22,25 @@ from urllib.parse import unquote
 
 from lxml import etree
 
-from archa.errors import StorageError
+from archa.errors import EXIT_PROBLEMS, RepositoryError, StorageError
 from archa.ingest.staging import BATCH, scratch_db
 from archa.metadata.premis import ORIGINATOR_AGENT, PremisFile, PremisRecord, read_premis
 from archa.repository.catalog import Catalog, FileRow, FileWriter, journal_triggers
 from archa.repository.copies import TOMBSTONES, iter_packed, packed_keys
 from archa.repository.events import Event, append_events
 from archa.repository.hashing import file_digest
+from archa.repository.journal import replay
 from archa.repository.jsonstream import JsonStream
+from archa.repository.logscan import (
+    COLUMNS,
+    agree,
+    iter_changes,
+    needed,
+    repo_seal_key,
+    scan_into,
+    scan_journal,
+    scan_log,
+)
 from archa.repository.ocfl import INVENTORY, object_relpath
 from archa.repository.pages import STRUCTURE, PageRow, read_structure, record_pages, version_pages, with_text
 from archa.repository.repo import Repository
@@ -48,6 +60,10 @@ class Found:
     versions: int = 0  # in the OCFL copy metadata is read from (its inventory is read again then)
     metadata_source: tuple[Store, str, str] | None = None  # (store, kind, prefix)
     copies: list[dict[str, Any]] = field(default_factory=list)
+    # version -> location -> {algorithm: digest} of that version's inventory as the location holds it
+    inventories: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
+    ocfl: dict[str, tuple[Store, str, str]] = field(default_factory=dict)  # location -> (store, prefix, head)
+    packed: dict[str, Store] = field(default_factory=dict)  # location -> store
 
 
 @dataclass
@@ -57,32 +73,54 @@ class RebuildReport:
     files: int = 0
     copies: int = 0
     differences: list[str] = field(default_factory=list)
+    # what the locations do not agree on (a rebuild with any is not put in place), and what
+    # was decided without their agreement (--trust) or found wrong at one location
+    conflicts: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
 
 
+class RebuildConflict(RepositoryError):
+    """The locations do not agree on what a rebuild would take (a history, a tombstone, an
+    inventory): nothing is put in place. Names every conflict."""
+
+    exit_code = EXIT_PROBLEMS
+
+    def __init__(self, report: RebuildReport) -> None:
+        n = len(report.conflicts)
+        super().__init__(f"the storage locations do not agree on {n} thing(s) a rebuild would take; nothing was "
+                         "put in place:\n  " + "\n  ".join(report.conflicts),
+                         hint="find out which location was changed (archa events verify, archa fixity audit), then "
+                              "name the one to believe: archa catalog rebuild --trust LOCATION")
+        self.report = report
+
+
 @dataclass
 class Scan:
     found: dict[str, Found] = field(default_factory=dict)  # AIP id -> its copies
-    tombstones: dict[str, bytes] = field(default_factory=dict)  # AIP id -> tombstone.json
+    tombstones: dict[str, dict[str, bytes]] = field(default_factory=dict)  # AIP id -> location -> tombstone.json
     objects: dict[str, set[str]] = field(default_factory=dict)  # object path -> locations holding any key of it
 
 
 def _scan(repo: Repository) -> Scan:
+    """Every object, packed index and tombstone at every location, with the sha256 of each
+    version's inventory as each location holds it (for `_agreed_versions`)."""
     scan = Scan()
     found = scan.found
-    seen: set[str] = set()
     for loc in repo.config.locations:
         store = repo.store(loc)
         for key, _size in store.list(""):
             parts = key.split("/")
             if parts[0] == "extensions":
-                if key.startswith(TOMBSTONES + "/") and parts[-1] == "tombstone.json" and len(parts) == 7 \
-                        and parts[5] not in seen:  # one location's copy of a tombstone is enough
-                    seen.add(parts[5])
+                if key.startswith(TOMBSTONES + "/") and parts[-1] == "tombstone.json" and len(parts) == 7:
                     data = store.read_bytes(key)
-                    scan.tombstones[json.loads(data)["id"]] = data
+                    try:
+                        aip_id = str(json.loads(data)["id"])
+                    except (ValueError, KeyError, TypeError):
+                        continue
+                    scan.tombstones.setdefault(aip_id, {})[loc.name] = data
                 continue
             if len(parts) >= 5:
                 scan.objects.setdefault("/".join(parts[:4]), set()).add(loc.name)
@@ -96,13 +134,13 @@ def _scan(repo: Repository) -> Scan:
                     rel = k[len(prefix) + 1:]
                     top = rel.split("/", 1)[0] if "/" in rel else ""
                     sizes[top] = sizes.get(top, 0) + size
-                newer = len(inv["versions"]) > f.versions
-                if newer or f.metadata_source is None or f.metadata_source[1] != "ocfl":
-                    # read from the OCFL copy with the most versions (a copy not yet synced has fewer);
-                    # nothing per file is kept here, so the scan's memory grows with AIPs, not files
-                    f.versions = len(inv["versions"])
-                    f.metadata_source = (store, "ocfl", prefix)
-                for v in inv["versions"]:
+                versions = sorted(inv["versions"], key=lambda v: int(v[1:]))
+                f.ocfl[loc.name] = (store, prefix, versions[-1] if versions else "")
+                for v in versions:
+                    try:
+                        f.inventories.setdefault(v, {})[loc.name] = _digests(store, f"{prefix}/{v}/{INVENTORY}")
+                    except StorageError:
+                        continue  # a version without its inventory: not held there
                     f.copies.append({"aip_id": inv["id"], "version": v, "location": loc.name, "state": "ok",
                                      "written": inv["versions"][v], "last_audit": None,
                                      "bytes": sizes.get(v, 0) + sizes.get("", 0), "archive_sha256": ""})
@@ -110,8 +148,8 @@ def _scan(repo: Repository) -> Scan:
                 with store.open(key) as fh:
                     index = _index_head(fh)
                 f = found.setdefault(index["id"], Found())
-                if f.metadata_source is None:
-                    f.metadata_source = (store, "packed", index["version"])
+                f.packed[loc.name] = store
+                f.inventories.setdefault(index["version"], {})[loc.name] = index.get("inventory_digest", {})
                 f.copies.append({"aip_id": index["id"], "version": index["version"], "location": loc.name,
                                  "state": "ok", "written": None, "last_audit": None,
                                  "bytes": index.get("archive_bytes"),
@@ -119,6 +157,78 @@ def _scan(repo: Repository) -> Scan:
     return scan
 
 
+INVENTORY_ALGS = ("sha256", "sha512")
+
+
+def _digests(store: Store, key: str) -> dict[str, str]:
+    """Every INVENTORY_ALGS digest of a stored file, in one read."""
+    hashers = {a: hashlib.new(a) for a in INVENTORY_ALGS}
+    with store.open(key) as fh:
+        while chunk := fh.read(1 << 20):
+            for h in hashers.values():
+                h.update(chunk)
+    return {a: h.hexdigest() for a, h in hashers.items()}
+
+
+def _comparable(holders: dict[str, dict[str, str]]) -> dict[str, str]:
+    """Each location's inventory digest in one algorithm all of them give (a packed index
+    gives the repository's, an OCFL copy is hashed with each)."""
+    common = [a for a in INVENTORY_ALGS if all(a in d for d in holders.values())]
+    alg = common[-1] if common else ""
+    return {loc: (d.get(alg, "") if alg else "") for loc, d in holders.items()}
+
+
+def _agreed_versions(aip_id: str, f: Found, names: list[str], trust: str | None,
+                     report: RebuildReport) -> list[str]:
+    """The versions of an AIP whose inventory a majority of the locations holding the AIP
+    (`names`) hold alike (or the trusted location holds), in order; a location holding the
+    AIP but not a version counts against it; a version that fails is a conflict,
+    and so is every version after it. A location holding an agreed version otherwise has its
+    copy marked damaged (it was changed there). Chooses `f.metadata_source`: an OCFL copy
+    whose head is the agreed head, else a packed copy."""
+    configured = len(names)
+    need = needed(configured)
+    agreed: list[str] = []
+    for v in sorted(f.inventories, key=lambda v: int(v[1:])):
+        holders = _comparable(f.inventories[v])
+        best, count = Counter(holders.values()).most_common(1)[0]
+        if count < need:
+            if trust is None or trust not in holders:
+                seen = ", ".join(f"{loc} {h[:12]}…" for loc, h in sorted(holders.items()))
+                missing = sorted(set(names) - set(holders))
+                report.conflicts.append(
+                    f"AIP {aip_id} {v}: {need} of {configured} locations must hold its inventory alike; they hold "
+                    f"{seen}" + (f" and {', '.join(missing)} nothing" if missing else "")
+                    + ": name the location to believe with --trust LOCATION")
+                break
+            best = holders[trust]
+            report.notes.append(f"AIP {aip_id} {v}: inventory taken from {trust} as told (--trust)")
+        for loc, h in holders.items():
+            if h != best:
+                report.notes.append(f"AIP {aip_id} {v} at {loc}: its inventory differs from the agreed one: that copy "
+                                    "was changed; it is recorded as damaged (audit and repair it)")
+                for c in f.copies:
+                    if c["version"] == v and c["location"] == loc:
+                        c["state"] = "damaged"
+        agreed.append(v)
+    if not agreed:
+        return agreed
+    head = agreed[-1]
+    good = {loc for loc in f.inventories[head]
+            if not any(c["state"] == "damaged" for c in f.copies if c["location"] == loc and c["version"] == head)}
+    ocfl = [loc for loc, (_s, _p, h) in f.ocfl.items() if h == head and loc in good]
+    packed = [loc for loc in f.packed if loc in good and all(loc in f.inventories[v] for v in agreed)]
+    pick = (trust if trust in ocfl else ocfl[0]) if ocfl else (trust if trust in packed else packed[0]) if packed \
+        else None
+    if pick is None:
+        report.conflicts.append(f"AIP {aip_id} {head}: no location holds the agreed head whole; nothing to read its "
+                                "metadata from")
+        return []
+    f.versions = len(agreed)
+    f.metadata_source = (f.ocfl[pick][0], "ocfl", f.ocfl[pick][1]) if pick in f.ocfl else \
+        (f.packed[pick], "packed", head)
+    f.copies = [c for c in f.copies if c["version"] in agreed]
+    return agreed
 
 
 def _inventory_head(f: IO[bytes]) -> dict[str, Any]:
@@ -141,11 +251,20 @@ def _inventory_head(f: IO[bytes]) -> dict[str, Any]:
 
 
 def _index_head(f: IO[bytes]) -> dict[str, Any]:
-    """A packed copy's index without its member list, read as a stream."""
+    """A packed copy's index without its member list, read as a stream; the sha256 of the
+    inventory it archives as `inventory_sha256`."""
     js = JsonStream(f)
     out: dict[str, Any] = {}
     for key in js.members():
-        if key in ("members", "frames"):
+        if key == "members":
+            for name in js.members():
+                if name == INVENTORY:
+                    member = js.value()  # its digest under the key of the repository's algorithm
+                    out["inventory_digest"] = {k: v for k, v in member.items() if k in INVENTORY_ALGS} \
+                        if isinstance(member, dict) else {}
+                else:
+                    js.skip()
+        elif key == "frames":
             js.skip()
         else:
             out[key] = js.value()
@@ -380,35 +499,184 @@ def _read_contents(aip_id: str, f: Found, wanted: dict[str, str]) -> dict[str, b
     return out
 
 
-def rebuild_catalog(repo: Repository, dest: Path) -> RebuildReport:
-    """Write a catalog at `dest` (which must not exist) from the locations alone."""
-
+def rebuild_catalog(repo: Repository, dest: Path, trust: str | None = None) -> RebuildReport:
+    """Write a catalog at `dest` (which must not exist) from the locations alone, taking only
+    what they agree on (see the module docstring): `report.conflicts` names the rest, and a
+    caller must not put a catalog with conflicts in place. `trust` names the location to
+    believe where the others do not agree with it."""
+    names = [loc.name for loc in repo.config.locations]
+    if trust is not None:
+        repo.config.location(trust)  # RepositoryError naming the locations there are
     cat = Catalog.create(dest)
     report = RebuildReport(str(dest))
     journal_triggers(cat.db, create=False)  # what the rebuild writes is no new change
+    work = repo.new_work_dir()
+    db = scratch_db(work / "agreement.sqlite")
     try:
+        _restore_history(repo, cat, db, trust, report)
         scan = _scan(repo)
         premis_events: list[Event] = []  # from PREMIS and tombstones: what no location's log holds
-        for aip_id, data in sorted(scan.tombstones.items()):
-            premis_events += _record_tombstone(cat, json.loads(data), scan.objects.get(object_relpath(aip_id), set()))
-            report.aips += 1
+        buried: set[str] = set()
+        for aip_id, copies in sorted(scan.tombstones.items()):
+            tomb = _agreed_tombstone(cat, aip_id, copies, len(names), trust, report)
+            if tomb is not None:
+                premis_events += _record_tombstone(cat, tomb, scan.objects.get(object_relpath(aip_id), set()))
+                buried.add(aip_id)
+                report.aips += 1
         for aip_id, f in sorted(scan.found.items()):
-            if aip_id in scan.tombstones:
+            if aip_id in buried:
                 continue  # remnants of an AIP being destroyed: its tombstone says what it was
-            work = repo.new_work_dir()
+            holding = sorted({c["location"] for c in f.copies})  # a location that lost the object has no say
+            if not _agreed_versions(aip_id, f, holding, trust, report):
+                continue
+            _expected_from_history(cat, aip_id, f, report)
+            aip_work = repo.new_work_dir()
             try:
-                premis_events += _rebuild_aip(repo, cat, aip_id, f, work, report)
+                premis_events += _rebuild_aip(repo, cat, aip_id, f, aip_work, report)
             finally:
-                repo.release_work_dir(work)
+                repo.release_work_dir(aip_work)
             report.aips += 1
             report.copies += len(f.copies)
-        _restore_events(repo, cat, premis_events)
+        with cat.transaction():
+            known = {r[0] for r in cat.conn.execute("SELECT id FROM events")}
+            append_events(cat.conn, [e for e in premis_events if e.id not in known])
         _restore_copy_states(cat)
-        _restore_changes(repo, cat)
+        _mark_damaged(cat, scan)
+        _restore_changes(repo, cat, db, trust, report)
         journal_triggers(cat.db)
     finally:
+        db.close()
+        repo.release_work_dir(work)
         cat.close()
     return report
+
+
+def _restore_history(repo: Repository, cat: Catalog, db: sqlite3.Connection, trust: str | None,
+                     report: RebuildReport) -> None:
+    """The event log row for row (same sequence numbers, ids and hashes) as far as the
+    locations agree on it (logscan.agree: a majority of the configured locations, with two
+    both; rows a seal key does not vouch for do not count), read from one location that
+    holds it all; what each location holds beyond or against it is a conflict."""
+    key = repo_seal_key(repo)
+    scans = {}
+    for i, loc in enumerate(repo.config.locations):
+        scan = scan_into(db, f"log{i}", repo.store(loc), key)
+        scans[loc.name] = scan
+        report.notes += [p for _s, p in scan.problems]
+    # a location holding no log at all (its storage lost, or a new location) has no say
+    voters = [(n, s.table, s.vouched) for n, s in scans.items() if s.reachable and s.last]
+    agreement = agree(db, voters, max(1, len(voters)), "event", trust)
+    report.conflicts += agreement.conflicts
+    report.notes += agreement.notes
+    longest = max((s.last for s in scans.values()), default=0)
+    if not agreement.conflicts and longest > agreement.top:  # a location holds more, unagreed: a conflict too
+        beyond = (f"events {agreement.top + 1}-{longest}: held by "
+                  f"{', '.join(n for n, s in scans.items() if s.last > agreement.top)} only, or not vouched for by "
+                  "the seal key")
+        if trust is None:
+            report.conflicts.append(f"{beyond}; name the location to believe with --trust LOCATION")
+        else:
+            report.notes.append(f"{beyond}; left out: {trust}, the location to believe, does not hold them")
+    if not agreement.top:
+        return
+    batch: list[list[Any]] = []
+    insert = f"INSERT INTO events ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
+
+    def keep(row: dict[str, Any]) -> None:
+        batch.append([row[c] for c in COLUMNS])
+        if len(batch) >= BATCH:
+            cat.conn.executemany(insert, batch)
+            batch.clear()
+
+    with cat.transaction():
+        scan_log(repo.store(repo.config.location(agreement.source)), key, keep, upto=agreement.top)
+        cat.conn.executemany(insert, batch)
+        source = scans[agreement.source].table
+        for name, s in scans.items():
+            upto = min(s.vouched, agreement.top)
+            if not upto:
+                continue
+            same = db.execute(f"SELECT COUNT(*) FROM {s.table} a JOIN {source} b ON a.seq = b.seq AND "
+                              f"a.hash = b.hash WHERE a.seq <= ?", [upto]).fetchone()[0]
+            if same == upto:
+                last_hash = db.execute(f"SELECT hash FROM {source} WHERE seq = ?", [upto]).fetchone()[0]
+                cat.conn.execute("INSERT INTO event_anchors (location, last_seq, last_hash) VALUES (?, ?, ?)",
+                                 [name, upto, last_hash])
+
+
+def _agreed_tombstone(cat: Catalog, aip_id: str, copies: dict[str, bytes], configured: int, trust: str | None,
+                      report: RebuildReport) -> dict[str, Any] | None:
+    """The tombstone of `aip_id` when it counts: every location holding one holds the same
+    bytes, and the agreed history holds its deletion (the `deletion`/`deaccession` event it
+    names, or the event that began the destruction, naming the tombstone's sha256); or the
+    trusted location holds it. Otherwise a conflict, and None: the AIP is not taken as removed."""
+    if trust is not None and trust not in copies:
+        report.notes.append(f"AIP {aip_id}: the tombstone at {', '.join(sorted(copies))} is ignored: {trust}, the "
+                            "location to believe, holds none")
+        return None
+    if trust is not None:
+        data = copies[trust]
+    elif len(set(copies.values())) == 1:
+        data = next(iter(copies.values()))
+    else:
+        report.conflicts.append(f"AIP {aip_id}: the locations hold different tombstones for it "
+                                f"({', '.join(sorted(copies))}); name the location to believe with --trust LOCATION")
+        return None
+    try:
+        tomb = json.loads(data)
+        deletion_id = str(tomb["deletion_event"]["id"])
+    except (ValueError, KeyError, TypeError):
+        report.conflicts.append(f"AIP {aip_id}: the tombstone at {', '.join(sorted(copies))} is not one archa writes")
+        return None
+    digest = hashlib.sha256(data).hexdigest()
+    recorded = cat.conn.execute("SELECT 1 FROM events WHERE aip_id = ? AND type IN ('deletion', 'deaccession') AND "
+                                "(id = ? OR instr(detail, ?) > 0) LIMIT 1", [aip_id, deletion_id, digest]).fetchone()
+    if recorded is not None:
+        return dict(tomb)
+    if trust is not None and trust in copies:
+        report.notes.append(f"AIP {aip_id}: its tombstone at {trust} taken as told (--trust), though the history "
+                            "holds no deletion of it")
+        return dict(tomb)
+    report.conflicts.append(f"AIP {aip_id}: a tombstone at {', '.join(sorted(copies))} says it was removed, but the "
+                            "agreed history holds no deletion of it: planted, or left by a destruction whose events "
+                            "were lost; the AIP is not taken as removed (name the location to believe with --trust "
+                            "LOCATION)")
+    return None
+
+
+ARCHIVE_SHA = re.compile(r"archive sha256 ([0-9a-f]{64})")
+
+
+def _expected_from_history(cat: Catalog, aip_id: str, f: Found, report: RebuildReport) -> None:
+    """A packed copy's expected digest as the history recorded it when the copy was written
+    (its `replication` event), not as the copy's own index says: an index that differs is
+    reported and its copy recorded as damaged."""
+    for c in f.copies:
+        if c["location"] not in f.packed:
+            continue
+        row = cat.conn.execute("SELECT detail FROM events WHERE aip_id = ? AND version = ? AND location = ? AND "
+                               "type = 'replication' ORDER BY seq DESC LIMIT 1",
+                               [aip_id, c["version"], c["location"]]).fetchone()
+        m = ARCHIVE_SHA.search(row[0]) if row else None
+        if m is None:
+            continue  # no record of it (written before the log was anchored): the index is all there is
+        if c["archive_sha256"] != m.group(1):
+            report.notes.append(f"AIP {aip_id} {c['version']} at {c['location']}: the packed copy's index says archive "
+                                f"sha256 {str(c['archive_sha256'])[:12]}…, the history {m.group(1)[:12]}…: the copy was "
+                                "replaced; recorded as damaged (audit and repair it)")
+            c["state"] = "damaged"
+        c["archive_sha256"] = m.group(1)
+
+
+def _mark_damaged(cat: Catalog, scan: Scan) -> None:
+    """Copies found changed at their location (see `_agreed_versions`, `_expected_from_history`)
+    stay damaged whatever an older audit said."""
+    with cat.transaction():
+        for f in scan.found.values():
+            for c in f.copies:
+                if c["state"] == "damaged":
+                    cat.conn.execute("UPDATE copies SET state = 'damaged' WHERE aip_id = ? AND version = ? AND "
+                                     "location = ?", [c["aip_id"], c["version"], c["location"]])
 
 
 def _rebuild_aip(repo: Repository, cat: Catalog, aip_id: str, f: Found, work: Path,
@@ -461,36 +729,6 @@ def _rebuild_aip(repo: Repository, cat: Catalog, aip_id: str, f: Found, work: Pa
         db.close()
 
 
-def _restore_events(repo: Repository, cat: Catalog, premis_events: list[Event]) -> None:
-    """The event log row for row from the location holding the longest intact copy of it
-    (same sequence numbers, ids and hashes), then the events only PREMIS knows (a command
-    whose events never reached storage), chained on. Without any log in storage: PREMIS."""
-    from archa.repository.eventlog import COLUMNS, read_anchored
-
-    logs = []
-    for loc in repo.config.locations:
-        try:
-            log = read_anchored(repo.store(loc))
-        except StorageError:
-            continue
-        intact = 0
-        while intact + 1 in log.rows:
-            intact += 1
-        logs.append((intact, log))
-    best = max(logs, key=lambda x: x[0], default=(0, None))
-    with cat.transaction():
-        if best[1] is not None and best[0]:
-            rows = [best[1].rows[s] for s in range(1, best[0] + 1)]
-            cat.conn.executemany(f"INSERT INTO events ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
-                                 [[r[c] for c in COLUMNS] for r in rows])
-            for intact, log in logs:
-                if intact and all(log.rows[s]["hash"] == best[1].rows[s]["hash"] for s in (1, intact)):
-                    cat.conn.execute("INSERT INTO event_anchors (location, last_seq, last_hash) VALUES (?, ?, ?)",
-                                     [log.location, intact, log.rows[intact]["hash"]])
-        known = {r[0] for r in cat.conn.execute("SELECT id FROM events")}
-        append_events(cat.conn, [e for e in premis_events if e.id not in known])
-
-
 def _restore_copy_states(cat: Catalog) -> None:
     """Each copy's state and last audit as the event log last recorded them: the latest
     fixity check (ok, damaged, missing) unless a replication rewrote the copy after it;
@@ -512,44 +750,56 @@ def _restore_copy_states(cat: Catalog) -> None:
                              "location = ?", [state, time, aip, version, location])
 
 
-def _restore_changes(repo: Repository, cat: Catalog) -> None:
+def _restore_changes(repo: Repository, cat: Catalog, db: sqlite3.Connection, trust: str | None,
+                     report: RebuildReport) -> None:
     """Replay the journal of the catalog-only tables (transfers, originators, holds, disposal
-    proposals and their items, the archive's documents) from the location holding the most
-    of it, and keep the journal itself, row for row."""
-    from archa.repository.eventlog import read_changes
+    proposals and their items, the archive's documents) and keep it row for row: up to the
+    newest seal of the agreed history, from a location whose journal has the sealed hash
+    there (what a location holds beyond that seal is sealed by nothing: a conflict). Without
+    any seal (a repository anchored before journals were sealed), as far as a majority of
+    the locations hold it alike."""
+    from archa.repository.eventlog import last_journal_seal
 
-    best: tuple[str, list[dict[str, Any]]] = ("", [])
-    held: dict[str, int] = {}
-    for loc in repo.config.locations:
-        try:
-            changes = read_changes(repo.store(loc))
-        except StorageError:
-            continue
-        held[loc.name] = len(changes)
-        if len(changes) > len(best[1]):
-            best = (loc.name, changes)
-    columns: dict[str, list[tuple[str, str, int]]] = {}
+    n, sealed = last_journal_seal(cat.conn)
+    scans = {}
+    for i, loc in enumerate(repo.config.locations):
+        js = scan_journal(db, f"journal{i}", repo.store(loc))
+        if js.reachable:
+            scans[loc.name] = js
+
+    def hash_at(name: str, seq: int) -> str | None:
+        row = db.execute(f"SELECT hash FROM {scans[name].table} WHERE seq = ?", [seq]).fetchone()
+        return str(row[0]) if row else None
+
+    if n:
+        holding = [name for name in scans if hash_at(name, n) == sealed]
+        if not holding:
+            report.conflicts.append(f"no location holds the journal of the catalog-only tables as the agreed history "
+                                    f"sealed it at change {n}: it was rewritten or cut everywhere")
+            return
+        source, top = (trust if trust in holding else holding[0]), n
+        beyond = [name for name in scans if scans[name].last > n]
+        if beyond:
+            report.conflicts.append(f"journal changes {n + 1}-{max(scans[x].last for x in beyond)} at "
+                                    f"{', '.join(beyond)} are sealed by no event of the agreed history: slipped in")
+    else:
+        voters = [(name, js.table, js.last) for name, js in scans.items() if js.last]
+        agreement = agree(db, voters, max(1, len(voters)), "journal change", trust)
+        report.conflicts += agreement.conflicts
+        report.notes += agreement.notes
+        source, top = agreement.source, agreement.top
+    if not top:
+        return
     with cat.transaction():
-        for c in best[1]:
-            table = c["tbl"]
-            if table not in columns:
-                columns[table] = [(r[1], (r[2] or "").upper(), r[5]) for r in cat.conn.execute(
-                    f"PRAGMA table_info({table})")]
-            cols = columns[table]
-            row = {n: (bytes.fromhex(c["row"][n]) if "BLOB" in t and c["row"].get(n) is not None else c["row"].get(n))
-                   for n, t, _pk in cols}
-            if c["op"] == "delete":
-                keys = [n for n, _t, pk in cols if pk]
-                cat.conn.execute(f"DELETE FROM {table} WHERE " + " AND ".join(f"{k} = ?" for k in keys),
-                                 [row[k] for k in keys])
-            else:
-                cat.conn.execute(f"INSERT OR REPLACE INTO {table} ({', '.join(row)}) VALUES "
-                                 f"({', '.join('?' * len(row))})", list(row.values()))
-            cat.conn.execute("INSERT INTO changes (seq, tbl, op, row) VALUES (?, ?, ?, ?)",
-                             [c["seq"], table, c["op"], json.dumps(c["row"], ensure_ascii=False)])
-        for name, n in held.items():
-            cat.conn.execute("INSERT INTO event_anchors (location, last_seq, last_change) VALUES (?, 0, ?) "
-                             "ON CONFLICT(location) DO UPDATE SET last_change = excluded.last_change", [name, n])
+        changes = [c for c in iter_changes(repo.store(repo.config.location(source))) if c["seq"] <= top]
+        replay(cat.conn, ((c["tbl"], c["op"], c["row"]) for c in changes))
+        cat.conn.executemany("INSERT INTO changes (seq, tbl, op, row) VALUES (?, ?, ?, ?)",
+                             ((c["seq"], c["tbl"], c["op"], json.dumps(c["row"], ensure_ascii=False)) for c in changes))
+        for name, js in scans.items():
+            upto = min(js.last, top)
+            if upto and hash_at(name, upto) == hash_at(source, upto):
+                cat.conn.execute("INSERT INTO event_anchors (location, last_seq, last_change) VALUES (?, 0, ?) "
+                                 "ON CONFLICT(location) DO UPDATE SET last_change = excluded.last_change", [name, upto])
 
 
 def _record_tombstone(cat: Catalog, tomb: dict[str, Any], remnants: set[str]) -> list[Event]:

@@ -7,6 +7,8 @@ Layout of a repository directory:
     staging/            work areas of running commands; leftovers are swept under the lock
     storage/hot/        the default local OCFL storage root
     lock                flock target serialising writers
+    locks/              AIP locks (striped); locks/writing/ names the AIPs their holders work on,
+                        so that the next writer sweeps what a killed one left (leftovers.py)
 """
 
 from __future__ import annotations
@@ -42,6 +44,9 @@ REPO_ENV = "ARCHA_REPO"
 JOURNAL = "commit.jsonl"
 OWNER = ".owner"  # staging/<area>/.owner: locked by the process working in that area
 AIP_LOCK_STRIPES = 4096  # AIP locks are striped over this many lock files
+# locks/writing/aip-NNNN.lock: the AIPs whose storage the holder of that stripe's lock works on
+# (one id a line), there while it holds it; one left with its lock free names a killed writer's
+WRITING = "writing"
 
 
 def resolve_repo_path(explicit: str | None) -> Path:
@@ -64,6 +69,7 @@ class Repository:
         self.policy: Policy = load_policy(config.policy)
         self._catalog: Catalog | None = None
         self._aip_locks: dict[Path, tuple[int, int]] = {}  # lock file -> (fd, depth)
+        self._aip_marked: dict[Path, set[str]] = {}  # lock file -> the AIP ids its marker names
         self._work_owners: dict[str, int] = {}  # work area name -> fd holding its owner lock
 
     # --- life cycle ---------------------------------------------------------------------
@@ -202,6 +208,7 @@ class Repository:
         with exclusive_lock(self.root / "lock", shared=shared):
             self.check_locations()
             self.sweep_staging()
+            self.sweep_leftovers()
             self._writing_depth, self._writing_shared = 1, shared
             try:
                 yield
@@ -249,6 +256,8 @@ class Repository:
         if held is not None:
             self._aip_locks[path] = (held[0], held[1] + 1)
             try:
+                if not what:
+                    self._mark_writing(path, aip_id)
                 yield True
             finally:
                 fd, depth = self._aip_locks[path]
@@ -263,14 +272,91 @@ class Repository:
                 return
             raise
         self._aip_locks[path] = (fd, 1)
+        left: list[str] = []
         try:
+            left = self._take_over_marker(path)
+            self._aip_marked[path] = set()
+            if not what:  # an AIP (not a payload or External-Identifier being checked)
+                self._mark_writing(path, aip_id)
             yield True
         finally:
             if self._aip_locks[path][1] <= 1:
+                if self._aip_marked.pop(path, None):  # a clean end: the AIPs we named need no sweep
+                    self._write_marker(path, left)  # (what a killed holder left and could not be swept stays)
                 del self._aip_locks[path]
                 os.close(fd)
             else:
                 self._aip_locks[path] = (fd, self._aip_locks[path][1] - 1)
+
+    # --- leftovers of killed writers at the locations -----------------------------------------
+
+    def _marker(self, lock: Path) -> Path:
+        return lock.parent / WRITING / lock.name
+
+    def _mark_writing(self, lock: Path, aip_id: str) -> None:
+        """Name `aip_id` in the marker of the stripe lock `lock` (held): should this process be
+        killed now, the next writer sweeps the temporary files it left in that AIP's storage."""
+        marked = self._aip_marked.setdefault(lock, set())
+        if aip_id in marked:
+            return
+        marker = self._marker(lock)
+        try:
+            fd = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        except FileNotFoundError:  # the first marker of this repository
+            marker.parent.mkdir(exist_ok=True)
+            fd = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        try:
+            os.write(fd, f"{aip_id}\n".encode())  # the kernel has it at once: a kill -9 cannot lose it
+        finally:
+            os.close(fd)
+        marked.add(aip_id)
+
+    def _take_over_marker(self, lock: Path) -> list[str]:
+        """Just acquired `lock` (or found it free): a marker there is a killed holder's. Sweep
+        the AIPs it names; those that cannot be swept now (a location unreachable) stay named,
+        for the next writer, and are returned."""
+        marker = self._marker(lock)
+        try:
+            dead = marker.read_text("utf-8").split()
+        except FileNotFoundError:
+            return []
+        from archa.repository.leftovers import sweep_aip
+
+        left = [aip_id for aip_id in dict.fromkeys(dead) if not sweep_aip(self, aip_id)]
+        self._write_marker(lock, left)
+        return left
+
+    def _write_marker(self, lock: Path, aip_ids: list[str]) -> None:
+        """The marker of `lock` naming `aip_ids` (replaced at once: a kill leaves the old one or
+        the new), or none when there are none."""
+        marker = self._marker(lock)
+        if aip_ids:
+            tmp = marker.with_name(f".{marker.name}.{os.getpid()}")
+            tmp.write_text("".join(f"{a}\n" for a in aip_ids), "utf-8")
+            os.replace(tmp, marker)
+        else:
+            marker.unlink(missing_ok=True)
+
+    def sweep_leftovers(self) -> None:
+        """Delete the temporary files that killed commands left at the locations, and only
+        those (leftovers.py): in the storage of each AIP whose writer was killed holding its lock
+        (a marker in locks/writing/ whose stripe lock is free now: no running command writes
+        that AIP), and in the event log of an anchoring that was killed (anchor.lock free).
+        Called by `writing()` on entry, after `sweep_staging`."""
+        from archa.repository.leftovers import sweep_event_log
+
+        markers = self.root / "locks" / WRITING
+        if markers.is_dir():
+            for marker in sorted(markers.glob("aip-*.lock")):
+                lock = markers.parent / marker.name
+                if lock in self._aip_locks:
+                    continue  # this process's own
+                with try_lock(lock) as free:
+                    if free:  # its writer is gone
+                        self._take_over_marker(lock)
+        with try_lock(self.root / "anchor.lock") as free:
+            if free:  # else an anchoring is running: its temporary files are its own
+                sweep_event_log(self)
 
     # --- work areas -----------------------------------------------------------------------
 

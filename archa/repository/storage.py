@@ -11,13 +11,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from archa.errors import UsageError
+from archa.errors import CatalogDamaged, UsageError
 from archa.repository.catalog import CATALOG_NAME, Catalog
 from archa.repository.config import CONFIG_NAME, LOCATION_KINDS, TIERS, Location, load_config, render_config
 from archa.repository.copies import init_ocfl_store, init_packed_store
 from archa.repository.durable import fsync_dir
 from archa.repository.placement import failure_domain
-from archa.repository.rebuild import RebuildReport, compare_catalogs, rebuild_catalog
+from archa.repository.rebuild import RebuildConflict, RebuildReport, compare_catalogs, rebuild_catalog
 from archa.repository.repo import Repository, writes
 
 
@@ -104,14 +104,28 @@ class RebuildOutcome:
         return {**self.report.as_dict(), "replaced": self.replaced, "backup": self.backup}
 
 
-def check_rebuild(repo: Repository) -> RebuildReport:
+def check_catalog(repo: Repository) -> None:
+    """SQLite's full integrity check of the live catalog (`Catalog.integrity_problems`):
+    CatalogDamaged naming the file and what the check found, when it finds anything. Run
+    before a comparison reads the catalog: a damaged index page can hide rows from a query
+    instead of failing it."""
+    problems = repo.catalog.integrity_problems()
+    if problems:
+        more = f"; and {len(problems) - 3} more" if len(problems) > 3 else ""
+        raise CatalogDamaged(str(repo.catalog.path), "SQLite's integrity check: " + "; ".join(problems[:3]) + more,
+                             problems)
+
+
+def check_rebuild(repo: Repository, trust: str | None = None) -> RebuildReport:
     """Rebuild the catalog from the locations into a temporary file, compare it with the
     live one field by field (`report.differences`), and remove it: what `catalog rebuild`
-    would restore, and what it would lose, without changing anything."""
+    would restore, and what it would lose, without changing anything. What the locations
+    do not agree on is in `report.conflicts`."""
     dest = repo.root / f"catalog.check-{uuid.uuid4().hex[:8]}.sqlite"
     try:
-        report = rebuild_catalog(repo, dest)
+        report = rebuild_catalog(repo, dest, trust)
         new = Catalog.open(dest)
+        Catalog.last_opened = repo.catalog.path  # what a damaged-catalog error names: the live one, not this
         try:
             report.differences = compare_catalogs(repo.catalog, new)
         finally:
@@ -123,14 +137,19 @@ def check_rebuild(repo: Repository) -> RebuildReport:
     return report
 
 
-def rebuild(repo: Repository, replace: bool = False) -> RebuildOutcome:
+def rebuild(repo: Repository, replace: bool = False, trust: str | None = None) -> RebuildOutcome:
     """Rebuild the catalog from the locations. With no catalog, the result becomes the
     catalog; otherwise it is written beside it and compared, and put in place (the old one
-    kept as a backup) only with `replace`."""
+    kept as a backup) only with `replace`. Raises RebuildConflict (nothing written) when the
+    locations do not agree on something the rebuild would take and `trust` does not settle it."""
     current = repo.root / CATALOG_NAME
     stamp = time.strftime("%Y%m%dT%H%M%S")
     dest = repo.root / f"catalog.rebuilt-{stamp}-{uuid.uuid4().hex[:6]}.sqlite"
-    report = rebuild_catalog(repo, dest)
+    report = rebuild_catalog(repo, dest, trust)
+    if report.conflicts:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{dest}{suffix}").unlink(missing_ok=True)
+        raise RebuildConflict(report)
     if not current.exists():
         os.rename(dest, current)
         fsync_dir(repo.root)

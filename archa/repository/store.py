@@ -18,6 +18,7 @@ Contracts:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import stat
@@ -294,7 +295,8 @@ class Store:
             except OSError as e:
                 raise self._error("write", key, e) from e
             finally:
-                tmp.unlink(missing_ok=True)
+                with contextlib.suppress(OSError):  # a read-only mount: the error above is what counts
+                    tmp.unlink(missing_ok=True)
             return
         try:
             out = self.fs.open_output_stream(self.path(key), compression=None)  # never by extension

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from archa.errors import Finding, SipRejected, UsageError, name_problem, printable
+from archa.errors import Finding, SipRejected, UsageError, name_problem, printable, utf8_text
 from archa.ingest.bag import ORIGINAL_NAMES
 from archa.ingest.copier import SMALL, CopyJob, ProgressFn
 from archa.ingest.staging import BATCH
@@ -34,6 +34,8 @@ from archa.transfer.bagwriter import BagDraft, partial_dir
 
 FOLDER_HINT = ("make every file readable (or move the unreadable ones out) and run the transfer again; "
                "nothing was written and the folder was not changed")
+NAME_HINT = ("rename the files named above at the source (\\xNN stands for a byte of a name that is neither UTF-8 "
+             "nor Windows-1250) and run the transfer again; nothing was written and the folder was not changed")
 
 
 @dataclass
@@ -218,7 +220,8 @@ def transfer_folder(src: Path, out: Path, meta: Sequence[tuple[str, str]], polic
         found = scan(src, policy, db)
         errors = [f for f in found.findings if f.is_error]
         if errors:
-            raise SipRejected(str(src), found.findings, hint=FOLDER_HINT)
+            raise SipRejected(str(src), found.findings, hint=NAME_HINT if {f.code for f in errors} <= {"TRF009", "TRF011"}
+                              else FOLDER_HINT)
         if not found.files:
             raise SipRejected(str(src), [Finding("TRF006", "no file to transfer in the folder", ".")], hint=FOLDER_HINT)
 
@@ -247,10 +250,11 @@ def transfer_folder(src: Path, out: Path, meta: Sequence[tuple[str, str]], polic
             draft.write_tag(ORIGINAL_NAMES, chain(["path\toriginal (bytes, percent-encoded)\n"], (
                 f"{rel}\t{orig}\n" for rel, orig in
                 db.execute("SELECT rel, original FROM scan WHERE original IS NOT NULL ORDER BY rel"))))
-        draft.tag_files["transfer-report.txt"] = report_text(f"archa transfer folder {src}", found.findings)
+        shown = utf8_text(str(src))  # a folder whose name is not UTF-8: \xNN for its bytes in the tag files
+        draft.tag_files["transfer-report.txt"] = report_text(f"archa transfer folder {shown}", found.findings)
         info = list(meta)
         if not any(k.lower() == "external-description" for k, _v in info):
-            info.append(("External-Description", f"folder {src}"))
+            info.append(("External-Description", f"folder {shown}"))
         draft.info = info
         draft.finish(out)
     except BaseException:

@@ -16,7 +16,6 @@ complete). Each item ends in `DIR/done/NAME` or `DIR/failed/NAME` with
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import time
@@ -26,8 +25,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from archa.errors import ArchaError, Finding, RepositoryError, SipRejected
-from archa.ingest.ingest import IngestOptions, ingest, record_rejection
+from archa.errors import ArchaError, Finding, RepositoryError, SipRejected, json_utf8, printable
+from archa.ingest.ingest import IngestOptions, ingest, record_rejection, source_text
 from archa.repository.durable import fsync_dir, write_durable
 from archa.repository.lock import try_lock
 from archa.repository.repo import Repository
@@ -97,14 +96,14 @@ def _file_away(drop: Path, item: Path, name: str, outcome: str, report: dict[str
     if dest.exists() or (dest_dir / f"{name}.report.json").exists():
         dest = dest_dir / f"{name}.{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
     report_path = dest_dir / f"{dest.name}.report.json"
-    write_durable(report_path, json.dumps(report, indent=2, ensure_ascii=False).encode("utf-8"))
+    write_durable(report_path, json_utf8(report, indent=2).encode("utf-8"))  # a name not UTF-8 too
     os.rename(item, dest)
     fsync_dir(dest_dir)
     return report_path
 
 
 def _already_ingested(repo: Repository, sources: list[Path]) -> str:
-    wanted = {str(p.absolute()) for p in sources}
+    wanted = {source_text(p) for p in sources}  # as the catalog records them
     for t in repo.catalog.transfers():
         if t["status"] == "accepted" and t["source"] in wanted:
             return str(t["aip_id"])
@@ -115,7 +114,7 @@ def _process(repo: Repository, drop: Path, claim: Path) -> WatchItem:
     """Transfer and ingest the one entry of the claim directory `claim`, then file it away."""
     (work_item,) = list(claim.iterdir())
     name = work_item.name
-    item = WatchItem(name)
+    item = WatchItem(printable(name))  # shown; a name that is not UTF-8 with \xNN for its bytes
     bag_out = claim.with_suffix(".bag")
     for leftover in claim.parent.glob(f".{bag_out.name}.archa-partial-*"):  # of a run that died
         shutil.rmtree(leftover, ignore_errors=True)
@@ -148,22 +147,32 @@ def _process(repo: Repository, drop: Path, claim: Path) -> WatchItem:
         if not (drop / name).exists():
             os.rename(work_item, drop / name)
             claim.rmdir()
-        item.status, item.error = "waiting", e.message
+        item.status, item.error = "waiting", printable(e.message)
         return item
     except ArchaError as e:
         if isinstance(e, SipRejected) and not e.transfer_id:  # ingest records its own; this one never got there
             e.transfer_id = record_rejection(repo, drop / FAILED / name, e)
-        item.status, item.error = "failed", e.message
+        item.status, item.error = "failed", _error_text(e)
         report.update(status="failed", error=e.as_dict())
     except OSError as e:  # unreadable transfer, disk trouble: filed with the error, not retried forever
-        item.status, item.error = "failed", str(e)
+        item.status, item.error = "failed", printable(str(e))
         report.update(status="failed", error={"error": type(e).__name__, "message": str(e)})
     shutil.rmtree(bag_out, ignore_errors=True)
     report["finished"] = datetime.now(UTC).isoformat()
-    item.report = str(_file_away(drop, work_item, name, DONE if item.status == "ingested" else FAILED, report))
+    item.report = printable(str(_file_away(drop, work_item, name, DONE if item.status == "ingested" else FAILED, report)))
     claim.rmdir()
     _drop_marker(drop, name)
     return item
+
+
+def _error_text(e: ArchaError) -> str:
+    """What a failed item's line says: the error, and for a rejection its first problems (each
+    naming its file, a name that is not UTF-8 with \\xNN for its bytes; all are in the report)."""
+    text = e.message
+    if isinstance(e, SipRejected):
+        errors = [f for f in e.findings if f.is_error]
+        text += "".join(f"; {f}" for f in errors[:3]) + (f"; and {len(errors) - 3} more" if len(errors) > 3 else "")
+    return printable(text)
 
 
 def watch_once(repo: Repository, drop: Path, now: float | None = None) -> WatchResult:
@@ -182,7 +191,7 @@ def watch_once(repo: Repository, drop: Path, now: float | None = None) -> WatchR
             if mine:
                 lock.unlink(missing_ok=True)
     ready, waiting = candidates(drop, repo.policy.transfer.settle_seconds, time.time() if now is None else now)
-    result.items += [WatchItem(p.name, status="waiting") for p in waiting]
+    result.items += [WatchItem(printable(p.name), status="waiting") for p in waiting]
     for path in ready:
         claim = work / uuid.uuid4().hex[:12]
         lock = claim.with_suffix(".lock")

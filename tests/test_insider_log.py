@@ -1,0 +1,270 @@
+"""Trust against an insider, as one acts: with write access to the catalog file alone, or to
+one storage location, and nothing but sqlite3 and file edits (the attacks below use no archa
+code; the log's hashes are recomputed here as the design document describes them).
+
+- a hold deleted from the catalog with the journal triggers dropped still holds;
+- a tombstone planted at one location does not remove a live record at a rebuild;
+- a location's log rewritten, re-hashed and padded does not win a rebuild, and `events
+  verify` blames that location, not the honest one; with a seal key it is caught even when
+  the rewritten locations are the majority;
+- a deleted or truncated location log, or events cut from the catalog and every location at
+  once, fail `events verify`;
+- an inventory changed at one location, or a packed copy's index, is not believed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sqlite3
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from archa.cli.main import cli
+from archa.repository.repo import Repository
+from tests.bagmaker import write_bag
+from tests.test_disposal import DUE, _propose, records  # noqa: F401  (a fixture)
+
+HASHED = ("id", "type", "time", "outcome", "detail", "agent", "aip_id", "version", "location", "transfer_id",
+          "prev_hash")
+GENESIS = "0" * 64
+
+
+def run(repo: Repository, *args: str) -> tuple[int, str]:
+    r = CliRunner().invoke(cli, [*args, "--repo", str(repo.root)])
+    return r.exit_code, r.output
+
+
+def ingest_bag(repo: Repository, tmp_path: Path, name: str) -> str:
+    bag = write_bag(tmp_path / name, {f"{name}.txt": name.encode() * 40})
+    code, out = run(repo, "ingest", str(bag), "--json")
+    assert code == 0, out
+    (result,) = json.loads(out)
+    return str(result["aip_id"])
+
+
+def log_dir(repo: Repository, location: str) -> Path:
+    return repo.root / "storage" / location / "extensions" / "archa-events"
+
+
+def read_log(folder: Path) -> list[dict[str, object]]:
+    rows: dict[int, dict[str, object]] = {}
+    for seg in sorted(folder.glob("[0-9]*-[0-9]*.jsonl")):
+        for line in seg.read_text().splitlines():
+            obj = json.loads(line)
+            if "seal" not in obj:
+                rows.setdefault(int(obj["seq"]), obj)
+    return [rows[k] for k in sorted(rows)]
+
+
+def rehash(rows: list[dict[str, object]]) -> list[dict[str, object]]:
+    """Renumber and re-chain rows as the design document says the log is chained."""
+    prev = GENESIS
+    out = []
+    for i, r in enumerate(rows, 1):
+        r = {**r, "seq": i, "prev_hash": prev}
+        canon = json.dumps({k: r.get(k) for k in HASHED}, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        r["hash"] = prev = hashlib.sha256(canon.encode()).hexdigest()
+        out.append(r)
+    return out
+
+
+def write_log(folder: Path, rows: list[dict[str, object]]) -> None:
+    """Replace a location's event segments by one sealed segment holding `rows`."""
+    for seg in folder.glob("[0-9]*-[0-9]*.jsonl"):
+        os.chmod(seg, 0o644)
+        seg.unlink()
+    last = rows[-1]
+    seal = {"first": 1, "last": last["seq"], "hash": last["hash"], "written": "2026-12-01T00:00:00Z"}
+    body = "".join(json.dumps(r, sort_keys=True, ensure_ascii=False) + "\n" for r in rows)
+    (folder / f"{1:012d}-{last['seq']:012d}.jsonl").write_text(body + json.dumps({"seal": seal}) + "\n")
+
+
+def forge(repo: Repository, location: str, drop: str) -> None:
+    """At `location`, remove the event whose detail contains `drop`, re-hash, pad with rows
+    of a plausible audit so the forged log is the longest, re-seal."""
+    folder = log_dir(repo, location)
+    rows = [r for r in read_log(folder) if drop not in str(r["detail"])]
+    pad = [{**rows[-1], "id": f"urn:uuid:00000000-0000-4000-8000-{i:012d}", "type": "fixity check",
+            "detail": "fixity audit: ok"} for i in range(5)]
+    write_log(folder, rehash(rows + pad))
+
+
+# --- holds -----------------------------------------------------------------------------------
+
+def test_a_hold_deleted_in_the_catalog_alone_still_holds(repo: Repository, tmp_path: Path,
+                                                           records: dict[str, str]) -> None:  # noqa: F811
+    pid = str(_propose(repo, tmp_path)["proposal"])
+    assert run(repo, "disposal", "decide", pid, "--keep", "KU-SIP_A", "--keep", "KU-SIP_H")[0] == 0
+    gone = records["gone"]
+    assert run(repo, "hold", "add", gone, "--reason", "court case 12 C 34/2026")[0] == 0
+    repo.close()
+    db = sqlite3.connect(repo.root / "catalog.sqlite")  # the insider
+    for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'holds'")\
+            .fetchall():
+        db.execute(f"DROP TRIGGER {name}")
+    db.execute("DELETE FROM holds WHERE aip_id = ?", [gone])
+    db.commit()
+    db.close()
+    code, out = run(repo, "disposal", "destroy", pid, "--yes", "--json")
+    assert code == 1, out
+    result = json.loads(out)
+    assert gone not in [d["aip_id"] for d in result["destroyed"]]
+    assert gone in json.dumps(result) and "legal hold" in json.dumps(result)
+    held = repo.store(repo.config.location("hot"))
+    assert any(True for _k in held.list(f"{_object(gone)}"))  # nothing of it removed
+    code, out = run(repo, "events", "verify")
+    assert code == 1 and "journal_holds_del is missing" in out and "holds" in out, out
+
+
+def _object(aip: str) -> str:
+    from archa.repository.ocfl import object_relpath
+
+    return object_relpath(aip)
+
+
+# --- tombstones ------------------------------------------------------------------------------
+
+def test_a_planted_tombstone_does_not_remove_a_live_record(repo: Repository, tmp_path: Path,
+                                                             records: dict[str, str]) -> None:  # noqa: F811
+    pid = str(_propose(repo, tmp_path)["proposal"])
+    assert run(repo, "disposal", "decide", pid, "--keep", "KU-SIP_A", "--keep", "KU-SIP_H")[0] == 0
+    assert run(repo, "disposal", "destroy", pid, "--yes")[0] == 0
+    gone, live = records["gone"], records["held"]
+    real = next((repo.root / "storage" / "cold" / "extensions" / "archa-tombstones").rglob("tombstone.json"))
+    tomb = json.loads(real.read_text())
+    assert tomb["id"] == gone
+    tomb["id"] = live  # a real tombstone, made to name a live record, at one location
+    planted = repo.root / "storage" / "cold" / "extensions" / "archa-tombstones" / _object(live) / "tombstone.json"
+    planted.parent.mkdir(parents=True)
+    planted.write_text(json.dumps(tomb))
+    code, out = run(repo, "catalog", "rebuild", "--check")
+    assert code == 1 and "CONFLICT" in out and live in out and "no deletion of it" in out, out
+    before = (repo.root / "catalog.sqlite").read_bytes()
+    code, out = run(repo, "catalog", "rebuild", "--replace")
+    assert code == 1 and "nothing was put in place" in out, out
+    assert (repo.root / "catalog.sqlite").read_bytes() == before
+    assert repo.catalog.aip(live)["state"] == "active"
+    code, out = run(repo, "catalog", "rebuild", "--check", "--trust", "hot")
+    assert code == 0 and "the same as the live catalog" in out, out
+
+
+# --- a rewritten location log ------------------------------------------------------------------
+
+def test_a_rewritten_and_padded_location_log_does_not_win(repo: Repository, tmp_path: Path) -> None:
+    aip = ingest_bag(repo, tmp_path, "a")
+    assert run(repo, "hold", "add", aip, "--reason", "request 2026/17")[0] == 0
+    ingest_bag(repo, tmp_path, "b")
+    forge(repo, "cold", "legal hold placed")
+    code, out = run(repo, "events", "verify")
+    assert code == 1 and "at cold" in out and "at hot" not in out, out  # the rewritten location is named
+    code, out = run(repo, "catalog", "rebuild", "--check")
+    assert code == 1 and "CONFLICT event" in out and "differently" in out, out
+    # the catalog lost: the rebuild stops rather than take the longest log
+    repo.close()
+    for side in ("", "-wal", "-shm"):
+        (repo.root / f"catalog.sqlite{side}").unlink(missing_ok=True)
+    code, out = run(repo, "catalog", "rebuild")
+    assert code == 1 and "CONFLICT" not in out and "do not agree" in out, out
+    assert not (repo.root / "catalog.sqlite").exists()
+    code, out = run(repo, "catalog", "rebuild", "--trust", "hot")
+    assert code == 0, out
+    code, out = run(repo, "hold", "list", "--json")
+    assert aip in out, out
+    code, out = run(repo, "events", "verify")
+    assert code == 1 and "at cold" in out, out  # the forged location stays named until it is repaired
+
+
+def test_a_seal_key_catches_a_rewritten_majority(repo: Repository, tmp_path: Path) -> None:
+    key = tmp_path / "keys" / "seal.key"
+    key.parent.mkdir()
+    key.write_bytes(os.urandom(32).hex().encode())
+    key.chmod(0o600)
+    config = repo.root / "archa.toml"
+    config.write_text(config.read_text().replace("[repository]\n", f'[repository]\nseal_key = "{key}"\n', 1))
+    assert run(repo, "storage", "add", "warm", str(tmp_path / "warm"), "--kind", "ocfl", "--tier", "warm")[0] == 0
+    aip = ingest_bag(repo, tmp_path, "a")
+    assert run(repo, "hold", "add", aip, "--reason", "request 2026/18")[0] == 0
+    assert run(repo, "events", "verify")[0] == 0
+    warm = tmp_path / "warm" / "extensions" / "archa-events"
+    forge(repo, "cold", "legal hold placed")
+    for seg in warm.glob("[0-9]*-[0-9]*.jsonl"):  # the same forgery at warm: two of three agree
+        os.chmod(seg, 0o644)
+        seg.unlink()
+    for seg in log_dir(repo, "cold").glob("*.jsonl"):
+        if not seg.name.startswith("changes-"):
+            shutil.copy(seg, warm / seg.name)
+    code, out = run(repo, "events", "verify")
+    assert code == 1 and ("not signed with the repository's seal key" in out or "under no seal signed" in out), out
+    assert "at hot" not in out, out
+    code, out = run(repo, "catalog", "rebuild", "--check")
+    assert code == 1 and "CONFLICT" in out, out
+    key.chmod(0o644)  # a key others can read is refused, not used
+    code, out = run(repo, "events", "verify")
+    assert code == 2 and "chmod 600" in out, out
+
+
+# --- deleted history ---------------------------------------------------------------------------
+
+def test_a_deleted_or_truncated_location_log_fails_verify(repo: Repository, tmp_path: Path) -> None:
+    ingest_bag(repo, tmp_path, "a")
+    ingest_bag(repo, tmp_path, "b")
+    cold = log_dir(repo, "cold")
+    newest = max(cold.glob("[0-9]*-[0-9]*.jsonl"))
+    os.chmod(newest, 0o644)
+    newest.unlink()
+    code, out = run(repo, "events", "verify")
+    assert code == 1 and "cold holds the log up to event" in out and "deleted or truncated" in out, out
+    shutil.rmtree(cold)
+    code, out = run(repo, "events", "verify")
+    assert code == 1 and "cold holds the log up to event 0" in out, out
+
+
+def test_events_cut_from_the_catalog_and_every_location_fail_verify(repo: Repository, tmp_path: Path) -> None:
+    ingest_bag(repo, tmp_path, "a")
+    b = ingest_bag(repo, tmp_path, "b")
+    repo.close()
+    db = sqlite3.connect(repo.root / "catalog.sqlite")
+    first_b = db.execute("SELECT MIN(seq) FROM events WHERE aip_id = ?", [b]).fetchone()[0]
+    db.execute("DELETE FROM events WHERE seq >= ?", [first_b])
+    top, top_hash = db.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
+    db.execute("UPDATE event_anchors SET last_seq = ?, last_hash = ?", [top, top_hash])
+    db.commit()
+    db.close()
+    for loc in ("hot", "cold"):
+        folder = log_dir(repo, loc)
+        write_log(folder, [r for r in read_log(folder) if int(str(r["seq"])) < first_b])
+    code, out = run(repo, "events", "verify")
+    assert code == 1 and "BROKEN history" in out and b in out and "the log lacks" in out, out
+
+
+# --- inventories and packed indexes ------------------------------------------------------------
+
+def test_an_inventory_changed_at_one_location_is_not_believed(repo: Repository, tmp_path: Path) -> None:
+    aip = ingest_bag(repo, tmp_path, "a")
+    obj = repo.hot.object_path(aip)
+    data = json.loads((obj / "inventory.json").read_text())
+    data["versions"]["v1"]["message"] = "nothing to see"  # a valid OCFL object, and not what was stored
+    body = json.dumps(data).encode()
+    for rel in ("inventory.json", "v1/inventory.json"):
+        os.chmod(obj / rel, 0o644)
+        (obj / rel).write_bytes(body)
+        os.chmod(obj / f"{rel}.sha256", 0o644)
+        (obj / f"{rel}.sha256").write_text(f"{hashlib.sha256(body).hexdigest()} inventory.json\n")
+    code, out = run(repo, "catalog", "rebuild", "--check")
+    assert code == 1 and f"AIP {aip} v1" in out and "CONFLICT" in out, out
+
+
+def test_a_packed_copy_is_expected_to_be_what_the_history_recorded(repo: Repository, tmp_path: Path) -> None:
+    aip = ingest_bag(repo, tmp_path, "a")
+    index = next((repo.root / "storage" / "cold").rglob("v1.index.json"))
+    os.chmod(index, 0o644)
+    data = json.loads(index.read_text())
+    data["archive_sha256"] = "0" * 64
+    index.write_text(json.dumps(data))
+    code, out = run(repo, "catalog", "rebuild", "--check")
+    assert code == 1 and "the copy was replaced" in out and "rebuilt damaged" in out, out
+    assert aip in out
