@@ -28,12 +28,15 @@ def check() -> None:
 @click.option("--intake", is_flag=True,
               help="Judge as a records centre taking records in: the rules on whether disposal is due "
                    "(obs64, obs65, obs77, obs78) warn instead of failing.")
+@click.option("--exclude", "exclude", multiple=True, metavar="RULE",
+              help="A rule not to run (repeatable), as the national validator's excluded checks: e.g. --exclude "
+                   "obs105 for a package whose producer has an exemption the archive granted.")
 @click.option("--jobs", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Packages checked at once (processes).")
 @json_option
 @click.pass_context
 def check_nsesss(ctx: click.Context, packages: tuple[Path, ...], profile: str, as_of: Any, intake: bool,
-                 jobs: int, as_json: bool) -> None:
+                 exclude: tuple[str, ...], jobs: int, as_json: bool) -> None:
     """Check Czech ERMS packages (NSESSS v4 or v3 SIPs, folders or ZIPs) by the national rule
     set, level by level - data structure, character set, well-formedness, namespaces,
     schema, content, components - stopping after the first level with errors, as the
@@ -52,7 +55,14 @@ def check_nsesss(ctx: click.Context, packages: tuple[Path, ...], profile: str, a
     from archa.transfer.nsesss.rules import LEVELS, Profile
 
     ctx.meta["archa.json"] = as_json
-    options = CheckOptions(Profile(profile), as_of.date() if as_of is not None else None, intake)
+    from archa.errors import UsageError
+    from archa.transfer.nsesss.rules import rules_for
+
+    known = set(rules_for(3)) | set(rules_for(4))
+    unknown = sorted(set(exclude) - known)
+    if unknown:
+        raise UsageError(f"no rule {', '.join(unknown)} in the national rule set", hint="see docs/nsesss.md")
+    options = CheckOptions(Profile(profile), as_of.date() if as_of is not None else None, intake, frozenset(exclude))
     results = []
     for r in check_many(list(packages), options, jobs):
         results.append(r)

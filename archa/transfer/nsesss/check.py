@@ -73,6 +73,7 @@ class CheckOptions:
     profile: Profile = Profile.TRANSFER
     as_of: date | None = None  # "today" for the rules that depend on the date
     intake: bool = False  # a records centre taking records in: disposal-time rules warn (see rules.py)
+    exclude: frozenset[str] = frozenset()  # rule codes not run (as zaf's excludeChecks)
 
 
 @dataclass
@@ -143,7 +144,8 @@ class Checker:
         self.result = CheckResult(self.pkg.name, self.pkg.version, options.profile, as_of, options.intake)
 
     def active(self, level: int) -> list[Rule]:
-        return [r for r in self.rules.values() if r.level == level and self.options.profile in r.profiles]
+        return [r for r in self.rules.values() if r.level == level and self.options.profile in r.profiles
+                and r.code not in self.options.exclude]
 
     def run(self, levels: Iterable[int]) -> bool:
         """Run `levels` in order; False as soon as one had errors (the later ones are not run)."""
