@@ -126,6 +126,23 @@ def _object(aip: str) -> str:
     return object_relpath(aip)
 
 
+def test_a_retention_shortened_in_the_catalog_does_not_make_a_record_due(
+        repo: Repository, tmp_path: Path, records: dict[str, str]) -> None:  # noqa: F811
+    from tests.test_disposal import _take_in
+
+    fresh = _take_in(repo, tmp_path, "SIP_F", closed="2025-06-30", period=10)  # due in 2036
+    repo.close()
+    db = sqlite3.connect(repo.root / "catalog.sqlite")  # the insider: due in 2020 instead
+    db.execute("UPDATE retention SET until_year = 2020, period = 4, trigger_year = 2015 WHERE aip_id = ?", [fresh])
+    db.commit()
+    db.close()
+    code, out = run(repo, "disposal", "propose", "--as-of", DUE, str(tmp_path / "navrh"), "--json")
+    assert code == 1, out
+    result = json.loads(out)
+    assert fresh not in [i["aip_id"] for i in result["items"]] and records["gone"] in out
+    assert "changed in the catalog" in result["retention_changed"][fresh]
+
+
 # --- tombstones ------------------------------------------------------------------------------
 
 def test_a_planted_tombstone_does_not_remove_a_live_record(repo: Repository, tmp_path: Path,

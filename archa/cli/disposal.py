@@ -26,11 +26,14 @@ def disposal() -> None:
 @click.argument("out", type=click.Path(path_type=Path, file_okay=False))
 @repo_option
 @json_option
-def disposal_propose(year: int, originator: str | None, out: Path, repo_path: str | None, as_json: bool) -> None:
+@click.pass_context
+def disposal_propose(ctx: click.Context, year: int, originator: str | None, out: Path, repo_path: str | None,
+                     as_json: bool) -> None:
     """Propose every record due by YEAR that is under no hold and in no open proposal. OUT
     (new) gets proposal.csv, a printable proposal.html, proposal.json and one metadata-only
     NSESSS SIP per record (OUT/<name>/mets.xml, valid under skartace-metadata) to send to
-    the archive.
+    the archive. A record due only by a retention changed in the catalog (not what the AIP's
+    stored bag-info states) is left out and named, exit status 1.
 
     \b
     Example:
@@ -42,14 +45,20 @@ def disposal_propose(year: int, originator: str | None, out: Path, repo_path: st
         result = propose(repo, year, out, originator)
     if as_json:
         emit_json(result.as_dict())
+        if result.retention_changed:
+            ctx.exit(1)
         return
     click.echo(f"proposal {result.proposal}: {len(result.items)} record(s), {len(result.sips)} SIP(s) in {result.out}")
     for i in result.items:
         click.echo(f"  {i['sign']} {i['due_year']}  {i['entity_id'] or i['aip_id']}  {i['title'] or ''}")
     if result.held:
         click.echo(f"left out, under a hold: {', '.join(result.held)}")
+    for aip_id, why in sorted(result.retention_changed.items()):
+        click.echo(f"left out, REFUSED: {aip_id}: {why} (archa catalog rebuild --check)")
     for aip_id, other in sorted(result.elsewhere.items()):
         click.echo(f"left out, already in proposal {other}: {aip_id}")
+    if result.retention_changed:
+        ctx.exit(1)  # a record left out because the catalog was changed behind archa's back
 
 
 @disposal.command("decide")

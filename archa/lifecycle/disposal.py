@@ -44,6 +44,7 @@ from typing import Any
 import archa
 from archa.errors import ArchaError, UsageError
 from archa.lifecycle import ledger
+from archa.lifecycle.guards import retention_problem
 from archa.lifecycle.holds import hold_problems
 from archa.lifecycle.sips import (
     Assessor,
@@ -79,12 +80,15 @@ class ProposalResult:
     sips: list[str] = field(default_factory=list)
     held: list[str] = field(default_factory=list)  # due, but under a hold: left out
     elsewhere: dict[str, str] = field(default_factory=dict)  # due, but open in another proposal
+    # due by the catalog, but not by the retention the AIP itself states: left out, why
+    retention_changed: dict[str, str] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {"proposal": self.proposal, "out": self.out,
                 "items": [{k: i[k] for k in ("aip_id", "entity_id", "title", "sign", "due_year", "sip", "version",
                                              "inventory_digest")} for i in self.items],
-                "sips": self.sips, "held": self.held, "elsewhere": self.elsewhere}
+                "sips": self.sips, "held": self.held, "elsewhere": self.elsewhere,
+                "retention_changed": self.retention_changed}
 
 
 def _write_listing(out: Path, pid: str, year: int, items: list[dict[str, Any]], originator: str | None) -> None:
@@ -140,17 +144,24 @@ def propose(repo: Repository, year: int, out: Path, originator: str | None = Non
     open_in = ledger.open_items(cat)
     elsewhere = {r["aip_id"]: open_in[r["aip_id"]] for r in due if r["aip_id"] in open_in}
     chosen = [r for r in due if r["aip_id"] not in held and r["aip_id"] not in open_in]
+    changed: dict[str, str] = {}
+    for aip_id in sorted({r["aip_id"] for r in chosen}):
+        why = retention_problem(repo, aip_id, cat.aip(aip_id)["head"], cat.retention(aip_id))
+        if why:
+            changed[aip_id] = why
+    chosen = [r for r in chosen if r["aip_id"] not in changed]
     if not chosen:
         where = sorted(set(elsewhere.values()))
         raise UsageError(f"no record is newly due for disposal by {year}"
                          + (f"; {len(elsewhere)} are in proposal {', '.join(where)}" if where else "")
-                         + (f"; {len(held)} are under a hold" if held else ""),
+                         + (f"; {len(held)} are under a hold" if held else "")
+                         + (f"; {len(changed)} are due only by a retention changed in the catalog" if changed else ""),
                          hint="see `archa disposal list` and `archa retention due`")
     pid = _new_id(repo, year)
     as_of = max(today or date.today(), date(year, 12, 31))
     partial = partial_sibling(out)
     partial.mkdir()
-    result = ProposalResult(pid, str(out), held=held, elsewhere=elsewhere)
+    result = ProposalResult(pid, str(out), held=held, elsewhere=elsewhere, retention_changed=changed)
     try:
         taken: set[str] = set()
         for r in chosen:
