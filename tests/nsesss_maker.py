@@ -197,7 +197,7 @@ class Package:
     metadata_only: bool = False  # no komponenty/ folder is written
     access: str = ""  # v4: an access restriction of the file (Pristupnost/JineOmezeni)
     encoding: str = "UTF-8"  # the encoding mets.xml is written in (and declares)
-    part_files: bool = False  # base Dil: the shape of _Builder.part_with_files instead of part
+    part_files: bool = False  # base Dil: a file in the part, below a two-level plan (see _Builder.part)
 
     def with_(self, **changes: object) -> Package:
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -396,50 +396,31 @@ class _Builder:
     def part(self, counter: list[int]) -> etree._Element:
         """A part (nsesss:Dil) of a type file, its documents in it, under a subject group meant
         for type files directly below the filing plan: the shape zaf's obs54 (no place for a
-        Spis inside a Dil) and obs96 (a type file against the topmost subject group) accept."""
-        E, pkg = self.E, self.pkg
-        typed = self.group("vs-2", "03", "03", self.plan(""), regime=False, typed=True)
-        self.log("ts-1", "TypovySpis", "TS-03")
-        ts = E.TypovySpis(E.EvidencniUdaje(
-            E.Identifikace(self.ident("TS-03")), E.Popis(E.Nazev("Stavební řízení")),
-            E.Puvod(self.date("DatumVytvoreni", "2015-01-01")),
-            self.trideni("03", "03", E.MaterskaEntita(typed)), self.manip(self.analog)), ID="ts-1")
-        self.log("sc-1", "Soucast", "SC-03.A")
-        sc = E.Soucast(E.EvidencniUdaje(
-            E.Identifikace(self.ident("SC-03.A")), E.Popis(E.Nazev("Rozhodnutí")),
-            E.Puvod(self.date("DatumVytvoreni", "2015-01-01")), self.trideni("A", "03.A", E.MaterskaEntita(ts)),
-            E.Vyrazovani(self.regime(pkg.sign, pkg.period, vs=True)), self.manip(self.analog)), ID="sc-1")
-        codes = ("A", "03.A")
-        self.log("dil-1", "Dil", pkg.ident)
-        inner = E.Dokumenty(*[self.document(d, codes, base=False, counter=counter) for d in pkg.documents])
-        return E.Dil(E.EvidencniUdaje(
-            E.Identifikace(self.ident(pkg.ident)), E.Popis(E.Nazev(pkg.title)),
-            E.Puvod(self.date("DatumVytvoreni", "2015-01-02")), self.trideni(*codes, E.MaterskaEntita(sc)),
-            E.Uzavreni(self.date("Datum", pkg.closed), E.Zpracovatel(self.subject())),
-            self.vyrazovani(pkg.sign, pkg.period, True), self.manip(self.analog, closed=pkg.closed, place=self.analog)),
-            inner, ID="dil-1")
+        Spis inside a Dil) and obs96 (a type file against the topmost subject group) accept.
 
-    def part_with_files(self, counter: list[int]) -> etree._Element:
-        """A part (nsesss:Dil) of a type file holding a file (v4; v3: documents), under a
-        two-level filing plan: a shape the v4 schema allows but zaf's obs54 (no place for a
-        Spis inside a Dil) and obs96 (the type file against the topmost group) refuse; the
-        rules that walk files inside parts are tested on it."""
+        With `Package.part_files` the shape the rules that walk files inside parts are tested
+        on: the type file two levels below the plan and (v4) a file (Spis) in the part, which
+        the v4 schema allows but zaf's obs54 and obs96 refuse."""
         E, pkg = self.E, self.pkg
-        top = self.group("vs-1", "03", "03", self.plan(""), regime=False)
-        typed = self.group("vs-2", "2", "03.2", top, regime=False, typed=True)
-        self.log("ts-1", "TypovySpis", "TS-03.2")
+        files = pkg.part_files
+        if files:
+            top = self.group("vs-1", "03", "03", self.plan(""), regime=False)
+            typed, simple, full = self.group("vs-2", "2", "03.2", top, regime=False, typed=True), "2", "03.2"
+        else:
+            typed, simple, full = self.group("vs-2", "03", "03", self.plan(""), regime=False, typed=True), "03", "03"
+        self.log("ts-1", "TypovySpis", f"TS-{full}")
         ts = E.TypovySpis(E.EvidencniUdaje(
-            E.Identifikace(self.ident("TS-03.2")), E.Popis(E.Nazev("Stavební řízení")),
+            E.Identifikace(self.ident(f"TS-{full}")), E.Popis(E.Nazev("Stavební řízení")),
             E.Puvod(self.date("DatumVytvoreni", "2015-01-01")),
-            self.trideni("2", "03.2", E.MaterskaEntita(typed)), self.manip(self.analog)), ID="ts-1")
-        self.log("sc-1", "Soucast", "SC-03.2.A")
+            self.trideni(simple, full, E.MaterskaEntita(typed)), self.manip(self.analog)), ID="ts-1")
+        codes = ("A", f"{full}.A")
+        self.log("sc-1", "Soucast", f"SC-{codes[1]}")
         sc = E.Soucast(E.EvidencniUdaje(
-            E.Identifikace(self.ident("SC-03.2.A")), E.Popis(E.Nazev("Rozhodnutí")),
-            E.Puvod(self.date("DatumVytvoreni", "2015-01-01")), self.trideni("A", "03.2.A", E.MaterskaEntita(ts)),
+            E.Identifikace(self.ident(f"SC-{codes[1]}")), E.Popis(E.Nazev("Rozhodnutí")),
+            E.Puvod(self.date("DatumVytvoreni", "2015-01-01")), self.trideni(*codes, E.MaterskaEntita(ts)),
             E.Vyrazovani(self.regime(pkg.sign, pkg.period, vs=True)), self.manip(self.analog)), ID="sc-1")
-        codes = ("A", "03.2.A")
         self.log("dil-1", "Dil", pkg.ident)
-        if self.v == 4:
+        if files and self.v == 4:
             inner = E.Spisy(self.file("spis-1", f"{pkg.ident}-S1", "Stavba v Brtnici", codes, parent=None,
                                       documents=pkg.documents, counter=counter, links=[], base=False))
         else:
@@ -459,7 +440,7 @@ class _Builder:
             return [self.document(replace(d, sign=pkg.sign, period=pkg.period), (simple, full), base=True,
                                   counter=counter, parent=vs)]
         if pkg.base == "Dil":
-            return [self.part_with_files(counter) if pkg.part_files else self.part(counter)]
+            return [self.part(counter)]
         vs, simple, full = self.ancestors()
         first = self.file("spis-1", pkg.ident, pkg.title, (simple, full), parent=vs, documents=pkg.documents,
                           counter=counter, links=[f"{pkg.ident}-B"] if pkg.linked else [])
