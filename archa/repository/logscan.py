@@ -216,7 +216,8 @@ def scan_log(store: Store, key: bytes | None, on_row: Callable[[dict[str, Any]],
     scan.vouched = scan.last if key is None else signed
     if key is not None and scan.vouched < scan.last:
         scan.problems.append((scan.vouched + 1, (f"{store.name}: events {scan.vouched + 1}-{scan.last} are under no "
-                                                "seal signed with the repository's seal key")))
+                                                "seal signed with the repository's seal key (if the key was "
+                                                "set just now, the next writing command signs the log)")))
     return scan
 
 

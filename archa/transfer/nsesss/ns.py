@@ -3,7 +3,9 @@
 As zaf decides: ns1 wants the root element written `mets:mets` (zaf compares the element's
 qualified name; its namespace is left to the schema level), ns2 wants xsi:schemaLocation
 to be exactly one of the standard's strings for the generation (a package in the NSESSS v2
-namespace, or with https where the standard has http, fails here)."""
+namespace, or with two spaces or a wrong scheme, fails here). For v4 the nsesss.xsd location
+may be written with http (zaf's older Pravidlo2) or with https (the standard's annex 2, point
+1.1, and zaf's newer test packages: ns2-OK, kom3-OK4, kom3-OK7 are refused otherwise)."""
 
 from __future__ import annotations
 
@@ -17,6 +19,9 @@ from archa.transfer.nsesss.registry import check
 SCHEMA_LOCATIONS = {
     4: [("http://www.loc.gov/METS/ http://www.loc.gov/standards/mets/mets.xsd "
         "http://www.mvcr.cz/nsesss/v4 http://www.mvcr.cz/nsesss/v4/nsesss.xsd "
+        "http://www.mvcr.cz/nsesss/2023/log https://www.mvcr.cz/nsesss/v4/nsesss-TrP.xsd"),
+        ("http://www.loc.gov/METS/ http://www.loc.gov/standards/mets/mets.xsd "
+        "http://www.mvcr.cz/nsesss/v4 https://www.mvcr.cz/nsesss/v4/nsesss.xsd "
         "http://www.mvcr.cz/nsesss/2023/log https://www.mvcr.cz/nsesss/v4/nsesss-TrP.xsd")],
     3: [("http://www.loc.gov/METS/ http://www.loc.gov/standards/mets/mets.xsd "
         "http://www.mvcr.cz/nsesss/v3 http://www.mvcr.cz/nsesss/v3/nsesss.xsd "
