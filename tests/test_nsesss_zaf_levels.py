@@ -2,7 +2,7 @@
 how a path is loaded (a folder, a ZIP by its name, a lone XML file, anything else), every
 rule of a level judged on its own, the character set before well-formedness (windows-1250
 and ISO-8859-2 exports give kod1, never an 'unsupported' exit), the root element by its
-written name, the schema location as one exact string, and a v2 export failing ns2.
+written name, the schema location as one of the exact strings, and a v2 export failing ns2.
 
 Each case names exactly which rules of the level fail and which pass, as zaf's own tests
 state them for its packages of the same shape."""
@@ -221,14 +221,31 @@ def test_ns1_reads_the_written_name_of_the_root(tmp_path: Path) -> None:
     assert failed(result, 4) == ["ns1"] and result.levels_run == [1, 2, 3, 4]
 
 
+def _https_nsesss(data: bytes) -> bytes:
+    """The schema location as zaf's newer test packages (ns2-OK, kom3-OK4, kom3-OK7) and the
+    standard's annex 2, point 1.1 write it: nsesss.xsd over https."""
+    return data.replace(b"http://www.mvcr.cz/nsesss/v4/nsesss.xsd", b"https://www.mvcr.cz/nsesss/v4/nsesss.xsd")
+
+
 @pytest.mark.parametrize("change", [
-    lambda s: s.replace(b"http://www.mvcr.cz/nsesss/v4/nsesss.xsd", b"https://www.mvcr.cz/nsesss/v4/nsesss.xsd"),
     lambda s: s.replace(b"mets.xsd http://www.mvcr.cz", b"mets.xsd  http://www.mvcr.cz"),  # two spaces
+    lambda s: s.replace(b"http://www.loc.gov/standards/mets/mets.xsd", b"https://www.loc.gov/standards/mets/mets.xsd"),
+    lambda s: s.replace(b"https://www.mvcr.cz/nsesss/v4/nsesss-TrP.xsd", b"http://www.mvcr.cz/nsesss/v4/nsesss-TrP.xsd"),
+    lambda s: _https_nsesss(s).replace(b"mets.xsd http://www.mvcr.cz", b"mets.xsd  http://www.mvcr.cz"),
 ])
 def test_ns2_wants_the_exact_schema_location(tmp_path: Path, change: object) -> None:
     folder = valid_folder(tmp_path)
     (folder / "mets.xml").write_bytes(change((folder / "mets.xml").read_bytes()))  # type: ignore[operator]
     assert failed(check(folder), 4) == ["ns2"]
+
+
+def test_ns2_takes_nsesss_xsd_over_http_or_https(tmp_path: Path) -> None:
+    folder = valid_folder(tmp_path)
+    assert failed(check(folder), 4) == []  # http, as zaf's Pravidlo2 of 2024 compares
+    (folder / "mets.xml").write_bytes(_https_nsesss((folder / "mets.xml").read_bytes()))
+    assert b"https://www.mvcr.cz/nsesss/v4/nsesss.xsd" in (folder / "mets.xml").read_bytes()
+    result = check(folder)
+    assert failed(result, 4) == [] and result.valid
 
 
 def test_the_levels_stop_at_the_first_level_with_errors(tmp_path: Path) -> None:
