@@ -141,6 +141,18 @@ def test_a_retention_shortened_in_the_catalog_does_not_make_a_record_due(
     result = json.loads(out)
     assert fresh not in [i["aip_id"] for i in result["items"]] and records["gone"] in out
     assert "changed in the catalog" in result["retention_changed"][fresh]
+    # the same edit with the journal triggers dropped first: events verify names the row too
+    repo.close()
+    db = sqlite3.connect(repo.root / "catalog.sqlite")
+    for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'retention'")\
+            .fetchall():
+        db.execute(f"DROP TRIGGER {name}")
+    db.execute("UPDATE retention SET until_year = 2019 WHERE aip_id = ?", [fresh])
+    db.commit()
+    db.close()
+    code, out = run(repo, "events", "verify")
+    assert code == 1 and "journal_retention_upd is missing" in out, out
+    assert f"retention {fresh}" in out and "changed behind the journal's back" in out, out
 
 
 # --- tombstones ------------------------------------------------------------------------------

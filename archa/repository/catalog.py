@@ -128,10 +128,12 @@ def _m8(db: sqlite_utils.Database) -> None:
     db.table("event_anchors").create({"location": str, "last_seq": int, "last_hash": str}, pk="location")
 
 
-# Tables only the catalog holds (nothing in an AIP says them): every change to them is
-# journaled by triggers into `changes`, which eventlog.anchor writes to every location
-# with the events, and `catalog rebuild` replays.
-JOURNALED = ("transfers", "originators", "holds", "proposals", "proposal_items", "documents")
+# Tables only the catalog holds (nothing in an AIP says them), and `retention` (what the AIPs
+# say of their retention, with the disposal outcome; journaled since schema 14 so that a row
+# changed behind archa's back is found): every change to them is journaled by triggers into
+# `changes`, which eventlog.anchor writes to every location with the events, and `catalog
+# rebuild` replays.
+JOURNALED = ("transfers", "originators", "holds", "proposals", "proposal_items", "documents", "retention")
 
 
 def journal_trigger_sql(db: Any, table: str) -> dict[str, str]:
@@ -342,8 +344,15 @@ def _m13(db: sqlite_utils.Database) -> None:
     journal_triggers(db)
 
 
+def _m14(db: sqlite_utils.Database) -> None:
+    """`retention` journaled too (issue #22: a retention shortened in the catalog alone is
+    found by `events verify`): its triggers, and the rows it holds put in the journal."""
+    journal_triggers(db)
+    db.execute("UPDATE retention SET rowid = rowid")
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_m1, _m2, _m3, _m4, _m5, _m6, _m7, _m8, _m9, _m10,
-                                                              _m11, _m12, _m13]
+                                                              _m11, _m12, _m13, _m14]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from archa.repository.catalog import JOURNALED, journal_trigger_sql
@@ -34,10 +34,13 @@ def _columns(conn: sqlite3.Connection, table: str) -> list[tuple[str, str, int]]
 
 
 def replay(conn: sqlite3.Connection, changes: Iterable[tuple[str, str, Any]],
-           columns_from: sqlite3.Connection | None = None) -> None:
+           columns_from: sqlite3.Connection | None = None,
+           refused: Callable[[str, str, str], None] | None = None) -> None:
     """Apply journal changes (table, op, row as JSON text or value) to the tables in `conn`
     (their columns read from `columns_from`, default `conn`): an upsert replaces the row
-    with its key, a delete removes it. BLOB columns arrive hex-encoded."""
+    with its key, a delete removes it. BLOB columns arrive hex-encoded. A change the
+    database refuses (a retention row of an AIP that is not there) goes to `refused`
+    (table, op, why), or raises without it."""
     source = columns_from if columns_from is not None else conn
     columns: dict[str, list[tuple[str, str, int]]] = {}
     for table, op, raw in changes:
@@ -49,13 +52,18 @@ def replay(conn: sqlite3.Connection, changes: Iterable[tuple[str, str, Any]],
         value = json.loads(raw) if isinstance(raw, str) else raw
         row = {n: (bytes.fromhex(value[n]) if "BLOB" in t and value.get(n) is not None else value.get(n))
                for n, t, _pk in cols}
-        if op == "delete":
-            keys = [n for n, _t, pk in cols if pk]
-            conn.execute(f"DELETE FROM {table} WHERE " + " AND ".join(f"{k} IS ?" for k in keys),
-                         [row[k] for k in keys])
-        else:
-            conn.execute(f"INSERT OR REPLACE INTO {table} ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
-                         list(row.values()))
+        try:
+            if op == "delete":
+                keys = [n for n, _t, pk in cols if pk]
+                conn.execute(f"DELETE FROM {table} WHERE " + " AND ".join(f"{k} IS ?" for k in keys),
+                             [row[k] for k in keys])
+            else:
+                conn.execute(f"INSERT OR REPLACE INTO {table} ({', '.join(row)}) VALUES "
+                             f"({', '.join('?' * len(row))})", list(row.values()))
+        except sqlite3.IntegrityError as e:
+            if refused is None:
+                raise
+            refused(table, op, str(e))
 
 
 def trigger_problems(conn: sqlite3.Connection) -> list[str]:

@@ -792,7 +792,9 @@ def _restore_changes(repo: Repository, cat: Catalog, db: sqlite3.Connection, tru
         return
     with cat.transaction():
         changes = [c for c in iter_changes(repo.store(repo.config.location(source))) if c["seq"] <= top]
-        replay(cat.conn, ((c["tbl"], c["op"], c["row"]) for c in changes))
+        replay(cat.conn, ((c["tbl"], c["op"], c["row"]) for c in changes),
+               refused=lambda t, op, why: report.notes.append(f"a journaled {t} change ({op}) names what the "
+                                                              f"rebuilt catalog lacks: left out ({why})"))
         cat.conn.executemany("INSERT INTO changes (seq, tbl, op, row) VALUES (?, ?, ?, ?)",
                              ((c["seq"], c["tbl"], c["op"], json.dumps(c["row"], ensure_ascii=False)) for c in changes))
         for name, js in scans.items():
