@@ -22,7 +22,7 @@ from pathlib import Path
 
 from archa.errors import Finding, name_problem
 from archa.ingest.extract import unsafe_name
-from archa.ingest.staging import scratch_db
+from archa.repository.catalog.scratch import scratch_db
 
 ALGORITHMS = ("md5", "sha1", "sha256", "sha512")  # the ones RFC 8493 names
 # every fixed-length hashlib algorithm a manifest may use (RFC 8493 allows any); RFC 8493's
@@ -311,7 +311,7 @@ def open_bag(root: Path, db: sqlite3.Connection | None = None) -> Bag:
     """Parse and structurally check the bag at `root`; never modifies it.
 
     Collects every problem in `Bag.findings`; reads no payload bytes. The listing goes into
-    `db` (a scratch database, see archa.ingest.staging; in memory when not given).
+    `db` (a scratch database, see archa.repository.catalog.scratch; in memory when not given).
     """
     bag = Bag(root=root, db=db if db is not None else scratch_db())
     bag.db.executescript(SCHEMA)

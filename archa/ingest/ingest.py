@@ -26,7 +26,6 @@ from archa.errors import Finding, SipRejected, json_utf8, utf8_text
 from archa.ingest.bag import Bag, load_original_names, open_bag
 from archa.ingest.copier import SMALL, CopyJob, CopyOutcome, ProgressFn, copy_stream
 from archa.ingest.extract import Limits, archive_kind, extract, find_bag_root
-from archa.ingest.staging import BATCH, Requery, StagedFiles, scratch_db
 from archa.lifecycle.originators import Assignment, check_quota, premis_agent, resolve
 from archa.lifecycle.resubmission import HeldAlready, held_already, payload_digests
 from archa.metadata.dc import build_dc, title_from
@@ -34,6 +33,7 @@ from archa.metadata.mets import MdRef, MetsFile, PageStructure, write_mets
 from archa.metadata.premis import Agent, operator_agent, write_premis
 from archa.preservation.identify import UNKNOWN, get_identifier, identify_many
 from archa.repository.catalog import FileRow, payload_fingerprint
+from archa.repository.catalog.scratch import BATCH, Requery, StagedFiles, scratch_db
 from archa.repository.durable import BackgroundSync, sync_filesystem, tree_bytes
 from archa.repository.events import ARCHA_AGENT, Event, chain_head, now_iso
 from archa.repository.hashing import file_digest
@@ -55,7 +55,7 @@ if TYPE_CHECKING:
     from archa.transfer.folder import TransferResult
 
 REPRESENTATION = "representations/original"
-STAGING = "staging.sqlite"  # the work area's scratch database (archa/ingest/staging.py)
+STAGING = "staging.sqlite"  # the work area's scratch database (archa/repository/catalog/scratch.py)
 PAYLOAD = "role = 'payload'"
 IDENTIFY_BATCH = 2000
 # findings after which the payload cannot be checked at all

@@ -27,8 +27,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from archa.errors import Finding, StorageError, UsageError
-from archa.ingest.staging import BATCH, scratch_db
 from archa.preservation.shortfalls import Shortfall, shortfalls
+from archa.repository.catalog.scratch import BATCH, scratch_db
 from archa.repository.config import Location
 from archa.repository.copies import TEMPORARY, forget_members, packed_keys, temporaries
 from archa.repository.events import ARCHA_AGENT, Event

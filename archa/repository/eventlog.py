@@ -219,7 +219,7 @@ class AnchorProblem:
 def verify_anchors(repo: Any) -> tuple[list[AnchorProblem], dict[str, int]]:
     """Problems between the catalog's log and journal and each location's (empty when they
     agree), and {location: events the catalog has that the location does not hold yet}."""
-    from archa.ingest.staging import scratch_db
+    from archa.repository.catalog.scratch import scratch_db
 
     cat = repo.catalog
     conn = cat.conn

@@ -23,9 +23,9 @@ from urllib.parse import unquote
 from lxml import etree
 
 from archa.errors import EXIT_PROBLEMS, RepositoryError, StorageError
-from archa.ingest.staging import BATCH, scratch_db
 from archa.metadata.premis import ORIGINATOR_AGENT, PremisFile, PremisRecord, read_premis
 from archa.repository.catalog import Catalog, FileRow, FileWriter, journal_triggers
+from archa.repository.catalog.scratch import BATCH, scratch_db
 from archa.repository.copies import TOMBSTONES, iter_packed, packed_keys
 from archa.repository.events import Event, append_events
 from archa.repository.hashing import file_digest

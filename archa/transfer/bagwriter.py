@@ -17,7 +17,7 @@ from datetime import date
 from pathlib import Path
 
 from archa.ingest.copier import CopyJob, CopyOutcome, ProgressFn, copy_all, copy_stream
-from archa.ingest.staging import BATCH, scratch_db
+from archa.repository.catalog.scratch import BATCH, scratch_db
 from archa.repository.durable import fsync_dir, partial_sibling, sync_filesystem
 from archa.repository.events import ARCHA_AGENT as AGENT
 from archa.repository.hashing import file_digest

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from archa.repository.catalog import FileRow
+from archa.repository.catalog.rows import FileRow
 
 CACHE_KIB = 4 << 10  # page cache of one scratch database (bigger only costs memory: files are read in order)
 BATCH = 5000  # rows per executemany
