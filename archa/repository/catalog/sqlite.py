@@ -15,6 +15,7 @@ import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +26,10 @@ from archa.repository.events import Event, append_events
 
 if TYPE_CHECKING:
     import sqlite_utils
+
+    from archa.repository.catalog.lifecycle import LifecycleTables
+    from archa.repository.catalog.log import EventLog
+    from archa.repository.catalog.rebuilder import RebuildWriter
 
 
 class Catalog:
@@ -79,6 +84,26 @@ class Catalog:
         cat = cls(conn, path)
         cat.migrate()
         return cat
+
+    # --- components: one per concern, each the only home of its SQL ---------------------
+
+    @cached_property
+    def lifecycle(self) -> LifecycleTables:
+        from archa.repository.catalog.lifecycle import LifecycleTables
+
+        return LifecycleTables(self)
+
+    @cached_property
+    def log(self) -> EventLog:
+        from archa.repository.catalog.log import EventLog
+
+        return EventLog(self)
+
+    @cached_property
+    def rebuilder(self) -> RebuildWriter:
+        from archa.repository.catalog.rebuilder import RebuildWriter
+
+        return RebuildWriter(self)
 
     def close(self) -> None:
         self.conn.close()
