@@ -1,11 +1,11 @@
 # make demo   set up .venv, create ./archive, build a sample bag, ingest it, show it
-# make test   set up .venv (and chromium) and run the whole test suite (plus mypy and ruff)
+# make test   set up .venv (and chromium, postgresql) and run the whole test suite (plus mypy, ruff, import-linter)
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.archa-installed
 
-.PHONY: install demo test check bench clean browser
+.PHONY: install demo test check bench clean browser postgres
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,7 +36,13 @@ browser:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null); } || \
 	  echo "warning: no chromium; install Debian's chromium for the report test"
 
-test: $(STAMP) check browser
+# the tests start their own PostgreSQL server (Debian's postgresql): installed here when missing
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null); } || \
+	  echo "warning: no PostgreSQL server; install Debian's postgresql for the catalog tests on PostgreSQL"
+
+test: $(STAMP) check browser postgres
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)

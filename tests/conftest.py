@@ -16,7 +16,7 @@ import pytest
 from lxml import etree
 
 from archa.repository.repo import Repository
-from tests import s3server
+from tests import pgserver, s3server
 from tests.s3server import S3Server
 
 SCHEMAS = Path(__file__).resolve().parent.parent / "archa" / "schemas"
@@ -128,6 +128,15 @@ def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
     server = s3server.start(tmp_path_factory.mktemp("seaweedfs"))
     yield server
     s3server.stop_process(server.process)
+
+
+@pytest.fixture(scope="session")
+def pg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[pgserver.PgServer]:
+    """A real PostgreSQL server (Debian's postgresql, on a Unix socket in a temporary folder)
+    for the whole session, stopped afterwards; `pg.database()` gives a new database's URL."""
+    server = pgserver.start(tmp_path_factory.mktemp("postgresql"))
+    yield server
+    server.stop()
 
 
 @pytest.fixture

@@ -1,0 +1,42 @@
+"""The catalog's SQLite-flavoured query text, rewritten for PostgreSQL (catalog/pgsql.py),
+run on a real PostgreSQL server: upserts on the primary key, ignored duplicates,
+parameters, literal percent signs, strpos and hex of bytes."""
+
+from __future__ import annotations
+
+import pytest
+
+from archa.repository.catalog.pgsql import PgConnection, placeholders, translate
+from tests.pgserver import PgServer
+
+
+def test_translate_rewrites_only_what_the_dialects_do_not_share() -> None:
+    assert placeholders("SELECT * FROM t WHERE a = ? AND b LIKE 'x%'") == \
+        "SELECT * FROM t WHERE a = %s AND b LIKE 'x%%'"
+    assert translate("INSERT OR IGNORE INTO t (a) VALUES (?)") == "INSERT INTO t (a) VALUES (%s) ON CONFLICT DO NOTHING"
+    assert translate("INSERT OR REPLACE INTO t (k, a, b) VALUES (?, ?, ?)", lambda t: ["k"]) == \
+        "INSERT INTO t (k, a, b) VALUES (%s, %s, %s) ON CONFLICT (k) DO UPDATE SET a = EXCLUDED.a, b = EXCLUDED.b"
+    assert translate("SELECT instr(detail, ?) FROM e") == "SELECT strpos(detail, %s) FROM e"
+    assert translate("SELECT lower(hex(r.digest)) FROM r", params=False) == "SELECT encode(r.digest, 'hex') FROM r"
+    plain = "SELECT a.id, COALESCE(b.x, '') || ' ' || c.y FROM a JOIN b ON b.id = a.id LEFT JOIN c ON c.a = a.id"
+    assert translate(plain, params=False) == plain
+
+
+@pytest.fixture
+def conn(pg: PgServer) -> PgConnection:
+    import psycopg
+
+    return PgConnection(psycopg.connect(pg.database(), autocommit=True))
+
+
+def test_the_rewritten_text_runs_on_postgresql(conn: PgConnection) -> None:
+    conn.execute("CREATE TABLE holds (id INTEGER PRIMARY KEY, aip_id TEXT, reason TEXT, digest BYTEA)")
+    conn.executemany("INSERT INTO holds (id, aip_id, reason, digest) VALUES (?, ?, ?, ?)",
+                     [(1, "urn:a", "soud 12 C 34/2026 (100%)", b"\xab\xcd"), (2, "urn:b", "žádost", b"\x01")])
+    conn.execute("INSERT OR IGNORE INTO holds (id, aip_id, reason, digest) VALUES (?, ?, ?, ?)", [1, "x", "y", b""])
+    conn.execute("INSERT OR REPLACE INTO holds (id, aip_id, reason, digest) VALUES (?, ?, ?, ?)",
+                 [2, "urn:b", "žádost (upřesněná)", b"\x02"])
+    rows = conn.execute("SELECT id, reason, lower(hex(digest)), instr(reason, ?) FROM holds WHERE reason LIKE '%(%' "
+                        "ORDER BY id", ["("]).fetchall()
+    assert rows == [(1, "soud 12 C 34/2026 (100%)", "abcd", 19), (2, "žádost (upřesněná)", "02", 8)]
+    assert conn.primary_key("holds") == ["id"]
