@@ -40,3 +40,36 @@ def test_the_rewritten_text_runs_on_postgresql(conn: PgConnection) -> None:
                         "ORDER BY id", ["("]).fetchall()
     assert rows == [(1, "soud 12 C 34/2026 (100%)", "abcd", 19), (2, "žádost (upřesněná)", "02", 8)]
     assert conn.primary_key("holds") == ["id"]
+
+
+def test_the_schema_is_made_and_journals_as_sqlite_does(pg: PgServer) -> None:
+    import json
+
+    import psycopg
+
+    from archa.repository.catalog.pgschema import create_schema
+    from archa.repository.catalog.schema import JOURNALED, SCHEMA_VERSION
+
+    with psycopg.connect(pg.database()) as raw:
+        create_schema(raw)
+        conn = PgConnection(raw)
+        assert conn.execute("SELECT version FROM archa_schema").fetchone() == (SCHEMA_VERSION,)
+        conn.execute("INSERT INTO documents (sha256, kind, name, content) VALUES (?, ?, ?, ?)",
+                     ["ab", "decision", "seznam.xml", b"\x01\xfe"])
+        conn.execute("INSERT INTO holds (aip_id, reason, placed) VALUES (?, ?, ?)", ["urn:a", "soud", "2026"])
+        conn.execute("UPDATE holds SET released = ? WHERE aip_id = ?", ["2027", "urn:a"])
+        conn.execute("DELETE FROM holds")
+        changes = conn.execute("SELECT seq, tbl, op, row FROM changes ORDER BY seq").fetchall()
+        assert [(t, o) for _s, t, o, _r in changes] == [("documents", "upsert"), ("holds", "upsert"),
+                                                        ("holds", "upsert"), ("holds", "delete")]
+        assert json.loads(changes[0][3])["content"] == "01FE"  # as SQLite's hex() writes a BLOB
+        assert json.loads(changes[2][3]) == {"id": 1, "aip_id": "urn:a", "reason": "soud", "placed": "2026",
+                                             "placed_by": None, "released": "2027", "released_by": None,
+                                             "release_reason": None}
+        triggers = {r[0] for r in conn.execute("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal").fetchall()}
+        assert triggers == {f"journal_{t}" for t in JOURNALED}
+        conn.execute("INSERT INTO page_text (aip_id, version, seq, text) VALUES (?, ?, ?, ?)",
+                     ["urn:a", "v1", 1, "Pamětní deska padlým v Brtnici"])
+        hits = conn.execute("SELECT seq FROM page_text WHERE tsv @@ plainto_tsquery('simple', archa_unaccent(?))",
+                            ["pametni DESKA"]).fetchall()
+        assert hits == [(1,)]
