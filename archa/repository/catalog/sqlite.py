@@ -63,6 +63,28 @@ class Catalog:
             for r in batch:
                 yield dict(zip(cols, r, strict=True))
 
+    def insert(self, table: str, rows: dict[str, Any] | Iterable[dict[str, Any]], *, replace: bool = False,
+               ignore: bool = False, upsert: Sequence[str] = ()) -> int:
+        """Insert one row (a dict) or many into `table` (columns by the dicts' keys; rows with
+        other keys go in their own statement); returns how many. `replace`: a row with the
+        same key replaces the old one; `ignore`: it is skipped; `upsert` (key columns): the
+        old row's other columns are updated. The same text runs on both backends (pgsql.py)."""
+        items = [rows] if isinstance(rows, dict) else rows
+        verb = "INSERT OR REPLACE" if replace else "INSERT OR IGNORE" if ignore else "INSERT"
+        n = 0
+        groups: dict[tuple[str, ...], list[list[Any]]] = {}
+        for r in items:
+            groups.setdefault(tuple(r), []).append(list(r.values()))
+            n += 1
+        for cols, values in groups.items():
+            sql = f"{verb} INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
+            if upsert:
+                rest = [c for c in cols if c not in upsert]
+                sql += f" ON CONFLICT ({', '.join(upsert)}) " + (
+                    f"DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in rest)}" if rest else "DO NOTHING")
+            self.conn.executemany(sql, values)
+        return n
+
     @classmethod
     def create(cls, path: Path) -> Catalog:
         if path.exists():
