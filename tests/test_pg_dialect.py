@@ -73,3 +73,27 @@ def test_the_schema_is_made_and_journals_as_sqlite_does(pg: PgServer) -> None:
         hits = conn.execute("SELECT seq FROM page_text WHERE tsv @@ plainto_tsquery('simple', archa_unaccent(?))",
                             ["pametni DESKA"]).fetchall()
         assert hits == [(1,)]
+
+
+def test_a_catalog_on_postgresql_records_and_chains_events(pg: PgServer) -> None:
+    from archa.repository.catalog.postgres import PgCatalog
+    from archa.repository.events import ARCHA_AGENT, Event, append_events, verify_chain
+
+    url = pg.database()
+    cat = PgCatalog.create(url)
+    with cat.transaction():
+        cat.insert("originators", {"id": "kraj", "name": "Kraj Vysočina"})
+        append_events(cat.conn, [Event("policy assignment", "success", "originator kraj", ARCHA_AGENT)])  # type: ignore[arg-type]
+    with cat.transaction():
+        cat.insert("originators", {"id": "kraj", "name": "Kraj Vysočina (KÚ)"}, upsert=("id",))
+    cat.close()
+    again = PgCatalog.open(url)
+    assert again.rows("SELECT id, name FROM originators") == [{"id": "kraj", "name": "Kraj Vysočina (KÚ)"}]
+    assert [r["tbl"] for r in again.rows("SELECT tbl FROM changes ORDER BY seq")] == ["originators", "originators"]
+    assert verify_chain(again.conn) == []  # type: ignore[arg-type]
+    assert again.advisory_lock("repository", timeout=None)
+    other = PgCatalog.open(url)
+    assert not other.advisory_lock("repository", timeout=None)  # another node, another session: refused
+    assert other.advisory_lock("repository", timeout=None, shared=False) is False
+    again.advisory_unlock("repository")
+    assert other.advisory_lock("repository", timeout=1)

@@ -1,0 +1,158 @@
+"""The catalog on a PostgreSQL server, for a repository several archa nodes share.
+
+`PgCatalog` is the same `Catalog` (every use-case method, the same query text, rewritten
+for PostgreSQL by pgsql.py) over a psycopg connection:
+
+- a write transaction (`transaction()`) first takes one transaction-scoped advisory lock
+  (`pg_advisory_xact_lock(WRITE_LOCK)`), as SQLite's `BEGIN IMMEDIATE` takes its write lock:
+  writers on every node are one line, so the event chain's sequence numbers and its head
+  are assigned by the database and never fork;
+- the schema is made at once at the current version (pgschema.py) and its version kept in
+  `archa_schema`;
+- locks that must hold across machines (the repository's and each AIP's) are session
+  advisory locks (`advisory_lock`), held while the command runs and released by the server
+  when its connection ends (a node that dies releases them).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from archa.errors import RepositoryError
+from archa.repository.catalog.pgsql import PgConnection
+from archa.repository.catalog.schema import SCHEMA_VERSION
+from archa.repository.catalog.sqlite import Catalog
+
+WRITE_LOCK = 0x61726368  # 'arch': the catalog's write lock (transaction-scoped)
+
+
+def lock_key(name: str) -> int:
+    """A 64-bit advisory-lock key for a lock's name (a repository lock, an AIP's stripe)."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+
+
+def is_url(value: str) -> bool:
+    return value.startswith(("postgresql://", "postgres://"))
+
+
+class PgCatalog(Catalog):
+    """The catalog in a PostgreSQL database. Open with `PgCatalog.open(url)`."""
+
+    def __init__(self, conn: Any, url: str) -> None:
+        super().__init__(conn, Path(url))
+        self.url = url
+
+    @classmethod
+    def _connect(cls, url: str) -> PgConnection:
+        try:
+            import psycopg
+        except ImportError as e:
+            raise RepositoryError("the catalog is on PostgreSQL but psycopg is not installed",
+                                  hint="pip install 'archa[postgresql]'") from e
+        try:
+            return PgConnection(psycopg.connect(url, autocommit=True, connect_timeout=15))
+        except psycopg.Error as e:
+            raise RepositoryError(f"the catalog database {redact(url)} cannot be reached: {e}".strip(),
+                                  hint="check that the PostgreSQL server runs and the URL (host, database, user) "
+                                       "is right") from e
+
+    @classmethod
+    def create(cls, url: str) -> PgCatalog:  # type: ignore[override]
+        """Make the schema in the empty database `url`; RepositoryError when it holds one."""
+        from archa.repository.catalog.pgschema import create_schema
+
+        conn = cls._connect(url)
+        if conn.execute("SELECT to_regclass('archa_schema')").fetchone() not in (None, (None,)):
+            conn.close()
+            raise RepositoryError(f"{redact(url)} holds an archa catalog already",
+                                  hint="to make another node of that repository, run `archa init DIR --catalog URL` "
+                                       "(it joins the repository the database holds)")
+        cat = cls(conn, url)
+        with cat.transaction():
+            create_schema(conn.raw)
+        return cat
+
+    @classmethod
+    def open(cls, url: str, *, create: bool = False) -> PgCatalog:  # type: ignore[override]
+        if create:
+            return cls.create(url)
+        conn = cls._connect(url)
+        if conn.execute("SELECT to_regclass('archa_schema')").fetchone() in (None, (None,)):
+            conn.close()
+            raise RepositoryError(f"{redact(url)} holds no archa catalog",
+                                  hint="make one with `archa init DIR --catalog URL`, or rebuild it from storage "
+                                       "(archa catalog rebuild)")
+        cat = cls(conn, url)
+        cat.migrate()
+        return cat
+
+    def close(self) -> None:
+        self.conn.close()
+
+    @property
+    def schema_version(self) -> int:
+        return int(self.conn.execute("SELECT version FROM archa_schema").fetchone()[0])
+
+    def migrate(self) -> None:
+        current = self.schema_version
+        if current > SCHEMA_VERSION:
+            raise RepositoryError(f"{redact(self.url)}: catalog schema {current} is newer than this archa "
+                                  f"({SCHEMA_VERSION})", hint="upgrade archa on this node")
+        if current < SCHEMA_VERSION:  # no PostgreSQL migration exists yet: every catalog there starts at 14
+            raise RepositoryError(f"{redact(self.url)}: catalog schema {current} has no migration to "
+                                  f"{SCHEMA_VERSION} on PostgreSQL", hint="report this as a bug")
+
+    def integrity_problems(self, limit: int = 100) -> list[str]:
+        """PostgreSQL checks its own pages (data checksums, amcheck); nothing archa reads here."""
+        return []
+
+    @property
+    def db(self) -> Any:
+        raise RepositoryError("internal error: sqlite-utils used on a PostgreSQL catalog",
+                              hint="report this as a bug (the catalog's writes go through Catalog.insert)")
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One write transaction, behind the catalog's write lock (see the module docstring)."""
+        self.conn.execute("BEGIN")
+        try:
+            self.conn.execute("SELECT pg_advisory_xact_lock(?)", [WRITE_LOCK])
+            yield
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    def advisory_lock(self, name: str, timeout: float | None, shared: bool = False) -> bool:
+        """Take the session advisory lock `name` (shared or exclusive), waiting up to `timeout`
+        seconds (None: not at all); False when it could not be had."""
+        key = lock_key(name)
+        kind = "_shared" if shared else ""
+        if timeout is None:
+            return bool(self.conn.execute(f"SELECT pg_try_advisory_lock{kind}(?)", [key]).fetchone()[0])
+        self.conn.execute(f"SET lock_timeout = '{int(timeout * 1000)}ms'")
+        try:
+            self.conn.execute(f"SELECT pg_advisory_lock{kind}(?)", [key])
+            return True
+        except Exception as e:  # psycopg.errors.LockNotAvailable
+            if type(e).__name__ == "LockNotAvailable":
+                return False
+            raise
+        finally:
+            self.conn.execute("SET lock_timeout = 0")
+
+    def advisory_unlock(self, name: str, shared: bool = False) -> None:
+        self.conn.execute(f"SELECT pg_advisory_unlock{'_shared' if shared else ''}(?)", [lock_key(name)])
+
+
+def redact(url: str) -> str:
+    """`url` without its password (for messages)."""
+    if "@" not in url or "://" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    auth, host = rest.rsplit("@", 1)
+    return f"{scheme}://{auth.split(':', 1)[0]}@{host}"
