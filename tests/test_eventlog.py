@@ -146,7 +146,7 @@ def test_catalog_only_tables_come_back_from_storage(repo: Repository, bags: Path
     run("catalog", "rebuild")
     after = {k: repo.catalog.conn.execute(q).fetchall() for k, q in queries.items()}
     assert after == before
-    assert repo.catalog.held(a)
+    assert repo.catalog.lifecycle.held(a)
     code, out = _verify(repo)
     assert code == 0, out
     run("hold", "remove", a, "--reason", "case 2 over")  # the journal goes on after a rebuild
@@ -154,7 +154,7 @@ def test_catalog_only_tables_come_back_from_storage(repo: Repository, bags: Path
     for side in ("", "-wal", "-shm"):
         (repo.root / f"catalog.sqlite{side}").unlink(missing_ok=True)
     run("catalog", "rebuild")
-    assert not repo.catalog.held(a)
+    assert not repo.catalog.lifecycle.held(a)
 
 
 def test_storage_alone_is_enough(repo: Repository, bags: Path, tmp_path: Path) -> None:
@@ -202,7 +202,7 @@ def test_storage_alone_is_enough(repo: Repository, bags: Path, tmp_path: Path) -
     run("catalog", "rebuild")
     after = {q: repo.catalog.conn.execute(q).fetchall() for q in before}
     assert after == before
-    assert repo.catalog.held(aips[2]) and repo.catalog.aip(aips[0])["head"] == "v2"
+    assert repo.catalog.lifecycle.held(aips[2]) and repo.catalog.aip(aips[0])["head"] == "v2"
     assert "0 failed" in run("fixity", "audit", "--all")
     assert "matching the log" in run("events", "verify")
 

@@ -127,12 +127,12 @@ def test_holds_are_placed_listed_and_released_with_their_history(repo: Repositor
     aip = ingest(repo, write_bag(bags / "a", {"a.txt": b"a"})).aip_id
     code, out = _run(repo, "hold", "add", aip, "--reason", "court case 12 C 34/2026")
     assert code == 0
-    assert repo.catalog.held(aip)
+    assert repo.catalog.lifecycle.held(aip)
     code, out = _run(repo, "hold", "list", "--json")
     (h,) = json.loads(out)
     assert (h["aip_id"], h["reason"], h["released"]) == (aip, "court case 12 C 34/2026", None)
     code, out = _run(repo, "hold", "remove", aip, "--reason", "case closed")
-    assert code == 0 and not repo.catalog.held(aip)
+    assert code == 0 and not repo.catalog.lifecycle.held(aip)
     assert json.loads(_run(repo, "hold", "list", "--json")[1]) == []
     (old,) = json.loads(_run(repo, "hold", "list", "--all", "--json")[1])
     assert old["release_reason"] == "case closed" and old["released"]

@@ -1,4 +1,4 @@
-"""Full-text search over the OCR of digitised pages (the catalog's FTS5 index)."""
+"""Full-text search over the OCR of digitised pages (the catalog's FTS5 index, `cat.pages_index`)."""
 
 from __future__ import annotations
 
@@ -17,4 +17,4 @@ def search_pages(repo: Repository, text: str, aip_id: str | None = None, limit: 
         raise UsageError("give at least one word to search for", hint='e.g. archa search "obecní kronika"')
     if aip_id is not None:
         repo.catalog.aip(aip_id)  # NotFoundError names it
-    return search(repo.catalog.conn, text, aip_id, limit, offset)
+    return search(repo.catalog, text, aip_id, limit, offset)

@@ -91,18 +91,16 @@ class ArchaGroup(click.Group):
     """Maps ArchaError to its exit status in one place."""
 
     def invoke(self, ctx: click.Context) -> Any:
-        import sqlite3
+        from archa.repository.catalog.errors import DATABASE_ERRORS, as_damage
 
         try:
             try:
                 return super().invoke(ctx)
-            except sqlite3.DatabaseError as db:
-                if isinstance(db, sqlite3.OperationalError | sqlite3.IntegrityError):
+            except DATABASE_ERRORS as db:
+                damaged = as_damage(db)  # an unreadable catalog file; anything else is raised as it is
+                if damaged is None:
                     raise
-                from archa.errors import CatalogDamaged
-                from archa.repository.catalog import Catalog
-
-                raise CatalogDamaged(str(Catalog.last_opened or "catalog.sqlite"), str(db)) from db
+                raise damaged from db
         except ArchaError as err:
             as_json = "--json" in sys.argv[1:] or bool(ctx.meta.get("archa.json"))
             report_error(err, as_json)

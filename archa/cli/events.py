@@ -7,7 +7,6 @@ from pathlib import Path
 import click
 
 from archa.cli.common import emit_json, json_option, open_repo, repo_option
-from archa.repository.events import recorded_heads, verify_chain
 
 
 class _DefaultGroup(click.Group):
@@ -100,15 +99,15 @@ def events_verify(ctx: click.Context, repo_path: str | None, as_json: bool) -> N
     Example:
       archa events verify --repo /srv/archive
     """
+    from archa.repository.catalog.journal import journal_problems
     from archa.repository.eventlog import history_problems, verify_anchors
-    from archa.repository.journal import journal_problems
 
     with open_repo(repo_path) as repo:
-        conn = repo.catalog.conn
-        n = conn.execute("SELECT COUNT(*) FROM events").fetchone()[0]
-        problems = verify_chain(conn) + recorded_heads(conn)
+        log = repo.catalog.log
+        n = log.count()
+        problems = log.verify_chain() + log.recorded_heads()
         anchored, behind = verify_anchors(repo)
-        journal = journal_problems(conn)
+        journal = journal_problems(repo.catalog)
         history = history_problems(repo)
     if as_json:
         emit_json({"events": n, "problems": [p.__dict__ for p in problems],

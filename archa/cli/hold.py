@@ -70,7 +70,7 @@ def hold_list(everything: bool, originator: str | None, repo_path: str | None, a
       archa hold list --repo archive
     """
     with open_repo(repo_path) as repo:
-        rows = [h for h in repo.catalog.holds(active=not everything)
+        rows = [h for h in repo.catalog.lifecycle.holds(active=not everything)
                 if originator is None or h["originator_id"] == originator]
     if as_json:
         emit_json(rows)

@@ -78,7 +78,7 @@ def originator_show(originator_id: str, repo_path: str | None, as_json: bool) ->
         cat = repo.catalog
         o = cat.originator(originator_id, repo.hot_location)
         aips = cat.aips(originator=originator_id)
-        holds = [h for h in cat.holds() if h["originator_id"] == originator_id]
+        holds = [h for h in cat.lifecycle.holds() if h["originator_id"] == originator_id]
     if as_json:
         emit_json({"originator": o, "aips": aips, "holds": holds})
         return

@@ -13,7 +13,6 @@ import codecs
 import hashlib
 import os
 import re
-import sqlite3
 import stat
 import unicodedata
 from collections.abc import Iterator
@@ -22,7 +21,8 @@ from pathlib import Path
 
 from archa.errors import Finding, name_problem
 from archa.ingest.extract import unsafe_name
-from archa.repository.catalog.scratch import scratch_db
+from archa.repository.catalog.baglisting import BagListing
+from archa.repository.catalog.scratch import ScratchDb
 
 ALGORITHMS = ("md5", "sha1", "sha256", "sha512")  # the ones RFC 8493 names
 # every fixed-length hashlib algorithm a manifest may use (RFC 8493 allows any); RFC 8493's
@@ -64,11 +64,11 @@ class Bag:
     """The parsed, structurally checked bag. `findings` holds every problem found so far.
 
     The payload (every file on disk, every checksum the manifests expect) lives in the
-    scratch database `db` (tables `disk` and `expected`), not in memory: read it with
-    `iter_payload`, `payload_files` and `payload_bytes`."""
+    scratch tables of `listing` (archa/repository/catalog/baglisting.py), not in memory:
+    read it with `iter_payload`, `payload_files` and `payload_bytes`."""
 
     root: Path
-    db: sqlite3.Connection = field(default_factory=scratch_db, repr=False)
+    listing: BagListing = field(default_factory=BagListing, repr=False)
     version: str = ""
     encoding: str = "UTF-8"
     info: list[tuple[str, str]] = field(default_factory=list)
@@ -95,27 +95,21 @@ class Bag:
     @property
     def payload_files(self) -> int:
         """How many payload files a manifest lists and the disk holds."""
-        return int(self.db.execute("SELECT COUNT(DISTINCT path) FROM expected").fetchone()[0])
+        return self.listing.payload_files()
 
     @property
     def payload_bytes(self) -> int:
-        return int(self.db.execute("SELECT COALESCE(SUM(size), 0) FROM disk d WHERE EXISTS "
-                                   "(SELECT 1 FROM expected e WHERE e.path = d.path)").fetchone()[0])
+        return self.listing.payload_bytes()
 
     def is_payload(self, path: str) -> bool:
-        return self.db.execute("SELECT 1 FROM expected WHERE path = ? LIMIT 1", (path,)).fetchone() is not None
+        return self.listing.is_payload(path)
 
     def iter_payload(self, min_size: int = 0, below: int | None = None,
                      largest_first: bool = False) -> Iterator[PayloadEntry]:
         """The payload files of `min_size` bytes or more (and under `below`), in path order
         (or largest first), each with the checksums the manifests expect."""
-        order = "d.size DESC, d.path" if largest_first else "d.path"
-        rows = self.db.execute(
-            "SELECT d.path, d.size, e.alg, e.digest FROM disk d JOIN expected e ON e.path = d.path "
-            f"WHERE d.size >= ? AND d.size < ? ORDER BY {order}, e.alg", (min_size, below if below is not None
-                                                                          else 1 << 62))
         entry: PayloadEntry | None = None
-        for path, size, alg, digest in rows:
+        for path, size, alg, digest in self.listing.expected_payload(min_size, below, largest_first):
             if entry is None or entry.path != path:
                 if entry is not None:
                     yield entry
@@ -272,49 +266,30 @@ def _listed(bag: Bag, name: str, alg: str, tag: bool) -> Iterator[tuple[str, str
 
 
 def _parse_manifest(bag: Bag, name: str, alg: str, tag: bool) -> None:
-    """Load manifest `name` into the table `listed` (emptied first): one row per path, the
-    first line of a path listed twice (the others are findings)."""
-    db = bag.db
-    db.execute("DELETE FROM listed")
-    db.executemany("INSERT INTO listed (path, digest, nfc) VALUES (?, ?, ?)", _listed(bag, name, alg, tag))
-    twice = db.execute("SELECT l.rowid, l.path, l.digest, f.digest FROM listed l JOIN (SELECT path, MIN(rowid) "
-                       "AS first, digest FROM listed GROUP BY path HAVING COUNT(*) > 1) f ON f.path = l.path "
-                       "AND l.rowid != f.first ORDER BY l.rowid").fetchall()
-    for rowid, path, digest, first in twice:
+    """Load manifest `name` into the listing's manifest table (emptied first): one row per
+    path, the first line of a path listed twice (the others are findings)."""
+    listing = bag.listing
+    listing.load_manifest(_listed(bag, name, alg, tag))
+    for path, digest, first in listing.drop_repeated():
         if digest == first:
             bag.add("BAGW03", "listed twice with the same checksum", path, found=name, severity="warning")
         else:
             bag.add("BAG017", "listed twice with different checksums", path, expected=first, found=digest)
-        db.execute("DELETE FROM listed WHERE rowid = ?", (rowid,))
-    same = db.execute("SELECT COALESCE(nfc, path) AS k, path FROM listed WHERE COALESCE(nfc, path) IN "
-                      "(SELECT COALESCE(nfc, path) FROM listed GROUP BY 1 HAVING COUNT(*) > 1) ORDER BY k, rowid")
     seen: dict[str, str] = {}
-    for key, path in same:  # only the names that clash
+    for key, path in listing.normalisation_clashes():  # only the names that clash
         if key in seen:
             bag.add("BAG020", "two entries differ only by Unicode normalisation", path, found=seen[key])
         else:
             seen[key] = path
 
 
-SCHEMA = """
-CREATE TABLE disk (path TEXT PRIMARY KEY, nfc TEXT, size INTEGER NOT NULL) WITHOUT ROWID;
-CREATE INDEX disk_nfc ON disk (nfc) WHERE nfc IS NOT NULL;
-CREATE TABLE listed (path TEXT NOT NULL, digest TEXT NOT NULL, nfc TEXT);
-CREATE INDEX listed_path ON listed (path);
-CREATE TABLE expected (path TEXT NOT NULL, alg TEXT NOT NULL, digest TEXT NOT NULL, PRIMARY KEY (path, alg))
-    WITHOUT ROWID;
-CREATE TABLE originals (path TEXT PRIMARY KEY, original TEXT NOT NULL) WITHOUT ROWID;
-"""
-
-
-def open_bag(root: Path, db: sqlite3.Connection | None = None) -> Bag:
+def open_bag(root: Path, db: ScratchDb | None = None) -> Bag:
     """Parse and structurally check the bag at `root`; never modifies it.
 
     Collects every problem in `Bag.findings`; reads no payload bytes. The listing goes into
     `db` (a scratch database, see archa.repository.catalog.scratch; in memory when not given).
     """
-    bag = Bag(root=root, db=db if db is not None else scratch_db())
-    bag.db.executescript(SCHEMA)
+    bag = Bag(root=root, listing=BagListing(db))
     _check_bagit_txt(bag)
     if any(f.code in ("BAG001",) for f in bag.findings):
         return bag
@@ -345,30 +320,28 @@ def open_bag(root: Path, db: sqlite3.Connection | None = None) -> Bag:
                 "manifest-*.txt", found=", ".join(present) or None)
 
     # payload on disk
-    db = bag.db
+    listing = bag.listing
     if (root / "data").is_dir() and not (root / "data").is_symlink():
-        db.executemany("INSERT INTO disk VALUES (?, ?, ?)", _on_disk(bag))  # rows read one at a time
+        listing.add_on_disk(_on_disk(bag))  # rows read one at a time
 
     for name, alg, tag in sorted(manifests):
         _parse_manifest(bag, name, alg, tag)
         if tag:
             bag.tag_algorithms.append(alg)
-            for path, digest in db.execute("SELECT path, digest FROM listed ORDER BY rowid").fetchall():
+            for path, digest in listing.listed():
                 if not (root / path).is_file():
                     bag.add("BAG012", "tag manifest lists a tag file that is missing", path, found=name)
                 else:
                     bag.tag_expected.setdefault(path, {})[alg] = digest
             continue
         bag.payload_algorithms.append(alg)
-        db.execute("INSERT INTO expected SELECT l.path, ?, l.digest FROM listed l JOIN disk d ON d.path = l.path",
-                   (alg,))
+        listing.expect_listed(alg)
         _match_by_normalisation(bag, name, alg)
-        for (path,) in db.execute("SELECT path FROM disk d WHERE NOT EXISTS (SELECT 1 FROM expected e WHERE "
-                                  "e.path = d.path AND e.alg = ?) ORDER BY path", (alg,)):
+        for path in listing.unexpected_on_disk(alg):
             bag.add("BAG008", "payload file not listed in the manifest", path, found=name)
     _check_fetch(bag)
     _check_oxum(bag)
-    db.commit()
+    listing.commit()
     return bag
 
 
@@ -385,18 +358,13 @@ def _match_by_normalisation(bag: Bag, name: str, alg: str) -> None:
     """The manifest's paths that are not on disk as written: the one file on disk whose name
     differs only by Unicode normalisation (and that the manifest does not list as such) is
     taken, with a warning; else a finding."""
-    db = bag.db
-    missing = db.execute("SELECT l.path, l.digest, l.nfc FROM listed l WHERE NOT EXISTS "
-                         "(SELECT 1 FROM disk d WHERE d.path = l.path) ORDER BY l.rowid").fetchall()
-    for path, digest, nfc in missing:
-        key = nfc or path
-        cands = [c for (c,) in db.execute(
-            "SELECT path FROM disk WHERE (path = ? OR nfc = ?) AND NOT EXISTS "
-            "(SELECT 1 FROM listed l WHERE l.path = disk.path) ORDER BY path", (key, key))]
+    listing = bag.listing
+    for path, digest, nfc in listing.listed_not_on_disk():
+        cands = listing.unlisted_matching(nfc or path)
         if len(cands) == 1:
             bag.add("BAGW01", "manifest and disk names differ only by Unicode "
                               "normalisation; the file on disk is used", path, found=cands[0], severity="warning")
-            db.execute("INSERT OR REPLACE INTO expected VALUES (?, ?, ?)", (cands[0], alg, digest))
+            listing.expect(cands[0], alg, digest)
         elif len(cands) > 1:
             bag.add("BAG020", "manifest name matches several files on disk by Unicode "
                               "normalisation", path, found=", ".join(cands))
@@ -414,7 +382,7 @@ def _check_oxum(bag: Bag) -> None:
     if not m:
         bag.add("BAG011", "Payload-Oxum is not 'bytes.files'", "bag-info.txt", found=values[0])
         return
-    size, count = bag.db.execute("SELECT COALESCE(SUM(size), 0), COUNT(*) FROM disk").fetchone()
+    size, count = bag.listing.disk_totals()
     found = f"{size}.{count}"
     if values[0] != found:
         bag.add("BAG010", "Payload-Oxum does not match the payload on disk", "bag-info.txt",
@@ -429,26 +397,26 @@ def _check_fetch(bag: Bag) -> None:
             continue
         target = decode_path(parts[2])
         why = unsafe_name(target)
-        row = bag.db.execute("SELECT size FROM disk WHERE path = ?", (target,)).fetchone()
+        size = bag.listing.disk_size(target)
         if why or not target.startswith("data/"):
             bag.add("BAG016", f"fetch target is unsafe or outside data/ ({why or 'outside data/'})",
                     target, found="fetch.txt")
-        elif row is None:
+        elif size is None:
             bag.add("BAG016", "fetch.txt lists a file that is not present; archa never "
                               "fetches: fetch it and put it in the bag first", target, found=parts[0])
-        elif parts[1] != "-" and int(parts[1]) != row[0]:
+        elif parts[1] != "-" and int(parts[1]) != size:
             bag.add("BAG016", "fetched file has the wrong length", target,
-                    expected=parts[1], found=str(row[0]))
+                    expected=parts[1], found=str(size))
         elif not bag.is_payload(target):
             bag.add("BAG016", "fetched file is not listed in the payload manifests", target)
 
 
 def load_original_names(bag: Bag) -> None:
-    """Fill the table `originals` (bag path data/... -> the original name's bytes,
-    percent-encoded) from ORIGINAL_NAMES, when the bag has it."""
+    """Record the original names (bag path data/... -> the original name's bytes,
+    percent-encoded) from ORIGINAL_NAMES in the listing, when the bag has it."""
     if ORIGINAL_NAMES not in bag.tag_files:
         return
     lines = ((f"data/{parts[0]}", f"data/{parts[1]}")
              for n, line in _tag_lines(bag, ORIGINAL_NAMES, "BAG019")
              if n > 1 and len(parts := line.split("\t")) == 2)
-    bag.db.executemany("INSERT OR REPLACE INTO originals VALUES (?, ?)", lines)
+    bag.listing.add_original_names(lines)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import getpass
 import os
-import sqlite3
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -33,9 +32,9 @@ from archa.metadata.mets import MdRef, MetsFile, PageStructure, write_mets
 from archa.metadata.premis import Agent, operator_agent, write_premis
 from archa.preservation.identify import UNKNOWN, get_identifier, identify_many
 from archa.repository.catalog import FileRow, payload_fingerprint
-from archa.repository.catalog.scratch import BATCH, Requery, StagedFiles, scratch_db
+from archa.repository.catalog.scratch import BATCH, Requery, ScratchDb, StagedFiles
 from archa.repository.durable import BackgroundSync, sync_filesystem, tree_bytes
-from archa.repository.events import ARCHA_AGENT, Event, chain_head, now_iso
+from archa.repository.events import ARCHA_AGENT, Event, now_iso
 from archa.repository.hashing import file_digest
 from archa.repository.ocfl import VersionBuilder
 from archa.repository.pages import (
@@ -56,7 +55,7 @@ if TYPE_CHECKING:
 
 REPRESENTATION = "representations/original"
 STAGING = "staging.sqlite"  # the work area's scratch database (archa/repository/catalog/scratch.py)
-PAYLOAD = "role = 'payload'"
+PAYLOAD = "payload"  # the role of payload files
 IDENTIFY_BATCH = 2000
 # findings after which the payload cannot be checked at all
 FATAL = {"BAG001", "BAG002", "BAG003", "BAG004"}
@@ -157,7 +156,7 @@ class _Ingest:
     def run(self) -> IngestResult:
         t0 = time.perf_counter()
         work = self.repo.new_work_dir()
-        db = scratch_db(work / STAGING)  # per-file state: on disk, never in memory
+        db = ScratchDb(work / STAGING)  # per-file state: on disk, never in memory
         try:
             bag = self._open(work, db)
             builder = VersionBuilder(work / "object", self.aip_id, self.alg, db=db)
@@ -175,7 +174,7 @@ class _Ingest:
                 result = self._resubmit(held, work, bag, builder, files)
                 result.seconds = time.perf_counter() - t0
                 return result
-            fingerprint = payload_fingerprint(((f.logical_path, f.digest) for f in files.rows(PAYLOAD)),
+            fingerprint = payload_fingerprint(((f.logical_path, f.digest) for f in files.file_rows(PAYLOAD)),
                                               ordered=True)
             with self._same_records_one_at_a_time(bag, fingerprint):  # checked and stored without a gap
                 if not self.options.allow_duplicate:
@@ -204,7 +203,7 @@ class _Ingest:
 
     # --- steps --------------------------------------------------------------------------
 
-    def _open(self, work: Path, db: sqlite3.Connection) -> Bag:
+    def _open(self, work: Path, db: ScratchDb) -> Bag:
         sip = self.sip
         if self.make_bag is not None:
             from archa.transfer.bagwriter import bagging_for_ingest
@@ -284,7 +283,7 @@ class _Ingest:
         for chunk in files.chunks(digests=False):  # in path order: the first path keeps deduplicated content
             for key, row, _d in chunk:
                 if not builder.add(row.logical_path, row.digest):
-                    files.set(key, content_path=builder.content_path_of(row.digest))
+                    files.set_content_path(key, builder.content_path_of(row.digest))
 
     def _verify(self, bag: Bag, job: CopyJob, out: CopyOutcome, expected: dict[str, str],
                 is_payload: bool) -> bool:
@@ -320,7 +319,7 @@ class _Ingest:
 
     def _check_formats(self, files: StagedFiles) -> None:
         pol = self.repo.policy.formats
-        for f in files.rows(PAYLOAD):
+        for f in files.file_rows(PAYLOAD):
             if f.puid in pol.rejected:
                 self.findings.append(Finding("FMT001", f"format {f.puid} ({f.format_name}) is "
                                              "rejected by the policy (formats.rejected)",
@@ -335,7 +334,7 @@ class _Ingest:
         label = title_from(bag.info, self.sip_name)
         n_payload, payload_bytes = files.count(PAYLOAD)
         n_files, files_bytes = files.count()
-        unidentified = files.count(f"{PAYLOAD} AND puid = '{UNKNOWN}'")[0]
+        unidentified = files.count(PAYLOAD, puid=UNKNOWN)[0]
         engine_agent = f"{ident.name}/{ident.engine_version}"
         warnings = [w for w in bag.findings + self.findings if not w.is_error]
         events = [
@@ -353,7 +352,7 @@ class _Ingest:
                   f"{unidentified} unidentified",
                   engine_agent, self.aip_id, "v1", transfer_id=self.transfer_id),
             Event("ingestion", "success", f"SIP {self.sip_name} ingested as {self.aip_id} v1; "
-                  f"{chain_head(self.repo.catalog.conn)}",
+                  f"{self.repo.catalog.log.chain_head()}",
                   ARCHA_AGENT, self.aip_id, "v1", self.repo.hot_location, self.transfer_id),
         ]
         agents = [Agent("urn", ARCHA_AGENT, "archa", "software", archa.__version__),
@@ -383,7 +382,7 @@ class _Ingest:
                          premis_digest),
                    Requery(lambda: (MetsFile(f.logical_path, f.size, f.digest, f.mime,
                                              groups.get(f.logical_path, "original") if f.role == "payload"
-                                             else "submission") for f in files.rows())), structure)
+                                             else "submission") for f in files.file_rows())), structure)
         mets_digest = file_digest(mets_path, self.alg)
         builder.add("METS.xml", mets_digest)
         meta_rows = [
@@ -422,7 +421,7 @@ class _Ingest:
             "retention": [r.row(self.aip_id) for r in self.retention],
             "pages": [{**p.row(), "text": p.text} for p in pages],
         }
-        journal = self.repo.write_journal(work, header, chain(files.rows(), meta_rows))
+        journal = self.repo.write_journal(work, header, chain(files.file_rows(), meta_rows))
         self.repo.hot.commit_object(work / "object", self.aip_id)
         self.keep_journal = True  # the object is in storage: whatever fails now, the journal finishes it
         self.repo.apply_journal(journal)
@@ -471,21 +470,19 @@ class _Ingest:
         """SipRejected when an active AIP holds the same payload (`fingerprint`, DUP001) or
         has the same External-Identifier (DUP004)."""
         cat = self.repo.catalog
-        same = cat.conn.execute("SELECT id, head FROM aips WHERE payload_digest = ? AND COALESCE(state, 'active') "
-                                "= 'active' LIMIT 1", [fingerprint]).fetchone()
+        same = cat.active_aip_with_payload(fingerprint)
         hint = "nothing was stored; to keep it as another AIP all the same, ingest it with --allow-duplicate"
         if same:
             raise SipRejected(str(self.sip), [Finding("DUP001", f"the same payload (every file, name and digest) is "
                                                       f"held already as {same[0]} {same[1]}", self.sip.name)],
                               transfer_id=self.transfer_id, hint=hint)
         ext = bag.info_value("External-Identifier")
-        named = cat.conn.execute("SELECT id FROM aips WHERE external_id = ? AND COALESCE(state, 'active') = "
-                                 "'active' LIMIT 1", [ext]).fetchone() if ext else None
+        named = cat.active_aip_with_external_id(ext) if ext else None
         if named:
             raise SipRejected(str(self.sip), [Finding("DUP004", f"External-Identifier {ext!r} is held already as "
-                                                      f"{named[0]}, with other content", self.sip.name)],
+                                                      f"{named}, with other content", self.sip.name)],
                               transfer_id=self.transfer_id,
-                              hint=f"a revision of it is a new version: archa aip update {named[0]} ...; " + hint)
+                              hint=f"a revision of it is a new version: archa aip update {named} ...; " + hint)
 
     def _resubmit(self, held: HeldAlready, work: Path, bag: Bag, builder: VersionBuilder,
                   files: StagedFiles) -> IngestResult:

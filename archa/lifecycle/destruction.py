@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from archa.errors import StorageError, UsageError
+from archa.errors import NotFoundError, StorageError, UsageError
 from archa.lifecycle import ledger
 from archa.lifecycle.holds import hold_problems
 from archa.repository.catalog import Catalog
@@ -57,9 +57,8 @@ from archa.repository.copies import (
     remove_object,
     tombstone_prefix,
 )
-from archa.repository.events import ARCHA_AGENT, Event, append_events, now_iso
+from archa.repository.events import ARCHA_AGENT, Event, now_iso
 from archa.repository.ocfl import INVENTORY, OBJECT_NAMASTE, dump_json, object_relpath
-from archa.repository.pages import forget_pages
 from archa.repository.repo import Repository, writes
 from archa.repository.store import Store
 
@@ -292,18 +291,10 @@ def _begin(repo: Repository, proposal_id: str, aip_id: str, items: list[dict[str
                   f"disposal procedure {proposal_id}: removal from every storage location begun; tombstone.json "
                   f"sha256 {hashlib.sha256(dump_json(tomb)).hexdigest()}", ARCHA_AGENT, aip_id, tomb["head"],
                   time=tomb["ordered"])
-    with cat.transaction():
-        cat.conn.execute("UPDATE aips SET state = 'destroying', payload_digest = NULL WHERE id = ?", [aip_id])
-        cat.db.table("tombstones").insert({"aip_id": aip_id, "state": tomb["state"], "at": tomb["ordered"],
-                                           "proposal_id": proposal_id,
-                                           "certificate": json.dumps(tomb, ensure_ascii=False, sort_keys=True),
-                                           "locations_left": json.dumps(locations)}, replace=True)
-        cat.conn.execute("DELETE FROM file_rows WHERE aip = (SELECT n FROM aip_keys WHERE id = ?)", [aip_id])
-        cat.conn.execute("DELETE FROM version_formats WHERE aip = (SELECT n FROM aip_keys WHERE id = ?)", [aip_id])
-        forget_pages(cat.conn, aip_id)  # no page of it is found by a search any more
-        cat.conn.execute("DELETE FROM copies WHERE aip_id = ?", [aip_id])
-        cat.conn.execute("UPDATE versions SET stored = 0 WHERE aip_id = ?", [aip_id])
-        append_events(cat.conn, [begun])
+    cat.lifecycle.record_removal_begun(aip_id, {"state": tomb["state"], "at": tomb["ordered"],
+                                                "proposal_id": proposal_id,
+                                                "certificate": json.dumps(tomb, ensure_ascii=False, sort_keys=True),
+                                                "locations_left": json.dumps(locations)}, begun)
 
 
 def _clear(repo: Repository, aip_id: str) -> tuple[list[str], list[str]]:
@@ -315,9 +306,8 @@ def _clear(repo: Repository, aip_id: str) -> tuple[list[str], list[str]]:
     left: list[str] = row["locations_left"]
     by_name = {loc.name: loc for loc in repo.config.locations}
     problems: list[str] = []
-    begun = cat.conn.execute("SELECT seq FROM events WHERE aip_id = ? AND type IN ('deletion', 'deaccession') AND "
-                             "outcome = 'begun' ORDER BY seq DESC LIMIT 1", [aip_id]).fetchone()
-    anchored = dict(cat.conn.execute("SELECT location, last_seq FROM event_anchors").fetchall())
+    begun = cat.lifecycle.removal_begun_seq(aip_id)
+    anchored = {loc: last_seq for loc, (last_seq, _change) in cat.log.anchors().items()}
     for name in list(left):
         loc = by_name.get(name)
         if loc is None:
@@ -326,7 +316,7 @@ def _clear(repo: Repository, aip_id: str) -> tuple[list[str], list[str]]:
         try:
             store = repo.store(loc)
             store.check_reachable()
-            if begun is not None and (anchored.get(name) or 0) < begun[0]:
+            if begun is not None and (anchored.get(name) or 0) < begun:
                 problems.append(f"{name}: the event log could not be written there (the event that began the "
                                 "removal must be there before the tombstone); run this again")
                 continue
@@ -339,8 +329,7 @@ def _clear(repo: Repository, aip_id: str) -> tuple[list[str], list[str]]:
             problems.append(f"{name}: {e.message}")
             continue
         left.remove(name)
-        with cat.transaction():
-            cat.conn.execute("UPDATE tombstones SET locations_left = ? WHERE aip_id = ?", [json.dumps(left), aip_id])
+        cat.lifecycle.set_locations_left(aip_id, left)
     return left, problems
 
 
@@ -351,20 +340,14 @@ def _finish(repo: Repository, proposal_id: str, aip_id: str, items: list[dict[st
     stamp = now_iso()
     deletion = Event(**tomb["deletion_event"])
     with cat.transaction():
-        cat.conn.execute("UPDATE aips SET state = ? WHERE id = ?", [state, aip_id])
-        cat.conn.execute("UPDATE tombstones SET locations_left = '[]', state = ? WHERE aip_id = ?", [state, aip_id])
+        cat.lifecycle.mark_removed(aip_id, state)
         for i in items:
-            cat.conn.execute("UPDATE retention SET disposal_date = ?, disposal_operation = ?, disposal_by = ? "
-                             "WHERE aip_id = ? AND entity = ?",
-                             [i["decided"], "trvalé uložení" if i["decision"] == "keep" else "zničení",
-                              f"disposal procedure {proposal_id}", aip_id, i["entity"]])
+            cat.lifecycle.record_disposal(aip_id, i["entity"], i["decided"],
+                                          "trvalé uložení" if i["decision"] == "keep" else "zničení",
+                                          f"disposal procedure {proposal_id}")
         ledger.update_items(cat, proposal_id, [(i, {"destroyed": stamp}) for i in items], [deletion])
-        remaining = cat.conn.execute("""SELECT COUNT(*) FROM proposal_items i JOIN aips a ON a.id = i.aip_id
-                                        WHERE i.proposal_id = ? AND COALESCE(a.state, 'active') IN
-                                        ('active', 'destroying') AND COALESCE(i.decision, '') != 'exclude'""",
-                                     [proposal_id]).fetchone()[0]
-        if not remaining:
-            cat.conn.execute("UPDATE proposals SET state = 'closed' WHERE id = ?", [proposal_id])
+        if not cat.lifecycle.unsettled_items(proposal_id):
+            cat.lifecycle.set_proposal_state(proposal_id, "closed")
     return str(state)
 
 
@@ -396,7 +379,9 @@ def tombstone(repo: Repository, proposal_id: str, aip_id: str, items: list[dict[
         dc = got.get("metadata/descriptive/dc.xml", b"")
     originator = None
     if aip["originator_id"]:
-        o = cat.db.table("originators").get(aip["originator_id"])
+        o = cat.lifecycle.originator_row(aip["originator_id"])
+        if o is None:
+            raise NotFoundError(f"no originator {aip['originator_id']!r} (of {aip_id}) in the catalog")
         originator = {"id": o["id"], "name": o["name"], "ico": o["ico"] or ""}
     docs = sorted({i["decision_doc"] for i in items if i["decision_doc"]})
     state = _final(items)

@@ -197,9 +197,9 @@ def _record_proposal(repo: Repository, pid: str, year: int, originator: str | No
                      items: list[dict[str, Any]]) -> None:
     cat = repo.catalog
     with cat.transaction():
-        cat.db.table("proposals").insert({"id": pid, "created": now_iso(), "as_of_year": year,
-                                          "originator_id": originator, "out": str(out), "state": "proposed"})
-        cat.db.table("proposal_items").insert_all({k: v for k, v in i.items() if k != "originator_id"} for i in items)
+        cat.lifecycle.record_proposal({"id": pid, "created": now_iso(), "as_of_year": year,
+                                       "originator_id": originator, "out": str(out), "state": "proposed"},
+                                      [{k: v for k, v in i.items() if k != "originator_id"} for i in items])
         ledger.update_items(cat, pid, [], [Event("appraisal", "success",
                                                  f"proposed for disposal in {pid}: {i['entity']} "
                                                  f"({i['entity_id'] or '-'}), sign {i['sign']}, due {i['due_year']}; "

@@ -8,7 +8,7 @@ import getpass
 from typing import Any
 
 from archa.errors import UsageError
-from archa.repository.events import ARCHA_AGENT, Event, append_events, now_iso
+from archa.repository.events import ARCHA_AGENT, Event, now_iso
 from archa.repository.repo import Repository, writes_beside
 
 # how a hold's placing and release read in the event log (hold_problems reads them back)
@@ -24,12 +24,10 @@ def add_hold(repo: Repository, aip_id: str, reason: str, user: str | None = None
     if not reason.strip():
         raise UsageError("a hold needs a reason", hint="give --reason TEXT (e.g. the court case or request)")
     who = user or getpass.getuser()
-    row = {"aip_id": aip_id, "reason": reason.strip(), "placed": now_iso(), "placed_by": who}
-    with cat.transaction():
-        cat.db.table("holds").insert(row)
-        append_events(cat.conn, [Event("policy assignment", "success", f"{HOLD_PLACED}{who}: {reason.strip()}",
-                                       ARCHA_AGENT, aip_id)])
-    return cat.holds(aip_id)[-1]
+    cat.lifecycle.record_hold(aip_id, reason.strip(), now_iso(), who,
+                              Event("policy assignment", "success", f"{HOLD_PLACED}{who}: {reason.strip()}",
+                                    ARCHA_AGENT, aip_id))
+    return cat.lifecycle.holds(aip_id)[-1]
 
 
 @writes_beside
@@ -37,20 +35,18 @@ def remove_hold(repo: Repository, aip_id: str, reason: str, user: str | None = N
     """Release every hold on an AIP (takes the repository lock itself); returns the released rows."""
     cat = repo.catalog
     cat.aip(aip_id)
-    held = cat.holds(aip_id)
+    held = cat.lifecycle.holds(aip_id)
     if not held:
         raise UsageError(f"{aip_id} is under no hold", hint="see `archa hold list`")
     if not reason.strip():
         raise UsageError("releasing a hold needs a reason", hint="give --reason TEXT")
     who, when = user or getpass.getuser(), now_iso()
-    with cat.transaction():
-        cat.conn.execute("UPDATE holds SET released = ?, released_by = ?, release_reason = ? "
-                         "WHERE aip_id = ? AND released IS NULL", [when, who, reason.strip(), aip_id])
-        append_events(cat.conn, [Event("policy assignment", "success",
-                                       f"{HOLD_RELEASED}{who}: {reason.strip()} (placed "
-                                       + ", ".join(f"{h['placed'][:10]} for {h['reason']!r}" for h in held) + ")",
-                                       ARCHA_AGENT, aip_id)])
-    return [h for h in cat.holds(aip_id, active=False) if h["released"] == when]
+    cat.lifecycle.release_holds(aip_id, when, who, reason.strip(),
+                                Event("policy assignment", "success",
+                                      f"{HOLD_RELEASED}{who}: {reason.strip()} (placed "
+                                      + ", ".join(f"{h['placed'][:10]} for {h['reason']!r}" for h in held) + ")",
+                                      ARCHA_AGENT, aip_id))
+    return [h for h in cat.lifecycle.holds(aip_id, active=False) if h["released"] == when]
 
 
 def _replay(held: dict[str, bool], row: dict[str, Any]) -> None:
@@ -79,10 +75,8 @@ def hold_problems(repo: Repository, aip_ids: list[str]) -> dict[str, str]:
     wanted = sorted(set(aip_ids))
     if not wanted:
         return {}
-    table = {a: cat.held(a) for a in wanted}
-    marks = ", ".join("?" * len(wanted))
-    catalog_rows = cat.rows(f"SELECT seq, type, aip_id, detail FROM events WHERE type = 'policy assignment' AND "
-                            f"aip_id IN ({marks}) ORDER BY seq", wanted)
+    table = {a: cat.lifecycle.held(a) for a in wanted}
+    catalog_rows = cat.lifecycle.policy_events(wanted)
     by_log = dict.fromkeys(wanted, False)
     for r in catalog_rows:
         _replay(by_log, r)

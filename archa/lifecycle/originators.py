@@ -24,7 +24,7 @@ from typing import Any
 from archa.errors import ArchaError, UsageError
 from archa.identifiers import ico_valid
 from archa.metadata.premis import ORIGINATOR_AGENT, Agent
-from archa.repository.events import ARCHA_AGENT, Event, append_events, now_iso
+from archa.repository.events import ARCHA_AGENT, Event, now_iso
 from archa.repository.repo import Repository, writes_beside
 
 ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
@@ -73,9 +73,9 @@ def add_originator(repo: Repository, o: Originator) -> Originator:
     if o.ico and not ico_valid(o.ico):
         raise UsageError(f"IČO {o.ico!r} is not valid (eight digits with a mod-11 check digit)")
     cat = repo.catalog
-    if cat.conn.execute("SELECT 1 FROM originators WHERE id = ?", [o.id]).fetchone():
+    if cat.lifecycle.has_originator(o.id):
         raise UsageError(f"originator {o.id!r} exists already", hint="see `archa originator show`")
-    if o.ico and cat.conn.execute("SELECT 1 FROM originators WHERE ico = ?", [o.ico]).fetchone():
+    if o.ico and cat.lifecycle.ico_taken(o.ico):
         raise UsageError(f"another originator has the IČO {o.ico}", hint="see `archa originator list`")
     _register(repo, o, f"originator {o.id} registered: {o.name}" + (f", IČO {o.ico}" if o.ico else "")
               + (f", quota {o.quota_bytes} bytes" if o.quota_bytes else ""))
@@ -83,9 +83,7 @@ def add_originator(repo: Repository, o: Originator) -> Originator:
 
 
 def _register(repo: Repository, o: Originator, detail: str) -> None:
-    with repo.catalog.transaction():
-        repo.catalog.db.table("originators").insert(o.row())
-        append_events(repo.catalog.conn, [Event("policy assignment", "success", detail, ARCHA_AGENT)])
+    repo.catalog.lifecycle.record_originator(o.row(), Event("policy assignment", "success", detail, ARCHA_AGENT))
 
 
 def _value(info: Sequence[tuple[str, str]], label: str) -> str:
@@ -150,11 +148,9 @@ def check_quota(repo: Repository, o: Originator, incoming: int) -> None:
 @writes_beside
 def set_quota(repo: Repository, originator_id: str, quota: int | None) -> None:
     repo.catalog.originator(originator_id, repo.hot_location)  # NotFoundError
-    with repo.catalog.transaction():
-        repo.catalog.conn.execute("UPDATE originators SET quota_bytes = ? WHERE id = ?", [quota, originator_id])
-        append_events(repo.catalog.conn, [Event("policy assignment", "success",
-                                                f"originator {originator_id}: quota set to "
-                                                f"{quota if quota else 'none'}", ARCHA_AGENT)])
+    repo.catalog.lifecycle.set_quota(originator_id, quota, Event("policy assignment", "success",
+                                                                 f"originator {originator_id}: quota set to "
+                                                                 f"{quota if quota else 'none'}", ARCHA_AGENT))
 
 
 SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGTP]?i?B?)?\s*$", re.IGNORECASE)

@@ -41,10 +41,7 @@ def held_already(cat: Catalog, retention: list[Retention], sip: str) -> tuple[He
     keys = [(r.entity_id, r.entity_source) for r in retention if r.entity_id and r.entity_source]
     if not keys:
         return None, []
-    rows = [r for k in keys for r in cat.conn.execute(
-        """SELECT r.aip_id, r.entity_id FROM retention r JOIN aips a ON a.id = r.aip_id
-           WHERE r.entity_id = ? AND r.entity_source = ? AND COALESCE(a.state, 'active') = 'active'""", list(k))]
-    aips = sorted({aip for aip, _e in rows})
+    aips = sorted(set(cat.lifecycle.active_aips_holding(keys)))
     if not aips:
         return None, []
     if len(aips) > 1:

@@ -35,7 +35,7 @@ from archa.metadata.premis import Agent, operator_agent, read_premis, write_prem
 from archa.preservation.identify import get_identifier, identify_many
 from archa.repository.catalog import FILE_COLUMNS, FileRow
 from archa.repository.durable import sync_filesystem, tree_bytes
-from archa.repository.events import ARCHA_AGENT, Event, chain_head, now_iso
+from archa.repository.events import ARCHA_AGENT, Event, now_iso
 from archa.repository.hashing import file_digest
 from archa.repository.ocfl import INVENTORY, VersionBuilder, inventory_bytes
 from archa.repository.pages import (
@@ -475,7 +475,7 @@ class _Update:
         events = [Event(kind, "success", f"{aip_id} {version} made from {self.previous}: {self.opts.reason} "
                                          f"({', '.join(changes)}"
                                          + (f": {', '.join((r.added + r.replaced + r.removed)[:20])}" if added or
-                                            r.removed else "") + f"); {chain_head(self.cat.conn)}",
+                                            r.removed else "") + f"); {self.cat.log.chain_head()}",
                         ARCHA_AGENT, aip_id, version, self.repo.hot_location,
                         objects=tuple(r.added + r.replaced + r.removed))]
         if added:

@@ -18,17 +18,17 @@ import tarfile
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import islice
-from pathlib import Path
 from typing import IO, Any
 
 from archa.errors import Finding, StorageError, UsageError
 from archa.preservation.shortfalls import Shortfall, shortfalls
-from archa.repository.catalog.scratch import BATCH, scratch_db
+from archa.repository.catalog.expected import ExpectedTable
+from archa.repository.catalog.scratch import BATCH
 from archa.repository.config import Location
 from archa.repository.copies import TEMPORARY, forget_members, packed_keys, temporaries
 from archa.repository.events import ARCHA_AGENT, Event
@@ -114,60 +114,21 @@ def _hash_stream(f: IO[bytes], alg: str, throttle: Throttle) -> tuple[str, int]:
     return h.hexdigest(), n
 
 
-class ExpectedTable:
-    """What a copy of a version must hold (as `expected_files`), in a scratch database at
-    `path` rather than a dict: an audit of a million-file version holds one chunk at a time.
-    Tables: expected (rel, digest, size), present (the listing), seen (packed members read)."""
-
-    def __init__(self, path: Path, expected: Iterable[tuple[str, Expected]]) -> None:
-        self.db = scratch_db(path)
-        self.db.executescript(
-            "CREATE TABLE expected (rel TEXT PRIMARY KEY, digest TEXT NOT NULL, size INTEGER) WITHOUT ROWID;"
-            "CREATE TABLE present (rel TEXT PRIMARY KEY, size INTEGER NOT NULL) WITHOUT ROWID;"
-            "CREATE TABLE seen (rel TEXT PRIMARY KEY) WITHOUT ROWID;")
-        self.db.executemany("INSERT OR REPLACE INTO expected VALUES (?, ?, ?)",
-                            ((rel, e.digest, e.size) for rel, e in expected))  # read one at a time
-
-    def get(self, rel: str) -> Expected | None:
-        row = self.db.execute("SELECT digest, size FROM expected WHERE rel = ?", (rel,)).fetchone()
-        return None if row is None else Expected(row[0], row[1])
-
-    def __contains__(self, rel: str) -> bool:
-        return self.get(rel) is not None
-
-    def query(self, sql: str, params: Sequence[Any] = ()) -> Iterator[tuple[Any, ...]]:
-        """Rows of `sql`, fetched a batch at a time (the cursor is read to its end first when
-        the caller writes meanwhile: fetchall of one batch keeps that safe)."""
-        cur = self.db.execute(sql, params)
-        while batch := cur.fetchmany(BATCH):
-            yield from batch
-
-    def close(self) -> None:
-        self.db.close()
-
-
 def audit_ocfl(store: Store, aip_id: str, version: str, alg: str, expected: ExpectedTable,
                result: CopyAudit, jobs: int, throttle: Throttle) -> None:
     prefix = object_relpath(aip_id)
     cut = len(prefix) + 1
-    db = expected.db
     # local listings skip the stat per file (sizes: -1); the size is then checked on the bytes read
-    db.executemany("INSERT OR REPLACE INTO present VALUES (?, ?)",
-                   ((key[cut:], size) for key, size in store.list(prefix, sizes=not store.local)))
-    if db.execute("SELECT 1 FROM present LIMIT 1").fetchone() is None:
+    expected.record_listing((key[cut:], size) for key, size in store.list(prefix, sizes=not store.local))
+    if expected.listing_empty():
         result.add("FIX011", "the copy is missing: no object at this location", prefix)
         return
-    for rel, digest in expected.query("SELECT rel, digest FROM expected e WHERE NOT EXISTS "
-                                      "(SELECT 1 FROM present p WHERE p.rel = e.rel) ORDER BY rel"):
+    for rel, digest in expected.not_listed():
         result.add("FIX001", "file missing from the copy", rel, expected=digest)
-    for rel, want, got in expected.query("SELECT e.rel, e.size, p.size FROM expected e JOIN present p ON p.rel = "
-                                         "e.rel WHERE e.size IS NOT NULL AND p.size >= 0 AND p.size != e.size "
-                                         "ORDER BY e.rel"):
-        result.add("FIX003", "file has the wrong size", rel, expected=str(want), found=str(got))
+    for rel, size_wanted, size_listed in expected.wrong_sizes():
+        result.add("FIX003", "file has the wrong size", rel, expected=str(size_wanted), found=str(size_listed))
     has_root_inventory = INVENTORY in expected
-    for rel, size in expected.query(
-            "SELECT rel, size FROM present p WHERE NOT EXISTS (SELECT 1 FROM expected e WHERE e.rel = p.rel) "
-            "AND (substr(rel, 1, ?) = ? OR instr(rel, '/') = 0) ORDER BY rel", (len(version) + 1, f"{version}/")):
+    for rel, size in expected.unexpected(version):
         if TEMPORARY.match(rel.rsplit("/", 1)[-1]):
             continue  # counted below, for every kind of copy
         if rel.startswith(INVENTORY) and not has_root_inventory:
@@ -182,13 +143,9 @@ def audit_ocfl(store: Store, aip_id: str, version: str, alg: str, expected: Expe
     # 2.0 s on four). With many small files on a local disk, a forked worker process hashes
     # half of each chunk on the other core (forked before any thread starts; it only opens,
     # reads and hashes).
-    to_hash = ("FROM expected e JOIN present p ON p.rel = e.rel WHERE NOT (e.size IS NOT NULL AND p.size >= 0 "
-               "AND p.size != e.size)")
-    size = "(CASE WHEN p.size >= 0 THEN p.size ELSE COALESCE(e.size, 0) END)"
-    large = expected.query(f"SELECT e.rel, e.digest, e.size {to_hash} AND {size} >= ? ORDER BY {size} DESC",
-                           (LARGE_FILE,))
-    n_small = db.execute(f"SELECT COUNT(*) {to_hash} AND {size} < ?", (LARGE_FILE,)).fetchone()[0]
-    small = expected.query(f"SELECT e.rel, e.digest, e.size {to_hash} AND {size} < ? ORDER BY e.rel", (LARGE_FILE,))
+    large = expected.large_to_hash(LARGE_FILE)
+    n_small = expected.count_small_to_hash(LARGE_FILE)
+    small = expected.small_to_hash(LARGE_FILE)
 
     def check(done: Iterable[tuple[str, str, int]], want: dict[str, tuple[str, int | None]]) -> None:
         for rel, digest, n in done:
@@ -308,7 +265,7 @@ class _SortedLookup:
 
     def __init__(self, expected: ExpectedTable) -> None:
         self.expected = expected
-        self.rows = expected.query("SELECT rel, digest, size FROM expected ORDER BY rel")
+        self.rows = expected.all()
         self.current: tuple[str, str, int | None] | None = next(self.rows, None)
 
     def find(self, rel: str) -> Expected | None:
@@ -316,7 +273,8 @@ class _SortedLookup:
             self.current = next(self.rows, None)
         if self.current is not None and self.current[0] == rel:
             return Expected(self.current[1], self.current[2])
-        return self.expected.get(rel)
+        out = self.expected.get(rel)
+        return None if out is None else Expected(*out)
 
 
 def audit_packed(store: Store, aip_id: str, version: str, alg: str, expected: ExpectedTable,
@@ -328,7 +286,7 @@ def audit_packed(store: Store, aip_id: str, version: str, alg: str, expected: Ex
         missing = archive_key if not store.exists(archive_key) else index_key
         result.add("FIX011", "the copy is missing: archive or index absent", missing)
         return
-    seen: list[tuple[str]] = []  # member names, into the table `seen` a batch at a time
+    seen: list[str] = []  # member names, recorded as seen a batch at a time
     in_order = _SortedLookup(expected)  # archa writes members sorted: a merge, not a query each
     with store.open(archive_key) as raw:
         counting = HashingReader(raw, hashlib.sha256(), throttle.consumed)
@@ -342,9 +300,9 @@ def audit_packed(store: Store, aip_id: str, version: str, alg: str, expected: Ex
                     assert f is not None
                     digest, _n = _hash_stream(f, alg, Throttle(None))
                     result.files += 1
-                    seen.append((ti.name,))
+                    seen.append(ti.name)
                     if len(seen) >= BATCH:
-                        expected.db.executemany("INSERT OR IGNORE INTO seen VALUES (?)", seen)
+                        expected.record_seen(seen)
                         seen.clear()
                     forget_members(tf)
                     exp = in_order.find(ti.name)
@@ -357,10 +315,9 @@ def audit_packed(store: Store, aip_id: str, version: str, alg: str, expected: Ex
             result.add("FIX008", f"the archive cannot be read: {e}", archive_key)
         counting.drain()
         result.bytes = counting.n
-    expected.db.executemany("INSERT OR IGNORE INTO seen VALUES (?)", seen)
+    expected.record_seen(seen)
     if not any(f.code == "FIX008" for f in result.findings):
-        for rel, digest in expected.query("SELECT rel, digest FROM expected e WHERE NOT EXISTS "
-                                          "(SELECT 1 FROM seen s WHERE s.rel = e.rel) ORDER BY rel"):
+        for rel, digest in expected.not_seen():
             result.add("FIX010", "member missing from the archive", rel, expected=digest)
     found = counting.h.hexdigest()
     if found != archive_sha256:

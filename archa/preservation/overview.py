@@ -1,7 +1,7 @@
 """The repository at a glance: what `archa status` shows and `archa report` draws.
 
-Everything comes from the catalog's per-AIP and per-copy rows (never per file, except the
-format profile, which `archa report` alone asks for), so it answers in well under a second
+Everything comes from the catalog's per-AIP and per-copy rows (`cat.reports`; never per file,
+except the format profile, which `archa report` alone asks for), so it answers in well under a second
 for hundreds of thousands of files. `needs_person` lists what someone must act on: copies
 damaged or missing, audits overdue, versions short of their copies, destructions left
 unfinished, originators over quota.
@@ -48,13 +48,11 @@ def overview(repo: Repository, year: int | None = None) -> Overview:
     from archa.repository.storage import status
 
     cat = repo.catalog
+    figures = cat.reports
     o = Overview()
-    q = cat.conn.execute
-    o.aips, o.files, o.bytes = q("""SELECT COUNT(*), COALESCE(SUM(v.files), 0), COALESCE(SUM(v.bytes), 0)
-                                    FROM aips a JOIN versions v ON v.aip_id = a.id AND v.version = a.head
-                                    WHERE COALESCE(a.state, 'active') = 'active'""").fetchone()
-    o.removed = q("SELECT COUNT(*) FROM aips WHERE state IN ('destroyed', 'transferred')").fetchone()[0]
-    o.destroying = [r[0] for r in q("SELECT id FROM aips WHERE state = 'destroying' ORDER BY id")]
+    o.aips, o.files, o.bytes = figures.head_totals()
+    o.removed = figures.removed()
+    o.destroying = figures.destroying()
     o.locations = [s.as_dict() for s in status(repo)]
     o.copies = {"ok": sum(s["versions_held"] for s in o.locations),
                 "damaged": sum(s["damaged"] for s in o.locations),
@@ -62,18 +60,15 @@ def overview(repo: Repository, year: int | None = None) -> Overview:
     due = select(repo, AuditOptions(due=True))
     o.audits_overdue = sum(1 for c in due if c["state"] == "ok" and c["last_audit"])
     o.never_audited = sum(1 for c in due if not c["last_audit"])
-    o.not_stored = q("""SELECT COUNT(*) FROM versions v JOIN aips a ON a.id = v.aip_id
-                        WHERE v.stored = 0 AND COALESCE(a.state, 'active') = 'active'""").fetchone()[0]
+    o.not_stored = figures.versions_not_stored()
     this_year = year or datetime.now(UTC).year
     for r in cat.retention_due(this_year):
         o.retention_due[r["sign"]] = o.retention_due.get(r["sign"], 0) + 1
-    o.holds = q("SELECT COUNT(DISTINCT aip_id) FROM holds WHERE released IS NULL").fetchone()[0]
-    o.proposals_open = q("SELECT COUNT(*) FROM proposals WHERE state != 'closed'").fetchone()[0]
+    o.holds = figures.aips_held()
+    o.proposals_open = figures.open_proposals()
     o.originators = cat.originators(repo.hot_location)
     o.over_quota = [r["id"] for r in o.originators if r["quota_bytes"] and r["bytes"] > r["quota_bytes"]]
-    o.last_failures = [dict(zip(("time", "type", "aip_id", "location", "detail"), r, strict=True)) for r in q(
-        """SELECT time, type, aip_id, location, detail FROM events WHERE outcome = 'failure'
-           ORDER BY seq DESC LIMIT 5""")]
+    o.last_failures = figures.last_failures(5)
     o.pending = repo.pending_commits()
     from archa.repository.placement import shared_domains
 

@@ -18,12 +18,12 @@ from typing import Any
 from archa.errors import StorageError
 from archa.preservation.fixity import (
     CopyAudit,
-    ExpectedTable,
     Throttle,
     audit_copy,
     audit_ocfl,
     record_audit,
 )
+from archa.repository.catalog.expected import ExpectedTable
 from archa.repository.config import Location
 from archa.repository.copies import iter_packed, sweep_temporaries, write_packed_copy
 from archa.repository.events import ARCHA_AGENT, Event
@@ -185,9 +185,7 @@ def _repair_one(repo: Repository, row: dict[str, Any], loc: Location) -> RepairR
             info = write_packed_copy(source, aip_id, version, store, pol.level, pol.threads, replace=True)
             result.rewritten.append(f"{version}.tar.zst")
             if info.archive_sha256 != row["archive_sha256"]:
-                repo.catalog.conn.execute("UPDATE copies SET archive_sha256 = ?, bytes = ? WHERE aip_id = ? AND "
-                                        "version = ? AND location = ?",
-                                        [info.archive_sha256, info.bytes, aip_id, version, loc.name])
+                repo.catalog.set_copy_archive(aip_id, version, loc.name, info.archive_sha256, info.bytes)
                 row = {**row, "archive_sha256": info.archive_sha256}
         after = audit_copy(repo, row, loc, 4, Throttle(None))
         record_audit(repo, after)

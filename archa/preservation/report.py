@@ -84,14 +84,6 @@ def bar_chart(title: str, categories: list[str], series: dict[str, list[float]],
 
 # --- figures ------------------------------------------------------------------------------------
 
-def _rows(repo: Repository, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
-    return [tuple(r) for r in repo.catalog.conn.execute(sql, params or [])]
-
-
-def _mine(opts: ReportOptions) -> tuple[str, list[Any]]:
-    return ("AND a.originator_id = ?", [opts.originator]) if opts.originator else ("", [])
-
-
 def build_report(repo: Repository, opts: ReportOptions) -> str:
     """The page's HTML."""
     from archa.preservation.overview import overview
@@ -99,17 +91,14 @@ def build_report(repo: Repository, opts: ReportOptions) -> str:
     e = html.escape
     if opts.originator:
         repo.catalog.originator(opts.originator, repo.hot_location)  # NotFoundError
-    where, params = _mine(opts)
+    figures, mine = repo.catalog.reports, opts.originator
     o = overview(repo)
     tiers = {loc.name: loc.tier for loc in repo.config.locations}
     sections = []
 
     # storage per originator and tier, quotas, capacity
     per: dict[str, dict[str, float]] = {}
-    for orig, loc, size in _rows(repo, f"""SELECT COALESCE(a.originator_id, '-'), c.location, SUM(c.bytes)
-                                          FROM copies c JOIN aips a ON a.id = c.aip_id
-                                          WHERE COALESCE(a.state, 'active') = 'active' {where}
-                                          GROUP BY 1, 2""", params):
+    for orig, loc, size in figures.stored_bytes(mine):
         tier = tiers.get(loc, "?")
         per.setdefault(orig, {})[tier] = per.setdefault(orig, {}).get(tier, 0) + (size or 0)
     names = sorted(per)
@@ -127,9 +116,7 @@ def build_report(repo: Repository, opts: ReportOptions) -> str:
         + "<p>The red marks are the originators' quotas (bytes of one copy).</p>"))
 
     # growth: bytes and AIPs by month of ingest
-    growth = _rows(repo, f"""SELECT substr(v.created, 1, 7), SUM(v.bytes), COUNT(DISTINCT v.aip_id)
-                             FROM versions v JOIN aips a ON a.id = v.aip_id WHERE 1 = 1 {where}
-                             GROUP BY 1 ORDER BY 1""", params)
+    growth = figures.growth(mine)
     running, cumulative = 0.0, []
     for _m, b, _n in growth:
         running += b or 0
@@ -139,11 +126,7 @@ def build_report(repo: Repository, opts: ReportOptions) -> str:
                                          lambda v: human_bytes(int(v)))))
 
     # formats
-    fmts = _rows(repo, f"""SELECT f.puid, MIN(f.format_name), SUM(vf.files), SUM(vf.bytes) FROM version_formats vf
-                           JOIN aip_keys k ON k.n = vf.aip JOIN aips a ON a.id = k.id AND a.head = vf.version
-                           JOIN formats f ON f.id = vf.format
-                           WHERE vf.role = 0 AND COALESCE(a.state, 'active') = 'active' {where}
-                           GROUP BY 1 ORDER BY 3 DESC""", params)
+    fmts = figures.head_formats(mine)
     at_risk = repo.policy.formats.at_risk
     top = fmts[:15]
     label = [f"{p} {n or ''}".strip() for p, n, _c, _b in top]
@@ -159,8 +142,7 @@ def build_report(repo: Repository, opts: ReportOptions) -> str:
     # fixity: age of the last audit per tier; failures and repairs per month
     now = datetime.now(UTC)
     ages: dict[str, list[float]] = {b: [0.0] * len(tier_names or ["hot"]) for b in AGE_BUCKETS}
-    for loc, last in _rows(repo, f"""SELECT c.location, c.last_audit FROM copies c JOIN aips a ON a.id = c.aip_id
-                                     WHERE COALESCE(a.state, 'active') = 'active' {where}""", params):
+    for loc, last in figures.last_audits(mine):
         tier = tiers.get(loc, "?")
         if tier not in tier_names:
             continue
@@ -170,11 +152,7 @@ def build_report(repo: Repository, opts: ReportOptions) -> str:
             days = (now - datetime.fromisoformat(last)).days
             bucket = AGE_BUCKETS[1 if days < 30 else 2 if days < 90 else 3 if days < 365 else 4]
         ages[bucket][tier_names.index(tier)] += 1
-    events = _rows(repo, f"""SELECT substr(e.time, 1, 7), SUM(e.type = 'fixity check' AND e.outcome = 'failure'),
-                                    SUM(e.type = 'recovery') FROM events e
-                             {"JOIN aips a ON a.id = e.aip_id WHERE 1 = 1 " + where if where else "WHERE 1 = 1"}
-                             AND (e.type = 'recovery' OR (e.type = 'fixity check' AND e.outcome = 'failure'))
-                             GROUP BY 1 ORDER BY 1""", params)
+    events = figures.fixity_months(mine)
     sections.append(("Fixity", bar_chart("Copies by the age of their last fixity audit", tier_names,
                                          ages, lambda v: f"{int(v)} copies")
                      + bar_chart("Fixity failures and repairs per month", [m for m, _f, _r in events],
@@ -184,9 +162,7 @@ def build_report(repo: Repository, opts: ReportOptions) -> str:
                        f"overdue for audit: {o.audits_overdue}.</p>"))
 
     # retention falling due
-    due = _rows(repo, f"""SELECT r.until_year, r.sign, COUNT(*) FROM retention r JOIN aips a ON a.id = r.aip_id
-                          WHERE COALESCE(a.state, 'active') = 'active' AND COALESCE(r.disposal_date, '') = ''
-                          AND r.until_year IS NOT NULL {where} GROUP BY 1, 2 ORDER BY 1""", params)
+    due = figures.retention_ends(mine)
     years = sorted({str(y) for y, _s, _n in due})
     sections.append(("Retention", bar_chart(
         "Records whose retention ends, per year and sign (A offer, V review, S destroy)", years,
@@ -194,12 +170,7 @@ def build_report(repo: Repository, opts: ReportOptions) -> str:
         lambda v: f"{int(v)} records")))
 
     # disposal proposals
-    props = _rows(repo, f"""SELECT p.id, p.state, p.as_of_year, COUNT(i.aip_id),
-                                   SUM(i.destroyed IS NOT NULL AND i.decision = 'destroy'),
-                                   SUM(i.confirmed IS NOT NULL) FROM proposals p
-                            LEFT JOIN proposal_items i ON i.proposal_id = p.id
-                            {"WHERE p.originator_id = ? OR p.originator_id IS NULL" if opts.originator else ""}
-                            GROUP BY p.id ORDER BY p.created""", params)
+    props = figures.proposal_progress(mine)
     table = "".join(f"<tr><td>{e(p)}</td><td>{e(s)}</td><td>{y}</td><td>{n}</td><td>{d or 0}</td>"
                     f"<td>{c or 0}</td></tr>" for p, s, y, n, d, c in props) or \
         "<tr><td colspan=\"6\">no proposals yet</td></tr>"

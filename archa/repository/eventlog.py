@@ -25,14 +25,14 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from archa.errors import StorageError
-from archa.repository.events import ARCHA_AGENT, GENESIS, Event, append_events, now_iso
+from archa.repository.catalog.log import SEAL_TYPE
+from archa.repository.events import ARCHA_AGENT, GENESIS, Event, now_iso
 from archa.repository.logscan import (
     CHANGES,
     COLUMNS,
-    JOURNAL_SEAL,
     PREFIX,
     SEGMENT,
     change_hash,
@@ -46,10 +46,12 @@ from archa.repository.logscan import (
 )
 from archa.repository.store import Store
 
-__all__ = ["CHANGES", "COLUMNS", "PREFIX", "SEGMENT", "anchor", "compact", "export_events", "read_changes",
-           "segment_key", "verify_anchors"]
+if TYPE_CHECKING:
+    from archa.repository.catalog.log import EventLog
+    from archa.repository.catalog.logtables import HashTables
 
-SEAL_TYPE = "message digest calculation"  # the event type of a journal seal (LoC vocabulary)
+__all__ = ["CHANGES", "COLUMNS", "PREFIX", "SEAL_TYPE", "SEGMENT", "anchor", "compact", "export_events",
+           "read_changes", "segment_key", "verify_anchors"]
 
 
 def segment_key(first: int, last: int) -> str:
@@ -63,27 +65,18 @@ def _lines(rows: Iterator[tuple[Any, ...]], seal: dict[str, Any]) -> Iterator[by
     yield (json.dumps({"seal": seal}, sort_keys=True) + "\n").encode()
 
 
-def last_journal_seal(conn: Any) -> tuple[int, str]:
-    """(N, HASH) of the newest journal seal in the catalog's chain ((0, GENESIS) when none)."""
-    row = conn.execute("SELECT detail FROM events WHERE type = ? AND detail LIKE 'journal sealed at change %' "
-                       "ORDER BY seq DESC LIMIT 1", [SEAL_TYPE]).fetchone()
-    m = JOURNAL_SEAL.match(row[0]) if row else None
-    return (int(m.group(1)), m.group(2)) if m else (0, GENESIS)
-
-
 def seal_journal(cat: Any) -> int | None:
     """Append `journal sealed at change N: HASH` when the journal has grown since the last
     seal (in one transaction with reading it); returns N, or None when nothing was new."""
-    conn = cat.conn
+    log: EventLog = cat.log
     with cat.transaction():
-        n, h = last_journal_seal(conn)
-        top = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM changes").fetchone()[0]
+        n, h = log.last_journal_seal()
+        top = log.last_change()
         if top <= n:
             return None
-        for seq, tbl, op, row in conn.execute("SELECT seq, tbl, op, row FROM changes WHERE seq > ? ORDER BY seq",
-                                              [n]):
+        for seq, tbl, op, row in log.iter_changes(after=n):
             h = change_hash(h, seq, tbl, op, row)
-        append_events(conn, [Event(SEAL_TYPE, "success", f"journal sealed at change {top}: {h}", ARCHA_AGENT)])
+        log.append([Event(SEAL_TYPE, "success", f"journal sealed at change {top}: {h}", ARCHA_AGENT)])
     return int(top)
 
 
@@ -115,8 +108,8 @@ def _sign_heads(repo: Any, key: bytes) -> None:
         if seal is not None and "hmac" not in seal:
             cat = repo.catalog
             with cat.transaction():
-                append_events(cat.conn, [Event(SEAL_TYPE, "success", "event log signed with the repository's seal "
-                                                                     "key from here on", ARCHA_AGENT)])
+                cat.log.append([Event(SEAL_TYPE, "success", "event log signed with the repository's seal key from "
+                                                            "here on", ARCHA_AGENT)])
             return
 
 
@@ -126,16 +119,14 @@ def anchor(repo: Any) -> dict[str, str]:
     seal key when there is one). Call with the repository lock held. Returns {location: why
     not} for those that failed (they are tried again next time); never raises for a location."""
     cat = repo.catalog
-    conn = cat.conn
+    log: EventLog = cat.log
     key = repo_seal_key(repo)
     seal_journal(cat)
     if key is not None:
         _sign_heads(repo, key)
-    top, top_hash = conn.execute("SELECT COALESCE(MAX(seq), 0), (SELECT hash FROM events ORDER BY seq DESC LIMIT 1) "
-                                 "FROM events").fetchone()
-    top_change = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM changes").fetchone()[0]
-    held = {r[0]: (r[1] or 0, r[2] or 0) for r in conn.execute(
-        "SELECT location, last_seq, last_change FROM event_anchors")}
+    top, top_hash = log.head()
+    top_change = log.last_change()
+    held = log.anchors()
     failed: dict[str, str] = {}
     for loc in repo.config.locations:
         start, start_change = (n + 1 for n in held.get(loc.name, (0, 0)))
@@ -147,14 +138,11 @@ def anchor(repo: Any) -> dict[str, str]:
                 seg = segment_key(start, top)
                 if not store.exists(seg):
                     seal = {"first": start, "last": top, "hash": top_hash, "written": now_iso()}
-                    store.put(seg, _lines(conn.execute(f"SELECT {', '.join(COLUMNS)} FROM events WHERE seq BETWEEN "
-                                                       "? AND ? ORDER BY seq", [start, top]),
-                                          sign(key, seal) if key is not None else seal))
+                    store.put(seg, _lines(log.rows_between(start, top), sign(key, seal) if key is not None else seal))
             if start_change <= top_change:
                 seg = f"{PREFIX}/changes-{start_change:012d}-{top_change:012d}.jsonl"
                 if not store.exists(seg):
-                    rows = conn.execute("SELECT seq, tbl, op, row FROM changes WHERE seq BETWEEN ? AND ? ORDER BY seq",
-                                        [start_change, top_change])
+                    rows = log.iter_changes(after=start_change - 1, upto=top_change)
                     store.put(seg, ((json.dumps({"seq": q, "tbl": t, "op": o, "row": json.loads(r)},
                                                 sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8", "surrogateescape")
                                     for q, t, o, r in rows))
@@ -163,10 +151,7 @@ def anchor(repo: Any) -> dict[str, str]:
             failed[loc.name] = e.message
             continue
         with cat.transaction():
-            conn.execute("INSERT INTO event_anchors (location, last_seq, last_hash, last_change) VALUES (?, ?, ?, ?) "
-                         "ON CONFLICT(location) DO UPDATE SET last_seq = excluded.last_seq, "
-                         "last_hash = excluded.last_hash, last_change = excluded.last_change",
-                         [loc.name, top, top_hash, top_change])
+            log.record_anchor(loc.name, top, top_hash, top_change)
     return failed
 
 
@@ -219,21 +204,20 @@ class AnchorProblem:
 def verify_anchors(repo: Any) -> tuple[list[AnchorProblem], dict[str, int]]:
     """Problems between the catalog's log and journal and each location's (empty when they
     agree), and {location: events the catalog has that the location does not hold yet}."""
-    from archa.repository.catalog.scratch import scratch_db
+    from archa.repository.catalog.logtables import HashTables
 
     cat = repo.catalog
-    conn = cat.conn
+    log: EventLog = cat.log
     key = repo_seal_key(repo)
-    top = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0]
-    anchored = {r[0]: (r[1] or 0, r[2] or 0) for r in conn.execute(
-        "SELECT location, last_seq, last_change FROM event_anchors")}
+    top = log.head()[0]
+    anchored = log.anchors()
     problems: list[AnchorProblem] = []
     behind: dict[str, int] = {}
-    db = scratch_db()
+    db = HashTables()
     try:
         for i, loc in enumerate(repo.config.locations):
             store = repo.store(loc)
-            compare = _Comparer(conn, loc.name)
+            compare = _Comparer(log, loc.name)
             scan = scan_log(store, key, compare.row)
             problems += [AnchorProblem(s, loc.name, p) for s, p in scan.problems] + compare.done()
             if not scan.reachable:
@@ -246,7 +230,7 @@ def verify_anchors(repo: Any) -> tuple[list[AnchorProblem], dict[str, int]]:
                                               "deleted or truncated"))
             elif top > scan.last:
                 behind[loc.name] = top - scan.last
-            problems += _journal_problems(db, f"j{i}", store, cat, recorded_change)
+            problems += _journal_problems(db, f"j{i}", store, log, recorded_change)
     finally:
         db.close()
     return sorted(problems, key=lambda p: (p.seq, p.location)), behind
@@ -256,16 +240,16 @@ class _Comparer:
     """Compares a location's rows, as they are read, with the catalog's; `done` gives the
     problems found (a range cut from the catalog, rows edited or re-hashed there)."""
 
-    def __init__(self, conn: Any, location: str) -> None:
-        self.conn, self.location = conn, location
+    def __init__(self, log: EventLog, location: str) -> None:
+        self.log, self.location = log, location
         self.cut: list[int] = []  # first and last
         self.changed: list[int] = []  # first, and how many
 
     def row(self, r: dict[str, Any]) -> None:
-        mine = self.conn.execute("SELECT hash FROM events WHERE seq = ?", [r["seq"]]).fetchone()
+        mine = self.log.hash_at(r["seq"])
         if mine is None:
             self.cut[1:] = [r["seq"]] if self.cut else [r["seq"], r["seq"]]
-        elif mine[0] != r["hash"]:
+        elif mine != r["hash"]:
             self.changed = [self.changed[0], self.changed[1] + 1] if self.changed else [r["seq"], 1]
 
     def done(self) -> list[AnchorProblem]:
@@ -281,7 +265,8 @@ class _Comparer:
         return out
 
 
-def _journal_problems(db: Any, table: str, store: Store, cat: Any, recorded: int) -> list[AnchorProblem]:
+def _journal_problems(db: HashTables, table: str, store: Store, log: EventLog, recorded: int
+                      ) -> list[AnchorProblem]:
     """The journal at one location against the catalog's: truncated (less than the catalog
     recorded as written there), or holding a change the catalog lacks or holds otherwise."""
     loc = store.name
@@ -294,9 +279,7 @@ def _journal_problems(db: Any, table: str, store: Store, cat: Any, recorded: int
                                          f"changes up to {recorded} as written there: the journal there was deleted "
                                          "or truncated"))
     h = GENESIS
-    theirs = db.execute(f"SELECT seq, hash FROM {table} ORDER BY seq")
-    for mine, stored in itertools.zip_longest(cat.conn.execute("SELECT seq, tbl, op, row FROM changes ORDER BY seq"),
-                                              theirs):
+    for mine, stored in itertools.zip_longest(log.iter_changes(), db.hashes(table)):
         if stored is None:
             break
         if mine is None or mine[0] != stored[0]:
@@ -327,14 +310,9 @@ def history_problems(repo: Any) -> list[str]:
     from archa.metadata.premis import read_premis
     from archa.repository.events import _HEAD
 
-    conn = repo.catalog.conn
-    last = conn.execute("SELECT seq, time FROM events ORDER BY seq DESC LIMIT 1").fetchone()
-    top, top_time = (last[0], last[1]) if last else (0, "")
-    rows = conn.execute(
-        "SELECT v.aip_id, v.version, v.created FROM versions v JOIN aips a ON a.id = v.aip_id "
-        "WHERE COALESCE(a.state, 'active') = 'active' AND (v.created >= ? OR v.rowid IN "
-        "(SELECT rowid FROM versions ORDER BY created DESC LIMIT ?)) ORDER BY v.created", [top_time, NEWEST]).fetchall()
-    known = "SELECT 1 FROM events WHERE id = ?"
+    log: EventLog = repo.catalog.log
+    top, top_time = log.last_time()
+    rows = log.versions_to_check(top_time, NEWEST)
     out: list[str] = []
     for aip_id, version, _created in rows:
         try:
@@ -345,7 +323,7 @@ def history_problems(repo: Any) -> list[str]:
         except (OSError, ArchaError, ValueError) as e:
             out.append(f"{aip_id} {version}: its PREMIS cannot be read to compare with the log ({e})")
             continue
-        missing = [ev for ev in record.events if ev.id and conn.execute(known, [ev.id]).fetchone() is None]
+        missing = [ev for ev in record.events if ev.id and not log.has_event(ev.id)]
         if missing:
             first = missing[0]
             out.append(f"{aip_id} {version}: its PREMIS records {len(missing)} event(s) the log lacks (first: "

@@ -3,6 +3,9 @@
 Each row carries `prev_hash` (the `hash` of the row before it, or 64 zeros for the first)
 and `hash` = sha256 over the row's canonical JSON including `prev_hash`. Editing,
 deleting or reordering any row breaks the chain at that row (`verify_chain`).
+
+This module holds what the log's rows are (Event, how a row is hashed); the SQL that appends
+and reads them is the catalog's (archa/repository/catalog/log.py, `cat.log`).
 """
 
 from __future__ import annotations
@@ -10,9 +13,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import sqlite3
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -54,69 +56,27 @@ def row_hash(row: dict[str, Any]) -> str:
     return hashlib.sha256(canon.encode("utf-8")).hexdigest()
 
 
-_INSERT = (f"INSERT INTO events ({', '.join((*HASHED_FIELDS, 'hash'))}) "
-           f"VALUES ({', '.join('?' * (len(HASHED_FIELDS) + 1))})")
-
-
-def append_events(conn: sqlite3.Connection, events: list[Event]) -> None:
-    """Append events to the chain. Call inside the transaction that records the change."""
-    last = conn.execute("SELECT hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
-    prev = last[0] if last else GENESIS
-    for ev in events:
-        row = asdict(ev)
-        row["prev_hash"] = prev
-        row["hash"] = row_hash(row)
-        conn.execute(_INSERT, [row[k] for k in (*HASHED_FIELDS, "hash")])
-        prev = row["hash"]
-
-
 @dataclass(frozen=True)
 class ChainProblem:
+    """One place the chain is broken: the row's number and id, and what is wrong."""
+
     seq: int
     event_id: str
     problem: str
 
 
-def verify_chain(conn: sqlite3.Connection) -> list[ChainProblem]:
-    """Every place the chain is broken (empty when intact)."""
-    problems = []
-    prev = GENESIS
-    cur = conn.execute("SELECT * FROM events ORDER BY seq")
-    cols = [d[0] for d in cur.description]
-    for values in cur:
-        row = dict(zip(cols, values, strict=True))
-        if row["prev_hash"] != prev:
-            problems.append(ChainProblem(row["seq"], row["id"],
-                                         "prev_hash does not match the previous row: a row was "
-                                         "deleted, inserted or reordered"))
-        if row_hash(row) != row["hash"]:
-            problems.append(ChainProblem(row["seq"], row["id"], "row content does not match its hash: "
-                                                                "the row was edited"))
-        prev = row["hash"]
-    return problems
+_HEAD = re.compile(r"event chain at (\d+): ([0-9a-f]{64})")  # a chain head as `chain_head` words it
+
+# Appending to the chain and checking it are the catalog's (catalog/log.py: `cat.log.append`,
+# `cat.log.verify_chain`, ...); these names are kept here for code holding a connection.
+_MOVED = ("append_events", "verify_chain", "chain_head", "recorded_heads")
 
 
-def chain_head(conn: sqlite3.Connection) -> str:
-    """`event chain at N: HASH`, the newest row when a version is made: written into the
-    version's PREMIS (its ingestion or modification event), so that a chain re-hashed in the
-    catalog later no longer matches what the AIPs recorded (`events verify`)."""
-    row = conn.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
-    return f"event chain at {row[0]}: {row[1]}" if row else "event chain at 0: " + GENESIS
+def __getattr__(name: str) -> Any:
+    """append_events, verify_chain, chain_head and recorded_heads over a bare connection, from
+    archa.repository.catalog.log (imported when first asked for: the catalog imports this module)."""
+    if name in _MOVED:
+        from archa.repository.catalog import log
 
-
-_HEAD = re.compile(r"event chain at (\d+): ([0-9a-f]{64})")
-
-
-def recorded_heads(conn: sqlite3.Connection) -> list[ChainProblem]:
-    """Every ingestion or modification event's recorded chain head that the catalog's row
-    of that number no longer has (edited or re-hashed since)."""
-    problems = []
-    hashes = dict(conn.execute("SELECT seq, hash FROM events").fetchall())
-    for seq, event_id, detail in conn.execute(
-            "SELECT seq, id, detail FROM events WHERE type IN ('ingestion', 'modification', 'metadata modification')"):
-        m = _HEAD.search(detail)
-        if m and int(m.group(1)) and hashes.get(int(m.group(1))) != m.group(2):
-            problems.append(ChainProblem(int(m.group(1)), event_id,
-                                         f"event {seq} recorded the chain at {m.group(1)} as {m.group(2)[:16]}…, "
-                                         "the catalog's row differs: edited or re-hashed since"))
-    return problems
+        return getattr(log, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -8,8 +8,8 @@ every segment's last row matched against its seal, and, when the repository has 
 (`seal_key` in archa.toml: a file of mode 0600 kept outside the catalog and storage), every
 seal's HMAC-SHA256 checked. A signed seal vouches for the whole chain up to its last row;
 rows after the last seal that verifies are not vouched for. The (seq, hash) of every row
-read goes to a scratch table, so logs of millions of rows are compared without holding
-them in memory.
+read goes to a scratch table (catalog/logtables.py), so logs of millions of rows are
+compared without holding them in memory.
 
 The journal of the catalog-only tables (`changes-<first>-<last>.jsonl`) is bound to the
 event chain: whenever there are new changes, `eventlog.anchor` appends a `message digest
@@ -29,17 +29,19 @@ import hashlib
 import hmac
 import json
 import re
-import sqlite3
 import stat
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from archa.errors import RepositoryError, StorageError
 from archa.repository.events import GENESIS, HASHED_FIELDS, row_hash
 from archa.repository.store import Store
+
+if TYPE_CHECKING:
+    from archa.repository.catalog.logtables import HashTables
 
 PREFIX = "extensions/archa-events"
 SEGMENT = re.compile(r"^extensions/archa-events/(\d{12})-(\d{12})\.jsonl$")
@@ -221,19 +223,19 @@ def scan_log(store: Store, key: bytes | None, on_row: Callable[[dict[str, Any]],
     return scan
 
 
-def scan_into(db: sqlite3.Connection, table: str, store: Store, key: bytes | None) -> LogScan:
-    """`scan_log` keeping (seq, hash) of every intact row in the scratch table `table`."""
-    db.execute(f"CREATE TABLE {table} (seq INTEGER PRIMARY KEY, hash TEXT NOT NULL)")
+def scan_into(db: HashTables, table: str, store: Store, key: bytes | None) -> LogScan:
+    """`scan_log` keeping (seq, hash) of every intact row in the scratch table `table` of `db`."""
+    db.create(table)
     batch: list[tuple[int, str]] = []
 
     def keep(row: dict[str, Any]) -> None:
         batch.append((row["seq"], row["hash"]))
         if len(batch) >= 5000:
-            db.executemany(f"INSERT INTO {table} VALUES (?, ?)", batch)
+            db.add(table, batch)
             batch.clear()
 
     scan = scan_log(store, key, keep)
-    db.executemany(f"INSERT INTO {table} VALUES (?, ?)", batch)
+    db.add(table, batch)
     scan.table = table
     return scan
 
@@ -268,9 +270,11 @@ def iter_changes(store: Store) -> Iterator[dict[str, Any]]:
                 done += 1
 
 
-def scan_journal(db: sqlite3.Connection, table: str, store: Store) -> JournalScan:
+def scan_journal(db: HashTables, table: str, store: Store) -> JournalScan:
+    """The journal at `store`, its running hash after each change kept in the scratch
+    table `table` of `db`."""
     scan = JournalScan(store.name, table=table)
-    db.execute(f"CREATE TABLE {table} (seq INTEGER PRIMARY KEY, hash TEXT NOT NULL)")
+    db.create(table)
     h = GENESIS
     batch = []
     try:
@@ -279,12 +283,12 @@ def scan_journal(db: sqlite3.Connection, table: str, store: Store) -> JournalSca
             batch.append((c["seq"], h))
             scan.last = c["seq"]
             if len(batch) >= 5000:
-                db.executemany(f"INSERT INTO {table} VALUES (?, ?)", batch)
+                db.add(table, batch)
                 batch.clear()
     except StorageError as e:
         scan.reachable = False
         scan.problems.append((0, f"{store.name}: the journal there cannot be read: {e.message}"))
-    db.executemany(f"INSERT INTO {table} VALUES (?, ?)", batch)
+    db.add(table, batch)
     return scan
 
 
@@ -305,7 +309,7 @@ def needed(configured: int) -> int:
     return configured // 2 + 1
 
 
-def agree(db: sqlite3.Connection, scans: list[tuple[str, str, int]], configured: int, what: str,
+def agree(db: HashTables, scans: list[tuple[str, str, int]], configured: int, what: str,
           trust: str | None = None) -> Agreement:
     """Walk the rows of every location at once, by sequence number (`scans`: location,
     scratch table of (seq, hash), last row that counts), and take each row where at least
@@ -313,9 +317,8 @@ def agree(db: sqlite3.Connection, scans: list[tuple[str, str, int]], configured:
     `trust` holds it. The first row that fails ends the agreed history: it is named as a
     conflict, with what each location holds there."""
     need = needed(configured)
-    cursors = {loc: db.execute(f"SELECT seq, hash FROM {table} WHERE seq <= ? ORDER BY seq", [upto])
-               for loc, table, upto in scans}
-    heads: dict[str, tuple[int, str] | None] = {loc: cur.fetchone() for loc, cur in cursors.items()}
+    cursors = {loc: db.hashes(table, upto) for loc, table, upto in scans}
+    heads: dict[str, tuple[int, str] | None] = {loc: next(cur, None) for loc, cur in cursors.items()}
     lasts = {loc: upto for loc, _t, upto in scans}
     result = Agreement()
     seq = 1
@@ -336,7 +339,7 @@ def agree(db: sqlite3.Connection, scans: list[tuple[str, str, int]], configured:
         result.top = seq
         for loc, h in holding.items():
             if h == best:
-                heads[loc] = cursors[loc].fetchone()
+                heads[loc] = next(cursors[loc], None)
             else:
                 heads[loc] = None  # it differs from here on
         seq += 1

@@ -12,13 +12,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from archa.errors import RepositoryError
+from archa.repository.catalog.scratch import ScratchDb, VersionTables
 from archa.repository.durable import (
     copy_durable,
     fsync_dir,
@@ -248,27 +248,22 @@ class VersionBuilder:
     version keeps unchanged are recorded with `keep`. `finish` writes the inventories and
     sidecars and makes everything durable and read-only.
 
-    The manifest and the new version's state live in SQLite (`db`: a scratch database in the
-    work area; in memory when not given), so a version of millions of files takes no more
-    memory than one of ten; the inventory is written from it as a stream.
+    The manifest and the new version's state live in scratch tables (catalog.scratch.
+    VersionTables, in `db`: a scratch database in the work area; in memory when not given),
+    so a version of millions of files takes no more memory than one of ten; the inventory
+    is written from them as a stream.
     """
 
     def __init__(self, object_dir: Path, object_id: str, digest_algorithm: str, version: str = "v1",
-                 previous: dict[str, Any] | None = None, db: sqlite3.Connection | None = None) -> None:
+                 previous: dict[str, Any] | None = None, db: ScratchDb | None = None) -> None:
         self.object_dir = object_dir
         self.object_id = object_id
         self.digest_algorithm = digest_algorithm
         self.version = version
         self.previous_versions: dict[str, Any] = dict(previous["versions"]) if previous is not None else {}
-        self.db = db if db is not None else sqlite3.connect(":memory:")
-        self.db.executescript(
-            "CREATE TABLE vb_manifest (digest TEXT NOT NULL, path TEXT NOT NULL, PRIMARY KEY (digest, path))"
-            " WITHOUT ROWID;"
-            "CREATE TABLE vb_state (digest TEXT NOT NULL, logical TEXT NOT NULL, PRIMARY KEY (digest, logical))"
-            " WITHOUT ROWID;")
+        self.tables = VersionTables(db)
         if previous is not None:
-            self.db.executemany("INSERT INTO vb_manifest VALUES (?, ?)",
-                                ((d, p) for d, paths in previous["manifest"].items() for p in paths))
+            self.tables.add_manifest((d, p) for d, paths in previous["manifest"].items() for p in paths)
 
     @property
     def content_dir(self) -> Path:
@@ -282,22 +277,22 @@ class VersionBuilder:
 
     def holds(self, digest: str) -> bool:
         """Whether the object (earlier versions or this one so far) holds content with `digest`."""
-        return self.db.execute("SELECT 1 FROM vb_manifest WHERE digest = ? LIMIT 1", (digest,)).fetchone() is not None
+        return self.tables.holds(digest)
 
     def add(self, logical: str, digest: str) -> bool:
         """Record `logical` with `digest`; return False (and drop its file) when deduplicated."""
-        self.db.execute("INSERT INTO vb_state VALUES (?, ?)", (digest, logical))
+        self.tables.add_state(digest, logical)
         if self.holds(digest):
             os.unlink(self.content_file(logical))
             return False
-        self.db.execute("INSERT INTO vb_manifest VALUES (?, ?)", (digest, self.content_path(logical)))
+        self.tables.add_manifest([(digest, self.content_path(logical))])
         return True
 
     def keep(self, logical: str, digest: str) -> None:
         """Record `logical` as unchanged: its content is stored in an earlier version."""
         if not self.holds(digest):
             raise RepositoryError(f"{self.object_id}: {logical} ({digest}) is not in the object")
-        self.db.execute("INSERT INTO vb_state VALUES (?, ?)", (digest, logical))
+        self.tables.add_state(digest, logical)
 
     def write_bytes(self, logical: str, data: bytes) -> str:
         """Write a small content file (metadata) and add it; returns its digest."""
@@ -310,23 +305,10 @@ class VersionBuilder:
 
     def content_path_of(self, digest: str) -> str:
         """Where the object keeps the content with `digest` (the first of its paths)."""
-        row = self.db.execute("SELECT MIN(path) FROM vb_manifest WHERE digest = ?", (digest,)).fetchone()
-        if row[0] is None:
+        path = self.tables.first_path(digest)
+        if path is None:
             raise KeyError(digest)
-        return str(row[0])
-
-    def _grouped(self, table: str, column: str) -> Iterator[tuple[str, list[str]]]:
-        """(digest, its paths) in digest order, from one of the two tables."""
-        digest: str | None = None
-        paths: list[str] = []
-        for d, p in self.db.execute(f"SELECT digest, {column} FROM {table} ORDER BY digest, {column}"):
-            if d != digest:
-                if digest is not None:
-                    yield digest, paths
-                digest, paths = d, []
-            paths.append(p)
-        if digest is not None:
-            yield digest, paths
+        return path
 
     def inventory(self, created: str, message: str, user_name: str, user_address: str) -> Streamed:
         """The inventory of the version (as `dump_json` writes it: `write_json` or
@@ -336,7 +318,7 @@ class VersionBuilder:
             "created": created,
             "message": message,
             "user": {"name": user_name, "address": user_address},
-            "state": Streamed(lambda: self._grouped("vb_state", "logical")),
+            "state": Streamed(self.tables.state),
         }
         fields: dict[str, Any] = {
             "id": self.object_id,
@@ -344,7 +326,7 @@ class VersionBuilder:
             "digestAlgorithm": self.digest_algorithm,
             "head": self.version,
             "contentDirectory": "content",
-            "manifest": Streamed(lambda: self._grouped("vb_manifest", "path")),
+            "manifest": Streamed(self.tables.manifest),
             "versions": Streamed(lambda: iter(sorted(versions.items()))),
         }
         return Streamed(lambda: iter(sorted(fields.items())))

@@ -6,20 +6,28 @@ copies) turns it into one `pages` row per page of the version (its label, sectio
 logical paths of its master copy, user copy, ALTO and text) and puts each page's ALTO text
 into the SQLite FTS5 table `page_text` (unicode61 tokens, diacritics folded: `skola` finds
 `škola`). Both are derived from what the AIP holds: they are not journaled, and a rebuild
-makes them again.
+makes them again. Their SQL is the catalog's (archa/repository/catalog/pages.py,
+`cat.pages_index`).
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lxml import etree
 
 from archa.metadata.mets import MetsPage, MetsSection, PageStructure
+from archa.repository.catalog.pages import Found, Hit, PageIndex, fts_query
+
+if TYPE_CHECKING:
+    from archa.repository.catalog import Catalog
+
+__all__ = ["RANK_LIMIT", "STRUCTURE", "Found", "Hit", "PageRow", "alto_text", "forget_pages", "fts_query",
+           "page_groups", "page_rows", "page_structure", "read_structure", "record_pages", "search",
+           "version_pages", "with_text"]
 
 STRUCTURE = "metadata/submission/ndk-structure.json"
 
@@ -132,50 +140,17 @@ def with_text(rows: Iterable[PageRow], read: Callable[[str], bytes | None]) -> l
     return out
 
 
-def record_pages(conn: sqlite3.Connection, rows: Iterable[dict[str, Any]]) -> int:
+def record_pages(catalog: Catalog | Any, rows: Iterable[dict[str, Any]]) -> int:
     """Insert page rows (dicts of PageRow fields, `text` included) and index their text; call
-    inside the catalog transaction that records their version."""
-    n = 0
-    for r in rows:
-        conn.execute("INSERT INTO pages (aip_id, version, seq, label, section, master, user, alto, txt) "
-                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                     [r["aip_id"], r["version"], r["seq"], r["label"], r["section"], r["master"], r["user"],
-                      r["alto"], r["txt"]])
-        if r.get("text"):
-            conn.execute("INSERT INTO page_text (text, aip_id, version, seq) VALUES (?, ?, ?, ?)",
-                         [r["text"], r["aip_id"], r["version"], r["seq"]])
-        n += 1
-    return n
+    inside the catalog transaction that records their version. (`cat.pages_index.record`;
+    a bare connection to the catalog is taken too, as `PageIndex.of` takes it.)"""
+    return PageIndex.of(catalog).record(rows)
 
 
-def forget_pages(conn: sqlite3.Connection, aip_id: str) -> None:
-    conn.execute("DELETE FROM pages WHERE aip_id = ?", [aip_id])
-    conn.execute("DELETE FROM page_text WHERE aip_id = ?", [aip_id])
-
-
-@dataclass(frozen=True)
-class Hit:
-    aip_id: str
-    version: str
-    seq: int
-    label: str
-    section: str
-    title: str
-    snippet: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def fts_query(text: str) -> str:
-    """The user's words as an FTS5 query: every word must occur (each quoted, so no word
-    is read as FTS5 syntax); a trailing `*` keeps its prefix meaning."""
-    terms = []
-    for word in text.split():
-        prefix = word.endswith("*") and len(word) > 1
-        core = word.rstrip("*") if prefix else word
-        terms.append('"' + core.replace('"', '""') + '"' + ("*" if prefix else ""))
-    return " ".join(terms)
+def forget_pages(catalog: Catalog | Any, aip_id: str) -> None:
+    """Remove the AIP's pages and their text (`cat.pages_index.forget`; a bare connection
+    is taken too)."""
+    PageIndex.of(catalog).forget(aip_id)
 
 
 # Ranking (bm25) scores every matching page: past this many matches the hits come in
@@ -183,28 +158,9 @@ def fts_query(text: str) -> str:
 RANK_LIMIT = 100_000
 
 
-@dataclass(frozen=True)
-class Found:
-    total: int  # pages matching (every version, before the head filter)
-    ranked: bool  # best first (bm25); else in catalog order
-    hits: list[Hit]
-
-
-def search(conn: sqlite3.Connection, text: str, aip_id: str | None = None, limit: int = 20,
+def search(catalog: Catalog | Any, text: str, aip_id: str | None = None, limit: int = 20,
            offset: int = 0) -> Found:
     """Pages of the AIPs' head versions whose OCR text holds every word of `text`, best first
-    (in catalog order when more than RANK_LIMIT pages match)."""
-    query = fts_query(text)
-    if not query:
-        return Found(0, True, [])
-    scope = " AND aip_id = ?" if aip_id else ""
-    args: list[Any] = [query, *([aip_id] if aip_id else [])]
-    total = conn.execute(f"SELECT count(*) FROM page_text WHERE page_text MATCH ?{scope}", args).fetchone()[0]
-    ranked = total <= RANK_LIMIT
-    sql = ("SELECT t.aip_id, t.version, t.seq, COALESCE(p.label, ''), COALESCE(p.section, ''), a.label, "
-           "snippet(page_text, 0, '[', ']', '…', 12) FROM page_text t "
-           "JOIN aips a ON a.id = t.aip_id AND a.head = t.version AND COALESCE(a.state, 'active') = 'active' "
-           "LEFT JOIN pages p ON p.aip_id = t.aip_id AND p.version = t.version AND p.seq = t.seq "
-           f"WHERE page_text MATCH ?{scope.replace('aip_id', 't.aip_id')} "
-           f"ORDER BY {'t.rank' if ranked else 't.rowid'} LIMIT ? OFFSET ?")
-    return Found(total, ranked, [Hit(*row) for row in conn.execute(sql, [*args, limit, offset])])
+    (in catalog order when more than RANK_LIMIT pages match). `catalog`: the Catalog, or a
+    bare connection to one (tests and benchmarks that open the file themselves)."""
+    return PageIndex.of(catalog).search(text, aip_id, limit, offset, rank_limit=RANK_LIMIT)

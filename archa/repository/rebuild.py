@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import sqlite3
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -24,12 +23,14 @@ from lxml import etree
 
 from archa.errors import EXIT_PROBLEMS, RepositoryError, StorageError
 from archa.metadata.premis import ORIGINATOR_AGENT, PremisFile, PremisRecord, read_premis
-from archa.repository.catalog import Catalog, FileRow, FileWriter, journal_triggers
-from archa.repository.catalog.scratch import BATCH, scratch_db
+from archa.repository.catalog import Catalog, FileRow
+from archa.repository.catalog.logtables import HashTables
+from archa.repository.catalog.rebuilder import compare_catalogs
+from archa.repository.catalog.rebuildscratch import ObjectScratch
+from archa.repository.catalog.scratch import BATCH
 from archa.repository.copies import TOMBSTONES, iter_packed, packed_keys
-from archa.repository.events import Event, append_events
+from archa.repository.events import Event
 from archa.repository.hashing import file_digest
-from archa.repository.journal import replay
 from archa.repository.jsonstream import JsonStream
 from archa.repository.logscan import (
     COLUMNS,
@@ -42,7 +43,7 @@ from archa.repository.logscan import (
     scan_log,
 )
 from archa.repository.ocfl import INVENTORY, object_relpath
-from archa.repository.pages import STRUCTURE, PageRow, read_structure, record_pages, version_pages, with_text
+from archa.repository.pages import STRUCTURE, PageRow, read_structure, version_pages, with_text
 from archa.repository.repo import Repository
 from archa.repository.retention import from_bag_info, parse_bag_info
 from archa.repository.store import Store
@@ -51,6 +52,8 @@ NS = {"p": "http://www.loc.gov/premis/v3", "m": "http://www.loc.gov/METS/",
       "x": "http://www.w3.org/1999/xlink", "dc": "http://purl.org/dc/elements/1.1/"}
 _NOTE = re.compile(r"^identified by (\S+) (\S+) \((.*)\), basis: (.*)$", re.DOTALL)
 _PARSER = etree.XMLParser(no_network=True, resolve_entities=False, huge_tree=True)
+
+__all__ = ["RebuildConflict", "RebuildReport", "compare_catalogs", "rebuild_catalog"]
 
 
 @dataclass
@@ -273,26 +276,15 @@ def _index_head(f: IO[bytes]) -> dict[str, Any]:
 
 BAG_INFO = "metadata/submission/bag-info.txt"
 METADATA = ("METS.xml", "metadata/preservation/premis.xml", "metadata/descriptive/dc.xml", BAG_INFO, STRUCTURE)
-SCRATCH = """
-CREATE TABLE manifest (digest TEXT PRIMARY KEY, path TEXT NOT NULL) WITHOUT ROWID;
-CREATE TABLE state (version TEXT NOT NULL, logical TEXT NOT NULL, digest TEXT NOT NULL,
-                    PRIMARY KEY (version, logical)) WITHOUT ROWID;
-CREATE TABLE sizes (path TEXT PRIMARY KEY, size INTEGER NOT NULL) WITHOUT ROWID;
-CREATE TABLE mimes (version TEXT NOT NULL, logical TEXT NOT NULL, mime TEXT NOT NULL,
-                    PRIMARY KEY (version, logical)) WITHOUT ROWID;
-CREATE TABLE premis (version TEXT NOT NULL, logical TEXT NOT NULL, puid TEXT, name TEXT, fver TEXT,
-                     original TEXT, engine TEXT, ever TEXT, sver TEXT, basis TEXT, warning TEXT,
-                     PRIMARY KEY (version, logical)) WITHOUT ROWID;
-"""
 
 
 @dataclass
 class Stored:
     """What one copy gives of an AIP: its versions (created, message, inventory digest) and
     each version's metadata files, saved under `work` (logical path -> file); the manifest,
-    states and sizes are in the scratch database `db`, never in memory."""
+    states and sizes are in the scratch tables `db`, never in memory."""
 
-    db: sqlite3.Connection
+    db: ObjectScratch
     work: Path
     alg: str = ""
     head: str = ""
@@ -305,19 +297,17 @@ def _load_inventory(stored: Stored, f: IO[bytes]) -> None:
     version's state (one entry at a time) and its created time and message."""
     db = stored.db
     js = JsonStream(f)
-    # executemany reads its rows from the generators one at a time, as the stream goes on
+    # the scratch tables take their rows from the generators one at a time, as the stream goes on
     for key in js.members():
         if key == "manifest":
-            db.executemany("INSERT OR IGNORE INTO manifest VALUES (?, ?)",
-                           ((digest, min(js.value())) for digest in js.members()))
+            db.add_manifest((digest, min(js.value())) for digest in js.members())
         elif key == "versions":
             for version in js.members():
                 info = stored.versions.setdefault(version, {})
                 for field_name in js.members():
                     if field_name == "state":
-                        db.executemany("INSERT OR REPLACE INTO state VALUES (?, ?, ?)",
-                                       ((version, logical, digest) for digest in js.members()
-                                        for logical in js.value()))
+                        db.add_state((version, logical, digest) for digest in js.members()
+                                     for logical in js.value())
                     elif field_name in ("created", "message"):
                         info[field_name] = js.value()
                     else:
@@ -342,10 +332,9 @@ def _save(src: IO[bytes], dest: Path, alg: str = "") -> str:
     return h.hexdigest() if h is not None else ""
 
 
-def _metadata_rows(db: sqlite3.Connection) -> list[tuple[str, str, str]]:
+def _metadata_rows(db: ObjectScratch) -> list[tuple[str, str, str]]:
     """(version, logical path, content path) of every version's metadata files."""
-    return db.execute(f"SELECT s.version, s.logical, m.path FROM state s JOIN manifest m ON m.digest = s.digest "
-                      f"WHERE s.logical IN ({', '.join('?' * len(METADATA))})", METADATA).fetchall()
+    return db.files_named(METADATA)
 
 
 def _metadata_files(stored: Stored, found: dict[str, Path]) -> None:
@@ -365,8 +354,7 @@ def _read_versions(aip_id: str, f: Found, stored: Stored) -> None:
     if kind == "ocfl":
         with store.open(f"{where}/{INVENTORY}") as fh:
             _load_inventory(stored, fh)
-        db.executemany("INSERT OR REPLACE INTO sizes VALUES (?, ?)",
-                       ((k[len(where) + 1:], size) for k, size in store.list(where)))
+        db.add_sizes((k[len(where) + 1:], size) for k, size in store.list(where))
         for version, info in stored.versions.items():
             with store.open(f"{where}/{version}/{INVENTORY}") as fh:
                 info["digest"] = _save(fh, stored.work / "inventories" / version, stored.alg)
@@ -384,8 +372,7 @@ def _read_versions(aip_id: str, f: Found, stored: Stored) -> None:
                 if key != "members":
                     js.skip()
                     continue
-                db.executemany("INSERT OR REPLACE INTO sizes VALUES (?, ?)",
-                               ((name, int(js.value()["size"])) for name in js.members()))
+                db.add_sizes((name, int(js.value()["size"])) for name in js.members())
         for ti, fh in iter_packed(store, aip_id, version):
             if ti.name == f"{version}/{INVENTORY}":
                 _save(fh, stored.work / "inventories" / version)
@@ -420,7 +407,7 @@ def _version_files(aip_id: str, version: str, stored: Stored) -> tuple[dict[str,
     of one version, the MIME types of its METS into `mimes`: both read as streams."""
     db = stored.db
     meta = stored.metadata[version]
-    db.executemany("INSERT OR REPLACE INTO mimes VALUES (?, ?, ?)", _mets_mimes(meta["METS.xml"], version))
+    db.add_mimes(_mets_mimes(meta["METS.xml"], version))
     batch: list[tuple[str, ...]] = []
 
     def on_file(logical: str, o: PremisFile) -> None:
@@ -435,13 +422,12 @@ def _version_files(aip_id: str, version: str, stored: Stored) -> tuple[dict[str,
         batch.append((version, logical, o.puid, "" if o.puid == "UNKNOWN" else o.format_name, o.format_version,
                       o.original_name, engine, ever, sver, basis, warning))
         if len(batch) >= BATCH:
-            db.executemany("INSERT OR REPLACE INTO premis VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", batch)
+            db.add_premis(batch)
             batch.clear()
 
     premis = read_premis(meta["metadata/preservation/premis.xml"], aip_id, version, on_file)
-    db.executemany("INSERT OR REPLACE INTO premis VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", batch)
-    n, size = db.execute("SELECT COUNT(*), COALESCE(SUM(z.size), 0) FROM state s JOIN manifest m ON m.digest = "
-                         "s.digest LEFT JOIN sizes z ON z.path = m.path WHERE s.version = ?", (version,)).fetchone()
+    db.add_premis(batch)
+    n, size = db.version_totals(version)
     info = stored.versions[version]
     vrow = {"aip_id": aip_id, "version": version, "created": info["created"], "message": info.get("message", ""),
             "files": n, "bytes": size, "inventory_digest": info["digest"], "digest_algorithm": stored.alg,
@@ -449,15 +435,10 @@ def _version_files(aip_id: str, version: str, stored: Stored) -> tuple[dict[str,
     return vrow, premis
 
 
-def _file_rows(aip_id: str, version: str, db: sqlite3.Connection) -> Iterator[FileRow]:
+def _file_rows(aip_id: str, version: str, db: ObjectScratch) -> Iterator[FileRow]:
     """The catalog rows of a version's files, joined from the scratch tables as they are read."""
     for logical, content, digest, size, puid, name, fver, original, engine, ever, sver, basis, warning, mime \
-            in db.execute("SELECT s.logical, m.path, s.digest, COALESCE(z.size, 0), p.puid, p.name, p.fver, "
-                          "p.original, p.engine, p.ever, p.sver, p.basis, p.warning, t.mime FROM state s "
-                          "JOIN manifest m ON m.digest = s.digest LEFT JOIN sizes z ON z.path = m.path "
-                          "LEFT JOIN premis p ON p.version = s.version AND p.logical = s.logical "
-                          "LEFT JOIN mimes t ON t.version = s.version AND t.logical = s.logical "
-                          "WHERE s.version = ?", (version,)):
+            in db.version_files(version):
         role = "payload" if logical.startswith("representations/") else \
             "submission" if logical.startswith("metadata/submission/") else "metadata"
         yield FileRow(aip_id, version, logical, content, role, original or "", size, digest, puid or "",
@@ -473,9 +454,7 @@ def _pages(aip_id: str, version: str, stored: Stored, f: Found) -> list[PageRow]
         return []
 
     def content(logical: str) -> str | None:
-        row = stored.db.execute("SELECT m.path FROM state s JOIN manifest m ON m.digest = s.digest WHERE "
-                                "s.version = ? AND s.logical = ?", (version, logical)).fetchone()
-        return None if row is None else str(row[0])
+        return stored.db.content_path(version, logical)
 
     rows = version_pages(aip_id, version, doc, lambda lp: content(lp) is not None)
     wanted = {c: r.alto for r in rows if r.alto and (c := content(r.alto))}
@@ -509,9 +488,9 @@ def rebuild_catalog(repo: Repository, dest: Path, trust: str | None = None) -> R
         repo.config.location(trust)  # RepositoryError naming the locations there are
     cat = Catalog.create(dest)
     report = RebuildReport(str(dest))
-    journal_triggers(cat.db, create=False)  # what the rebuild writes is no new change
+    cat.rebuilder.suspend_journal()  # what the rebuild writes is no new change
     work = repo.new_work_dir()
-    db = scratch_db(work / "agreement.sqlite")
+    db = HashTables(work / "agreement.sqlite")
     try:
         _restore_history(repo, cat, db, trust, report)
         scan = _scan(repo)
@@ -538,12 +517,12 @@ def rebuild_catalog(repo: Repository, dest: Path, trust: str | None = None) -> R
             report.aips += 1
             report.copies += len(f.copies)
         with cat.transaction():
-            known = {r[0] for r in cat.conn.execute("SELECT id FROM events")}
-            append_events(cat.conn, [e for e in premis_events if e.id not in known])
+            known = cat.log.event_ids()
+            cat.log.append([e for e in premis_events if e.id not in known])
         _restore_copy_states(cat)
         _mark_damaged(cat, scan)
         _restore_changes(repo, cat, db, trust, report)
-        journal_triggers(cat.db)
+        cat.rebuilder.resume_journal()
     finally:
         db.close()
         repo.release_work_dir(work)
@@ -551,7 +530,7 @@ def rebuild_catalog(repo: Repository, dest: Path, trust: str | None = None) -> R
     return report
 
 
-def _restore_history(repo: Repository, cat: Catalog, db: sqlite3.Connection, trust: str | None,
+def _restore_history(repo: Repository, cat: Catalog, db: HashTables, trust: str | None,
                      report: RebuildReport) -> None:
     """The event log row for row (same sequence numbers, ids and hashes) as far as the
     locations agree on it (logscan.agree: a majority of the configured locations, with two
@@ -580,28 +559,25 @@ def _restore_history(repo: Repository, cat: Catalog, db: sqlite3.Connection, tru
     if not agreement.top:
         return
     batch: list[list[Any]] = []
-    insert = f"INSERT INTO events ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 
     def keep(row: dict[str, Any]) -> None:
         batch.append([row[c] for c in COLUMNS])
         if len(batch) >= BATCH:
-            cat.conn.executemany(insert, batch)
+            cat.rebuilder.restore_events(batch)
             batch.clear()
 
     with cat.transaction():
         scan_log(repo.store(repo.config.location(agreement.source)), key, keep, upto=agreement.top)
-        cat.conn.executemany(insert, batch)
+        cat.rebuilder.restore_events(batch)
         source = scans[agreement.source].table
         for name, s in scans.items():
             upto = min(s.vouched, agreement.top)
             if not upto:
                 continue
-            same = db.execute(f"SELECT COUNT(*) FROM {s.table} a JOIN {source} b ON a.seq = b.seq AND "
-                              f"a.hash = b.hash WHERE a.seq <= ?", [upto]).fetchone()[0]
-            if same == upto:
-                last_hash = db.execute(f"SELECT hash FROM {source} WHERE seq = ?", [upto]).fetchone()[0]
-                cat.conn.execute("INSERT INTO event_anchors (location, last_seq, last_hash) VALUES (?, ?, ?)",
-                                 [name, upto, last_hash])
+            if db.same(s.table, source, upto) == upto:
+                last_hash = db.hash_at(source, upto)
+                assert last_hash is not None  # the source holds every row up to the agreed top
+                cat.rebuilder.record_event_anchor(name, upto, last_hash)
 
 
 def _agreed_tombstone(cat: Catalog, aip_id: str, copies: dict[str, bytes], configured: int, trust: str | None,
@@ -629,9 +605,7 @@ def _agreed_tombstone(cat: Catalog, aip_id: str, copies: dict[str, bytes], confi
         report.conflicts.append(f"AIP {aip_id}: the tombstone at {', '.join(sorted(copies))} is not one archa writes")
         return None
     digest = hashlib.sha256(data).hexdigest()
-    recorded = cat.conn.execute("SELECT 1 FROM events WHERE aip_id = ? AND type IN ('deletion', 'deaccession') AND "
-                                "(id = ? OR instr(detail, ?) > 0) LIMIT 1", [aip_id, deletion_id, digest]).fetchone()
-    if recorded is not None:
+    if cat.log.records_deletion(aip_id, deletion_id, digest):
         return dict(tomb)
     if trust is not None and trust in copies:
         report.notes.append(f"AIP {aip_id}: its tombstone at {trust} taken as told (--trust), though the history "
@@ -654,10 +628,8 @@ def _expected_from_history(cat: Catalog, aip_id: str, f: Found, report: RebuildR
     for c in f.copies:
         if c["location"] not in f.packed:
             continue
-        row = cat.conn.execute("SELECT detail FROM events WHERE aip_id = ? AND version = ? AND location = ? AND "
-                               "type = 'replication' ORDER BY seq DESC LIMIT 1",
-                               [aip_id, c["version"], c["location"]]).fetchone()
-        m = ARCHIVE_SHA.search(row[0]) if row else None
+        detail = cat.log.last_replication(aip_id, c["version"], c["location"])
+        m = ARCHIVE_SHA.search(detail) if detail is not None else None
         if m is None:
             continue  # no record of it (written before the log was anchored): the index is all there is
         if c["archive_sha256"] != m.group(1):
@@ -675,8 +647,7 @@ def _mark_damaged(cat: Catalog, scan: Scan) -> None:
         for f in scan.found.values():
             for c in f.copies:
                 if c["state"] == "damaged":
-                    cat.conn.execute("UPDATE copies SET state = 'damaged' WHERE aip_id = ? AND version = ? AND "
-                                     "location = ?", [c["aip_id"], c["version"], c["location"]])
+                    cat.rebuilder.mark_damaged(c["aip_id"], c["version"], c["location"])
 
 
 def _rebuild_aip(repo: Repository, cat: Catalog, aip_id: str, f: Found, work: Path,
@@ -685,9 +656,8 @@ def _rebuild_aip(repo: Repository, cat: Catalog, aip_id: str, f: Found, work: Pa
     per-file state goes through a scratch database in `work`. Returns the head's PREMIS events."""
     from archa.repository.placement import placement_satisfied
 
-    db = scratch_db(work / "rebuild.sqlite")
+    db = ObjectScratch(work / "rebuild.sqlite")
     try:
-        db.executescript(SCRATCH)
         stored = Stored(db, work)
         _read_versions(aip_id, f, stored)
         head = stored.head
@@ -706,24 +676,23 @@ def _rebuild_aip(repo: Repository, cat: Catalog, aip_id: str, f: Found, work: Pa
         bag_info = meta.get(BAG_INFO)
         retention, _problems = from_bag_info(parse_bag_info(bag_info.read_bytes().decode("utf-8", "replace"))) \
             if bag_info is not None else ([], [])
+        writer = cat.rebuilder
         with cat.transaction():
             if owner is not None:
                 ico = owner.note.removeprefix("IČO ").strip() if owner.note.startswith("IČO ") else None
-                cat.db.table("originators").insert({"id": owner.id_value, "name": owner.name, "ico": ico,
-                                                    "seat": None, "quota_bytes": None,
-                                                    "created": aip["created"]}, ignore=True)
-            cat.db.table("aips").insert(aip)
-            cat.db.table("retention").insert_all(r.row(aip_id) for r in retention)
+                writer.record_originator({"id": owner.id_value, "name": owner.name, "ico": ico, "seat": None,
+                                          "quota_bytes": None, "created": aip["created"]})
+            writer.record_aip(aip)
+            writer.record_retention(r.row(aip_id) for r in retention)
             for vrow, _premis in rows:
                 ok = {c["location"] for c in f.copies if c["version"] == vrow["version"]}
                 vrow["stored"] = int(placement_satisfied(repo, ok))
-                cat.db.table("versions").insert(vrow)
-                report.files += FileWriter(cat.conn).insert(_file_rows(aip_id, vrow["version"], db))
+                report.files += writer.record_version(vrow, _file_rows(aip_id, vrow["version"], db))
             for vrow, _premis in rows:
                 pages = _pages(aip_id, vrow["version"], stored, f)
-                record_pages(cat.conn, ({**p.row(), "text": p.text} for p in pages))
+                writer.record_pages({**p.row(), "text": p.text} for p in pages)
             cat.set_payload_digest(aip_id, head)
-            cat.db.table("copies").insert_all(f.copies)
+            writer.record_copies(f.copies)
         return rows[-1][1].events  # the head's PREMIS holds the AIP's whole history
     finally:
         db.close()
@@ -734,23 +703,18 @@ def _restore_copy_states(cat: Catalog) -> None:
     fixity check (ok, damaged, missing) unless a replication rewrote the copy after it;
     never audited copies stay ok with no audit (as when they were written)."""
     latest: dict[tuple[str, str, str], tuple[str, str, str, str]] = {}
-    for aip, version, location, kind, outcome, time, detail in cat.conn.execute(
-            "SELECT aip_id, version, location, type, outcome, time, detail FROM events "
-            "WHERE type IN ('fixity check', 'replication') AND location IS NOT NULL ORDER BY seq"):
+    for aip, version, location, kind, outcome, time, detail in cat.log.copy_events():
         latest[(aip, version, location)] = (kind, outcome, time, detail)
     with cat.transaction():
         for (aip, version, location), (kind, outcome, time, detail) in latest.items():
             if kind == "replication":
-                values = ["ok", None, time]
-                cat.conn.execute("UPDATE copies SET state = ?, last_audit = ?, written = ? WHERE aip_id = ? AND "
-                                 "version = ? AND location = ?", [*values, aip, version, location])
+                cat.rebuilder.copy_rewritten(aip, version, location, time)
                 continue
             state = "ok" if outcome == "success" else "missing" if "FIX011" in detail else "damaged"
-            cat.conn.execute("UPDATE copies SET state = ?, last_audit = ? WHERE aip_id = ? AND version = ? AND "
-                             "location = ?", [state, time, aip, version, location])
+            cat.rebuilder.copy_audited(aip, version, location, state, time)
 
 
-def _restore_changes(repo: Repository, cat: Catalog, db: sqlite3.Connection, trust: str | None,
+def _restore_changes(repo: Repository, cat: Catalog, db: HashTables, trust: str | None,
                      report: RebuildReport) -> None:
     """Replay the journal of the catalog-only tables (transfers, originators, holds, disposal
     proposals and their items, the archive's documents) and keep it row for row: up to the
@@ -758,9 +722,7 @@ def _restore_changes(repo: Repository, cat: Catalog, db: sqlite3.Connection, tru
     there (what a location holds beyond that seal is sealed by nothing: a conflict). Without
     any seal (a repository anchored before journals were sealed), as far as a majority of
     the locations hold it alike."""
-    from archa.repository.eventlog import last_journal_seal
-
-    n, sealed = last_journal_seal(cat.conn)
+    n, sealed = cat.log.last_journal_seal()
     scans = {}
     for i, loc in enumerate(repo.config.locations):
         js = scan_journal(db, f"journal{i}", repo.store(loc))
@@ -768,8 +730,7 @@ def _restore_changes(repo: Repository, cat: Catalog, db: sqlite3.Connection, tru
             scans[loc.name] = js
 
     def hash_at(name: str, seq: int) -> str | None:
-        row = db.execute(f"SELECT hash FROM {scans[name].table} WHERE seq = ?", [seq]).fetchone()
-        return str(row[0]) if row else None
+        return db.hash_at(scans[name].table, seq)
 
     if n:
         holding = [name for name in scans if hash_at(name, n) == sealed]
@@ -792,16 +753,12 @@ def _restore_changes(repo: Repository, cat: Catalog, db: sqlite3.Connection, tru
         return
     with cat.transaction():
         changes = [c for c in iter_changes(repo.store(repo.config.location(source))) if c["seq"] <= top]
-        replay(cat.conn, ((c["tbl"], c["op"], c["row"]) for c in changes),
-               refused=lambda t, op, why: report.notes.append(f"a journaled {t} change ({op}) names what the "
-                                                              f"rebuilt catalog lacks: left out ({why})"))
-        cat.conn.executemany("INSERT INTO changes (seq, tbl, op, row) VALUES (?, ?, ?, ?)",
-                             ((c["seq"], c["tbl"], c["op"], json.dumps(c["row"], ensure_ascii=False)) for c in changes))
+        cat.rebuilder.restore_journal(changes, lambda t, op, why: report.notes.append(
+            f"a journaled {t} change ({op}) names what the rebuilt catalog lacks: left out ({why})"))
         for name, js in scans.items():
             upto = min(js.last, top)
             if upto and hash_at(name, upto) == hash_at(source, upto):
-                cat.conn.execute("INSERT INTO event_anchors (location, last_seq, last_change) VALUES (?, 0, ?) "
-                                 "ON CONFLICT(location) DO UPDATE SET last_change = excluded.last_change", [name, upto])
+                cat.rebuilder.record_journal_anchor(name, upto)
 
 
 def _record_tombstone(cat: Catalog, tomb: dict[str, Any], remnants: set[str]) -> list[Event]:
@@ -810,16 +767,16 @@ def _record_tombstone(cat: Catalog, tomb: dict[str, Any], remnants: set[str]) ->
     holding some of its keys) it is still being destroyed."""
     aip_id = tomb["id"]
     state = "destroying" if remnants else tomb["state"]
+    writer = cat.rebuilder
     with cat.transaction():
         o = tomb["originator"]
         if o:
-            cat.db.table("originators").insert({"id": o["id"], "name": o["name"], "ico": o["ico"] or None,
-                                                "seat": None, "quota_bytes": None, "created": tomb["created"]},
-                                               ignore=True)
-        cat.db.table("aips").insert({"id": aip_id, "created": tomb["created"], "label": tomb["label"],
-                                     "external_id": tomb["external_id"], "head": tomb["head"], "transfer_id": "",
-                                     "originator_id": o["id"] if o else None, "state": state})
-        cat.db.table("versions").insert_all({**v, "aip_id": aip_id, "stored": 0} for v in tomb["versions"])
+            writer.record_originator({"id": o["id"], "name": o["name"], "ico": o["ico"] or None, "seat": None,
+                                      "quota_bytes": None, "created": tomb["created"]})
+        writer.record_aip({"id": aip_id, "created": tomb["created"], "label": tomb["label"],
+                           "external_id": tomb["external_id"], "head": tomb["head"], "transfer_id": "",
+                           "originator_id": o["id"] if o else None, "state": state})
+        writer.record_versions({**v, "aip_id": aip_id, "stored": 0} for v in tomb["versions"])
         decided = {e["entity"]: e for e in tomb["entities"]}
         rows = []
         for r in tomb["retention"]:
@@ -828,79 +785,10 @@ def _record_tombstone(cat: Catalog, tomb: dict[str, Any], remnants: set[str]) ->
                 r = {**r, "disposal_date": e["decided"], "disposal_by": f"disposal procedure {tomb['proposal']}",
                      "disposal_operation": "trvalé uložení" if e["decision"] == "keep" else "zničení"}
             rows.append({**r, "aip_id": aip_id})
-        cat.db.table("retention").insert_all(rows)
-        cat.db.table("tombstones").insert({"aip_id": aip_id, "state": tomb["state"], "at": tomb["ordered"],
-                                           "proposal_id": tomb["proposal"],
-                                           "certificate": json.dumps(tomb, ensure_ascii=False, sort_keys=True),
-                                           "locations_left": json.dumps(sorted(remnants))})
+        writer.record_retention(rows)
+        writer.record_tombstone({"aip_id": aip_id, "state": tomb["state"], "at": tomb["ordered"],
+                                 "proposal_id": tomb["proposal"],
+                                 "certificate": json.dumps(tomb, ensure_ascii=False, sort_keys=True),
+                                 "locations_left": json.dumps(sorted(remnants))})
     events = [Event(**{**e, "aip_id": aip_id}) for e in tomb["events"]]
     return events + ([] if remnants else [Event(**tomb["deletion_event"])])
-
-
-def compare_catalogs(current: Catalog, rebuilt: Catalog) -> list[str]:
-    """Human-readable differences in AIPs, versions, files (path, digest, PUID) and copies.
-
-    Compared in SQL (both catalogs attached to one scratch connection, EXCEPT and a join on
-    the keys), so two catalogs of millions of files are never in memory: only differences are."""
-    queries = {
-        "AIP": "SELECT id, head || ' ' || COALESCE(originator_id, '') || ' ' || COALESCE(state, 'active') || ' ' "
-               "|| label || ' ' || COALESCE(external_id, '') || ' ' || created || ' ' || COALESCE(payload_digest, '') "
-               "FROM aips",
-        "version detail": "SELECT aip_id, version, created || ' ' || message || ' ' || bytes || ' ' || stored || ' ' "
-                          "|| inventory_digest || ' ' || digest_algorithm FROM versions",
-        "file detail": "SELECT aip_id, version, logical_path, content_path || ' ' || role || ' ' || size || ' ' "
-                       "|| COALESCE(format_name, '') || ' ' || COALESCE(format_version, '') || ' ' "
-                       "|| COALESCE(mime, '') || ' ' || COALESCE(original_name, '') || ' ' || COALESCE(engine, '') "
-                       "|| ' ' || COALESCE(engine_version, '') || ' ' || COALESCE(signature_version, '') || ' ' "
-                       "|| COALESCE(basis, '') || ' ' || COALESCE(warning, '') FROM files",
-        "event": "SELECT seq, id || ' ' || hash FROM events",
-        "tombstone": "SELECT aip_id, state || ' ' || proposal_id || ' ' || locations_left FROM tombstones",
-        "transfer": "SELECT id, status || ' ' || COALESCE(aip_id, '') || ' ' || files FROM transfers",
-        "hold": "SELECT id, aip_id || ' ' || reason || ' ' || COALESCE(released, '') FROM holds",
-        "originator": "SELECT id, name || ' ' || COALESCE(ico, '') || ' ' || COALESCE(quota_bytes, '') FROM originators",
-        "proposal item": "SELECT proposal_id, aip_id, entity, COALESCE(decision, '') || ' ' || COALESCE(da_id, '') "
-                         "|| ' ' || COALESCE(destroyed, '') FROM proposal_items",
-        "version": "SELECT aip_id, version, files FROM versions",
-        "page": "SELECT aip_id, version, seq, label || ' ' || section || ' ' || master || ' ' || user || ' ' || alto "
-                "|| ' ' || txt FROM pages",
-        "page text": "SELECT aip_id, version, seq, text FROM page_text",
-        "file": "SELECT aip_id, version, logical_path, digest || ' ' || puid FROM files",
-        "copy": "SELECT aip_id, version, location, state || ' ' || COALESCE(last_audit, 'never audited') "
-                "|| ' ' || COALESCE(archive_sha256, '') FROM copies",
-        "retention": "SELECT aip_id, entity, sign || ' ' || until_year || ' ' || COALESCE(until_declared, 0) || ' ' "
-                     "|| COALESCE(disposal_date, '') || ' ' || COALESCE(disposal_operation, '') FROM retention",
-    }
-    conn = sqlite3.connect(":memory:")
-    conn.execute("PRAGMA temp_store = FILE")  # the compared rows go to disk, not memory
-    try:
-        for name, cat in (("cur", current), ("new", rebuilt)):
-            conn.execute(f"ATTACH DATABASE ? AS {name}", (str(cat.path),))
-        return [line for what, sql in queries.items() for line in _differences(conn, what, sql)]
-    finally:
-        conn.close()
-
-
-def _differences(conn: sqlite3.Connection, what: str, sql: str) -> Iterator[str]:
-    """The differences of one of compare_catalogs' queries: `sql` selects key columns then one
-    value from one table or view (named after FROM), read from the schemas cur and new into
-    two indexed scratch tables (on disk), then compared by EXCEPT and a join on the keys."""
-    select, table = sql.rsplit(" FROM ", 1)
-    n = len(conn.execute(f"SELECT * FROM ({select} FROM cur.{table}) LIMIT 0").description or ())
-    cols = [f"c{i}" for i in range(n)]
-    keys = ", ".join(cols[:-1])
-    for side, schema in (("a", "cur"), ("b", "new")):
-        conn.execute(f"DROP TABLE IF EXISTS temp.{side}")
-        conn.execute(f"CREATE TEMP TABLE {side} ({', '.join(cols)})")
-        conn.execute(f"INSERT INTO temp.{side} SELECT * FROM ({select} FROM {schema}.{table})")
-        conn.execute(f"CREATE INDEX temp.{side}_keys ON {side} ({keys})")
-    for label, first, second in (("in the current catalog only", "a", "b"),
-                                 ("found in storage, missing from the current catalog", "b", "a")):
-        for row in conn.execute(f"SELECT {keys} FROM temp.{first} EXCEPT SELECT {keys} FROM temp.{second} "
-                                f"ORDER BY {keys}"):
-            yield f"{what} {' '.join(map(str, row))}: {label}"
-    on = " AND ".join(f"a.{c} = b.{c}" for c in cols[:-1])
-    last = cols[-1]
-    for row in conn.execute(f"SELECT {', '.join('a.' + c for c in cols[:-1])}, a.{last}, b.{last} "
-                            f"FROM temp.a AS a JOIN temp.b AS b ON {on} WHERE a.{last} IS NOT b.{last} "
-                            f"ORDER BY {', '.join('a.' + c for c in cols[:-1])}"):
-        yield f"{what} {' '.join(map(str, row[:-2]))}: current {row[-2]}, rebuilt {row[-1]}"

@@ -4,7 +4,6 @@ rebuilding the catalog into place."""
 from __future__ import annotations
 
 import os
-import sqlite3
 import time
 import uuid
 from dataclasses import dataclass
@@ -13,6 +12,7 @@ from typing import Any
 
 from archa.errors import CatalogDamaged, UsageError
 from archa.repository.catalog import CATALOG_NAME, Catalog
+from archa.repository.catalog.errors import DATABASE_ERRORS, is_busy
 from archa.repository.config import CONFIG_NAME, LOCATION_KINDS, TIERS, Location, load_config, render_config
 from archa.repository.copies import init_ocfl_store, init_packed_store
 from archa.repository.durable import fsync_dir
@@ -165,8 +165,8 @@ def rebuild(repo: Repository, replace: bool = False, trust: str | None = None) -
                 new.close()
         finally:
             old.close()
-    except sqlite3.DatabaseError as e:  # a damaged catalog: rebuilt without reading it
-        if isinstance(e, sqlite3.OperationalError) and "locked" in str(e):
+    except DATABASE_ERRORS as e:  # a damaged catalog: rebuilt without reading it
+        if is_busy(e):
             raise
         report.differences = [(f"the current catalog cannot be read ({e}): not compared; "
                               "put the rebuilt one in place with --replace")]

@@ -57,21 +57,20 @@ def export_tables(repo: Repository, out: Path, fmt: str = "parquet") -> list[Exp
         raise UsageError(f"no export format {fmt!r}", hint=f"use one of {', '.join(FORMATS)}")
     out = out.absolute()
     check_target(out)
-    conn = repo.catalog.conn
+    reports = repo.catalog.reports
     partial = partial_sibling(out)
     partial.mkdir()
     done = []
     try:
         for table in TABLES:
-            cols = [(r[1], r[2]) for r in conn.execute(f"PRAGMA table_info({table})")]
+            cols = reports.columns(table)
             schema = pa.schema([(name, _arrow_type(decl)) for name, decl in cols])
             path = partial / f"{table}.{fmt}"
             writer: Any = pq.ParquetWriter(path, schema, compression="zstd") if fmt == "parquet" \
                 else pacsv.CSVWriter(path, schema)
             rows = 0
-            cur = conn.execute(f"SELECT {', '.join(name for name, _d in cols)} FROM {table}")
             with writer:
-                while batch := cur.fetchmany(BATCH):
+                for batch in reports.table_batches(table, [name for name, _d in cols], BATCH):
                     columns = list(zip(*batch, strict=True))
                     writer.write_batch(pa.record_batch([pa.array(c, type=schema.field(i).type)
                                                         for i, c in enumerate(columns)], schema=schema))

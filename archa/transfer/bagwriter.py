@@ -6,7 +6,6 @@ flushed to disk, so OUT is either a whole valid bag or absent. The source is onl
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from collections.abc import Iterable, Iterator, Sequence
@@ -17,7 +16,8 @@ from datetime import date
 from pathlib import Path
 
 from archa.ingest.copier import CopyJob, CopyOutcome, ProgressFn, copy_all, copy_stream
-from archa.repository.catalog.scratch import BATCH, scratch_db
+from archa.repository.catalog.draft import DraftTables
+from archa.repository.catalog.scratch import BATCH
 from archa.repository.durable import fsync_dir, partial_sibling, sync_filesystem
 from archa.repository.events import ARCHA_AGENT as AGENT
 from archa.repository.hashing import file_digest
@@ -64,7 +64,8 @@ class PayloadFile:
 @dataclass
 class BagDraft:
     """A bag being built at `root` (a partial directory). The payload list (path, size,
-    digests) is kept in a scratch database inside it (removed before the bag is finished),
+    digests) is kept in a scratch database inside it (`tables`, catalog/draft.py; removed
+    before the bag is finished),
     not in memory, and the manifests are written from it as streams: a bag of a million
     files costs no more memory than one of ten."""
 
@@ -78,10 +79,8 @@ class BagDraft:
     def __post_init__(self) -> None:
         # inside the partial bag, so a dead run leaves one thing behind; removed before the bag is finished
         self.db_path = self.root / ".archa-payload.sqlite"
-        self.db = scratch_db(self.db_path)
+        self.tables = DraftTables(self.db_path)
         self.finished: tuple[int, int] | None = None  # (files, bytes) once the bag is finished
-        self.db.execute("CREATE TABLE payload (rel TEXT PRIMARY KEY, size INTEGER NOT NULL, digests TEXT NOT NULL)"
-                        " WITHOUT ROWID")
 
     @property
     def data(self) -> Path:
@@ -89,8 +88,7 @@ class BagDraft:
 
     def _totals(self) -> tuple[int, int]:
         if self.finished is None:
-            n, size = self.db.execute("SELECT COUNT(*), COALESCE(SUM(size), 0) FROM payload").fetchone()
-            return int(n), int(size)
+            return self.tables.payload_totals()
         return self.finished
 
     @property
@@ -103,8 +101,8 @@ class BagDraft:
 
     def payload(self) -> Iterator[PayloadFile]:
         """The payload files so far, in path order."""
-        for rel, size, digests in self.db.execute("SELECT rel, size, digests FROM payload ORDER BY rel"):
-            yield PayloadFile(rel, size, json.loads(digests))
+        for rel, size, digests in self.tables.payload():
+            yield PayloadFile(rel, size, digests)
 
     def copy_in(self, jobs: Sequence[CopyJob], threads: int, progress: ProgressFn | None = None,
                 extra_algorithms: tuple[str, ...] = ()) -> dict[str, CopyOutcome]:
@@ -144,9 +142,8 @@ class BagDraft:
         return (*self.algorithms, *[a for a in extra if a not in self.algorithms])
 
     def _take(self, outcomes: Iterable[CopyOutcome]) -> None:
-        self.db.executemany("INSERT INTO payload VALUES (?, ?, ?)",
-                            ((o.key, o.size, json.dumps({a: o.digests[a] for a in self.algorithms}))
-                             for o in outcomes if not o.error))
+        self.tables.add_payload((o.key, o.size, {a: o.digests[a] for a in self.algorithms})
+                                for o in outcomes if not o.error)
 
     def hash_in(self, jobs: Sequence[CopyJob], threads: int, progress: ProgressFn | None = None,
                 extra_algorithms: tuple[str, ...] = ()) -> dict[str, CopyOutcome]:
@@ -198,7 +195,7 @@ class BagDraft:
             fsync_dir(out.parent)
 
     def _close(self) -> None:
-        self.db.close()
+        self.tables.close()
         self.db_path.unlink(missing_ok=True)
 
     def abort(self) -> None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import fnmatch
 import os
-import sqlite3
 import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ from archa.errors import Finding, SipRejected, UsageError, name_problem, printab
 from archa.ingest.bag import ORIGINAL_NAMES
 from archa.ingest.copier import SMALL, CopyJob, ProgressFn
 from archa.policies.model import TransferPolicy
+from archa.repository.catalog.draft import DraftTables, ScannedFile
 from archa.repository.catalog.scratch import BATCH
 from archa.repository.durable import check_target
 from archa.transfer.bagwriter import BagDraft, partial_dir
@@ -87,14 +87,11 @@ def _excluded(name: str, patterns: Sequence[str]) -> bool:
     return any(fnmatch.fnmatchcase(low, p.lower()) for p in patterns)
 
 
-SCAN = ("CREATE TABLE scan (rel TEXT PRIMARY KEY, src BLOB NOT NULL, size INTEGER NOT NULL, mtime INTEGER NOT NULL, "
-        "original TEXT) WITHOUT ROWID")
-
-
 @dataclass
 class _Scan:
-    """What `scan` found: the files to copy are rows of the table `scan` (bag path, source
-    path as bytes, size, mtime in ns, the original name %-encoded when it was not UTF-8)."""
+    """What `scan` found: the files to copy are the draft's scanned files (catalog/draft.py:
+    bag path, source path as bytes, size, mtime in ns, the original name %-encoded when it
+    was not UTF-8)."""
 
     findings: list[Finding] = field(default_factory=list)
     files: int = 0
@@ -110,12 +107,12 @@ def readable_name(name: str) -> str | None:
     return None if "\ufffd" in fixed else fixed
 
 
-def scan(src: Path, policy: TransferPolicy, db: sqlite3.Connection) -> _Scan:
-    """Every regular file to copy, into the table `scan` of `db` (nothing per file kept in
+def scan(src: Path, policy: TransferPolicy, db: DraftTables) -> _Scan:
+    """Every regular file to copy, into the scanned files of `db` (nothing per file kept in
     memory), and findings for what is not copied (no link followed)."""
     out = _Scan()
-    db.execute(SCAN)
-    rows: list[tuple[str, bytes, int, int, str | None]] = []
+    db.start_scan()
+    rows: list[ScannedFile] = []
     for row in _walk(src, policy, out.findings):
         rows.append(row)
         if len(rows) >= BATCH:
@@ -124,16 +121,13 @@ def scan(src: Path, policy: TransferPolicy, db: sqlite3.Connection) -> _Scan:
     return out
 
 
-def _add_scanned(db: sqlite3.Connection, rows: list[tuple[str, bytes, int, int, str | None]], out: _Scan) -> None:
-    """Insert scanned files; two names that read the same (one of them not UTF-8) are a finding."""
-    before = db.total_changes
-    db.executemany("INSERT OR IGNORE INTO scan VALUES (?, ?, ?, ?, ?)", rows)
-    added = db.total_changes - before
+def _add_scanned(db: DraftTables, rows: list[ScannedFile], out: _Scan) -> None:
+    """Record scanned files; two names that read the same (one of them not UTF-8) are a finding."""
+    added = db.add_scanned(rows)
     out.files += added
     if added < len(rows):
         for rel, path, *_rest in rows:
-            (kept,) = db.execute("SELECT src FROM scan WHERE rel = ?", (rel,)).fetchone()
-            if kept != path:
+            if db.scanned_source(rel) != path:
                 out.findings.append(Finding("TRF011", "two files have this name once a name that is not UTF-8 is "
                                             "read as Windows-1250: rename one of them at the source", rel,
                                             found=printable(os.fsdecode(path))))
@@ -216,7 +210,7 @@ def transfer_folder(src: Path, out: Path, meta: Sequence[tuple[str, str]], polic
                          hint="write the bag somewhere else")
     draft = BagDraft(partial_dir(out))
     try:
-        db = draft.db
+        db = draft.tables
         found = scan(src, policy, db)
         errors = [f for f in found.findings if f.is_error]
         if errors:
@@ -225,13 +219,13 @@ def transfer_folder(src: Path, out: Path, meta: Sequence[tuple[str, str]], polic
         if not found.files:
             raise SipRejected(str(src), [Finding("TRF006", "no file to transfer in the folder", ".")], hint=FOLDER_HINT)
 
-        def scanned(where: str) -> Iterator[CopyJob]:
-            for rel, path, size in db.execute(f"SELECT rel, src, size FROM scan WHERE {where}"):
+        def scanned(files: Iterator[tuple[str, bytes, int]]) -> Iterator[CopyJob]:
+            for rel, path, size in files:
                 yield CopyJob(rel, Path(os.fsdecode(path)), Path(), size, ())
 
-        total = int(db.execute("SELECT COALESCE(SUM(size), 0) FROM scan").fetchone()[0])
-        bad = draft.stream_in(scanned(f"size >= {SMALL} ORDER BY size DESC"),
-                              scanned(f"size < {SMALL} ORDER BY rel"), jobs, progress, total)
+        total = db.scanned_bytes()
+        bad = draft.stream_in(scanned(db.large_scanned(SMALL)), scanned(db.small_scanned(SMALL)), jobs, progress,
+                              total)
         failed = sorted((Finding("TRF001", o.error, j.key) if o.error else
                          Finding("TRF008", "file changed size while it was copied: it is still being written",
                                  j.key, str(j.size), str(o.size)) for j, o in bad), key=lambda f: (f.code, f.path))
@@ -240,16 +234,15 @@ def transfer_folder(src: Path, out: Path, meta: Sequence[tuple[str, str]], polic
 
         def listing() -> Iterator[str]:  # the original modification times, kept on the copies too
             yield "path\tsize\tmtime\n"
-            for rel, size, ns in db.execute("SELECT rel, size, mtime FROM scan ORDER BY rel"):
+            for rel, size, ns in db.scanned_times():
                 os.utime(draft.data / rel, ns=(ns, ns))
                 when = datetime.fromtimestamp(ns / 1e9, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
                 yield f"{rel}\t{size}\t{when}\n"
 
         draft.write_tag("source-files.tsv", listing())
-        if db.execute("SELECT 1 FROM scan WHERE original IS NOT NULL LIMIT 1").fetchone():
+        if db.has_original_names():
             draft.write_tag(ORIGINAL_NAMES, chain(["path\toriginal (bytes, percent-encoded)\n"], (
-                f"{rel}\t{orig}\n" for rel, orig in
-                db.execute("SELECT rel, original FROM scan WHERE original IS NOT NULL ORDER BY rel"))))
+                f"{rel}\t{orig}\n" for rel, orig in db.original_names())))
         shown = utf8_text(str(src))  # a folder whose name is not UTF-8: \xNN for its bytes in the tag files
         draft.tag_files["transfer-report.txt"] = report_text(f"archa transfer folder {shown}", found.findings)
         info = list(meta)

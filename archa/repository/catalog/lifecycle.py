@@ -1,15 +1,102 @@
 """LifecycleTables: the lifecycle's tables: holds, originators, disposal proposals and their items, the archive's documents, tombstones, retention (what archa/lifecycle asks and records).
 
-One component of the catalog (`catalog.lifecycle`): the only place its SQL is written."""
+One component of the catalog (`catalog.lifecycle`): the only place its SQL is written. The
+disposal procedure's half is the mixin `DisposalTables` (disposal_tables.py).
+
+Methods that say "call inside `cat.transaction()`" are one step of a change the caller
+makes atomic; the others that write are a whole change and open their own transaction.
+Originators with their counts (`originators`, `originator`), tombstones and retention rows
+are read through `Catalog` itself (commands beyond the lifecycle read them too)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from archa.repository.catalog.disposal_tables import DisposalTables
 
 if TYPE_CHECKING:
     from archa.repository.catalog.sqlite import Catalog
+    from archa.repository.events import Event
 
 
-class LifecycleTables:
+class LifecycleTables(DisposalTables):
     def __init__(self, cat: Catalog) -> None:
         self.cat = cat
+
+    # --- legal holds ----------------------------------------------------------------------
+
+    def holds(self, aip_id: str | None = None, active: bool = True) -> list[dict[str, Any]]:
+        """Hold rows (of one AIP; with `active` only those not released), each with its AIP's
+        `label` and `originator_id`, in the order they were placed."""
+        where = ["1 = 1"] + (["h.aip_id = ?"] if aip_id else []) + (["h.released IS NULL"] if active else [])
+        return self.cat.rows(f"""
+            SELECT h.*, a.label, a.originator_id FROM holds h JOIN aips a ON a.id = h.aip_id
+            WHERE {" AND ".join(where)} ORDER BY h.placed, h.id""", [aip_id] if aip_id else [])
+
+    def held(self, aip_id: str) -> bool:
+        """Whether the holds table has a hold in force on the AIP."""
+        return bool(self.cat.conn.execute("SELECT 1 FROM holds WHERE aip_id = ? AND released IS NULL",
+                                          [aip_id]).fetchone())
+
+    def record_hold(self, aip_id: str, reason: str, placed: str, placed_by: str, event: Event) -> None:
+        """Insert a hold in force on the AIP and append `event`, in one transaction (opened here)."""
+        with self.cat.transaction():
+            self.cat.insert("holds", {"aip_id": aip_id, "reason": reason, "placed": placed, "placed_by": placed_by})
+            self.cat.log.append([event])
+
+    def release_holds(self, aip_id: str, released: str, released_by: str, reason: str, event: Event) -> None:
+        """Release every hold in force on the AIP (when, by whom, why) and append `event`, in
+        one transaction (opened here)."""
+        with self.cat.transaction():
+            self.cat.conn.execute("UPDATE holds SET released = ?, released_by = ?, release_reason = ? "
+                                  "WHERE aip_id = ? AND released IS NULL", [released, released_by, reason, aip_id])
+            self.cat.log.append([event])
+
+    def policy_events(self, aip_ids: Sequence[str]) -> list[dict[str, Any]]:
+        """The `policy assignment` events of the AIPs (seq, type, aip_id, detail), oldest
+        first: the catalog's log of their holds placed and released."""
+        if not aip_ids:
+            return []
+        marks = ", ".join("?" * len(aip_ids))
+        return self.cat.rows(f"SELECT seq, type, aip_id, detail FROM events WHERE type = 'policy assignment' AND "
+                             f"aip_id IN ({marks}) ORDER BY seq", list(aip_ids))
+
+    # --- originators ----------------------------------------------------------------------
+
+    def has_originator(self, originator_id: str) -> bool:
+        """Whether an originator has the id."""
+        return bool(self.cat.conn.execute("SELECT 1 FROM originators WHERE id = ?", [originator_id]).fetchone())
+
+    def ico_taken(self, ico: str) -> bool:
+        """Whether an originator has the IČO."""
+        return bool(self.cat.conn.execute("SELECT 1 FROM originators WHERE ico = ?", [ico]).fetchone())
+
+    def originator_row(self, originator_id: str) -> dict[str, Any] | None:
+        """The originator's own row (id, name, ico, seat, quota_bytes, created), without the
+        counts `Catalog.originator` adds; None when there is none."""
+        found = self.cat.rows("SELECT * FROM originators WHERE id = ?", [originator_id])
+        return found[0] if found else None
+
+    def record_originator(self, row: dict[str, Any], event: Event) -> None:
+        """Insert an originator's row and append `event`, in one transaction (opened here)."""
+        with self.cat.transaction():
+            self.cat.insert("originators", row)
+            self.cat.log.append([event])
+
+    def set_quota(self, originator_id: str, quota: int | None, event: Event) -> None:
+        """Set (None: remove) the originator's quota in bytes and append `event`, in one
+        transaction (opened here)."""
+        with self.cat.transaction():
+            self.cat.conn.execute("UPDATE originators SET quota_bytes = ? WHERE id = ?", [quota, originator_id])
+            self.cat.log.append([event])
+
+    # --- records that arrive again ----------------------------------------------------------
+
+    def active_aips_holding(self, keys: Sequence[tuple[str, str]]) -> list[str]:
+        """The ids of the active AIPs whose retention rows hold an entity `(entity_id,
+        entity_source)` of `keys`: one per row found, key by key (an AIP may repeat)."""
+        return [str(aip) for k in keys for (aip,) in self.cat.conn.execute(
+            """SELECT r.aip_id FROM retention r JOIN aips a ON a.id = r.aip_id
+               WHERE r.entity_id = ? AND r.entity_source = ? AND COALESCE(a.state, 'active') = 'active'""",
+            list(k)).fetchall()]

@@ -20,16 +20,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from archa.errors import AipRemoved, NotFoundError, RepositoryError
+from archa.repository.catalog.log import append_events
 from archa.repository.catalog.rows import FileRow, FileWriter
 from archa.repository.catalog.schema import ACTIVE, MIGRATIONS, PAYLOAD, SCHEMA_VERSION, payload_fingerprint
-from archa.repository.events import Event, append_events
+from archa.repository.events import Event
 
 if TYPE_CHECKING:
     import sqlite_utils
 
     from archa.repository.catalog.lifecycle import LifecycleTables
     from archa.repository.catalog.log import EventLog
+    from archa.repository.catalog.pages import PageIndex
     from archa.repository.catalog.rebuilder import RebuildWriter
+    from archa.repository.catalog.reports import Reports
 
 
 class Catalog:
@@ -127,6 +130,18 @@ class Catalog:
 
         return RebuildWriter(self)
 
+    @cached_property
+    def pages_index(self) -> PageIndex:
+        from archa.repository.catalog.pages import PageIndex
+
+        return PageIndex(self)
+
+    @cached_property
+    def reports(self) -> Reports:
+        from archa.repository.catalog.reports import Reports
+
+        return Reports(self)
+
     def close(self) -> None:
         self.conn.close()
 
@@ -179,8 +194,6 @@ class Catalog:
         """Insert a new AIP with its first version, files, copies, transfer, retention, pages
         (with their OCR text) and events at once, with the originator it brings when that is
         new (`originators`)."""
-        from archa.repository.pages import record_pages
-
         with self.transaction():
             for o in originators:
                 self.db.table("originators").insert(o, ignore=True)
@@ -193,7 +206,7 @@ class Catalog:
             self.db.table("copies").insert_all(copies)
             self.db.table("transfers").insert(transfer)
             self.db.table("retention").insert_all(retention)
-            record_pages(self.conn, pages)
+            self.pages_index.record(pages)
             self.set_payload_digest(aip["id"], version["version"])
             append_events(self.conn, events)
 
@@ -210,8 +223,6 @@ class Catalog:
         """A new version of a stored AIP: its row, files, first copies and events, the AIP's
         head and label moved to it, at once; with `retention` its retention rows replaced, with
         `transfer` the transfer it came from recorded, with `pages` the version's pages and text."""
-        from archa.repository.pages import record_pages
-
         with self.transaction():
             self.conn.execute("UPDATE aips SET head = ?, label = ? WHERE id = ?",
                               [aip["head"], aip["label"], aip["id"]])
@@ -222,7 +233,7 @@ class Catalog:
                 self.db.table("transfers").insert(transfer)
             self.db.table("versions").insert(version)
             FileWriter(self.conn).insert(files)
-            record_pages(self.conn, pages)
+            self.pages_index.record(pages)
             self.set_payload_digest(aip["id"], version["version"])
             self.db.table("copies").insert_all(copies)
             append_events(self.conn, events)
@@ -234,6 +245,12 @@ class Catalog:
             self.conn.execute("UPDATE versions SET stored = ? WHERE aip_id = ? AND version = ?",
                             [int(stored), copy["aip_id"], copy["version"]])
             append_events(self.conn, events)
+
+    def set_copy_archive(self, aip_id: str, version: str, location: str, archive_sha256: str, size: int) -> None:
+        """Record a packed copy's new archive (its sha256 and bytes), rewritten by a repair.
+        One statement: atomic on its own, or part of the caller's transaction."""
+        self.conn.execute("UPDATE copies SET archive_sha256 = ?, bytes = ? WHERE aip_id = ? AND version = ? "
+                          "AND location = ?", [archive_sha256, size, aip_id, version, location])
 
     def record_events(self, events: list[Event]) -> None:
         with self.transaction():
@@ -264,6 +281,19 @@ class Catalog:
             append_events(self.conn, events)
 
     # --- reads --------------------------------------------------------------------------
+
+    def active_aip_with_payload(self, fingerprint: str) -> tuple[str, str] | None:
+        """(id, head) of an active AIP whose payload fingerprint is `fingerprint` (one of
+        them), or None."""
+        row = self.conn.execute("SELECT id, head FROM aips WHERE payload_digest = ? AND COALESCE(state, 'active') "
+                                "= 'active' LIMIT 1", [fingerprint]).fetchone()
+        return None if row is None else (str(row[0]), str(row[1]))
+
+    def active_aip_with_external_id(self, external_id: str) -> str | None:
+        """The id of an active AIP with this External-Identifier (one of them), or None."""
+        row = self.conn.execute("SELECT id FROM aips WHERE external_id = ? AND COALESCE(state, 'active') = "
+                                "'active' LIMIT 1", [external_id]).fetchone()
+        return None if row is None else str(row[0])
 
     def has_aip(self, aip_id: str) -> bool:
         return bool(self.conn.execute("SELECT 1 FROM aips WHERE id = ?", [aip_id]).fetchone())
@@ -317,15 +347,6 @@ class Catalog:
         if not rows:
             raise NotFoundError(f"no originator {originator_id!r}", hint="list them with `archa originator list`")
         return rows[0]
-
-    def holds(self, aip_id: str | None = None, active: bool = True) -> list[dict[str, Any]]:
-        where = ["1 = 1"] + (["h.aip_id = ?"] if aip_id else []) + (["h.released IS NULL"] if active else [])
-        return self.rows(f"""
-            SELECT h.*, a.label, a.originator_id FROM holds h JOIN aips a ON a.id = h.aip_id
-            WHERE {" AND ".join(where)} ORDER BY h.placed, h.id""", [aip_id] if aip_id else [])
-
-    def held(self, aip_id: str) -> bool:
-        return bool(self.conn.execute("SELECT 1 FROM holds WHERE aip_id = ? AND released IS NULL", [aip_id]).fetchone())
 
     def versions(self, aip_id: str) -> list[dict[str, Any]]:
         return self.rows("SELECT * FROM versions WHERE aip_id = ? ORDER BY version",

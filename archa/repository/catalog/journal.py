@@ -11,7 +11,10 @@ journal itself. `journal_problems` finds each of these:
 - the live tables not being what replaying the journal gives: a row changed, added or
   deleted behind the triggers' back.
 
-`replay` is also how `catalog rebuild` brings the tables back from storage.
+`replay` is also how `catalog rebuild` brings the tables back from storage (catalog/rebuilder.py).
+
+Part of the catalog package: the journal is tables, triggers and SQL through and through.
+`journal_problems(cat)` is what the rest of archa asks (`events verify`).
 """
 
 from __future__ import annotations
@@ -19,13 +22,15 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from archa.repository.catalog import JOURNALED, journal_trigger_sql
+from archa.repository.catalog.log import SEAL_TYPE
+from archa.repository.catalog.schema import JOURNALED, journal_trigger_sql
 from archa.repository.events import GENESIS
 from archa.repository.logscan import JOURNAL_SEAL, change_hash
 
-SEAL_TYPE = "message digest calculation"
+if TYPE_CHECKING:
+    from archa.repository.catalog.sqlite import Catalog
 
 
 def _columns(conn: sqlite3.Connection, table: str) -> list[tuple[str, str, int]]:
@@ -160,7 +165,8 @@ def _rows(conn: sqlite3.Connection, table: str, names: list[str]) -> Iterable[di
         yield dict(zip(names, values, strict=True))
 
 
-def journal_problems(conn: sqlite3.Connection) -> list[str]:
+def journal_problems(cat: Catalog) -> list[str]:
     """Every way the catalog's journal and the tables it journals disagree (see the module
-    docstring); empty when they agree."""
+    docstring); empty when they agree. Reads the journal and the journaled tables whole."""
+    conn = cat.conn
     return trigger_problems(conn) + seal_problems(conn) + table_problems(conn)

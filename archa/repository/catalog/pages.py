@@ -1,0 +1,112 @@
+"""PageIndex: the pages of digitised volumes and the full-text index of their OCR (what
+archa/repository/pages.py describes), the catalog's tables `pages` and `page_text` (an
+SQLite FTS5 table: unicode61 tokens, diacritics folded).
+
+One component of the catalog (`catalog.pages_index`): the only place their SQL is written.
+Both tables are derived from what the AIPs hold (not journaled; a rebuild makes them again).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from archa.repository.catalog.sqlite import Catalog
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A page found by a search: where it is, its label and section, the AIP's label and
+    the matching words in context (marked with [ ])."""
+
+    aip_id: str
+    version: str
+    seq: int
+    label: str
+    section: str
+    title: str
+    snippet: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Found:
+    total: int  # pages matching (every version, before the head filter)
+    ranked: bool  # best first (bm25); else in catalog order
+    hits: list[Hit]
+
+
+def fts_query(text: str) -> str:
+    """The user's words as an FTS5 query: every word must occur (each quoted, so no word
+    is read as FTS5 syntax); a trailing `*` keeps its prefix meaning."""
+    terms = []
+    for word in text.split():
+        prefix = word.endswith("*") and len(word) > 1
+        core = word.rstrip("*") if prefix else word
+        terms.append('"' + core.replace('"', '""') + '"' + ("*" if prefix else ""))
+    return " ".join(terms)
+
+
+class PageIndex:
+    """The pages and their text. `record` and `forget` run inside the caller's
+    `cat.transaction()` (the one recording or removing the version); `search` needs none."""
+
+    def __init__(self, cat: Catalog) -> None:
+        self.cat = cat
+
+    @classmethod
+    def of(cls, source: Catalog | Any) -> PageIndex:
+        """The index of `source`: a Catalog, or a bare connection to a catalog (what tests
+        and benchmarks that open the file themselves hold)."""
+        if isinstance(source, Catalog):
+            return source.pages_index
+        return cls(Catalog(source, Path("")))
+
+    def record(self, rows: Iterable[dict[str, Any]]) -> int:
+        """Insert page rows (dicts of PageRow fields, `text` included: the page's ALTO text,
+        indexed when not empty); returns how many. Call inside the catalog transaction that
+        records their version."""
+        conn = self.cat.conn
+        n = 0
+        for r in rows:
+            conn.execute("INSERT INTO pages (aip_id, version, seq, label, section, master, user, alto, txt) "
+                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                         [r["aip_id"], r["version"], r["seq"], r["label"], r["section"], r["master"], r["user"],
+                          r["alto"], r["txt"]])
+            if r.get("text"):
+                conn.execute("INSERT INTO page_text (text, aip_id, version, seq) VALUES (?, ?, ?, ?)",
+                             [r["text"], r["aip_id"], r["version"], r["seq"]])
+            n += 1
+        return n
+
+    def forget(self, aip_id: str) -> None:
+        """Remove every page of the AIP and its text (no search finds it any more). Call
+        inside the transaction that removes the AIP's content."""
+        self.cat.conn.execute("DELETE FROM pages WHERE aip_id = ?", [aip_id])
+        self.cat.conn.execute("DELETE FROM page_text WHERE aip_id = ?", [aip_id])
+
+    def search(self, text: str, aip_id: str | None = None, limit: int = 20, offset: int = 0,
+               rank_limit: int = 100_000) -> Found:
+        """Pages of the active AIPs' head versions (of `aip_id` alone when given) whose text
+        holds every word of `text` (`fts_query`), best first (bm25); in catalog order when
+        more than `rank_limit` pages match (ranking scores every match). `limit` hits after
+        skipping `offset`; `total` counts the matches in every version."""
+        query = fts_query(text)
+        if not query:
+            return Found(0, True, [])
+        conn = self.cat.conn
+        scope = " AND aip_id = ?" if aip_id else ""
+        args: list[Any] = [query, *([aip_id] if aip_id else [])]
+        total = conn.execute(f"SELECT count(*) FROM page_text WHERE page_text MATCH ?{scope}", args).fetchone()[0]
+        ranked = total <= rank_limit
+        sql = ("SELECT t.aip_id, t.version, t.seq, COALESCE(p.label, ''), COALESCE(p.section, ''), a.label, "
+               "snippet(page_text, 0, '[', ']', '…', 12) FROM page_text t "
+               "JOIN aips a ON a.id = t.aip_id AND a.head = t.version AND COALESCE(a.state, 'active') = 'active' "
+               "LEFT JOIN pages p ON p.aip_id = t.aip_id AND p.version = t.version AND p.seq = t.seq "
+               f"WHERE page_text MATCH ?{scope.replace('aip_id', 't.aip_id')} "
+               f"ORDER BY {'t.rank' if ranked else 't.rowid'} LIMIT ? OFFSET ?")
+        return Found(total, ranked, [Hit(*row) for row in conn.execute(sql, [*args, limit, offset])])

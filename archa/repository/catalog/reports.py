@@ -1,0 +1,145 @@
+"""Reports: the figures of the whole catalog that `archa status` (preservation/overview.py)
+and `archa report` (preservation/report.py) show, and the tables as `archa catalog export`
+(repository/tables.py) dumps them.
+
+One component of the catalog (`catalog.reports`): the only place their SQL is written.
+Every method reads (no transaction needed). The figures come from the per-AIP, per-version
+and per-copy rows and the per-version format counts, never from the file rows, so they
+answer in well under a second for hundreds of thousands of files. `originator`, where a
+method takes it, limits the figures to that originator's AIPs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from archa.repository.catalog.sqlite import Catalog
+
+_ACTIVE = "COALESCE(a.state, 'active') = 'active'"
+
+
+class Reports:
+    def __init__(self, cat: Catalog) -> None:
+        self.cat = cat
+
+    def _tuples(self, sql: str, params: list[Any]) -> list[Any]:
+        return [tuple(r) for r in self.cat.conn.execute(sql, params)]
+
+    @staticmethod
+    def _mine(originator: str | None) -> tuple[str, list[Any]]:
+        return ("AND a.originator_id = ?", [originator]) if originator else ("", [])
+
+    # --- archa status -----------------------------------------------------------------------
+
+    def head_totals(self) -> tuple[int, int, int]:
+        """(AIPs, files, bytes) of the active AIPs, files and bytes counted in their heads."""
+        n, files, size = self.cat.conn.execute(f"""
+            SELECT COUNT(*), COALESCE(SUM(v.files), 0), COALESCE(SUM(v.bytes), 0)
+            FROM aips a JOIN versions v ON v.aip_id = a.id AND v.version = a.head WHERE {_ACTIVE}""").fetchone()
+        return int(n), int(files), int(size)
+
+    def removed(self) -> int:
+        """How many AIPs were destroyed or transferred to an archive."""
+        return int(self.cat.conn.execute(
+            "SELECT COUNT(*) FROM aips WHERE state IN ('destroyed', 'transferred')").fetchone()[0])
+
+    def destroying(self) -> list[str]:
+        """The AIPs whose destruction began and did not finish, by id."""
+        return [str(r[0]) for r in self.cat.conn.execute("SELECT id FROM aips WHERE state = 'destroying' ORDER BY id")]
+
+    def versions_not_stored(self) -> int:
+        """Versions of active AIPs short of the copies the placement policy wants."""
+        return int(self.cat.conn.execute(f"""SELECT COUNT(*) FROM versions v JOIN aips a ON a.id = v.aip_id
+                                             WHERE v.stored = 0 AND {_ACTIVE}""").fetchone()[0])
+
+    def aips_held(self) -> int:
+        """How many AIPs a legal hold in force keeps."""
+        return int(self.cat.conn.execute(
+            "SELECT COUNT(DISTINCT aip_id) FROM holds WHERE released IS NULL").fetchone()[0])
+
+    def open_proposals(self) -> int:
+        """Disposal proposals not closed."""
+        return int(self.cat.conn.execute("SELECT COUNT(*) FROM proposals WHERE state != 'closed'").fetchone()[0])
+
+    def last_failures(self, limit: int = 5) -> list[dict[str, Any]]:
+        """The newest `limit` failure events, newest first: time, type, aip_id, location, detail."""
+        cols = ("time", "type", "aip_id", "location", "detail")
+        return [dict(zip(cols, r, strict=True)) for r in self.cat.conn.execute(
+            f"SELECT {', '.join(cols)} FROM events WHERE outcome = 'failure' ORDER BY seq DESC LIMIT ?", [limit])]
+
+    # --- archa report -----------------------------------------------------------------------
+
+    def stored_bytes(self, originator: str | None = None) -> list[tuple[str, str, int | None]]:
+        """(originator or '-', location, bytes of every copy there) of the active AIPs."""
+        where, params = self._mine(originator)
+        return self._tuples(f"""SELECT COALESCE(a.originator_id, '-'), c.location, SUM(c.bytes)
+                                FROM copies c JOIN aips a ON a.id = c.aip_id
+                                WHERE {_ACTIVE} {where}
+                                GROUP BY 1, 2""", params)
+
+    def growth(self, originator: str | None = None) -> list[tuple[str, int | None, int]]:
+        """(month YYYY-MM, bytes, AIPs) of the versions made each month (every AIP), by month."""
+        where, params = self._mine(originator)
+        return self._tuples(f"""SELECT substr(v.created, 1, 7), SUM(v.bytes), COUNT(DISTINCT v.aip_id)
+                                FROM versions v JOIN aips a ON a.id = v.aip_id WHERE 1 = 1 {where}
+                                GROUP BY 1 ORDER BY 1""", params)
+
+    def head_formats(self, originator: str | None = None) -> list[tuple[str, str | None, int, int]]:
+        """(PUID, a format name, files, bytes) of the payload of the active AIPs' heads, most
+        files first (from the per-version counts)."""
+        where, params = self._mine(originator)
+        return self._tuples(f"""SELECT f.puid, MIN(f.format_name), SUM(vf.files), SUM(vf.bytes) FROM version_formats vf
+                                JOIN aip_keys k ON k.n = vf.aip JOIN aips a ON a.id = k.id AND a.head = vf.version
+                                JOIN formats f ON f.id = vf.format
+                                WHERE vf.role = 0 AND {_ACTIVE} {where}
+                                GROUP BY 1 ORDER BY 3 DESC""", params)
+
+    def last_audits(self, originator: str | None = None) -> list[tuple[str, str | None]]:
+        """(location, time of the last audit or None) of every copy of the active AIPs."""
+        where, params = self._mine(originator)
+        return self._tuples(f"""SELECT c.location, c.last_audit FROM copies c JOIN aips a ON a.id = c.aip_id
+                                WHERE {_ACTIVE} {where}""", params)
+
+    def fixity_months(self, originator: str | None = None) -> list[tuple[str, int | None, int | None]]:
+        """(month YYYY-MM, fixity failures, recoveries) of each month with either, by month."""
+        where, params = self._mine(originator)
+        return self._tuples(f"""SELECT substr(e.time, 1, 7), SUM(e.type = 'fixity check' AND e.outcome = 'failure'),
+                                       SUM(e.type = 'recovery') FROM events e
+                                {"JOIN aips a ON a.id = e.aip_id WHERE 1 = 1 " + where if where else "WHERE 1 = 1"}
+                                AND (e.type = 'recovery' OR (e.type = 'fixity check' AND e.outcome = 'failure'))
+                                GROUP BY 1 ORDER BY 1""", params)
+
+    def retention_ends(self, originator: str | None = None) -> list[tuple[int, str, int]]:
+        """(year, sign, records) of the retention of active AIPs not yet through a disposal
+        procedure, by the year it ends."""
+        where, params = self._mine(originator)
+        return self._tuples(f"""SELECT r.until_year, r.sign, COUNT(*) FROM retention r JOIN aips a ON a.id = r.aip_id
+                                WHERE {_ACTIVE} AND COALESCE(r.disposal_date, '') = ''
+                                AND r.until_year IS NOT NULL {where} GROUP BY 1, 2 ORDER BY 1""", params)
+
+    def proposal_progress(self, originator: str | None = None
+                          ) -> list[tuple[str, str, int, int, int | None, int | None]]:
+        """(proposal, state, due year, records, destroyed, taken over by the archive) of each
+        disposal proposal (the originator's and those of no originator), oldest first."""
+        return self._tuples(f"""SELECT p.id, p.state, p.as_of_year, COUNT(i.aip_id),
+                                       SUM(i.destroyed IS NOT NULL AND i.decision = 'destroy'),
+                                       SUM(i.confirmed IS NOT NULL) FROM proposals p
+                                LEFT JOIN proposal_items i ON i.proposal_id = p.id
+                                {"WHERE p.originator_id = ? OR p.originator_id IS NULL" if originator else ""}
+                                GROUP BY p.id ORDER BY p.created""", [originator] if originator else [])
+
+    # --- archa catalog export ---------------------------------------------------------------
+
+    def columns(self, table: str) -> list[tuple[str, str]]:
+        """(name, declared type) of each column of the catalog table `table` (a name archa
+        gives, not one a user typed), in table order."""
+        return [(str(r[1]), str(r[2])) for r in self.cat.conn.execute(f"PRAGMA table_info({table})")]
+
+    def table_batches(self, table: str, columns: list[str], size: int) -> Iterator[list[tuple[Any, ...]]]:
+        """Every row of `table` as tuples of `columns`, `size` rows at a time (streamed: one
+        batch in memory whatever the table's size)."""
+        cur = self.cat.conn.execute(f"SELECT {', '.join(columns)} FROM {table}")
+        while batch := cur.fetchmany(size):
+            yield batch
