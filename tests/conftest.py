@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -20,6 +21,30 @@ from tests import pgserver, s3server
 from tests.s3server import S3Server
 
 SCHEMAS = Path(__file__).resolve().parent.parent / "archa" / "schemas"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--catalog", choices=("sqlite", "postgresql"),
+                     default=os.environ.get("ARCHA_TEST_CATALOG", "sqlite"),
+                     help="the catalog backend of the repositories the `repo` fixtures make: the embedded SQLite "
+                          "file, or a database on the PostgreSQL server the tests start (make test runs both)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--catalog") != "postgresql":
+        return
+    skip = pytest.mark.skip(reason="reads or edits the SQLite catalog file itself (the insider's way in)")
+    for item in items:
+        if item.get_closest_marker("sqlite_only"):
+            item.add_marker(skip)
+
+
+def new_repository(request: pytest.FixtureRequest, root: Path) -> Repository:
+    """A new repository at `root` with the catalog backend the run asks for (--catalog)."""
+    if request.config.getoption("--catalog") == "postgresql":
+        server: pgserver.PgServer = request.getfixturevalue("pg")
+        return Repository.init(root, catalog=server.database(), node="test")
+    return Repository.init(root)
 _schemas: dict[str, etree.XMLSchema] = {}
 
 
@@ -94,16 +119,25 @@ def validate_storage_root(root: Path) -> list[str]:
 
 
 @pytest.fixture
-def repo_with_policy() -> Iterator[Callable[[Path, str], Repository]]:
+def repo_with_policy(request: pytest.FixtureRequest) -> Iterator[Callable[[Path, str], Repository]]:
     """Makes repositories whose archa.toml ends with policy overrides; like `repo`, every
-    AIP they hold is validated (ocfl-py, layout, XSDs) at teardown."""
+    AIP they hold is validated (ocfl-py, layout, XSDs) at teardown. On a catalog on a
+    server, the policy goes where every node reads it: the catalog's shared settings."""
     made: list[Repository] = []
 
     def make(root: Path, policy_toml: str) -> Repository:
-        Repository.init(root).close()
+        new_repository(request, root).close()
         with open(root / "archa.toml", "a") as f:
             f.write(policy_toml)
-        made.append(Repository.open(root))
+        again = Repository.open(root)
+        if again.config.catalog:
+            from archa.repository.config import load_config
+
+            again.config = again.config.with_shared(load_config(root).shared_json())
+            again.save_shared_config()
+            again.close()
+            again = Repository.open(root)
+        made.append(again)
         return made[-1]
 
     yield make
@@ -114,8 +148,8 @@ def repo_with_policy() -> Iterator[Callable[[Path, str], Repository]]:
 
 
 @pytest.fixture
-def repo(tmp_path: Path) -> Iterator[Repository]:
-    r = Repository.init(tmp_path / "archive")
+def repo(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Repository]:
+    r = new_repository(request, tmp_path / "archive")
     yield r
     r.close()
     problems = validate_storage_root(r.hot.path)

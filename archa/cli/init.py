@@ -12,25 +12,42 @@ from archa.repository.repo import DEFAULT_REPO, Repository
 
 @click.command("init")
 @click.argument("path", required=False, default=DEFAULT_REPO, type=click.Path(path_type=Path))
+@click.option("--catalog", "catalog", metavar="URL",
+              help="Keep the catalog in this PostgreSQL database (postgresql://USER@HOST/DB) instead of the "
+                   "embedded SQLite file: an empty database starts a new repository, one holding a repository "
+                   "makes PATH a new node of it.")
+@click.option("--node", metavar="NAME", help="This node's name (default: the host name); with --catalog.")
 @json_option
-def init_command(path: Path, as_json: bool) -> None:
+def init_command(path: Path, catalog: str | None, node: str | None, as_json: bool) -> None:
     """Create a new, empty repository at PATH (default ./archive).
 
     Writes archa.toml (locations, policy), an empty catalog and a local OCFL 1.1
     storage root (storage/hot, layout 0004-hashed-n-tuple). Never touches an
     existing repository.
 
+    With --catalog the catalog is a PostgreSQL database several archa nodes share. If it is
+    empty, a new repository is made there (its storage at absolute paths under PATH: put
+    PATH on a mount every node reaches at the same path, or add S3 locations). If it holds a
+    repository already, PATH becomes a new node of it: its own archa.toml, work area and
+    staging; locations, policy and originators come from the catalog.
+
     \b
     Example:
       archa init /srv/archive
+      archa init /srv/archive --catalog postgresql://archa@db.kraj.local/archa
+      archa init /srv/archa-node2 --catalog postgresql://archa@db.kraj.local/archa --node node2
     """
-    repo = Repository.init(path)
-    info = {"repository": str(repo.root), "id": repo.config.repository_id,
+    repo = Repository.init(path, catalog or "", node or "")
+    info = {"repository": str(repo.root), "id": repo.config.repository_id, "joined": repo.joined,
             "locations": [loc.__dict__ for loc in repo.config.locations]}
     if as_json:
         emit_json(info)
         return
-    click.echo(f"Created repository {repo.root}")
+    click.echo(f"{'Joined repository as a new node at' if repo.joined else 'Created repository'} {repo.root}")
     click.echo(f"  id: {repo.config.repository_id}")
+    if repo.config.catalog:
+        from archa.repository.catalog.postgres import redact
+
+        click.echo(f"  catalog: {redact(repo.config.catalog)} (node {repo.config.node})")
     for loc in repo.config.locations:
         click.echo(f"  location {loc.name}: {loc.kind} on tier {loc.tier} at {repo.location_path(loc)}")

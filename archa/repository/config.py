@@ -50,6 +50,10 @@ class RepoConfig:
     # a file outside the catalog and storage (mode 0600) whose bytes sign every seal of the
     # event log (HMAC-SHA256): a location's log rewritten without it is caught (logscan.py)
     seal_key: str = ""
+    # a catalog on a PostgreSQL server (postgresql://...) that several nodes share; empty: the
+    # embedded SQLite file catalog.sqlite. A node's name tells its work in the log and status.
+    catalog: str = ""
+    node: str = ""
 
     def location(self, name: str) -> Location:
         for loc in self.locations:
@@ -57,6 +61,31 @@ class RepoConfig:
                 return loc
         raise RepositoryError(f"no storage location named {name!r} in {CONFIG_NAME}",
                               hint="list them with `archa storage list`")
+
+    def shared_json(self) -> str:
+        """What the nodes of a repository share (kept in the catalog, key `config`), as JSON:
+        identity, locations without their secrets (each node gives its own credentials), and
+        the policy overrides."""
+        return json.dumps({"repository": {"id": self.repository_id, "created": self.created},
+                           "locations": [{k: v for k, v in loc.__dict__.items()
+                                          if v and k not in ("access_key", "secret_key", "session_token")}
+                                         for loc in self.locations],
+                           "policy": self.policy}, sort_keys=True, ensure_ascii=False)
+
+    def with_shared(self, shared: str) -> RepoConfig:
+        """This node's configuration with the shared part the catalog holds (`shared_json`):
+        identity, locations and policy from there; the node's own settings (seal key,
+        catalog, node name) and a location's credentials kept from here."""
+        import dataclasses
+
+        other = _parse(json.loads(shared), "the catalog's shared settings")
+        mine = {loc.name: loc for loc in self.locations}
+        locations = tuple(dataclasses.replace(loc, **{k: getattr(mine[loc.name], k) for k in
+                                                     ("access_key", "secret_key", "session_token", "profile")
+                                                     if loc.name in mine and getattr(mine[loc.name], k)})
+                          for loc in other.locations)
+        return dataclasses.replace(other, locations=locations, seal_key=self.seal_key, catalog=self.catalog,
+                                   node=self.node)
 
 
 def _q(s: str) -> str:
@@ -71,6 +100,8 @@ def render_config(cfg: RepoConfig) -> str:
         f"id = {_q(cfg.repository_id)}",
         f"created = {_q(cfg.created)}",
         *([f"seal_key = {_q(cfg.seal_key)}"] if cfg.seal_key else []),
+        *([f"catalog = {_q(cfg.catalog)}"] if cfg.catalog else []),
+        *([f"node = {_q(cfg.node)}"] if cfg.node else []),
         "",
     ]
     for loc in cfg.locations:
@@ -104,6 +135,10 @@ def load_config(root: Path) -> RepoConfig:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise RepositoryError(f"{path}: not valid TOML: {e}", path=str(path),
                               hint="fix the syntax error in the file") from None
+    return _parse(raw, str(path))
+
+
+def _parse(raw: dict[str, Any], where: str) -> RepoConfig:
     try:
         locs = []
         for item in raw.get("locations", []):
@@ -113,9 +148,11 @@ def load_config(root: Path) -> RepoConfig:
                 raise ValueError(f"location {loc.name!r}: kind must be one of {LOCATION_KINDS}, "
                                  f"tier one of {TIERS}")
             locs.append(loc)
-        return RepoConfig(repository_id=raw["repository"]["id"], created=raw["repository"]["created"],
+        repo = raw["repository"]
+        return RepoConfig(repository_id=repo["id"], created=repo["created"],
                           locations=tuple(locs), policy=raw.get("policy", {}),
-                          seal_key=str(raw["repository"].get("seal_key", "")))
+                          seal_key=str(repo.get("seal_key", "")), catalog=str(repo.get("catalog", "")),
+                          node=str(repo.get("node", "")))
     except (KeyError, TypeError, ValueError) as e:
-        raise RepositoryError(f"{path}: malformed configuration: {e}", path=str(path),
+        raise RepositoryError(f"{where}: malformed configuration: {e}", path=where,
                               hint="compare it with the file `archa init` writes") from None

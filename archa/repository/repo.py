@@ -32,7 +32,7 @@ from archa.repository.config import CONFIG_NAME, Location, RepoConfig, load_conf
 from archa.repository.copies import init_packed_store
 from archa.repository.durable import fsync_dir, open_durable, write_durable
 from archa.repository.events import Event, now_iso
-from archa.repository.lock import acquire, exclusive_lock, try_lock
+from archa.repository.lock import BUSY, acquire, exclusive_lock, try_lock
 from archa.repository.ocfl import INVENTORY, StorageRoot
 from archa.repository.store import Store
 
@@ -75,13 +75,19 @@ class Repository:
     # --- life cycle ---------------------------------------------------------------------
 
     @classmethod
-    def init(cls, path: Path) -> Repository:
+    def init(cls, path: Path, catalog: str = "", node: str = "") -> Repository:
         """Create a new repository at `path` (which must not exist, or be an empty directory).
 
         Built under a temporary name beside `path` and renamed into place, so a crash
-        leaves no half-made repository.
+        leaves no half-made repository. With `catalog` (a postgresql:// URL) the catalog is
+        that database: an empty one becomes a new repository's (its locations at absolute
+        paths under `path`, so that other nodes reach them at the same paths); one that
+        holds a repository already makes `path` a new **node** of it (its own archa.toml,
+        work area and staging; identity, locations and policy come from the catalog).
         """
         path = path.absolute()
+        if catalog:
+            return cls._init_on_server(path, catalog, node)
         if (path / CONFIG_NAME).exists():
             raise RepositoryError(f"{path}: a repository exists here already; archa init never "
                                   "touches an existing repository", path=str(path),
@@ -114,14 +120,73 @@ class Repository:
         return cls(path, cfg)
 
     @classmethod
+    def _init_on_server(cls, path: Path, url: str, node: str) -> Repository:
+        from archa.repository.catalog.postgres import PgCatalog, is_url
+
+        if not is_url(url):
+            raise RepositoryError(f"--catalog {url!r} is not a PostgreSQL URL",
+                                  hint="give postgresql://USER@HOST/DATABASE (or ?host=/socket/dir)")
+        if (path / CONFIG_NAME).exists() or (path.exists() and (not path.is_dir() or any(path.iterdir()))):
+            raise RepositoryError(f"{path}: exists and is not an empty directory", path=str(path),
+                                  hint="choose a new PATH or an empty directory")
+        node = node or os.uname().nodename
+        probe = PgCatalog._connect(url)
+        try:
+            joining = probe.execute("SELECT to_regclass('archa_schema')").fetchone() not in (None, (None,))
+        finally:
+            probe.close()
+        path.mkdir(parents=True, exist_ok=True)
+        try:
+            if joining:
+                cat = PgCatalog.open(url)
+                shared = cat.setting("config")
+                cat.close()
+                if shared is None:
+                    raise RepositoryError("the catalog database holds no repository settings",
+                                          hint="report this as a bug")
+                cfg = RepoConfig(repository_id="", created="", locations=(), catalog=url, node=node).with_shared(shared)
+            else:
+                cfg = RepoConfig(repository_id=f"urn:uuid:{uuid.uuid4()}", created=now_iso(),
+                                 locations=(Location("hot", "ocfl", str(path / "storage" / "hot"), "hot"),
+                                            Location("cold", "packed", str(path / "storage" / "cold"), "cold")),
+                                 catalog=url, node=node)
+                StorageRoot.create(path / "storage" / "hot")
+                (path / "storage" / "cold").mkdir()
+                init_packed_store(Store.for_location(cfg.locations[1], path))
+                cat = PgCatalog.create(url)
+                cat.set_setting("config", cfg.shared_json())
+                cat.close()
+            (path / "staging").mkdir()
+            write_durable(path / CONFIG_NAME, render_config(cfg).encode("utf-8"))
+            fsync_dir(path)
+        except BaseException:
+            if not (path / CONFIG_NAME).exists():
+                shutil.rmtree(path / "staging", ignore_errors=True)
+            raise
+        repo = cls(path, cfg)
+        repo.joined = joining
+        return repo
+
+    @classmethod
     def open(cls, path: Path) -> Repository:
         path = path.absolute()
         if not path.is_dir():
             raise RepositoryError(f"{path}: no repository here", path=str(path),
                                   hint="create one with `archa init PATH`, or pass --repo / set ARCHA_REPO")
         repo = cls(path, load_config(path))
+        if repo.config.catalog:  # a node of a repository several share: what they share is in the catalog
+            shared = repo.catalog.setting("config")
+            if shared is not None:
+                repo.config = repo.config.with_shared(shared)
+                repo.policy = load_policy(repo.config.policy)
         repo.hot.check()
         return repo
+
+    def save_shared_config(self) -> None:
+        """After a change to what the nodes share (a location added): into the catalog, where
+        every node reads it (on SQLite archa.toml alone holds it)."""
+        if self.config.catalog:
+            self.catalog.set_setting("config", self.config.shared_json())
 
     def close(self) -> None:
         for fd in self._work_owners.values():
@@ -142,8 +207,34 @@ class Repository:
     @property
     def catalog(self) -> Catalog:
         if self._catalog is None:
-            self._catalog = Catalog.open(self.root / CATALOG_NAME)
+            if self.config.catalog:
+                from archa.repository.catalog.postgres import PgCatalog
+
+                self._catalog = PgCatalog.open(self.config.catalog)
+            else:
+                self._catalog = Catalog.open(self.root / CATALOG_NAME)
         return self._catalog
+
+    @contextmanager
+    def _shared_lock(self, name: str, shared: bool, timeout: float | None, busy: str = "") -> Iterator[bool]:
+        """The lock `name` across every node of a repository whose catalog is on a server (an
+        advisory lock of the catalog's session; released with the connection when a node
+        dies); on SQLite (one machine) the file locks are all there is and this holds
+        nothing. Yields False when it was not free within `timeout` (None: at once)."""
+        if not self.config.catalog:
+            yield True
+            return
+        cat: Any = self.catalog
+        if not cat.advisory_lock(name, timeout, shared):
+            if timeout is not None:
+                raise RepositoryError(f"{busy or BUSY} (another node holds {name})",
+                                      hint="wait for the other command to finish and retry")
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            cat.advisory_unlock(name, shared)
 
     @property
     def staging(self) -> Path:
@@ -185,6 +276,7 @@ class Repository:
     def hot_location(self) -> str:
         return next(loc.name for loc in self.config.locations if loc.kind == "ocfl" and loc.tier == "hot")
 
+    joined = False  # made by `init` as a new node of a repository whose catalog is on a server
     _writing_depth = 0  # writing() is re-entrant within one Repository: library writers take it themselves
     _writing_shared = False
 
@@ -205,7 +297,7 @@ class Repository:
             finally:
                 self._writing_depth -= 1
             return
-        with exclusive_lock(self.root / "lock", shared=shared):
+        with exclusive_lock(self.root / "lock", shared=shared), self._shared_lock("repository", shared, 30.0):
             self.check_locations()
             self.sweep_staging()
             self.sweep_leftovers()
@@ -221,7 +313,7 @@ class Repository:
         (eventlog.anchor), under its own lock: safe beside any other command."""
         from archa.repository.eventlog import anchor
 
-        with exclusive_lock(self.root / "anchor.lock", timeout=600):
+        with exclusive_lock(self.root / "anchor.lock", timeout=600), self._shared_lock("anchor", False, 600.0):
             anchor(self)
 
     # --- per-AIP locks --------------------------------------------------------------------
@@ -263,14 +355,27 @@ class Repository:
                 fd, depth = self._aip_locks[path]
                 self._aip_locks[path] = (fd, depth - 1)
             return
+        busy = f"{what or f'AIP {aip_id}'} is being written or audited by another archa command"
         try:
-            fd = acquire(path, timeout=timeout or 0.0,
-                         busy=f"{what or f'AIP {aip_id}'} is being written or audited by another archa command")
+            fd = acquire(path, timeout=timeout or 0.0, busy=busy)
         except RepositoryError:
             if timeout is None:
                 yield False
                 return
             raise
+        handed = False  # to _holding_aip_lock, which closes fd itself
+        try:  # and across nodes, when the catalog is on a server
+            with self._shared_lock(f"aip:{path.name}", False, timeout, busy) as other_node_free:
+                if not other_node_free:
+                    yield False
+                    return
+                handed = True
+                yield from self._holding_aip_lock(path, fd, aip_id, what)
+        finally:
+            if not handed:
+                os.close(fd)
+
+    def _holding_aip_lock(self, path: Path, fd: int, aip_id: str, what: str) -> Iterator[bool]:
         self._aip_locks[path] = (fd, 1)
         left: list[str] = []
         try:

@@ -3,6 +3,7 @@ rebuilding the catalog into place."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 import uuid
@@ -53,7 +54,9 @@ def add_location(repo: Repository, loc: Location) -> Location:
         f.write("\n" + table)
         f.flush()
         os.fsync(f.fileno())
-    repo.config = load_config(repo.root)
+    repo.config = load_config(repo.root) if not repo.config.catalog else \
+        dataclasses.replace(repo.config, locations=(*repo.config.locations, loc))
+    repo.save_shared_config()  # every node of a repository on a server reads its locations from the catalog
     return loc
 
 

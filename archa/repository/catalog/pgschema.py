@@ -23,6 +23,7 @@ from archa.repository.catalog.schema import JOURNALED, SCHEMA_VERSION
 
 TABLES = """
 CREATE TABLE archa_schema (version integer NOT NULL);
+CREATE TABLE settings (key text PRIMARY KEY, value text NOT NULL);
 CREATE TABLE aips (id text PRIMARY KEY, created text, label text, external_id text, head text, transfer_id text,
     originator_id text, state text, payload_digest text);
 CREATE INDEX idx_aips_originator_id ON aips (originator_id);

@@ -238,8 +238,15 @@ def _m14(db: sqlite_utils.Database) -> None:
     db.execute("UPDATE retention SET rowid = rowid")
 
 
+def _m15(db: sqlite_utils.Database) -> None:
+    """Settings the nodes of a repository share (issue #23): the repository's configuration
+    (identity, locations, policy) under the key `config`, as archa.toml's TOML text. A
+    repository on SQLite has one node and keeps it in archa.toml; the table stays empty."""
+    db.execute("CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_m1, _m2, _m3, _m4, _m5, _m6, _m7, _m8, _m9, _m10,
-                                                              _m11, _m12, _m13, _m14]
+                                                              _m11, _m12, _m13, _m14, _m15]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -88,6 +88,16 @@ class Catalog:
             self.conn.executemany(sql, values)
         return n
 
+    def setting(self, key: str) -> str | None:
+        """A shared setting (see schema._m15), or None."""
+        row = self.conn.execute("SELECT value FROM settings WHERE key = ?", [key]).fetchone()
+        return str(row[0]) if row else None
+
+    def set_setting(self, key: str, value: str) -> None:
+        """Set a shared setting (its own transaction)."""
+        with self.transaction():
+            self.insert("settings", {"key": key, "value": value}, upsert=("key",))
+
     @classmethod
     def create(cls, path: Path) -> Catalog:
         if path.exists():
