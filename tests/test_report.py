@@ -67,6 +67,10 @@ def test_status_says_when_a_person_is_needed(holdings: Repository) -> None:
     (holdings.root.parent / "warm-gone").rename(holdings.root.parent / "warm")
     code, out = _run("status", "--repo", root)
     assert code == 1 and "NEEDS A PERSON" in out and "1 missing copies: archa storage sync" in out, out
+    (holdings.root.parent / "warm").rename(holdings.root.parent / "warm-gone")  # not mounted on this node
+    code, out = _run("status", "--repo", root)
+    assert code == 1 and "location warm cannot be reached from here" in out, out
+    (holdings.root.parent / "warm-gone").rename(holdings.root.parent / "warm")
 
 
 def test_the_report_renders_in_a_browser_with_every_chart_drawn(holdings: Repository, tmp_path: Path) -> None:

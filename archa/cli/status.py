@@ -31,7 +31,7 @@ def status_command(ctx: click.Context, repo_path: str | None, as_json: bool) -> 
     if as_json:
         emit_json(o.as_dict())
     else:
-        click.echo(f"repository {root}")
+        click.echo(f"repository {root}" + (f" (node {o.node}, catalog shared)" if o.node else ""))
         click.echo(f"  AIPs: {o.aips} ({o.files} files, {human_bytes(o.bytes)})"
                    + (f"; {o.removed} removed by disposal" if o.removed else ""))
         for s in o.locations:

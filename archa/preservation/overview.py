@@ -36,6 +36,8 @@ class Overview:
     last_failures: list[dict[str, Any]] = field(default_factory=list)
     shared_domains: dict[str, list[str]] = field(default_factory=dict)  # one disk/endpoint, several locations
     pending: list[str] = field(default_factory=list)  # "AIP vN" in storage, not yet in the catalog
+    unreachable: dict[str, str] = field(default_factory=dict)  # location -> why this node cannot reach it
+    node: str = ""  # this node's name, when the catalog is shared by several
     needs_person: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -73,12 +75,31 @@ def overview(repo: Repository, year: int | None = None) -> Overview:
     from archa.repository.placement import shared_domains
 
     o.shared_domains = shared_domains(repo)
+    o.node = repo.config.node
+    o.unreachable = unreachable(repo)
     o.needs_person = _attention(o)
     return o
 
 
+def unreachable(repo: Repository) -> dict[str, str]:
+    """Each location this node cannot reach, and why (a location must be reachable at the same
+    path or URL from every node of a repository)."""
+    from archa.errors import StorageError
+
+    out = {}
+    for loc in repo.config.locations:
+        try:
+            repo.store(loc).check_reachable()
+        except StorageError as e:
+            out[loc.name] = e.message
+    return out
+
+
 def _attention(o: Overview) -> list[str]:
     out = []
+    for name, why in sorted(o.unreachable.items()):
+        out.append(f"location {name} cannot be reached from {'node ' + o.node if o.node else 'here'}: {why} "
+                   "(mount it at the same path as on the other nodes, or fix its endpoint)")
     if o.copies["damaged"]:
         out.append(f"{o.copies['damaged']} damaged copies: archa repair")
     if o.copies["missing"]:
