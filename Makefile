@@ -29,6 +29,7 @@ demo: $(STAMP)
 check: $(STAMP)
 	$(BIN)/ruff check archa tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports  # the layering and "SQL only in the catalog": the contracts in setup.cfg
 
 # the report test renders pages in Debian's headless chromium: installed here when missing
 browser:
@@ -44,6 +45,7 @@ postgres:
 
 test: $(STAMP) check browser postgres
 	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --catalog postgresql  # the same suite on a catalog on a PostgreSQL server
 
 bench: $(STAMP)
 	$(BIN)/python bench/ingest.py

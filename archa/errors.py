@@ -184,6 +184,13 @@ class StorageError(ArchaError):
         self.path = path
 
 
+class CatalogUnavailable(RepositoryError):
+    """The catalog's database server could not be reached, or the connection to it was lost
+    during a command (what the command had not committed is rolled back by the server)."""
+
+    exit_code = EXIT_PROBLEMS
+
+
 class CatalogDamaged(RepositoryError):
     """SQLite cannot read the catalog (a damaged page, not a database at all), or its
     integrity check finds it damaged (`problems`: what the check says)."""

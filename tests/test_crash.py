@@ -84,8 +84,8 @@ def test_crash_after_the_rename_is_rolled_forward(repo: Repository, bags: Path) 
 EIGHT = textwrap.dedent("""
     import os, sys
     from pathlib import Path
-    from archa.ingest import copier, ingest as ingest_mod
-    from archa.repository import catalog, ocfl, store as store_mod, repo as repo_mod
+    from archa.ingest import ingest as ingest_mod
+    from archa.repository import catalog, copying as copier, ocfl, store as store_mod, repo as repo_mod
     point = sys.argv[3]
     die = lambda: os._exit(137)
     if point == "copying":

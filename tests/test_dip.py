@@ -27,6 +27,7 @@ from archa.repository.placement import sync
 from archa.repository.repo import Repository
 from archa.repository.storage import add_location
 from tests.bagmaker import tree_snapshot, write_bag
+from tests.catalogs import write_config
 from tests.conftest import schema
 from tests.corpus import odf
 from tests.s3server import BUCKET, S3Server
@@ -123,7 +124,9 @@ def test_bag_format_is_a_valid_bag(repo: Repository, aip: str, tmp_path: Path) -
     assert "Payload-Oxum" in bag.info and bag.info["External-Description"].startswith(f"DIP of {aip} v1")
 
 
-def test_access_copies_for_a_book(repo_with_policy, bags: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_access_copies_for_a_book(repo_with_policy, bags: Path, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("archa.access.derivatives.soffice", lambda: None)  # a machine without LibreOffice
     repo = repo_with_policy(tmp_path / "archive", "\n[policy.access]\nimage_max_pixels = 500\n")
     aip = ingest(repo, write_bag(bags / "book", BOOK, info={"Title": "A digitised book"})).aip_id
     out = tmp_path / "book.zip"
@@ -298,8 +301,10 @@ def test_location_first_reads_the_packed_copy(repo: Repository, aip: str, tmp_pa
     assert r.exit_code == 2 and "no storage location named 'attic'" in r.output
 
 
-def test_erms_record_zip_names_components_by_their_titles(repo: Repository, tmp_path: Path) -> None:
+def test_erms_record_zip_names_components_by_their_titles(repo: Repository, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     """An NSESSS record: the index lists each component under its title from mets.xml."""
+    monkeypatch.setattr("archa.access.derivatives.soffice", lambda: None)  # a machine without LibreOffice
     from tests.nsesss_maker import Package, component_title, write_package, zip_package
 
     pkg = Package()
@@ -331,7 +336,7 @@ def test_unreachable_location_is_skipped_not_marked_damaged(repo: Repository, ai
     with repo.writing():
         sync(repo)
     config = (repo.root / "archa.toml").read_text()
-    (repo.root / "archa.toml").write_text(config.replace(s3_env.endpoint, "http://127.0.0.1:9"))
+    write_config(repo.root, config.replace(s3_env.endpoint, "http://127.0.0.1:9"))
     down = Repository.open(repo.root)
     hot = down.store(down.config.location("hot"))
     key = f"{object_relpath(aip)}/v1/content/representations/original/data/letter.txt"
@@ -345,4 +350,4 @@ def test_unreachable_location_is_skipped_not_marked_damaged(repo: Repository, ai
     finally:
         (tmp_path / "away").rename(hot.path(key))
         down.close()
-        (repo.root / "archa.toml").write_text(config)
+        write_config(repo.root, config)

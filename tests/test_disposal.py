@@ -23,7 +23,7 @@ from archa.cli.main import cli
 from archa.repository.copies import tombstone_prefix
 from archa.repository.ocfl import object_relpath
 from archa.repository.repo import Repository
-from archa.transfer.nsesss.check import CheckOptions, check_package
+from archa.transfer.nsesss.check import CheckOptions, check_package, sip_errors
 from archa.transfer.nsesss.rules import Profile
 from tests import nsesss_maker as mk
 
@@ -238,7 +238,7 @@ def test_a_crash_after_the_folder_is_written_is_finished_by_the_same_command(
 
     monkeypatch.setattr(disposal, "_record_proposal", crash)
     with pytest.raises(KeyboardInterrupt), repo.writing():
-        disposal.propose(repo, int(DUE), tmp_path / "navrh")
+        disposal.propose(repo, int(DUE), tmp_path / "navrh", check=sip_errors)
     monkeypatch.undo()
     assert (tmp_path / "navrh" / "proposal.json").is_file() and not disposal.ledger.proposals(repo.catalog)
     again = _propose(repo, tmp_path)  # adopts what it finds

@@ -16,6 +16,7 @@ from archa.repository.eventlog import PREFIX, SEGMENT
 from archa.repository.events import GENESIS, row_hash
 from archa.repository.repo import Repository
 from tests.bagmaker import write_bag
+from tests.catalogs import lose_catalog
 
 
 def _verify(repo: Repository) -> tuple[int, str]:
@@ -54,7 +55,7 @@ def test_cut_or_rehashed_rows_are_found(repo: Repository, bags: Path) -> None:
     # edit row 3 and re-hash the whole chain from there: the catalog alone would verify clean
     conn.execute("UPDATE events SET detail = 'nothing to see' WHERE seq = 3")
     prev = conn.execute("SELECT hash FROM events WHERE seq = 2").fetchone()[0]
-    cols = [d[1] for d in conn.execute("PRAGMA table_info(events)")]
+    cols = [d[0] for d in conn.execute("SELECT * FROM events LIMIT 0").description]
     for values in conn.execute("SELECT * FROM events WHERE seq >= 3 ORDER BY seq").fetchall():
         row = dict(zip(cols, values, strict=True))
         row["prev_hash"] = prev
@@ -85,10 +86,7 @@ def test_a_rebuilt_catalog_has_the_log_row_for_row(repo: Repository, bags: Path,
         assert {"replication", "fixity check", "ingestion"} <= types  # not only what PREMIS holds
     finally:
         rebuilt.close()
-    (repo.root / "catalog.sqlite").unlink()
-    for side in ("-wal", "-shm"):
-        (repo.root / f"catalog.sqlite{side}").unlink(missing_ok=True)
-    repo.close()
+    lose_catalog(repo)
     r = CliRunner().invoke(cli, ["catalog", "rebuild", "--repo", str(repo.root)])
     assert r.exit_code == 0, r.output
     code, out = _verify(repo)
@@ -140,9 +138,7 @@ def test_catalog_only_tables_come_back_from_storage(repo: Repository, bags: Path
                "originators": "SELECT id, name, quota_bytes FROM originators ORDER BY id"}
     before = {k: repo.catalog.conn.execute(q).fetchall() for k, q in queries.items()}
     assert len(before["transfers"]) == 3 and len(before["holds"]) == 2
-    repo.close()
-    for side in ("", "-wal", "-shm"):
-        (repo.root / f"catalog.sqlite{side}").unlink(missing_ok=True)
+    lose_catalog(repo)
     run("catalog", "rebuild")
     after = {k: repo.catalog.conn.execute(q).fetchall() for k, q in queries.items()}
     assert after == before
@@ -150,9 +146,7 @@ def test_catalog_only_tables_come_back_from_storage(repo: Repository, bags: Path
     code, out = _verify(repo)
     assert code == 0, out
     run("hold", "remove", a, "--reason", "case 2 over")  # the journal goes on after a rebuild
-    repo.close()
-    for side in ("", "-wal", "-shm"):
-        (repo.root / f"catalog.sqlite{side}").unlink(missing_ok=True)
+    lose_catalog(repo)
     run("catalog", "rebuild")
     assert not repo.catalog.lifecycle.held(a)
 
@@ -196,9 +190,7 @@ def test_storage_alone_is_enough(repo: Repository, bags: Path, tmp_path: Path) -
     before = {q: repo.catalog.conn.execute(q).fetchall() for q in (
         "SELECT id, status FROM transfers ORDER BY id", ("SELECT aip_id, version, location, state, last_audit "
         "FROM copies ORDER BY 1, 2, 3"), "SELECT seq, hash FROM events ORDER BY seq")}
-    repo.close()
-    for side in ("", "-wal", "-shm"):
-        (repo.root / f"catalog.sqlite{side}").unlink(missing_ok=True)
+    lose_catalog(repo)
     run("catalog", "rebuild")
     after = {q: repo.catalog.conn.execute(q).fetchall() for q in before}
     assert after == before
@@ -266,8 +258,9 @@ def test_the_journal_of_catalog_only_tables_is_verified_too(repo: Repository, ba
     r = CliRunner().invoke(cli, ["hold", "add", aip, "--reason", "court", "--repo", str(repo.root)])
     assert r.exit_code == 0
     conn = repo.catalog.conn
-    seq = conn.execute("SELECT MAX(seq) FROM changes WHERE tbl = 'holds'").fetchone()[0]
-    conn.execute("UPDATE changes SET row = json_set(row, '$.reason', 'nothing') WHERE seq = ?", [seq])
+    seq, row = conn.execute("SELECT seq, row FROM changes WHERE tbl = 'holds' ORDER BY seq DESC LIMIT 1").fetchone()
+    conn.execute("UPDATE changes SET row = ? WHERE seq = ?", [json.dumps({**json.loads(row), "reason": "nothing"}),
+                                                              seq])
     code, out = _verify(repo)
     assert code == 1 and f"change {seq} (holds) differs from the journal" in out, out
     conn.execute("DELETE FROM changes WHERE seq >= ?", [seq])

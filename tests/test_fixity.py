@@ -23,6 +23,7 @@ from archa.repository.repo import Repository
 from archa.repository.storage import add_location
 from archa.repository.store import Store
 from tests.bagmaker import write_bag
+from tests.catalogs import write_config
 from tests.conftest import schema, validate_storage_root
 from tests.s3server import BUCKET, S3Server
 
@@ -190,14 +191,14 @@ def test_audit_that_cannot_run_exits_2(repo: Repository, aip: str, s3_env: S3Ser
     add_location(repo, Location("warm", "ocfl", f"s3://{BUCKET}/x-{uuid.uuid4().hex[:8]}", "warm",
                                 endpoint=s3_env.endpoint))
     cfg = (repo.root / "archa.toml").read_text()
-    (repo.root / "archa.toml").write_text(cfg.replace(s3_env.endpoint, "http://127.0.0.1:9"))
+    write_config(repo.root, cfg.replace(s3_env.endpoint, "http://127.0.0.1:9"))
     with Repository.open(repo.root) as r2, r2.writing():
         r2.catalog.record_copy({"aip_id": aip, "version": "v1", "location": "warm", "state": "ok",
                                 "written": "2026-01-01T00:00:00Z", "last_audit": None, "bytes": 1,
                                 "archive_sha256": ""}, True, [])
     r = CliRunner().invoke(cli, ["fixity", "audit", "--repo", str(repo.root), "--location", "warm"])
     assert r.exit_code == 2 and "error: the audit could not run: location 'warm'" in r.output
-    (repo.root / "archa.toml").write_text(cfg)
+    write_config(repo.root, cfg)
 
 
 def test_rolling_audit_with_a_byte_budget_covers_every_copy_in_turn(repo: Repository, bags: Path) -> None:
@@ -234,7 +235,7 @@ def test_events_cli_filters_premis_and_verify(repo: Repository, aip: str) -> Non
     assert len(everything) == len(rows) + 2
     r = runner.invoke(cli, ["events", "verify", "--repo", str(repo.root)])
     assert r.exit_code == 0 and r.output.startswith(f"{len(everything)} events, chain intact, matching the log in")
-    repo.catalog.db.execute("UPDATE events SET detail = 'nothing happened' WHERE seq = 2")
+    repo.catalog.conn.execute("UPDATE events SET detail = 'nothing happened' WHERE seq = 2")
     r = runner.invoke(cli, ["events", "verify", "--repo", str(repo.root)])
     assert r.exit_code == 1 and "BROKEN at event 2" in r.output and "edited" in r.output
 
@@ -265,10 +266,10 @@ def test_audit_in_chunks_with_the_helper_process_finds_damage_anywhere(repo: Rep
     of each chunk of small files): damage in the first, a middle and the last chunk, a file
     gone and one added are all found in the OCFL copy; the packed copy, read by a merge along
     the sorted expected digests, stays sound."""
-    from archa.preservation import fixity
+    from archa.repository import copyaudit
 
-    monkeypatch.setattr(fixity, "SMALL_CHUNK", 100)
-    monkeypatch.setattr(fixity, "MANY_SMALL", 50)
+    monkeypatch.setattr(copyaudit, "SMALL_CHUNK", 100)
+    monkeypatch.setattr(copyaudit, "MANY_SMALL", 50)
     names = {f"d{i // 100}/f{i:04d}.txt": f"soubor {i}\n".encode() * 20 for i in range(450)}
     aip = ingest(repo, write_bag(bags / "many", names)).aip_id
     summary = audit(repo, AuditOptions(due=False, jobs=2))

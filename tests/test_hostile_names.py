@@ -93,6 +93,7 @@ def test_bags_with_control_characters_in_names_or_bag_info_are_rejected(repo: Re
     assert code == 2 and "BAG023" in out and "\x0b" not in out and "Traceback" not in out
 
 
+@pytest.mark.sqlite_only  # overwrites bytes of the catalog file (on a server, the server's own pages)
 @pytest.mark.parametrize("damage", ["garbage page", "not a database"])
 def test_a_damaged_catalog_gets_one_clear_message_and_rebuild_works(repo: Repository, bags: Path,
                                                                     damage: str) -> None:
@@ -239,7 +240,7 @@ def test_a_full_disk_is_the_repositorys_fault_not_the_sips(repo: Repository, bag
     import errno
 
     from archa.errors import StorageError
-    from archa.ingest import copier
+    from archa.repository import copying as copier
 
     bag = write_bag(bags / "big", {f"f{i}.bin": os.urandom(300_000) for i in range(6)})
     real = copier._write

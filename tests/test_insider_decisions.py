@@ -1,6 +1,7 @@
 """A disposal decision binds content (issue #22, trust against an insider), and `aip update`
 does what it says. Each test is scripted as an insider (or an operator after a crash) acts:
-the command line, sqlite3 and edits of files in storage - no internal API sets anything up.
+the command line, sqlite3 (psql on a catalog on a server) and edits of files in storage - no
+internal API sets anything up.
 
 - a record the archive decided on gets no new version (`aip update`, a resubmitted package)
   unless it is withdrawn from the proposal first, which the event log records;
@@ -18,7 +19,6 @@ import hashlib
 import json
 import os
 import shutil
-import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -31,6 +31,7 @@ from archa.repository.ocfl import dump_json, object_relpath
 from archa.repository.repo import Repository
 from tests import nsesss_maker as mk
 from tests.bagmaker import tree_snapshot, write_bag
+from tests.catalogs import insider_sql
 from tests.test_disposal import ORG, _keys, _propose, _run, _take_in, shredded
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,9 +56,8 @@ def _decided(repo: Repository, tmp_path: Path) -> str:
 
 
 def _sql(repo: Repository, statement: str, *params: object) -> list[tuple[object, ...]]:
-    """What an insider with a sqlite3 shell does to the catalog."""
-    with sqlite3.connect(repo.root / "catalog.sqlite") as db:
-        return db.execute(statement, params).fetchall()
+    """What an insider with a sqlite3 shell (psql, on a catalog on a server) does to the catalog."""
+    return insider_sql(repo, statement, *params)
 
 
 def _items(repo: Repository, pid: str) -> dict[str, dict[str, object]]:

@@ -21,11 +21,13 @@ import shutil
 import sqlite3
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from archa.cli.main import cli
 from archa.repository.repo import Repository
 from tests.bagmaker import write_bag
+from tests.catalogs import catalog_exists, catalog_state, lose_catalog, rebuild_replace
 from tests.test_disposal import DUE, _propose, records  # noqa: F401  (a fixture)
 
 HASHED = ("id", "type", "time", "outcome", "detail", "agent", "aip_id", "version", "location", "transfer_id",
@@ -95,6 +97,7 @@ def forge(repo: Repository, location: str, drop: str) -> None:
 
 # --- holds -----------------------------------------------------------------------------------
 
+@pytest.mark.sqlite_only  # the catalog file edited with sqlite3; test_insider_pg.py does it with psql
 def test_a_hold_deleted_in_the_catalog_alone_still_holds(repo: Repository, tmp_path: Path,
                                                            records: dict[str, str]) -> None:  # noqa: F811
     pid = str(_propose(repo, tmp_path)["proposal"])
@@ -126,6 +129,7 @@ def _object(aip: str) -> str:
     return object_relpath(aip)
 
 
+@pytest.mark.sqlite_only  # the catalog file edited with sqlite3; test_insider_pg.py does it with psql
 def test_a_retention_shortened_in_the_catalog_does_not_make_a_record_due(
         repo: Repository, tmp_path: Path, records: dict[str, str]) -> None:  # noqa: F811
     from tests.test_disposal import _take_in
@@ -172,10 +176,10 @@ def test_a_planted_tombstone_does_not_remove_a_live_record(repo: Repository, tmp
     planted.write_text(json.dumps(tomb))
     code, out = run(repo, "catalog", "rebuild", "--check")
     assert code == 1 and "CONFLICT" in out and live in out and "no deletion of it" in out, out
-    before = (repo.root / "catalog.sqlite").read_bytes()
-    code, out = run(repo, "catalog", "rebuild", "--replace")
+    before = catalog_state(repo)
+    code, out = run(repo, "catalog", "rebuild", *rebuild_replace(repo))
     assert code == 1 and "nothing was put in place" in out, out
-    assert (repo.root / "catalog.sqlite").read_bytes() == before
+    assert catalog_state(repo) == before
     assert repo.catalog.aip(live)["state"] == "active"
     code, out = run(repo, "catalog", "rebuild", "--check", "--trust", "hot")
     assert code == 0 and "the same as the live catalog" in out, out
@@ -193,12 +197,10 @@ def test_a_rewritten_and_padded_location_log_does_not_win(repo: Repository, tmp_
     code, out = run(repo, "catalog", "rebuild", "--check")
     assert code == 1 and "CONFLICT event" in out and "differently" in out, out
     # the catalog lost: the rebuild stops rather than take the longest log
-    repo.close()
-    for side in ("", "-wal", "-shm"):
-        (repo.root / f"catalog.sqlite{side}").unlink(missing_ok=True)
+    lose_catalog(repo)
     code, out = run(repo, "catalog", "rebuild")
     assert code == 1 and "CONFLICT" not in out and "do not agree" in out, out
-    assert not (repo.root / "catalog.sqlite").exists()
+    assert not catalog_exists(repo)
     code, out = run(repo, "catalog", "rebuild", "--trust", "hot")
     assert code == 0, out
     code, out = run(repo, "hold", "list", "--json")
@@ -252,6 +254,7 @@ def test_a_deleted_or_truncated_location_log_fails_verify(repo: Repository, tmp_
     assert code == 1 and "cold holds the log up to event 0" in out, out
 
 
+@pytest.mark.sqlite_only  # the catalog file edited with sqlite3; test_insider_pg.py does it with psql
 def test_events_cut_from_the_catalog_and_every_location_fail_verify(repo: Repository, tmp_path: Path) -> None:
     ingest_bag(repo, tmp_path, "a")
     b = ingest_bag(repo, tmp_path, "b")

@@ -17,6 +17,7 @@ from archa.ingest.ingest import ingest
 from archa.repository.pages import alto_text
 from archa.repository.repo import Repository
 from archa.transfer.ndk.importer import STRUCTURE
+from tests.catalogs import lose_catalog
 from tests.ndk_maker import PspSpec, alto, make_psp, page_type
 
 METS = "{http://www.loc.gov/METS/}"
@@ -96,8 +97,7 @@ def test_rebuild_restores_pages_and_index(repo: Repository, tmp_path: Path) -> N
     r = CliRunner().invoke(cli, ["catalog", "rebuild", "--check", "--repo", str(repo.root)])
     assert r.exit_code == 0, r.output
     before = repo.catalog.pages(aip, "v1")
-    repo.close()
-    (repo.root / "catalog.sqlite").unlink()
+    lose_catalog(repo)
     hot = repo.hot.object_path(aip)
     hot.rename(tmp_path / "hot-copy")  # the packed cold copy is all that is left
     r = CliRunner().invoke(cli, ["catalog", "rebuild", "--repo", str(repo.root)])

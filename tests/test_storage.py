@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import filecmp
 import json
-import os
 import resource
 import signal
 import uuid
@@ -17,8 +16,7 @@ from click.testing import CliRunner
 from archa.cli.main import cli
 from archa.errors import RepositoryError, StorageError
 from archa.ingest.ingest import ingest
-from archa.preservation.fixity import CopyAudit, ExpectedTable, Throttle, audit_ocfl, audit_packed
-from archa.repository.catalog import Catalog
+from archa.repository.catalog.expected import ExpectedTable
 from archa.repository.config import Location
 from archa.repository.copies import (
     packed_keys,
@@ -26,6 +24,7 @@ from archa.repository.copies import (
     write_ocfl_copy,
     write_packed_copy,
 )
+from archa.repository.copyaudit import CopyAudit, Throttle, audit_ocfl, audit_packed
 from archa.repository.ocfl import expected_files, object_relpath
 from archa.repository.placement import sync
 from archa.repository.rebuild import compare_catalogs
@@ -33,6 +32,7 @@ from archa.repository.repo import Repository
 from archa.repository.storage import add_location, rebuild, status
 from archa.repository.store import KeyExists, Store
 from tests.bagmaker import write_bag
+from tests.catalogs import catalog_url, empty_database, open_catalog, set_aside_catalog, write_config
 from tests.conftest import validate_storage_root
 from tests.s3server import BUCKET, S3Server
 
@@ -256,8 +256,9 @@ def test_ingest_with_a_failing_location_stores_nothing_as_stored_and_sync_comple
     with open(repo.root / "archa.toml", "a") as f:  # the archive's policy wants the warm tier too
         f.write('[policy.placement]\ncopies = 3\ntiers = ["hot", "warm", "cold"]\n')
     config = (repo.root / "archa.toml").read_text()
+    write_config(repo.root, config)  # on a server: where every node reads the policy
     if case == "endpoint down":
-        (repo.root / "archa.toml").write_text(config.replace(s3_env.endpoint, "http://127.0.0.1:9"))
+        write_config(repo.root, config.replace(s3_env.endpoint, "http://127.0.0.1:9"))
     else:
         monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-the-secret")
     repo = Repository.open(repo.root)
@@ -268,7 +269,7 @@ def test_ingest_with_a_failing_location_stores_nothing_as_stored_and_sync_comple
     (aip,) = repo.catalog.aips()
     assert aip["stored"] == 0 and {c["location"] for c in repo.catalog.copies(aip["id"])} == {"hot", "cold"}
     # the operator fixes the cause; a rerun completes
-    (repo.root / "archa.toml").write_text(config)
+    write_config(repo.root, config)
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", s3_env.secret_key)
     repo = Repository.open(repo.root)
     with repo.writing():
@@ -302,7 +303,7 @@ def test_location_removed_from_config_while_holding_copies_is_refused(repo: Repo
     cfg = (repo.root / "archa.toml").read_text()
     start = cfg.index('[[locations]]\nname = "cold"')
     end = cfg.index("# Overrides")
-    (repo.root / "archa.toml").write_text(cfg[:start] + cfg[end:])
+    write_config(repo.root, cfg[:start] + cfg[end:])
     repo = Repository.open(repo.root)
     with (pytest.raises(RepositoryError, match="location 'cold' was removed from the configuration") as exc,
           repo.writing()):
@@ -310,7 +311,7 @@ def test_location_removed_from_config_while_holding_copies_is_refused(repo: Repo
     assert "put the [[locations]] table for 'cold' back" in exc.value.hint
     r = CliRunner().invoke(cli, ["storage", "sync", "--repo", str(repo.root)])
     assert r.exit_code == 2 and "records 1 AIP version copies there" in r.output
-    (repo.root / "archa.toml").write_text(cfg)
+    write_config(repo.root, cfg)
 
 
 def test_stored_files_are_read_only_and_s3_keys_never_overwritten(repo: Repository, aip: str,
@@ -330,37 +331,31 @@ def test_rebuild_after_the_catalog_is_deleted_reproduces_it(repo: Repository, ba
                                                             tmp_path: Path) -> None:
     add_location(repo, _s3_location(s3_env))
     ids = [ingest(repo, write_bag(bags / f"b{i}", {**FILES, f"n{i}.txt": b"%d" % i})).aip_id for i in range(2)]
-    repo.close()
-    original = tmp_path / "original.sqlite"
-    cat = Catalog.open(repo.root / "catalog.sqlite")
-    cat.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    cat.close()
-    os.rename(repo.root / "catalog.sqlite", original)
-    for suffix in ("-wal", "-shm"):
-        (repo.root / f"catalog.sqlite{suffix}").unlink(missing_ok=True)
+    original = set_aside_catalog(repo, tmp_path / "original.sqlite")  # and lost
     r = CliRunner().invoke(cli, ["catalog", "rebuild", "--repo", str(repo.root)])
     assert r.exit_code == 0, r.output
     assert r.output.startswith(f"Rebuilt 2 AIPs, {2 * (len(FILES) + 1 + 4 + 3)} files, 6 copies into")
-    old, new = Catalog.open(original), Catalog.open(repo.root / "catalog.sqlite")
+    old, new = open_catalog(original), Repository.open(repo.root).catalog
     assert compare_catalogs(old, new) == []
     cols = "logical_path, content_path, role, original_name, size, digest, puid, format_name, mime, engine"
     for aip_id in ids:
         q = f"SELECT {cols} FROM files WHERE aip_id = ? ORDER BY logical_path"
-        assert new.db.execute(q, [aip_id]).fetchall() == old.db.execute(q, [aip_id]).fetchall()
-        assert [r["label"] for r in new.db.query("SELECT label FROM aips WHERE id = ?", [aip_id])] == \
-               [r["label"] for r in old.db.query("SELECT label FROM aips WHERE id = ?", [aip_id])]
+        assert new.conn.execute(q, [aip_id]).fetchall() == old.conn.execute(q, [aip_id]).fetchall()
+        assert [r["label"] for r in new.rows("SELECT label FROM aips WHERE id = ?", [aip_id])] == \
+               [r["label"] for r in old.rows("SELECT label FROM aips WHERE id = ?", [aip_id])]
     old.close()
     new.close()
 
 
 def test_rebuild_reports_differences_without_replacing(repo: Repository, aip: str) -> None:
-    repo.catalog.db.execute("DELETE FROM copies WHERE location = 'cold'")
-    out = rebuild(repo)
+    repo.catalog.conn.execute("DELETE FROM copies WHERE location = 'cold'")
+    into = (lambda: empty_database(repo)) if catalog_url(repo) else (lambda: None)  # on a server: a new database
+    out = rebuild(repo, into=into())
     assert not out.replaced
     assert out.report.differences == [f"copy {aip} v1 cold: found in storage, missing from the current catalog"]
     assert len(repo.catalog.copies(aip)) == 1  # unchanged
-    out = rebuild(repo, replace=True)
-    assert out.replaced and Path(out.backup).exists()
+    out = rebuild(repo, replace=True, into=into())
+    assert out.replaced and (Path(out.backup).exists() if not catalog_url(repo) else out.backup)
     assert len(Repository.open(repo.root).catalog.copies(aip)) == 2
 
 

@@ -10,8 +10,8 @@ from click.testing import CliRunner
 
 from archa.cli.main import cli
 from archa.errors import SipRejected
-from archa.ingest.extract import Limits
 from archa.repository.repo import Repository
+from archa.repository.unpacking import Limits
 from archa.transfer.eark import transfer_eark
 from tests.bagmaker import tree_snapshot
 from tests.eark_maker import DATA, mets, write_eark

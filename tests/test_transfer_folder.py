@@ -175,7 +175,8 @@ def test_ingest_without_out_bags_straight_into_the_repository(tmp_path: Path) ->
     once (with the repository's sha512 too) and moved into the AIP, not copied again; the
     AIP is what the two-step way stores, audits clean, rebuilds the same; the share (with a
     Windows-1250 name) is untouched and no bag is left anywhere."""
-    from archa.ingest.ingest import IngestOptions, ingest_transfer
+    from archa.ingest.ingest import IngestOptions
+    from archa.transfer.direct import ingest_transfer
     from archa.transfer.kinds import run_transfer
 
     root = tmp_path / "archive"

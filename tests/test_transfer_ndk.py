@@ -15,8 +15,8 @@ from PIL import Image
 
 from archa.cli.main import cli
 from archa.errors import SipRejected
-from archa.ingest.extract import Limits
 from archa.repository.repo import Repository
+from archa.repository.unpacking import Limits
 from archa.transfer.kinds import detect_kind
 from archa.transfer.ndk.importer import STRUCTURE, transfer_ndk
 from archa.transfer.ndk.rules import RULES

@@ -19,8 +19,8 @@ from lxml import etree
 
 from archa.cli.main import cli
 from archa.errors import SipRejected
-from archa.ingest.extract import Limits
 from archa.repository.repo import Repository
+from archa.repository.unpacking import Limits
 from archa.transfer.nsesss.check import CheckOptions, check_package
 from archa.transfer.nsesss.importer import transfer_nsesss
 from archa.transfer.nsesss.rules import Profile

@@ -37,7 +37,8 @@ from archa.access.dipmets import DipFile, DipInfo, write_dip_mets, write_index
 from archa.access.fetch import FetchReport, Wanted, Writer, describe, fetch, fetch_small
 from archa.access.sinks import DirSink, EntryWriter, ZipSink
 from archa.errors import NotFoundError, StorageError, UsageError
-from archa.preservation.fixity import CopyAudit, record_audit
+from archa.preservation.fixity import record_audit
+from archa.repository.copyaudit import CopyAudit
 from archa.repository.durable import check_target, partial_sibling
 from archa.repository.events import ARCHA_AGENT, Event, now_iso
 from archa.repository.repo import Repository, remove_tree
@@ -307,8 +308,8 @@ def component_titles(folder: str, mets: bytes) -> dict[str, str]:
     """{`folder`/href: component title} from an NSESSS mets.xml (empty for anything else)."""
     from lxml import etree
 
+    from archa.metadata.nsesss import GENERATIONS
     from archa.metadata.xmlsafe import UnsafeXml, parse_untrusted
-    from archa.transfer.nsesss import GENERATIONS
 
     try:
         root = parse_untrusted(mets)

@@ -39,7 +39,7 @@ from archa.access.fetch import Wanted, Writer, fetch
 from archa.access.sinks import DirSink, EntryWriter
 from archa.access.tiles import Tiled, info_json, tile_image
 from archa.errors import StorageError, UsageError
-from archa.ingest.copier import ProgressFn
+from archa.repository.copying import ProgressFn
 from archa.repository.durable import check_target, partial_sibling
 from archa.repository.events import ARCHA_AGENT, Event
 from archa.repository.pages import STRUCTURE, read_structure

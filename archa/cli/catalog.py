@@ -24,11 +24,13 @@ def catalog() -> None:
                                             "from the live catalog, remove it (exit 1 when they differ).")
 @click.option("--trust", metavar="LOCATION", help="Where the locations do not agree (a history, a tombstone, an "
                                                   "inventory), believe this one.")
+@click.option("--into", metavar="URL", help="A catalog on a PostgreSQL server: the empty database to rebuild into "
+                                            "(--replace then points this node's archa.toml at it).")
 @repo_option
 @json_option
 @click.pass_context
-def catalog_rebuild(ctx: click.Context, replace: bool, check: bool, trust: str | None, repo_path: str | None,
-                    as_json: bool) -> None:
+def catalog_rebuild(ctx: click.Context, replace: bool, check: bool, trust: str | None, into: str | None,
+                    repo_path: str | None, as_json: bool) -> None:
     """Reconstruct the catalog from the locations alone: AIPs, versions, files, formats and
     copies (OCFL inventories, METS/PREMIS, packed indexes, tombstones), copy states from the
     last audits, the event log row for row, transfers, originators, holds and the disposal
@@ -42,6 +44,11 @@ def catalog_rebuild(ctx: click.Context, replace: bool, check: bool, trust: str |
     history; a packed copy's expected digest from the history, not from the copy): where
     they do not, it stops with every conflict named (exit 1) and puts nothing in place,
     unless --trust LOCATION says which location to believe.
+
+    A catalog on a PostgreSQL server: --check rebuilds into a temporary SQLite file and
+    compares; a rebuild goes into the configured database when it holds no catalog (lost,
+    made again empty), else into the empty database --into URL names, and --replace points
+    this node's archa.toml at it (point the other nodes at it too; the old database stays).
 
     \b
     Example:
@@ -74,8 +81,10 @@ def catalog_rebuild(ctx: click.Context, replace: bool, check: bool, trust: str |
         if report.differences or report.conflicts:
             ctx.exit(1)
         return
-    with Repository.open(resolve_repo_path(repo_path)) as repo, exclusive_lock(repo.root / "lock"):
-        out = rebuild(repo, replace=replace, trust=trust)
+    from archa.repository.serverrebuild import open_for_rebuild
+
+    with open_for_rebuild(resolve_repo_path(repo_path)) as repo, exclusive_lock(repo.root / "lock"):
+        out = rebuild(repo, replace=replace, trust=trust, into=into)
     if as_json:
         emit_json(out.as_dict())
         return

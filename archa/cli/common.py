@@ -91,13 +91,13 @@ class ArchaGroup(click.Group):
     """Maps ArchaError to its exit status in one place."""
 
     def invoke(self, ctx: click.Context) -> Any:
-        from archa.repository.catalog.errors import DATABASE_ERRORS, as_damage
+        from archa.repository.catalog.errors import as_archa_error
 
         try:
             try:
                 return super().invoke(ctx)
-            except DATABASE_ERRORS as db:
-                damaged = as_damage(db)  # an unreadable catalog file; anything else is raised as it is
+            except Exception as db:  # only what the database raised is mapped; the rest re-raised
+                damaged = as_archa_error(db)  # an unreadable catalog file, a lost server; else raised as it is
                 if damaged is None:
                     raise
                 raise damaged from db

@@ -40,9 +40,10 @@ def disposal_propose(ctx: click.Context, year: int, originator: str | None, out:
       archa disposal propose --as-of 2026 --originator brtnice navrh-2026/
     """
     from archa.lifecycle.disposal import propose
+    from archa.transfer.nsesss.check import sip_errors
 
     with open_repo(repo_path) as repo, repo.writing():
-        result = propose(repo, year, out, originator)
+        result = propose(repo, year, out, originator, check=sip_errors)
     if as_json:
         emit_json(result.as_dict())
         if result.retention_changed:
@@ -119,9 +120,10 @@ def disposal_transfer(ctx: click.Context, proposal: str, out: Path, assessor: st
 
     from archa.lifecycle.disposal import transfer
     from archa.lifecycle.sips import Assessor
+    from archa.transfer.nsesss.check import sip_errors
 
     with open_repo(repo_path) as repo, repo.writing():
-        result = transfer(repo, proposal, out, Assessor(assessor, login or getpass.getuser()))
+        result = transfer(repo, proposal, out, Assessor(assessor, login or getpass.getuser()), check=sip_errors)
     if as_json:
         emit_json(result.as_dict())
     else:

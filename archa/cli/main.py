@@ -25,6 +25,7 @@ COMMANDS = {
     "dip": "archa.cli.dip:dip",
     "transfer": "archa.cli.transfer:transfer",
     "retention": "archa.cli.retention:retention",
+    "policy": "archa.cli.policy:policy",
     "check": "archa.cli.check:check",
     "originator": "archa.cli.originator:originator",
     "hold": "archa.cli.hold:hold",
@@ -89,3 +90,7 @@ def cli(ctx: click.Context, repo_path: str | None, quiet: bool) -> None:
         import sys
 
         ctx.with_resource(contextlib.redirect_stdout(QuietStdout(sys.stdout, ctx.meta)))
+
+
+if __name__ == "__main__":  # python -m archa.cli.main, as the `archa` script
+    cli()

@@ -123,7 +123,7 @@ def _echo_ingest(r: IngestResult, as_json: bool) -> None:
 def _ingest_directly(repo: Repository, kind: str, sip: Path, pairs: list[tuple[str, str]], policy: Policy,
                      jobs: int | None, progress: Progress, nsesss: Any, as_json: bool, options: IngestOptions) -> None:
     """`--ingest` without OUT: the bag is made in the ingest's work area (ingest_transfer)."""
-    from archa.ingest.ingest import ingest_transfer
+    from archa.transfer.direct import ingest_transfer
     from archa.transfer.kinds import run_transfer
 
     try:

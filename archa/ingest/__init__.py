@@ -1,1 +1,2 @@
-"""SIP intake: open and validate bags, extract serialized bags, identify, assemble AIPs."""
+"""SIP intake: open and validate bags (serialized bags extracted by archa.repository.unpacking),
+identify, assemble AIPs."""

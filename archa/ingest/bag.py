@@ -2,7 +2,7 @@
 
 `open_bag` parses the tag files and compares the manifests with what is on disk; it
 reads no payload bytes. Fixity (every checksum) is checked while the payload is copied
-(see `archa.ingest.copier`), so each payload file is read once.
+(see `archa.repository.copying`), so each payload file is read once.
 
 Finding codes are stable; docs/design.md lists them.
 """
@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from archa.errors import Finding, name_problem
-from archa.ingest.extract import unsafe_name
 from archa.repository.catalog.baglisting import BagListing
 from archa.repository.catalog.scratch import ScratchDb
+from archa.repository.unpacking import unsafe_name
 
 ALGORITHMS = ("md5", "sha1", "sha256", "sha512")  # the ones RFC 8493 names
 # every fixed-length hashlib algorithm a manifest may use (RFC 8493 allows any); RFC 8493's

@@ -18,13 +18,11 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
 from itertools import chain
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, TypeVar
 
 import archa
 from archa.errors import Finding, SipRejected, json_utf8, utf8_text
 from archa.ingest.bag import Bag, load_original_names, open_bag
-from archa.ingest.copier import SMALL, CopyJob, CopyOutcome, ProgressFn, copy_stream
-from archa.ingest.extract import Limits, archive_kind, extract, find_bag_root
 from archa.lifecycle.originators import Assignment, check_quota, premis_agent, resolve
 from archa.lifecycle.resubmission import HeldAlready, held_already, payload_digests
 from archa.metadata.dc import build_dc, title_from
@@ -33,6 +31,7 @@ from archa.metadata.premis import Agent, operator_agent, write_premis
 from archa.preservation.identify import UNKNOWN, get_identifier, identify_many
 from archa.repository.catalog import FileRow, payload_fingerprint
 from archa.repository.catalog.scratch import BATCH, Requery, ScratchDb, StagedFiles
+from archa.repository.copying import SMALL, CopyJob, CopyOutcome, ProgressFn, copy_stream
 from archa.repository.durable import BackgroundSync, sync_filesystem, tree_bytes
 from archa.repository.events import ARCHA_AGENT, Event, now_iso
 from archa.repository.hashing import file_digest
@@ -49,10 +48,9 @@ from archa.repository.pages import (
 from archa.repository.placement import SyncResult, complete_copies, placement_satisfied
 from archa.repository.repo import Repository
 from archa.repository.retention import Retention, from_bag_info
+from archa.repository.unpacking import Limits, archive_kind, extract, find_bag_root
 
-if TYPE_CHECKING:
-    from archa.transfer.folder import TransferResult
-
+T = TypeVar("T")  # what a bag maker returns (ingest_made_bag)
 REPRESENTATION = "representations/original"
 STAGING = "staging.sqlite"  # the work area's scratch database (archa/repository/catalog/scratch.py)
 PAYLOAD = "payload"  # the role of payload files
@@ -109,32 +107,33 @@ def ingest(repo: Repository, sip: Path, options: IngestOptions = IngestOptions()
             return job.run()
 
 
-def ingest_transfer(repo: Repository, source: Path, make_bag: Callable[[Path], TransferResult],
+def ingest_made_bag(repo: Repository, source: Path, make_bag: Callable[[Path], T],
                     options: IngestOptions = IngestOptions(),
-                    progress: ProgressFn | None = None) -> tuple[IngestResult, TransferResult]:
-    """Make a transfer's bag inside the ingest's own work area and ingest it: `make_bag(out)`
-    writes the bag `out` from `source` (a folder, an NSESSS or NDK package ...), hashing the
-    payload with the repository's digest algorithm too, in the same read; the payload is then
-    moved into the AIP, not copied again. So the data is written once (and once more for
-    each further copy). The bag stored is the same as `archa transfer ... OUT` writes, with
-    one more manifest. Errors as `ingest`; a rejected transfer is recorded too; `source` is
-    only read."""
+                    progress: ProgressFn | None = None) -> tuple[IngestResult, T]:
+    """Make a bag inside the ingest's own work area and ingest it: `make_bag(out)` writes the
+    bag `out` from `source`, its payload manifests holding the repository's digest algorithm
+    too; the payload is then moved into the AIP, not copied again. Returns what `make_bag`
+    returned beside the ingest's result. Errors as `ingest`; `source` is only read. The
+    transfers' way in (archa/transfer/direct.py, `ingest_transfer`)."""
+    made: list[T] = []
+
+    def bag(out: Path) -> None:
+        made.append(make_bag(out))
+
     with repo.writing(shared=True):
-        job = _Ingest(repo, source, options, progress, make_bag)
+        job = _Ingest(repo, source, options, progress, bag)
         with repo.aip_lock(job.aip_id):
             result = job.run()
-        assert job.transfer is not None
-        return result, job.transfer
+        return result, made[0]
 
 
 class _Ingest:
     def __init__(self, repo: Repository, sip: Path, options: IngestOptions,
-                 progress: ProgressFn | None, make_bag: Callable[[Path], TransferResult] | None = None) -> None:
+                 progress: ProgressFn | None, make_bag: Callable[[Path], None] | None = None) -> None:
         self.repo = repo
         self.sip = sip
         self.sip_name = utf8_text(sip.name)  # in labels and events: a name not UTF-8 with \xNN for its bytes
-        self.make_bag = make_bag  # the SIP is a transfer to bag in the work area (ingest_transfer)
-        self.transfer: TransferResult | None = None
+        self.make_bag = make_bag  # the SIP is a bag to make in the work area (ingest_made_bag)
         self.preflush: BackgroundSync | None = None
         self.options = options
         self.progress = progress
@@ -206,11 +205,8 @@ class _Ingest:
     def _open(self, work: Path, db: ScratchDb) -> Bag:
         sip = self.sip
         if self.make_bag is not None:
-            from archa.transfer.bagwriter import bagging_for_ingest
-
             root: Path | None = work / "sip"
-            with bagging_for_ingest(self.alg):
-                self.transfer = self.make_bag(work / "sip")
+            self.make_bag(work / "sip")
         elif sip.is_dir():
             root = sip
         elif sip.is_file() and archive_kind(sip):

@@ -48,6 +48,7 @@ from archa.lifecycle.guards import retention_problem
 from archa.lifecycle.holds import hold_problems
 from archa.lifecycle.sips import (
     Assessor,
+    SipCheck,
     check_sip,
     fetch_package,
     review_mets,
@@ -125,8 +126,9 @@ def _new_id(repo: Repository, year: int) -> str:
 
 @writes
 def propose(repo: Repository, year: int, out: Path, originator: str | None = None,
-            today: date | None = None) -> ProposalResult:
+            today: date | None = None, *, check: SipCheck) -> ProposalResult:
     """Propose every record due by `year` (see the module docstring). Takes the repository lock itself.
+    `check` is the national rule set each SIP is checked with (archa.transfer.nsesss.check.sip_errors).
 
     UsageError when nothing new is due (naming the proposals that hold the rest) or OUT
     exists; SipInvalid when a stored package does not make a valid review SIP."""
@@ -177,7 +179,7 @@ def propose(repo: Repository, year: int, out: Path, originator: str | None = Non
                 fetch_package(repo, r["aip_id"], head, pkg, folder, components=False)
                 mets = folder / "mets.xml"
                 mets.write_bytes(review_mets(mets.read_bytes(), item["sip"]))
-                check_sip(folder, "skartace-metadata", as_of)
+                check_sip(folder, "skartace-metadata", as_of, check)
                 result.sips.append(item["sip"])
             result.items.append(item)
         _write_listing(partial, pid, year, result.items, originator)
@@ -361,9 +363,10 @@ class TransferResult:
 
 @writes
 def transfer(repo: Repository, proposal_id: str, out: Path, assessor: Assessor,
-             today: date | None = None) -> TransferResult:
+             today: date | None = None, *, check: SipCheck) -> TransferResult:
     """Full SIPs of the kept records (see the module docstring), each recorded with the version
-    and inventory digest it was made from. A record under a hold, or no longer the version it
+    and inventory digest it was made from, each checked with `check` (the national rule set:
+    archa.transfer.nsesss.check.sip_errors). A record under a hold, or no longer the version it
     was proposed as (`destruction.bound_problems`), is left out and named; DisposalRefused
     (exit 1) when that leaves nothing. Takes the repository lock itself."""
     from archa.lifecycle.destruction import bound_problems
@@ -410,7 +413,7 @@ def transfer(repo: Repository, proposal_id: str, out: Path, assessor: Assessor,
             mets = folder / "mets.xml"
             mets.write_bytes(transfer_mets(mets.read_bytes(), name, decided=decided, retention=retention,
                                            originator=originator, assessor=assessor, appraise=appraise))
-            check_sip(folder, profile, day)
+            check_sip(folder, profile, day, check)
             result.sips.append({"aip_id": aip_id, "sip": name, "profile": profile})
             done += [(i, name, profile) for i in mine]
         if not result.sips and result.problems:

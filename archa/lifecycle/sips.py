@@ -13,7 +13,9 @@ An AIP made by `archa transfer nsesss` holds the package byte for byte under
   decision's date, `trvalé uložení`, the quantity of analogue records, the assessor).
 
 Every SIP is checked with the national rule set under its profile before it is written;
-one that does not pass stops the step with every finding.
+one that does not pass stops the step with every finding. The rule set is the transfer's
+(archa/transfer/nsesss/), above this room: the caller passes its checker in (`SipCheck`;
+archa/cli/disposal.py passes `archa.transfer.nsesss.check.sip_errors`).
 """
 
 from __future__ import annotations
@@ -23,17 +25,17 @@ import threading
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from lxml import etree
 
 from archa.access.fetch import Wanted, fetch
 from archa.access.sinks import DirSink, EntryWriter
 from archa.errors import ArchaError, StorageError
+from archa.metadata.nsesss import LABEL_REVIEW, LABEL_TRANSFER, METS, NSESSS
 from archa.metadata.xmlsafe import parse_untrusted
 from archa.repository.events import now_iso
 from archa.repository.repo import Repository
-from archa.transfer.nsesss.model import LABEL_REVIEW, LABEL_TRANSFER, METS, NSESSS
 
 PACKAGE = re.compile(r"^representations/original/data/([^/]+)/mets\.xml$")
 SIP_NAME = re.compile(r"[^A-Za-z0-9_-]+")
@@ -47,6 +49,14 @@ class SipInvalid(ArchaError):
     def __init__(self, message: str, findings: list[str], hint: str = "") -> None:
         super().__init__(message + ": " + "; ".join(findings[:20]), hint=hint)
         self.findings = findings
+
+
+class SipCheck(Protocol):
+    """The national rule set run on a SIP archa made: the error lines ("RULE where: message")
+    of the SIP in `folder` under `profile` as of `as_of`, none when it passes
+    (archa.transfer.nsesss.check.sip_errors)."""
+
+    def __call__(self, folder: Path, profile: str, as_of: date) -> list[str]: ...
 
 
 @dataclass(frozen=True)
@@ -201,13 +211,9 @@ def transfer_mets(data: bytes, name: str, *, decided: date, retention: dict[str,
     return _serialise(root)
 
 
-def check_sip(folder: Path, profile: str, as_of: date) -> None:
-    """SipInvalid unless the SIP passes the national rule set under `profile`."""
-    from archa.transfer.nsesss.check import CheckOptions, check_package
-    from archa.transfer.nsesss.rules import Profile
-
-    result = check_package(folder, CheckOptions(Profile(profile), as_of))
-    if not result.valid:
+def check_sip(folder: Path, profile: str, as_of: date, check: SipCheck) -> None:
+    """SipInvalid unless the SIP passes the national rule set (`check`) under `profile`."""
+    errors = check(folder, profile, as_of)
+    if errors:
         raise SipInvalid(f"{folder.name}: the {profile} SIP archa made does not pass the national rule set",
-                         [f"{f.rule} {f.where}: {f.message}" for f in result.findings if f.is_error],
-                         hint="the stored package itself breaks these rules: see `archa check nsesss` on it")
+                         errors, hint="the stored package itself breaks these rules: see `archa check nsesss` on it")

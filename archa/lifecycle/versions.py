@@ -27,13 +27,12 @@ from typing import Any
 
 import archa
 from archa.errors import ArchaError, Finding, RepositoryError, SipRejected, UsageError
-from archa.ingest.copier import CopyJob, CopyOutcome, ProgressFn, copy_all
-from archa.ingest.extract import unsafe_name
 from archa.lifecycle import ledger
 from archa.metadata.mets import MdRef, MetsFile, PageStructure, write_mets
 from archa.metadata.premis import Agent, operator_agent, read_premis, write_premis
 from archa.preservation.identify import get_identifier, identify_many
 from archa.repository.catalog import FILE_COLUMNS, FileRow
+from archa.repository.copying import CopyJob, CopyOutcome, ProgressFn, copy_all
 from archa.repository.durable import sync_filesystem, tree_bytes
 from archa.repository.events import ARCHA_AGENT, Event, now_iso
 from archa.repository.hashing import file_digest
@@ -49,8 +48,11 @@ from archa.repository.pages import (
 )
 from archa.repository.placement import SyncResult, complete_copies, placement_satisfied
 from archa.repository.repo import Repository
+from archa.repository.unpacking import unsafe_name
 
 REPRESENTATION = "representations/original"
+PRESERVATION = "representations/preservation"  # copies made by migration (lifecycle/migrate.py)
+MIGRATIONS = "metadata/preservation/migrations.json"  # what was derived from what, by which pathway
 METS, PREMIS, DC = "METS.xml", "metadata/preservation/premis.xml", "metadata/descriptive/dc.xml"
 OAI_DC = "{http://www.openarchives.org/OAI/2.0/oai_dc/}dc"
 DC_TITLE = "{http://purl.org/dc/elements/1.1/}title"
@@ -75,6 +77,13 @@ class UpdateOptions:
     rights: tuple[str, ...] | None = None  # access restrictions (None: the previous version's)
     # the AIP's record is in an open disposal proposal: take it out (an event) rather than refuse
     withdraw_from_proposal: bool = False
+    # metadata files written anew (full logical path under metadata/, bytes), e.g. the record
+    # of preservation actions (MIGRATIONS); one the head holds byte for byte is not a change
+    metadata_files: tuple[tuple[str, bytes], ...] = ()
+    # events and agents of the actions that made the added files (migrations): recorded with
+    # the version (their aip_id and version are set here)
+    events: tuple[Event, ...] = ()
+    agents: tuple[Agent, ...] = ()
 
 
 @dataclass
@@ -97,6 +106,19 @@ class UpdateResult:
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
+
+
+def metadata_mime(logical: str) -> str:
+    """The MIME type of a metadata file archa writes (catalog rebuild gives the same)."""
+    return "application/json" if logical.endswith(".json") else "text/xml"
+
+
+def file_group(logical: str, pages: dict[str, str]) -> str:
+    """The METS fileGrp of a payload file: its page group in a digitised volume, else
+    `preservation` for copies made by migration, else `original`."""
+    if logical in pages:
+        return pages[logical]
+    return "preservation" if logical.startswith(f"{PRESERVATION}/") else "original"
 
 
 def logical_path(given: str) -> str:
@@ -151,17 +173,19 @@ class _Update:
             if dc_bytes is not None and DC in files and \
                     hashlib.new(self.alg, dc_bytes).hexdigest() == files[DC]["digest"]:
                 dc_bytes = None  # the record it holds already
-            if not adds and not removes and dc_bytes is None:
+            meta = self._changed_metadata(files)
+            if not adds and not removes and dc_bytes is None and not meta:
                 finishing = self._interrupted()
                 if not finishing:
                     raise UsageError(f"nothing changed: {self.opts.aip_id} {self.previous} holds exactly that "
                                      "already; no version was made", hint="give the files or metadata that change")
             else:
-                rows = self._carry(builder, files, set(removes) | {lp for _s, lp in adds}, dc_bytes is not None)
+                rows = self._carry(builder, files, set(removes) | {lp for _s, lp in adds} | set(meta),
+                                   dc_bytes is not None)
                 added = self._identify(builder, adds, copied, files)
                 if binding:
                     self._withdraw(binding)
-                self._commit(work, builder, files, rows, added, dc_bytes)
+                self._commit(work, builder, files, rows, added, dc_bytes, meta)
         finally:
             self.repo.release_work_dir(work, remove=not self.keep_journal)
         if finishing:
@@ -269,9 +293,18 @@ class _Update:
             raise UsageError(f"{lp}: not in {self.opts.aip_id} {self.previous}",
                              hint=f"see `archa aip show {self.opts.aip_id}` for its files")
         dc_bytes = self._metadata() if self.opts.metadata is not None else None
-        if not adds and not removes and dc_bytes is None:
+        for lp, _data in self.opts.metadata_files:
+            if not lp.startswith("metadata/") or lp in (METS, PREMIS, DC) or lp.startswith("metadata/submission/") \
+                    or unsafe_name(lp):
+                raise UsageError(f"{lp}: not a metadata file a version may write")
+        if not adds and not removes and dc_bytes is None and not self.opts.metadata_files:
             raise UsageError("nothing to change", hint="give --add, --remove or --metadata")
         return adds, removes, dc_bytes
+
+    def _changed_metadata(self, files: dict[str, dict[str, Any]]) -> dict[str, bytes]:
+        """The metadata files to write whose bytes the head does not hold already."""
+        return {lp: data for lp, data in self.opts.metadata_files
+                if lp not in files or hashlib.new(self.alg, data).hexdigest() != files[lp]["digest"]}
 
     def _prior_files(self) -> set[str]:
         """The logical paths of the version before the head."""
@@ -359,7 +392,7 @@ class _Update:
         return rows
 
     def _commit(self, work: Path, builder: VersionBuilder, files: dict[str, dict[str, Any]], rows: list[FileRow],
-                added: list[FileRow], dc_bytes: bytes | None) -> None:
+                added: list[FileRow], dc_bytes: bytes | None, meta: dict[str, bytes]) -> None:
         created = now_iso()
         aip_id = self.opts.aip_id
         obj = self.repo.hot.object_path(aip_id)
@@ -373,11 +406,15 @@ class _Update:
             rows.append(FileRow(aip_id, self.version, DC, builder.content_path_of(dc_digest), "metadata", "",
                                 len(dc_bytes), dc_digest, mime="text/xml"))
             self.result.metadata = True
+        for lp, data in sorted(meta.items()):
+            digest = builder.write_bytes(lp, data)
+            rows.append(FileRow(aip_id, self.version, lp, builder.content_path_of(digest), "metadata", "",
+                                len(data), digest, mime=metadata_mime(lp)))
         rows += added
         events = self._events(added)
         ident = get_identifier(self.opts.engine or self.repo.policy.engine)
         agents = list(prev_premis.agents)
-        for a in (operator_agent(self.opts.user or getpass.getuser()),
+        for a in (operator_agent(self.opts.user or getpass.getuser()), *self.opts.agents,
                   Agent("urn", ARCHA_AGENT, "archa", "software", archa.__version__),
                   Agent("urn", f"{ident.name}/{ident.engine_version}", ident.name, "software",
                         f"{ident.engine_version} ({ident.signature_version})")):
@@ -390,7 +427,8 @@ class _Update:
                      for r in sorted(rows, key=lambda r: r.logical_path) if r.role != "metadata"]
         write_premis(premis_path, aip_id, REPRESENTATION, described, [*prev_premis.events, *events], agents,
                      derived_from=f"{aip_id} {self.previous}",
-                     rights=self.opts.rights if self.opts.rights is not None else prev_premis.rights)
+                     rights=self.opts.rights if self.opts.rights is not None else prev_premis.rights,
+                     sources=self._sources(obj, builder, rows))
         premis_digest = file_digest(premis_path, self.alg)
         builder.add(PREMIS, premis_digest)
         dc_row = next(r for r in rows if r.logical_path == DC)
@@ -401,7 +439,7 @@ class _Update:
                    MdRef(DC, "DC", dc_row.size, dc_row.digest),
                    MdRef(PREMIS, "PREMIS", premis_path.stat().st_size, premis_digest),
                    [MetsFile(r.logical_path, r.size, r.digest, r.mime,
-                             groups.get(r.logical_path, "original") if r.role == "payload" else "submission")
+                             file_group(r.logical_path, groups) if r.role == "payload" else "submission")
                     for r in sorted(rows, key=lambda r: r.logical_path) if r.role != "metadata"], structure)
         mets_digest = file_digest(mets_path, self.alg)
         builder.add(METS, mets_digest)
@@ -436,6 +474,18 @@ class _Update:
         self.keep_journal = False
         self.result.files = len(rows)
         self.result.bytes = sum(r.size for r in rows)
+
+    def _sources(self, obj: Path, builder: VersionBuilder, rows: list[FileRow]) -> dict[str, str]:
+        """Each preservation copy the version holds -> the file it was derived from (PREMIS
+        `derivation`), from the version's record of migrations."""
+        by_path = {r.logical_path: r for r in rows}
+        if MIGRATIONS not in by_path:
+            return {}
+        r = by_path[MIGRATIONS]
+        staged = r.content_path.startswith(f"{self.version}/")
+        record = json.loads((builder.object_dir if staged else obj).joinpath(r.content_path).read_bytes())
+        return {m["target"]: m["source"] for m in record.get("migrations", [])
+                if m["target"] in by_path and m["source"] in by_path}
 
     def _pages(self, obj: Path, builder: VersionBuilder, rows: list[FileRow],
                label: str) -> tuple[PageStructure | None, list[PageRow]]:
@@ -472,12 +522,13 @@ class _Update:
         if self.opts.metadata is not None:
             changes.append("descriptive metadata replaced")
         kind = "modification" if added or r.removed else "metadata modification"
+        extra = [replace(e, aip_id=aip_id, version=version) for e in self.opts.events]
         events = [Event(kind, "success", f"{aip_id} {version} made from {self.previous}: {self.opts.reason} "
                                          f"({', '.join(changes)}"
                                          + (f": {', '.join((r.added + r.replaced + r.removed)[:20])}" if added or
                                             r.removed else "") + f"); {self.cat.log.chain_head()}",
                         ARCHA_AGENT, aip_id, version, self.repo.hot_location,
-                        objects=tuple(r.added + r.replaced + r.removed))]
+                        objects=tuple(r.added + r.replaced + r.removed)), *extra]
         if added:
             ident = get_identifier(self.opts.engine or self.repo.policy.engine)
             events += [Event("message digest calculation", "success",

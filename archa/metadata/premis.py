@@ -10,16 +10,15 @@ agents) and the agents.
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from lxml import etree
 
+from archa.metadata.records import Event, FileRow
 from archa.metadata.xmlstream import Node, NodeMaker, open_node, write_node
-from archa.repository.catalog import FileRow
-from archa.repository.events import Event
 
 PREMIS_NS = "http://www.loc.gov/premis/v3"
 XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
@@ -44,7 +43,13 @@ class Agent:
     note: str = ""
 
 
-def _file_object(f: FileRow, fixity: dict[str, str], representation: str = "") -> Node:
+def representation_of(logical: str, default: str) -> str:
+    """The representation a file belongs to: `representations/NAME` of its path, else `default`."""
+    parts = logical.split("/")
+    return "/".join(parts[:2]) if len(parts) > 2 and parts[0] == "representations" else default
+
+
+def _file_object(f: FileRow, fixity: dict[str, str], representation: str = "", source: str = "") -> Node:
     chars = [P.compositionLevel("0")]
     for alg in sorted(fixity):
         chars.append(P.fixity(P.messageDigestAlgorithm(ALG_NAMES.get(alg, alg)),
@@ -73,6 +78,10 @@ def _file_object(f: FileRow, fixity: dict[str, str], representation: str = "") -
                               P.relatedObjectIdentifier(P.relatedObjectIdentifierType("local"),
                                                         P.relatedObjectIdentifierValue(representation)))] \
         if representation else []
+    if source:  # a preservation copy: the file it was migrated from
+        part_of.append(P.relationship(P.relationshipType("derivation"), P.relationshipSubType("has source"),
+                                      P.relatedObjectIdentifier(P.relatedObjectIdentifierType("local"),
+                                                                P.relatedObjectIdentifierValue(source))))
     obj = P.object(
         P.objectIdentifier(P.objectIdentifierType("local"), P.objectIdentifierValue(f.logical_path)),
         P.objectCharacteristics(*chars, fmt, *ext),
@@ -86,10 +95,14 @@ def _file_object(f: FileRow, fixity: dict[str, str], representation: str = "") -
 def write_premis(path: Path, aip_id: str, representation: str,
                  files: Iterable[tuple[FileRow, dict[str, str]]],
                  events: Sequence[Event], agents: Sequence[Agent], derived_from: str = "",
-                 rights: Sequence[str] = ()) -> None:
+                 rights: Sequence[str] = (), sources: Mapping[str, str] | None = None) -> None:
     """Write premis.xml for `files` (each with its fixity by algorithm; read once, as a stream),
     `events`, `agents`;
-    `derived_from`: the identifier of the version this one was made from (`ID vN`)."""
+    `derived_from`: the identifier of the version this one was made from (`ID vN`);
+    `sources`: preservation copies (logical paths under `representations/preservation/`)
+    -> the file each was migrated from (a `derivation` / `has source` relationship; the
+    copies belong to that representation, described after the first)."""
+    sources = sources or {}
     with etree.xmlfile(str(path), encoding="utf-8") as xf:
         xf.write_declaration()
         with open_node(xf, f"{{{PREMIS_NS}}}premis", {"version": "3.0",
@@ -111,14 +124,29 @@ def write_premis(path: Path, aip_id: str, representation: str,
             if representation != aip_id:  # the AIP itself, the intellectual entity it keeps
                 ie = P.object(
                     P.objectIdentifier(P.objectIdentifierType("urn"), P.objectIdentifierValue(aip_id)),
-                    P.relationship(P.relationshipType("structural"), P.relationshipSubType("includes"),
-                                   P.relatedObjectIdentifier(P.relatedObjectIdentifierType("local"),
-                                                             P.relatedObjectIdentifierValue(representation))))
+                    *[P.relationship(P.relationshipType("structural"), P.relationshipSubType("includes"),
+                                     P.relatedObjectIdentifier(P.relatedObjectIdentifierType("local"),
+                                                               P.relatedObjectIdentifierValue(r)))
+                      for r in [representation, *sorted({representation_of(t, representation) for t in sources}
+                                                        - {representation})]])
                 ie.set(XSI_TYPE, "premis:intellectualEntity")
                 write_node(xf, ie, 1)
             write_node(xf, rep, 1)
+            for other in sorted({representation_of(t, representation) for t in sources} - {representation}):
+                extra = P.object(
+                    P.objectIdentifier(P.objectIdentifierType("local"), P.objectIdentifierValue(other)),
+                    P.relationship(P.relationshipType("structural"), P.relationshipSubType("is included in"),
+                                   P.relatedObjectIdentifier(P.relatedObjectIdentifierType("urn"),
+                                                             P.relatedObjectIdentifierValue(aip_id))),
+                    P.relationship(P.relationshipType("derivation"), P.relationshipSubType("has source"),
+                                   P.relatedObjectIdentifier(P.relatedObjectIdentifierType("local"),
+                                                             P.relatedObjectIdentifierValue(representation))))
+                extra.set(XSI_TYPE, "premis:representation")
+                write_node(xf, extra, 1)
             for f, fixity in files:
-                write_node(xf, _file_object(f, fixity, representation), 1)
+                write_node(xf, _file_object(f, fixity, representation_of(f.logical_path, representation)
+                                            if f.logical_path in sources else representation,
+                                            sources.get(f.logical_path, "")), 1)
             for e in events:
                 write_node(xf, _event(e, representation, agents), 1)
             for a in agents:

@@ -63,6 +63,14 @@ class TransferPolicy:
 
 
 @dataclass(frozen=True)
+class MigrationPolicy:
+    enabled: tuple[str, ...] = ("pdfa-2b", "office-pdfa", "audio-flac", "video-ffv1")
+    pathways: dict[str, str] = field(default_factory=dict)  # PUID -> pathway name or "none"
+    at_ingest: bool = False
+    timeout: int = 600
+
+
+@dataclass(frozen=True)
 class Policy:
     digest_algorithm: str = "sha256"
     placement: PlacementPolicy = field(default_factory=PlacementPolicy)
@@ -73,6 +81,7 @@ class Policy:
     fixity: FixityPolicy = field(default_factory=FixityPolicy)
     access: AccessPolicy = field(default_factory=AccessPolicy)
     transfer: TransferPolicy = field(default_factory=TransferPolicy)
+    migration: MigrationPolicy = field(default_factory=MigrationPolicy)
 
 
 def default_policy_text() -> str:
@@ -114,6 +123,9 @@ def load_policy(overrides: dict[str, Any] | None = None) -> Policy:
         ing = raw["ingest"]
         if min(int(ing["jobs"]), int(ing["max_files"]), int(ing["max_bytes"]), int(ing["max_ratio"])) < 1:
             raise UsageError("policy ingest.jobs, max_files, max_bytes and max_ratio must be positive")
+        mig = raw["migration"]
+        if int(mig["timeout"]) < 1:
+            raise UsageError("policy migration.timeout must be positive")
         return Policy(
             digest_algorithm=alg,
             placement=PlacementPolicy(copies=int(raw["placement"]["copies"]),
@@ -132,6 +144,9 @@ def load_policy(overrides: dict[str, Any] | None = None) -> Policy:
                                 office_timeout=int(acc["office_timeout"])),
             transfer=TransferPolicy(exclude=tuple(str(x) for x in tr["exclude"]),
                                     settle_seconds=int(tr["settle_seconds"]), nsesss_profile=str(tr["nsesss_profile"])),
+            migration=MigrationPolicy(enabled=tuple(str(x) for x in mig["enabled"]),
+                                      pathways={str(k): str(v) for k, v in mig["pathways"].items()},
+                                      at_ingest=bool(mig["at_ingest"]), timeout=int(mig["timeout"])),
         )
     except (KeyError, TypeError, ValueError) as e:
         raise UsageError(f"policy is malformed: {e!r}",

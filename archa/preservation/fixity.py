@@ -1,328 +1,30 @@
 """Fixity audits: every copy re-read and checked against the catalog, rot found with the
 exact file and digest.
 
-What a copy must hold is derived from the catalog alone (the files of the version with
-their digests and sizes, the inventory digest recorded at ingest), so a copy is never
-checked against itself. OCFL copies (local or S3): every expected file is listed, sized
-and re-hashed; files that should not be there are reported. Packed copies: the archive is
-streamed once through sha256, zstd and tar; every member is hashed; nothing is extracted.
+This module chooses the copies to audit (due by the policy's intervals, within the budgets
+of time and bytes), records each audit (an event and the copy's state) and names the copies
+the placement policy lacks (shortfalls.py). Auditing one copy is the repository's
+mechanism (archa/repository/copyaudit.py: `audit_copy`, `CopyAudit`, `Throttle`), shared
+with repair, DIP export and placement.
 
 Finding codes are stable (docs/design.md lists them).
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
-import tarfile
-import threading
 import time
-from collections import deque
-from collections.abc import Callable, Iterable
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from itertools import islice
-from typing import IO, Any
+from typing import Any
 
-from archa.errors import Finding, StorageError, UsageError
+from archa.errors import UsageError
 from archa.preservation.shortfalls import Shortfall, shortfalls
-from archa.repository.catalog.expected import ExpectedTable
-from archa.repository.catalog.scratch import BATCH
-from archa.repository.config import Location
-from archa.repository.copies import TEMPORARY, forget_members, packed_keys, temporaries
+from archa.repository.copyaudit import CopyAudit, Throttle, audit_copy
 from archa.repository.events import ARCHA_AGENT, Event
-from archa.repository.hashing import CHUNK, HashingReader, thread_buffer
-from archa.repository.leftovers import stored_content
-from archa.repository.ocfl import INVENTORY, Expected, expected_rows, object_relpath
 from archa.repository.repo import Repository, writes_beside
-from archa.repository.store import KeyMissing, Store
 
-LARGE_FILE = 1 << 20
-READ_AHEAD = 128  # small files opened (and hinted to the kernel) before they are read
-MANY_SMALL = 4000  # below this a worker process costs more than it saves
-SMALL_CHUNK = 8000  # small files hashed per round (half by the worker process)
 ProgressFn = Callable[[str, int, int], None]
-
-
-@dataclass
-class CopyAudit:
-    aip_id: str
-    version: str
-    location: str
-    kind: str
-    state: str = "ok"  # ok | damaged | missing
-    files: int = 0
-    bytes: int = 0
-    seconds: float = 0.0
-    findings: list[Finding] = field(default_factory=list)
-
-    def add(self, code: str, message: str, path: str, expected: str | None = None,
-            found: str | None = None, severity: str = "error") -> None:
-        self.findings.append(Finding(code, message, path, expected, found, severity))
-
-    @property
-    def repair_command(self) -> str:
-        return f"archa repair {self.aip_id} --location {self.location}"
-
-    def as_dict(self) -> dict[str, Any]:
-        d = {k: v for k, v in self.__dict__.items() if k != "findings"}
-        d["findings"] = [f.as_dict() for f in self.findings]
-        if self.state != "ok":
-            d["repair"] = self.repair_command
-        return d
-
-
-class Throttle:
-    """Limits the read rate to `rate` bytes/s across threads (None: no limit)."""
-
-    def __init__(self, rate: float | None) -> None:
-        self.rate = rate
-        self.start = time.monotonic()
-        self.done = 0
-        self.lock = threading.Lock()
-
-    def consumed(self, n: int) -> None:
-        if not self.rate:
-            return
-        with self.lock:
-            self.done += n
-            ahead = self.done / self.rate - (time.monotonic() - self.start)
-        if ahead > 0:
-            time.sleep(ahead)
-
-
-def _hash_stream(f: IO[bytes], alg: str, throttle: Throttle) -> tuple[str, int]:
-    h = hashlib.new(alg)
-    n = 0
-    view = thread_buffer()
-    readinto = getattr(f, "readinto", None)
-    while True:
-        if readinto is not None:
-            k = readinto(view)
-            if not k:
-                break
-            h.update(view[:k])
-        else:
-            chunk = f.read(CHUNK)
-            if not chunk:
-                break
-            k = len(chunk)
-            h.update(chunk)
-        n += k
-        throttle.consumed(k)
-    return h.hexdigest(), n
-
-
-def audit_ocfl(store: Store, aip_id: str, version: str, alg: str, expected: ExpectedTable,
-               result: CopyAudit, jobs: int, throttle: Throttle) -> None:
-    prefix = object_relpath(aip_id)
-    cut = len(prefix) + 1
-    # local listings skip the stat per file (sizes: -1); the size is then checked on the bytes read
-    expected.record_listing((key[cut:], size) for key, size in store.list(prefix, sizes=not store.local))
-    if expected.listing_empty():
-        result.add("FIX011", "the copy is missing: no object at this location", prefix)
-        return
-    for rel, digest in expected.not_listed():
-        result.add("FIX001", "file missing from the copy", rel, expected=digest)
-    for rel, size_wanted, size_listed in expected.wrong_sizes():
-        result.add("FIX003", "file has the wrong size", rel, expected=str(size_wanted), found=str(size_listed))
-    has_root_inventory = INVENTORY in expected
-    for rel, size in expected.unexpected(version):
-        if TEMPORARY.match(rel.rsplit("/", 1)[-1]):
-            continue  # counted below, for every kind of copy
-        if rel.startswith(INVENTORY) and not has_root_inventory:
-            continue  # the root inventory of a later head is not this version's
-        result.add("FIX004", "file in the copy that the version does not hold", rel,
-                   found=f"{size} bytes" if size >= 0 else None)
-
-    # Large files go to the threads, one per task, biggest first (hashlib and reads release
-    # the GIL, so they hash on every core). Small files are hashed here meanwhile, a chunk
-    # at a time: for a few KiB the Python work per file outweighs the hashing, and threads
-    # only contend for the GIL (measured on 20,000 files of 1-8 KiB: 0.75 s on one thread,
-    # 2.0 s on four). With many small files on a local disk, a forked worker process hashes
-    # half of each chunk on the other core (forked before any thread starts; it only opens,
-    # reads and hashes).
-    large = expected.large_to_hash(LARGE_FILE)
-    n_small = expected.count_small_to_hash(LARGE_FILE)
-    small = expected.small_to_hash(LARGE_FILE)
-
-    def check(done: Iterable[tuple[str, str, int]], want: dict[str, tuple[str, int | None]]) -> None:
-        for rel, digest, n in done:
-            result.files += 1
-            result.bytes += n
-            exp_digest, exp_size = want[rel]
-            if exp_size is not None and n != exp_size:
-                result.add("FIX003", "file has the wrong size", rel, expected=str(exp_size), found=str(n))
-            elif digest != exp_digest:
-                code = "FIX005" if rel.split("/")[-1].startswith(INVENTORY) else "FIX002"
-                what = "inventory or its sidecar does not match the catalog" if code == "FIX005" \
-                    else f"{alg} digest does not match"
-                result.add(code, what, rel, expected=exp_digest, found=digest)
-
-    helper = None
-    if store.local and jobs > 1 and n_small >= MANY_SMALL and throttle.rate is None:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        helper = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
-        helper.submit(int).result()  # forked now, before any thread starts
-    try:
-        with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="archa-fixity") as pool:
-            window = max(1, jobs) * 4
-            pending: dict[Any, tuple[str, str, int | None]] = {}
-
-            def collect(block: bool) -> None:
-                ready = wait(pending, return_when=FIRST_COMPLETED)[0] if block else [f for f in pending if f.done()]
-                for fut in ready:
-                    rel, digest, esize = pending.pop(fut)
-                    check(fut.result(), {rel: (digest, esize)})
-                    nxt = next(large, None)
-                    if nxt is not None:
-                        pending[pool.submit(_hash_keys, store, prefix, [nxt[0]], alg, throttle)] = nxt
-
-            for item in islice(large, window):
-                pending[pool.submit(_hash_keys, store, prefix, [item[0]], alg, throttle)] = item
-            while chunk := list(islice(small, SMALL_CHUNK)):
-                want = {rel: (digest, esize) for rel, digest, esize in chunk}
-                rels = [rel for rel, _d, _s in chunk]
-                theirs = helper.submit(_hash_keys, store, prefix, rels[: len(rels) // 2], alg) \
-                    if helper is not None else None
-                mine = rels[len(rels) // 2:] if theirs is not None else rels
-                check(_hash_keys(store, prefix, mine, alg, throttle), want)
-                if theirs is not None:
-                    check(theirs.result(), want)
-                collect(block=False)
-            while pending:
-                collect(block=True)
-    finally:
-        if helper is not None:
-            helper.shutdown()
-
-
-def _hash_keys(store: Store, prefix: str, rels: list[str], alg: str,
-               throttle: Throttle | None = None) -> list[tuple[str, str, int]]:
-    """(rel, digest, bytes) of each key; run by the threads and by the forked helper."""
-    if store.local and (throttle is None or throttle.rate is None):
-        return _hash_local(store.path(prefix), rels, alg)
-    out = []
-    for rel in rels:
-        with store.open(f"{prefix}/{rel}") as f:
-            digest, n = _hash_stream(f, alg, throttle or Throttle(None))
-        out.append((rel, digest, n))
-    return out
-
-
-def _hash_local(base: str, rels: list[str], alg: str, ahead: int = READ_AHEAD) -> list[tuple[str, str, int]]:
-    """The unthrottled local case with the least Python per file (20,000 small files are
-    mostly per-file overhead): raw descriptors, one reused buffer, no context managers.
-    Files are opened `ahead` at a time before they are read, each with a WILLNEED hint, so
-    on a cold cache the disk has many reads queued instead of one. A file that cannot be
-    read raises StorageError naming it, as `Store.open` does."""
-    view = thread_buffer()
-    new, readv, close, out = hashlib.new, os.readv, os.close, []
-    advise = getattr(os, "posix_fadvise", None)
-    queue: deque[tuple[str, int]] = deque()
-    it = iter(rels)
-
-    def open_next() -> None:
-        rel = next(it, None)
-        if rel is None:
-            return
-        try:
-            fd = os.open(f"{base}/{rel}", os.O_RDONLY)
-        except OSError as e:
-            kind = KeyMissing if isinstance(e, FileNotFoundError) else StorageError
-            raise kind(f"{base}/{rel}: cannot be read: {e.strerror}", path=rel,
-                       hint="audit the copy and repair it from another") from None
-        if advise is not None:
-            advise(fd, 0, 0, os.POSIX_FADV_WILLNEED)
-        queue.append((rel, fd))
-
-    try:
-        for _ in range(ahead):
-            open_next()
-        while queue:
-            rel, fd = queue.popleft()
-            try:
-                h, n = new(alg), 0
-                while k := readv(fd, [view]):
-                    h.update(view[:k])
-                    n += k
-            finally:
-                close(fd)
-            out.append((rel, h.hexdigest(), n))
-            open_next()
-    finally:
-        for _rel, fd in queue:
-            close(fd)
-    return out
-
-
-class _SortedLookup:
-    """Expected digests looked up by names that mostly come in sorted order: read along the
-    sorted table (a merge), with a query for a name that comes out of order."""
-
-    def __init__(self, expected: ExpectedTable) -> None:
-        self.expected = expected
-        self.rows = expected.all()
-        self.current: tuple[str, str, int | None] | None = next(self.rows, None)
-
-    def find(self, rel: str) -> Expected | None:
-        while self.current is not None and self.current[0] < rel:
-            self.current = next(self.rows, None)
-        if self.current is not None and self.current[0] == rel:
-            return Expected(self.current[1], self.current[2])
-        out = self.expected.get(rel)
-        return None if out is None else Expected(*out)
-
-
-def audit_packed(store: Store, aip_id: str, version: str, alg: str, expected: ExpectedTable,
-                 archive_sha256: str, result: CopyAudit, throttle: Throttle) -> None:
-    import zstandard
-
-    archive_key, index_key = packed_keys(aip_id, version)
-    if not store.exists(archive_key) or not store.exists(index_key):
-        missing = archive_key if not store.exists(archive_key) else index_key
-        result.add("FIX011", "the copy is missing: archive or index absent", missing)
-        return
-    seen: list[str] = []  # member names, recorded as seen a batch at a time
-    in_order = _SortedLookup(expected)  # archa writes members sorted: a merge, not a query each
-    with store.open(archive_key) as raw:
-        counting = HashingReader(raw, hashlib.sha256(), throttle.consumed)
-        try:
-            reader = zstandard.ZstdDecompressor().stream_reader(counting, read_size=CHUNK)  # type: ignore[arg-type]
-            with tarfile.open(fileobj=reader, mode="r|") as tf:
-                for ti in tf:
-                    if not ti.isreg():
-                        continue
-                    f = tf.extractfile(ti)
-                    assert f is not None
-                    digest, _n = _hash_stream(f, alg, Throttle(None))
-                    result.files += 1
-                    seen.append(ti.name)
-                    if len(seen) >= BATCH:
-                        expected.record_seen(seen)
-                        seen.clear()
-                    forget_members(tf)
-                    exp = in_order.find(ti.name)
-                    if exp is None:
-                        result.add("FIX010", "member in the archive that the version does not hold", ti.name)
-                    elif digest != exp.digest:
-                        result.add("FIX009", f"{alg} digest of the member does not match", ti.name,
-                                   expected=exp.digest, found=digest)
-        except (zstandard.ZstdError, tarfile.TarError, EOFError) as e:
-            result.add("FIX008", f"the archive cannot be read: {e}", archive_key)
-        counting.drain()
-        result.bytes = counting.n
-    expected.record_seen(seen)
-    if not any(f.code == "FIX008" for f in result.findings):
-        for rel, digest in expected.not_seen():
-            result.add("FIX010", "member missing from the archive", rel, expected=digest)
-    found = counting.h.hexdigest()
-    if found != archive_sha256:
-        result.add("FIX007", "archive sha256 does not match the catalog", archive_key,
-                   expected=archive_sha256, found=found)
 
 
 @dataclass(frozen=True)
@@ -397,34 +99,6 @@ def select(repo: Repository, opts: AuditOptions) -> list[dict[str, Any]]:
         rows = [c for c in rows if due(c)]
     rows.sort(key=lambda c: (c["state"] == "ok", c["last_audit"] is not None, c["last_audit"] or ""))
     return rows
-
-
-def audit_copy(repo: Repository, row: dict[str, Any], loc: Location, jobs: int, throttle: Throttle) -> CopyAudit:
-    t0 = time.perf_counter()
-    result = CopyAudit(row["aip_id"], row["version"], loc.name, loc.kind)
-    alg, wanted = expected_rows(repo, row["aip_id"], row["version"], packed=loc.kind == "packed")
-    work = repo.new_work_dir()
-    expected = ExpectedTable(work / "expected.sqlite", wanted)
-    try:
-        store = repo.store(loc)
-        if loc.kind == "ocfl":
-            audit_ocfl(store, row["aip_id"], row["version"], alg, expected, result, jobs, throttle)
-        else:
-            audit_packed(store, row["aip_id"], row["version"], alg, expected, row["archive_sha256"] or "",
-                         result, throttle)
-        stored = stored_content(repo, row["aip_id"]) if loc.kind == "ocfl" else None  # a record named like one stays
-        for key in temporaries(store, object_relpath(row["aip_id"]), stored):  # the lock is held: no write runs
-            store.delete(key)
-            result.add("FIX012", "temporary file left by an interrupted write: removed", key, severity="warning")
-    except KeyMissing as e:
-        result.add("FIX001", e.message, e.path)
-    finally:
-        expected.close()
-        repo.release_work_dir(work)
-    result.seconds = time.perf_counter() - t0
-    if any(f.is_error for f in result.findings):
-        result.state = "missing" if any(f.code == "FIX011" for f in result.findings) else "damaged"
-    return result
 
 
 def record_audit(repo: Repository, a: CopyAudit) -> None:

@@ -38,6 +38,8 @@ class Overview:
     pending: list[str] = field(default_factory=list)  # "AIP vN" in storage, not yet in the catalog
     unreachable: dict[str, str] = field(default_factory=dict)  # location -> why this node cannot reach it
     node: str = ""  # this node's name, when the catalog is shared by several
+    migrations_failed: list[dict[str, str]] = field(default_factory=list)  # aip_id, source: last try failed
+    policy_not_shared: bool = False  # this node's archa.toml [policy] differs from the shared one (unused)
     needs_person: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -77,8 +79,21 @@ def overview(repo: Repository, year: int | None = None) -> Overview:
     o.shared_domains = shared_domains(repo)
     o.node = repo.config.node
     o.unreachable = unreachable(repo)
+    o.migrations_failed = failed_migrations(figures.migration_events())
+    o.policy_not_shared = bool(repo.config.catalog) and repo.node_policy() not in ({}, repo.config.policy)
     o.needs_person = _attention(o)
     return o
+
+
+def failed_migrations(events: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """The files whose last migration failed (aip_id, source), from the `migration` events
+    oldest first: a later success of the same file clears its failures."""
+    last: dict[tuple[str, str], str] = {}
+    for e in events:
+        detail = str(e["detail"])
+        source = detail.split(" -> ", 1)[0] if e["outcome"] == "success" else detail.split(": pathway ", 1)[0]
+        last[(str(e["aip_id"]), source)] = str(e["outcome"])
+    return [{"aip_id": a, "source": s} for (a, s), outcome in sorted(last.items()) if outcome == "failure"]
 
 
 def unreachable(repo: Repository) -> dict[str, str]:
@@ -100,6 +115,13 @@ def _attention(o: Overview) -> list[str]:
     for name, why in sorted(o.unreachable.items()):
         out.append(f"location {name} cannot be reached from {'node ' + o.node if o.node else 'here'}: {why} "
                    "(mount it at the same path as on the other nodes, or fix its endpoint)")
+    if o.migrations_failed:
+        out.append(f"{len(o.migrations_failed)} files whose migration failed (the originals are kept): "
+                   "archa status --json lists them (migrations_failed), archa events list --aip ID says why; "
+                   "fix the tool or the pathway, then archa migrate ID")
+    if o.policy_not_shared:
+        out.append(f"the [policy] in archa.toml of node {o.node} is not the repository's policy (the catalog holds that) "
+                   "and is not used: make it every node's with `archa policy share`, or remove it")
     if o.copies["damaged"]:
         out.append(f"{o.copies['damaged']} damaged copies: archa repair")
     if o.copies["missing"]:

@@ -16,16 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from archa.errors import StorageError
-from archa.preservation.fixity import (
-    CopyAudit,
-    Throttle,
-    audit_copy,
-    audit_ocfl,
-    record_audit,
-)
+from archa.preservation.fixity import record_audit
 from archa.repository.catalog.expected import ExpectedTable
 from archa.repository.config import Location
 from archa.repository.copies import iter_packed, sweep_temporaries, write_packed_copy
+from archa.repository.copyaudit import CopyAudit, Throttle, audit_copy, audit_ocfl
 from archa.repository.events import ARCHA_AGENT, Event
 from archa.repository.hashing import file_chunks
 from archa.repository.ocfl import INVENTORY, StorageRoot, expected_files, object_relpath, source_path

@@ -5,7 +5,8 @@ and `hash` = sha256 over the row's canonical JSON including `prev_hash`. Editing
 deleting or reordering any row breaks the chain at that row (`verify_chain`).
 
 This module holds what the log's rows are (Event, how a row is hashed); the SQL that appends
-and reads them is the catalog's (archa/repository/catalog/log.py, `cat.log`).
+and reads them is the catalog's (archa/repository/catalog/log.py, `cat.log`). The data type
+`Event` (and `now_iso`) is archa/metadata/records.py's, re-exported here.
 """
 
 from __future__ import annotations
@@ -13,41 +14,18 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import uuid
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from typing import Any
 
 import archa
+from archa.metadata.records import Event, now_iso
+
+__all__ = ["ARCHA_AGENT", "GENESIS", "HASHED_FIELDS", "ChainProblem", "Event", "now_iso", "row_hash"]
 
 GENESIS = "0" * 64
 ARCHA_AGENT = f"archa/{archa.__version__}"  # the executing program of every event archa makes
 HASHED_FIELDS = ("id", "type", "time", "outcome", "detail", "agent", "aip_id", "version",
                  "location", "transfer_id", "prev_hash")
-
-
-def now_iso() -> str:
-    """Current UTC time, ISO 8601 with microseconds and a Z."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-@dataclass(frozen=True)
-class Event:
-    """A PREMIS event as the catalog keeps it. `type` uses the LoC event-type vocabulary."""
-
-    type: str
-    outcome: str  # "success", "failure" or "warning"
-    detail: str
-    agent: str
-    aip_id: str | None = None
-    version: str | None = None
-    location: str | None = None
-    transfer_id: str | None = None
-    time: str = field(default_factory=now_iso)
-    id: str = field(default_factory=lambda: f"urn:uuid:{uuid.uuid4()}")
-    # logical paths of the files the event touched, linked from it in PREMIS (not a catalog
-    # column and not hashed: the log's rows are what HASHED_FIELDS name)
-    objects: tuple[str, ...] = ()
 
 
 def row_hash(row: dict[str, Any]) -> str:

@@ -14,17 +14,31 @@ OCFL object's content only a name that no version holds by the catalog (a record
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from archa.errors import StorageError
 from archa.repository.copies import sweep_temporaries, temporaries, tombstone_prefix
 from archa.repository.ocfl import object_relpath
 
 if TYPE_CHECKING:
-    from archa.repository.repo import Repository
+    from archa.repository.catalog import Catalog
+    from archa.repository.config import Location, RepoConfig
+    from archa.repository.store import Store
 
 
-def stored_content(repo: Repository, aip_id: str) -> Callable[[str], bool]:
+class RepoView(Protocol):
+    """What the sweeps read: a repository (archa.repository.repo.Repository, which calls them;
+    named by what it offers, so that this module does not import it)."""
+
+    config: RepoConfig
+
+    @property
+    def catalog(self) -> Catalog: ...
+
+    def store(self, loc: Location) -> Store: ...
+
+
+def stored_content(repo: RepoView, aip_id: str) -> Callable[[str], bool]:
     """Whether a key of the AIP's OCFL object (`<object path>/vN/content/...`) is a file that
     a version holds, by the catalog."""
     prefix = object_relpath(aip_id) + "/"
@@ -40,7 +54,7 @@ def stored_content(repo: Repository, aip_id: str) -> Callable[[str], bool]:
     return stored
 
 
-def sweep_aip(repo: Repository, aip_id: str) -> bool:
+def sweep_aip(repo: RepoView, aip_id: str) -> bool:
     """Delete the temporary files interrupted writes left in the AIP's storage (its object,
     its tombstone) at every local location (an object store keeps none); call holding the
     AIP's lock. False when a location could not be read (what is left there is swept later)."""
@@ -58,7 +72,7 @@ def sweep_aip(repo: Repository, aip_id: str) -> bool:
     return done
 
 
-def sweep_event_log(repo: Repository) -> None:
+def sweep_event_log(repo: RepoView) -> None:
     """Delete the temporary files a killed anchoring left in the event log at every local
     location; call holding anchor.lock. A location that cannot be read is left for later."""
     from archa.repository.logscan import PREFIX

@@ -15,7 +15,7 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from archa.errors import RepositoryError
 from archa.repository.catalog.scratch import ScratchDb, VersionTables
@@ -29,7 +29,7 @@ from archa.repository.durable import (
 )
 
 if TYPE_CHECKING:
-    from archa.repository.repo import Repository
+    from archa.repository.catalog import Catalog
 
 OCFL_VERSION = "1.1"
 ROOT_NAMASTE = "0=ocfl_1.1"
@@ -446,19 +446,27 @@ def source_path(root: StorageRoot, aip_id: str, version: str, rel: str) -> Path:
     return obj / version / rel if rel.startswith(INVENTORY) else obj / rel
 
 
+class HasCatalog(Protocol):
+    """What `expected_rows` reads: a repository (archa.repository.repo.Repository, which
+    imports this module; named by what it offers, so that this module does not import it)."""
+
+    @property
+    def catalog(self) -> Catalog: ...
+
+
 @dataclass(frozen=True)
 class Expected:
     digest: str
     size: int | None  # None: not recorded (inventories)
 
 
-def expected_files(repo: Repository, aip_id: str, version: str, packed: bool = False) -> tuple[str, dict[str, Expected]]:
+def expected_files(repo: HasCatalog, aip_id: str, version: str, packed: bool = False) -> tuple[str, dict[str, Expected]]:
     """`expected_rows` as a dict (for the commands that copy or repair one version)."""
     alg, rows = expected_rows(repo, aip_id, version, packed)
     return alg, dict(rows)
 
 
-def expected_rows(repo: Repository, aip_id: str, version: str, packed: bool = False
+def expected_rows(repo: HasCatalog, aip_id: str, version: str, packed: bool = False
                   ) -> tuple[str, Iterator[tuple[str, Expected]]]:
     """(digest algorithm, object-relative path -> Expected) of a copy of `version`. An OCFL
     copy holds the version's whole state (content stored by earlier versions included) and,

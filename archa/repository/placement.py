@@ -144,7 +144,7 @@ def verified_source(repo: Repository, aip_id: str, version: str, candidates: lis
 def adopt_copy(repo: Repository, aip_id: str, version: str, loc: Location) -> CopyInfo:
     """A complete copy the catalog does not know (its writer was killed before recording
     it): audited in full; CopyInfo when sound, else StorageError (repair rewrites it then)."""
-    from archa.preservation.fixity import Throttle, audit_copy
+    from archa.repository.copyaudit import Throttle, audit_copy
 
     row: dict[str, Any] = {"aip_id": aip_id, "version": version, "archive_sha256": ""}
     if loc.kind == "packed":

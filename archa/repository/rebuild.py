@@ -23,8 +23,9 @@ from lxml import etree
 
 from archa.errors import EXIT_PROBLEMS, RepositoryError, StorageError
 from archa.metadata.premis import ORIGINATOR_AGENT, PremisFile, PremisRecord, read_premis
-from archa.repository.catalog import Catalog, FileRow
+from archa.repository.catalog import Catalog, FileRow, create_catalog
 from archa.repository.catalog.logtables import HashTables
+from archa.repository.catalog.postgres import redact
 from archa.repository.catalog.rebuilder import compare_catalogs
 from archa.repository.catalog.rebuildscratch import ObjectScratch
 from archa.repository.catalog.scratch import BATCH
@@ -442,7 +443,8 @@ def _file_rows(aip_id: str, version: str, db: ObjectScratch) -> Iterator[FileRow
         role = "payload" if logical.startswith("representations/") else \
             "submission" if logical.startswith("metadata/submission/") else "metadata"
         yield FileRow(aip_id, version, logical, content, role, original or "", size, digest, puid or "",
-                      name or "", fver or "", mime if mime is not None else ("text/xml" if role == "metadata" else ""),
+                      name or "", fver or "", mime if mime is not None else (("application/json" if logical.endswith(".json") else "text/xml")
+                                                       if role == "metadata" else ""),
                       basis or "", engine or "", ever or "", sver or "", warning or "")
 
 
@@ -478,16 +480,19 @@ def _read_contents(aip_id: str, f: Found, wanted: dict[str, str]) -> dict[str, b
     return out
 
 
-def rebuild_catalog(repo: Repository, dest: Path, trust: str | None = None) -> RebuildReport:
-    """Write a catalog at `dest` (which must not exist) from the locations alone, taking only
-    what they agree on (see the module docstring): `report.conflicts` names the rest, and a
-    caller must not put a catalog with conflicts in place. `trust` names the location to
-    believe where the others do not agree with it."""
+def rebuild_catalog(repo: Repository, dest: Path | str, trust: str | None = None) -> RebuildReport:
+    """Write a catalog at `dest` (a file which must not exist, or an empty PostgreSQL
+    database's URL, which then also gets the settings the nodes share) from the locations
+    alone, taking only what they agree on (see the module docstring): `report.conflicts`
+    names the rest, and a caller must not put a catalog with conflicts in place. `trust`
+    names the location to believe where the others do not agree with it."""
     names = [loc.name for loc in repo.config.locations]
     if trust is not None:
         repo.config.location(trust)  # RepositoryError naming the locations there are
-    cat = Catalog.create(dest)
-    report = RebuildReport(str(dest))
+    cat = create_catalog(dest)
+    report = RebuildReport(str(dest) if isinstance(dest, Path) else redact(dest))
+    if isinstance(dest, str):  # a catalog on a server holds what its nodes share (identity, locations, policy)
+        cat.set_setting("config", repo.config.shared_json())
     cat.rebuilder.suspend_journal()  # what the rebuild writes is no new change
     work = repo.new_work_dir()
     db = HashTables(work / "agreement.sqlite")

@@ -145,6 +145,7 @@ class Repository:
                     raise RepositoryError("the catalog database holds no repository settings",
                                           hint="report this as a bug")
                 cfg = RepoConfig(repository_id="", created="", locations=(), catalog=url, node=node).with_shared(shared)
+                cls._claim_node(url, node, path)
             else:
                 cfg = RepoConfig(repository_id=f"urn:uuid:{uuid.uuid4()}", created=now_iso(),
                                  locations=(Location("hot", "ocfl", str(path / "storage" / "hot"), "hot"),
@@ -156,6 +157,7 @@ class Repository:
                 cat = PgCatalog.create(url)
                 cat.set_setting("config", cfg.shared_json())
                 cat.close()
+                cls._claim_node(url, node, path)
             (path / "staging").mkdir()
             write_durable(path / CONFIG_NAME, render_config(cfg).encode("utf-8"))
             fsync_dir(path)
@@ -167,6 +169,24 @@ class Repository:
         repo.joined = joining
         return repo
 
+    @staticmethod
+    def _claim_node(url: str, node: str, path: Path) -> None:
+        """Register `node` in the shared settings (`node:NAME`: host, path, when); a name
+        another node holds is refused, so status, locks and logs never mix two machines."""
+        from archa.repository.catalog.postgres import PgCatalog
+
+        cat = PgCatalog.open(url)
+        try:
+            held = cat.claim_setting(f"node:{node}", json.dumps(
+                {"host": os.uname().nodename, "path": str(path), "created": now_iso()}))
+        finally:
+            cat.close()
+        if held is not None:
+            where = json.loads(held)
+            raise RepositoryError(f"node {node!r} is already a node of this repository "
+                                  f"({where.get('host')}:{where.get('path')})",
+                                  hint="give this node another name with --node NAME")
+
     @classmethod
     def open(cls, path: Path) -> Repository:
         path = path.absolute()
@@ -174,17 +194,29 @@ class Repository:
             raise RepositoryError(f"{path}: no repository here", path=str(path),
                                   hint="create one with `archa init PATH`, or pass --repo / set ARCHA_REPO")
         repo = cls(path, load_config(path))
-        if repo.config.catalog:  # a node of a repository several share: what they share is in the catalog
-            shared = repo.catalog.setting("config")
-            if shared is not None:
-                repo.config = repo.config.with_shared(shared)
-                repo.policy = load_policy(repo.config.policy)
+        repo.refresh_shared()
         repo.hot.check()
         return repo
 
+    def refresh_shared(self) -> None:
+        """On a node of a repository several share, read what they share (identity,
+        locations, policy) from the catalog again: a writer that changes it calls this under
+        the repository lock first, so it never writes back an older copy over another node's
+        change. On SQLite archa.toml alone holds it: nothing to do."""
+        if self.config.catalog:
+            shared = self.catalog.setting("config")
+            if shared is not None:
+                self.config = self.config.with_shared(shared)
+                self.policy = load_policy(self.config.policy)
+
+    def node_policy(self) -> dict[str, Any]:
+        """The [policy] table of this node's archa.toml. On a node of a shared catalog it is
+        not the policy in force (the catalog's is) until `share_policy` makes it so."""
+        return load_config(self.root).policy
+
     def save_shared_config(self) -> None:
-        """After a change to what the nodes share (a location added): into the catalog, where
-        every node reads it (on SQLite archa.toml alone holds it)."""
+        """After a change to what the nodes share (a location added, the policy): into the
+        catalog, where every node reads it (on SQLite archa.toml alone holds it)."""
         if self.config.catalog:
             self.catalog.set_setting("config", self.config.shared_json())
 

@@ -1,5 +1,5 @@
 """Managing storage locations: add (after a write/read/delete probe), list, status, and
-rebuilding the catalog into place."""
+rebuilding the catalog into place; sharing a node's policy with the other nodes."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from archa.errors import CatalogDamaged, UsageError
+from archa.policies import load_policy
 from archa.repository.catalog import CATALOG_NAME, Catalog
 from archa.repository.catalog.errors import DATABASE_ERRORS, is_busy
 from archa.repository.config import CONFIG_NAME, LOCATION_KINDS, TIERS, Location, load_config, render_config
@@ -27,6 +28,7 @@ def add_location(repo: Repository, loc: Location) -> Location:
     """Check `loc` can be written, read and deleted, lay it out, then save it in archa.toml.
 
     Nothing is saved when any step fails. Copies are made by `archa storage sync`."""
+    repo.refresh_shared()  # under the lock: another node may have added one since this one started
     if loc.kind not in LOCATION_KINDS or loc.tier not in TIERS:
         raise UsageError(f"location {loc.name!r}: kind must be one of {', '.join(LOCATION_KINDS)} and tier one "
                          f"of {', '.join(TIERS)}")
@@ -58,6 +60,25 @@ def add_location(repo: Repository, loc: Location) -> Location:
         dataclasses.replace(repo.config, locations=(*repo.config.locations, loc))
     repo.save_shared_config()  # every node of a repository on a server reads its locations from the catalog
     return loc
+
+
+@writes
+def share_policy(repo: Repository) -> dict[str, Any]:
+    """Make the [policy] table of this node's archa.toml the policy every node of the
+    repository uses (the catalog's shared settings), after checking it loads; returns it.
+
+    UsageError on a repository whose catalog is the embedded SQLite file (there archa.toml is
+    the policy already)."""
+    if not repo.config.catalog:
+        raise UsageError("this repository's catalog is its own SQLite file: archa.toml's [policy] is the policy "
+                         "in force already", hint="edit archa.toml; nothing to share")
+    mine = repo.node_policy()
+    load_policy(mine)  # a policy that does not load is refused here, not on every node later
+    repo.refresh_shared()
+    repo.config = dataclasses.replace(repo.config, policy=mine)
+    repo.policy = load_policy(mine)
+    repo.save_shared_config()
+    return mine
 
 
 @dataclass
@@ -115,7 +136,8 @@ def check_catalog(repo: Repository) -> None:
     problems = repo.catalog.integrity_problems()
     if problems:
         more = f"; and {len(problems) - 3} more" if len(problems) > 3 else ""
-        raise CatalogDamaged(str(repo.catalog.path), "SQLite's integrity check: " + "; ".join(problems[:3]) + more,
+        check = "amcheck" if repo.catalog.dialect == "postgresql" else "SQLite's integrity check"
+        raise CatalogDamaged(str(repo.catalog.path), f"{check}: " + "; ".join(problems[:3]) + more,
                              problems)
 
 
@@ -140,11 +162,22 @@ def check_rebuild(repo: Repository, trust: str | None = None) -> RebuildReport:
     return report
 
 
-def rebuild(repo: Repository, replace: bool = False, trust: str | None = None) -> RebuildOutcome:
+def rebuild(repo: Repository, replace: bool = False, trust: str | None = None, into: str | None = None
+            ) -> RebuildOutcome:
     """Rebuild the catalog from the locations. With no catalog, the result becomes the
     catalog; otherwise it is written beside it and compared, and put in place (the old one
     kept as a backup) only with `replace`. Raises RebuildConflict (nothing written) when the
-    locations do not agree on something the rebuild would take and `trust` does not settle it."""
+    locations do not agree on something the rebuild would take and `trust` does not settle it.
+    A catalog on a server is rebuilt into a database (`into`: serverrebuild.py)."""
+    if repo.config.catalog:
+        from archa.repository.serverrebuild import rebuild_on_server
+
+        report, replaced, kept = rebuild_on_server(repo, replace, trust, into)
+        return RebuildOutcome(report, replaced=replaced, backup=kept)
+    if into is not None:
+        raise UsageError("--into names a PostgreSQL database to rebuild a catalog on a server into; this "
+                         "repository's catalog is the SQLite file catalog.sqlite",
+                         hint="leave --into out: the rebuilt catalog is written beside catalog.sqlite")
     current = repo.root / CATALOG_NAME
     stamp = time.strftime("%Y%m%dT%H%M%S")
     dest = repo.root / f"catalog.rebuilt-{stamp}-{uuid.uuid4().hex[:6]}.sqlite"

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from archa.ingest.copier import CopyJob, CopyOutcome, ProgressFn, copy_all, copy_stream
 from archa.repository.catalog.draft import DraftTables
 from archa.repository.catalog.scratch import BATCH
+from archa.repository.copying import CopyJob, CopyOutcome, ProgressFn, copy_all, copy_stream
 from archa.repository.durable import fsync_dir, partial_sibling, sync_filesystem
 from archa.repository.events import ARCHA_AGENT as AGENT
 from archa.repository.hashing import file_digest

@@ -19,9 +19,9 @@ from urllib.parse import unquote
 
 from lxml import etree
 
-from archa.ingest.copier import ProgressFn
-from archa.ingest.extract import Limits, unsafe_name
 from archa.metadata.xmlsafe import UnsafeXml, parse_untrusted, wrapper_schema
+from archa.repository.copying import ProgressFn
+from archa.repository.unpacking import Limits, unsafe_name
 from archa.transfer.folder import TransferResult
 from archa.transfer.package import Check, package_bag, take_payload
 

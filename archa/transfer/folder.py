@@ -25,10 +25,10 @@ from urllib.parse import quote
 
 from archa.errors import Finding, SipRejected, UsageError, name_problem, printable, utf8_text
 from archa.ingest.bag import ORIGINAL_NAMES
-from archa.ingest.copier import SMALL, CopyJob, ProgressFn
 from archa.policies.model import TransferPolicy
 from archa.repository.catalog.draft import DraftTables, ScannedFile
 from archa.repository.catalog.scratch import BATCH
+from archa.repository.copying import SMALL, CopyJob, ProgressFn
 from archa.repository.durable import check_target
 from archa.transfer.bagwriter import BagDraft, partial_dir
 

@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from archa.errors import UsageError
-from archa.ingest.copier import ProgressFn
-from archa.ingest.extract import Limits, archive_kind
 from archa.policies.model import Policy
+from archa.repository.copying import ProgressFn
+from archa.repository.unpacking import Limits, archive_kind
 from archa.transfer.folder import TransferResult, transfer_folder
 
 if TYPE_CHECKING:

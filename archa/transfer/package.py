@@ -9,9 +9,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from archa.errors import Finding, SipRejected, UsageError
-from archa.ingest.copier import CopyJob, CopyOutcome, ProgressFn
-from archa.ingest.extract import Limits, extract
+from archa.repository.copying import CopyJob, CopyOutcome, ProgressFn
 from archa.repository.durable import check_target
+from archa.repository.unpacking import Limits, extract
 from archa.transfer.bagwriter import BagDraft, partial_dir
 
 TRANSFER_HINT = ("fix the package (or ask the producer for a new one) and transfer it again; nothing was "

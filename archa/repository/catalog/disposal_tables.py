@@ -35,7 +35,7 @@ class DisposalTables:
     def proposals(self) -> list[dict[str, Any]]:
         """Every proposal's row with `items` (how many items it has), oldest first."""
         return self.cat.rows("""SELECT p.*, COUNT(i.aip_id) AS items FROM proposals p
-                                LEFT JOIN proposal_items i ON i.proposal_id = p.id GROUP BY p.id ORDER BY p.created""")
+                                LEFT JOIN proposal_items i ON i.proposal_id = p.id GROUP BY p.id ORDER BY p.created, p.id""")
 
     def proposal_items(self, proposal_id: str) -> list[dict[str, Any]]:
         """The items of a proposal (by AIP id, then entity), each with its AIP's `label`,

@@ -1,5 +1,5 @@
-"""ExpectedTable: what a copy of a version must hold, for a fixity audit or a repair
-(archa/preservation/fixity.py), in a scratch database rather than a dict: an audit of a
+"""ExpectedTable: what a copy of a version must hold, for the audit of a copy
+(archa/repository/copyaudit.py: fixity audits, repairs), in a scratch database rather than a dict: an audit of a
 million-file version holds one chunk at a time.
 
 Tables: `expected` (rel, digest, size: what the catalog says the copy holds), `present`

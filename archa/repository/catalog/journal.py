@@ -13,6 +13,13 @@ journal itself. `journal_problems` finds each of these:
 
 `replay` is also how `catalog rebuild` brings the tables back from storage (catalog/rebuilder.py).
 
+On PostgreSQL the journal is written by one PL/pgSQL function and trigger per table
+(pgschema.py), and the trigger check compares those: the trigger there, enabled, firing
+after every insert, update and delete of each row, calling a function whose body is the one
+archa makes (`pgschema.journal_function_sql`); any other trigger or rule on a journaled
+table or on `changes` (one could drop or rewrite journal rows) is named too. The live
+tables are compared with the journal replayed into an SQLite database in memory, on both.
+
 Part of the catalog package: the journal is tables, triggers and SQL through and through.
 `journal_problems(cat)` is what the rest of archa asks (`events verify`).
 """
@@ -32,47 +39,63 @@ from archa.repository.logscan import JOURNAL_SEAL, change_hash
 if TYPE_CHECKING:
     from archa.repository.catalog.sqlite import Catalog
 
-
-def _columns(conn: sqlite3.Connection, table: str) -> list[tuple[str, str, int]]:
-    """(name, declared type, primary-key position) of every column of `table`."""
-    return [(r[1], (r[2] or "").upper(), r[5]) for r in conn.execute(f"PRAGMA table_info({table})")]
+Columns = list[tuple[str, str, int]]  # (name, declared type, primary-key position) of a table's columns
 
 
-def replay(conn: sqlite3.Connection, changes: Iterable[tuple[str, str, Any]],
-           columns_from: sqlite3.Connection | None = None,
-           refused: Callable[[str, str, str], None] | None = None) -> None:
+def _integrity_errors() -> tuple[type[Exception], ...]:
+    """What a database raises for a row its constraints refuse (both backends)."""
+    try:
+        import psycopg
+    except ImportError:
+        return (sqlite3.IntegrityError,)
+    return (sqlite3.IntegrityError, psycopg.errors.IntegrityError)
+
+
+def replay(conn: Any, changes: Iterable[tuple[str, str, Any]], columns_of: Callable[[str], Columns],
+           refused: Callable[[str, str, str], None] | None = None, savepoints: bool = False) -> None:
     """Apply journal changes (table, op, row as JSON text or value) to the tables in `conn`
-    (their columns read from `columns_from`, default `conn`): an upsert replaces the row
-    with its key, a delete removes it. BLOB columns arrive hex-encoded. A change the
-    database refuses (a retention row of an AIP that is not there) goes to `refused`
-    (table, op, why), or raises without it."""
-    source = columns_from if columns_from is not None else conn
-    columns: dict[str, list[tuple[str, str, int]]] = {}
+    (a connection of either backend; each table's columns from `columns_of(table)`, e.g.
+    `Catalog.table_columns`): an upsert replaces the row with its key, a delete removes
+    it. BLOB columns arrive hex-encoded. A change the database refuses (a retention row of
+    an AIP that is not there) goes to `refused` (table, op, why), or raises without it.
+    `savepoints`: each change in a savepoint of its own, so that one refused leaves the
+    transaction usable (PostgreSQL aborts a transaction at its first error)."""
+    columns: dict[str, Columns] = {}
+    errors = _integrity_errors()
     for table, op, raw in changes:
         if table not in JOURNALED:
             continue
         if table not in columns:
-            columns[table] = _columns(source, table)
+            columns[table] = columns_of(table)
         cols = columns[table]
         value = json.loads(raw) if isinstance(raw, str) else raw
         row = {n: (bytes.fromhex(value[n]) if "BLOB" in t and value.get(n) is not None else value.get(n))
                for n, t, _pk in cols}
+        if savepoints:
+            conn.execute("SAVEPOINT archa_replay")
         try:
             if op == "delete":
-                keys = [n for n, _t, pk in cols if pk]
+                keys = [n for n, _t, pk in sorted(cols, key=lambda c: c[2]) if pk]
                 conn.execute(f"DELETE FROM {table} WHERE " + " AND ".join(f"{k} IS ?" for k in keys),
                              [row[k] for k in keys])
             else:
                 conn.execute(f"INSERT OR REPLACE INTO {table} ({', '.join(row)}) VALUES "
                              f"({', '.join('?' * len(row))})", list(row.values()))
-        except sqlite3.IntegrityError as e:
+        except errors as e:
+            if savepoints:
+                conn.execute("ROLLBACK TO SAVEPOINT archa_replay")
             if refused is None:
                 raise
-            refused(table, op, str(e))
+            refused(table, op, str(e).strip())
+        if savepoints:
+            conn.execute("RELEASE SAVEPOINT archa_replay")
 
 
-def trigger_problems(conn: sqlite3.Connection) -> list[str]:
+def trigger_problems(cat: Catalog) -> list[str]:
     """Every journal trigger that is missing or differs from the one archa creates."""
+    if cat.dialect == "postgresql":
+        return _pg_trigger_problems(cat)
+    conn = cat.conn
     have = {name: " ".join((sql or "").split()) for name, sql in conn.execute(
         "SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")}
     out = []
@@ -87,11 +110,51 @@ def trigger_problems(conn: sqlite3.Connection) -> list[str]:
     return out
 
 
-def seal_problems(conn: sqlite3.Connection) -> list[str]:
+_ROW_AFTER_ALL = 1 | 4 | 8 | 16  # pg_trigger.tgtype: FOR EACH ROW, AFTER, on INSERT, DELETE and UPDATE
+
+
+def _pg_trigger_problems(cat: Catalog) -> list[str]:
+    """trigger_problems on PostgreSQL (see the module docstring)."""
+    from archa.repository.catalog.pgschema import journal_function_sql, table_columns
+
+    conn: Any = cat.conn  # a pgsql.PgConnection
+    watched = (*JOURNALED, "changes")
+    have = {(table, name): (kind, enabled, function, " ".join(str(source).split()))
+            for table, name, kind, enabled, function, source in conn.execute(
+                "SELECT c.relname, t.tgname, t.tgtype, t.tgenabled, p.proname, p.prosrc FROM pg_trigger t "
+                "JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_proc p ON p.oid = t.tgfoid WHERE NOT t.tgisinternal "
+                "AND c.relnamespace = current_schema()::regnamespace").fetchall() if table in watched}
+    out = []
+    for table in JOURNALED:
+        name = f"journal_{table}"
+        want = journal_function_sql(table_columns(conn.raw, table), table)
+        body = " ".join(want.split("$$")[1].split())
+        found = have.pop((table, name), None)
+        if found is None:
+            out.append(f"the journal trigger {name} is missing: changes to {table} are not journaled (someone "
+                       "dropped it)")
+        elif found[1] not in ("O", "A"):
+            out.append(f"the journal trigger {name} is disabled: changes to {table} are not journaled (someone "
+                       "disabled it)")
+        elif found[0] != _ROW_AFTER_ALL or found[2] != name or found[3] != body:
+            out.append(f"the journal trigger {name} is not the one archa creates: changes to {table} may not be "
+                       "journaled as they happen")
+    for (table, name) in sorted(have):
+        out.append(f"the trigger {name} on {table} is not one archa creates: it may keep changes to {table} out of "
+                   "the journal or rewrite them")
+    for table, rule in conn.execute("SELECT tablename, rulename FROM pg_rules WHERE schemaname = current_schema()"
+                                    ).fetchall():
+        if table in watched:
+            out.append(f"the rule {rule} on {table} is not one archa creates: it may keep changes to {table} out of "
+                       "the journal or rewrite them")
+    return out
+
+
+def seal_problems(cat: Catalog) -> list[str]:
     """The catalog's journal against every journal seal in the catalog's event chain."""
     seals = []
-    for seq, detail in conn.execute("SELECT seq, detail FROM events WHERE type = ? AND detail LIKE "
-                                    "'journal sealed at change %' ORDER BY seq", [SEAL_TYPE]):
+    for seq, detail in cat.conn.execute("SELECT seq, detail FROM events WHERE type = ? AND detail LIKE "
+                                        "'journal sealed at change %' ORDER BY seq", [SEAL_TYPE]).fetchall():
         m = JOURNAL_SEAL.match(detail)
         if m:
             seals.append((int(m.group(1)), m.group(2), seq))
@@ -101,45 +164,65 @@ def seal_problems(conn: sqlite3.Connection) -> list[str]:
     n, h_want, event = next(want)
     h, last = GENESIS, 0
     out = []
-    for seq, tbl, op, row in conn.execute("SELECT seq, tbl, op, row FROM changes ORDER BY seq"):
-        if seq != last + 1:
-            out.append(f"the journal has no change {last + 1} (it goes on at {seq}): changes were cut from the catalog")
-            return out
-        h, last = change_hash(h, seq, tbl, op, row), seq
-        while last == n:
-            if h != h_want:
-                out.append(f"the journal up to change {n} is not what event {event} sealed: changes were edited or "
-                           "cut in the catalog")
-                return out
-            try:
-                n, h_want, event = next(want)
-            except StopIteration:
-                return out
+    cur = cat.stream("SELECT seq, tbl, op, row FROM changes ORDER BY seq")
+    try:
+        while batch := cur.fetchmany(1000):
+            for seq, tbl, op, row in batch:
+                if seq != last + 1:
+                    out.append(f"the journal has no change {last + 1} (it goes on at {seq}): changes were cut from "
+                               "the catalog")
+                    return out
+                h, last = change_hash(h, seq, tbl, op, row), seq
+                while last == n:
+                    if h != h_want:
+                        out.append(f"the journal up to change {n} is not what event {event} sealed: changes were "
+                                   "edited or cut in the catalog")
+                        return out
+                    try:
+                        n, h_want, event = next(want)
+                    except StopIteration:
+                        return out
+    finally:
+        cur.close()
     out.append(f"event {event} sealed the journal up to change {n}, but the catalog's journal ends at change {last}: "
                "changes were cut from the catalog")
     return out
 
 
-def _key(cols: list[tuple[str, str, int]], row: dict[str, Any]) -> tuple[Any, ...]:
+def _key(cols: Columns, row: dict[str, Any]) -> tuple[Any, ...]:
     return tuple(row[n] for n, _t, pk in sorted(cols, key=lambda c: c[2]) if pk)
 
 
-def table_problems(conn: sqlite3.Connection, limit: int = 20) -> list[str]:
+def _scratch_table(table: str, cols: Columns) -> str:
+    """The CREATE TABLE of `table` in the in-memory database the journal is replayed into."""
+    keys = [n for n, _t, pk in sorted(cols, key=lambda c: c[2]) if pk]
+    return (f"CREATE TABLE {table} ({', '.join(f'{_q(n)} {t}' for n, t, _pk in cols)}"
+            + (f", PRIMARY KEY ({', '.join(_q(k) for k in keys)})" if keys else "") + ")")
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def table_problems(cat: Catalog, limit: int = 20) -> list[str]:
     """The live journaled tables against what replaying the catalog's journal gives: each
     row added, changed or deleted behind the journal's back (at most `limit` per table)."""
     mem = sqlite3.connect(":memory:")
     try:
+        cols = {table: cat.table_columns(table) for table in JOURNALED}
         for table in JOURNALED:
-            sql = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", [table]).fetchone()
-            if sql:
-                mem.execute(sql[0])
-        replay(mem, conn.execute("SELECT tbl, op, row FROM changes ORDER BY seq"), columns_from=conn)
+            if cols[table]:
+                mem.execute(_scratch_table(table, cols[table]))
+        cur = cat.stream("SELECT tbl, op, row FROM changes ORDER BY seq")
+        try:
+            replay(mem, (c for batch in iter(lambda: cur.fetchmany(1000), []) for c in batch), cols.__getitem__)
+        finally:
+            cur.close()
         out = []
         for table in JOURNALED:
-            cols = _columns(conn, table)
-            names = [n for n, _t, _pk in cols]
-            live = {_key(cols, r): r for r in _rows(conn, table, names)}
-            journaled = {_key(cols, r): r for r in _rows(mem, table, names)}
+            names = [n for n, _t, _pk in cols[table]]
+            live = {_key(cols[table], r): r for r in _rows(cat.stream, table, names)}
+            journaled = {_key(cols[table], r): r for r in _rows(mem.execute, table, names)}
             found = []
             for k in sorted(set(live) | set(journaled), key=repr):
                 a, b = live.get(k), journaled.get(k)
@@ -160,13 +243,14 @@ def table_problems(conn: sqlite3.Connection, limit: int = 20) -> list[str]:
         mem.close()
 
 
-def _rows(conn: sqlite3.Connection, table: str, names: list[str]) -> Iterable[dict[str, Any]]:
-    for values in conn.execute(f"SELECT {', '.join(names)} FROM {table}"):
-        yield dict(zip(names, values, strict=True))
+def _rows(execute: Callable[[str], Any], table: str, names: list[str]) -> Iterable[dict[str, Any]]:
+    cur = execute(f"SELECT {', '.join(_q(n) for n in names)} FROM {table}")
+    while batch := cur.fetchmany(1000):
+        for values in batch:
+            yield dict(zip(names, values, strict=True))
 
 
 def journal_problems(cat: Catalog) -> list[str]:
     """Every way the catalog's journal and the tables it journals disagree (see the module
     docstring); empty when they agree. Reads the journal and the journaled tables whole."""
-    conn = cat.conn
-    return trigger_problems(conn) + seal_problems(conn) + table_problems(conn)
+    return trigger_problems(cat) + seal_problems(cat) + table_problems(cat)

@@ -44,7 +44,7 @@ def verify_chain(conn: Any) -> list[ChainProblem]:
     """Every place the chain is broken (empty when intact)."""
     problems = []
     prev = GENESIS
-    cur = conn.execute("SELECT * FROM events ORDER BY seq")
+    cur = getattr(conn, "stream", conn.execute)("SELECT * FROM events ORDER BY seq")  # batches, on a server too
     cols = [d[0] for d in cur.description]
     for values in cur:
         row = dict(zip(cols, values, strict=True))
@@ -148,8 +148,8 @@ class EventLog:
     def rows_between(self, first: int, last: int) -> Iterator[tuple[Any, ...]]:
         """Events `first`..`last` in order, each a tuple of every column in COLUMNS order
         (what a location's log segment holds), streamed."""
-        cur = self.cat.conn.execute(f"SELECT {', '.join(COLUMNS)} FROM events WHERE seq BETWEEN ? AND ? "
-                                    "ORDER BY seq", [first, last])
+        cur = self.cat.stream(f"SELECT {', '.join(COLUMNS)} FROM events WHERE seq BETWEEN ? AND ? ORDER BY seq",
+                              [first, last])
         while batch := cur.fetchmany(1000):
             yield from (tuple(r) for r in batch)
 
@@ -158,7 +158,7 @@ class EventLog:
     def copy_events(self) -> Iterator[tuple[str, str, str, str, str, str, str]]:
         """(aip_id, version, location, type, outcome, time, detail) of every fixity check
         and replication event naming a location, oldest first, streamed."""
-        cur = self.cat.conn.execute(
+        cur = self.cat.stream(
             "SELECT aip_id, version, location, type, outcome, time, detail FROM events "
             "WHERE type IN ('fixity check', 'replication') AND location IS NOT NULL ORDER BY seq")
         while batch := cur.fetchmany(1000):
@@ -184,7 +184,8 @@ class EventLog:
         return [(r[0], r[1], r[2]) for r in self.cat.conn.execute(
             "SELECT v.aip_id, v.version, v.created FROM versions v JOIN aips a ON a.id = v.aip_id "
             "WHERE COALESCE(a.state, 'active') = 'active' AND (v.created >= ? OR (v.aip_id, v.version) IN "
-            "(SELECT aip_id, version FROM versions ORDER BY created DESC LIMIT ?)) ORDER BY v.created",
+            "(SELECT aip_id, version FROM versions ORDER BY created DESC, aip_id DESC, version DESC LIMIT ?)) "
+            "ORDER BY v.created, v.aip_id, v.version",
             [since, newest]).fetchall()]
 
     # the journal of the catalog-only tables and its seals
@@ -206,7 +207,7 @@ class EventLog:
     def iter_changes(self, after: int = 0, upto: int | None = None) -> Iterator[tuple[int, str, str, str]]:
         """(seq, table, op, row as JSON text) of the journal's changes after `after` (up to
         `upto` when given), in order, streamed."""
-        cur = self.cat.conn.execute(
+        cur = self.cat.stream(
             "SELECT seq, tbl, op, row FROM changes WHERE seq > ? AND seq <= ? ORDER BY seq",
             [after, (1 << 62) if upto is None else upto])
         while batch := cur.fetchmany(1000):

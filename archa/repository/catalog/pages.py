@@ -1,6 +1,7 @@
 """PageIndex: the pages of digitised volumes and the full-text index of their OCR (what
-archa/repository/pages.py describes), the catalog's tables `pages` and `page_text` (an
-SQLite FTS5 table: unicode61 tokens, diacritics folded).
+archa/repository/pages.py describes), the catalog's tables `pages` and `page_text` (on
+SQLite an FTS5 table: unicode61 tokens, diacritics folded; on PostgreSQL a table with a
+`tsvector` of the unaccented text, searched by pgpages.py with the same contract).
 
 One component of the catalog (`catalog.pages_index`): the only place their SQL is written.
 Both tables are derived from what the AIPs hold (not journaled; a rebuild makes them again).
@@ -64,6 +65,12 @@ class PageIndex:
         and benchmarks that open the file themselves hold)."""
         if isinstance(source, Catalog):
             return source.pages_index
+        from archa.repository.catalog.pgsql import PgConnection
+
+        if isinstance(source, PgConnection):
+            from archa.repository.catalog.postgres import PgCatalog
+
+            return cls(PgCatalog(source, ""))
         return cls(Catalog(source, Path("")))
 
     def record(self, rows: Iterable[dict[str, Any]]) -> int:
@@ -73,7 +80,7 @@ class PageIndex:
         conn = self.cat.conn
         n = 0
         for r in rows:
-            conn.execute("INSERT INTO pages (aip_id, version, seq, label, section, master, user, alto, txt) "
+            conn.execute("INSERT INTO pages (aip_id, version, seq, label, section, master, \"user\", alto, txt) "
                          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                          [r["aip_id"], r["version"], r["seq"], r["label"], r["section"], r["master"], r["user"],
                           r["alto"], r["txt"]])
@@ -98,6 +105,11 @@ class PageIndex:
         query = fts_query(text)
         if not query:
             return Found(0, True, [])
+        if self.cat.dialect == "postgresql":
+            from archa.repository.catalog.pgpages import search
+
+            hits = search(self.cat.conn, text, aip_id, limit, offset, rank_limit)
+            return Found(hits[0], hits[1], [Hit(*h) for h in hits[2]])
         conn = self.cat.conn
         scope = " AND aip_id = ?" if aip_id else ""
         args: list[Any] = [query, *([aip_id] if aip_id else [])]

@@ -17,12 +17,12 @@ for PostgreSQL by pgsql.py) over a psycopg connection:
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from archa.errors import RepositoryError
+from archa.errors import CatalogUnavailable, RepositoryError
 from archa.repository.catalog.pgsql import PgConnection
 from archa.repository.catalog.schema import SCHEMA_VERSION
 from archa.repository.catalog.sqlite import Catalog
@@ -39,12 +39,55 @@ def is_url(value: str) -> bool:
     return value.startswith(("postgresql://", "postgres://"))
 
 
+# the catalog's keys PostgreSQL assigns (identity columns): what `sync_keys` moves past the rows
+IDENTITY = (("events", "seq"), ("changes", "seq"), ("holds", "id"), ("aip_keys", "n"), ("dirs", "id"),
+            ("formats", "id"), ("file_rows", "id"))
+# a column's data type on PostgreSQL as SQLite declares it (what `table_columns` reports)
+_DECLARED = {"bigint": "INTEGER", "integer": "INTEGER", "smallint": "INTEGER", "bytea": "BLOB", "text": "TEXT",
+             "character varying": "TEXT", "double precision": "REAL", "real": "REAL", "numeric": "REAL"}
+
+
 class PgCatalog(Catalog):
     """The catalog in a PostgreSQL database. Open with `PgCatalog.open(url)`."""
 
+    dialect = "postgresql"
+    conn: Any  # a pgsql.PgConnection, with sqlite3's surface
+
     def __init__(self, conn: Any, url: str) -> None:
-        super().__init__(conn, Path(url))
+        super().__init__(conn, Path(redact(url)))  # what messages name: the URL without its password
         self.url = url
+
+    def stream(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        """A server-side cursor over the result (pgsql.PgConnection.stream)."""
+        return self.conn.stream(sql, params)
+
+    def table_columns(self, table: str) -> list[tuple[str, str, int]]:
+        """(name, type as SQLite declares it: INTEGER, TEXT, BLOB, REAL, primary-key position
+        or 0) of each column of the table or view `table`, in order (information_schema)."""
+        keys = self.conn.primary_key(table)
+        return [(str(name), _DECLARED.get(str(kind), str(kind).upper()), keys.index(name) + 1 if name in keys else 0)
+                for name, kind in self.conn.execute(
+                    "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = "
+                    "current_schema() AND table_name = ? ORDER BY ordinal_position", [table]).fetchall()]
+
+    def sync_keys(self) -> None:
+        """Move each identity column's sequence past the largest key its table holds (rows
+        written with their keys, as a rebuild restores them, do not move it)."""
+        for table, column in IDENTITY:
+            self.conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', '{column}'), "
+                              f"COALESCE((SELECT MAX({column}) FROM {table}), 0) + 1, false)")
+
+    def journal_triggers(self, create: bool = True) -> None:
+        """(Re)create, or with `create` False drop, the journal triggers (pgschema.py: a
+        PL/pgSQL function and a trigger per JOURNALED table)."""
+        from archa.repository.catalog.pgschema import journal_function_sql, table_columns
+        from archa.repository.catalog.schema import JOURNALED
+
+        for table in JOURNALED:
+            if create:
+                self.conn.raw.execute(journal_function_sql(table_columns(self.conn.raw, table), table))
+            else:
+                self.conn.execute(f"DROP TRIGGER IF EXISTS journal_{table} ON {table}")
 
     @classmethod
     def _connect(cls, url: str) -> PgConnection:
@@ -56,7 +99,7 @@ class PgCatalog(Catalog):
         try:
             return PgConnection(psycopg.connect(url, autocommit=True, connect_timeout=15))
         except psycopg.Error as e:
-            raise RepositoryError(f"the catalog database {redact(url)} cannot be reached: {e}".strip(),
+            raise CatalogUnavailable(f"the catalog database {redact(url)} cannot be reached: {e}".strip(),
                                   hint="check that the PostgreSQL server runs and the URL (host, database, user) "
                                        "is right") from e
 
@@ -107,8 +150,26 @@ class PgCatalog(Catalog):
                                   f"{SCHEMA_VERSION} on PostgreSQL", hint="report this as a bug")
 
     def integrity_problems(self, limit: int = 100) -> list[str]:
-        """PostgreSQL checks its own pages (data checksums, amcheck); nothing archa reads here."""
-        return []
+        """What amcheck finds wrong in the catalog's B-tree indexes (`bt_index_check` with
+        the heap check: every index entry against its table), at most `limit` messages; []
+        when it finds nothing, and when the database has no amcheck extension (PostgreSQL
+        checks its own pages as it reads them: data checksums, when the cluster has them)."""
+        import psycopg
+
+        if self.conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'amcheck'").fetchone() is None:
+            return []
+        found: list[str] = []
+        for (index,) in self.conn.execute(
+                "SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am a ON "
+                "a.oid = c.relam WHERE a.amname = 'btree' AND c.relnamespace = current_schema()::regnamespace "
+                "ORDER BY c.relname").fetchall():
+            try:
+                self.conn.execute("SELECT bt_index_check(?::regclass, true)", [index])
+            except psycopg.Error as e:  # what amcheck says is wrong
+                found.append(f"index {index}: {str(e).strip()}")
+            if len(found) >= limit:
+                break
+        return found
 
     @property
     def db(self) -> Any:
@@ -147,6 +208,35 @@ class PgCatalog(Catalog):
 
     def advisory_unlock(self, name: str, shared: bool = False) -> None:
         self.conn.execute(f"SELECT pg_advisory_unlock{'_shared' if shared else ''}(?)", [lock_key(name)])
+
+
+def holds_catalog(url: str) -> bool:
+    """Whether the database `url` holds an archa catalog (RepositoryError: unreachable)."""
+    conn = PgCatalog._connect(url)
+    try:
+        return conn.execute("SELECT to_regclass('archa_schema')").fetchone() not in (None, (None,))
+    finally:
+        conn.close()
+
+
+def discard(url: str) -> None:
+    """Remove from the database `url` every table, view and function the catalog's schema
+    makes (pgschema.py), nothing else: what a rebuild wrote there when it must not stay."""
+    from archa.repository.catalog.pgschema import created_objects
+
+    conn = PgCatalog._connect(url)
+    try:
+        tables, views, functions = created_objects()
+        conn.execute("BEGIN")
+        for view in views:
+            conn.execute(f"DROP VIEW IF EXISTS {view} CASCADE")
+        for table in tables:
+            conn.execute(f"DROP TABLE IF EXISTS {table} CASCADE")
+        for function in functions:
+            conn.execute(f"DROP FUNCTION IF EXISTS {function} CASCADE")
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
 
 
 def redact(url: str) -> str:

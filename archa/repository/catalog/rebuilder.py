@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 
 from archa.repository.catalog.log import COLUMNS
 from archa.repository.catalog.rows import FileRow, FileWriter
-from archa.repository.catalog.schema import journal_triggers
 
 if TYPE_CHECKING:
     from archa.repository.catalog.sqlite import Catalog
@@ -35,11 +34,11 @@ class RebuildWriter:
         """Drop the journal triggers: rows written from now on are not journaled (they are
         what the journal held already, or not journaled at all). A whole unit (no transaction
         needed)."""
-        journal_triggers(self.cat.db, create=False)
+        self.cat.journal_triggers(create=False)
 
     def resume_journal(self) -> None:
         """Create the journal triggers again, for the tables' columns as they are now."""
-        journal_triggers(self.cat.db)
+        self.cat.journal_triggers()
 
     # the event log and the journal, row for row
 
@@ -48,6 +47,7 @@ class RebuildWriter:
         log.COLUMNS order: seq, ..., prev_hash, hash), their sequence numbers kept."""
         self.cat.conn.executemany(f"INSERT INTO events ({', '.join(COLUMNS)}) VALUES "
                                   f"({', '.join('?' * len(COLUMNS))})", rows)
+        self.cat.sync_keys()  # the next event appended follows them
 
     def record_event_anchor(self, location: str, last_seq: int, last_hash: str) -> None:
         """Record that `location` holds the log up to `last_seq` (hash `last_hash`)."""
@@ -62,10 +62,12 @@ class RebuildWriter:
         the journal all the same."""
         from archa.repository.catalog.journal import replay
 
-        replay(self.cat.conn, ((c["tbl"], c["op"], c["row"]) for c in changes), refused=refused)
+        replay(self.cat.conn, ((c["tbl"], c["op"], c["row"]) for c in changes), self.cat.table_columns,
+               refused=refused, savepoints=self.cat.dialect == "postgresql")
         self.cat.conn.executemany("INSERT INTO changes (seq, tbl, op, row) VALUES (?, ?, ?, ?)",
                                   ((c["seq"], c["tbl"], c["op"], json.dumps(c["row"], ensure_ascii=False))
                                    for c in changes))
+        self.cat.sync_keys()  # the next change journaled (and hold placed) follows them
 
     def record_journal_anchor(self, location: str, last_change: int) -> None:
         """Record that `location` holds the journal up to `last_change` (its log's anchor,
@@ -146,11 +148,12 @@ _QUERIES = {
     "tombstone": "SELECT aip_id, state || ' ' || proposal_id || ' ' || locations_left FROM tombstones",
     "transfer": "SELECT id, status || ' ' || COALESCE(aip_id, '') || ' ' || files FROM transfers",
     "hold": "SELECT id, aip_id || ' ' || reason || ' ' || COALESCE(released, '') FROM holds",
-    "originator": "SELECT id, name || ' ' || COALESCE(ico, '') || ' ' || COALESCE(quota_bytes, '') FROM originators",
+    "originator": "SELECT id, name || ' ' || COALESCE(ico, '') || ' ' || COALESCE(CAST(quota_bytes AS TEXT), '') "
+                  "FROM originators",
     "proposal item": "SELECT proposal_id, aip_id, entity, COALESCE(decision, '') || ' ' || COALESCE(da_id, '') "
                      "|| ' ' || COALESCE(destroyed, '') FROM proposal_items",
     "version": "SELECT aip_id, version, files FROM versions",
-    "page": "SELECT aip_id, version, seq, label || ' ' || section || ' ' || master || ' ' || user || ' ' || alto "
+    "page": "SELECT aip_id, version, seq, label || ' ' || section || ' ' || master || ' ' || \"user\" || ' ' || alto "
             "|| ' ' || txt FROM pages",
     "page text": "SELECT aip_id, version, seq, text FROM page_text",
     "file": "SELECT aip_id, version, logical_path, digest || ' ' || puid FROM files",
@@ -164,32 +167,52 @@ _QUERIES = {
 def compare_catalogs(current: Catalog, rebuilt: Catalog) -> list[str]:
     """Human-readable differences in AIPs, versions, files (path, digest, PUID) and copies.
 
-    Compared in SQL (both catalog files attached to one scratch connection, EXCEPT and a join
-    on the keys), so two catalogs of millions of files are never in memory: only differences
-    are. Reads the files at `current.path` and `rebuilt.path` (both SQLite catalogs)."""
+    Compared in SQL in a scratch SQLite database (EXCEPT and a join on the keys), so two
+    catalogs of millions of files are never in memory: only differences are. Each side's
+    rows get there by the quickest way its backend has: an SQLite catalog file is attached
+    and copied from in SQL; a catalog on PostgreSQL is read through a server-side cursor a
+    batch at a time. The queries' text runs on both backends and gives the same text for
+    the same rows, so a catalog on one backend compares with a catalog on the other."""
     conn = sqlite3.connect(":memory:")
     conn.execute("PRAGMA temp_store = FILE")  # the compared rows go to disk, not memory
     try:
+        sides: list[tuple[str, Catalog | None]] = []
         for name, cat in (("cur", current), ("new", rebuilt)):
-            conn.execute(f"ATTACH DATABASE ? AS {name}", (str(cat.path),))
-        return [line for what, sql in _QUERIES.items() for line in _differences(conn, what, sql)]
+            if cat.dialect == "sqlite":
+                conn.execute(f"ATTACH DATABASE ? AS {name}", (str(cat.path),))
+                sides.append((name, None))
+            else:
+                sides.append((name, cat))
+        return [line for what, sql in _QUERIES.items() for line in _differences(conn, what, sql, sides)]
     finally:
         conn.close()
 
 
-def _differences(conn: sqlite3.Connection, what: str, sql: str) -> Iterator[str]:
+def _differences(conn: sqlite3.Connection, what: str, sql: str, sides: list[tuple[str, Catalog | None]]
+                 ) -> Iterator[str]:
     """The differences of one of compare_catalogs' queries: `sql` selects key columns then one
-    value from one table or view (named after FROM), read from the schemas cur and new into
-    two indexed scratch tables (on disk), then compared by EXCEPT and a join on the keys."""
+    value from one table or view (named after FROM), read from each side (an attached schema
+    `cur` / `new`, or a catalog on a server streamed) into two indexed scratch tables (on
+    disk), then compared by EXCEPT and a join on the keys."""
     select, table = sql.rsplit(" FROM ", 1)
-    n = len(conn.execute(f"SELECT * FROM ({select} FROM cur.{table}) LIMIT 0").description or ())
-    cols = [f"c{i}" for i in range(n)]
-    keys = ", ".join(cols[:-1])
-    for side, schema in (("a", "cur"), ("b", "new")):
+    cols: list[str] = []
+    for (schema, cat), side in zip(sides, ("a", "b"), strict=True):
         conn.execute(f"DROP TABLE IF EXISTS temp.{side}")
-        conn.execute(f"CREATE TEMP TABLE {side} ({', '.join(cols)})")
-        conn.execute(f"INSERT INTO temp.{side} SELECT * FROM ({select} FROM {schema}.{table})")
-        conn.execute(f"CREATE INDEX temp.{side}_keys ON {side} ({keys})")
+        if cat is None:
+            if not cols:
+                n = len(conn.execute(f"SELECT * FROM ({select} FROM {schema}.{table}) LIMIT 0").description or ())
+                cols = [f"c{i}" for i in range(n)]
+            conn.execute(f"CREATE TEMP TABLE {side} ({', '.join(cols)})")
+            conn.execute(f"INSERT INTO temp.{side} SELECT * FROM ({select} FROM {schema}.{table})")
+        else:
+            cur = cat.stream(sql)
+            if not cols:
+                cols = [f"c{i}" for i in range(len(cur.description))]
+            conn.execute(f"CREATE TEMP TABLE {side} ({', '.join(cols)})")
+            while batch := cur.fetchmany(5000):
+                conn.executemany(f"INSERT INTO temp.{side} VALUES ({', '.join('?' * len(cols))})", batch)
+        conn.execute(f"CREATE INDEX temp.{side}_keys ON {side} ({', '.join(cols[:-1])})")
+    keys = ", ".join(cols[:-1])
     for label, first, second in (("in the current catalog only", "a", "b"),
                                  ("found in storage, missing from the current catalog", "b", "a")):
         for row in conn.execute(f"SELECT {keys} FROM temp.{first} EXCEPT SELECT {keys} FROM temp.{second} "

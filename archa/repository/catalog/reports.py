@@ -69,6 +69,25 @@ class Reports:
         return [dict(zip(cols, r, strict=True)) for r in self.cat.conn.execute(
             f"SELECT {', '.join(cols)} FROM events WHERE outcome = 'failure' ORDER BY seq DESC LIMIT ?", [limit])]
 
+    def heads_holding(self, puids: list[str], originator: str | None = None) -> list[str]:
+        """The active AIPs whose newest version holds a payload file of one of `puids`, by id
+        (from the per-version format counts: no scan of the file rows)."""
+        if not puids:
+            return []
+        where, params = self._mine(originator)
+        return [str(r[0]) for r in self.cat.conn.execute(f"""
+            SELECT DISTINCT a.id FROM version_formats vf JOIN aip_keys k ON k.n = vf.aip
+            JOIN aips a ON a.id = k.id AND a.head = vf.version JOIN formats f ON f.id = vf.format
+            WHERE vf.role = 0 AND {_ACTIVE} AND f.puid IN ({', '.join('?' * len(puids))}) {where}
+            ORDER BY a.id""", [*puids, *params])]
+
+    def migration_events(self) -> list[dict[str, Any]]:
+        """Every `migration` event of the active AIPs, oldest first: aip_id, outcome, detail."""
+        cols = ("aip_id", "outcome", "detail")
+        return [dict(zip(cols, r, strict=True)) for r in self.cat.conn.execute(f"""
+            SELECT e.aip_id, e.outcome, e.detail FROM events e JOIN aips a ON a.id = e.aip_id
+            WHERE e.type = 'migration' AND {_ACTIVE} ORDER BY e.seq""")]
+
     # --- archa report -----------------------------------------------------------------------
 
     def stored_bytes(self, originator: str | None = None) -> list[tuple[str, str, int | None]]:
@@ -77,7 +96,7 @@ class Reports:
         return self._tuples(f"""SELECT COALESCE(a.originator_id, '-'), c.location, SUM(c.bytes)
                                 FROM copies c JOIN aips a ON a.id = c.aip_id
                                 WHERE {_ACTIVE} {where}
-                                GROUP BY 1, 2""", params)
+                                GROUP BY 1, 2 ORDER BY 1, 2""", params)
 
     def growth(self, originator: str | None = None) -> list[tuple[str, int | None, int]]:
         """(month YYYY-MM, bytes, AIPs) of the versions made each month (every AIP), by month."""
@@ -94,19 +113,20 @@ class Reports:
                                 JOIN aip_keys k ON k.n = vf.aip JOIN aips a ON a.id = k.id AND a.head = vf.version
                                 JOIN formats f ON f.id = vf.format
                                 WHERE vf.role = 0 AND {_ACTIVE} {where}
-                                GROUP BY 1 ORDER BY 3 DESC""", params)
+                                GROUP BY 1 ORDER BY 3 DESC, 1""", params)
 
     def last_audits(self, originator: str | None = None) -> list[tuple[str, str | None]]:
         """(location, time of the last audit or None) of every copy of the active AIPs."""
         where, params = self._mine(originator)
         return self._tuples(f"""SELECT c.location, c.last_audit FROM copies c JOIN aips a ON a.id = c.aip_id
-                                WHERE {_ACTIVE} {where}""", params)
+                                WHERE {_ACTIVE} {where} ORDER BY c.aip_id, c.version, c.location""", params)
 
     def fixity_months(self, originator: str | None = None) -> list[tuple[str, int | None, int | None]]:
         """(month YYYY-MM, fixity failures, recoveries) of each month with either, by month."""
         where, params = self._mine(originator)
-        return self._tuples(f"""SELECT substr(e.time, 1, 7), SUM(e.type = 'fixity check' AND e.outcome = 'failure'),
-                                       SUM(e.type = 'recovery') FROM events e
+        return self._tuples(f"""SELECT substr(e.time, 1, 7), SUM(CASE WHEN e.type = 'fixity check' AND e.outcome = 'failure'
+                                           THEN 1 ELSE 0 END),
+                                       SUM(CASE WHEN e.type = 'recovery' THEN 1 ELSE 0 END) FROM events e
                                 {"JOIN aips a ON a.id = e.aip_id WHERE 1 = 1 " + where if where else "WHERE 1 = 1"}
                                 AND (e.type = 'recovery' OR (e.type = 'fixity check' AND e.outcome = 'failure'))
                                 GROUP BY 1 ORDER BY 1""", params)
@@ -117,29 +137,31 @@ class Reports:
         where, params = self._mine(originator)
         return self._tuples(f"""SELECT r.until_year, r.sign, COUNT(*) FROM retention r JOIN aips a ON a.id = r.aip_id
                                 WHERE {_ACTIVE} AND COALESCE(r.disposal_date, '') = ''
-                                AND r.until_year IS NOT NULL {where} GROUP BY 1, 2 ORDER BY 1""", params)
+                                AND r.until_year IS NOT NULL {where} GROUP BY 1, 2 ORDER BY 1, 2 NULLS FIRST""", params)
 
     def proposal_progress(self, originator: str | None = None
                           ) -> list[tuple[str, str, int, int, int | None, int | None]]:
         """(proposal, state, due year, records, destroyed, taken over by the archive) of each
         disposal proposal (the originator's and those of no originator), oldest first."""
         return self._tuples(f"""SELECT p.id, p.state, p.as_of_year, COUNT(i.aip_id),
-                                       SUM(i.destroyed IS NOT NULL AND i.decision = 'destroy'),
-                                       SUM(i.confirmed IS NOT NULL) FROM proposals p
+                                       SUM(CASE WHEN i.destroyed IS NOT NULL AND i.decision = 'destroy'
+                                           THEN 1 ELSE 0 END),
+                                       SUM(CASE WHEN i.confirmed IS NOT NULL THEN 1 ELSE 0 END) FROM proposals p
                                 LEFT JOIN proposal_items i ON i.proposal_id = p.id
                                 {"WHERE p.originator_id = ? OR p.originator_id IS NULL" if originator else ""}
-                                GROUP BY p.id ORDER BY p.created""", [originator] if originator else [])
+                                GROUP BY p.id ORDER BY p.created, p.id""", [originator] if originator else [])
 
     # --- archa catalog export ---------------------------------------------------------------
 
     def columns(self, table: str) -> list[tuple[str, str]]:
         """(name, declared type) of each column of the catalog table `table` (a name archa
         gives, not one a user typed), in table order."""
-        return [(str(r[1]), str(r[2])) for r in self.cat.conn.execute(f"PRAGMA table_info({table})")]
+        return [(name, declared) for name, declared, _pk in self.cat.table_columns(table)]
 
     def table_batches(self, table: str, columns: list[str], size: int) -> Iterator[list[tuple[Any, ...]]]:
         """Every row of `table` as tuples of `columns`, `size` rows at a time (streamed: one
         batch in memory whatever the table's size)."""
-        cur = self.cat.conn.execute(f"SELECT {', '.join(columns)} FROM {table}")
+        quoted = ", ".join(f'"{c}"' for c in columns)  # "user" is a keyword on PostgreSQL
+        cur = self.cat.stream(f"SELECT {quoted} FROM {table}")
         while batch := cur.fetchmany(size):
-            yield batch
+            yield [tuple(r) for r in batch]

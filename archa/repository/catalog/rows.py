@@ -1,13 +1,18 @@
 """The rows of the catalog's compact file table (schema 11) and how they are written:
-`FileRow` (what a file row says, as readers see it through the `files` view) and
-`FileWriter` (the compact insert, with its lookup tables)."""
+`FileRow` (what a file row says, as readers see it through the `files` view; the data type
+is archa/metadata/records.py's, re-exported here) and `FileWriter` (the compact insert, with
+its lookup tables)."""
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, fields
 from typing import Any
+
+from archa.metadata.records import FILE_COLUMNS, FileRow
+
+__all__ = ["FILES_VIEW", "FILE_COLUMNS", "FORMAT_COLUMNS", "ROLES", "ROLE_PREFIX", "FileRow", "FileWriter",
+           "default_original_name"]
 
 # --- the compact file table (schema 11) -------------------------------------------------------
 
@@ -33,36 +38,6 @@ def default_original_name(role: str, logical_path: str) -> str:
     """The original name a file row holds unless told otherwise (what FILES_VIEW derives)."""
     prefix = ROLE_PREFIX.get(role)
     return logical_path[len(prefix):] if prefix else ""
-
-
-
-@dataclass(frozen=True, slots=True)
-class FileRow:
-    aip_id: str
-    version: str
-    logical_path: str
-    content_path: str
-    role: str  # "payload", "submission", "metadata"
-    original_name: str
-    size: int
-    digest: str
-    puid: str = ""
-    format_name: str = ""
-    format_version: str = ""
-    mime: str = ""
-    basis: str = ""
-    engine: str = ""
-    engine_version: str = ""
-    signature_version: str = ""
-    warning: str = ""
-
-    def as_row(self) -> dict[str, Any]:
-        """The catalog row (cheaper than dataclasses.asdict, which deep-copies)."""
-        return {f: getattr(self, f) for f in FILE_COLUMNS}
-
-
-FILE_COLUMNS = tuple(f.name for f in fields(FileRow))
-
 
 
 class FileWriter:
@@ -125,7 +100,8 @@ class FileWriter:
         """Add (files, bytes) to `version_formats` per (aip, version, format, role); negative to take away."""
         self.conn.executemany(
             "INSERT INTO version_formats (aip, version, format, role, files, bytes) VALUES (?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT DO UPDATE SET files = files + excluded.files, bytes = bytes + excluded.bytes",
+            "ON CONFLICT (aip, version, format, role) DO UPDATE SET files = version_formats.files + excluded.files, "
+            "bytes = version_formats.bytes + excluded.bytes",
             [(*k, v[0], v[1]) for k, v in counts.items()])
         self.conn.executemany("DELETE FROM version_formats WHERE aip = ? AND version = ? AND format = ? AND role = ? "
                               "AND files = 0", [k for k, v in counts.items() if v[0] < 0])

@@ -137,9 +137,10 @@ def journal_trigger_sql(db: Any, table: str) -> dict[str, str]:
                                            ("del", "DELETE", "OLD", "delete"))}
 
 
-def journal_triggers(db: sqlite_utils.Database, create: bool = True) -> None:
-    """(Re)create, or with `create` False drop, the triggers journaling JOURNALED tables.
-    A migration that changes one of those tables' columns must call this again."""
+def journal_triggers(db: Any, create: bool = True) -> None:
+    """(Re)create, or with `create` False drop, the triggers journaling JOURNALED tables
+    (`db`: a sqlite3 connection, or sqlite-utils' Database in a migration). A migration that
+    changes one of those tables' columns must call this again."""
     for table in JOURNALED:
         for op in ("ins", "upd", "del"):
             db.execute(f"DROP TRIGGER IF EXISTS journal_{table}_{op}")

@@ -22,7 +22,14 @@ from typing import TYPE_CHECKING, Any
 from archa.errors import AipRemoved, NotFoundError, RepositoryError
 from archa.repository.catalog.log import append_events
 from archa.repository.catalog.rows import FileRow, FileWriter
-from archa.repository.catalog.schema import ACTIVE, MIGRATIONS, PAYLOAD, SCHEMA_VERSION, payload_fingerprint
+from archa.repository.catalog.schema import (
+    ACTIVE,
+    MIGRATIONS,
+    PAYLOAD,
+    SCHEMA_VERSION,
+    journal_triggers,
+    payload_fingerprint,
+)
 from archa.repository.events import Event
 
 if TYPE_CHECKING:
@@ -39,6 +46,7 @@ class Catalog:
     """Access to the catalog database. Open with `Catalog.open(path)`."""
 
     last_opened: Path | None = None
+    dialect = "sqlite"  # the SQL the database speaks where the backends differ ("postgresql": postgres.py)
 
     def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
         self.conn = conn
@@ -56,11 +64,18 @@ class Catalog:
 
     def rows(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         """The result of a query as dicts (column -> value)."""
-        return list(self.iter_rows(sql, params))
+        cur = self.conn.execute(sql, params)
+        cols = [d[0] for d in cur.description]
+        return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+
+    def stream(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        """A cursor over the result of a query, to read with fetchmany a batch at a time:
+        memory stays flat whatever the result's size (on PostgreSQL a server-side cursor)."""
+        return self.conn.execute(sql, params)
 
     def iter_rows(self, sql: str, params: Sequence[Any] = ()) -> Iterator[dict[str, Any]]:
         """`rows`, streamed: a thousand rows in memory at a time, whatever the result's size."""
-        cur = self.conn.execute(sql, params)
+        cur = self.stream(sql, params)
         cols = [d[0] for d in cur.description]
         while batch := cur.fetchmany(1000):
             for r in batch:
@@ -97,6 +112,15 @@ class Catalog:
         """Set a shared setting (its own transaction)."""
         with self.transaction():
             self.insert("settings", {"key": key, "value": value}, upsert=("key",))
+
+    def claim_setting(self, key: str, value: str) -> str | None:
+        """Set `key` to `value` unless it is set already (one transaction, so of two nodes
+        claiming one key only one wins): None when this call set it, else the value it has."""
+        with self.transaction():
+            held = self.setting(key)
+            if held is None:
+                self.insert("settings", {"key": key, "value": value})
+        return held
 
     @classmethod
     def create(cls, path: Path) -> Catalog:
@@ -172,6 +196,20 @@ class Catalog:
             found.append(str(e))
         return [] if found == ["ok"] else found
 
+    def table_columns(self, table: str) -> list[tuple[str, str, int]]:
+        """(name, declared type in upper case, primary-key position or 0) of each column of the
+        table or view `table`, in order."""
+        return [(str(r[1]), str(r[2] or "").upper(), int(r[5]))
+                for r in self.conn.execute(f"PRAGMA table_info({table})")]
+
+    def sync_keys(self) -> None:
+        """Nothing on SQLite: a rowid key follows the largest one a table holds by itself
+        (postgres.py moves its sequences)."""
+
+    def journal_triggers(self, create: bool = True) -> None:
+        """(Re)create, or with `create` False drop, the journal triggers (schema.journal_triggers)."""
+        journal_triggers(self.conn, create)
+
     def migrate(self) -> None:
         """Apply every pending migration, each in its own transaction."""
         current = self.schema_version
@@ -206,16 +244,16 @@ class Catalog:
         new (`originators`)."""
         with self.transaction():
             for o in originators:
-                self.db.table("originators").insert(o, ignore=True)
+                self.insert("originators", o, ignore=True)
                 append_events(self.conn, [Event("policy assignment", "success",
                                                 f"originator {o['id']} registered from an incoming SIP: {o['name']}",
                                                 events[0].agent if events else "archa")])
-            self.db.table("aips").insert(aip)
-            self.db.table("versions").insert(version)
+            self.insert("aips", aip)
+            self.insert("versions", version)
             FileWriter(self.conn).insert(files)
-            self.db.table("copies").insert_all(copies)
-            self.db.table("transfers").insert(transfer)
-            self.db.table("retention").insert_all(retention)
+            self.insert("copies", copies)
+            self.insert("transfers", transfer)
+            self.insert("retention", retention)
             self.pages_index.record(pages)
             self.set_payload_digest(aip["id"], version["version"])
             append_events(self.conn, events)
@@ -238,20 +276,20 @@ class Catalog:
                               [aip["head"], aip["label"], aip["id"]])
             if retention is not None:
                 self.conn.execute("DELETE FROM retention WHERE aip_id = ?", [aip["id"]])
-                self.db.table("retention").insert_all(retention)
+                self.insert("retention", retention)
             if transfer is not None:
-                self.db.table("transfers").insert(transfer)
-            self.db.table("versions").insert(version)
+                self.insert("transfers", transfer)
+            self.insert("versions", version)
             FileWriter(self.conn).insert(files)
             self.pages_index.record(pages)
             self.set_payload_digest(aip["id"], version["version"])
-            self.db.table("copies").insert_all(copies)
+            self.insert("copies", copies)
             append_events(self.conn, events)
 
     def record_copy(self, copy: dict[str, Any], stored: bool, events: list[Event]) -> None:
         """Insert or replace one copy row, set the version's stored flag, append events."""
         with self.transaction():
-            self.db.table("copies").upsert(copy, pk=("aip_id", "version", "location"))
+            self.insert("copies", copy, upsert=("aip_id", "version", "location"))
             self.conn.execute("UPDATE versions SET stored = ? WHERE aip_id = ? AND version = ?",
                             [int(stored), copy["aip_id"], copy["version"]])
             append_events(self.conn, events)
@@ -287,7 +325,7 @@ class Catalog:
 
     def record_rejected_transfer(self, transfer: dict[str, Any], events: list[Event]) -> None:
         with self.transaction():
-            self.db.table("transfers").insert(transfer)
+            self.insert("transfers", transfer)
             append_events(self.conn, events)
 
     # --- reads --------------------------------------------------------------------------
@@ -372,7 +410,7 @@ class Catalog:
         """A version's files in logical-path order, streamed from the catalog (at most `limit`
         after skipping `offset`)."""
         return self.iter_rows("SELECT * FROM files WHERE aip_id = ? AND version = ? ORDER BY logical_path "
-                              "LIMIT ? OFFSET ?", [aip_id, version, -1 if limit is None else limit, offset])
+                              "LIMIT ? OFFSET ?", [aip_id, version, 1 << 62 if limit is None else limit, offset])
 
     def file(self, aip_id: str, version: str, logical_path: str) -> dict[str, Any] | None:
         folder, sep, name = logical_path.rpartition("/")
@@ -384,8 +422,8 @@ class Catalog:
     def iter_content_digests(self, aip_id: str, version: str) -> Iterator[tuple[str, str, int]]:
         """(content path, digest, size) of a version's files: lean, streamed a batch of rows at a
         time, for audits of millions."""
-        cur = self.conn.execute("SELECT content_path, digest, size FROM files WHERE aip_id = ? AND version = ?",
-                                [aip_id, version])
+        cur = self.stream("SELECT content_path, digest, size FROM files WHERE aip_id = ? AND version = ?",
+                          [aip_id, version])
         while batch := cur.fetchmany(5000):
             yield from batch
 
@@ -403,7 +441,7 @@ class Catalog:
             SELECT r.*, a.label, a.external_id, a.originator_id FROM retention r JOIN aips a ON a.id = r.aip_id
             WHERE r.until_year <= ? AND COALESCE(r.disposal_date, '') = '' AND COALESCE(a.state, 'active') = 'active'
             {"AND a.originator_id = ?" if originator else ""}
-            ORDER BY r.sign, r.until_year, r.aip_id""", [year, originator] if originator else [year])
+            ORDER BY r.sign NULLS FIRST, r.until_year, r.aip_id""", [year, originator] if originator else [year])
 
     def retention_disposed(self) -> list[dict[str, Any]]:
         """Retention rows of records that have been through a disposal procedure already."""
@@ -430,7 +468,7 @@ class Catalog:
         return row
 
     def transfers(self) -> list[dict[str, Any]]:
-        return self.rows("SELECT * FROM transfers ORDER BY received")
+        return self.rows("SELECT * FROM transfers ORDER BY received, id")
 
     def events(self, aip_id: str | None = None, since: str | None = None) -> list[dict[str, Any]]:
         """Events oldest first (of one AIP; at or after `since`, an ISO 8601 date or time)."""

@@ -22,9 +22,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from archa.errors import Finding
-from archa.ingest.copier import ProgressFn
-from archa.ingest.extract import Limits
 from archa.metadata.xmlsafe import UnsafeXml, parse_untrusted
+from archa.repository.copying import ProgressFn
+from archa.repository.unpacking import Limits
 from archa.transfer.folder import TransferResult
 from archa.transfer.ndk import rules as R
 from archa.transfer.ndk.jp2 import check_jp2

@@ -29,8 +29,8 @@ from urllib.parse import unquote
 from lxml import etree
 
 from archa.errors import Finding
-from archa.ingest.extract import unsafe_name
 from archa.metadata.xmlsafe import UnsafeXml, parse_untrusted
+from archa.repository.unpacking import unsafe_name
 from archa.transfer.ndk import rules as R
 from archa.transfer.ndk.rules import Rules, checksum_spellings, rules_for
 from archa.transfer.ndk.schemas import EDITIONS, info_schema, mets_schema, supported

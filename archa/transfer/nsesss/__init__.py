@@ -3,6 +3,6 @@ module per level), the checker (`check.py`) and the transfer into a bag (`import
 
 from __future__ import annotations
 
-from archa.transfer.nsesss.model import NSESSS
+from archa.metadata.nsesss import GENERATIONS
 
-GENERATIONS = {ns: v for v, ns in NSESSS.items()}
+__all__ = ["GENERATIONS"]

@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from archa.errors import ArchaError, Finding
-from archa.ingest.extract import Limits, extract
+from archa.metadata.nsesss import NSESSS
+from archa.repository.unpacking import Limits, extract
 from archa.transfer.nsesss import (  # noqa: F401  (importing a level module registers its rules)
     dat,
     kod,
@@ -34,7 +35,7 @@ from archa.transfer.nsesss import (  # noqa: F401  (importing a level module reg
     val,
     wf,
 )
-from archa.transfer.nsesss.model import NSESSS, ComponentFacts, Hit, Pkg, Severity
+from archa.transfer.nsesss.model import ComponentFacts, Hit, Pkg, Severity
 from archa.transfer.nsesss.registry import CHECKS
 from archa.transfer.nsesss.rules import LEVELS, Profile, Rule, rules_for
 from archa.transfer.nsesss.source import Load, ZipState
@@ -253,6 +254,13 @@ def check_package(source: Path, options: CheckOptions = CheckOptions(), limits: 
             facts = hash_components(checker.component_paths(), declared_algorithms(checker.pkg) or ("sha256",))
             checker.run_components(facts)
         return checker.result
+
+
+def sip_errors(folder: Path, profile: str, as_of: date) -> list[str]:
+    """The error lines ("RULE where: message") of a SIP archa made for the disposal procedure,
+    checked under `profile` as of `as_of`; none when it passes (archa.lifecycle.sips.SipCheck)."""
+    result = check_package(folder, CheckOptions(Profile(profile), as_of))
+    return [f"{f.rule} {f.where}: {f.message}" for f in result.findings if f.is_error]
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from archa.ingest.copier import ProgressFn
-from archa.ingest.extract import Limits
+from archa.repository.copying import ProgressFn
+from archa.repository.unpacking import Limits
 from archa.transfer.folder import TransferResult
 from archa.transfer.nsesss.check import Checker, CheckOptions, UnusablePackage, declared_algorithms
 from archa.transfer.nsesss.lift import NsesssPackage, bag_info, lift

@@ -12,8 +12,9 @@ from typing import Any
 from lxml import etree
 
 from archa.identifiers import ico_valid
+from archa.metadata.nsesss import LABEL_REVIEW, LABEL_TRANSFER
 from archa.repository.retention import Retention, combine, to_bag_info
-from archa.transfer.nsesss.model import LABEL_REVIEW, LABEL_TRANSFER, Pkg, as_int, local, norm, year_of
+from archa.transfer.nsesss.model import Pkg, as_int, local, norm, year_of
 from archa.transfer.package import Check
 
 PURPOSES = {LABEL_REVIEW: "disposal review", LABEL_TRANSFER: "transfer to an archive"}

@@ -18,16 +18,15 @@ from urllib.parse import unquote
 
 from lxml import etree
 
+from archa.metadata.nsesss import METS, NSESSS  # names archa's own packages use too: below the transfer
 from archa.transfer.nsesss.rules import Profile
 from archa.transfer.nsesss.source import Source, inspect
 
 if TYPE_CHECKING:
     from archa.preservation.identify import FormatResult
 
-METS = "http://www.loc.gov/METS/"
 XLINK = "http://www.w3.org/1999/xlink"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
-NSESSS = {4: "http://www.mvcr.cz/nsesss/v4", 3: "http://www.mvcr.cz/nsesss/v3"}
 NSESSS_V2 = "http://www.mvcr.cz/nsesss/v2"
 TP = {4: "http://www.mvcr.cz/nsesss/2023/log", 3: "http://nsess.public.cz/erms_trans/v_01_01"}
 TP_IDS = {4: TP[4], 3: "http://mvcr.cz/ess/v_1.0.0.0"}  # namespace of HodnotaID / ZdrojID
@@ -42,8 +41,6 @@ ENTITIES = tuple(t for t in DIV_TYPES if t != "Komponenta")
 BASE_TYPES = ("Dil", "Spis", "Dokument")
 SIGN_RANK = {"S": 0, "V": 1, "A": 2}
 CONTAINERS = ("Dokumenty", "Spisy", "Komponenty")
-LABEL_REVIEW = "Datový balíček pro provedení skartačního řízení"
-LABEL_TRANSFER = "Datový balíček pro předávání dokumentů a jejich metadat do archivu"
 
 
 class Severity(enum.StrEnum):

@@ -13,7 +13,8 @@ from collections.abc import Iterator
 
 from lxml import etree
 
-from archa.transfer.nsesss.model import METS, XSI, Hit, Pkg, local
+from archa.metadata.nsesss import METS
+from archa.transfer.nsesss.model import XSI, Hit, Pkg, local
 from archa.transfer.nsesss.registry import check
 
 SCHEMA_LOCATIONS = {

@@ -22,10 +22,9 @@ from pathlib import Path
 
 from lxml import etree
 
+from archa.metadata.nsesss import LABEL_REVIEW, LABEL_TRANSFER
 from archa.transfer.nsesss.model import (
     DIV_TYPES,
-    LABEL_REVIEW,
-    LABEL_TRANSFER,
     XLINK,
     XSI,
     Hit,

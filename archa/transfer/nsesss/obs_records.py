@@ -23,7 +23,8 @@ from typing import NoReturn
 
 from lxml import etree
 
-from archa.transfer.nsesss.model import METS, Hit, Pkg, local
+from archa.metadata.nsesss import METS
+from archa.transfer.nsesss.model import Hit, Pkg, local
 from archa.transfer.nsesss.registry import check
 
 RULE_OF_2012 = date(2012, 7, 31)  # decree 259/2012: registration numbers for records settled after this day

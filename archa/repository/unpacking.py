@@ -1,4 +1,5 @@
-"""Safe extraction of serialized bags (.zip, .tar, .tar.gz/.tgz, .tar.zst) into staging.
+"""Safe extraction of serialized bags (.zip, .tar, .tar.gz/.tgz, .tar.zst) into staging, and
+the name checks it shares with bag reading, transfers and AIP updates (`unsafe_name`).
 
 Every member is checked before anything is written: no absolute paths, no `..`, no drive
 or UNC forms, no links, no device files or FIFOs. The number of files and the bytes

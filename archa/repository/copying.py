@@ -1,4 +1,5 @@
-"""One read per file: the same chunks feed every hasher and the write into staging.
+"""The copy pipeline: one read per file, the same chunks feed every hasher and the write
+into staging. Ingest, transfers (their bag writing) and AIP updates copy with it.
 
 Large files are copied by a pool of threads (hashlib and file I/O release the GIL, so
 hashing one file overlaps reading and writing others) and fsynced by their worker as soon
