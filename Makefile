@@ -1,11 +1,12 @@
 # make demo   set up .venv, create ./archive, build a sample bag, ingest it, show it
-# make test   set up .venv (and chromium, postgresql) and run the whole test suite (plus mypy, ruff, import-linter)
+# make test   set up .venv (and chromium, postgresql, the migration tools) and run the whole test suite (plus mypy,
+#             ruff, import-linter)
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.archa-installed
 
-.PHONY: install demo test check bench clean browser postgres
+.PHONY: install demo test check bench clean browser postgres tools
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,9 +44,18 @@ postgres:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null); } || \
 	  echo "warning: no PostgreSQL server; install Debian's postgresql for the catalog tests on PostgreSQL"
 
-test: $(STAMP) check browser postgres
-	$(BIN)/python -m pytest -q
-	$(BIN)/python -m pytest -q --catalog postgresql  # the same suite on a catalog on a PostgreSQL server
+# `archa migrate` runs Debian's Ghostscript, LibreOffice (headless), ffmpeg and OpenJPEG: installed here when missing
+tools:
+	@{ command -v gs && command -v soffice && command -v ffmpeg && command -v opj_compress; } >/dev/null || \
+	  { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && (apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ghostscript \
+	    libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui ffmpeg libopenjp2-tools flac \
+	    >/dev/null); } || echo "warning: no migration tools; install Debian's ghostscript, libreoffice-*-nogui, ffmpeg"
+
+# ARCHA_REQUIRE_TOOLS: a test needing a tool above fails when it is missing, instead of being skipped
+test: $(STAMP) check browser postgres tools
+	ARCHA_REQUIRE_TOOLS=1 $(BIN)/python -m pytest -q
+	ARCHA_REQUIRE_TOOLS=1 $(BIN)/python -m pytest -q --catalog postgresql  # the same suite, catalog on PostgreSQL
 
 bench: $(STAMP)
 	$(BIN)/python bench/ingest.py

@@ -57,7 +57,10 @@ ORG_ICO = ico("7089074")
 
 # --- component files ------------------------------------------------------------------------
 
-def docx_bytes() -> bytes:
+def docx_bytes(*paragraphs: str) -> bytes:
+    """A small Word document (the parts Word and LibreOffice need), empty or with `paragraphs`."""
+    from xml.sax.saxutils import escape
+
     ct = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Types xmlns="http://schemas.openxmlformats.org/'
           'package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.'
           'relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/word/'
@@ -67,6 +70,10 @@ def docx_bytes() -> bytes:
             'org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/'
             'officeDocument/2006/relationships/officeDocument" Target="word/document.xml"/></Relationships>')
     doc = '<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"/>'
+    if paragraphs:
+        body = "".join(f"<w:p><w:r><w:t>{escape(t)}</w:t></w:r></w:p>" for t in paragraphs)
+        doc = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:document xmlns:w="http://schemas.'
+               f'openxmlformats.org/wordprocessingml/2006/main"><w:body>{body}</w:body></w:document>')
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
         z.writestr("[Content_Types].xml", ct)

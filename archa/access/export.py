@@ -37,6 +37,7 @@ from archa.access.dipmets import DipFile, DipInfo, write_dip_mets, write_index
 from archa.access.fetch import FetchReport, Wanted, Writer, describe, fetch, fetch_small
 from archa.access.sinks import DirSink, EntryWriter, ZipSink
 from archa.errors import NotFoundError, StorageError, UsageError
+from archa.metadata.records import preservation_source
 from archa.preservation.fixity import record_audit
 from archa.repository.copyaudit import CopyAudit
 from archa.repository.durable import check_target, partial_sibling
@@ -58,6 +59,10 @@ class ExportOptions:
     access: bool = True  # False: originals only
     force: bool = False
     location: str | None = None  # read from this copy first (e.g. to hand out the cold copy)
+    # which representation's files: "all" (the originals and the preservation copies migration
+    # made), "original", or "preservation" (each original's preservation copy where it has one,
+    # else the original: PDF/A instead of the DOCX, lossless JPEG 2000 instead of the TIFF)
+    representation: str = "all"
 
 
 @dataclass
@@ -87,6 +92,23 @@ def dip_name(logical_path: str) -> str:
     return logical_path[i + len(DATA_MARK):] if i >= 0 else logical_path
 
 
+REPRESENTATIONS = ("all", "original", "preservation")
+
+
+def choose_representation(rows: list[dict[str, Any]], representation: str) -> list[dict[str, Any]]:
+    """The payload rows of one representation choice (see ExportOptions.representation)."""
+    if representation not in REPRESENTATIONS:
+        raise UsageError(f"--representation {representation!r}: use one of {', '.join(REPRESENTATIONS)}")
+    if representation == "all":
+        return rows
+    copies = {src: r for r in rows if (src := preservation_source(r["logical_path"])) is not None}
+    copy_paths = {r["logical_path"] for r in copies.values()}
+    originals = [r for r in rows if r["logical_path"] not in copy_paths]
+    if representation == "original":
+        return originals
+    return [copies.get(r["logical_path"], r) for r in originals]
+
+
 def select_files(repo: Repository, opts: ExportOptions) -> tuple[str, str, list[dict[str, Any]]]:
     """(version, digest algorithm, payload rows chosen). NotFoundError / UsageError name
     what is wrong: an unknown AIP or version, or globs that match nothing."""
@@ -99,7 +121,8 @@ def select_files(repo: Repository, opts: ExportOptions) -> tuple[str, str, list[
     if version not in versions:
         raise NotFoundError(f"AIP {opts.aip_id} has no version {version!r}; it has {', '.join(sorted(versions))}",
                             hint="pass --version with one of those")
-    rows = [r for r in cat.files(opts.aip_id, version) if r["role"] == "payload"]
+    rows = choose_representation([r for r in cat.files(opts.aip_id, version) if r["role"] == "payload"],
+                                 opts.representation)
     if opts.include:
         rows = [r for r in rows if any(fnmatch.fnmatchcase(dip_name(r["logical_path"]), g)
                                        or fnmatch.fnmatchcase(r["logical_path"], g) for g in opts.include)]

@@ -29,14 +29,18 @@ def dip() -> None:
 @click.option("--access/--originals", default=True, show_default=True,
               help="Access copies per the [access] policy (JPEG for raster images, PDF for office "
                    "documents when LibreOffice is installed), or the originals only.")
+@click.option("--representation", type=click.Choice(["all", "original", "preservation"]), default="all",
+              show_default=True,
+              help="The originals and the preservation copies `archa migrate` made (all), the originals only, or "
+                   "each original's preservation copy where it has one (PDF/A for the DOCX, JPEG 2000 for the TIFF).")
 @click.option("--location", metavar="NAME", help="Read from this copy first (the others remain fallbacks).")
 @click.option("--force", is_flag=True, help="Replace OUT if it exists (only once the new DIP is complete).")
 @repo_option
 @json_option
 @click.pass_context
 def dip_export(ctx: click.Context, aip_id: str, out: Path, version: str | None, include: tuple[str, ...],
-               fmt: str, base_url: str | None, access: bool, location: str | None, force: bool, repo_path: str | None,
-               as_json: bool) -> None:
+               fmt: str, base_url: str | None, access: bool, representation: str, location: str | None, force: bool,
+               repo_path: str | None, as_json: bool) -> None:
     """Export a DIP of AIP_ID to OUT: the chosen files, METS.xml (DIP, pointing back to the
     AIP, with checksums), index.html, and for --format bag a BagIt bag around them.
 
@@ -45,6 +49,10 @@ def dip_export(ctx: click.Context, aip_id: str, out: Path, version: str | None, 
     damaged and the next one is used; only if no copy holds a file intact does the export
     fail, naming the files. Exit status 0 exported, 1 some file has no intact copy, 2 bad
     input (unknown AIP or version, --include matching nothing, OUT exists).
+
+    An AIP given preservation copies by `archa migrate` holds both representations: the DIP
+    has both unless --representation original (what was submitted) or preservation (each
+    original's preservation copy in its place, the original where it has none).
 
     --format iiif (an AIP of a digitised volume): OUT is a folder with a IIIF Presentation 3
     manifest.json (a canvas per page), a level-0 IIIF Image API 3 service per page (tiles
@@ -55,16 +63,19 @@ def dip_export(ctx: click.Context, aip_id: str, out: Path, version: str | None, 
     Example:
       archa dip export --repo archive urn:uuid:0f6c... request-42.zip --format zip
       archa dip export --repo archive urn:uuid:396d... kronika-iiif --format iiif
+      archa dip export --repo archive urn:uuid:5b0f... spis.zip --format zip --representation preservation
     """
     from archa.access.export import ExportOptions, export_dip
 
     ctx.meta["archa.json"] = as_json
     if fmt == "iiif":
+        if representation != "all":
+            raise click.UsageError("--representation does not go with --format iiif: it shows the volume's pages")
         _export_iiif(aip_id, out, version, include, location, force, base_url, repo_path, as_json)
         return
     if base_url:
         raise click.UsageError("--base-url is for --format iiif")
-    opts = ExportOptions(aip_id, out, version, include, fmt, access, force, location)
+    opts = ExportOptions(aip_id, out, version, include, fmt, access, force, location, representation)
     progress = Progress(enabled=None if not as_json else False)
     with open_repo(repo_path) as repo:
         try:

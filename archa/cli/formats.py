@@ -34,10 +34,16 @@ def formats_report(repo_path: str | None, as_json: bool) -> None:
     click.echo(f"{'PUID':<12} {'files':>8} {'size':>10}  format")
     for f in rep.formats:
         flag = "  AT RISK" if f.at_risk else ""
+        via = f"  -> {f.pathway}" if f.pathway else ""
         click.echo(f"{f.puid:<12} {f.files:>8} {human_bytes(f.bytes):>10}  "
-                   f"{f.format_name or '(not identified)'}{flag}")
+                   f"{f.format_name or '(not identified)'}{flag}{via}")
     click.echo(f"{rep.files} files, {human_bytes(rep.bytes)}; {rep.unidentified_files} unidentified, "
-               f"{rep.at_risk_files} in formats at risk")
+               f"{rep.at_risk_files} in formats at risk ({rep.at_risk_without_pathway} with no migration pathway)"
+               if rep.at_risk_listed else
+               f"{rep.files} files, {human_bytes(rep.bytes)}; {rep.unidentified_files} unidentified; the policy marks "
+               "no format at risk (formats.at_risk)")
+    click.echo(f"migration: {rep.with_pathway} files in formats a pathway takes (-> above; archa migrate --all), "
+               f"{rep.migrated} migrated, {rep.migrations_failed} whose last migration failed")
 
 
 @formats.command("reidentify")

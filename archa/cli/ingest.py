@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -30,10 +31,13 @@ from archa.units import human_bytes
 @click.option("--withdraw-from-proposal", "withdraw", is_flag=True,
               help="Records held already by an AIP in an open disposal proposal: take it out of the proposal "
                    "(recorded in the event log) and store the SIP as its next version, instead of refusing (DUP005).")
+@click.option("--normalize/--no-normalize", default=None,
+              help="Run the migration pathways (`archa migrate`) right after the ingest, as the AIP's next "
+                   "version (default: the policy's migration.at_ingest).")
 @click.pass_context
 def ingest_command(ctx: click.Context, sips: tuple[Path, ...], watch_dir: Path | None, repo_path: str | None,
                    as_json: bool, engine: str | None, jobs: int | None, message: str, originator: str | None,
-                   new_version: bool, allow_duplicate: bool, withdraw: bool) -> None:
+                   new_version: bool, allow_duplicate: bool, withdraw: bool, normalize: bool | None) -> None:
     """Validate SIPs (BagIt bags: directories, .zip, .tar, .tar.gz, .tgz, .tar.zst) and
     store each as a new AIP.
 
@@ -48,6 +52,10 @@ def ingest_command(ctx: click.Context, sips: tuple[Path, ...], watch_dir: Path |
     --withdraw-from-proposal takes it out of the proposal first.
     A bag whose payload (every file, name and digest) or External-Identifier an AIP holds
     already is refused (DUP001, DUP004) unless --allow-duplicate.
+
+    With --normalize the files a migration pathway takes get preservation copies right
+    away, as the AIP's next version (see `archa migrate`); exit status 1 when one failed
+    (the AIP is stored all the same).
 
     With --watch-dir DIR, one pass over a drop folder (for cron): every complete transfer
     in DIR (a `NAME.ready` marker beside it, or nothing changed for the policy's
@@ -78,7 +86,7 @@ def ingest_command(ctx: click.Context, sips: tuple[Path, ...], watch_dir: Path |
                 result = ingest(repo, sip, IngestOptions(engine=engine, jobs=jobs, message=message,
                                                          originator=originator, new_version=new_version,
                                                          allow_duplicate=allow_duplicate,
-                                                         withdraw_from_proposal=withdraw),
+                                                         withdraw_from_proposal=withdraw, normalize=normalize),
                                 progress)
             finally:
                 progress.close()
@@ -87,7 +95,7 @@ def ingest_command(ctx: click.Context, sips: tuple[Path, ...], watch_dir: Path |
                 _print_result(result)
     if as_json:
         emit_json([r.as_dict() for r in results])
-    if any(not r.stored or r.copy_failures for r in results):
+    if any(not r.stored or r.copy_failures or not r.ok for r in results):
         ctx.exit(1)
 
 
@@ -129,3 +137,13 @@ def _print_result(r: IngestResult) -> None:
             click.echo(f"  hint: {f['hint']}; then run `archa storage sync`", err=True)
     for w in r.warnings:
         click.echo(f"  warning: {w}")
+    if r.normalized is not None:
+        echo_normalized(r.normalized)
+
+
+def echo_normalized(n: dict[str, Any]) -> None:
+    """What `--normalize` did after an ingest (a MigrateResult as a dict), as lines."""
+    click.echo(f"  normalized: {len(n['migrated'])} preservation copies" + (f" in {n['version']}" if n["version"] else "")
+               + (f", {len(n['failed'])} FAILED" if n["failed"] else ""))
+    for f in n["failed"]:
+        click.echo(f"    FAILED {f['source']} ({f['pathway']}): {f['problem']}")

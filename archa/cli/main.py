@@ -26,6 +26,7 @@ COMMANDS = {
     "transfer": "archa.cli.transfer:transfer",
     "retention": "archa.cli.retention:retention",
     "policy": "archa.cli.policy:policy",
+    "migrate": "archa.cli.migrate:migrate_command",
     "check": "archa.cli.check:check",
     "originator": "archa.cli.originator:originator",
     "hold": "archa.cli.hold:hold",

@@ -20,9 +20,9 @@ def report_command(out: Path, originator: str | None, capacity: str | None, forc
                    as_json: bool) -> None:
     """Write the holdings as one self-contained HTML page with charts (inline SVG; nothing
     is fetched when it is opened): storage per originator and tier against quotas and the
-    reserved capacity, growth, formats (unidentified and at risk), fixity (age of the last
-    audit, failures and repairs), retention falling due per year and sign, the disposal
-    proposals, and what needs a person.
+    reserved capacity, growth, formats (unidentified and at risk, migrations done and
+    failed), fixity (age of the last audit, failures and repairs), retention falling due
+    per year and sign, the disposal proposals, and what needs a person.
 
     \b
     Example:

@@ -41,6 +41,9 @@ def _options(f: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--allow-duplicate", is_flag=True,
                      help="With --ingest: store it even when an AIP holds the same payload or External-Identifier."),
         click.option("--jobs", type=click.IntRange(1, 64), help="Threads copying and hashing files."),
+        click.option("--normalize/--no-normalize", default=None,
+                     help="With --ingest: run the migration pathways (`archa migrate`) right after, as the AIP's "
+                          "next version (default: the policy's migration.at_ingest)."),
         repo_option, json_option, click.pass_context]
     for opt in reversed(decorators):
         f = opt(f)
@@ -49,7 +52,7 @@ def _options(f: Callable[..., Any]) -> Callable[..., Any]:
 
 def _run(ctx: click.Context, kind: str, sip: Path, out: Path | None, meta: tuple[str, ...], meta_file: Path | None,
          then_ingest: bool, originator: str | None, new_version: bool, allow_duplicate: bool, jobs: int | None,
-         repo_path: str | None, as_json: bool, nsesss: Any = None) -> None:
+         repo_path: str | None, as_json: bool, nsesss: Any = None, normalize: bool | None = None) -> None:
     from archa.policies.model import load_policy
     from archa.repository.repo import resolve_repo_path
     from archa.transfer.folder import parse_meta
@@ -72,7 +75,7 @@ def _run(ctx: click.Context, kind: str, sip: Path, out: Path | None, meta: tuple
         from archa.ingest.ingest import IngestOptions
 
         options = IngestOptions(jobs=jobs, message=f"Ingest of a transfer ({kind})", originator=originator,
-                                new_version=new_version, allow_duplicate=allow_duplicate)
+                                new_version=new_version, allow_duplicate=allow_duplicate, normalize=normalize)
     if out is None:
         assert repo is not None
         _ingest_directly(repo, kind, sip, pairs, policy, jobs, progress, nsesss, as_json, options)
@@ -105,6 +108,8 @@ def _run(ctx: click.Context, kind: str, sip: Path, out: Path | None, meta: tuple
         repo.close()
     if as_json:
         emit_json(d)
+    if then_ingest and d["ingest"]["normalized"] is not None and not d["ingest"]["normalized"]["ok"]:
+        ctx.exit(1)
 
 
 def _finding_line(f: Finding) -> str:
@@ -118,6 +123,10 @@ def _echo_ingest(r: IngestResult, as_json: bool) -> None:
                    f"{', '.join(r.copies)}")
         for note in r.notes:
             click.echo(f"  note: {note}")
+        if r.normalized is not None:
+            from archa.cli.ingest import echo_normalized
+
+            echo_normalized(r.normalized)
 
 
 def _ingest_directly(repo: Repository, kind: str, sip: Path, pairs: list[tuple[str, str]], policy: Policy,
@@ -140,6 +149,8 @@ def _ingest_directly(repo: Repository, kind: str, sip: Path, pairs: list[tuple[s
     _echo_ingest(r, as_json)
     if as_json:
         emit_json({"transfer": {**result.as_dict(), "out": ""}, "ingest": r.as_dict()})
+    if not r.ok:
+        click.get_current_context().exit(1)
 
 
 @transfer.command("folder")

@@ -28,6 +28,7 @@ from archa.lifecycle.resubmission import HeldAlready, held_already, payload_dige
 from archa.metadata.dc import build_dc, title_from
 from archa.metadata.mets import MdRef, MetsFile, PageStructure, write_mets
 from archa.metadata.premis import Agent, operator_agent, write_premis
+from archa.metadata.records import ORIGINAL
 from archa.preservation.identify import UNKNOWN, get_identifier, identify_many
 from archa.repository.catalog import FileRow, payload_fingerprint
 from archa.repository.catalog.scratch import BATCH, Requery, ScratchDb, StagedFiles
@@ -51,7 +52,7 @@ from archa.repository.retention import Retention, from_bag_info
 from archa.repository.unpacking import Limits, archive_kind, extract, find_bag_root
 
 T = TypeVar("T")  # what a bag maker returns (ingest_made_bag)
-REPRESENTATION = "representations/original"
+REPRESENTATION = ORIGINAL
 STAGING = "staging.sqlite"  # the work area's scratch database (archa/repository/catalog/scratch.py)
 PAYLOAD = "payload"  # the role of payload files
 IDENTIFY_BATCH = 2000
@@ -69,6 +70,9 @@ class IngestOptions:
     new_version: bool = True  # records held already, changed: the AIP's next version (else refused)
     allow_duplicate: bool = False  # store a bag whose payload or External-Identifier an AIP holds already
     withdraw_from_proposal: bool = False  # a resubmission of a record in an open disposal proposal takes it out
+    # run the migration pathways right after the ingest, as the next version (lifecycle/migrate.py);
+    # None: as the policy says ([migration] at_ingest)
+    normalize: bool | None = None
 
 
 @dataclass
@@ -87,6 +91,13 @@ class IngestResult:
     copy_failures: list[dict[str, str]] = field(default_factory=list)
     originator: str = ""
     notes: list[str] = field(default_factory=list)
+    # with normalize: what `archa migrate` did right after (MigrateResult.as_dict()), else None
+    normalized: dict[str, Any] | None = None
+
+    @property
+    def ok(self) -> bool:
+        """False when a migration run with the ingest failed for some file (it is stored all the same)."""
+        return self.normalized is None or bool(self.normalized["ok"])
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -104,7 +115,22 @@ def ingest(repo: Repository, sip: Path, options: IngestOptions = IngestOptions()
     with repo.writing(shared=True):  # beside audits, syncs and other ingests (lock.py)
         job = _Ingest(repo, sip, options, progress)
         with repo.aip_lock(job.aip_id):
-            return job.run()
+            return _normalized(repo, job.run(), options, progress)
+
+
+def _normalized(repo: Repository, result: IngestResult, options: IngestOptions,
+                progress: ProgressFn | None) -> IngestResult:
+    """With `normalize` (or the policy's at_ingest): the migration pathways on what was
+    just stored, as its next version; a failed file is listed, the ingest stands."""
+    if not (repo.policy.migration.at_ingest if options.normalize is None else options.normalize):
+        return result
+    from archa.lifecycle.migrate import MigrateOptions, migrate_aip
+
+    done = migrate_aip(repo, MigrateOptions(result.aip_id, user=options.user, engine=options.engine))
+    result.normalized = done.as_dict()
+    if done.version:
+        result.version = done.version
+    return result
 
 
 def ingest_made_bag(repo: Repository, source: Path, make_bag: Callable[[Path], T],
@@ -123,7 +149,7 @@ def ingest_made_bag(repo: Repository, source: Path, make_bag: Callable[[Path], T
     with repo.writing(shared=True):
         job = _Ingest(repo, source, options, progress, bag)
         with repo.aip_lock(job.aip_id):
-            result = job.run()
+            result = _normalized(repo, job.run(), options, progress)
         return result, made[0]
 
 

@@ -30,6 +30,7 @@ from archa.errors import ArchaError, Finding, RepositoryError, SipRejected, Usag
 from archa.lifecycle import ledger
 from archa.metadata.mets import MdRef, MetsFile, PageStructure, write_mets
 from archa.metadata.premis import Agent, operator_agent, read_premis, write_premis
+from archa.metadata.records import ORIGINAL, PRESERVATION
 from archa.preservation.identify import get_identifier, identify_many
 from archa.repository.catalog import FILE_COLUMNS, FileRow
 from archa.repository.copying import CopyJob, CopyOutcome, ProgressFn, copy_all
@@ -50,8 +51,7 @@ from archa.repository.placement import SyncResult, complete_copies, placement_sa
 from archa.repository.repo import Repository
 from archa.repository.unpacking import unsafe_name
 
-REPRESENTATION = "representations/original"
-PRESERVATION = "representations/preservation"  # copies made by migration (lifecycle/migrate.py)
+REPRESENTATION = ORIGINAL
 MIGRATIONS = "metadata/preservation/migrations.json"  # what was derived from what, by which pathway
 METS, PREMIS, DC = "METS.xml", "metadata/preservation/premis.xml", "metadata/descriptive/dc.xml"
 OAI_DC = "{http://www.openarchives.org/OAI/2.0/oai_dc/}dc"

@@ -10,6 +10,28 @@ from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
+# the representations of an AIP: what was submitted, and the copies migration made of it
+ORIGINAL = "representations/original"
+PRESERVATION = "representations/preservation"
+
+
+def preservation_target(source: str, extension: str) -> str:
+    """Where the preservation copy of the original file `source` goes: the same path under
+    the preservation representation with the output's extension added (`a.docx` ->
+    `a.docx.pdf`: never two sources on one target, and the source is read back from it)."""
+    prefix = f"{ORIGINAL}/data/"
+    rest = source[len(prefix):] if source.startswith(prefix) else source.split("/", 2)[-1]
+    return f"{PRESERVATION}/data/{rest}{extension}"
+
+
+def preservation_source(target: str) -> str | None:
+    """The original a preservation copy at `target` was made from (`preservation_target`
+    backwards), or None when `target` is no preservation copy."""
+    prefix = f"{PRESERVATION}/data/"
+    if not target.startswith(prefix) or "." not in target.rsplit("/", 1)[-1]:
+        return None
+    return f"{ORIGINAL}/data/{target[len(prefix):].rsplit('.', 1)[0]}"
+
 
 def now_iso() -> str:
     """Current UTC time, ISO 8601 with microseconds and a Z."""

@@ -20,6 +20,7 @@ class FormatRow:
     files: int
     bytes: int
     at_risk: bool
+    pathway: str = ""  # the migration pathway the policy sends this format to ("" none)
 
 
 @dataclass
@@ -29,21 +30,39 @@ class FormatReport:
     bytes: int
     unidentified_files: int
     at_risk_files: int
+    at_risk_without_pathway: int = 0  # files in formats at risk that no pathway takes
+    with_pathway: int = 0  # files in a format a pathway takes (the preservation copies' own formats aside)
+    migrated: int = 0  # successful migrations recorded (files given a preservation copy)
+    migrations_failed: int = 0  # files whose last migration failed
+    at_risk_listed: bool = True  # the policy marks some format at risk (formats.at_risk)
 
     def as_dict(self) -> dict[str, Any]:
         return {"files": self.files, "bytes": self.bytes, "unidentified_files": self.unidentified_files,
-                "at_risk_files": self.at_risk_files, "formats": [f.__dict__ for f in self.formats]}
+                "at_risk_files": self.at_risk_files, "at_risk_without_pathway": self.at_risk_without_pathway,
+                "with_pathway": self.with_pathway, "migrated": self.migrated,
+                "migrations_failed": self.migrations_failed, "formats": [f.__dict__ for f in self.formats]}
 
 
 def format_report(repo: Repository) -> FormatReport:
-    """Files and bytes per PUID over the head version of every AIP (payload files only)."""
+    """Files and bytes per PUID over the head version of every AIP (payload files only,
+    preservation copies included), each format with the pathway the policy sends it to;
+    with the files at risk that no pathway takes, and what migrations did and failed."""
+    from archa.preservation.overview import failed_migrations
+    from archa.preservation.pathway_policy import pathway_table
+
     at_risk = repo.policy.formats.at_risk
-    rows = [FormatRow(r["puid"], r["format_name"] or "", r["files"], r["bytes"] or 0, r["puid"] in at_risk)
-            for r in repo.catalog.format_profile()]
+    table = pathway_table(repo.policy.migration)
+    rows = [FormatRow(r["puid"], r["format_name"] or "", r["files"], r["bytes"] or 0, r["puid"] in at_risk,
+                      table.get(r["puid"], "")) for r in repo.catalog.format_profile()]
+    events = repo.catalog.reports.migration_events()
     return FormatReport(
         formats=rows, files=sum(r.files for r in rows), bytes=sum(r.bytes for r in rows),
         unidentified_files=sum(r.files for r in rows if r.puid == UNKNOWN),
-        at_risk_files=sum(r.files for r in rows if r.at_risk))
+        at_risk_files=sum(r.files for r in rows if r.at_risk),
+        at_risk_without_pathway=sum(r.files for r in rows if r.at_risk and not r.pathway),
+        with_pathway=sum(r.files for r in rows if r.pathway),
+        migrated=sum(1 for e in events if e["outcome"] == "success"),
+        migrations_failed=len(failed_migrations(events)), at_risk_listed=bool(at_risk))
 
 
 @dataclass

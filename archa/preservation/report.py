@@ -137,7 +137,8 @@ def build_report(repo: Repository, opts: ReportOptions) -> str:
          "unidentified or at risk": [c if p == "UNKNOWN" or p in at_risk else 0 for p, _n, c, _b in top]},
         lambda v: f"{int(v)} files")
         + f"<p>{risky} files are unidentified or in a format the policy marks at risk "
-          f"({', '.join(sorted(at_risk)) or 'none marked'}); {len(fmts)} formats in all.</p>"))
+          f"({', '.join(sorted(at_risk)) or 'none marked'}); {len(fmts)} formats in all.</p>"
+        + _migration_note(repo, fmts, at_risk, mine)))
 
     # fixity: age of the last audit per tier; failures and repairs per month
     now = datetime.now(UTC)
@@ -202,3 +203,24 @@ def write_report(repo: Repository, opts: ReportOptions) -> Path:
     check_target(out, force=opts.force)
     write_durable(out, build_report(repo, opts).encode("utf-8"), overwrite=opts.force)
     return out
+
+
+def _migration_note(repo: Repository, fmts: list[Any], at_risk: frozenset[str], originator: str | None) -> str:
+    """A paragraph on preservation actions: files a pathway takes, files at risk that none
+    takes, files migrated and files whose last migration failed (of `originator`'s AIPs)."""
+    from archa.preservation.overview import failed_migrations
+    from archa.preservation.pathway_policy import pathway_table
+
+    table = pathway_table(repo.policy.migration)
+    events = repo.catalog.reports.migration_events()
+    if originator:
+        theirs = {a["id"] for a in repo.catalog.aips(originator)}
+        events = [e for e in events if e["aip_id"] in theirs]
+    taken = sum(c for p, _n, c, _b in fmts if p in table)
+    orphans = sum(c for p, _n, c, _b in fmts if p in at_risk and p not in table)
+    done = sum(1 for e in events if e["outcome"] == "success")
+    failed = len(failed_migrations(events))
+    return (f"<p>Preservation actions: {taken} files are in a format a migration pathway takes "
+            f"(<code>archa migrate --all</code>), {orphans} files at risk have no pathway; {done} files were "
+            f"migrated" + (f", <strong>{failed} files whose last migration failed</strong>" if failed else "")
+            + ".</p>")
