@@ -238,7 +238,7 @@ ARCHIVE_CASES: list[tuple[str, Callable[[Path], Path], str]] = [
     ("corrupt tgz", lambda d: _write(d / "a.tgz", b"\x1f\x8b\x08garbage"), "SIP006"),
     ("two top folders", lambda d: _zip_with([("x/bagit.txt", b""), ("y/bagit.txt", b"")], d / "a.zip"), "SIP007"),
     ("not a bag at all", lambda d: _write(d / "notes.txt", b"hello"), "SIP001"),
-    ("missing path", lambda d: d / "nowhere.zip", "SIP001"),
+    # a missing path is a usage error, recorded nowhere (tests/test_firstday_intake.py)
 ]
 
 

@@ -81,7 +81,8 @@ def test_schema_version_and_refusal_of_newer(tmp_path: Path) -> None:
 
 def test_ingest_events_join_the_chain(repo: Repository, bags: Path) -> None:
     ingest(repo, write_bag(bags / "a", {"x.txt": b"x"}))
-    (bags / "b").mkdir()
+    (bags / "b").mkdir()  # a bag with no manifest and no payload
+    (bags / "b" / "bagit.txt").write_text("BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n")
     with pytest.raises(SipRejected):
         ingest(repo, bags / "b")  # rejected: also an event
     ingest(repo, write_bag(bags / "c", {"y.txt": b"y"}))

@@ -64,7 +64,7 @@ def test_ingest_json_and_aip_show(env: tuple[CliRunner, str, Path]) -> None:
     assert "  representations/original/data/b.csv\n" in r.output
     assert "x-fmt/18 Comma Separated Values" in r.output
     r = runner.invoke(cli, ["aip", "list", "--repo", repo])
-    assert r.output.splitlines()[1].startswith(f"{res['aip_id']}  v1         9 ")
+    assert r.output.splitlines()[1].startswith(f"{res['aip_id']}  v1         2       14 B  ")  # the payload
     assert r.output.splitlines()[1].endswith("Two small files")
 
 

@@ -172,7 +172,8 @@ def test_cli_audit_exit_statuses_and_repair_command(repo: Repository, aip: str) 
     assert r.exit_code == 0, r.output
     # each copy: 3 payload + 4 tag + 3 metadata files, 2 inventories + 2 sidecars + namaste
     assert r.output.splitlines()[-1].startswith("2 copies, 30 files, ")
-    assert runner.invoke(cli, ["fixity", "audit", "--repo", str(repo.root)]).output.startswith("0 copies")  # not due
+    assert runner.invoke(cli, ["fixity", "audit", "--repo", str(repo.root)]).output.startswith(
+        "nothing is due: every copy was audited within its tier's interval")  # and when the next copies are
     _edit(repo.store(repo.config.location("hot")), f"{object_relpath(aip)}/{A}", flip)
     r = runner.invoke(cli, ["fixity", "audit", "--all", "--repo", str(repo.root), "--json"])
     assert r.exit_code == 1

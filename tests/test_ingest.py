@@ -216,8 +216,11 @@ def test_the_same_bag_again_is_refused_unless_asked_for(repo: Repository, bags: 
         ingest(repo, write_bag(bags / "a-again", PAYLOAD, info={"External-Identifier": "OTHER-9"}))
     assert [f.code for f in e.value.findings] == ["DUP001"] and first.aip_id in str(e.value.findings[0])
     with pytest.raises(SipRejected) as e:
-        ingest(repo, write_bag(bags / "b", {"x.txt": b"revised"}, info={"External-Identifier": "T-a"}))
-    assert [f.code for f in e.value.findings] == ["DUP004"] and "archa aip update" in e.value.hint
+        ingest(repo, write_bag(bags / "b", {"x.txt": b"revised"}, info={"External-Identifier": "T-a"}),
+               IngestOptions(new_version=False))
+    assert [f.code for f in e.value.findings] == ["DUP004"] and "--refuse-duplicates" in e.value.hint
+    revised = ingest(repo, write_bag(bags / "b2", {"x.txt": b"revised"}, info={"External-Identifier": "T-a"}))
+    assert (revised.aip_id, revised.version) == (first.aip_id, "v2")  # issue #28: the record's next version
     assert len(repo.catalog.aips()) == 1
     again = ingest(repo, write_bag(bags / "c", PAYLOAD), IngestOptions(allow_duplicate=True))
     assert again.aip_id != first.aip_id and len(repo.catalog.aips()) == 2

@@ -50,8 +50,13 @@ def holdings(repo: Repository, bags: Path) -> Repository:
     return repo
 
 
-def test_status_says_when_a_person_is_needed(holdings: Repository) -> None:
+def test_status_says_when_a_person_is_needed(holdings: Repository, monkeypatch: pytest.MonkeyPatch) -> None:
+    from archa.repository import placement
+
     root = str(holdings.root)
+    code, out = _run("status", "--repo", root)  # every location on the test's one disk: one failure domain
+    assert code == 1 and "hot, cold, warm share one failure domain" in out.split("NEEDS A PERSON:")[1], out
+    monkeypatch.setattr(placement, "failure_domain", lambda _repo, loc: f"device of {loc.name}")  # disks of their own
     code, out = _run("status", "--repo", root)
     assert code == 0 and "all well" in out, out
     assert "AIPs: 4" in out and "warm" in out
@@ -83,12 +88,12 @@ def test_the_report_renders_in_a_browser_with_every_chart_drawn(holdings: Reposi
     assert code == 0, text
     page = out.read_text("utf-8")
     assert "http://" not in page.replace("http://www.w3.org/2000/svg", "")  # nothing fetched
-    for title in ("against the reserved capacity", "per originator", "cumulative by month", "per format",
-                  "age of their last fixity audit", "failures and repairs", "retention ends"):
+    for title in ("against the reserved capacity", "per originator", "cumulative by the month", "per format",
+                  "by their last fixity audit", "failures and repairs", "retention ends", "against their quotas"):
         assert title in page, title
     browser = chromium()
     dom = dump_dom(browser, out)
-    assert dom.count("<svg") == 7 and dom.count("<rect") > 30
+    assert dom.count("<svg") == 8 and dom.count("<rect") > 30  # the quota chart: brtnice has one
     assert "brtnice" in dom and "mesto-trest" in dom and ">2031<" in dom
     assert "over quota: brtnice" in dom and "quota 2.0 KiB" in dom  # the quota mark drawn
     shot = screenshot(browser, out, tmp_path / "report.png", "--window-size=1000,3000")
@@ -128,6 +133,9 @@ def test_catalog_export_reads_back_one_row_per_stored_file(holdings: Repository,
 
 def test_repo_before_the_command_and_quiet(holdings: Repository, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
                                            ) -> None:
+    from archa.repository import placement
+
+    monkeypatch.setattr(placement, "failure_domain", lambda _repo, loc: f"device of {loc.name}")  # all well
     monkeypatch.chdir(tmp_path)  # no ./archive here
     monkeypatch.delenv("ARCHA_REPO", raising=False)
     root = str(holdings.root)

@@ -1,6 +1,7 @@
 """`archa dip export`: a Dissemination Information Package from an AIP version.
 
-Layout (a directory, a zip holding one top folder, or a BagIt bag with this in `data/`):
+Layout (a directory, a zip holding one top folder, or a BagIt bag with this in `data/`, as a
+directory or zipped):
 
     METS.xml        DIP METS: back to the AIP id and version, checksums, access-copy PREMIS
     index.html      a plain page: title, every file with format, size and a link
@@ -44,7 +45,11 @@ from archa.repository.durable import check_target, partial_sibling
 from archa.repository.events import ARCHA_AGENT, Event, now_iso
 from archa.repository.repo import Repository, remove_tree
 
-FORMATS = ("dir", "zip", "bag")
+FORMATS = ("dir", "zip", "bag", "bag-zip")
+# what OUT's name says it is, when no format is given (the longer ending first)
+EXTENSIONS = ((".bag.zip", "bag-zip"), (".zip", "zip"))
+# archives archa does not write a DIP as: OUT named so is refused rather than made a folder
+NOT_WRITTEN = (".tar", ".tar.gz", ".tgz", ".tar.zst", ".tar.bz2", ".tar.xz", ".gz", ".7z", ".rar")
 DATA_MARK = "/data/"
 ProgressFn = Callable[[str, int, int], None]
 
@@ -84,6 +89,37 @@ class ExportResult:
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
+
+
+def format_for(out: Path, fmt: str | None) -> str:
+    """The DIP format for OUT: `fmt` when given, else the one OUT's name says: `.bag.zip` a
+    zipped BagIt bag (bag-zip), `.zip` a zip, any other name a folder (dir). UsageError, naming
+    both, when `fmt` is not what the name says (a folder named `request.zip`; bag-zip may be
+    named `.zip`), or when the name is that of an archive archa does not write (`.tar`, ...)."""
+    name = out.name.lower()
+    said = next((f for ext, f in EXTENSIONS if name.endswith(ext) and len(name) > len(ext)), None)
+    foreign = next((ext for ext in NOT_WRITTEN if name.endswith(ext) and len(name) > len(ext)), None)
+    hint = ("name OUT for what is wanted: NAME.zip (a zip), NAME.bag.zip (a zipped BagIt bag), or NAME without "
+            "an extension (a folder; --format bag: a BagIt bag, --format iiif: a IIIF package)")
+    if foreign is not None:
+        raise UsageError(f"{out.name}: a {foreign} file, and archa writes no such DIP"
+                         + (f" (--format {fmt})" if fmt else ""), hint=hint)
+    if fmt is None:
+        return said or "dir"
+    if said is not None and fmt != said and not (fmt == "bag-zip" and said == "zip"):
+        raise UsageError(f"--format {fmt} does not go with OUT {out.name!r}: its name says {said} "
+                         f"({'a zipped BagIt bag' if said == 'bag-zip' else 'a zip file'})",
+                         hint=f"leave --format out to write {said}, or " + hint[0].lower() + hint[1:])
+    return fmt
+
+
+def _zip_top(out: Path) -> str:
+    """The one top folder of a zipped DIP: OUT's name without .bag.zip / .zip."""
+    name = out.name
+    for ext, _f in EXTENSIONS:
+        if name.lower().endswith(ext) and len(name) > len(ext):
+            return name[:-len(ext)]
+    return out.stem
 
 
 def dip_name(logical_path: str) -> str:
@@ -235,9 +271,9 @@ def export_dip(repo: Repository, opts: ExportOptions, progress: ProgressFn | Non
     partial = partial_sibling(out)
     work = partial_sibling(out.parent / f"{out.name}-work")
     work.mkdir()
-    if opts.format == "zip":  # one entry at a time
-        sink: DirSink | ZipSink = ZipSink(partial, alg, top=out.stem)
-        prefix, threads = "", 1
+    if opts.format in ("zip", "bag-zip"):  # one entry at a time
+        sink: DirSink | ZipSink = ZipSink(partial, alg, top=_zip_top(out))
+        prefix, threads = ("data/" if opts.format == "bag-zip" else ""), 1
     else:  # two files at once: reading, hashing and writing on both cores
         sink, prefix, threads = DirSink(partial, alg, concurrent=True), ("data/" if opts.format == "bag" else ""), 2
     try:
@@ -267,17 +303,19 @@ def export_dip(repo: Repository, opts: ExportOptions, progress: ProgressFn | Non
                                f"no DIP was written{unreachable}", hint="audit the copies (archa fixity audit "
                                "--aip ID) and repair what can be repaired, or retry when every location answers")
         dc, titles = _read_metadata(repo, opts.aip_id, version, alg, rows)
+        written: list[EntryWriter] = []  # the DIP's own files, for a bag's manifest
         if dc is not None:
-            _write_tag(sink, prefix + "metadata/dc.xml", lambda f: f.write(dc))
+            written.append(_write_tag(sink, prefix + "metadata/dc.xml", lambda f: f.write(dc)))
         info = DipInfo(dip_id, opts.aip_id, version, aip["label"] or opts.aip_id, now_iso(), ARCHA_AGENT, alg,
                        "metadata/dc.xml" if dc is not None else "")
         files = sorted((replace(f, title=titles[f.source]) if f.source in titles else f for f in builder.files),
                        key=lambda f: f.path)
-        _write_tag(sink, prefix + "METS.xml", lambda f: write_dip_mets(f, info, files))
-        _write_tag(sink, prefix + "index.html", lambda f: write_index(f, info, files))
+        written.append(_write_tag(sink, prefix + "METS.xml", lambda f: write_dip_mets(f, info, files)))
+        written.append(_write_tag(sink, prefix + "index.html", lambda f: write_index(f, info, files)))
+        if prefix:  # a bag, as a folder or zipped
+            _write_bag_tags(sink, alg, info, [("data/" + f.path, f.digest, f.size) for f in files]
+                            + [(w.path, w.digest, w.size) for w in written])
         sink.close()
-        if opts.format == "bag":
-            _write_bag_tags(partial, alg, info, files)
         _publish(partial, out, opts.force)
         result.files = len(files)
         result.bytes = sum(f.size for f in files)
@@ -364,28 +402,25 @@ def _record_damage(repo: Repository, aip_id: str, report: FetchReport) -> None:
         record_audit(repo, a)
 
 
-def _write_bag_tags(root: Path, alg: str, info: DipInfo, files: list[DipFile]) -> None:
-    """Make `root` (payload already in data/) a BagIt 1.0 bag: manifest from the digests
-    computed as the payload was written, bag-info, tag manifest."""
-    import hashlib
+def _write_bag_tags(sink: DirSink | ZipSink, alg: str, info: DipInfo, payload: list[tuple[str, str, int]]) -> None:
+    """Make the DIP a BagIt 1.0 bag: its payload (`payload`: path from the bag's root, digest
+    in `alg` taken as it was written, size) already in data/, the tag files written through
+    `sink` beside it: bagit.txt, the manifest, bag-info, the tag manifest."""
+    payload = sorted(payload)
+    size = sum(n for _p, _d, n in payload)
+    tags = [
+        ("bagit.txt", "BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n"),
+        (f"manifest-{alg}.txt", "".join(f"{digest}  {path}\n" for path, digest, _n in payload)),
+        ("bag-info.txt", (f"Bag-Software-Agent: {info.agent}\nBagging-Date: {info.created[:10]}\n"
+                          f"External-Identifier: {info.dip_id}\nExternal-Description: DIP of {info.aip_id} "
+                          f"{info.version}: {info.label}\nPayload-Oxum: {size}.{len(payload)}\n"))]
+    lines = [f"{_write_text(sink, name, text).digest}  {name}\n" for name, text in tags]
+    _write_text(sink, f"tagmanifest-{alg}.txt", "".join(lines))
 
-    def line(path: Path) -> str:
-        with open(path, "rb") as f:
-            return f"{hashlib.file_digest(f, alg).hexdigest()}  {path.relative_to(root).as_posix()}\n"
 
-    payload = sorted(p for p in (root / "data").rglob("*") if p.is_file())
-    known = {"data/" + f.path: f.digest for f in files}
-    manifest = "".join(f"{known[k]}  {k}\n" if (k := p.relative_to(root).as_posix()) in known else line(p)
-                       for p in payload)
-    size = sum(p.stat().st_size for p in payload)
-    (root / "bagit.txt").write_text("BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n", "utf-8")
-    (root / f"manifest-{alg}.txt").write_text(manifest, "utf-8")
-    (root / "bag-info.txt").write_text(
-        f"Bag-Software-Agent: {info.agent}\nBagging-Date: {info.created[:10]}\n"
-        f"External-Identifier: {info.dip_id}\nExternal-Description: DIP of {info.aip_id} {info.version}: "
-        f"{info.label}\nPayload-Oxum: {size}.{len(payload)}\n", "utf-8")
-    tags = "".join(line(root / n) for n in ("bagit.txt", "bag-info.txt", f"manifest-{alg}.txt"))
-    (root / f"tagmanifest-{alg}.txt").write_text(tags, "utf-8")
+def _write_text(sink: DirSink | ZipSink, path: str, text: str) -> EntryWriter:
+    data = text.encode("utf-8")
+    return _write_tag(sink, path, lambda f: f.write(data))
 
 
 def _publish(partial: Path, out: Path, force: bool) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from archa.cli.common import emit_json, emit_json_stream, json_option, open_repo, repo_option
+from archa.cli.common import aip_id_of, emit_json, emit_json_stream, json_option, open_repo, repo_option
 from archa.errors import EXIT_PROBLEMS
 from archa.units import human_bytes
 
@@ -20,20 +20,34 @@ def aip() -> None:
 
 @aip.command("list")
 @click.option("--originator", metavar="ID", help="Only this originator's AIPs.")
+@click.option("--held", is_flag=True, help="Only the AIPs under a legal hold.")
 @repo_option
 @json_option
-def aip_list(originator: str | None, repo_path: str | None, as_json: bool) -> None:
-    """List every AIP with its head version, files, size and originator.
+def aip_list(originator: str | None, held: bool, repo_path: str | None, as_json: bool) -> None:
+    """List every AIP with its head version, payload (its files and bytes as submitted;
+    --json: `payload_files`, `payload_bytes`; `files`, `bytes` count every file of the head
+    version, archa's metadata included), originator and the ids of the legal holds in force
+    on it (`holds`; --json: `holds`, each hold's id and reason).
 
     \b
     Example:
       archa aip list --repo archive --originator brtnice --json
+      archa aip list --held
     """
     with open_repo(repo_path) as repo:
         if originator:
             repo.catalog.originator(originator, repo.hot_location)  # NotFoundError
         rows = repo.catalog.aips(originator)
+        payload = repo.catalog.reports.payload_per_aip(originator)
+        holds: dict[str, list[dict[str, Any]]] = {}
+        for h in repo.catalog.lifecycle.holds():
+            holds.setdefault(h["aip_id"], []).append({"id": h["id"], "reason": h["reason"]})
         pending = repo.pending_commits()
+    for r in rows:
+        r["holds"] = holds.get(r["id"], [])
+        r["payload_files"], r["payload_bytes"] = payload.get(r["id"], (0, 0))
+    if held:
+        rows = [r for r in rows if r["holds"]]
     if pending:
         click.echo(f"note: {len(pending)} AIP version(s) in storage not yet in the catalog ({', '.join(pending)}); "
                    "the next writing command (e.g. archa storage sync) records them", err=True)
@@ -41,14 +55,18 @@ def aip_list(originator: str | None, repo_path: str | None, as_json: bool) -> No
         emit_json(rows)
         return
     if not rows:
-        click.echo("no AIPs")
+        click.echo("no AIPs under a hold" if held else "no AIPs")
         return
     width = max(10, *(len(r["originator_id"] or "-") for r in rows))  # the longest originator id
-    click.echo(f"{'AIP':<46} {'head':<4} {'files':>7} {'size':>10}  {'created':<20} {'originator':<{width}} label")
+    marks = {r["id"]: ",".join(str(h["id"]) for h in r["holds"]) or "-" for r in rows}
+    held_width = max(5, *(len(m) for m in marks.values()))
+    click.echo(f"{'AIP':<46} {'head':<4} {'files':>7} {'payload':>10}  {'created':<20} {'originator':<{width}} "
+               f"{'holds':<{held_width}} label")
     for r in rows:
         state = "" if r["state"] == "active" else f" [{r['state']}]"
-        click.echo(f"{r['id']:<46} {r['head']:<4} {r['files']:>7} {human_bytes(r['bytes']):>10}  "
-                   f"{r['created'][:19]:<20} {r['originator_id'] or '-':<{width}} {r['label']}{state}")
+        click.echo(f"{r['id']:<46} {r['head']:<4} {r['payload_files']:>7} {human_bytes(r['payload_bytes']):>10}  "
+                   f"{r['created'][:19]:<20} {r['originator_id'] or '-':<{width}} {marks[r['id']]:<{held_width}} "
+                   f"{r['label']}{state}")
 
 
 @aip.command("show")
@@ -61,20 +79,27 @@ def aip_list(originator: str | None, repo_path: str | None, as_json: bool) -> No
 @json_option
 def aip_show(aip_id: str, version: str | None, limit: int | None, offset: int, repo_path: str | None,
              as_json: bool) -> None:
-    """Show one AIP: versions, copies, files with formats and digests, and events. Files
-    come in logical-path order, a page of them on the terminal (--limit, --offset); --json
-    writes them all as a stream, so an AIP of a million files is listed in constant memory.
+    """Show one AIP: the legal holds in force on it, versions, copies, files with formats and
+    digests, and events. Files come in logical-path order, a page of them on the terminal
+    (--limit, --offset); --json writes them all as a stream, so an AIP of a million files is
+    listed in constant memory.
+
+    AIP_ID: the AIP's id, its UUID or 8 or more characters of it, its External-Identifier, or
+    an entity id its records carry (an NSESSS Identifikator).
 
     \b
     Example:
       archa aip show --repo archive urn:uuid:0f6c... --version 1
-      archa aip show --repo archive urn:uuid:0f6c... --limit 100 --offset 200
+      archa aip show --repo archive 0f6c1d2e --limit 100 --offset 200
+      archa aip show --repo archive KUJI-OD-2025-0117
     """
     if limit is None:
         limit = 0 if as_json else 200
     with open_repo(repo_path) as repo:
         cat = repo.catalog
+        aip_id = aip_id_of(repo, aip_id)
         info = cat.aip(aip_id)
+        holds = cat.lifecycle.holds(aip_id)
         versions = cat.versions(aip_id)
         shown = version_name(version, [v["version"] for v in versions]) if version else info["head"]
         total = next((v["files"] for v in versions if v["version"] == shown), 0)
@@ -94,23 +119,25 @@ def aip_show(aip_id: str, version: str | None, limit: int | None, offset: int, r
                        for f in tomb["certificate"]["files"] if f["version"] == shown]
             total, files = len(removed), removed[offset:offset + limit] if limit else removed[offset:]
         if as_json:
-            emit_json_stream({"aip": info, "versions": versions, "copies": copies, "retention": retention,
-                              "version": shown, "events": events, "path": str(path), "tombstone": tomb,
-                              "pages": pages, "files_total": total}, "files", files)
+            emit_json_stream({"aip": info, "holds": holds, "versions": versions, "copies": copies,
+                              "retention": retention, "version": shown, "events": events, "path": str(path),
+                              "tombstone": tomb, "pages": pages, "files_total": total}, "files", files)
             return
-        _show_text(info, versions, copies, retention, events, pages, shown, tomb, path, files, total, offset)
+        _show_text(info, holds, versions, copies, retention, events, pages, shown, tomb, path, files, total, offset)
 
 
-def _show_text(info: dict[str, Any], versions: list[dict[str, Any]], copies: list[dict[str, Any]],
-               retention: list[dict[str, Any]], events: list[dict[str, Any]], pages: list[dict[str, Any]],
-               shown: str, tomb: dict[str, Any] | None, path: Path, files: Iterable[dict[str, Any]], total: int,
-               offset: int) -> None:
+def _show_text(info: dict[str, Any], holds: list[dict[str, Any]], versions: list[dict[str, Any]],
+               copies: list[dict[str, Any]], retention: list[dict[str, Any]], events: list[dict[str, Any]],
+               pages: list[dict[str, Any]], shown: str, tomb: dict[str, Any] | None, path: Path,
+               files: Iterable[dict[str, Any]], total: int, offset: int) -> None:
     click.echo(f"AIP {info['id']}")
     click.echo(f"  label:   {info['label']}")
     if info["external_id"]:
         click.echo(f"  external id: {info['external_id']}")
     click.echo(f"  created: {info['created']}")
     click.echo(f"  originator: {info.get('originator_id') or '-'}; state: {info.get('state') or 'active'}")
+    for h in holds:
+        click.echo(f"  HELD: hold {h['id']}, placed {h['placed'][:10]} by {h['placed_by']}: {h['reason']}")
     if tomb is not None:
         c = tomb["certificate"]
         click.echo(f"  {info['state'].upper()} in the disposal procedure {c['proposal']} (ordered {c['ordered'][:19]}):"
@@ -211,7 +238,7 @@ def aip_update(ctx: click.Context, aip_id: str, adds: tuple[str, ...], removes: 
             raise click.UsageError(f"--add {item!r}: give FILE=LOGICAL_PATH")
         pairs.append((Path(src), lp))
     with open_repo(repo_path) as repo:
-        r = update_aip(repo, UpdateOptions(aip_id, reason, tuple(pairs), removes, metadata, jobs=jobs,
+        r = update_aip(repo, UpdateOptions(aip_id_of(repo, aip_id), reason, tuple(pairs), removes, metadata, jobs=jobs,
                                            withdraw_from_proposal=withdraw))
     if as_json:
         emit_json(r.as_dict())

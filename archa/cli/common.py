@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable, Iterable
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar, overload
 
 import click
 
@@ -39,6 +39,19 @@ def json_option(f: F) -> F:
 
 def open_repo(repo_path: str | None) -> Repository:
     return Repository.open(resolve_repo_path(repo_path))
+
+
+@overload
+def aip_id_of(repo: Repository, text: str) -> str: ...
+@overload
+def aip_id_of(repo: Repository, text: None) -> None: ...
+def aip_id_of(repo: Repository, text: str | None) -> str | None:
+    """The whole id of the AIP an archivist typed (`aipid.resolve_aip_id`: the id, the bare
+    UUID, 8 or more characters of it, the External-Identifier or an entity id); None for
+    None (an option not given). Every command taking an AIP id passes it through this."""
+    from archa.repository.aipid import resolve_aip_id
+
+    return None if text is None else resolve_aip_id(repo.catalog, text)
 
 
 def json_text(data: Any, indent: int | None = 2) -> str:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import click
 
-from archa.cli.common import Progress, emit_json, json_option, open_repo, repo_option
+from archa.cli.common import Progress, aip_id_of, emit_json, json_option, open_repo, repo_option
+from archa.ingest.mistakes import shell_command
 from archa.units import human_bytes
 
 
@@ -21,9 +23,10 @@ def dip() -> None:
 @click.option("--version", "version", metavar="N", help="AIP version, 'v2' or '2' (default: the newest).")
 @click.option("--include", multiple=True, metavar="GLOB",
               help="Only files whose path under data/ matches (repeatable), e.g. 'scans/*.tif'.")
-@click.option("--format", "fmt", type=click.Choice(["dir", "zip", "bag", "iiif"]), default="dir", show_default=True,
-              help="A directory, a zip (written as a stream), a BagIt bag, or (a digitised volume) a static "
-                   "IIIF package with a page viewer.")
+@click.option("--format", "fmt", type=click.Choice(["dir", "zip", "bag", "bag-zip", "iiif"]),
+              help="A directory, a zip (written as a stream), a BagIt bag (a directory), a zipped BagIt bag, or (a "
+                   "digitised volume) a static IIIF package with a page viewer. Default: what OUT's name says "
+                   "(NAME.zip a zip, NAME.bag.zip a zipped bag, else a directory).")
 @click.option("--base-url", metavar="URL", help="With --format iiif: the URL OUT will be served at, for the ids in "
                                                 "manifest.json and info.json (default: OUT's file:// URL).")
 @click.option("--access/--originals", default=True, show_default=True,
@@ -39,10 +42,15 @@ def dip() -> None:
 @json_option
 @click.pass_context
 def dip_export(ctx: click.Context, aip_id: str, out: Path, version: str | None, include: tuple[str, ...],
-               fmt: str, base_url: str | None, access: bool, representation: str, location: str | None, force: bool,
+               fmt: str | None, base_url: str | None, access: bool, representation: str, location: str | None, force: bool,
                repo_path: str | None, as_json: bool) -> None:
     """Export a DIP of AIP_ID to OUT: the chosen files, METS.xml (DIP, pointing back to the
-    AIP, with checksums), index.html, and for --format bag a BagIt bag around them.
+    AIP, with checksums), index.html, and for --format bag or bag-zip a BagIt bag around them.
+
+    Without --format, OUT's name says the format: request.zip is a zip, request.bag.zip a
+    zipped BagIt bag, any other name a directory; a name of an archive archa does not write
+    (request.tar) is refused, as is a --format other than the name says (--format dir with
+    request.zip), naming both (exit status 2).
 
     Files are read from the cheapest copy that is healthy (hot, then warm, then cold) and
     every byte is checked against the catalog on the way out. A copy that fails is marked
@@ -61,13 +69,15 @@ def dip_export(ctx: click.Context, aip_id: str, out: Path, version: str | None, 
 
     \b
     Example:
-      archa dip export --repo archive urn:uuid:0f6c... request-42.zip --format zip
+      archa dip export --repo archive urn:uuid:0f6c... request-42.zip
+      archa dip export --repo archive urn:uuid:0f6c... request-42.bag.zip
       archa dip export --repo archive urn:uuid:396d... kronika-iiif --format iiif
       archa dip export --repo archive urn:uuid:5b0f... spis.zip --format zip --representation preservation
     """
-    from archa.access.export import ExportOptions, export_dip
+    from archa.access.export import ExportOptions, export_dip, format_for
 
     ctx.meta["archa.json"] = as_json
+    fmt = format_for(out, fmt)
     if fmt == "iiif":
         if representation != "all":
             raise click.UsageError("--representation does not go with --format iiif: it shows the volume's pages")
@@ -79,7 +89,7 @@ def dip_export(ctx: click.Context, aip_id: str, out: Path, version: str | None, 
     progress = Progress(enabled=None if not as_json else False)
     with open_repo(repo_path) as repo:
         try:
-            result = export_dip(repo, opts, progress)
+            result = export_dip(repo, dataclasses.replace(opts, aip_id=aip_id_of(repo, aip_id)), progress)
         finally:
             progress.close()
     if as_json:
@@ -87,7 +97,8 @@ def dip_export(ctx: click.Context, aip_id: str, out: Path, version: str | None, 
         return
     for d in result.damaged_copies:
         click.echo(f"DAMAGED: {aip_id} {d['version']} at {d['location']}, marked so; the files came from "
-                   f"another copy. Repair: archa repair {aip_id} --location {d['location']}", err=True)
+                   f"another copy. Repair: {shell_command('archa', 'repair', result.aip_id, '--location', d['location'])}",
+                   err=True)
         for f in d["findings"][:10]:
             click.echo(f"  {f['code']} {f['path']}: {f['message']}", err=True)
     for loc, why in result.unavailable.items():
@@ -109,7 +120,7 @@ def _export_iiif(aip_id: str, out: Path, version: str | None, include: tuple[str
     progress = Progress(enabled=None if not as_json else False)
     with open_repo(repo_path) as repo:
         try:
-            r = export_iiif(repo, aip_id, out, version, force, location, base_url, progress=progress)
+            r = export_iiif(repo, aip_id_of(repo, aip_id), out, version, force, location, base_url, progress=progress)
         finally:
             progress.close()
     if as_json:

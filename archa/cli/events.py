@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from archa.cli.common import emit_json, json_option, open_repo, repo_option
+from archa.cli.common import aip_id_of, emit_json, json_option, open_repo, repo_option
 
 
 class _DefaultGroup(click.Group):
@@ -37,7 +37,7 @@ def events_list(aip_id: str | None, since: str | None, as_json: bool, premis: bo
       archa events list --aip urn:uuid:0f6c... --since 2026-11-01 --premis
     """
     with open_repo(repo_path) as repo:
-        rows = repo.catalog.iter_events(aip_id, since)  # streamed: millions of events, flat memory
+        rows = repo.catalog.iter_events(aip_id_of(repo, aip_id), since)  # streamed: millions of events, flat memory
         if as_json:
             emit_json(list(rows))
         elif premis:
@@ -72,7 +72,7 @@ def events_export(out: Path, fmt: str, aip_id: str | None, since: str | None, re
     from archa.repository.eventlog import export_events
 
     with open_repo(repo_path) as repo:
-        n = export_events(repo, out, fmt, aip_id, since)
+        n = export_events(repo, out, fmt, aip_id_of(repo, aip_id), since)
     if as_json:
         emit_json({"out": str(out.absolute()), "events": n})
         return

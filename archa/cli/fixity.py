@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
+import shlex
 
 import click
 
-from archa.cli.common import Progress, emit_json, json_option, open_repo, repo_option
+from archa.cli.common import Progress, aip_id_of, emit_json, json_option, open_repo, repo_option
 from archa.errors import EXIT_BAD_INPUT, StorageError
-from archa.preservation.fixity import AuditOptions, audit
+from archa.preservation.fixity import AuditOptions, AuditSummary, audit
 from archa.preservation.repair import repair
 from archa.units import human_bytes
 
@@ -61,6 +63,9 @@ def fixity_audit(ctx: click.Context, mode: str, aip_id: str | None, location: st
     record (FIX013: each location receives a copy of every version) and every version not
     stored (FIX014) is named too, with the command that makes it.
 
+    With nothing due, says when the next copies fall due, per tier, and how to audit every
+    copy now (--all).
+
     Exit status: 0 every audited copy is sound and every required copy is there, 1 damage,
     a missing copy or a version not stored found (the command that fixes it is printed for
     each), 2 the audit could not run.
@@ -75,7 +80,7 @@ def fixity_audit(ctx: click.Context, mode: str, aip_id: str | None, location: st
     with open_repo(repo_path) as repo:  # audit takes the lock itself, shared with ingests and syncs
         progress = Progress(enabled=None if not as_json else False)
         try:
-            summary = audit(repo, opts, progress)
+            summary = audit(repo, dataclasses.replace(opts, aip=aip_id_of(repo, aip_id)), progress)
         except StorageError as e:
             click.echo(f"error: the audit could not run: {e.message}", err=True)
             if e.hint:
@@ -101,6 +106,11 @@ def fixity_audit(ctx: click.Context, mode: str, aip_id: str | None, location: st
             if a.state == "ok":
                 for f in a.findings:
                     click.echo(f"warning: {a.aip_id} {a.version} at {a.location}: {f}")
+        if summary.nothing_due:
+            _nothing_due(summary, aip_id, location)
+            if not summary.ok:
+                ctx.exit(1)
+            return
         click.echo(f"{d['copies']} copies, {d['files']} files, {human_bytes(d['bytes'])} in {d['seconds']:.1f} s "
                    f"({d['mb_per_s']} MB/s); {d['failures']} failed"
                    + (f"; {_count(d['missing_copies'], 'required copy', 'required copies')} missing"
@@ -110,6 +120,22 @@ def fixity_audit(ctx: click.Context, mode: str, aip_id: str | None, location: st
                    + (f"; {d['busy']} being written by another command, left for the next run" if d["busy"] else ""))
     if not summary.ok:
         ctx.exit(1)
+
+
+def _nothing_due(summary: AuditSummary, aip_id: str | None, location: str | None) -> None:
+    """What `fixity audit --due` says when no copy is due: when the next ones are, and how to
+    audit every copy now."""
+    scope = " ".join(f"{opt} {shlex.quote(v)}" for opt, v in (("--aip", aip_id), ("--location", location)) if v)
+    if not summary.next_due:
+        click.echo("nothing to audit: no copies" + (" match the filters" if scope else " are recorded yet"))
+        return
+    click.echo("nothing is due: every copy was audited within its tier's interval (policy fixity.interval_days)")
+    for n in summary.next_due:
+        click.echo(f"  {n.tier}: next due on {n.due[:10]}, {_count(n.copies, 'copy', 'copies')} "
+                   f"(audited every {n.interval_days} days)")
+    click.echo(f"to audit every copy now: archa fixity audit --all{' ' + scope if scope else ''}")
+    if summary.busy:
+        click.echo(f"{summary.busy} being written by another command, left for the next run")
 
 
 def _count(n: int, one: str, many: str = "") -> str:
@@ -134,7 +160,7 @@ def repair_command(ctx: click.Context, aip_id: str | None, location: str | None,
     """
     ctx.meta["archa.json"] = as_json
     with open_repo(repo_path) as repo:
-        results = repair(repo, aip_id, location)
+        results = repair(repo, aip_id_of(repo, aip_id), location)
     if as_json:
         emit_json([r.as_dict() for r in results])
     else:

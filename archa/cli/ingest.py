@@ -24,8 +24,8 @@ from archa.units import human_bytes
               help="The OCFL version message.")
 @click.option("--originator", metavar="ID", help="The originator the SIPs belong to (default: found from bag-info).")
 @click.option("--as-new-version/--refuse-duplicates", "new_version", default=True, show_default=True,
-              help="Records held already (the same entity id and source) with changed content: the AIP's next "
-                   "version, or refused.")
+              help="Records held already (the same entity id and source, or the same External-Identifier) with "
+                   "changed content: the AIP's next version, or refused.")
 @click.option("--allow-duplicate", is_flag=True,
               help="Store a SIP whose payload, or External-Identifier, an AIP holds already as another AIP.")
 @click.option("--withdraw-from-proposal", "withdraw", is_flag=True,
@@ -42,16 +42,22 @@ def ingest_command(ctx: click.Context, sips: tuple[Path, ...], watch_dir: Path |
     store each as a new AIP.
 
     A SIP with any problem is rejected as a whole (exit status 2): every problem is
-    listed with its code, the rejection is recorded in the catalog, nothing is stored
-    and the SIP is never changed.
+    listed with its code, the rejection is recorded in the catalog (and shown by `archa
+    status` until `archa transfer ack`), nothing is stored and the SIP is never changed.
+    A path that does not exist, or a plain folder (or an ERMS, E-ARK or NDK package) that is
+    no bag, is a usage error (exit status 2) recorded nowhere; its hint is the `archa
+    transfer` command that bags and ingests it.
 
     Records that arrive again (an ERMS package's entity, by its id and source, held by
     an AIP already) are not stored twice: unchanged, the SIP is refused (DUP001); changed,
     it becomes that AIP's next version (or, with --refuse-duplicates, is refused: DUP002);
     while that AIP is in an open disposal proposal it is refused (DUP005) unless
     --withdraw-from-proposal takes it out of the proposal first.
-    A bag whose payload (every file, name and digest) or External-Identifier an AIP holds
-    already is refused (DUP001, DUP004) unless --allow-duplicate.
+    A bag whose payload (every file, name and digest) an AIP holds already, in its newest
+    version or an older one, is refused (DUP001, naming the AIP and the version); one with
+    other content and the External-Identifier of an AIP becomes that AIP's next version (or,
+    with --refuse-duplicates, is refused: DUP004). --allow-duplicate stores either as
+    another AIP.
 
     With --normalize the files a migration pathway takes get preservation copies right
     away, as the AIP's next version (see `archa migrate`); exit status 1 when one failed
@@ -77,6 +83,12 @@ def ingest_command(ctx: click.Context, sips: tuple[Path, ...], watch_dir: Path |
         return
     if not sips:
         raise click.UsageError("give one or more SIPS, or --watch-dir DIR")
+    from archa.ingest.mistakes import refuse_not_a_bag
+    from archa.transfer.kinds import detect_kind
+
+    hinted = [*(["--repo", repo_path] if repo_path else []), *(["--originator", originator] if originator else [])]
+    for sip in sips:  # a typo or a plain folder: before anything is ingested, and recorded nowhere
+        refuse_not_a_bag(sip, detect_kind, hinted)
     repo = open_repo(repo_path)
     results: list[IngestResult] = []
     with repo:

@@ -34,6 +34,7 @@ COMMANDS = {
     "status": "archa.cli.status:status_command",
     "report": "archa.cli.report:report_command",
     "search": "archa.cli.search:search_command",
+    "help": "archa.cli.main:help_command",
 }
 
 
@@ -65,6 +66,15 @@ class LazyGroup(ArchaGroup):
         cmd: click.Command = getattr(importlib.import_module(module), attr)
         return cmd
 
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> tuple[str | None, click.Command | None,
+                                                                             list[str]]:
+        """As click's, with a suggestion for a mistyped command (`archa stauts`: did you mean
+        'status'?): click offers one from the commands it holds, and these load lazily."""
+        if args and self.get_command(ctx, args[0]) is None and not args[0].startswith("-") \
+                and not ctx.resilient_parsing:
+            raise click.exceptions.NoSuchCommand(args[0], possibilities=self.list_commands(ctx), ctx=ctx)
+        return super().resolve_command(ctx, args)
+
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(archa.__version__, prog_name="archa")
@@ -91,6 +101,31 @@ def cli(ctx: click.Context, repo_path: str | None, quiet: bool) -> None:
         import sys
 
         ctx.with_resource(contextlib.redirect_stdout(QuietStdout(sys.stdout, ctx.meta)))
+
+
+@click.command("help")
+@click.argument("names", nargs=-1, metavar="[COMMAND]...")
+@click.pass_context
+def help_command(ctx: click.Context, names: tuple[str, ...]) -> None:
+    """Print a command's help, as COMMAND --help does (with no COMMAND, archa's own); a
+    mistyped name gets a suggestion.
+
+    \b
+    Example:
+      archa help ingest
+      archa help aip show
+    """
+    target = ctx.find_root()
+    command = target.command
+    for name in names:
+        if not isinstance(command, click.Group):
+            raise click.UsageError(f"{target.command_path} has no sub-command {name!r}", ctx=ctx)
+        found = command.get_command(target, name)
+        if found is None:
+            raise click.exceptions.NoSuchCommand(name, possibilities=command.list_commands(target), ctx=target)
+        target = found.make_context(name, [], parent=target, resilient_parsing=True)
+        command = found
+    click.echo(target.get_help())
 
 
 if __name__ == "__main__":  # python -m archa.cli.main, as the `archa` script

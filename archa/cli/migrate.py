@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from archa.cli.common import Progress, emit_json, json_option, open_repo, repo_option
+from archa.cli.common import Progress, aip_id_of, emit_json, json_option, open_repo, repo_option
 
 
 def _pathway_pairs(values: tuple[str, ...]) -> dict[str, str]:
@@ -90,8 +90,8 @@ def migrate_command(ctx: click.Context, aip_id: str | None, every: bool, puid: s
                 ok = batch.ok
             else:
                 assert aip_id is not None
-                result = migrate_aip(repo, MigrateOptions(aip_id, chosen, version=version, dry_run=dry_run),
-                                     progress)
+                result = migrate_aip(repo, MigrateOptions(aip_id_of(repo, aip_id), chosen, version=version,
+                                                          dry_run=dry_run), progress)
                 data, results, ok = result.as_dict(), [result], result.ok
         finally:
             progress.close()

@@ -21,8 +21,11 @@ def report_command(out: Path, originator: str | None, capacity: str | None, forc
     """Write the holdings as one self-contained HTML page with charts (inline SVG; nothing
     is fetched when it is opened): storage per originator and tier against quotas and the
     reserved capacity, growth, formats (unidentified and at risk, migrations done and
-    failed), fixity (age of the last audit, failures and repairs), retention falling due
-    per year and sign, the disposal proposals, and what needs a person.
+    failed), fixity (copies by their last audit: in time, never audited, overdue, failed;
+    failures and repairs), retention falling due per year and sign, the disposal proposals,
+    and at the top what needs a person (as `archa status` lists it; counted here too). Sizes
+    are payload (the records' files as submitted), stored (one copy of every version) and
+    bytes at the locations.
 
     \b
     Example:
@@ -33,8 +36,11 @@ def report_command(out: Path, originator: str | None, capacity: str | None, forc
 
     size = parse_size(capacity) if capacity else None
     with open_repo(repo_path) as repo:
-        path = write_report(repo, ReportOptions(out, originator, size, force))
+        written = write_report(repo, ReportOptions(out, originator, size, force))
     if as_json:
-        emit_json({"report": str(path)})
+        emit_json({"report": str(written.path), "needs_person": written.needs_person})
         return
-    click.echo(f"report written to {path}")
+    click.echo(f"report written to {written.path}")
+    n = len(written.needs_person)
+    click.echo(f"needs a person: {n} {'thing' if n == 1 else 'things'}, listed at the top of the page "
+               "(archa status says what to run)" if n else "needs a person: nothing")

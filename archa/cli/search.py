@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from archa.cli.common import emit_json, json_option, open_repo, repo_option
+from archa.cli.common import aip_id_of, emit_json, json_option, open_repo, repo_option
 
 
 @click.command("search")
@@ -29,7 +29,7 @@ def search_command(text: str, aip_id: str | None, limit: int, offset: int, repo_
     from archa.access.search import search_pages
 
     with open_repo(repo_path) as repo:
-        found = search_pages(repo, text, aip_id, limit, offset)
+        found = search_pages(repo, text, aip_id_of(repo, aip_id), limit, offset)
     hits = found.hits
     if as_json:
         emit_json({"query": text, "matches": found.total, "ranked": found.ranked,

@@ -14,10 +14,13 @@ from archa.units import human_bytes
 @json_option
 @click.pass_context
 def status_command(ctx: click.Context, repo_path: str | None, as_json: bool) -> None:
-    """The repository on one screen: AIPs, bytes per location and tier, copies healthy,
-    damaged or missing, audits overdue, retention due this year, holds, open disposal
-    proposals, the last failures. Exit status 1 when something needs a person (for cron
-    mail and monitoring), with what to run.
+    """The repository on one screen: AIPs with their payload (the records' files as
+    submitted) and stored bytes (one copy of every version), the bytes each location holds,
+    copies healthy, damaged or missing, audits overdue or never run, retention due this year,
+    holds, open disposal proposals, the last failures. Exit status 1 when something needs a
+    person (for cron mail and monitoring), with what to run: rejected transfers nobody
+    acknowledged, copies damaged, missing, never audited or overdue, copies on fewer disks or
+    endpoints than the copies wanted, failed migrations, and more (docs/cli.md).
 
     \b
     Example:
@@ -32,17 +35,18 @@ def status_command(ctx: click.Context, repo_path: str | None, as_json: bool) -> 
         emit_json(o.as_dict())
     else:
         click.echo(f"repository {root}" + (f" (node {o.node}, catalog shared)" if o.node else ""))
-        click.echo(f"  AIPs: {o.aips} ({o.files} files, {human_bytes(o.bytes)})"
+        click.echo(f"  AIPs: {o.aips}; payload {o.payload_files} files, {human_bytes(o.payload_bytes)} (as submitted); "
+                   f"stored {human_bytes(o.stored_bytes)} (one copy of every version)"
                    + (f"; {o.removed} removed by disposal" if o.removed else ""))
         for s in o.locations:
             click.echo(f"  {s['name']:<10} {s['kind']:<6} {s['tier']:<5} {s['versions_held']:>7} versions "
-                       f"{human_bytes(s['bytes']):>10}  damaged {s['damaged']}, missing {s['missing']}")
+                       f"{human_bytes(s['bytes']):>10} here  damaged {s['damaged']}, missing {s['missing']}")
         click.echo(f"  copies: {o.copies['ok']} ok, {o.copies['damaged']} damaged, {o.copies['missing']} missing; "
                    f"audits overdue {o.audits_overdue}, never audited {o.never_audited}")
         due = ", ".join(f"{n} {s}" for s, n in sorted(o.retention_due.items())) or "none"
         click.echo(f"  retention due this year: {due}; holds: {o.holds}; open disposal proposals: "
                    f"{o.proposals_open}")
-        for domain, names in sorted(o.shared_domains.items()):
+        for domain, names in sorted(o.shared_domains.items() if o.failure_domains >= o.copies_wanted else ()):
             click.echo(f"  warning: {', '.join(names)} share one failure domain ({domain}): one failure loses "
                        "them all; put a copy on another disk or endpoint (policy placement.independent = true "
                        "then counts them as one)")

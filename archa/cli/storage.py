@@ -99,7 +99,8 @@ def storage_list(repo_path: str | None, as_json: bool) -> None:
 @repo_option
 @json_option
 def storage_status(originator: str | None, repo_path: str | None, as_json: bool) -> None:
-    """Per location: AIP versions held, bytes, copies missing or damaged (from the catalog;
+    """Per location: AIP versions held, the bytes its copies take there ("bytes here"; a
+    packed location's compressed archives), copies missing or damaged (from the catalog;
     `archa storage sync` fills what is missing), and its failure domain (the device of a
     local location, the endpoint of an S3 one), with a warning when locations share one.
     Exit status 1 when any copy is missing.
@@ -118,7 +119,7 @@ def storage_status(originator: str | None, repo_path: str | None, as_json: bool)
     if as_json:
         emit_json([r.as_dict() for r in rows])
     else:
-        click.echo(f"{'name':<10} {'kind':<7} {'tier':<5} {'versions':>8} {'size':>10} {'missing':>8} {'damaged':>8}"
+        click.echo(f"{'name':<10} {'kind':<7} {'tier':<5} {'versions':>8} {'bytes here':>10} {'missing':>8} {'damaged':>8}"
                    "  failure domain")
         for r in rows:
             click.echo(f"{r.name:<10} {r.kind:<7} {r.tier:<5} {r.versions_held:>8} {human_bytes(r.bytes):>10} "

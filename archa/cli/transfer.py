@@ -1,4 +1,5 @@
-"""`archa transfer folder|nsesss|eark`: make a BagIt bag of a transfer (and ingest it)."""
+"""`archa transfer folder|nsesss|eark|ndk`: make a BagIt bag of a transfer (and ingest it);
+`archa transfer ack`: acknowledge rejected transfers."""
 
 from __future__ import annotations
 
@@ -52,24 +53,29 @@ def _options(f: Callable[..., Any]) -> Callable[..., Any]:
 
 def _run(ctx: click.Context, kind: str, sip: Path, out: Path | None, meta: tuple[str, ...], meta_file: Path | None,
          then_ingest: bool, originator: str | None, new_version: bool, allow_duplicate: bool, jobs: int | None,
-         repo_path: str | None, as_json: bool, nsesss: Any = None, normalize: bool | None = None) -> None:
+         repo_path: str | None, as_json: bool, nsesss: Any = None, normalize: bool | None = None,
+         title: str | None = None) -> None:
+    from archa.ingest.mistakes import shell_command
     from archa.policies.model import load_policy
     from archa.repository.repo import resolve_repo_path
-    from archa.transfer.folder import parse_meta
+    from archa.transfer.folder import parse_meta, with_field
     from archa.transfer.kinds import run_transfer
 
     ctx.meta["archa.json"] = as_json
     if out is None and not then_ingest:
+        repo_words = ("--repo", repo_path) if repo_path else ()
         raise UsageError("give OUT, the bag to write, or --ingest to make the bag straight into the repository",
-                         hint=f"archa transfer {kind} {sip} bags/NAME, or archa transfer {kind} {sip} --ingest")
+                         hint=f"{shell_command('archa', 'transfer', kind, sip, 'bags/NAME')}, or "
+                              f"{shell_command('archa', 'transfer', kind, sip, '--ingest', *repo_words)}")
     pairs = parse_meta(meta, meta_file)
     if originator:
-        pairs = [(k, v) for k, v in pairs if k.lower() != "originator-identifier"] + \
-            [("Originator-Identifier", originator)]
+        pairs = with_field(pairs, "Originator-Identifier", originator)
+    if title is not None:
+        pairs = with_field(pairs, "Title", title)
     repo = open_repo(repo_path) if then_ingest or (resolve_repo_path(repo_path) / "archa.toml").is_file() else None
     policy = repo.policy if repo is not None else load_policy()
     if originator and repo is not None:
-        repo.catalog.originator(originator, repo.hot_location)  # NotFoundError before any work
+        _known_originator(repo, originator)  # before any work
     progress = Progress(enabled=None if not as_json else False)
     if then_ingest:
         from archa.ingest.ingest import IngestOptions
@@ -112,6 +118,19 @@ def _run(ctx: click.Context, kind: str, sip: Path, out: Path | None, meta: tuple
         ctx.exit(1)
 
 
+def _known_originator(repo: Repository, originator: str) -> None:
+    """UsageError, naming the command that registers it, for an originator the repository does not know."""
+    from archa.errors import NotFoundError
+    from archa.ingest.mistakes import shell_command
+
+    try:
+        repo.catalog.originator(originator, repo.hot_location)
+    except NotFoundError:
+        raise UsageError(f"--originator {originator!r}: the repository knows no such originator",
+                         hint=f"register it first: {shell_command('archa', 'originator', 'add', originator)} "
+                              "--name 'NAME' (or see `archa originator list`)") from None
+
+
 def _finding_line(f: Finding) -> str:
     """A finding as a line of text, with the reference validator's rule it matches (NDK)."""
     return f"  {f.severity}: {f}" + (f" [{f.rule}]" if f.rule else "")
@@ -123,6 +142,9 @@ def _echo_ingest(r: IngestResult, as_json: bool) -> None:
                    f"{', '.join(r.copies)}")
         for note in r.notes:
             click.echo(f"  note: {note}")
+        for w in r.warnings:
+            if w.code.startswith("ORG"):  # the transfer's own findings were listed above it
+                click.echo(f"  warning: {w}")
         if r.normalized is not None:
             from archa.cli.ingest import echo_normalized
 
@@ -155,6 +177,8 @@ def _ingest_directly(repo: Repository, kind: str, sip: Path, pairs: list[tuple[s
 
 @transfer.command("folder")
 @_options
+@click.option("--title", metavar="TEXT", help="The bag's Title (bag-info), which becomes the AIP's label (default: "
+                                             "'folder SIP').")
 def transfer_folder(ctx: click.Context, **kw: Any) -> None:
     """Make the BagIt 1.0 bag OUT from the folder SIP without changing it (it may be
     read-only or a network share): every file read once, hashed while copied; system
@@ -162,11 +186,18 @@ def transfer_folder(ctx: click.Context, **kw: Any) -> None:
     links and special files reported, not followed; modification times kept. A file that
     cannot be read stops the transfer (exit 2) with its name.
 
+    --title sets the bag's Title, and so the label the AIP is listed by; without it the
+    label is "folder" and the folder's path. The same folder sent again (--ingest) is
+    refused as a duplicate when an AIP holds its content in any version; with the
+    External-Identifier of an AIP (--meta External-Identifier=...) and other content it
+    becomes that AIP's next version.
+
     \b
     Example:
       archa transfer folder /mnt/share/road-repairs bags/road-repairs \\
           --meta Source-Organization='Regional Office' --meta External-Identifier=ERA-2026-0001
-      archa transfer folder /mnt/share/road-repairs --ingest --originator obec-lhota
+      archa transfer folder /mnt/share/road-repairs --ingest --originator obec-lhota \\
+          --title 'Road repairs 2025'
     """
     _run(ctx, "folder", **kw)
 
@@ -242,3 +273,42 @@ def transfer_ndk(ctx: click.Context, **kw: Any) -> None:
       archa transfer ndk scans/5f3c0d2e-8a4b-4c1e-9d7a-0b1c2d3e4f50 bags/kronika-lhota --ingest
     """
     _run(ctx, "ndk", **kw)
+
+
+@transfer.command("ack")
+@click.argument("transfer_id", required=False)
+@click.option("--before", type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]), metavar="DATE",
+              help="Every rejected transfer received before DATE (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS, UTC) instead.")
+@click.option("--reason", default="", metavar="TEXT", help="Why, e.g. 'producer asked for a new package'.")
+@repo_option
+@json_option
+@click.pass_context
+def transfer_ack(ctx: click.Context, transfer_id: str | None, before: Any, reason: str, repo_path: str | None,
+                 as_json: bool) -> None:
+    """Acknowledge rejected transfers, so that `archa status` stops showing them as needing a
+    person: TRANSFER_ID (the id ingest printed, its bare UUID, or 8 or more characters of
+    it), or with --before DATE every rejection received before DATE. Each acknowledgement
+    is an event in the event log (who, why), kept in storage with the log; the rejection's
+    record stays. Exit status 2 for an unknown transfer or one that was not rejected.
+
+    \b
+    Example:
+      archa transfer ack urn:uuid:7f0c2a8e-5d1b-4b7e-9a53-2f6c1d0e9b41 --reason 'producer sends a new package'
+      archa transfer ack --before 2026-03-01
+    """
+    from archa.ingest.rejections import acknowledge
+
+    ctx.meta["archa.json"] = as_json
+    when = None if before is None else before.strftime("%Y-%m-%dT%H:%M:%S" if before.time().isoformat() != "00:00:00"
+                                                       else "%Y-%m-%d")
+    with open_repo(repo_path) as repo:
+        result = acknowledge(repo, transfer_id, when, reason)
+    if as_json:
+        emit_json(result.as_dict())
+        return
+    for r in result.acknowledged:
+        click.echo(f"acknowledged: {r['id']} ({r['source']}, rejected {r['received'][:19].replace('T', ' ')})")
+    for r in result.already:
+        click.echo(f"already acknowledged ({r['acknowledged'][:19].replace('T', ' ')}): {r['id']} ({r['source']})")
+    if before is not None:
+        click.echo(f"{len(result.acknowledged)} rejected transfer(s) received before {when} acknowledged")

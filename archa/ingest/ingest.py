@@ -23,6 +23,9 @@ from typing import Any, TypeVar
 import archa
 from archa.errors import Finding, SipRejected, json_utf8, utf8_text
 from archa.ingest.bag import Bag, load_original_names, open_bag
+from archa.ingest.duplicates import Refusal, held_before, revised_by_external_id, same_payload
+from archa.ingest.mistakes import refuse_not_a_bag
+from archa.lifecycle.originators import UNKNOWN as NO_ORIGINATOR
 from archa.lifecycle.originators import Assignment, check_quota, premis_agent, resolve
 from archa.lifecycle.resubmission import HeldAlready, held_already, payload_digests
 from archa.metadata.dc import build_dc, title_from
@@ -111,7 +114,10 @@ def ingest(repo: Repository, sip: Path, options: IngestOptions = IngestOptions()
 
     Raises SipRejected (every finding, each with its code) when the SIP is invalid; the
     rejection is recorded in the catalog and nothing is stored. The SIP is only read.
+    Raises UsageError, recording nothing, when `sip` does not exist or is a folder that is
+    no bag at all (mistakes.refuse_not_a_bag: the hint names `archa transfer folder`).
     """
+    refuse_not_a_bag(sip)
     with repo.writing(shared=True):  # beside audits, syncs and other ingests (lock.py)
         job = _Ingest(repo, sip, options, progress)
         with repo.aip_lock(job.aip_id):
@@ -203,7 +209,12 @@ class _Ingest:
                                               ordered=True)
             with self._same_records_one_at_a_time(bag, fingerprint):  # checked and stored without a gap
                 if not self.options.allow_duplicate:
-                    self._refuse_duplicate(bag, fingerprint)
+                    self._refuse_duplicate(fingerprint, files)
+                    held = self._revised_by_external_id(bag)
+                if held is not None:  # a record revised: its AIP's next version
+                    result = self._resubmit(held, work, bag, builder, files)
+                    result.seconds = time.perf_counter() - t0
+                    return result
                 result = self._commit(work, bag, builder, files)
         except SipRejected as rej:
             self._record_rejection(rej)
@@ -358,7 +369,8 @@ class _Ingest:
         n_files, files_bytes = files.count()
         unidentified = files.count(PAYLOAD, puid=UNKNOWN)[0]
         engine_agent = f"{ident.name}/{ident.engine_version}"
-        warnings = [w for w in bag.findings + self.findings if not w.is_error]
+        unknown = self._unknown_originator(bag)
+        warnings = [w for w in bag.findings + self.findings + unknown if not w.is_error]
         events = [
             Event("validation", "success", f"BagIt {bag.version} bag valid: {n_payload} payload "
                   f"files verified against {', '.join(bag.payload_algorithms)} manifests"
@@ -451,7 +463,19 @@ class _Ingest:
         summary = self.repo.catalog.format_summary(self.aip_id, "v1")
         return IngestResult(self.aip_id, "v1", self.transfer_id, utf8_text(str(self.sip)), n_payload,
                             payload_bytes, summary, warnings, originator=self.assignment.originator.id,
-                            notes=[self.assignment.note] if self.assignment.note else [])
+                            notes=[self.assignment.note] if self.assignment.note and not unknown else [])
+
+    def _unknown_originator(self, bag: Bag) -> list[Finding]:
+        """A warning (ORGW01) when the bag's Originator-Identifier names no originator the
+        repository knows (it is registered from the SIP): said with the option that sets it."""
+        ident = bag.info_value("Originator-Identifier")
+        o = self.assignment.originator
+        if not (self.assignment.new and ident and ident.strip()) or o.id == NO_ORIGINATOR:
+            return []
+        return [Finding("ORGW01", f"Originator-Identifier {ident.strip()!r} names no originator the repository "
+                                  f"knows: registered now from the SIP as {o.id} ({o.name}); to file it under a "
+                                  "registered one, give --originator ID (`archa originator list`; `archa originator "
+                                  "add ID --name NAME` registers one)", "bag-info.txt", severity="warning")]
 
     def _pages(self, bag: Bag, builder: VersionBuilder, files: StagedFiles, label: str) -> tuple[PageStructure | None, list[PageRow]]:
         """The page order of a digitised volume (the bag's ndk-structure.json), checked against
@@ -488,28 +512,31 @@ class _Ingest:
                 stack.enter_context(self.repo.aip_lock(key, what=keys[key]))
             yield
 
-    def _refuse_duplicate(self, bag: Bag, fingerprint: str) -> None:
-        """SipRejected when an active AIP holds the same payload (`fingerprint`, DUP001) or
-        has the same External-Identifier (DUP004)."""
-        cat = self.repo.catalog
-        same = cat.active_aip_with_payload(fingerprint)
-        hint = "nothing was stored; to keep it as another AIP all the same, ingest it with --allow-duplicate"
-        if same:
-            raise SipRejected(str(self.sip), [Finding("DUP001", f"the same payload (every file, name and digest) is "
-                                                      f"held already as {same[0]} {same[1]}", self.sip.name)],
-                              transfer_id=self.transfer_id, hint=hint)
+    def _refuse_duplicate(self, fingerprint: str, files: StagedFiles) -> None:
+        """SipRejected (DUP001) when a version of an active AIP, the newest or an older one,
+        holds the same payload (`fingerprint`: every file, name and digest)."""
+        self._refuse(same_payload(self.repo.catalog, self.sip.name, fingerprint, *files.count(PAYLOAD), self.alg))
+
+    def _revised_by_external_id(self, bag: Bag) -> HeldAlready | None:
+        """The active AIP with the bag's External-Identifier, of which the bag is to be the
+        next version (duplicates.revised_by_external_id); SipRejected when it cannot be."""
         ext = bag.info_value("External-Identifier")
-        named = cat.active_aip_with_external_id(ext) if ext else None
-        if named:
-            raise SipRejected(str(self.sip), [Finding("DUP004", f"External-Identifier {ext!r} is held already as "
-                                                      f"{named}, with other content", self.sip.name)],
-                              transfer_id=self.transfer_id,
-                              hint=f"a revision of it is a new version: archa aip update {named} ...; " + hint)
+        if not ext:
+            return None
+        held, refusal = revised_by_external_id(self.repo.catalog, self.sip.name, ext, self.options.new_version)
+        self._refuse(refusal)
+        return held
+
+    def _refuse(self, refusal: Refusal | None) -> None:
+        if refusal is not None:
+            raise SipRejected(str(self.sip), refusal.findings, transfer_id=self.transfer_id, hint=refusal.hint)
 
     def _resubmit(self, held: HeldAlready, work: Path, bag: Bag, builder: VersionBuilder,
                   files: StagedFiles) -> IngestResult:
-        """A package whose records an AIP holds already: refused when unchanged (or when new
-        versions are not wanted), else stored as that AIP's next version."""
+        """A package whose records an AIP holds already (or a bag with its External-Identifier):
+        refused when unchanged (or when new versions are not wanted), else stored as that AIP's
+        next version. A plain bag that declares no retention or access restriction keeps the
+        AIP's."""
         from archa.lifecycle.versions import UpdateOptions, _Update
 
         new = payload_digests(files, builder.object_dir, held.digest_algorithm)
@@ -518,6 +545,7 @@ class _Ingest:
             raise SipRejected(str(self.sip), [Finding("DUP001", f"its records are held already, unchanged, as {where}",
                                                       self.sip.name)], transfer_id=self.transfer_id,
                               hint="nothing to do: this is what the repository holds; nothing was stored")
+        self._refuse(held_before(self.repo.catalog, self.sip.name, held, new, files.count(PAYLOAD)[1]))
         if not self.options.new_version:
             raise SipRejected(str(self.sip), [Finding("DUP002", f"its records are held already as {where} and it "
                                                       "changes them", self.sip.name)], transfer_id=self.transfer_id,
@@ -531,15 +559,19 @@ class _Ingest:
         n_payload = len(new)
         payload_bytes = files.count(PAYLOAD)[1]
         warnings = [w for w in bag.findings + self.findings if not w.is_error]
-        reason = (f"{self.options.message}: SIP {self.sip_name} brings records held already "
+        rights = tuple(v for k, v in bag.info if k.lower() == "access-restriction" and v)
+        brings = (f"revises External-Identifier {held.external_id!r}" if held.external_id
+                  else "brings records held already")
+        reason = (f"{self.options.message}: SIP {self.sip_name} {brings} "
                   f"({len(changed)} files new or changed, {len(removed)} gone)")
         opts = UpdateOptions(held.aip_id, reason, add=changed, remove=removed, metadata=dc,
                              user=self.options.user, engine=self.engine, jobs=self.jobs,
                              withdraw_from_proposal=self.options.withdraw_from_proposal,
                              submission=tuple((staged / r.content_path, r.logical_path) for r, _d in files
                                               if r.role == "submission"),
-                             retention=tuple(r.row(held.aip_id) for r in self.retention),
-                             rights=tuple(v for k, v in bag.info if k.lower() == "access-restriction" and v),
+                             retention=tuple(r.row(held.aip_id) for r in self.retention)
+                             if self.retention or not held.external_id else None,  # a plain bag: kept
+                             rights=rights if rights or not held.external_id else None,  # a plain bag: kept
                              transfer=self._transfer_row("accepted", n_payload, payload_bytes, warnings,
                                                          aip_id=held.aip_id))
         with self.repo.aip_lock(held.aip_id):
@@ -548,7 +580,9 @@ class _Ingest:
                             self.repo.catalog.format_summary(held.aip_id, up.version), warnings, stored=up.stored,
                             copies=up.copies, copy_failures=up.copy_failures,
                             originator=self.repo.catalog.aip(held.aip_id)["originator_id"] or "",
-                            notes=[f"its records are held already as {where}: stored as {up.version}"])
+                            notes=[f"its External-Identifier {held.external_id!r} is held already as {where}: "
+                                   f"stored as its next version, {up.version}" if held.external_id else
+                                   f"its records are held already as {where}: stored as {up.version}"])
 
     # --- rejection ----------------------------------------------------------------------
 

@@ -1,63 +1,114 @@
 """Legal holds: an AIP under a hold can be neither destroyed nor transferred away, whatever
-a disposal decision says. Holds are kept with their history (who placed and released
-them, when and why) and each change is a `policy assignment` event."""
+a disposal decision says. An AIP may be under several holds at once (a court case, an
+inspection), each with its own id (`holds.id`: kept by the journal of the catalog-only
+tables, so a `catalog rebuild` gives every hold its id back) and its history (who placed
+and released it, when and why). Each change is a `policy assignment` event naming the hold:
+`legal hold placed (hold N) by WHO: REASON`, `legal hold released (hold N) by WHO: REASON
+(placed DATE for 'REASON')`. Logs written before holds had ids hold `legal hold placed by
+WHO: …` and `legal hold released by WHO: …`, which released every hold of the AIP."""
 
 from __future__ import annotations
 
 import getpass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from archa.errors import UsageError
+from archa.errors import UsageError, printable
+from archa.repository.aipid import resolve_aip_id
 from archa.repository.events import ARCHA_AGENT, Event, now_iso
 from archa.repository.repo import Repository, writes_beside
 
+if TYPE_CHECKING:
+    from archa.repository.catalog import Catalog
+
 # how a hold's placing and release read in the event log (hold_problems reads them back)
-HOLD_PLACED = "legal hold placed by "
-HOLD_RELEASED = "legal hold released by "
+HOLD_PLACED = "legal hold placed"  # "... (hold N) by WHO: REASON"; before hold ids "... by WHO: REASON"
+HOLD_RELEASED_ONE = "legal hold released (hold "  # one hold released: "... N) by WHO: REASON (placed ...)"
+HOLD_RELEASED_ALL = "legal hold released by "  # before hold ids: every hold of the AIP released
 
 
 @writes_beside
 def add_hold(repo: Repository, aip_id: str, reason: str, user: str | None = None) -> dict[str, Any]:
-    """Place a hold on an AIP (takes the repository lock itself); returns the hold's row."""
+    """Place a hold on an AIP (its whole id; takes the repository lock itself); returns the
+    hold's row, its `id` the hold's id."""
     cat = repo.catalog
     cat.live_aip(aip_id)  # NotFoundError, AipRemoved
     if not reason.strip():
         raise UsageError("a hold needs a reason", hint="give --reason TEXT (e.g. the court case or request)")
     who = user or getpass.getuser()
-    cat.lifecycle.record_hold(aip_id, reason.strip(), now_iso(), who,
-                              Event("policy assignment", "success", f"{HOLD_PLACED}{who}: {reason.strip()}",
-                                    ARCHA_AGENT, aip_id))
-    return cat.lifecycle.holds(aip_id)[-1]
+    hold_id = cat.lifecycle.record_hold(
+        aip_id, reason.strip(), now_iso(), who,
+        lambda n: Event("policy assignment", "success", f"{HOLD_PLACED} (hold {n}) by {who}: {reason.strip()}",
+                        ARCHA_AGENT, aip_id))
+    row = cat.lifecycle.hold(hold_id)
+    assert row is not None
+    return row
 
 
-@writes_beside
-def remove_hold(repo: Repository, aip_id: str, reason: str, user: str | None = None) -> list[dict[str, Any]]:
-    """Release every hold on an AIP (takes the repository lock itself); returns the released rows."""
-    cat = repo.catalog
-    cat.aip(aip_id)
+def hold_to_release(cat: Catalog, given: str) -> int:
+    """The id of the hold `given` names: a hold id (digits, when there is such a hold), else
+    an AIP (as people type it, `resolve_aip_id`) under exactly one hold in force. UsageError
+    when the AIP is under no hold, or under several (listed with their ids and reasons: give
+    the one to release), and for digits too few for an AIP prefix that name no hold; else
+    what `resolve_aip_id` raises for a text that names no AIP, or several."""
+    text = given.strip()
+    if text.isdigit():
+        row = cat.lifecycle.hold(int(text))
+        if row is not None:
+            return int(row["id"])
+        if len(text) < 8:  # too short to be an AIP id's prefix
+            raise UsageError(f"no hold {text}", hint="see the hold ids with `archa hold list`")
+    aip_id = resolve_aip_id(cat, text)
     held = cat.lifecycle.holds(aip_id)
     if not held:
         raise UsageError(f"{aip_id} is under no hold", hint="see `archa hold list`")
+    if len(held) > 1:
+        listed = "\n".join(f"  hold {h['id']}: {printable(h['reason'])} (placed {h['placed'][:10]} by "
+                           f"{printable(h['placed_by'])})" for h in held)
+        raise UsageError(f"{aip_id} is under {len(held)} holds: say which one to release",
+                         hint=f"give its hold id, e.g. `archa hold remove {held[0]['id']} --reason TEXT`:\n{listed}")
+    return int(held[0]["id"])
+
+
+@writes_beside
+def remove_hold(repo: Repository, hold_id: int, reason: str, user: str | None = None) -> dict[str, Any]:
+    """Release the one hold `hold_id` (takes the repository lock itself): the AIP's other
+    holds stay in force. Returns the released row with `still_in_force`, the ids of the AIP's
+    holds left. UsageError for a hold released already or a missing reason."""
+    cat = repo.catalog
+    row = cat.lifecycle.hold(hold_id)
+    if row is None:
+        raise UsageError(f"no hold {hold_id}", hint="see the hold ids with `archa hold list`")
+    if row["released"]:
+        raise UsageError(f"hold {hold_id} on {row['aip_id']} was released on {row['released'][:10]} already",
+                         hint="see the holds in force with `archa hold list`")
     if not reason.strip():
         raise UsageError("releasing a hold needs a reason", hint="give --reason TEXT")
     who, when = user or getpass.getuser(), now_iso()
-    cat.lifecycle.release_holds(aip_id, when, who, reason.strip(),
-                                Event("policy assignment", "success",
-                                      f"{HOLD_RELEASED}{who}: {reason.strip()} (placed "
-                                      + ", ".join(f"{h['placed'][:10]} for {h['reason']!r}" for h in held) + ")",
-                                      ARCHA_AGENT, aip_id))
-    return [h for h in cat.lifecycle.holds(aip_id, active=False) if h["released"] == when]
+    cat.lifecycle.release_hold(hold_id, when, who, reason.strip(),
+                               Event("policy assignment", "success",
+                                     f"{HOLD_RELEASED_ONE}{hold_id}) by {who}: {reason.strip()} (placed "
+                                     f"{row['placed'][:10]} for {row['reason']!r})", ARCHA_AGENT, row["aip_id"]))
+    released = cat.lifecycle.hold(hold_id)
+    assert released is not None
+    return {**released, "still_in_force": [h["id"] for h in cat.lifecycle.holds(row["aip_id"])]}
 
 
-def _replay(held: dict[str, bool], row: dict[str, Any]) -> None:
-    """One event's effect on `held` (AIP id -> under a hold), for the AIPs it holds keys of."""
+def _replay(held: dict[str, int], row: dict[str, Any]) -> None:
+    """One event's effect on `held` (AIP id -> holds in force), for the AIPs it holds keys of."""
     if row.get("type") != "policy assignment" or row.get("aip_id") not in held:
         return
     detail = row.get("detail") or ""
+    aip = row["aip_id"]
     if detail.startswith(HOLD_PLACED):
-        held[row["aip_id"]] = True
-    elif detail.startswith(HOLD_RELEASED):
-        held[row["aip_id"]] = False
+        held[aip] += 1
+    elif detail.startswith(HOLD_RELEASED_ONE):
+        held[aip] = max(0, held[aip] - 1)
+    elif detail.startswith(HOLD_RELEASED_ALL):
+        held[aip] = 0
+
+
+def _holds(n: int) -> str:
+    return "not held" if n == 0 else "held (1 hold)" if n == 1 else f"held ({n} holds)"
 
 
 def hold_problems(repo: Repository, aip_ids: list[str]) -> dict[str, str]:
@@ -65,7 +116,8 @@ def hold_problems(repo: Repository, aip_ids: list[str]) -> dict[str, str]:
     why (empty when none is held). Every step that destroys a record or hands it over asks
     this, not the `holds` table alone: a hold counts when the table, the catalog's event log
     or a location's anchored copy of the log (read as far as it is intact) says it is in
-    force, and a disagreement between them is itself a reason to refuse (someone changed the
+    force, and a disagreement between them (on how many holds are in force: releasing one of
+    two leaves one in each) is itself a reason to refuse (someone changed the
     catalog behind archa's back: a hold row deleted with the journal triggers dropped, an
     event edited). A location's log is compared with the catalog's as far as the location
     holds it (the newest events may not be there yet)."""
@@ -75,30 +127,30 @@ def hold_problems(repo: Repository, aip_ids: list[str]) -> dict[str, str]:
     wanted = sorted(set(aip_ids))
     if not wanted:
         return {}
-    table = {a: cat.lifecycle.held(a) for a in wanted}
+    table = cat.lifecycle.in_force(wanted)
     catalog_rows = cat.lifecycle.policy_events(wanted)
-    by_log = dict.fromkeys(wanted, False)
+    by_log = dict.fromkeys(wanted, 0)
     for r in catalog_rows:
         _replay(by_log, r)
     reasons: dict[str, list[str]] = {a: [] for a in wanted}
     for a in wanted:
         if table[a] != by_log[a]:
-            reasons[a].append(f"the holds table says it is {'held' if table[a] else 'not held'}, the catalog's event "
-                              f"log that it is {'held' if by_log[a] else 'not held'}")
+            reasons[a].append(f"the holds table says it is {_holds(table[a])}, the catalog's event log that it is "
+                              f"{_holds(by_log[a])}")
     key = repo_seal_key(repo)
     for loc in repo.config.locations:
-        at_loc = dict.fromkeys(wanted, False)
+        at_loc = dict.fromkeys(wanted, 0)
         scan = scan_log(repo.store(loc), key, lambda row, h=at_loc: _replay(h, row))  # type: ignore[misc]
         if not scan.reachable:
             continue  # nothing to compare there now; the next step that reaches it asks again
-        upto = dict.fromkeys(wanted, False)
+        upto = dict.fromkeys(wanted, 0)
         for r in catalog_rows:
             if r["seq"] <= scan.last:
                 _replay(upto, r)
         for a in wanted:
             if at_loc[a] != upto[a]:
-                reasons[a].append(f"the log at {loc.name} says it is {'held' if at_loc[a] else 'not held'}, the "
-                                  f"catalog's that it was {'held' if upto[a] else 'not held'} at that point")
+                reasons[a].append(f"the log at {loc.name} says it is {_holds(at_loc[a])}, the catalog's that it was "
+                                  f"{_holds(upto[a])} at that point")
             elif at_loc[a] and not table[a]:
                 reasons[a].append(f"the log at {loc.name} records a hold in force that the holds table lacks")
     out = {}

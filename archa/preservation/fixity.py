@@ -38,6 +38,20 @@ class AuditOptions:
     jobs: int = 4
 
 
+@dataclass(frozen=True)
+class NextDue:
+    """When the first copy on a tier falls due for its next audit (its last audit plus the
+    tier's `fixity.interval_days`), and how many copies fall due that same day."""
+
+    tier: str
+    due: str  # ISO 8601 time, UTC
+    copies: int
+    interval_days: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"tier": self.tier, "due": self.due, "copies": self.copies, "interval_days": self.interval_days}
+
+
 @dataclass
 class AuditSummary:
     audits: list[CopyAudit] = field(default_factory=list)
@@ -45,6 +59,8 @@ class AuditSummary:
     not_reached: int = 0  # selected copies left for the next run by a budget
     busy: int = 0  # selected copies another command was writing: left for the next run
     seconds: float = 0.0
+    nothing_due: bool = False  # --due selected no copy: every copy the filters select was audited in time
+    next_due: list[NextDue] = field(default_factory=list)  # with nothing_due: what falls due next, per tier
 
     @property
     def failures(self) -> list[CopyAudit]:
@@ -70,6 +86,7 @@ class AuditSummary:
                 "mb_per_s": round(nbytes / self.seconds / 1e6, 1) if self.seconds else 0.0,
                 "failures": len(self.failures), "missing_copies": len(self.missing_copies),
                 "not_stored": len(self.not_stored), "not_reached": self.not_reached, "busy": self.busy,
+                "nothing_due": self.nothing_due, "next_due": [n.as_dict() for n in self.next_due],
                 "audits": [a.as_dict() for a in self.audits],
                 "shortfalls": [s.as_dict() for s in self.shortfalls]}
 
@@ -101,6 +118,32 @@ def select(repo: Repository, opts: AuditOptions) -> list[dict[str, Any]]:
     return rows
 
 
+def next_due(repo: Repository, opts: AuditOptions) -> list[NextDue]:
+    """Per tier (hot, warm, cold, then any other), when the first of the copies the filters
+    select (`opts.aip`, `opts.location`) that are not due yet falls due for its audit, and how
+    many fall due that day. Copies due now (failed, never audited, older than the interval)
+    are `select`'s, not counted here; a tier without copies is absent."""
+    tiers = {loc.name: loc.tier for loc in repo.config.locations}
+    first: dict[str, tuple[datetime, int]] = {}
+    now = datetime.now(UTC)
+    for c in select(repo, AuditOptions(due=False, aip=opts.aip, location=opts.location)):
+        if c["state"] != "ok" or not c["last_audit"]:
+            continue
+        tier = tiers[c["location"]]
+        due = datetime.fromisoformat(c["last_audit"]) + _interval(repo, tier)
+        if due <= now:
+            continue
+        earliest, n = first.get(tier, (due, 0))
+        if due.date() < earliest.date():
+            first[tier] = (due, 1)
+        elif due.date() == earliest.date():
+            first[tier] = (min(due, earliest), n + 1)
+    order = ("hot", "warm", "cold")
+    return [NextDue(t, first[t][0].isoformat(timespec="seconds").replace("+00:00", "Z"), first[t][1],
+                    repo.policy.fixity.interval_days[t])
+            for t in sorted(first, key=lambda t: (order.index(t) if t in order else len(order), t))]
+
+
 def record_audit(repo: Repository, a: CopyAudit) -> None:
     if a.state == "ok":
         detail = f"{a.files} files, {a.bytes} bytes verified at {a.location}" + "".join(
@@ -116,7 +159,9 @@ def record_audit(repo: Repository, a: CopyAudit) -> None:
 def audit(repo: Repository, opts: AuditOptions, progress: ProgressFn | None = None) -> AuditSummary:
     """Audit the selected copies within the budgets; record an event and the state of each.
     Whatever the budgets, `summary.shortfalls` names every copy the placement policy requires
-    that the catalog does not record and every version not stored (shortfalls.py).
+    that the catalog does not record and every version not stored (shortfalls.py). When
+    `opts.due` selects no copy, `summary.nothing_due` is set and `summary.next_due` says, per
+    tier, when the next copies fall due.
 
     Takes the repository lock itself, shared: ingests, updates, syncs and repairs of other
     AIPs go on meanwhile. Each copy is audited holding its AIP's lock; a copy whose AIP
@@ -127,6 +172,8 @@ def audit(repo: Repository, opts: AuditOptions, progress: ProgressFn | None = No
     names = {loc.name: loc for loc in repo.config.locations}
     summary = AuditSummary()
     summary.shortfalls, summary.busy = shortfalls(repo, opts.aip, opts.location)  # whatever the budgets
+    if opts.due and not rows:
+        summary.nothing_due, summary.next_due = True, next_due(repo, opts)
     throttle = Throttle(opts.rate)
     done_bytes = 0
     for i, row in enumerate(rows):

@@ -2,9 +2,17 @@
 
 Everything comes from the catalog's per-AIP and per-copy rows (`cat.reports`; never per file,
 except the format profile, which `archa report` alone asks for), so it answers in well under a second
-for hundreds of thousands of files. `needs_person` lists what someone must act on: copies
-damaged or missing, audits overdue, versions short of their copies, destructions left
-unfinished, originators over quota.
+for hundreds of thousands of files. `needs_person` lists what someone must act on: locations
+this node cannot reach, rejected transfers nobody acknowledged, failed migrations, copies
+damaged or missing, copies never audited or overdue, copies on fewer failure domains than
+the placement wants, versions short of their copies, destructions left unfinished,
+originators over quota.
+
+Sizes have one name each, everywhere archa shows them: *payload* is the records' files as
+submitted (the payload of the heads: no bag tag files, no metadata archa adds); *stored* is
+one copy of every version as the hot location keeps it (what each version added, archa's
+METS, PREMIS and inventories included); a location's bytes are what its copies take there
+(a packed location's compressed archives).
 """
 
 from __future__ import annotations
@@ -20,8 +28,9 @@ from archa.repository.repo import Repository
 class Overview:
     aips: int = 0
     removed: int = 0  # destroyed or transferred to an archive
-    files: int = 0  # in the head versions of active AIPs
-    bytes: int = 0
+    payload_files: int = 0  # the payload of the active AIPs' heads (module docstring: sizes)
+    payload_bytes: int = 0
+    stored_bytes: int = 0  # one copy of every version of the active AIPs, at the hot location
     locations: list[dict[str, Any]] = field(default_factory=list)
     copies: dict[str, int] = field(default_factory=dict)  # ok / damaged / missing
     audits_overdue: int = 0
@@ -35,6 +44,9 @@ class Overview:
     over_quota: list[str] = field(default_factory=list)
     last_failures: list[dict[str, Any]] = field(default_factory=list)
     shared_domains: dict[str, list[str]] = field(default_factory=dict)  # one disk/endpoint, several locations
+    failure_domains: int = 0  # distinct disks or endpoints the locations are on
+    copies_wanted: int = 0  # copies the placement policy wants of each version
+    rejected_transfers: list[dict[str, Any]] = field(default_factory=list)  # not acknowledged: id, source, ...
     pending: list[str] = field(default_factory=list)  # "AIP vN" in storage, not yet in the catalog
     unreachable: dict[str, str] = field(default_factory=dict)  # location -> why this node cannot reach it
     node: str = ""  # this node's name, when the catalog is shared by several
@@ -54,7 +66,9 @@ def overview(repo: Repository, year: int | None = None) -> Overview:
     cat = repo.catalog
     figures = cat.reports
     o = Overview()
-    o.aips, o.files, o.bytes = figures.head_totals()
+    o.aips = figures.head_totals()[0]
+    o.payload_files, o.payload_bytes = figures.payload_totals()
+    o.stored_bytes = figures.stored_total(repo.hot_location)
     o.removed = figures.removed()
     o.destroying = figures.destroying()
     o.locations = [s.as_dict() for s in status(repo)]
@@ -77,6 +91,9 @@ def overview(repo: Repository, year: int | None = None) -> Overview:
     from archa.repository.placement import shared_domains
 
     o.shared_domains = shared_domains(repo)
+    o.failure_domains = len(repo.config.locations) - sum(len(names) - 1 for names in o.shared_domains.values())
+    o.copies_wanted = repo.policy.placement.copies
+    o.rejected_transfers = figures.rejections_not_acknowledged()
     o.node = repo.config.node
     o.unreachable = unreachable(repo)
     o.migrations_failed = failed_migrations(figures.migration_events())
@@ -110,11 +127,23 @@ def unreachable(repo: Repository) -> dict[str, str]:
     return out
 
 
+REJECTIONS_LISTED = 5  # rejected transfers named one by one in `needs_person`; the rest counted
+
+
 def _attention(o: Overview) -> list[str]:
+    """What someone must act on, one line each, with what to run."""
     out = []
     for name, why in sorted(o.unreachable.items()):
         out.append(f"location {name} cannot be reached from {'node ' + o.node if o.node else 'here'}: {why} "
                    "(mount it at the same path as on the other nodes, or fix its endpoint)")
+    for t in o.rejected_transfers[:REJECTIONS_LISTED]:
+        more = f" (and {t['findings'] - 1} more finding{'s' if t['findings'] > 2 else ''})" if t["findings"] > 1 else ""
+        out.append(f"rejected transfer, not acknowledged: {t['source']} on {t['received'][:10]}: "
+                   f"{t['reason'] or 'no finding recorded'}{more}; send it again corrected (or decide it "
+                   f"is not needed), then archa transfer ack {t['id']}")
+    if len(o.rejected_transfers) > REJECTIONS_LISTED:
+        out.append(f"{len(o.rejected_transfers) - REJECTIONS_LISTED} more rejected transfers not acknowledged: "
+                   "archa status --json lists them all (rejected_transfers)")
     if o.migrations_failed:
         out.append(f"{len(o.migrations_failed)} files whose migration failed (the originals are kept): "
                    "archa status --json lists them (migrations_failed), archa events list --aip ID says why; "
@@ -126,8 +155,18 @@ def _attention(o: Overview) -> list[str]:
         out.append(f"{o.copies['damaged']} damaged copies: archa repair")
     if o.copies["missing"]:
         out.append(f"{o.copies['missing']} missing copies: archa storage sync (archa repair for a hot copy)")
+    if o.never_audited:
+        out.append(f"{o.never_audited} copies never audited: archa fixity audit (it takes them first; "
+                   "run it nightly from cron or a systemd timer, see docs/cli.md)")
     if o.audits_overdue:
         out.append(f"{o.audits_overdue} copies overdue for their fixity audit: archa fixity audit")
+    if o.shared_domains and o.failure_domains < o.copies_wanted:
+        shared = "; ".join(f"{', '.join(names)} share one failure domain ({domain})"
+                           for domain, names in sorted(o.shared_domains.items()))
+        out.append(f"{shared}: the {o.copies_wanted} copies each version needs are on {o.failure_domains} "
+                   f"disk{'' if o.failure_domains == 1 else 's'} or endpoint{'' if o.failure_domains == 1 else 's'}, "
+                   "and one failing loses them all; add a location on another disk or an S3 endpoint "
+                   "(archa storage add), then archa storage sync")
     if o.not_stored:
         out.append(f"{o.not_stored} versions short of the copies the policy wants: archa storage sync")
     if o.destroying:

@@ -1,28 +1,35 @@
-"""`archa report`: the holdings on one self-contained HTML page, charts drawn as inline SVG.
+"""`archa report`: the holdings on one self-contained HTML page, charts drawn as inline SVG
+(charts.py).
 
 Nothing is fetched when the page is opened (no script, no font, no style from elsewhere):
-it works offline, from a USB stick, in a mail attachment. Sections: storage per originator
-and tier against quotas and the reserved capacity, growth over time, the format profile
-(unidentified files and formats the policy marks at risk), fixity (age of the last audit of
-every copy, failures and repairs per month), retention falling due per year and sign, the
-disposal proposals.
+it works offline, from a USB stick, in a mail attachment. At the top what needs a person
+(overview.py's list, as `archa status` shows it); then sections: bytes at the locations per
+originator and tier against the reserved capacity, stored bytes against the quotas (when
+any is set), growth over time, the format profile (unidentified files and formats the
+policy marks at risk), fixity (the copies by their last audit, failures and repairs per
+month), retention falling due per year and sign, the disposal proposals. Every text says
+what its chart draws and nothing it does not; sizes carry the names overview.py defines.
 """
 
 from __future__ import annotations
 
 import html
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import archa
+from archa.preservation.charts import bar_chart
+from archa.preservation.overview import Overview, failed_migrations, overview
 from archa.repository.durable import write_durable
 from archa.repository.repo import Repository
 from archa.units import human_bytes
 
-PALETTE = ("#2b6cb0", "#dd6b20", "#38a169", "#805ad5", "#d53f8c", "#718096", "#d69e2e", "#319795")
-AGE_BUCKETS = ("never", "< 30 days", "30-90 days", "90-365 days", "> 1 year")
+# the copies by their last fixity audit, each bucket in its colour: healthy green for audits in
+# time, warning colours for copies never audited or overdue, red for those the last audit failed
+AUDIT_BUCKETS = {"audited < 30 days ago": "#38a169", "audited in time": "#319795", "never audited": "#d69e2e",
+                 "overdue": "#dd6b20", "damaged or missing": "#c53030"}
 
 
 @dataclass(frozen=True)
@@ -33,97 +40,37 @@ class ReportOptions:
     force: bool = False
 
 
-# --- SVG ----------------------------------------------------------------------------------------
-
-def bar_chart(title: str, categories: list[str], series: dict[str, list[float]], fmt: Any = str,
-              limits: dict[str, float] | None = None, line: tuple[str, float] | None = None,
-              width: int = 760) -> str:
-    """A horizontal stacked bar chart as SVG: a bar per category, a segment per series;
-    `limits` marks a per-category value (a quota), `line` one value across all (capacity)."""
-    e = html.escape
-    row, left, right, top = 26, 200, 120, 34
-    height = top + row * max(len(categories), 1) + 40
-    totals = [sum(s[i] for s in series.values()) for i in range(len(categories))]
-    peak = max([*totals, *(limits or {}).values(), line[1] if line else 0, 1])
-    scale = (width - left - right) / peak
-    parts = [(f'<svg xmlns="http://www.w3.org/2000/svg" role="img" class="chart" width="{width}" height="{height}" '
-             f'viewBox="0 0 {width} {height}"><title>{e(title)}</title>'),
-             f'<text x="0" y="18" font-weight="bold" font-size="15">{e(title)}</text>']
-    if not categories:
-        parts.append(f'<text x="{left}" y="{top + 16}" fill="#718096">nothing yet</text>')
-    for i, cat in enumerate(categories):
-        y = top + i * row
-        parts.append(f'<text x="{left - 8}" y="{y + 16}" text-anchor="end" font-size="12">{e(cat[:32])}</text>')
-        x = float(left)
-        for k, (name, values) in enumerate(series.items()):
-            w = values[i] * scale
-            if w > 0:
-                parts.append(f'<rect x="{x:.1f}" y="{y + 3}" width="{max(w, 1):.1f}" height="{row - 8}" '
-                             f'fill="{PALETTE[k % len(PALETTE)]}"><title>{e(cat)}: {e(name)} '
-                             f'{e(fmt(values[i]))}</title></rect>')
-            x += w
-        parts.append(f'<text x="{x + 6:.1f}" y="{y + 16}" font-size="12">{e(fmt(totals[i]))}</text>')
-        if limits and cat in limits:
-            lx = left + limits[cat] * scale
-            parts.append(f'<line x1="{lx:.1f}" x2="{lx:.1f}" y1="{y}" y2="{y + row - 2}" stroke="#c53030" '
-                         f'stroke-width="3"><title>quota {e(fmt(limits[cat]))}</title></line>')
-    if line:
-        lx = left + line[1] * scale
-        bottom = top + row * max(len(categories), 1)
-        parts.append(f'<line x1="{lx:.1f}" x2="{lx:.1f}" y1="{top - 4}" y2="{bottom}" stroke="#c53030" '
-                     f'stroke-dasharray="6 4" stroke-width="2"/><text x="{lx - 4:.1f}" y="{bottom + 16}" '
-                     f'text-anchor="end" font-size="12" fill="#c53030">{e(line[0])} {e(fmt(line[1]))}</text>')
-    legend_y = height - 8
-    for k, name in enumerate(series):
-        lx = left + k * 105
-        parts.append(f'<rect x="{lx}" y="{legend_y - 10}" width="12" height="12" fill="{PALETTE[k % len(PALETTE)]}"/>'
-                     f'<text x="{lx + 16}" y="{legend_y}" font-size="12">{e(name)}</text>')
-    parts.append("</svg>")
-    return "".join(parts)
-
-
 # --- figures ------------------------------------------------------------------------------------
 
-def build_report(repo: Repository, opts: ReportOptions) -> str:
-    """The page's HTML."""
-    from archa.preservation.overview import overview
+@dataclass(frozen=True)
+class ReportWritten:
+    path: Path
+    needs_person: list[str]  # what the page lists as needing a person (overview.py)
 
+
+def build_report(repo: Repository, opts: ReportOptions, o: Overview | None = None) -> str:
+    """The page's HTML (`o`: the overview it shows, made here when not given)."""
     e = html.escape
     if opts.originator:
         repo.catalog.originator(opts.originator, repo.hot_location)  # NotFoundError
     figures, mine = repo.catalog.reports, opts.originator
-    o = overview(repo)
+    o = o or overview(repo)
     tiers = {loc.name: loc.tier for loc in repo.config.locations}
-    sections = []
+    now = datetime.now(UTC)
+    sections = [("Storage per originator and tier", _storage(repo, opts, o, tiers))]
 
-    # storage per originator and tier, quotas, capacity
-    per: dict[str, dict[str, float]] = {}
-    for orig, loc, size in figures.stored_bytes(mine):
-        tier = tiers.get(loc, "?")
-        per.setdefault(orig, {})[tier] = per.setdefault(orig, {}).get(tier, 0) + (size or 0)
-    names = sorted(per)
-    tier_names = sorted({t for d in per.values() for t in d}, key=lambda t: ("hot", "warm", "cold").index(t)
-                        if t in ("hot", "warm", "cold") else 9)
-    quotas = {r["id"]: float(r["quota_bytes"]) for r in o.originators if r["quota_bytes"] and r["id"] in per}
-    stored = {t: sum(d.get(t, 0) for d in per.values()) for t in tier_names}
-    capacity = bar_chart("Bytes stored (every copy) against the reserved capacity", ["all originators"],
-                         {t: [stored[t]] for t in tier_names}, lambda v: human_bytes(int(v)),
-                         line=("reserved", float(opts.capacity))) if opts.capacity else ""
-    sections.append(("Storage per originator and tier", capacity + bar_chart(
-        "Bytes stored per originator (every copy), by tier", names,
-        {t: [per[n].get(t, 0) for n in names] for t in tier_names}, lambda v: human_bytes(int(v)),
-        limits=quotas)
-        + "<p>The red marks are the originators' quotas (bytes of one copy).</p>"))
-
-    # growth: bytes and AIPs by month of ingest
-    growth = figures.growth(mine)
-    running, cumulative = 0.0, []
-    for _m, b, _n in growth:
+    # growth: stored bytes by the month each version was made
+    running, cumulative, months = 0.0, [], []
+    for m, b, _n in figures.growth(repo.hot_location, mine):
         running += b or 0
         cumulative.append(running)
-    sections.append(("Growth", bar_chart("Bytes ingested (one copy, every version), cumulative by month",
-                                         [m for m, _b, _n in growth], {"bytes": cumulative},
-                                         lambda v: human_bytes(int(v)))))
+        months.append(m)
+    sections.append(("Growth", bar_chart(
+        "Stored bytes, cumulative by the month each version was made", months, {"stored": cumulative},
+        _size)
+        + "<p>Stored bytes: one copy of every version of the records held now, as the hot location keeps it. "
+          "A version counts what it added (an update its new or changed files, archa's metadata and "
+          "inventory), never the files it keeps from the version before.</p>"))
 
     # formats
     fmts = figures.head_formats(mine)
@@ -131,36 +78,38 @@ def build_report(repo: Repository, opts: ReportOptions) -> str:
     top = fmts[:15]
     label = [f"{p} {n or ''}".strip() for p, n, _c, _b in top]
     risky = sum(c for p, _n, c, _b in fmts if p == "UNKNOWN" or p in at_risk)
+    held_at_risk = sorted(p for p, _n, _c, _b in fmts if p in at_risk)
+    listed = (f"the policy marks {len(at_risk)} formats at risk (formats.at_risk), "
+              f"{len(held_at_risk)} of them held here{': ' + ', '.join(held_at_risk) if held_at_risk else ''}"
+              if at_risk else "the policy marks no format at risk (formats.at_risk)")
     sections.append(("Formats", bar_chart(
         "Payload files per format (the 15 most common)", label,
         {"ok": [0 if p == "UNKNOWN" or p in at_risk else c for p, _n, c, _b in top],
          "unidentified or at risk": [c if p == "UNKNOWN" or p in at_risk else 0 for p, _n, c, _b in top]},
-        lambda v: f"{int(v)} files")
-        + f"<p>{risky} files are unidentified or in a format the policy marks at risk "
-          f"({', '.join(sorted(at_risk)) or 'none marked'}); {len(fmts)} formats in all.</p>"
+        lambda v: f"{int(v)} files", colours={"ok": "#38a169", "unidentified or at risk": "#dd6b20"})
+        + f"<p>{risky} files are unidentified or in a format the policy marks at risk; {e(listed)}; "
+          f"{len(fmts)} formats in all.</p>"
         + _migration_note(repo, fmts, at_risk, mine)))
 
-    # fixity: age of the last audit per tier; failures and repairs per month
-    now = datetime.now(UTC)
-    ages: dict[str, list[float]] = {b: [0.0] * len(tier_names or ["hot"]) for b in AGE_BUCKETS}
-    for loc, last in figures.last_audits(mine):
+    # fixity: the copies by their last audit per tier; failures and repairs per month
+    audits = figures.last_audits(mine)
+    tier_names = _tier_order({tiers.get(loc, "?") for loc, _last, _state in audits})
+    buckets: dict[str, list[float]] = {b: [0.0] * len(tier_names) for b in AUDIT_BUCKETS}
+    intervals = repo.policy.fixity.interval_days
+    for loc, last, state in audits:
         tier = tiers.get(loc, "?")
-        if tier not in tier_names:
-            continue
-        if not last:
-            bucket = AGE_BUCKETS[0]
-        else:
-            days = (now - datetime.fromisoformat(last)).days
-            bucket = AGE_BUCKETS[1 if days < 30 else 2 if days < 90 else 3 if days < 365 else 4]
-        ages[bucket][tier_names.index(tier)] += 1
+        buckets[_audit_bucket(state, last, intervals.get(tier), now)][tier_names.index(tier)] += 1
+    drawn = {b: v for b, v in buckets.items() if any(v)}
     events = figures.fixity_months(mine)
-    sections.append(("Fixity", bar_chart("Copies by the age of their last fixity audit", tier_names,
-                                         ages, lambda v: f"{int(v)} copies")
+    sections.append(("Fixity", bar_chart("Copies by their last fixity audit, per tier", tier_names, drawn,
+                                         lambda v: f"{int(v)} copies", colours=AUDIT_BUCKETS)
+                     + _audit_note(drawn, {t: intervals[t] for t in tier_names if t in intervals})
                      + bar_chart("Fixity failures and repairs per month", [m for m, _f, _r in events],
                                  {"failures": [f or 0 for _m, f, _r in events],
-                                  "repairs": [r or 0 for _m, _f, r in events]}, lambda v: str(int(v)))
+                                  "repairs": [r or 0 for _m, _f, r in events]}, lambda v: str(int(v)),
+                                 colours={"failures": "#c53030", "repairs": "#38a169"})
                      + f"<p>Copies damaged: {o.copies['damaged']}, missing: {o.copies['missing']}, "
-                       f"overdue for audit: {o.audits_overdue}.</p>"))
+                       f"overdue for audit: {o.audits_overdue}, never audited: {o.never_audited}.</p>"))
 
     # retention falling due
     due = figures.retention_ends(mine)
@@ -180,6 +129,8 @@ def build_report(repo: Repository, opts: ReportOptions) -> str:
                      f"<p>Legal holds in force: {o.holds}.</p>")))
 
     attention = "".join(f"<li>{e(x)}</li>" for x in o.needs_person) or "<li>nothing: all well</li>"
+    needs = (f"<h2>Needs a person: {len(o.needs_person)}</h2>" if o.needs_person else "<h2>Needs a person</h2>") \
+        + ("<p>(in the whole repository)</p>" if opts.originator else "")
     body = "".join(f'<section><h2>{e(t)}</h2>{content}</section>\n' for t, content in sections)
     scope = f" — originator {e(opts.originator)}" if opts.originator else ""
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
@@ -187,28 +138,103 @@ def build_report(repo: Repository, opts: ReportOptions) -> str:
             "table{border-collapse:collapse}td,th{border:1px solid #999;padding:.3em .6em;text-align:left}"
             "svg.chart{display:block;margin:1em 0}section{margin-bottom:2em}.kpi{font-size:1.2em}"
             "@media print{section{break-inside:avoid}}</style></head><body>\n"
-            f"<h1>archa report{scope}</h1>\n<p class=\"kpi\">{o.aips} AIPs, {o.files} files, "
-            f"{e(human_bytes(o.bytes))} (one copy); {o.removed} removed by disposal; copies: {o.copies['ok']} ok, "
-            f"{o.copies['damaged']} damaged, {o.copies['missing']} missing.</p>\n"
-            f"<h2>Needs a person</h2><ul>{attention}</ul>\n{body}"
+            f"<h1>archa report{scope}</h1>\n<p class=\"kpi\">{o.aips} AIPs; payload {o.payload_files} files, "
+            f"{e(human_bytes(o.payload_bytes))}; stored {e(human_bytes(o.stored_bytes))}; {o.removed} removed by "
+            f"disposal; copies: {o.copies['ok']} ok, {o.copies['damaged']} damaged, {o.copies['missing']} missing.</p>\n"
+            f"<p>{e(SIZES)}</p>\n"
+            f"{needs}<ul>{attention}</ul>\n{body}"
             f"<p><small>{e(str(repo.root))}, archa {archa.__version__}, "
             f"{now.strftime('%Y-%m-%d %H:%M')} UTC</small></p>\n</body></html>\n")
 
 
-def write_report(repo: Repository, opts: ReportOptions) -> Path:
-    """Write the page to `opts.out` durably (refusing an existing file unless `force`)."""
+SIZES = ("Sizes: payload is the records' files as submitted (no bag tag files, no metadata archa adds); "
+         "stored is one copy of every version as the hot location keeps it (what each version added, "
+         "archa's METS, PREMIS and inventories included); a location's or tier's bytes are what its copies "
+         "take there (packed copies compressed).")
+
+
+def _storage(repo: Repository, opts: ReportOptions, o: Overview, tiers: dict[str, str]) -> str:
+    """The storage section: bytes at the locations per tier against the reserved capacity,
+    per originator and tier, and (when any is set) stored bytes per originator against their
+    quotas."""
+    figures, mine = repo.catalog.reports, opts.originator
+    per: dict[str, dict[str, float]] = {}
+    for orig, loc, size in figures.stored_bytes(mine):
+        tier = tiers.get(loc, "?")
+        per.setdefault(orig, {})[tier] = per.setdefault(orig, {}).get(tier, 0) + (size or 0)
+    names = sorted(per)
+    tier_names = _tier_order({t for d in per.values() for t in d})
+    out = ""
+    if opts.capacity:
+        at = {t: sum(d.get(t, 0) for d in per.values()) for t in tier_names}
+        out += bar_chart("Bytes at the locations (every copy) against the reserved capacity", ["all originators"],
+                         {t: [at[t]] for t in tier_names}, _size, line=("reserved", float(opts.capacity)))
+    out += bar_chart("Bytes at the locations per originator (every copy), by tier", names,
+                     {t: [per[n].get(t, 0) for n in names] for t in tier_names}, _size)
+    quotas = {r["id"]: float(r["quota_bytes"]) for r in o.originators if r["quota_bytes"] and r["id"] in per}
+    if quotas:
+        stored = {r["id"]: float(r["bytes"]) for r in o.originators if r["id"] in per}
+        out += (bar_chart("Stored bytes per originator (one copy of every version) against their quotas", names,
+                          {"stored": [stored.get(n, 0.0) for n in names]}, _size, limits=quotas)
+                + "<p>The red marks are the originators' quotas, which count stored bytes (one copy).</p>")
+    return out
+
+
+_BUCKET_MEANING = {
+    "audited < 30 days ago": "read back and verified in the last 30 days",
+    "audited in time": "verified within the interval the policy sets for their tier ({intervals})",
+    "never audited": "not read back since they were written (<code>archa fixity audit</code> takes them first)",
+    "overdue": "last verified longer ago than their tier's interval (<code>archa fixity audit</code>)",
+    "damaged or missing": "their last audit found them damaged or missing (<code>archa repair</code>, "
+                          "<code>archa storage sync</code>)",
+}
+
+
+def _audit_note(drawn: dict[str, list[float]], intervals: dict[str, int]) -> str:
+    """A paragraph saying what each bucket drawn in the audit chart means (none: nothing)."""
+    if not drawn:
+        return ""
+    every = html.escape(", ".join(f"{t} {d} days" for t, d in intervals.items()) or "none")
+    return "<p>" + "; ".join(f"{html.escape(b)}: {_BUCKET_MEANING[b].format(intervals=every)}" for b in drawn) \
+        + ".</p>"
+
+
+def _size(v: float) -> str:
+    return human_bytes(int(v))
+
+
+def _tier_order(tiers: set[str]) -> list[str]:
+    order = ("hot", "warm", "cold")
+    return sorted(tiers, key=lambda t: (order.index(t) if t in order else len(order), t))
+
+
+def _audit_bucket(state: str, last: str | None, interval_days: int | None, now: datetime) -> str:
+    """Which of AUDIT_BUCKETS a copy falls in, by its state, last audit and tier's interval."""
+    if state != "ok":
+        return "damaged or missing"
+    if not last:
+        return "never audited"
+    age = now - datetime.fromisoformat(last)
+    if interval_days is not None and age >= timedelta(days=interval_days):
+        return "overdue"
+    return "audited < 30 days ago" if age < timedelta(days=30) else "audited in time"
+
+
+def write_report(repo: Repository, opts: ReportOptions) -> ReportWritten:
+    """Write the page to `opts.out` durably (refusing an existing file unless `force`); says
+    where, and what the page lists as needing a person."""
     from archa.repository.durable import check_target
 
     out = opts.out.absolute()
     check_target(out, force=opts.force)
-    write_durable(out, build_report(repo, opts).encode("utf-8"), overwrite=opts.force)
-    return out
+    o = overview(repo)
+    write_durable(out, build_report(repo, opts, o).encode("utf-8"), overwrite=opts.force)
+    return ReportWritten(out, o.needs_person)
 
 
 def _migration_note(repo: Repository, fmts: list[Any], at_risk: frozenset[str], originator: str | None) -> str:
     """A paragraph on preservation actions: files a pathway takes, files at risk that none
     takes, files migrated and files whose last migration failed (of `originator`'s AIPs)."""
-    from archa.preservation.overview import failed_migrations
     from archa.preservation.pathway_policy import pathway_table
 
     table = pathway_table(repo.policy.migration)

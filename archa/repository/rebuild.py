@@ -696,7 +696,8 @@ def _rebuild_aip(repo: Repository, cat: Catalog, aip_id: str, f: Found, work: Pa
             for vrow, _premis in rows:
                 pages = _pages(aip_id, vrow["version"], stored, f)
                 writer.record_pages({**p.row(), "text": p.text} for p in pages)
-            cat.set_payload_digest(aip_id, head)
+            for vrow, _premis in rows:  # every version's fingerprint; the head's is the AIP's too
+                cat.set_payload_digest(aip_id, vrow["version"])
             writer.record_copies(f.copies)
         return rows[-1][1].events  # the head's PREMIS holds the AIP's whole history
     finally:

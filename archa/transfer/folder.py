@@ -82,6 +82,15 @@ def parse_meta(items: Sequence[str], meta_file: Path | None = None) -> list[tupl
     return pairs
 
 
+def with_field(pairs: Sequence[tuple[str, str]], label: str, value: str) -> list[tuple[str, str]]:
+    """`pairs` with the bag-info field `label` set to `value` alone (an option such as --title
+    or --originator wins over a --meta of the same label). UsageError for an empty value or
+    one with a line break."""
+    if not value.strip() or any(c in value for c in "\r\n"):
+        raise UsageError(f"{label} {value!r}: give one line of text")
+    return [(k, v) for k, v in pairs if k.lower() != label.lower()] + [(label, value.strip())]
+
+
 def _excluded(name: str, patterns: Sequence[str]) -> bool:
     low = name.lower()
     return any(fnmatch.fnmatchcase(low, p.lower()) for p in patterns)
@@ -203,7 +212,9 @@ def transfer_folder(src: Path, out: Path, meta: Sequence[tuple[str, str]], polic
     src = src.absolute()
     out = out.absolute()
     if not src.is_dir():
-        raise UsageError(f"{src}: not a folder", hint="archa transfer folder takes a directory")
+        raise UsageError(f"{src}: " + ("not a folder" if src.exists() else "no such folder"),
+                         hint="archa transfer folder takes a folder; a bag (a folder holding bagit.txt, or a .zip "
+                              "of one) goes in with `archa ingest`")
     check_target(out)
     if out == src or src in out.parents:
         raise UsageError(f"{out}: inside the source folder {src}; the source must stay as it is",

@@ -10,7 +10,7 @@ are read through `Catalog` itself (commands beyond the lifecycle read them too).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from archa.repository.catalog.disposal_tables import DisposalTables
@@ -34,23 +34,45 @@ class LifecycleTables(DisposalTables):
             SELECT h.*, a.label, a.originator_id FROM holds h JOIN aips a ON a.id = h.aip_id
             WHERE {" AND ".join(where)} ORDER BY h.placed, h.id""", [aip_id] if aip_id else [])
 
+    def hold(self, hold_id: int) -> dict[str, Any] | None:
+        """The hold row with the id (released or not), with its AIP's `label` and
+        `originator_id`; None when there is none."""
+        found = self.cat.rows("SELECT h.*, a.label, a.originator_id FROM holds h JOIN aips a ON a.id = h.aip_id "
+                              "WHERE h.id = ?", [hold_id])
+        return found[0] if found else None
+
     def held(self, aip_id: str) -> bool:
         """Whether the holds table has a hold in force on the AIP."""
         return bool(self.cat.conn.execute("SELECT 1 FROM holds WHERE aip_id = ? AND released IS NULL",
                                           [aip_id]).fetchone())
 
-    def record_hold(self, aip_id: str, reason: str, placed: str, placed_by: str, event: Event) -> None:
-        """Insert a hold in force on the AIP and append `event`, in one transaction (opened here)."""
+    def in_force(self, aip_ids: Sequence[str]) -> dict[str, int]:
+        """How many holds the holds table has in force on each of `aip_ids` (0 for none)."""
+        counts = dict.fromkeys(aip_ids, 0)
+        if aip_ids:
+            marks = ", ".join("?" * len(aip_ids))
+            for aip, n in self.cat.conn.execute(f"SELECT aip_id, COUNT(*) FROM holds WHERE released IS NULL AND "
+                                                f"aip_id IN ({marks}) GROUP BY aip_id", list(aip_ids)):
+                counts[str(aip)] = int(n)
+        return counts
+
+    def record_hold(self, aip_id: str, reason: str, placed: str, placed_by: str,
+                    event: Callable[[int], Event]) -> int:
+        """Insert a hold in force on the AIP and append `event(its id)`, in one transaction
+        (opened here: under the write lock, so the largest id is the one just given);
+        returns the hold's id."""
         with self.cat.transaction():
             self.cat.insert("holds", {"aip_id": aip_id, "reason": reason, "placed": placed, "placed_by": placed_by})
-            self.cat.log.append([event])
+            hold_id = int(self.cat.conn.execute("SELECT MAX(id) FROM holds").fetchone()[0])
+            self.cat.log.append([event(hold_id)])
+        return hold_id
 
-    def release_holds(self, aip_id: str, released: str, released_by: str, reason: str, event: Event) -> None:
-        """Release every hold in force on the AIP (when, by whom, why) and append `event`, in
-        one transaction (opened here)."""
+    def release_hold(self, hold_id: int, released: str, released_by: str, reason: str, event: Event) -> None:
+        """Release the hold `hold_id` (when, by whom, why) and append `event`, in one
+        transaction (opened here); the AIP's other holds stay in force."""
         with self.cat.transaction():
             self.cat.conn.execute("UPDATE holds SET released = ?, released_by = ?, release_reason = ? "
-                                  "WHERE aip_id = ? AND released IS NULL", [released, released_by, reason, aip_id])
+                                  "WHERE id = ? AND released IS NULL", [released, released_by, reason, hold_id])
             self.cat.log.append([event])
 
     def policy_events(self, aip_ids: Sequence[str]) -> list[dict[str, Any]]:

@@ -22,6 +22,7 @@ Differences from SQLite, each because PostgreSQL has no such thing:
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from archa.repository.catalog.schema import JOURNALED, SCHEMA_VERSION
@@ -33,8 +34,11 @@ CREATE TABLE aips (id text PRIMARY KEY, created text, label text, external_id te
     originator_id text, state text, payload_digest text);
 CREATE INDEX idx_aips_originator_id ON aips (originator_id);
 CREATE INDEX idx_aips_payload_digest ON aips (payload_digest);
+CREATE INDEX aips_external_id ON aips (external_id);
 CREATE TABLE versions (aip_id text REFERENCES aips (id), version text, created text, message text, files bigint,
-    bytes bigint, inventory_digest text, digest_algorithm text, stored integer, PRIMARY KEY (aip_id, version));
+    bytes bigint, inventory_digest text, digest_algorithm text, stored integer, payload_digest text,
+    PRIMARY KEY (aip_id, version));
+CREATE INDEX versions_payload_digest ON versions (payload_digest);
 CREATE TABLE copies (aip_id text, version text, location text, state text, written text, last_audit text,
     bytes bigint, archive_sha256 text, PRIMARY KEY (aip_id, version, location));
 CREATE TABLE transfers (id text PRIMARY KEY, source text, received text, status text, aip_id text, files bigint,
@@ -103,6 +107,24 @@ CREATE VIEW files AS SELECT
     f.signature_version AS signature_version, f.warning AS warning, r.id AS file_id
     FROM file_rows r JOIN aip_keys k ON k.n = r.aip JOIN dirs d ON d.id = r.dir JOIN formats f ON f.id = r.format;
 """
+
+
+# Migrations of a catalog on PostgreSQL: the SQL taking schema version v to v + 1, for each v
+# from 15 on (the version the first PostgreSQL catalogs were made at; `_TABLES` is always the
+# current schema whole). Each mirrors the SQLite migration of the same number (schema.py).
+def _pg_m17(conn: Any) -> None:
+    """schema._m17: every version's payload fingerprint, indexed."""
+    from archa.repository.catalog.schema import fill_version_payload_digests
+
+    conn.execute("ALTER TABLE versions ADD COLUMN IF NOT EXISTS payload_digest text COLLATE \"C\"")
+    conn.execute("CREATE INDEX IF NOT EXISTS versions_payload_digest ON versions (payload_digest)")
+    fill_version_payload_digests(conn)
+
+
+PG_MIGRATIONS: dict[int, str | Callable[[Any], None]] = {
+    15: "CREATE INDEX IF NOT EXISTS aips_external_id ON aips (external_id)",  # schema._m16
+    16: _pg_m17,
+}
 
 
 def _binary_order(sql: str) -> str:

@@ -145,9 +145,21 @@ class PgCatalog(Catalog):
         if current > SCHEMA_VERSION:
             raise RepositoryError(f"{redact(self.url)}: catalog schema {current} is newer than this archa "
                                   f"({SCHEMA_VERSION})", hint="upgrade archa on this node")
-        if current < SCHEMA_VERSION:  # no PostgreSQL migration exists yet: every catalog there starts at 14
-            raise RepositoryError(f"{redact(self.url)}: catalog schema {current} has no migration to "
-                                  f"{SCHEMA_VERSION} on PostgreSQL", hint="report this as a bug")
+        from archa.repository.catalog.pgschema import PG_MIGRATIONS
+
+        for i in range(current, SCHEMA_VERSION):  # each in its own transaction, under the write lock
+            if i not in PG_MIGRATIONS:
+                raise RepositoryError(f"{redact(self.url)}: catalog schema {i} has no migration to {i + 1} on "
+                                      "PostgreSQL", hint="report this as a bug")
+            with self.transaction():
+                if self.schema_version > i:
+                    continue  # another node migrated it meanwhile
+                step = PG_MIGRATIONS[i]
+                if callable(step):
+                    step(self.conn)
+                else:
+                    self.conn.execute(step)
+                self.conn.execute("UPDATE archa_schema SET version = ?", [i + 1])
 
     def integrity_problems(self, limit: int = 100) -> list[str]:
         """What amcheck finds wrong in the catalog's B-tree indexes (`bt_index_check` with

@@ -11,8 +11,12 @@ method takes it, limits the figures to that originator's AIPs.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
+
+# the type of the event that acknowledges a rejected transfer (its transfer_id names it)
+from archa.repository.catalog.intake import ACKNOWLEDGEMENT
 
 if TYPE_CHECKING:
     from archa.repository.catalog.sqlite import Catalog
@@ -40,6 +44,52 @@ class Reports:
             FROM aips a JOIN versions v ON v.aip_id = a.id AND v.version = a.head WHERE {_ACTIVE}""").fetchone()
         return int(n), int(files), int(size)
 
+    def payload_totals(self, originator: str | None = None) -> tuple[int, int]:
+        """(files, bytes) of the payload of the active AIPs' heads: the records' files as
+        submitted (and any preservation copies made of them), without the bag's tag files and
+        the metadata archa adds (from the per-version format counts)."""
+        where, params = self._mine(originator)
+        files, size = self.cat.conn.execute(f"""
+            SELECT COALESCE(SUM(vf.files), 0), COALESCE(SUM(vf.bytes), 0) FROM version_formats vf
+            JOIN aip_keys k ON k.n = vf.aip JOIN aips a ON a.id = k.id AND a.head = vf.version
+            WHERE vf.role = 0 AND {_ACTIVE} {where}""", params).fetchone()
+        return int(files), int(size)
+
+    def payload_per_aip(self, originator: str | None = None) -> dict[str, tuple[int, int]]:
+        """{AIP id: (files, bytes)} of the payload of each AIP's head (`payload_totals`, per AIP;
+        an AIP removed by disposal has none, and is absent)."""
+        where, params = self._mine(originator)
+        return {str(r[0]): (int(r[1]), int(r[2])) for r in self.cat.conn.execute(f"""
+            SELECT a.id, SUM(vf.files), SUM(vf.bytes) FROM version_formats vf
+            JOIN aip_keys k ON k.n = vf.aip JOIN aips a ON a.id = k.id AND a.head = vf.version
+            WHERE vf.role = 0 {where} GROUP BY a.id""", params)}
+
+    def stored_total(self, location: str) -> int:
+        """Stored bytes: the copies at `location` (the hot one) of every version of the active
+        AIPs, as stored there: what each version added (its new content, archa's metadata,
+        the OCFL inventories), whatever the copies' state."""
+        return int(self.cat.conn.execute(f"""SELECT COALESCE(SUM(c.bytes), 0) FROM copies c
+                                             JOIN aips a ON a.id = c.aip_id
+                                             WHERE c.location = ? AND {_ACTIVE}""", [location]).fetchone()[0])
+
+    def rejections_not_acknowledged(self) -> list[dict[str, Any]]:
+        """The rejected transfers that no acknowledgement names (an event of type
+        "acknowledgement" whose transfer_id is the transfer's id: `archa transfer ack`), oldest
+        first: id, source, received, `reason` (the first error finding as text, "" when none
+        was recorded) and `findings` (how many)."""
+        out = []
+        for r in self.cat.rows("""SELECT t.id, t.source, t.received, t.findings FROM transfers t
+                                  WHERE t.status = 'rejected' AND t.id NOT IN (
+                                      SELECT e.transfer_id FROM events e
+                                      WHERE e.type = ? AND e.transfer_id IS NOT NULL)
+                                  ORDER BY t.received, t.id""", [ACKNOWLEDGEMENT]):
+            findings = json.loads(r.pop("findings") or "[]")
+            first = next((f for f in findings if f.get("severity") == "error"), findings[0] if findings else None)
+            r["reason"] = _finding_text(first) if first else ""
+            r["findings"] = len(findings)
+            out.append(r)
+        return out
+
     def removed(self) -> int:
         """How many AIPs were destroyed or transferred to an archive."""
         return int(self.cat.conn.execute(
@@ -64,10 +114,14 @@ class Reports:
         return int(self.cat.conn.execute("SELECT COUNT(*) FROM proposals WHERE state != 'closed'").fetchone()[0])
 
     def last_failures(self, limit: int = 5) -> list[dict[str, Any]]:
-        """The newest `limit` failure events, newest first: time, type, aip_id, location, detail."""
+        """The newest `limit` failure events, newest first: time, type, aip_id, location, detail
+        (a rejected transfer's once someone acknowledged it left out: `archa events list` keeps it)."""
         cols = ("time", "type", "aip_id", "location", "detail")
         return [dict(zip(cols, r, strict=True)) for r in self.cat.conn.execute(
-            f"SELECT {', '.join(cols)} FROM events WHERE outcome = 'failure' ORDER BY seq DESC LIMIT ?", [limit])]
+            f"""SELECT {', '.join(cols)} FROM events WHERE outcome = 'failure'
+                AND (transfer_id IS NULL OR transfer_id NOT IN (
+                    SELECT a.transfer_id FROM events a WHERE a.type = ? AND a.transfer_id IS NOT NULL))
+                ORDER BY seq DESC LIMIT ?""", [ACKNOWLEDGEMENT, limit])]
 
     def heads_holding(self, puids: list[str], originator: str | None = None) -> list[str]:
         """The active AIPs whose newest version holds a payload file of one of `puids`, by id
@@ -98,12 +152,16 @@ class Reports:
                                 WHERE {_ACTIVE} {where}
                                 GROUP BY 1, 2 ORDER BY 1, 2""", params)
 
-    def growth(self, originator: str | None = None) -> list[tuple[str, int | None, int]]:
-        """(month YYYY-MM, bytes, AIPs) of the versions made each month (every AIP), by month."""
+    def growth(self, location: str, originator: str | None = None) -> list[tuple[str, int | None, int]]:
+        """(month YYYY-MM, stored bytes, AIPs) of the versions of the active AIPs made each
+        month, by month: the bytes their copies at `location` (the hot one) take, which is what
+        each version added (an update counts its new files, not the files it keeps)."""
         where, params = self._mine(originator)
-        return self._tuples(f"""SELECT substr(v.created, 1, 7), SUM(v.bytes), COUNT(DISTINCT v.aip_id)
-                                FROM versions v JOIN aips a ON a.id = v.aip_id WHERE 1 = 1 {where}
-                                GROUP BY 1 ORDER BY 1""", params)
+        return self._tuples(f"""SELECT substr(v.created, 1, 7), SUM(c.bytes), COUNT(DISTINCT v.aip_id)
+                                FROM versions v JOIN aips a ON a.id = v.aip_id
+                                JOIN copies c ON c.aip_id = v.aip_id AND c.version = v.version AND c.location = ?
+                                WHERE {_ACTIVE} {where}
+                                GROUP BY 1 ORDER BY 1""", [location, *params])
 
     def head_formats(self, originator: str | None = None) -> list[tuple[str, str | None, int, int]]:
         """(PUID, a format name, files, bytes) of the payload of the active AIPs' heads, most
@@ -115,10 +173,10 @@ class Reports:
                                 WHERE vf.role = 0 AND {_ACTIVE} {where}
                                 GROUP BY 1 ORDER BY 3 DESC, 1""", params)
 
-    def last_audits(self, originator: str | None = None) -> list[tuple[str, str | None]]:
-        """(location, time of the last audit or None) of every copy of the active AIPs."""
+    def last_audits(self, originator: str | None = None) -> list[tuple[str, str | None, str]]:
+        """(location, time of the last audit or None, state) of every copy of the active AIPs."""
         where, params = self._mine(originator)
-        return self._tuples(f"""SELECT c.location, c.last_audit FROM copies c JOIN aips a ON a.id = c.aip_id
+        return self._tuples(f"""SELECT c.location, c.last_audit, c.state FROM copies c JOIN aips a ON a.id = c.aip_id
                                 WHERE {_ACTIVE} {where} ORDER BY c.aip_id, c.version, c.location""", params)
 
     def fixity_months(self, originator: str | None = None) -> list[tuple[str, int | None, int | None]]:
@@ -165,3 +223,9 @@ class Reports:
         cur = self.cat.stream(f"SELECT {quoted} FROM {table}")
         while batch := cur.fetchmany(size):
             yield [tuple(r) for r in batch]
+
+
+def _finding_text(f: dict[str, Any]) -> str:
+    """A recorded finding (code, path, message) as one line: "BAG003 data/: the payload ..."."""
+    head = " ".join(x for x in (str(f.get("code") or ""), f"{f['path']}:" if f.get("path") else "") if x)
+    return f"{head} {f.get('message') or ''}".strip()

@@ -246,8 +246,38 @@ def _m15(db: sqlite_utils.Database) -> None:
     db.execute("CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
 
 
+def _m16(db: sqlite_utils.Database) -> None:
+    """AIPs by External-Identifier (issue #28): a record found by the identifier people type
+    for it (catalog/lookup.py), and a SIP's External-Identifier checked against the AIPs at
+    ingest, from an index instead of a read of every AIP row. (pgschema.PG_MIGRATIONS[15])"""
+    db.execute("CREATE INDEX IF NOT EXISTS aips_external_id ON aips (external_id)")
+
+
+def _m17(db: sqlite_utils.Database) -> None:
+    """Every version's payload fingerprint (issue #28): the same folder sent again after
+    `aip update` is found as held by an older version, from an index at any size. The heads
+    take the AIP's fingerprint; only older versions are computed. (pgschema.PG_MIGRATIONS[16])"""
+    if "payload_digest" not in db.table("versions").columns_dict:
+        db.execute("ALTER TABLE versions ADD COLUMN payload_digest TEXT")
+    db.execute("CREATE INDEX IF NOT EXISTS versions_payload_digest ON versions (payload_digest)")
+    fill_version_payload_digests(db.conn)
+
+
+def fill_version_payload_digests(conn: Any) -> None:
+    """Set `versions.payload_digest` where it is not set: from the AIP's for its head, else
+    from the version's file rows (a DB-API connection with `?` parameters)."""
+    conn.execute("UPDATE versions SET payload_digest = (SELECT a.payload_digest FROM aips a WHERE a.id = "
+                 "versions.aip_id AND a.head = versions.version) WHERE payload_digest IS NULL")
+    for aip_id, version in conn.execute("SELECT aip_id, version FROM versions WHERE payload_digest IS NULL "
+                                        "ORDER BY aip_id, version").fetchall():
+        digest = payload_fingerprint(conn.execute(f"{PAYLOAD} ORDER BY logical_path", [aip_id, version]),
+                                     ordered=True)
+        conn.execute("UPDATE versions SET payload_digest = ? WHERE aip_id = ? AND version = ?",
+                     [digest, aip_id, version])
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_m1, _m2, _m3, _m4, _m5, _m6, _m7, _m8, _m9, _m10,
-                                                              _m11, _m12, _m13, _m14, _m15]
+                                                              _m11, _m12, _m13, _m14, _m15, _m16, _m17]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -35,8 +35,10 @@ from archa.repository.events import Event
 if TYPE_CHECKING:
     import sqlite_utils
 
+    from archa.repository.catalog.intake import Intake
     from archa.repository.catalog.lifecycle import LifecycleTables
     from archa.repository.catalog.log import EventLog
+    from archa.repository.catalog.lookup import AipLookup
     from archa.repository.catalog.pages import PageIndex
     from archa.repository.catalog.rebuilder import RebuildWriter
     from archa.repository.catalog.reports import Reports
@@ -176,6 +178,20 @@ class Catalog:
 
         return Reports(self)
 
+    @cached_property
+    def intake(self) -> Intake:
+        """What ingest asks before it stores a SIP, and rejected transfers (catalog/intake.py)."""
+        from archa.repository.catalog.intake import Intake
+
+        return Intake(self)
+
+    @cached_property
+    def lookup(self) -> AipLookup:
+        """AIPs by what people type for them: id prefix, External-Identifier, entity id (catalog/lookup.py)."""
+        from archa.repository.catalog.lookup import AipLookup
+
+        return AipLookup(self)
+
     def close(self) -> None:
         self.conn.close()
 
@@ -259,10 +275,13 @@ class Catalog:
             append_events(self.conn, events)
 
     def set_payload_digest(self, aip_id: str, version: str) -> None:
-        """Record the fingerprint of `version`'s payload as the AIP's (call in a transaction)."""
-        self.conn.execute("UPDATE aips SET payload_digest = ? WHERE id = ?",
-                          [payload_fingerprint(self.conn.execute(f"{PAYLOAD} ORDER BY logical_path",
-                                                                 [aip_id, version]), ordered=True), aip_id])
+        """Record the fingerprint of `version`'s payload as the version's, and as the AIP's
+        when it is the AIP's head (call in a transaction)."""
+        digest = payload_fingerprint(self.conn.execute(f"{PAYLOAD} ORDER BY logical_path", [aip_id, version]),
+                                     ordered=True)
+        self.conn.execute("UPDATE versions SET payload_digest = ? WHERE aip_id = ? AND version = ?",
+                          [digest, aip_id, version])
+        self.conn.execute("UPDATE aips SET payload_digest = ? WHERE id = ? AND head = ?", [digest, aip_id, version])
 
     def record_version(self, aip: dict[str, Any], version: dict[str, Any], files: Iterable[FileRow],
                        copies: Iterable[dict[str, Any]], events: list[Event],
