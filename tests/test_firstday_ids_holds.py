@@ -199,6 +199,11 @@ def test_one_hold_released_of_two_leaves_the_record_held(repo: Repository, tmp_p
     code, out = run(repo, "aip", "list", "--held")
     assert len(out.splitlines()) == 2 and out.splitlines()[1].startswith(held), out
     assert " holds " in out.splitlines()[0] and " 1     Spis SIP_H" in out.splitlines()[1], out
+    run(repo, "report", str(tmp_path / "report.html"))
+    page = (tmp_path / "report.html").read_text("utf-8")
+    holds_table = page.split("<h2>Legal holds</h2>")[1].split("</section>")[0]
+    assert f"<td>1</td><td>{held}</td>" in holds_table and "court case 12 C 34/2026" in holds_table
+    assert "test hold" not in holds_table  # released: no longer in force
     # held wherever the disposal procedure looks: the table, the catalog's log, each location's
     assert hold_problems(repo, [held]) == {held: "under a legal hold (archa hold list)"}
     proposal = _propose(repo, tmp_path)

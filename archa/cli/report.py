@@ -23,7 +23,7 @@ def report_command(out: Path, originator: str | None, capacity: str | None, forc
     reserved capacity, growth, formats (unidentified and at risk, migrations done and
     failed), fixity (copies by their last audit: in time, never audited, overdue, failed;
     failures and repairs), retention falling due per year and sign, the disposal proposals,
-    and at the top what needs a person (as `archa status` lists it; counted here too). Sizes
+    the legal holds in force (each with its id and reason), and at the top what needs a person (as `archa status` lists it; counted here too). Sizes
     are payload (the records' files as submitted), stored (one copy of every version) and
     bytes at the locations.
 

@@ -128,6 +128,16 @@ def build_report(repo: Repository, opts: ReportOptions, o: Overview | None = Non
                      f"<th>Records</th><th>Destroyed</th><th>Taken over by the archive</th></tr>{table}</table>"
                      f"<p>Legal holds in force: {o.holds}.</p>")))
 
+    # legal holds in force: each keeps its record out of every disposal step
+    holds = [h for h in repo.catalog.lifecycle.holds() if not mine or h["originator_id"] == mine]
+    rows = "".join(f"<tr><td>{h['id']}</td><td>{e(h['aip_id'])}</td><td>{e(h['label'] or '')}</td>"
+                   f"<td>{e(str(h['placed'])[:10])}</td><td>{e(h['placed_by'] or '')}</td><td>{e(h['reason'] or '')}</td>"
+                   "</tr>" for h in holds) or "<tr><td colspan=\"6\">no hold in force</td></tr>"
+    sections.append(("Legal holds", ("<table><tr><th>Hold</th><th>Record</th><th>Title</th><th>Placed</th>"
+                     f"<th>By</th><th>Reason</th></tr>{rows}</table>"
+                     "<p>A record under a hold is left out of disposal proposals, transfers and destruction "
+                     "until its holds are released (<code>archa hold remove HOLD_ID --reason TEXT</code>).</p>")))
+
     attention = "".join(f"<li>{e(x)}</li>" for x in o.needs_person) or "<li>nothing: all well</li>"
     needs = (f"<h2>Needs a person: {len(o.needs_person)}</h2>" if o.needs_person else "<h2>Needs a person</h2>") \
         + ("<p>(in the whole repository)</p>" if opts.originator else "")
