@@ -249,3 +249,21 @@ def test_a_dip_hands_out_the_originals_the_preservation_copies_or_both(repo: Rep
     assert objects("preservation") == ["spis/dopis.docx.pdf", "spis/poznámka.txt"]
     pdf = (tmp_path / "dip-preservation" / "objects" / "spis" / "dopis.docx.pdf").read_bytes()
     assert pdf == stored(repo, aip, "v2", PRES + "spis/dopis.docx.pdf")
+
+
+@needs_tools
+def test_a_dip_fits_a_preservation_copy_of_a_name_at_the_limit(repo: Repository, tmp_path: Path) -> None:
+    name = "ž" * 125 + ".pdf"  # 254 bytes: its preservation copy `<name>.pdf` is 258, more than a name may be
+    aip = ingest(repo, write_bag(tmp_path / "bag", {name: plain_pdf("Dlouhy nazev")})).aip_id
+    root = str(repo.root)
+    assert run("migrate", aip, "--repo", root)[0] == 0
+    out = tmp_path / "dip"
+    code, text = run("dip", "export", aip, str(out), "--originals", "--representation", "all", "--repo", root)
+    assert code == 0, text
+    names = {p.name for p in (out / "objects").iterdir()}
+    assert name in names and len(names) == 2
+    (fitted,) = names - {name}
+    assert len(fitted.encode()) <= 255 and fitted.startswith("ž" * 100) and fitted.endswith(".pdf")
+    assert (out / "objects" / fitted).read_bytes() == stored(repo, aip, "v2", PRES + name + ".pdf")
+    mets = (out / "METS.xml").read_text("utf-8")
+    assert PRES + name + ".pdf" in mets  # the METS keeps the AIP path

@@ -21,6 +21,7 @@ once. Nothing of the AIPs in storage is changed.
 from __future__ import annotations
 
 import fnmatch
+import hashlib
 import itertools
 import os
 import shutil
@@ -122,10 +123,32 @@ def _zip_top(out: Path) -> str:
     return out.stem
 
 
+NAME_MAX = 255  # bytes of one name on the file systems a DIP is written to and unpacked on
+
+
+def fit_path(path: str) -> str:
+    """`path` with every name in it at most NAME_MAX bytes: a longer one (a preservation copy
+    of a 254-byte name is `<name>.pdf`) keeps its start and extension with a short digest of
+    the whole name between them, so that two long names never meet. The METS and index keep
+    the AIP's path (OWNERID)."""
+    parts = []
+    for name in path.split("/"):
+        raw = name.encode("utf-8", "surrogateescape")
+        if len(raw) > NAME_MAX:
+            ext = "." + name.rsplit(".", 1)[1] if "." in name and len(name.rsplit(".", 1)[1]) <= 10 else ""
+            tag = "~" + hashlib.sha256(raw).hexdigest()[:12]
+            room = NAME_MAX - len(tag.encode()) - len(ext.encode("utf-8", "surrogateescape"))
+            stem = raw[:room].decode("utf-8", "ignore")  # cut at a character boundary
+            name = stem + tag + ext
+        parts.append(name)
+    return "/".join(parts)
+
+
 def dip_name(logical_path: str) -> str:
-    """The path under objects/ of an AIP file: what follows the representation's data/."""
+    """The path under objects/ of an AIP file: what follows the representation's data/, each
+    name fitted to NAME_MAX bytes (`fit_path`)."""
     i = logical_path.find(DATA_MARK)
-    return logical_path[i + len(DATA_MARK):] if i >= 0 else logical_path
+    return fit_path(logical_path[i + len(DATA_MARK):] if i >= 0 else logical_path)
 
 
 REPRESENTATIONS = ("all", "original", "preservation")
@@ -232,9 +255,9 @@ class _Builder:
 
     def _add_derived(self, made: Derived, name: str, w: Wanted) -> None:
         assert made.path is not None
-        path = name + made.suffix
+        path = fit_path(name + made.suffix)
         if path in self.originals:  # an original of that name is in the DIP too
-            path = f"{name}.access{made.suffix}"
+            path = fit_path(f"{name}.access{made.suffix}")
         out = self.sink.begin(self.prefix + path, made.path.stat().st_size)
         _copy_into(made.path, out)
         self.sink.commit(out)

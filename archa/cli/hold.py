@@ -48,9 +48,11 @@ def hold_add(aip_id: str, reason: str, repo_path: str | None, as_json: bool) -> 
 @repo_option
 @json_option
 def hold_remove(which: str, reason: str, repo_path: str | None, as_json: bool) -> None:
-    """Release one hold, by its id (`archa hold list` shows it); the AIP's other holds stay
-    in force, and the history of each is kept. An AIP (as `hold add` takes it) under exactly
-    one hold may be given instead; under several, the command lists them and releases none.
+    """Release one hold, by its id (`archa hold list` shows it; '3' or 'hold 3'); the AIP's
+    other holds stay in force, and the history of each is kept. An AIP (as `hold add` takes
+    it) under exactly one hold may be given instead; under several, the command lists them
+    and releases none. Digits that are a hold id and also name another AIP (its
+    External-Identifier) release nothing: give 'hold N' for the hold.
 
     \b
     Example:

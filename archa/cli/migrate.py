@@ -48,8 +48,9 @@ def migrate_command(ctx: click.Context, aip_id: str | None, every: bool, puid: s
     same pathway is not migrated again: a re-run makes no version.
 
     Exit status: 0 every file migrated (or nothing to do), 1 a tool failed or an output did
-    not verify (listed; the original stays the only copy, the others are stored), 2 bad
-    input.
+    not verify (listed; the original stays the only copy, the others are stored) or a copy
+    of the new version could not be written (run it again, or `archa storage sync`), 2 bad
+    input. A run that was killed is finished by running it again.
 
     \b
     Example:
@@ -124,9 +125,16 @@ def _print(r: Any) -> None:
         click.echo(f"FAILED {f['source']} ({f['pathway']}): {f['problem']}")
     if r.version:
         click.echo(f"{r.aip_id}: {r.version} made from {r.from_version}: {len(r.migrated)} preservation copies"
-                   + (f", {len(r.failed)} failed (the originals stay the only copies)" if r.failed else ""))
+                   + (f", {len(r.failed)} failed (the originals stay the only copies)" if r.failed else "")
+                   + ("" if r.stored else "  (NOT stored: the placement policy needs more copies)"))
     elif r.failed:
         click.echo(f"{r.aip_id}: no version made; every migration failed (recorded in the event log)")
     else:
         click.echo(f"{r.aip_id} {r.from_version}: nothing to migrate"
-                   + (f" ({r.already} files migrated before by the same pathways)" if r.already else ""))
+                   + (f" ({r.already} files migrated before by the same pathways)" if r.already else "")
+                   + (f"; the copies an earlier run left unwritten are written now: {', '.join(r.finished)}"
+                      if r.finished else ""))
+    for f in r.copy_failures:
+        click.echo(f"  error: copy of {f['version']} to {f['location']} failed: {f['error']}", err=True)
+        if f.get("hint"):
+            click.echo(f"  hint: {f['hint']}; then run `archa migrate` again or `archa storage sync`", err=True)

@@ -55,7 +55,7 @@ def _run(ctx: click.Context, kind: str, sip: Path, out: Path | None, meta: tuple
          then_ingest: bool, originator: str | None, new_version: bool, allow_duplicate: bool, jobs: int | None,
          repo_path: str | None, as_json: bool, nsesss: Any = None, normalize: bool | None = None,
          title: str | None = None) -> None:
-    from archa.ingest.mistakes import shell_command
+    from archa.ingest.mistakes import as_argument, shell_command
     from archa.policies.model import load_policy
     from archa.repository.repo import resolve_repo_path
     from archa.transfer.folder import parse_meta, with_field
@@ -65,8 +65,8 @@ def _run(ctx: click.Context, kind: str, sip: Path, out: Path | None, meta: tuple
     if out is None and not then_ingest:
         repo_words = ("--repo", repo_path) if repo_path else ()
         raise UsageError("give OUT, the bag to write, or --ingest to make the bag straight into the repository",
-                         hint=f"{shell_command('archa', 'transfer', kind, sip, 'bags/NAME')}, or "
-                              f"{shell_command('archa', 'transfer', kind, sip, '--ingest', *repo_words)}")
+                         hint=f"{shell_command('archa', 'transfer', kind, as_argument(sip), 'bags/NAME')}, or "
+                              f"{shell_command('archa', 'transfer', kind, as_argument(sip), '--ingest', *repo_words)}")
     pairs = parse_meta(meta, meta_file)
     if originator:
         pairs = with_field(pairs, "Originator-Identifier", originator)

@@ -1,9 +1,10 @@
 """A path given to ingest that is a mistake, not a SIP: one that does not exist (`archa ingest
-help`, a typo) or a plain folder (or an ERMS, E-ARK or NDK package) that is no bag at all.
-Such a path is a usage error (exit 2) that names the command to use, quoted so that it can
-be pasted into a shell; no transfer is recorded, so nothing shows as a failure later. A bag
-that fails validation (a folder with bag files but no bagit.txt among them) is not a mistake
-of this kind: ingest rejects it and records the rejection.
+help`, a typo, a link to nothing) or a plain folder (or an ERMS, E-ARK or NDK package) that
+is no bag at all. Such a path is a usage error (exit 2) that names the command to use,
+quoted so that it can be pasted into a shell; no transfer is recorded, so nothing shows as a
+failure later. A bag that fails validation (a folder with bag files but no bagit.txt among
+them) is not a mistake of this kind, nor is a file of another kind (`notes.txt`, SIP001):
+ingest rejects it and records the rejection.
 """
 
 from __future__ import annotations
@@ -43,17 +44,20 @@ def bag_like(folder: Path) -> bool:
 
 
 def refuse_not_a_bag(sip: Path, kind_of: Callable[[Path], str] | None = None, options: Sequence[str] = ()) -> None:
-    """UsageError when `sip` does not exist, or is not a bag but something `archa transfer`
-    takes: a folder without any bag file (`bag_like`), or what `kind_of` (the transfer
-    layer's detect_kind, when the caller has it) calls "folder", "nsesss", "eark" or "ndk".
-    The hint is the `archa transfer KIND 'SIP' --ingest` command to use, with `options`
-    (e.g. ["--repo", PATH]) after it. Returns when `sip` is a bag or a file to try as one."""
+    """UsageError when `sip` does not exist (a link to nothing included), or is not a bag but
+    something `archa transfer` takes: a folder without any bag file (`bag_like`), or what
+    `kind_of` (the transfer layer's detect_kind, when the caller has it) calls "folder",
+    "nsesss", "eark" or "ndk". The hint is the `archa transfer KIND 'SIP' --ingest` command
+    to use (a SIP named -NAME as ./-NAME), with `options` (e.g. ["--repo", PATH]) after it.
+    Returns when `sip` is a bag or a file to try as one (a file of another kind, notes.txt,
+    is then rejected and recorded: SIP001)."""
     shown = utf8_text(str(sip))
-    if not sip.exists() and not sip.is_symlink():
-        raise UsageError(f"{shown}: no such file or folder; nothing was ingested or recorded",
-                         hint=f"give a BagIt bag: a folder holding bagit.txt, or a {SERIALIZED} file of one "
-                              "(see `archa ingest --help`); a plain folder goes in with "
-                              f"{shell_command('archa', 'transfer', 'folder', 'FOLDER', '--ingest', *options)}")
+    give = (f"give a BagIt bag: a folder holding bagit.txt, or a {SERIALIZED} file of one (see `archa ingest "
+            f"--help`); a plain folder goes in with "
+            f"{shell_command('archa', 'transfer', 'folder', 'FOLDER', '--ingest', *options)}")
+    if not sip.exists():
+        link = f" (a link to {utf8_text(os.readlink(sip))}, which does not exist)" if sip.is_symlink() else ""
+        raise UsageError(f"{shown}: no such file or folder{link}; nothing was ingested or recorded", hint=give)
     if sip.is_dir() and bag_like(sip):
         return
     try:
@@ -65,4 +69,10 @@ def refuse_not_a_bag(sip: Path, kind_of: Callable[[Path], str] | None = None, op
     raise UsageError(f"{shown}: {KIND_NAMES[kind]}, not a BagIt bag (it has no bagit.txt); nothing was ingested "
                      "or recorded",
                      hint="bag it and ingest it in one step: "
-                          + shell_command("archa", "transfer", kind, sip, "--ingest", *options))
+                          + shell_command("archa", "transfer", kind, as_argument(sip), "--ingest", *options))
+
+
+def as_argument(path: Path) -> Path | str:
+    """`path` as a command's argument: one that starts with "-" as ./-NAME (else it reads as
+    an option when pasted)."""
+    return f"./{path}" if str(path).startswith("-") else path

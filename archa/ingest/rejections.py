@@ -6,7 +6,7 @@ was told, a new package asked for. An acknowledgement is an event appended to th
 (type "acknowledgement", outcome "success", the transfer's id, the detail "rejection of ID
 acknowledged by USER: REASON"), so it is anchored in storage with the rest of the log and
 `catalog rebuild` restores it; the transfer's row is not changed. Acknowledging one that is
-acknowledged already appends nothing.
+acknowledged already appends nothing (two commands acknowledging it at once append one).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import getpass
 from dataclasses import dataclass, field
 from typing import Any
 
-from archa.errors import NotFoundError, UsageError
+from archa.errors import NotFoundError, UsageError, utf8_text
 from archa.repository.catalog.intake import ACKNOWLEDGEMENT
 from archa.repository.events import ARCHA_AGENT, Event
 from archa.repository.repo import Repository, writes_beside
@@ -51,7 +51,7 @@ def find_rejected(rows: list[dict[str, Any]], typed: str) -> dict[str, Any] | No
     """The rejected transfer among `rows` that `typed` names: its id, the bare UUID, or at
     least 8 leading characters of it naming one; None when none does. UsageError when the
     characters fit several."""
-    text = typed.strip()
+    text = utf8_text(typed.strip())  # bytes that are not UTF-8: as \xNN (no id has them)
     uuid_part = text.removeprefix(PREFIX).lower()
     for r in rows:
         if r["id"] == text or r["id"].lower() == PREFIX + uuid_part:
@@ -85,24 +85,30 @@ def acknowledge(repo: Repository, transfer_id: str | None = None, before: str | 
             _not_rejected(repo, transfer_id)
         assert row is not None
         chosen = [row]
-        why = reason.strip() or "no reason given"
+        why = utf8_text(reason).strip() or "no reason given"
     else:
         assert before is not None
         chosen = cat.intake.rejected_transfers(before)
-        why = reason.strip() or f"every rejection received before {before} acknowledged at once"
+        why = utf8_text(reason).strip() or f"every rejection received before {before} acknowledged at once"
     result.already = [r for r in chosen if r["acknowledged"]] if transfer_id is not None else []
     result.acknowledged = [r for r in chosen if not r["acknowledged"]]
     events = [acknowledgement(r["id"], who, why) for r in result.acknowledged]
     if events:
-        cat.record_events(events)
-        for r, e in zip(result.acknowledged, events, strict=True):
-            r["acknowledged"] = e.time
+        appended = {e.transfer_id: e.time for e in cat.intake.record_acknowledgements(events)}
+        meanwhile = [r for r in result.acknowledged if r["id"] not in appended]  # by another command just now
+        result.acknowledged = [r for r in result.acknowledged if r["id"] in appended]
+        for r in result.acknowledged:
+            r["acknowledged"] = appended[r["id"]]
+        if transfer_id is not None:
+            fresh = {t["id"]: t["acknowledged"] for t in cat.intake.rejected_transfers()} if meanwhile else {}
+            result.already += [{**r, "acknowledged": fresh.get(r["id"]) or ""} for r in meanwhile]
     return result
 
 
 def _not_rejected(repo: Repository, typed: str) -> None:
     """Raise the error for a transfer id that names no rejected transfer."""
-    full = typed.strip() if typed.strip().startswith(PREFIX) else PREFIX + typed.strip()
+    text = utf8_text(typed.strip())
+    full = text if text.startswith(PREFIX) else PREFIX + text
     try:
         row = repo.catalog.transfer(full)
     except NotFoundError:

@@ -10,10 +10,12 @@ WHO: …` and `legal hold released by WHO: …`, which released every hold of th
 from __future__ import annotations
 
 import getpass
+import re
+import shlex
 from typing import TYPE_CHECKING, Any
 
-from archa.errors import UsageError, printable
-from archa.repository.aipid import resolve_aip_id
+from archa.errors import UsageError, printable, utf8_text
+from archa.repository.aipid import answering, resolve_aip_id
 from archa.repository.events import ARCHA_AGENT, Event, now_iso
 from archa.repository.repo import Repository, writes_beside
 
@@ -24,6 +26,7 @@ if TYPE_CHECKING:
 HOLD_PLACED = "legal hold placed"  # "... (hold N) by WHO: REASON"; before hold ids "... by WHO: REASON"
 HOLD_RELEASED_ONE = "legal hold released (hold "  # one hold released: "... N) by WHO: REASON (placed ...)"
 HOLD_RELEASED_ALL = "legal hold released by "  # before hold ids: every hold of the AIP released
+_HOLD_NAMED = re.compile(r"hold\s*(\d+)", re.IGNORECASE)  # a hold id as `archa hold list` shows it
 
 
 @writes_beside
@@ -32,6 +35,7 @@ def add_hold(repo: Repository, aip_id: str, reason: str, user: str | None = None
     hold's row, its `id` the hold's id."""
     cat = repo.catalog
     cat.live_aip(aip_id)  # NotFoundError, AipRemoved
+    reason = utf8_text(reason)  # typed in another encoding: recorded with \xNN for its bytes
     if not reason.strip():
         raise UsageError("a hold needs a reason", hint="give --reason TEXT (e.g. the court case or request)")
     who = user or getpass.getuser()
@@ -45,15 +49,31 @@ def add_hold(repo: Repository, aip_id: str, reason: str, user: str | None = None
 
 
 def hold_to_release(cat: Catalog, given: str) -> int:
-    """The id of the hold `given` names: a hold id (digits, when there is such a hold), else
-    an AIP (as people type it, `resolve_aip_id`) under exactly one hold in force. UsageError
-    when the AIP is under no hold, or under several (listed with their ids and reasons: give
-    the one to release), and for digits too few for an AIP prefix that name no hold; else
-    what `resolve_aip_id` raises for a text that names no AIP, or several."""
+    """The id of the hold `given` names: `hold N` (as `archa hold list` prints it) or a hold
+    id (digits, when there is such a hold), else an AIP (as people type it, `resolve_aip_id`)
+    under exactly one hold in force. UsageError when the AIP is under no hold, or under
+    several (listed with their ids and reasons: give the one to release), for digits that
+    name a hold and also another AIP (an External-Identifier "2": neither is guessed; `hold
+    2` or the AIP's whole id tells them apart), and for digits too few for an AIP prefix
+    that name no hold; else what `resolve_aip_id` raises for a text that names no AIP, or
+    several."""
     text = given.strip()
+    named = _HOLD_NAMED.fullmatch(text)  # "hold 3", as `archa hold list` prints it: a hold id only
+    if named:
+        row = cat.lifecycle.hold(int(named.group(1)))
+        if row is None:
+            raise UsageError(f"no hold {int(named.group(1))}", hint="see the hold ids with `archa hold list`")
+        return int(row["id"])
     if text.isdigit():
         row = cat.lifecycle.hold(int(text))
         if row is not None:
+            others = [a for a in answering(cat, text)[0] if a != row["aip_id"]]
+            if others:  # "2": hold 2, or the record whose External-Identifier is "2"? never guessed
+                as_hold = shlex.quote(f"hold {row['id']}")
+                raise UsageError(f"{text!r} names hold {row['id']} (on {row['aip_id']}) and the AIP "
+                                 f"{', '.join(others)}; nothing was released",
+                                 hint=f"for the hold give {as_hold} (`archa hold remove {as_hold} --reason TEXT`), "
+                                      "for the record its whole id")
             return int(row["id"])
         if len(text) < 8:  # too short to be an AIP id's prefix
             raise UsageError(f"no hold {text}", hint="see the hold ids with `archa hold list`")
@@ -81,15 +101,19 @@ def remove_hold(repo: Repository, hold_id: int, reason: str, user: str | None = 
     if row["released"]:
         raise UsageError(f"hold {hold_id} on {row['aip_id']} was released on {row['released'][:10]} already",
                          hint="see the holds in force with `archa hold list`")
+    reason = utf8_text(reason)  # typed in another encoding: recorded with \xNN for its bytes
     if not reason.strip():
         raise UsageError("releasing a hold needs a reason", hint="give --reason TEXT")
     who, when = user or getpass.getuser(), now_iso()
-    cat.lifecycle.release_hold(hold_id, when, who, reason.strip(),
-                               Event("policy assignment", "success",
-                                     f"{HOLD_RELEASED_ONE}{hold_id}) by {who}: {reason.strip()} (placed "
-                                     f"{row['placed'][:10]} for {row['reason']!r})", ARCHA_AGENT, row["aip_id"]))
+    done = cat.lifecycle.release_hold(hold_id, when, who, reason.strip(),
+                                      Event("policy assignment", "success",
+                                            f"{HOLD_RELEASED_ONE}{hold_id}) by {who}: {reason.strip()} (placed "
+                                            f"{row['placed'][:10]} for {row['reason']!r})", ARCHA_AGENT, row["aip_id"]))
     released = cat.lifecycle.hold(hold_id)
-    assert released is not None
+    if not done or released is None:  # released (or deleted) by someone else since it was read
+        when_done = (released or {}).get("released") or ""
+        raise UsageError(f"hold {hold_id} on {row['aip_id']} was released on {when_done[:10] or '?'} already, "
+                         "by another command at the same time", hint="see the holds in force with `archa hold list`")
     return {**released, "still_in_force": [h["id"] for h in cat.lifecycle.holds(row["aip_id"])]}
 
 

@@ -19,6 +19,11 @@ makes no version. A tool that fails, or an output that does not verify, is a `mi
 event with outcome `failure` (in the version made for the others, else in the log alone),
 the original stays the only copy, and the result lists it. Nothing half-made is stored:
 outputs stay in the work folder until the version is committed, and are removed with it.
+
+A copy of the new version that cannot be written (a location out of reach) is listed in the
+result (`copy_failures`, `stored`) and makes it not ok, as for `aip update`. A run killed after
+its version reached storage is rolled forward by the next command; the next `migrate` of that
+AIP then finds nothing to migrate and writes the copies the version still lacks (`finished`).
 """
 
 from __future__ import annotations
@@ -31,12 +36,13 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from archa.errors import NotFoundError, RepositoryError, UsageError
-from archa.lifecycle.versions import MIGRATIONS, UpdateOptions, update_aip
+from archa.lifecycle.versions import MIGRATIONS, UpdateOptions, parse_migrations, update_aip
 from archa.metadata.premis import Agent
 from archa.metadata.records import PRESERVATION, preservation_target
 from archa.preservation.pathway_policy import NONE, list_pathways, pathway_table
 from archa.preservation.pathways import PATHWAYS, Outcome, run_pathway
 from archa.repository.events import Event, now_iso
+from archa.repository.placement import SyncResult, complete_copies
 from archa.repository.repo import Repository
 
 __all__ = ["NONE", "BatchResult", "MigrateOptions", "MigrateResult", "list_pathways", "migrate_aip", "migrate_all",
@@ -64,10 +70,14 @@ class MigrateResult:
     failed: list[dict[str, str]] = field(default_factory=list)  # source, pathway, problem
     already: int = 0  # files migrated by the same pathway before (unchanged since)
     dry_run: bool = False
+    stored: bool = True  # the version made (or finished) meets the placement policy
+    copies: list[str] = field(default_factory=list)  # the locations holding the version made
+    copy_failures: list[dict[str, str]] = field(default_factory=list)  # location, error, hint
+    finished: list[str] = field(default_factory=list)  # copies of a migrated head an earlier run left unwritten
 
     @property
     def ok(self) -> bool:
-        return not self.failed
+        return not self.failed and not self.copy_failures and self.stored
 
     def as_dict(self) -> dict[str, Any]:
         return {**self.__dict__, "ok": self.ok}
@@ -79,13 +89,13 @@ def target_path(source: str, extension: str) -> str:
 
 
 def read_record(repo: Repository, aip_id: str, version: str) -> dict[str, Any]:
-    """The version's record of migrations (empty when it has none), read verified."""
+    """The version's record of migrations (empty when it has none), read verified:
+    RepositoryError when the hot copy does not match the catalog or is not such a record."""
     row = repo.catalog.file(aip_id, version, MIGRATIONS)
     if row is None:
         return {"migrations": []}
     data = _verified_bytes(repo, aip_id, row)
-    record: dict[str, Any] = json.loads(data)
-    return record
+    return parse_migrations(data, repo.hot.object_path(aip_id) / row["content_path"], aip_id)
 
 
 def _verified_bytes(repo: Repository, aip_id: str, row: dict[str, Any]) -> bytes:
@@ -108,6 +118,7 @@ def migrate_aip(repo: Repository, options: MigrateOptions,
     if options.dry_run:
         return _migrate(repo, options, progress)
     with repo.writing(shared=True), repo.aip_lock(options.aip_id):
+        repo.sweep_staging()  # a run of this AIP killed while we waited for its lock: its commit first
         return _migrate(repo, options, progress)
 
 
@@ -137,7 +148,10 @@ def _migrate(repo: Repository, options: MigrateOptions,
         todo.append({**f, "pathway": name})
         result.planned.append({"source": f["logical_path"], "puid": f["puid"], "pathway": name,
                                "target": target_path(f["logical_path"], PATHWAYS[name].extension or ".*")})
-    if options.dry_run or not todo:
+    if options.dry_run:
+        return result
+    if not todo:
+        _finish(repo, options.aip_id, head, result)
         return result
     work = repo.new_work_dir()
     try:
@@ -154,11 +168,36 @@ def _migrate(repo: Repository, options: MigrateOptions,
                 options.aip_id, reason, add=tuple(adds), user=options.user, engine=engine,
                 metadata_files=((MIGRATIONS, data),), events=tuple(events), agents=tuple(agents)))
             result.version = updated.version
+            result.stored, result.copies, result.copy_failures = \
+                updated.stored, updated.copies, updated.copy_failures
         elif events:  # every file failed: the failures are recorded, no version is made
             cat.record_events([_for(e, options.aip_id, head) for e in events])
     finally:
         repo.release_work_dir(work)
     return result
+
+
+def _finish(repo: Repository, aip_id: str, head: str, result: MigrateResult) -> None:
+    """Nothing to migrate: when the head is a version migrate made (its record of migrations
+    new in it) and a location lacks its copy (the run that made it was killed, or a location
+    was out of reach), write those copies now (the hot copy re-read first)."""
+    cat = repo.catalog
+    row = cat.file(aip_id, head, MIGRATIONS)
+    if row is None or head == "v1":
+        return
+    before = cat.file(aip_id, f"v{int(head[1:]) - 1}", MIGRATIONS)
+    if before is not None and before["digest"] == row["digest"]:
+        return  # the record was carried: another command made this version
+    have = {c["location"] for c in cat.copies(aip_id) if c["version"] == head and c["state"] == "ok"}
+    if all(loc.name in have for loc in repo.config.locations):
+        return
+    copies = SyncResult()
+    complete_copies(repo, aip_id, head, copies)
+    result.finished = [w["location"] for w in copies.written]
+    result.copy_failures = copies.failed
+    (v,) = [v for v in cat.versions(aip_id) if v["version"] == head]
+    result.stored = bool(v["stored"])
+    result.copies = sorted(c["location"] for c in cat.copies(aip_id) if c["version"] == head and c["state"] == "ok")
 
 
 def _for(e: Event, aip_id: str, version: str) -> Event:

@@ -53,6 +53,7 @@ from archa.repository.unpacking import unsafe_name
 
 REPRESENTATION = ORIGINAL
 MIGRATIONS = "metadata/preservation/migrations.json"  # what was derived from what, by which pathway
+_ENTRY_KEYS = ("source", "source_digest", "pathway", "target")  # what every entry of it must say
 METS, PREMIS, DC = "METS.xml", "metadata/preservation/premis.xml", "metadata/descriptive/dc.xml"
 OAI_DC = "{http://www.openarchives.org/OAI/2.0/oai_dc/}dc"
 DC_TITLE = "{http://purl.org/dc/elements/1.1/}title"
@@ -108,6 +109,26 @@ class UpdateResult:
         return dict(self.__dict__)
 
 
+def parse_migrations(data: bytes, path: Path, aip_id: str) -> dict[str, Any]:
+    """The record of migrations in `data` (read from `path`, checked against the catalog
+    already); RepositoryError naming the file when it is not one (an entry without its
+    source, digest, pathway or target), never a traceback."""
+    try:
+        record = json.loads(data)
+        entries = record["migrations"]
+        ok = isinstance(entries, list) and all(
+            isinstance(m, dict) and all(isinstance(m.get(k), str) for k in _ENTRY_KEYS) for m in entries)
+    except (ValueError, TypeError, KeyError) as e:
+        ok, why = False, str(e)
+    else:
+        why = "an entry lacks its source, source_digest, pathway or target"
+    if not ok:
+        raise RepositoryError(f"{path}: not a record of migrations ({why})", path=str(path),
+                              hint=f"the catalog vouches for it: compare it with the other copies "
+                                   f"(archa fixity audit --aip {aip_id} --all; archa catalog rebuild --check)")
+    return dict(record)
+
+
 def metadata_mime(logical: str) -> str:
     """The MIME type of a metadata file archa writes (catalog rebuild gives the same)."""
     return "application/json" if logical.endswith(".json") else "text/xml"
@@ -134,11 +155,14 @@ def logical_path(given: str) -> str:
 
 
 def update_aip(repo: Repository, options: UpdateOptions, progress: ProgressFn | None = None) -> UpdateResult:
-    """Make the next version of an AIP (see the module docstring), under the repository lock.
+    """Make the next version of an AIP (see the module docstring), under the repository lock
+    and the AIP's; a writer of this AIP killed while this one waited for that lock has its
+    commit rolled forward first (the new version builds on what is in storage).
 
     UsageError for a wrong argument (nothing changes); RepositoryError when the stored
     object does not match the catalog (audit and repair first)."""
     with repo.writing(shared=True), repo.aip_lock(options.aip_id):  # beside other work on other AIPs
+        repo.sweep_staging()  # a writer of this AIP killed while we waited for its lock: its commit first
         return _Update(repo, options, progress).run()
 
 
@@ -482,10 +506,17 @@ class _Update:
         if MIGRATIONS not in by_path:
             return {}
         r = by_path[MIGRATIONS]
-        staged = r.content_path.startswith(f"{self.version}/")
-        record = json.loads((builder.object_dir if staged else obj).joinpath(r.content_path).read_bytes())
-        return {m["target"]: m["source"] for m in record.get("migrations", [])
+        base = builder.object_dir if r.content_path.startswith(f"{self.version}/") else obj
+        record = parse_migrations(self._read(obj, builder, r), base / r.content_path, self.opts.aip_id)
+        return {m["target"]: m["source"] for m in record["migrations"]
                 if m["target"] in by_path and m["source"] in by_path}
+
+    def _read(self, obj: Path, builder: VersionBuilder, r: FileRow) -> bytes:
+        """A file of the new version, staged or kept where an earlier version stored it, checked
+        against its digest (a carried file rotted or edited in the hot copy is never built on)."""
+        staged = r.content_path.startswith(f"{self.version}/")
+        return self._verified(builder.object_dir if staged else obj,
+                              {"content_path": r.content_path, "digest": r.digest})
 
     def _pages(self, obj: Path, builder: VersionBuilder, rows: list[FileRow],
                label: str) -> tuple[PageStructure | None, list[PageRow]]:
@@ -497,9 +528,7 @@ class _Update:
             return None, []
 
         def read(lp: str) -> bytes:
-            r = by_path[lp]
-            staged = r.content_path.startswith(f"{self.version}/")
-            return (builder.object_dir if staged else obj).joinpath(r.content_path).read_bytes()
+            return self._read(obj, builder, by_path[lp])
 
         doc = read_structure(read(STRUCTURE))
         if doc is None:

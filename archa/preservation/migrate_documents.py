@@ -2,17 +2,23 @@
 PDF/A-2b or to OpenDocument), and the verification of the PDF/A they make.
 
 Ghostscript writes PDF/A-2 with an output intent (GTS_PDFA1) carrying an sRGB ICC profile
-(Ghostscript's own, else littleCMS's); LibreOffice converts a copy of the source inside the
-helper folder, with its profile there too. Which office kind (text, spreadsheet, presentation) a
-file is comes from its PUID, else its extension (`office_kind`). A PDF/A output is verified by
-archa's PDF/A checks (the detail names what they do not check) and, from a PDF, by its page
-count; an ODF output by its identification alone (pathways.py).
+(Ghostscript's own, else littleCMS's), reading the source under a fixed name in the helper
+folder (whatever the original is called, it is never read as an option or a device such as
+`%pipe%`); LibreOffice converts a copy of the source inside the helper folder, with its
+profile there too, set to follow no link out of the document (BlockUntrustedRefererLinks):
+a picture linked from the machine's disk or the network is not fetched into the preservation
+copy, which holds what the record holds and nothing of its surroundings. Which office kind
+(text, spreadsheet, presentation) a file is comes from its PUID, else its extension
+(`office_kind`). A PDF/A output is verified by archa's PDF/A checks (the detail names what
+they do not check) and, from a PDF, by its page count; an ODF output by its identification
+alone (pathways.py).
 """
 
 from __future__ import annotations
 
 import functools
 import glob
+import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -58,16 +64,24 @@ def run_gs(src: Path, work: Path, helper: Path, _puid: str, timeout: float) -> M
     profile = str(helper / "srgb.icc").replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
     prefix = helper / "pdfa2-intent.ps"  # not PDFA_def.ps: Ghostscript would find its own sample first
     prefix.write_text(PDFA_DEF.replace("%ICC%", profile), encoding="utf-8")
-    out = helper / "out.pdf"
+    out, source = helper / "out.pdf", helper / "source.pdf"
+    _link_or_copy(src, source)
     cmd = [*(executables(GS) or ["gs"]), "-q", "-dPDFA=2", "-dPDFACompatibilityPolicy=1",
            "-sColorConversionStrategy=RGB", "-sDEVICE=pdfwrite", "-dBATCH", "-dNOPAUSE", "-dSAFER",
-           f"--permit-file-read={helper / 'srgb.icc'}", f"-sOutputFile={out}", str(prefix), str(src)]
-    shown = shown_command(cmd, {out: src.stem + ".pdf", helper: ".", src: src.name})
+           f"--permit-file-read={helper / 'srgb.icc'}", f"-sOutputFile={out}", str(prefix), str(source)]
+    shown = shown_command(cmd, {out: src.stem + ".pdf", source: src.name, helper: "."})
     shown += f" ({prefix.name}: the output intent GTS_PDFA1 with the sRGB profile {origin})"
     _rc, stdout, stderr, problem = run_tool(cmd, cwd=helper, env=tool_env(helper), timeout=timeout)
     if not problem and not (out.is_file() and out.stat().st_size):
         problem = f"Ghostscript made no output: {tail(stderr) or tail(stdout) or 'no message'}"
     return Made(None if problem else place_output(out, work, src, ".pdf"), shown, problem)
+
+
+def _link_or_copy(src: Path, dest: Path) -> None:
+    try:
+        os.link(src, dest)
+    except OSError:  # another file system, or links not allowed
+        shutil.copyfile(src, dest)
 
 
 PDFA_DEF = """%!
@@ -97,6 +111,17 @@ def _srgb_profile() -> tuple[bytes, str]:
     return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes(), "made by littleCMS"
 
 
+# LibreOffice's user profile: resources a document links to (pictures on the machine's disk or
+# on the network, in ODF, OOXML, RTF ...) are not loaded; the copy holds the file alone
+NO_LINKS = """<?xml version="1.0" encoding="UTF-8"?>
+<oor:items xmlns:oor="http://openoffice.org/2001/registry" xmlns:xs="http://www.w3.org/2001/XMLSchema"
+ xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+<item oor:path="/org.openoffice.Office.Common/Security/Scripting"><prop oor:name="BlockUntrustedRefererLinks"
+ oor:op="fuse"><value>true</value></prop></item>
+</oor:items>
+"""
+
+
 def office_kind(puid: str, path: Path) -> str:
     for kind, (sources, *_rest) in OFFICE.items():
         if puid in sources:
@@ -117,10 +142,13 @@ def run_office(target: str) -> Callable[[Path, Path, Path, str, float], Made]:
         copy = helper / "in" / ("source" + src.suffix.lower())  # LibreOffice leaves lock files beside
         shutil.copyfile(src, copy)
         outdir = helper / "out"
+        (helper / "profile" / "user").mkdir(parents=True)
+        (helper / "profile" / "user" / "registrymodifications.xcu").write_text(NO_LINKS, encoding="utf-8")
         cmd = [*(executables(LO) or ["soffice"]), f"-env:UserInstallation={(helper / 'profile').as_uri()}",
                "--headless", "--invisible", "--nologo", "--norestore", "--nolockcheck",
                "--convert-to", convert, "--outdir", str(outdir), str(copy)]
         shown = shown_command(cmd, {helper / "profile": "<profile>", outdir: ".", copy: src.name})
+        shown += " (<profile>: links to content outside the file are not followed)"
         _rc, out, err, problem = run_tool(cmd, cwd=helper, env=tool_env(helper), timeout=timeout)
         made = outdir / ("source" + ext)
         if not problem and not (made.is_file() and made.stat().st_size):

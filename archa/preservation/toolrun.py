@@ -7,7 +7,9 @@ environment whose HOME, TMPDIR and LibreOffice profile live in a helper folder (
 inside the work folder (removed afterwards), and writes to a fixed name in that folder; the
 verified output is then renamed to `<source stem><extension>` in the work folder
 (`place_output`). `run_tool` never raises: a tool that cannot start, fails or runs out of time
-is a problem string; nothing is written outside the work folder.
+is a problem string; nothing is written outside the work folder. A tool never outlives the run
+that started it: its process group is killed on a timeout and on anything that ends the run
+early (Ctrl-C, an error), and by a guard process when archa itself is killed (kill -9).
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import shlex
 import shutil
 import signal
 import subprocess
+import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,22 +62,71 @@ def tail(data: bytes, lines: int = 4) -> str:
     return " | ".join(t for t in text[-lines:] if not t.startswith("Warning: failed to launch javaldx"))
 
 
+# The guard: one small process per archa process, told the process group of each tool while it
+# runs, on a pipe from archa. When archa is gone, however it ended (kill -9 too), the pipe
+# reaches its end and the guard kills the groups still running: a tool (LibreOffice's
+# soffice.bin too, a grandchild) never outlives the command that started it.
+GUARD = """import os, signal, sys
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+groups = set()
+for line in sys.stdin:
+    (groups.add if line[0] == "+" else groups.discard)(int(line[1:]))
+for group in groups:
+    try:
+        os.killpg(group, signal.SIGKILL)
+    except OSError:
+        pass
+"""
+_guard: subprocess.Popen[str] | None = None
+_guard_lock = threading.Lock()
+
+
+def _watch(group: int, running: bool) -> None:
+    """Tell the guard (started on first use) that the process group `group` runs, or ended.
+    Best effort: without a guard a tool is still killed on a timeout and on an exception."""
+    global _guard
+    with _guard_lock:
+        try:
+            if _guard is None or _guard.poll() is not None:
+                if not running:
+                    return
+                _guard = subprocess.Popen([sys.executable, "-c", GUARD], stdin=subprocess.PIPE, text=True,
+                                          cwd="/", start_new_session=True, stdout=subprocess.DEVNULL)
+            assert _guard.stdin is not None
+            _guard.stdin.write(f"{'+' if running else '-'}{group}\n")
+            _guard.stdin.flush()
+        except OSError:
+            pass
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
 def run_tool(cmd: list[str], *, cwd: Path, env: dict[str, str],
              timeout: float) -> tuple[int, bytes, bytes, str]:
-    """(exit status, stdout, stderr, problem); the whole process group is killed on timeout."""
+    """(exit status, stdout, stderr, problem); the whole process group is killed on timeout,
+    and on any exception (KeyboardInterrupt too), which is then raised."""
     name = Path(cmd[0]).name
     try:
         proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, start_new_session=True)
     except OSError as e:
         return -1, b"", b"", f"{name} could not be started: {e}"
+    _watch(proc.pid, True)
     try:
         out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
+        _kill_group(proc)
         proc.communicate()
         return -1, b"", b"", f"{name} did not finish within {timeout:g} s and was stopped"
+    except BaseException:  # Ctrl-C, or anything else that ends the run: the tool ends with it
+        _kill_group(proc)
+        proc.wait()
+        raise
+    finally:
+        _watch(proc.pid, False)
     if proc.returncode != 0:
         why = tail(err) or tail(out) or "no message"
         return proc.returncode, out, err, f"{name} exited with status {proc.returncode}: {why}"

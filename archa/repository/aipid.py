@@ -9,6 +9,11 @@ shown, and the commands that change an AIP then refuse it as removed):
 - the identifier of an entity the record carries (an NSESSS `Identifikator`, e.g. the file's
   or document's: each retention row keeps its entity's identifier).
 
+The whole id exactly as archa gives it (`urn:uuid:` and the UUID in lower case) always names
+its AIP, whatever a producer wrote into another bag; every other form is looked up each way,
+so that a bare UUID that is also another AIP's External-Identifier names two AIPs (a
+producer's text never silently redirects a command that changes a record).
+
 A text several AIPs answer to is `AmbiguousAipId` (the candidates listed with label and
 state); one no AIP answers to is `UnknownAipId`, with the closest ids and names (difflib,
 over every name in a catalog of up to `COMPARE_ALL` AIPs, else over the names next to it in
@@ -23,7 +28,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from archa.errors import NotFoundError, UsageError, printable
+from archa.errors import NotFoundError, UsageError, printable, utf8_text
 
 if TYPE_CHECKING:
     from archa.repository.catalog import Catalog
@@ -102,31 +107,39 @@ def resolve_aip_id(cat: Catalog, text: str) -> str:
     """The whole id of the one AIP `text` names (see the module docstring for what may be
     given); UsageError for an empty text, AmbiguousAipId when several AIPs answer to it,
     UnknownAipId when none does."""
-    typed = text.strip()
+    typed = utf8_text(text.strip())  # bytes a shell passed that are not UTF-8: as \xNN (no name has them)
     if not typed:
         raise UsageError("no AIP id given", hint="give the AIP's id (or 8 characters of it), its External-Identifier "
                                                  "or an entity id; every AIP: `archa aip list`")
     if cat.has_aip(typed):
         return typed
+    found, more = answering(cat, typed)
+    if len(found) == 1:
+        return found[0]
+    if found:
+        rows = cat.lookup.described(found[:LISTED])
+        raise AmbiguousAipId(typed, [Candidate.of(r) for r in rows], more or len(found) > LISTED)
+    core = _uuid_part(typed)
+    raise UnknownAipId(typed, closest(cat, typed), short=core is not None and len(core) < MIN_PREFIX)
+
+
+def answering(cat: Catalog, typed: str) -> tuple[list[str], bool]:
+    """The ids of the AIPs `typed` (stripped, UTF-8) answers to other than as a whole id
+    exactly as stored: as a UUID or a prefix of one (8 characters or more, any case, with or
+    without `urn:uuid:`), an External-Identifier or an entity id; in the order found, and
+    whether there may be more than those read (LISTED + 1 per way)."""
     core = _uuid_part(typed)
     found: dict[str, None] = {}  # AIP ids, in the order found
     more = False
     if core is not None and len(core) >= MIN_PREFIX:
-        whole = ID_PREFIX + core
-        if cat.has_aip(whole):
-            return whole
+        whole = ID_PREFIX + core  # the whole id in another form is a prefix of itself (found first)
         ids = cat.lookup.ids_between(whole, whole[:-1] + chr(ord(whole[-1]) + 1), LISTED + 1)
         found.update(dict.fromkeys(ids))
         more = len(ids) > LISTED
     for named in (cat.lookup.ids_with_external_id(typed, LISTED + 1), cat.lookup.ids_with_entity_id(typed, LISTED + 1)):
         found.update(dict.fromkeys(named))
         more = more or len(named) > LISTED
-    if len(found) == 1:
-        return next(iter(found))
-    if found:
-        rows = cat.lookup.described(list(found)[:LISTED])
-        raise AmbiguousAipId(typed, [Candidate.of(r) for r in rows], more or len(found) > LISTED)
-    raise UnknownAipId(typed, closest(cat, typed), short=core is not None and len(core) < MIN_PREFIX)
+    return list(found), more
 
 
 def closest(cat: Catalog, typed: str, n: int = CLOSEST) -> list[Candidate]:

@@ -3,8 +3,9 @@ External-Identifier, held already, in any version?) and the rejected transfers a
 acknowledgement (`archa transfer ack`).
 
 One component of the catalog (`catalog.intake`): the only place their SQL is written. Every
-method reads (no transaction needed). The fingerprint of every version's payload is
-`versions.payload_digest` (schema 17, indexed; the head's is also `aips.payload_digest`).
+method reads (no transaction needed) but `record_acknowledgements`, which opens its own. The
+fingerprint of every version's payload is `versions.payload_digest` (schema 17, indexed; the
+head's is also `aips.payload_digest`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from archa.repository.catalog.sqlite import Catalog
+    from archa.repository.events import Event
 
 _ACTIVE = "COALESCE(a.state, 'active') = 'active'"
 # how an acknowledgement of a rejected transfer reads in the event log (archa/ingest/rejections.py)
@@ -60,3 +62,18 @@ class Intake:
         for r in rows:
             r["findings"] = json.loads(r["findings"] or "[]")
         return rows
+
+    def record_acknowledgements(self, events: list[Event]) -> list[Event]:
+        """Append those of `events` (acknowledgements, each naming its transfer_id) whose
+        transfer has none yet, in one transaction (opened here, under the write lock: two
+        commands acknowledging the same rejection at once append one); returns those appended."""
+        with self.cat.transaction():
+            ids = [e.transfer_id for e in events]
+            marks = ", ".join("?" * len(ids))
+            done = {str(r[0]) for r in self.cat.conn.execute(
+                f"SELECT DISTINCT transfer_id FROM events WHERE type = ? AND transfer_id IN ({marks})",
+                [ACKNOWLEDGEMENT, *ids])} if ids else set()
+            new = [e for e in events if e.transfer_id not in done]
+            if new:
+                self.cat.log.append(new)
+        return new

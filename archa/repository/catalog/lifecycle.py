@@ -67,13 +67,18 @@ class LifecycleTables(DisposalTables):
             self.cat.log.append([event(hold_id)])
         return hold_id
 
-    def release_hold(self, hold_id: int, released: str, released_by: str, reason: str, event: Event) -> None:
+    def release_hold(self, hold_id: int, released: str, released_by: str, reason: str, event: Event) -> bool:
         """Release the hold `hold_id` (when, by whom, why) and append `event`, in one
-        transaction (opened here); the AIP's other holds stay in force."""
+        transaction (opened here); the AIP's other holds stay in force. False, and nothing
+        written, when the hold is not in force (released meanwhile by another process: the
+        log gets one release per hold, or it would count a hold too few)."""
         with self.cat.transaction():
-            self.cat.conn.execute("UPDATE holds SET released = ?, released_by = ?, release_reason = ? "
-                                  "WHERE id = ? AND released IS NULL", [released, released_by, reason, hold_id])
+            cur = self.cat.conn.execute("UPDATE holds SET released = ?, released_by = ?, release_reason = ? "
+                                        "WHERE id = ? AND released IS NULL", [released, released_by, reason, hold_id])
+            if cur.rowcount != 1:
+                return False
             self.cat.log.append([event])
+        return True
 
     def policy_events(self, aip_ids: Sequence[str]) -> list[dict[str, Any]]:
         """The `policy assignment` events of the AIPs (seq, type, aip_id, detail), oldest

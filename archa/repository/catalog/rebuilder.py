@@ -153,6 +153,10 @@ _QUERIES = {
     "proposal item": "SELECT proposal_id, aip_id, entity, COALESCE(decision, '') || ' ' || COALESCE(da_id, '') "
                      "|| ' ' || COALESCE(destroyed, '') FROM proposal_items",
     "version": "SELECT aip_id, version, files FROM versions",
+    # the payload fingerprint ingest's duplicate check finds every version by (schema 17); a
+    # removed AIP's versions (not stored: the tombstone keeps no fingerprint) are not compared
+    "version fingerprint": "SELECT aip_id, version, CASE WHEN stored = 0 THEN NULL ELSE payload_digest END "
+                           "FROM versions",
     "page": "SELECT aip_id, version, seq, label || ' ' || section || ' ' || master || ' ' || \"user\" || ' ' || alto "
             "|| ' ' || txt FROM pages",
     "page text": "SELECT aip_id, version, seq, text FROM page_text",
@@ -165,7 +169,8 @@ _QUERIES = {
 
 
 def compare_catalogs(current: Catalog, rebuilt: Catalog) -> list[str]:
-    """Human-readable differences in AIPs, versions, files (path, digest, PUID) and copies.
+    """Human-readable differences in AIPs, versions (their payload fingerprints too), files
+    (path, digest, PUID), copies and the other rows `_QUERIES` reads.
 
     Compared in SQL in a scratch SQLite database (EXCEPT and a join on the keys), so two
     catalogs of millions of files are never in memory: only differences are. Each side's
