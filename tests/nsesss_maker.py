@@ -82,6 +82,31 @@ def docx_bytes(*paragraphs: str) -> bytes:
     return buf.getvalue()
 
 
+ODT_NS = ('xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+          'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"')
+
+
+def odt_bytes(body: str = "<text:p>Hello archive</text:p><text:p>A second paragraph.</text:p>",
+              namespaces: str = "") -> bytes:
+    """An OpenDocument text (1.2) made by hand: `body` inside office:text, with the
+    office and text namespaces and `namespaces` (more xmlns attributes) declared."""
+    content = (f'<?xml version="1.0" encoding="UTF-8"?><office:document-content {ODT_NS} {namespaces} '
+               f'office:version="1.2"><office:body><office:text>{body}</office:text></office:body>'
+               '</office:document-content>')
+    manifest = ('<?xml version="1.0" encoding="UTF-8"?><manifest:manifest '
+                'xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2">'
+                '<manifest:file-entry manifest:full-path="/" manifest:version="1.2" '
+                'manifest:media-type="application/vnd.oasis.opendocument.text"/>'
+                '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>'
+                '</manifest:manifest>')
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr(zipfile.ZipInfo("mimetype"), "application/vnd.oasis.opendocument.text")
+        z.writestr("content.xml", content, zipfile.ZIP_DEFLATED)
+        z.writestr("META-INF/manifest.xml", manifest, zipfile.ZIP_DEFLATED)
+    return buf.getvalue()
+
+
 def pdf_bytes(text: str = "Odpověď na stížnost", *, pdfa: bool = True, part: int = 2, conformance: str = "B",
               font_embedded: bool = True, encrypt: bool = False, javascript: bool = False) -> bytes:
     """A small PDF; by default one that passes archa's PDF/A checks (PDF/A-2b: XMP

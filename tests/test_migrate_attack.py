@@ -41,7 +41,7 @@ from archa.demo import pdf_bytes as plain_pdf
 from archa.ingest.ingest import ingest
 from archa.repository.repo import Repository
 from tests.bagmaker import write_bag
-from tests.nsesss_maker import docx_bytes
+from tests.nsesss_maker import docx_bytes, odt_bytes
 from tests.tools import needs
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -577,29 +577,14 @@ RED_PNG = _png((255, 0, 0))
 
 
 def odt_linking(hrefs: list[str]) -> bytes:
-    ns = ('xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
-          'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" '
-          'xmlns:draw="urn:oasis:names:tc:opendocument:xmlns:drawing:1.0" '
-          'xmlns:xlink="http://www.w3.org/1999/xlink" '
-          'xmlns:svg="urn:oasis:names:tc:opendocument:xmlns:svg-compatible:1.0"')
+    """An ODT whose pictures are links (`hrefs`), not embedded."""
     frames = "".join(f'<text:p><draw:frame draw:name="i{i}" text:anchor-type="as-char" svg:width="2cm" '
                      f'svg:height="2cm"><draw:image xlink:href="{h}" xlink:type="simple" xlink:show="embed" '
                      'xlink:actuate="onLoad"/></draw:frame></text:p>' for i, h in enumerate(hrefs))
-    content = (f'<?xml version="1.0" encoding="UTF-8"?><office:document-content {ns} office:version="1.2">'
-               f'<office:body><office:text><text:p>Vyjádření k žádosti</text:p>{frames}</office:text></office:body>'
-               '</office:document-content>')
-    manifest = ('<?xml version="1.0" encoding="UTF-8"?><manifest:manifest '
-                'xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2">'
-                '<manifest:file-entry manifest:full-path="/" manifest:version="1.2" '
-                'manifest:media-type="application/vnd.oasis.opendocument.text"/>'
-                '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>'
-                '</manifest:manifest>')
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as z:
-        z.writestr(zipfile.ZipInfo("mimetype"), "application/vnd.oasis.opendocument.text")
-        z.writestr("content.xml", content, zipfile.ZIP_DEFLATED)
-        z.writestr("META-INF/manifest.xml", manifest, zipfile.ZIP_DEFLATED)
-    return buf.getvalue()
+    return odt_bytes("<text:p>Vyjádření k žádosti</text:p>" + frames,
+                     'xmlns:draw="urn:oasis:names:tc:opendocument:xmlns:drawing:1.0" '
+                     'xmlns:xlink="http://www.w3.org/1999/xlink" '
+                     'xmlns:svg="urn:oasis:names:tc:opendocument:xmlns:svg-compatible:1.0"')
 
 
 def docx_linking(href: str) -> bytes:

@@ -10,7 +10,6 @@ import shutil
 import struct
 import subprocess
 import wave
-import zipfile
 import zlib
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from archa.errors import UsageError
 from archa.preservation.identify import identify_many
 from archa.preservation.pathways import PATHWAYS, Outcome, run_pathway, tool_version, verify
 from archa.preservation.pdfa import check_pdfa
+from tests.nsesss_maker import odt_bytes
 from tests.tools import needs
 
 HAS_GS = shutil.which("gs") is not None
@@ -84,29 +84,6 @@ def pdf_bytes(pages: int) -> bytes:
     out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
     out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, xref)
     return bytes(out)
-
-
-def odt_bytes() -> bytes:
-    """An OpenDocument text (1.2) made by hand."""
-    import io
-
-    ns = ('xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
-          'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"')
-    content = (f'<?xml version="1.0" encoding="UTF-8"?><office:document-content {ns} office:version="1.2">'
-               '<office:body><office:text><text:p>Hello archive</text:p><text:p>A second paragraph.</text:p>'
-               '</office:text></office:body></office:document-content>')
-    manifest = ('<?xml version="1.0" encoding="UTF-8"?><manifest:manifest '
-                'xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2">'
-                '<manifest:file-entry manifest:full-path="/" manifest:version="1.2" '
-                'manifest:media-type="application/vnd.oasis.opendocument.text"/>'
-                '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>'
-                '</manifest:manifest>')
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as z:
-        z.writestr(zipfile.ZipInfo("mimetype"), "application/vnd.oasis.opendocument.text")
-        z.writestr("content.xml", content, zipfile.ZIP_DEFLATED)
-        z.writestr("META-INF/manifest.xml", manifest, zipfile.ZIP_DEFLATED)
-    return buf.getvalue()
 
 
 FODP = """<?xml version="1.0" encoding="UTF-8"?>
