@@ -191,7 +191,8 @@ def test_formats_report_with_at_risk_policy(repo_with_policy: Callable[[Path, st
     assert r.output.splitlines()[-2] == (f"4 files, {human_bytes(rep.bytes)}; 1 unidentified, 1 in formats at risk "
                                          "(1 with no migration pathway)")
     assert "Acrobat PDF 1.4 - Portable Document Format  -> pdfa-2b" in r.output  # the default policy's pathway
-    assert r.output.splitlines()[-1] == ("migration: 2 files in formats a pathway takes (-> above; archa migrate "
-                                         "--all), 0 migrated, 0 whose last migration failed")
+    assert r.output.splitlines()[-1] == ("migration: 2 files in formats a pathway takes (-> above), 0 migrated so "
+                                         "far, 0 whose last migration failed; what is left: archa migrate --all "
+                                         "--dry-run")
     assert (rep.with_pathway, rep.at_risk_without_pathway) == (2, 1)
     repo.close()

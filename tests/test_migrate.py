@@ -163,6 +163,9 @@ def test_migrate_all_does_each_aip_once_and_resumes(repo: Repository, tmp_path: 
     b = ingest(repo, write_bag(tmp_path / "b", {"b.tif": tiff(3), "b.txt": b"b"})).aip_id
     c = ingest(repo, write_bag(tmp_path / "c", {"c.txt": b"c"})).aip_id
     root = str(repo.root)
+    code, out = run("migrate", "--all", "--dry-run", "--repo", root)
+    assert code == 0 and out.splitlines()[-1] == "1 AIPs: 1 files would be migrated (a dry run: nothing changed)", out
+    assert repo.catalog.aip(a)["head"] == "v1"
     code, out = run("migrate", "--all", "--format", "fmt/18", "--repo", root, "--json")
     assert code == 0, out
     data = json.loads(out)

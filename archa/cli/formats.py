@@ -42,8 +42,9 @@ def formats_report(repo_path: str | None, as_json: bool) -> None:
                if rep.at_risk_listed else
                f"{rep.files} files, {human_bytes(rep.bytes)}; {rep.unidentified_files} unidentified; the policy marks "
                "no format at risk (formats.at_risk)")
-    click.echo(f"migration: {rep.with_pathway} files in formats a pathway takes (-> above; archa migrate --all), "
-               f"{rep.migrated} migrated, {rep.migrations_failed} whose last migration failed")
+    click.echo(f"migration: {rep.with_pathway} files in formats a pathway takes (-> above), {rep.migrated} migrated "
+               f"so far, {rep.migrations_failed} whose last migration failed; what is left: archa migrate --all "
+               "--dry-run")
 
 
 @formats.command("reidentify")

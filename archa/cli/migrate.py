@@ -104,9 +104,11 @@ def migrate_command(ctx: click.Context, aip_id: str | None, every: bool, puid: s
         if every:
             for e in data["errors"]:
                 click.echo(f"ERROR: {e['aip_id']}: {e['error']}")
-            click.echo(f"{len(results)} AIPs: {data['versions_made']} new versions, {data['migrated']} files "
-                       f"migrated, {data['failed']} failed" + (f", {len(data['errors'])} not done" if data["errors"]
-                                                               else ""))
+            done = (f"{sum(len(r.planned) for r in results)} files would be migrated (a dry run: nothing changed)"
+                    if dry_run else f"{data['versions_made']} new versions, {data['migrated']} files migrated, "
+                                    f"{data['failed']} failed")
+            click.echo(f"{len(results)} AIPs: {done}" + (f", {len(data['errors'])} not done" if data["errors"]
+                                                         else ""))
     if not ok:
         ctx.exit(1)
 
