@@ -28,25 +28,25 @@ AIP then finds nothing to migrate and writes the copies the version still lacks 
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from archa.errors import NotFoundError, RepositoryError, UsageError
-from archa.lifecycle.versions import MIGRATIONS, UpdateOptions, parse_migrations, update_aip
+from archa.lifecycle.versions import MIGRATIONS, UpdateOptions, parse_migrations, update_aip, verified_bytes
 from archa.metadata.premis import Agent
 from archa.metadata.records import PRESERVATION, preservation_target
 from archa.preservation.pathway_policy import NONE, list_pathways, pathway_table
 from archa.preservation.pathways import PATHWAYS, Outcome, run_pathway
+from archa.repository.copying import CopyJob, copy_one
 from archa.repository.events import Event, now_iso
 from archa.repository.placement import SyncResult, complete_copies
 from archa.repository.repo import Repository
 
 __all__ = ["NONE", "BatchResult", "MigrateOptions", "MigrateResult", "list_pathways", "migrate_aip", "migrate_all",
-           "pathway_table", "read_record", "target_path"]
+           "pathway_table", "read_record"]
 
 
 @dataclass(frozen=True)
@@ -83,30 +83,20 @@ class MigrateResult:
         return {**self.__dict__, "ok": self.ok}
 
 
-def target_path(source: str, extension: str) -> str:
-    """Where the preservation copy of `source` goes (metadata/records.py)."""
-    return preservation_target(source, extension)
-
-
 def read_record(repo: Repository, aip_id: str, version: str) -> dict[str, Any]:
     """The version's record of migrations (empty when it has none), read verified:
     RepositoryError when the hot copy does not match the catalog or is not such a record."""
     row = repo.catalog.file(aip_id, version, MIGRATIONS)
     if row is None:
         return {"migrations": []}
-    data = _verified_bytes(repo, aip_id, row)
-    return parse_migrations(data, repo.hot.object_path(aip_id) / row["content_path"], aip_id)
+    obj = repo.hot.object_path(aip_id)
+    data = verified_bytes(obj, row, _algorithm(repo, aip_id), aip_id)
+    return parse_migrations(data, obj / row["content_path"], aip_id)
 
 
-def _verified_bytes(repo: Repository, aip_id: str, row: dict[str, Any]) -> bytes:
-    path = repo.hot.object_path(aip_id) / row["content_path"]
-    alg = repo.catalog.versions(aip_id)[0]["digest_algorithm"]
-    data: bytes = path.read_bytes()
-    if hashlib.new(alg, data).hexdigest() != row["digest"]:
-        raise RepositoryError(f"{path}: does not match the catalog", path=str(path),
-                              hint=f"audit and repair the AIP first: archa fixity audit --aip {aip_id} --all; "
-                                   f"archa repair {aip_id}")
-    return data
+def _algorithm(repo: Repository, aip_id: str) -> str:
+    """The AIP's digest algorithm (one for every version of an OCFL object)."""
+    return str(repo.catalog.versions(aip_id)[0]["digest_algorithm"])
 
 
 def migrate_aip(repo: Repository, options: MigrateOptions,
@@ -147,7 +137,7 @@ def _migrate(repo: Repository, options: MigrateOptions,
             continue
         todo.append({**f, "pathway": name})
         result.planned.append({"source": f["logical_path"], "puid": f["puid"], "pathway": name,
-                               "target": target_path(f["logical_path"], PATHWAYS[name].extension or ".*")})
+                               "target": preservation_target(f["logical_path"], PATHWAYS[name].extension or ".*")})
     if options.dry_run:
         return result
     if not todo:
@@ -171,7 +161,7 @@ def _migrate(repo: Repository, options: MigrateOptions,
             result.stored, result.copies, result.copy_failures = \
                 updated.stored, updated.copies, updated.copy_failures
         elif events:  # every file failed: the failures are recorded, no version is made
-            cat.record_events([_for(e, options.aip_id, head) for e in events])
+            cat.record_events([replace(e, aip_id=options.aip_id, version=head) for e in events])
     finally:
         repo.release_work_dir(work)
     return result
@@ -200,17 +190,12 @@ def _finish(repo: Repository, aip_id: str, head: str, result: MigrateResult) -> 
     result.copies = sorted(c["location"] for c in cat.copies(aip_id) if c["version"] == head and c["state"] == "ok")
 
 
-def _for(e: Event, aip_id: str, version: str) -> Event:
-    from dataclasses import replace
-
-    return replace(e, aip_id=aip_id, version=version)
-
-
 def _run(repo: Repository, options: MigrateOptions, todo: list[dict[str, Any]], work: Path, result: MigrateResult,
          progress: Callable[[str, int, int], None] | None
          ) -> tuple[list[tuple[Path, str]], list[Event], list[Agent], list[dict[str, Any]]]:
     """Run each file's pathway on a verified copy; (files to add, events, agents, record entries)."""
     engine = options.engine or repo.policy.engine
+    alg = _algorithm(repo, options.aip_id)
     adds: list[tuple[Path, str]] = []
     events: list[Event] = []
     agents: dict[str, Agent] = {}
@@ -223,7 +208,7 @@ def _run(repo: Repository, options: MigrateOptions, todo: list[dict[str, Any]], 
         (folder / "in").mkdir(parents=True)
         (folder / "out").mkdir()
         src = folder / "in" / PurePosixPath(source).name
-        _copy_verified(repo, options.aip_id, f, src)
+        _copy_verified(repo, options.aip_id, f, src, alg)
         outcome = run_pathway(name, src, folder / "out", source_puid=f["puid"], engine=engine,
                               timeout=repo.policy.migration.timeout)
         agent = Agent("urn", f"{outcome.tool}/{outcome.tool_version or 'not installed'}", outcome.tool, "software",
@@ -234,7 +219,7 @@ def _run(repo: Repository, options: MigrateOptions, todo: list[dict[str, Any]], 
                                 agent.id_value, objects=(source,)))
             agents.setdefault(agent.id_value, agent)
             continue
-        target = target_path(source, outcome.output.suffix)
+        target = preservation_target(source, outcome.output.suffix)
         event = Event("migration", "success", f"{source} -> {target}: pathway {name}; {outcome.detail}",
                       agent.id_value, objects=(source, target))
         events.append(event)
@@ -255,21 +240,16 @@ def _entry(f: dict[str, Any], name: str, target: str, outcome: Outcome, event: E
             "tool_version": outcome.tool_version, "event": event.id, "time": now_iso()}
 
 
-def _copy_verified(repo: Repository, aip_id: str, f: dict[str, Any], dest: Path) -> None:
-    """Copy the stored original to `dest`, hashing it on the way: a copy that does not match
-    the catalog is never migrated (the copy's rot would be carried into the new version)."""
+def _copy_verified(repo: Repository, aip_id: str, f: dict[str, Any], dest: Path, alg: str) -> None:
+    """Copy the stored original to `dest`, hashing it on the way (the copy pipeline's
+    `copy_one`): a copy that does not match the catalog is never migrated (the copy's rot
+    would be carried into the new version)."""
     path = repo.hot.object_path(aip_id) / f["content_path"]
-    alg = repo.catalog.versions(aip_id)[0]["digest_algorithm"]
-    h = hashlib.new(alg)
-    try:
-        with open(path, "rb") as r, open(dest, "wb") as w:
-            while chunk := r.read(1 << 20):
-                h.update(chunk)
-                w.write(chunk)
-    except FileNotFoundError as e:
-        raise RepositoryError(f"{path}: missing from the hot copy", path=str(path),
-                              hint=f"repair the AIP first: archa repair {aip_id}") from e
-    if h.hexdigest() != f["digest"]:
+    copied = copy_one(CopyJob(f["logical_path"], path, dest, int(f["size"]), (alg,), durable=False))
+    if copied.error:
+        raise RepositoryError(f"{path}: the hot copy {copied.error}", path=str(path),
+                              hint=f"repair the AIP first: archa repair {aip_id}")
+    if copied.digests[alg] != f["digest"]:
         raise RepositoryError(f"{path}: does not match the catalog ({f['logical_path']})", path=str(path),
                               hint=f"audit and repair the AIP first: archa fixity audit --aip {aip_id} --all; "
                                    f"archa repair {aip_id}")
@@ -307,13 +287,12 @@ def migrate_all(repo: Repository, *, puid: str | None = None, originator: str | 
         repo.catalog.originator(originator, repo.hot_location)  # NotFoundError
     aips = repo.catalog.reports.heads_holding(puids, originator)
     out = BatchResult()
-    only = {p: table[p] for p in puids}
+    # a run limited to one format sends only that format to its pathway
+    over = {p: table[p] if p == puid else NONE for p in table} if puid else pathways
     for n, aip_id in enumerate(aips):
         if progress:
             progress("aips", n, len(aips))
         try:
-            # a run limited to one format sends only that format to its pathway
-            over = {**{p: NONE for p in table}, **only} if puid else pathways
             out.results.append(migrate_aip(repo, MigrateOptions(aip_id, over, dry_run=dry_run, user=user)))
         except (NotFoundError, RepositoryError) as e:
             out.errors.append({"aip_id": aip_id, "error": e.message})

@@ -109,6 +109,18 @@ class UpdateResult:
         return dict(self.__dict__)
 
 
+def verified_bytes(obj: Path, row: dict[str, Any], alg: str, aip_id: str) -> bytes:
+    """The bytes of the small stored file `row` (a catalog file row) under the object folder
+    `obj`; RepositoryError when they do not match the catalog's digest (in `alg`)."""
+    path = obj / row["content_path"]
+    data: bytes = path.read_bytes()
+    if hashlib.new(alg, data).hexdigest() != row["digest"]:
+        raise RepositoryError(f"{path}: does not match the catalog", path=str(path),
+                              hint=f"audit and repair the AIP first: archa fixity audit --aip {aip_id} --all; "
+                                   f"archa repair {aip_id}")
+    return data
+
+
 def parse_migrations(data: bytes, path: Path, aip_id: str) -> dict[str, Any]:
     """The record of migrations in `data` (read from `path`, checked against the catalog
     already); RepositoryError naming the file when it is not one (an entry without its
@@ -537,12 +549,7 @@ class _Update:
         return page_structure(doc, pages, label), pages
 
     def _verified(self, obj: Path, row: dict[str, Any]) -> bytes:
-        data: bytes = (obj / row["content_path"]).read_bytes()
-        if hashlib.new(self.alg, data).hexdigest() != row["digest"]:
-            raise RepositoryError(f"{obj / row['content_path']}: does not match the catalog",
-                                  hint=f"audit and repair the AIP first: archa fixity audit --aip {self.opts.aip_id} "
-                                       f"--all; archa repair {self.opts.aip_id}")
-        return data
+        return verified_bytes(obj, row, self.alg, self.opts.aip_id)
 
     def _events(self, added: list[FileRow]) -> list[Event]:
         aip_id, version = self.opts.aip_id, self.version

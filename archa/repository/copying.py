@@ -34,13 +34,16 @@ T = TypeVar("T")
 
 @dataclass(frozen=True, slots=True)
 class CopyJob:
-    """Copy `src` to the new file `dest`, computing every algorithm in `algorithms`."""
+    """Copy `src` to the new file `dest`, computing every algorithm in `algorithms`;
+    `durable`: a large file is fsynced as it is closed (False for a scratch copy a tool
+    reads and that is thrown away)."""
 
     key: str
     src: Path
     dest: Path
     size: int
     algorithms: tuple[str, ...]
+    durable: bool = True
 
 
 @dataclass(slots=True)
@@ -94,7 +97,7 @@ def copy_one(job: CopyJob, buf: bytearray | None = None, made: set[Path] | None 
                 except OSError as e:
                     raise write_failed(job.dest, e, job.size - total) from e
                 total += n
-            if total >= FSYNC_EACH_ABOVE:
+            if job.durable and total >= FSYNC_EACH_ABOVE:
                 try:
                     os.fsync(dst)
                 except OSError as e:
