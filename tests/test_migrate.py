@@ -270,3 +270,19 @@ def test_a_dip_fits_a_preservation_copy_of_a_name_at_the_limit(repo: Repository,
     assert (out / "objects" / fitted).read_bytes() == stored(repo, aip, "v2", PRES + name + ".pdf")
     mets = (out / "METS.xml").read_text("utf-8")
     assert PRES + name + ".pdf" in mets  # the METS keeps the AIP path
+
+
+def test_a_success_clears_the_failure_of_a_file_whose_name_holds_an_arrow(repo: Repository, tmp_path: Path) -> None:
+    from archa.preservation.overview import migrations
+    from archa.repository.events import ARCHA_AGENT, Event
+
+    aip = ingest(repo, write_bag(tmp_path / "bag", {"x.txt": b"x"})).aip_id
+    source = ORIG + "spis -> kopie.pdf"
+    repo.catalog.record_events([
+        Event("migration", "failure", f"{source}: pathway pdfa-2b failed: gs exited 1", ARCHA_AGENT, aip, "v1"),
+        Event("migration", "failure", f"{ORIG}jiný.pdf: pathway pdfa-2b failed: gs exited 1", ARCHA_AGENT, aip, "v1")])
+    assert migrations(repo).failed == [{"aip_id": aip, "source": ORIG + "jiný.pdf"}, {"aip_id": aip, "source": source}]
+    repo.catalog.record_events([Event("migration", "success", f"{source} -> {PRES}spis -> kopie.pdf.pdf: pathway "
+                                      "pdfa-2b; identified fmt/477", ARCHA_AGENT, aip, "v2")])
+    done = migrations(repo)
+    assert done.migrated == 1 and done.failed == [{"aip_id": aip, "source": ORIG + "jiný.pdf"}]

@@ -47,22 +47,21 @@ def format_report(repo: Repository) -> FormatReport:
     """Files and bytes per PUID over the head version of every AIP (payload files only,
     preservation copies included), each format with the pathway the policy sends it to;
     with the files at risk that no pathway takes, and what migrations did and failed."""
-    from archa.preservation.overview import failed_migrations
+    from archa.preservation.overview import migrations
     from archa.preservation.pathway_policy import pathway_table
 
     at_risk = repo.policy.formats.at_risk
     table = pathway_table(repo.policy.migration)
     rows = [FormatRow(r["puid"], r["format_name"] or "", r["files"], r["bytes"] or 0, r["puid"] in at_risk,
                       table.get(r["puid"], "")) for r in repo.catalog.format_profile()]
-    events = repo.catalog.reports.migration_events()
+    done = migrations(repo)
     return FormatReport(
         formats=rows, files=sum(r.files for r in rows), bytes=sum(r.bytes for r in rows),
         unidentified_files=sum(r.files for r in rows if r.puid == UNKNOWN),
         at_risk_files=sum(r.files for r in rows if r.at_risk),
         at_risk_without_pathway=sum(r.files for r in rows if r.at_risk and not r.pathway),
         with_pathway=sum(r.files for r in rows if r.pathway),
-        migrated=sum(1 for e in events if e["outcome"] == "success"),
-        migrations_failed=len(failed_migrations(events)), at_risk_listed=bool(at_risk))
+        migrated=done.migrated, migrations_failed=len(done.failed), at_risk_listed=bool(at_risk))
 
 
 @dataclass

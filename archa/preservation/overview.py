@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from archa.metadata.records import PRESERVATION
 from archa.repository.repo import Repository
 
 
@@ -96,21 +97,38 @@ def overview(repo: Repository, year: int | None = None) -> Overview:
     o.rejected_transfers = figures.rejections_not_acknowledged()
     o.node = repo.config.node
     o.unreachable = unreachable(repo)
-    o.migrations_failed = failed_migrations(figures.migration_events())
+    o.migrations_failed = migrations(repo).failed
     o.policy_not_shared = bool(repo.config.catalog) and repo.node_policy() not in ({}, repo.config.policy)
     o.needs_person = _attention(o)
     return o
 
 
-def failed_migrations(events: list[dict[str, Any]]) -> list[dict[str, str]]:
-    """The files whose last migration failed (aip_id, source), from the `migration` events
-    oldest first: a later success of the same file clears its failures."""
+@dataclass
+class Migrations:
+    """What the `migration` events say: how many files were migrated, and the files whose
+    last migration failed (aip_id, source; a later success of a file clears its failures)."""
+
+    migrated: int
+    failed: list[dict[str, str]]
+
+
+def migrations(repo: Repository, originator: str | None = None) -> Migrations:
+    """`Migrations` of the active AIPs (of `originator`'s, when given), from the event log.
+    The source is the start of an event's detail, as lifecycle/migrate.py writes it:
+    `SOURCE -> representations/preservation/...` for a success, `SOURCE: pathway ...` for
+    a failure."""
     last: dict[tuple[str, str], str] = {}
-    for e in events:
+    migrated = 0
+    for e in repo.catalog.reports.migration_events(originator):
         detail = str(e["detail"])
-        source = detail.split(" -> ", 1)[0] if e["outcome"] == "success" else detail.split(": pathway ", 1)[0]
+        if e["outcome"] == "success":
+            migrated += 1
+            source = detail.split(f" -> {PRESERVATION}/", 1)[0]
+        else:
+            source = detail.split(": pathway ", 1)[0]
         last[(str(e["aip_id"]), source)] = str(e["outcome"])
-    return [{"aip_id": a, "source": s} for (a, s), outcome in sorted(last.items()) if outcome == "failure"]
+    return Migrations(migrated, [{"aip_id": a, "source": s} for (a, s), outcome in sorted(last.items())
+                                 if outcome == "failure"])
 
 
 def unreachable(repo: Repository) -> dict[str, str]:

@@ -21,7 +21,7 @@ from typing import Any
 
 import archa
 from archa.preservation.charts import bar_chart
-from archa.preservation.overview import Overview, failed_migrations, overview
+from archa.preservation.overview import Overview, migrations, overview
 from archa.repository.durable import write_durable
 from archa.repository.repo import Repository
 from archa.units import human_bytes
@@ -248,15 +248,11 @@ def _migration_note(repo: Repository, fmts: list[Any], at_risk: frozenset[str], 
     from archa.preservation.pathway_policy import pathway_table
 
     table = pathway_table(repo.policy.migration)
-    events = repo.catalog.reports.migration_events()
-    if originator:
-        theirs = {a["id"] for a in repo.catalog.aips(originator)}
-        events = [e for e in events if e["aip_id"] in theirs]
+    done = migrations(repo, originator)
     taken = sum(c for p, _n, c, _b in fmts if p in table)
     orphans = sum(c for p, _n, c, _b in fmts if p in at_risk and p not in table)
-    done = sum(1 for e in events if e["outcome"] == "success")
-    failed = len(failed_migrations(events))
+    failed = len(done.failed)
     return (f"<p>Preservation actions: {taken} files are in a format a migration pathway takes "
-            f"(<code>archa migrate --all</code>), {orphans} files at risk have no pathway; {done} files were "
-            f"migrated" + (f", <strong>{failed} files whose last migration failed</strong>" if failed else "")
+            f"(<code>archa migrate --all</code>), {orphans} files at risk have no pathway; {done.migrated} files "
+            f"were migrated" + (f", <strong>{failed} files whose last migration failed</strong>" if failed else "")
             + ".</p>")

@@ -135,12 +135,13 @@ class Reports:
             WHERE vf.role = 0 AND {_ACTIVE} AND f.puid IN ({', '.join('?' * len(puids))}) {where}
             ORDER BY a.id""", [*puids, *params])]
 
-    def migration_events(self) -> list[dict[str, Any]]:
+    def migration_events(self, originator: str | None = None) -> list[dict[str, Any]]:
         """Every `migration` event of the active AIPs, oldest first: aip_id, outcome, detail."""
         cols = ("aip_id", "outcome", "detail")
+        where, params = self._mine(originator)
         return [dict(zip(cols, r, strict=True)) for r in self.cat.conn.execute(f"""
             SELECT e.aip_id, e.outcome, e.detail FROM events e JOIN aips a ON a.id = e.aip_id
-            WHERE e.type = 'migration' AND {_ACTIVE} ORDER BY e.seq""")]
+            WHERE e.type = 'migration' AND {_ACTIVE} {where} ORDER BY e.seq""", params)]
 
     # --- archa report -----------------------------------------------------------------------
 
