@@ -28,7 +28,7 @@ def policy_show(repo_path: str | None, as_json: bool) -> None:
     with open_repo(repo_path) as repo:
         info = {"overrides": repo.config.policy,
                 "source": "the catalog (shared by every node)" if repo.config.catalog else "archa.toml",
-                "node_differs": bool(repo.config.catalog) and repo.node_policy() not in ({}, repo.config.policy)}
+                "node_differs": repo.policy_not_shared()}
     if as_json:
         emit_json(info)
         return

@@ -98,7 +98,7 @@ def overview(repo: Repository, year: int | None = None) -> Overview:
     o.node = repo.config.node
     o.unreachable = unreachable(repo)
     o.migrations_failed = migrations(repo).failed
-    o.policy_not_shared = bool(repo.config.catalog) and repo.node_policy() not in ({}, repo.config.policy)
+    o.policy_not_shared = repo.policy_not_shared()
     o.needs_person = _attention(o)
     return o
 

@@ -214,6 +214,11 @@ class Repository:
         not the policy in force (the catalog's is) until `share_policy` makes it so."""
         return load_config(self.root).policy
 
+    def policy_not_shared(self) -> bool:
+        """Whether this node's archa.toml holds a [policy] that is not the one in force (the
+        catalog's, on a repository several nodes share): `archa policy share` makes it so."""
+        return bool(self.config.catalog) and self.node_policy() not in ({}, self.config.policy)
+
     def save_shared_config(self) -> None:
         """After a change to what the nodes share (a location added, the policy): into the
         catalog, where every node reads it (on SQLite archa.toml alone holds it)."""
