@@ -139,13 +139,16 @@ class Repository:
         try:
             if joining:
                 cat = PgCatalog.open(url)
-                shared = cat.setting("config")
-                cat.close()
-                if shared is None:
-                    raise RepositoryError("the catalog database holds no repository settings",
-                                          hint="report this as a bug")
-                cfg = RepoConfig(repository_id="", created="", locations=(), catalog=url, node=node).with_shared(shared)
-                cls._claim_node(url, node, path)
+                try:
+                    shared = cat.setting("config")
+                    if shared is None:
+                        raise RepositoryError("the catalog database holds no repository settings",
+                                              hint="report this as a bug")
+                    cfg = RepoConfig(repository_id="", created="", locations=(), catalog=url,
+                                     node=node).with_shared(shared)
+                    cls._claim_node(cat, node, path)
+                finally:
+                    cat.close()
             else:
                 cfg = RepoConfig(repository_id=f"urn:uuid:{uuid.uuid4()}", created=now_iso(),
                                  locations=(Location("hot", "ocfl", str(path / "storage" / "hot"), "hot"),
@@ -155,9 +158,11 @@ class Repository:
                 (path / "storage" / "cold").mkdir()
                 init_packed_store(Store.for_location(cfg.locations[1], path))
                 cat = PgCatalog.create(url)
-                cat.set_setting("config", cfg.shared_json())
-                cat.close()
-                cls._claim_node(url, node, path)
+                try:
+                    cat.set_setting("config", cfg.shared_json())
+                    cls._claim_node(cat, node, path)
+                finally:
+                    cat.close()
             (path / "staging").mkdir()
             write_durable(path / CONFIG_NAME, render_config(cfg).encode("utf-8"))
             fsync_dir(path)
@@ -170,17 +175,11 @@ class Repository:
         return repo
 
     @staticmethod
-    def _claim_node(url: str, node: str, path: Path) -> None:
-        """Register `node` in the shared settings (`node:NAME`: host, path, when); a name
-        another node holds is refused, so status, locks and logs never mix two machines."""
-        from archa.repository.catalog.postgres import PgCatalog
-
-        cat = PgCatalog.open(url)
-        try:
-            held = cat.claim_setting(f"node:{node}", json.dumps(
-                {"host": os.uname().nodename, "path": str(path), "created": now_iso()}))
-        finally:
-            cat.close()
+    def _claim_node(cat: Catalog, node: str, path: Path) -> None:
+        """Register `node` in the shared settings of `cat` (`node:NAME`: host, path, when); a
+        name another node holds is refused, so status, locks and logs never mix two machines."""
+        held = cat.claim_setting(f"node:{node}", json.dumps(
+            {"host": os.uname().nodename, "path": str(path), "created": now_iso()}))
         if held is not None:
             where = json.loads(held)
             raise RepositoryError(f"node {node!r} is already a node of this repository "
