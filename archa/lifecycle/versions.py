@@ -30,7 +30,7 @@ from archa.errors import ArchaError, Finding, RepositoryError, SipRejected, Usag
 from archa.lifecycle import ledger
 from archa.metadata.mets import MdRef, MetsFile, PageStructure, write_mets
 from archa.metadata.premis import Agent, operator_agent, read_premis, write_premis
-from archa.metadata.records import ORIGINAL, PRESERVATION
+from archa.metadata.records import ORIGINAL, PRESERVATION, metadata_mime
 from archa.preservation.identify import get_identifier, identify_many
 from archa.repository.catalog import FILE_COLUMNS, FileRow
 from archa.repository.copying import CopyJob, CopyOutcome, ProgressFn, copy_all
@@ -139,11 +139,6 @@ def parse_migrations(data: bytes, path: Path, aip_id: str) -> dict[str, Any]:
                               hint=f"the catalog vouches for it: compare it with the other copies "
                                    f"(archa fixity audit --aip {aip_id} --all; archa catalog rebuild --check)")
     return dict(record)
-
-
-def metadata_mime(logical: str) -> str:
-    """The MIME type of a metadata file archa writes (catalog rebuild gives the same)."""
-    return "application/json" if logical.endswith(".json") else "text/xml"
 
 
 def file_group(logical: str, pages: dict[str, str]) -> str:

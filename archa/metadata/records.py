@@ -33,6 +33,12 @@ def preservation_source(target: str) -> str | None:
     return f"{ORIGINAL}/data/{target[len(prefix):].rsplit('.', 1)[0]}"
 
 
+def metadata_mime(logical: str) -> str:
+    """The MIME type of a metadata file archa writes in an AIP (METS, PREMIS, DC, the record
+    of migrations): what versions record and what a catalog rebuild gives them."""
+    return "application/json" if logical.endswith(".json") else "text/xml"
+
+
 def now_iso() -> str:
     """Current UTC time, ISO 8601 with microseconds and a Z."""
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -23,6 +23,7 @@ from lxml import etree
 
 from archa.errors import EXIT_PROBLEMS, RepositoryError, StorageError
 from archa.metadata.premis import ORIGINATOR_AGENT, PremisFile, PremisRecord, read_premis
+from archa.metadata.records import metadata_mime
 from archa.repository.catalog import Catalog, FileRow, create_catalog
 from archa.repository.catalog.logtables import HashTables
 from archa.repository.catalog.postgres import redact
@@ -443,8 +444,8 @@ def _file_rows(aip_id: str, version: str, db: ObjectScratch) -> Iterator[FileRow
         role = "payload" if logical.startswith("representations/") else \
             "submission" if logical.startswith("metadata/submission/") else "metadata"
         yield FileRow(aip_id, version, logical, content, role, original or "", size, digest, puid or "",
-                      name or "", fver or "", mime if mime is not None else (("application/json" if logical.endswith(".json") else "text/xml")
-                                                       if role == "metadata" else ""),
+                      name or "", fver or "",
+                      mime if mime is not None else metadata_mime(logical) if role == "metadata" else "",
                       basis or "", engine or "", ever or "", sver or "", warning or "")
 
 
