@@ -103,6 +103,7 @@ def write_premis(path: Path, aip_id: str, representation: str,
     -> the file each was migrated from (a `derivation` / `has source` relationship; the
     copies belong to that representation, described after the first)."""
     sources = sources or {}
+    others = sorted({representation_of(t, representation) for t in sources} - {representation})
     with etree.xmlfile(str(path), encoding="utf-8") as xf:
         xf.write_declaration()
         with open_node(xf, f"{{{PREMIS_NS}}}premis", {"version": "3.0",
@@ -127,12 +128,11 @@ def write_premis(path: Path, aip_id: str, representation: str,
                     *[P.relationship(P.relationshipType("structural"), P.relationshipSubType("includes"),
                                      P.relatedObjectIdentifier(P.relatedObjectIdentifierType("local"),
                                                                P.relatedObjectIdentifierValue(r)))
-                      for r in [representation, *sorted({representation_of(t, representation) for t in sources}
-                                                        - {representation})]])
+                      for r in [representation, *others]])
                 ie.set(XSI_TYPE, "premis:intellectualEntity")
                 write_node(xf, ie, 1)
             write_node(xf, rep, 1)
-            for other in sorted({representation_of(t, representation) for t in sources} - {representation}):
+            for other in others:
                 extra = P.object(
                     P.objectIdentifier(P.objectIdentifierType("local"), P.objectIdentifierValue(other)),
                     P.relationship(P.relationshipType("structural"), P.relationshipSubType("is included in"),
