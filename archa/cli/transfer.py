@@ -114,7 +114,7 @@ def _run(ctx: click.Context, kind: str, sip: Path, out: Path | None, meta: tuple
         repo.close()
     if as_json:
         emit_json(d)
-    if then_ingest and d["ingest"]["normalized"] is not None and not d["ingest"]["normalized"]["ok"]:
+    if then_ingest and not r.ok:
         ctx.exit(1)
 
 
