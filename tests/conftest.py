@@ -174,6 +174,17 @@ def pg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[pgserver.PgServer]:
 
 
 @pytest.fixture
+def pg_repo(tmp_path: Path, pg: pgserver.PgServer) -> Iterator[Repository]:
+    """A repository whose catalog is a new database on the test server, whatever --catalog
+    says (for the tests of the PostgreSQL backend itself); validated at teardown like `repo`."""
+    r = Repository.init(tmp_path / "archive", catalog=pg.database(), node="test")
+    yield r
+    r.close()
+    problems = validate_storage_root(r.hot.path)
+    assert not problems, "\n".join(problems)
+
+
+@pytest.fixture
 def s3_env(s3: S3Server, monkeypatch: pytest.MonkeyPatch) -> S3Server:
     """The S3 credentials in the standard environment variables."""
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", s3.access_key)

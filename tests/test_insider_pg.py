@@ -15,27 +15,19 @@ fixture below), so a plain `pytest` run shows the defences on both backends.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
 
 from archa.repository.repo import Repository
-from tests.conftest import validate_storage_root
-from tests.pgserver import PgServer
 from tests.test_disposal import DUE, _propose, _take_in, records  # noqa: F401  (a fixture)
 from tests.test_insider_log import _object, log_dir, read_log, run, write_log
 
 
 @pytest.fixture
-def repo(tmp_path: Path, pg: PgServer) -> Iterator[Repository]:
-    """A repository whose catalog is a new database on the test server."""
-    r = Repository.init(tmp_path / "archive", catalog=pg.database(), node="test")
-    yield r
-    r.close()
-    problems = validate_storage_root(r.hot.path)
-    assert not problems, "\n".join(problems)
+def repo(pg_repo: Repository) -> Repository:
+    return pg_repo
 
 
 def psql(repo: Repository) -> psycopg.Connection[tuple[object, ...]]:

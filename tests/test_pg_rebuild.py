@@ -11,7 +11,6 @@ whatever --catalog says: the repositories here are made on the test server.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -22,17 +21,11 @@ from archa.cli.main import cli
 from archa.repository.repo import Repository
 from tests.bagmaker import write_bag
 from tests.catalogs import catalog_exists, catalog_url, empty_database, lose_catalog
-from tests.conftest import validate_storage_root
-from tests.pgserver import PgServer
 
 
 @pytest.fixture
-def repo(tmp_path: Path, pg: PgServer) -> Iterator[Repository]:
-    r = Repository.init(tmp_path / "archive", catalog=pg.database(), node="test")
-    yield r
-    r.close()
-    problems = validate_storage_root(r.hot.path)
-    assert not problems, "\n".join(problems)
+def repo(pg_repo: Repository) -> Repository:
+    return pg_repo
 
 
 def run(repo: Repository, *args: str, code: int = 0) -> str:
