@@ -86,11 +86,11 @@ def test_ingest_events_join_the_chain(repo: Repository, bags: Path) -> None:
     with pytest.raises(SipRejected):
         ingest(repo, bags / "b")  # rejected: also an event
     ingest(repo, write_bag(bags / "c", {"y.txt": b"y"}))
-    # per AIP: 4 ingest events + 1 replication; the rejection; the originator of the bags registered
+    # per AIP: 4 ingest events + its access + 1 replication; the rejection; the originator of the bags registered
     # once; and after each of the three commands the journal of the transfers it recorded, sealed
     seals = [e for e in repo.catalog.events() if e["detail"].startswith("journal sealed at change")]
     assert len(seals) == 3
-    assert len(repo.catalog.events()) == 2 * 5 + 1 + 1 + 3
+    assert len(repo.catalog.events()) == 2 * 6 + 1 + 1 + 3
     assert verify_chain(repo.catalog.conn) == []
 
 

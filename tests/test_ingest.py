@@ -76,7 +76,7 @@ def test_catalog_rows_match_the_object(repo: Repository, bags: Path) -> None:
     assert cat.transfer(res.transfer_id)["status"] == "accepted"
     types = [e["type"] for e in cat.events(res.aip_id)]
     assert types == ["validation", "message digest calculation", "format identification", "ingestion",
-                     "replication"]
+                     "policy assignment", "replication"]  # the last but one: its access (the policy's default)
     assert verify_chain(cat.conn) == []
     copies = {c["location"]: c for c in cat.copies(res.aip_id)}
     assert copies["hot"]["state"] == copies["cold"]["state"] == "ok"
@@ -102,7 +102,8 @@ def test_premis_and_mets_describe_every_file(repo: Repository, bags: Path) -> No
     assert fixity == {"SHA-256": hashlib.sha256(PAYLOAD["letter.pdf"]).hexdigest(),
                       "SHA-512": hashlib.sha512(PAYLOAD["letter.pdf"]).hexdigest()}
     events = premis.xpath("//p:event/p:eventType/text()", namespaces=ns)
-    assert events == ["validation", "message digest calculation", "format identification", "ingestion"]
+    assert events == ["validation", "message digest calculation", "format identification", "ingestion",
+                      "policy assignment"]
     mets_bytes = stored_bytes(repo, res.aip_id, "METS.xml")
     mets = etree.fromstring(mets_bytes)
     assert mets.get("OBJID") == res.aip_id

@@ -87,7 +87,7 @@ def test_search_misses_and_scopes(repo: Repository, tmp_path: Path) -> None:
     r = CliRunner().invoke(cli, ["search", "hasič*", "--json", "--repo", str(repo.root)])
     assert [(h["aip_id"], h["seq"]) for h in json.loads(r.output)["hits"]] == [(a, 1)]
     r = CliRunner().invoke(cli, ["search", "radnice", "--repo", str(repo.root)])
-    assert r.exit_code == 1 and "no page holds" in r.output
+    assert r.exit_code == 1 and "nothing matches" in r.output
     r = CliRunner().invoke(cli, ["search", 'AND "(', "--repo", str(repo.root)])  # FTS5 syntax is just words
     assert r.exit_code == 1
 
@@ -170,6 +170,7 @@ def test_too_many_matches_come_in_catalog_order(repo: Repository, tmp_path: Path
     found = pages.search(repo.catalog.conn, "obec")
     assert found.total == 4 and found.ranked and [h.seq for h in found.hits] == [4, 3, 2, 1]
     monkeypatch.setattr(pages, "RANK_LIMIT", 2)
-    r = CliRunner().invoke(cli, ["search", "obec", "--limit", "2", "--offset", "1", "--repo", str(repo.root)])
-    assert r.exit_code == 0 and "4 page(s) match; 2-3, in catalog order (too many to rank)" in r.output
+    r = CliRunner().invoke(cli, ["search", "obec", "--field", "text", "--limit", "2", "--offset", "1",
+                                 "--repo", str(repo.root)])
+    assert r.exit_code == 0 and "4 match; 2-3, ranked in part (too many matches to rank all)" in r.output
     assert [h.seq for h in pages.search(repo.catalog.conn, "obec").hits] == [1, 2, 3, 4]

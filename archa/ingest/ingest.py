@@ -29,11 +29,14 @@ from archa.lifecycle.originators import UNKNOWN as NO_ORIGINATOR
 from archa.lifecycle.originators import Assignment, check_quota, premis_agent, resolve
 from archa.lifecycle.resubmission import HeldAlready, held_already, payload_digests
 from archa.metadata.dc import build_dc, title_from
+from archa.metadata.description import Description, describe
 from archa.metadata.mets import MdRef, MetsFile, PageStructure, write_mets
 from archa.metadata.premis import Agent, operator_agent, write_premis
 from archa.metadata.records import ORIGINAL
 from archa.preservation.identify import UNKNOWN, get_identifier, identify_many
+from archa.repository.access import access_event, initial_state
 from archa.repository.catalog import FileRow, payload_fingerprint
+from archa.repository.catalog.recordindex import description_dict
 from archa.repository.catalog.scratch import BATCH, Requery, ScratchDb, StagedFiles
 from archa.repository.copying import SMALL, CopyJob, CopyOutcome, ProgressFn, copy_stream
 from archa.repository.durable import BackgroundSync, sync_filesystem, tree_bytes
@@ -400,6 +403,9 @@ class _Ingest:
 
         # 1. metadata files: dc, premis, METS (each points at the ones before it)
         dc_bytes = build_dc(self.aip_id, bag.info, label)
+        description = self._describe(builder, files, dc_bytes, bag.info)
+        access = initial_state(description.access, description.kind, self.repo.policy.access.default_for)
+        events.append(access_event(access, self.aip_id, "v1", ARCHA_AGENT, events[-1].time))
         dc_digest = builder.write_bytes("metadata/descriptive/dc.xml", dc_bytes)
         premis_path = builder.content_file("metadata/preservation/premis.xml")
         premis_path.parent.mkdir(parents=True)
@@ -454,6 +460,8 @@ class _Ingest:
             "events": [asdict(e) for e in events],
             "retention": [r.row(self.aip_id) for r in self.retention],
             "pages": [{**p.row(), "text": p.text} for p in pages],
+            "record": description_dict(description),
+            "access": asdict(access),
         }
         journal = self.repo.write_journal(work, header, chain(files.file_rows(), meta_rows))
         self.repo.hot.commit_object(work / "object", self.aip_id)
@@ -464,6 +472,21 @@ class _Ingest:
         return IngestResult(self.aip_id, "v1", self.transfer_id, utf8_text(str(self.sip)), n_payload,
                             payload_bytes, summary, warnings, originator=self.assignment.originator.id,
                             notes=[self.assignment.note] if self.assignment.note and not unknown else [])
+
+    def _describe(self, builder: VersionBuilder, files: StagedFiles, dc: bytes,
+                  info: list[tuple[str, str]]) -> Description:
+        """What the version says of its record (metadata/description.py), read from the staged
+        object: its package's own METS, bag-info and DC."""
+        def read(lp: str) -> bytes | None:
+            if lp == "metadata/descriptive/dc.xml":
+                return dc
+            where = files.content_path(lp)
+            try:
+                return (builder.object_dir / where).read_bytes() if where else None
+            except OSError:
+                return None
+
+        return describe(info, read, (f.logical_path for f in files.file_rows()))
 
     def _unknown_originator(self, bag: Bag) -> list[Finding]:
         """A warning (ORGW01) when the bag's Originator-Identifier names no originator the

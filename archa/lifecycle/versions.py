@@ -28,11 +28,14 @@ from typing import Any
 import archa
 from archa.errors import ArchaError, Finding, RepositoryError, SipRejected, UsageError
 from archa.lifecycle import ledger
+from archa.metadata.description import Description, describe
 from archa.metadata.mets import MdRef, MetsFile, PageStructure, write_mets
 from archa.metadata.premis import Agent, operator_agent, read_premis, write_premis
 from archa.metadata.records import ORIGINAL, PRESERVATION, metadata_mime
 from archa.preservation.identify import get_identifier, identify_many
+from archa.repository.access import AccessState, access_event, initial_state
 from archa.repository.catalog import FILE_COLUMNS, FileRow
+from archa.repository.catalog.recordindex import description_dict
 from archa.repository.copying import CopyJob, CopyOutcome, ProgressFn, copy_all
 from archa.repository.durable import sync_filesystem, tree_bytes
 from archa.repository.events import ARCHA_AGENT, Event, now_iso
@@ -49,6 +52,7 @@ from archa.repository.pages import (
 )
 from archa.repository.placement import SyncResult, complete_copies, placement_satisfied
 from archa.repository.repo import Repository
+from archa.repository.retention import parse_bag_info
 from archa.repository.unpacking import unsafe_name
 
 REPRESENTATION = ORIGINAL
@@ -443,6 +447,10 @@ class _Update:
                                 len(data), digest, mime=metadata_mime(lp)))
         rows += added
         events = self._events(added)
+        description = self._describe(obj, builder, rows)
+        access = self._access(description)
+        if access is not None:
+            events.append(access_event(access, aip_id, self.version, ARCHA_AGENT, events[-1].time if events else ""))
         ident = get_identifier(self.opts.engine or self.repo.policy.engine)
         agents = list(prev_premis.agents)
         for a in (operator_agent(self.opts.user or getpass.getuser()), *self.opts.agents,
@@ -496,6 +504,8 @@ class _Update:
             "retention": list(self.opts.retention) if self.opts.retention is not None else None,
             "transfer": self.opts.transfer,
             "pages": [{**p.row(), "text": p.text} for p in pages],
+            "record": description_dict(description),
+            "access": asdict(access) if access is not None else None,
         }
         journal = self.repo.write_journal(work, header, rows)
         self.repo.hot.add_version(work / "object" / self.version, aip_id, self.version, inventory_bytes(inventory),
@@ -505,6 +515,31 @@ class _Update:
         self.keep_journal = False
         self.result.files = len(rows)
         self.result.bytes = sum(r.size for r in rows)
+
+    def _describe(self, obj: Path, builder: VersionBuilder, rows: list[FileRow]) -> Description:
+        """What the new version says of its record (metadata/description.py): its bag-info,
+        DC and its package's own METS, each read verified."""
+        by_path = {r.logical_path: r for r in rows}
+
+        def read(lp: str) -> bytes | None:
+            r = by_path.get(lp)
+            try:
+                return self._read(obj, builder, r) if r is not None else None
+            except ArchaError:
+                return None
+
+        info = parse_bag_info((read("metadata/submission/bag-info.txt") or b"").decode("utf-8", "replace"))
+        return describe(info, read, by_path)
+
+    def _access(self, description: Description) -> AccessState | None:
+        """The AIP's access anew when the new version states another than its package did
+        (or the policy gave it, where the package said nothing); None when it stays: an
+        archivist's decision (`archa access set`) is kept whatever a new version states."""
+        cur = self.cat.record_index.access_rows([self.opts.aip_id]).get(self.opts.aip_id)
+        stated = initial_state(description.access, description.kind, self.repo.policy.access.default_for)
+        if cur is not None and (cur.source == "set" or cur == stated or (stated.source == "policy" and cur.source == "policy")):
+            return None
+        return stated
 
     def _sources(self, obj: Path, builder: VersionBuilder, rows: list[FileRow]) -> dict[str, str]:
         """Each preservation copy the version holds -> the file it was derived from (PREMIS

@@ -53,6 +53,12 @@ class AccessPolicy:
     jpeg_quality: int = 85
     office: frozenset[str] = frozenset()
     office_timeout: int = 300
+    default_status: dict[str, str] = field(default_factory=lambda: {"nsesss": "restricted", "ndk": "public",
+                                                                      "bag": "restricted"})
+
+    def default_for(self, kind: str) -> str:
+        """The access status of a record of `kind` (nsesss, ndk, bag) whose package states none."""
+        return self.default_status.get(kind, self.default_status.get("bag", "restricted"))
 
 
 @dataclass(frozen=True)
@@ -116,6 +122,9 @@ def load_policy(overrides: dict[str, Any] | None = None) -> Policy:
         acc = raw["access"]
         if not 16 <= int(acc["image_max_pixels"]) <= 65500 or not 1 <= int(acc["jpeg_quality"]) <= 95:
             raise UsageError("policy access.image_max_pixels must be 16-65500 and access.jpeg_quality 1-95")
+        statuses = {str(k): str(v) for k, v in acc["default_status"].items()}
+        if any(v not in ("public", "restricted") for v in statuses.values()):
+            raise UsageError(f"policy access.default_status = {statuses!r}: each must be \"public\" or \"restricted\"")
         tr = raw["transfer"]
         if tr["nsesss_profile"] not in NSESSS_PROFILES:
             raise UsageError(f"policy transfer.nsesss_profile = {tr['nsesss_profile']!r} is not a profile",
@@ -141,7 +150,7 @@ def load_policy(overrides: dict[str, Any] | None = None) -> Policy:
                                  unknown=unknown),
             access=AccessPolicy(images=frozenset(acc["images"]), image_max_pixels=int(acc["image_max_pixels"]),
                                 jpeg_quality=int(acc["jpeg_quality"]), office=frozenset(acc["office"]),
-                                office_timeout=int(acc["office_timeout"])),
+                                office_timeout=int(acc["office_timeout"]), default_status=statuses),
             transfer=TransferPolicy(exclude=tuple(str(x) for x in tr["exclude"]),
                                     settle_seconds=int(tr["settle_seconds"]), nsesss_profile=str(tr["nsesss_profile"])),
             migration=MigrationPolicy(enabled=tuple(str(x) for x in mig["enabled"]),

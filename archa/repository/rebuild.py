@@ -22,6 +22,7 @@ from urllib.parse import unquote
 from lxml import etree
 
 from archa.errors import EXIT_PROBLEMS, RepositoryError, StorageError
+from archa.metadata.description import Description, describe
 from archa.metadata.premis import ORIGINATOR_AGENT, PremisFile, PremisRecord, read_premis
 from archa.metadata.records import metadata_mime
 from archa.repository.catalog import Catalog, FileRow, create_catalog
@@ -465,6 +466,22 @@ def _pages(aip_id: str, version: str, stored: Stored, f: Found) -> list[PageRow]
     return with_text(rows, texts.get)
 
 
+def _describe(aip_id: str, stored: Stored, f: Found, version: str) -> Description:
+    """What the stored `version` says of its record (metadata/description.py, as ingest read
+    it): its bag-info, DC and its package's own METS."""
+    meta = stored.metadata[version]
+
+    def read(lp: str) -> bytes | None:
+        if lp in meta:
+            return meta[lp].read_bytes()
+        content = stored.db.content_path(version, lp)
+        return _read_contents(aip_id, f, {content: lp}).get(lp) if content else None
+
+    info = parse_bag_info(meta[BAG_INFO].read_bytes().decode("utf-8", "replace")) if BAG_INFO in meta else []
+    paths = [*meta, *(r[0] for r in stored.db.version_files(version) if r[0].endswith((".xml", ".XML")))]
+    return describe(info, read, paths)
+
+
 def _read_contents(aip_id: str, f: Found, wanted: dict[str, str]) -> dict[str, bytes]:
     """{logical path: bytes} of the object files `wanted` ({content path: logical path}),
     from the copy the metadata came from (an OCFL copy by key; packed archives streamed)."""
@@ -526,6 +543,8 @@ def rebuild_catalog(repo: Repository, dest: Path | str, trust: str | None = None
             known = cat.log.event_ids()
             cat.log.append([e for e in premis_events if e.id not in known])
         _restore_copy_states(cat)
+        with cat.transaction():
+            cat.record_index.restore_access()
         _mark_damaged(cat, scan)
         _restore_changes(repo, cat, db, trust, report)
         cat.rebuilder.resume_journal()
@@ -699,6 +718,7 @@ def _rebuild_aip(repo: Repository, cat: Catalog, aip_id: str, f: Found, work: Pa
                 writer.record_pages({**p.row(), "text": p.text} for p in pages)
             for vrow, _premis in rows:  # every version's fingerprint; the head's is the AIP's too
                 cat.set_payload_digest(aip_id, vrow["version"])
+            cat.record_index.record(aip_id, head, _describe(aip_id, stored, f, head), aip["originator_id"] or "")
             writer.record_copies(f.copies)
         return rows[-1][1].events  # the head's PREMIS holds the AIP's whole history
     finally:
@@ -793,6 +813,14 @@ def _record_tombstone(cat: Catalog, tomb: dict[str, Any], remnants: set[str]) ->
                      "disposal_operation": "trvalé uložení" if e["decision"] == "keep" else "zničení"}
             rows.append({**r, "aip_id": aip_id})
         writer.record_retention(rows)
+        titles = [("title", str(tomb["label"] or "")), ("identifier", str(tomb["external_id"] or ""))]
+        for r in tomb["retention"]:
+            titles += [("title", str(r.get("title") or "")), ("identifier", str(r.get("entity_id") or "")),
+                       ("sign", str(r.get("sign") or ""))]
+        cat.record_index.record(aip_id, tomb["head"], Description(
+            "bag", str(tomb["label"] or ""), str(o["name"]) if o else "", str(tomb["created"] or "")[:10], (),
+            tuple((k, v) for k, v in dict.fromkeys(titles) if v), None), o["id"] if o else "")
+        cat.record_index.mark_removed(aip_id, str(tomb["ordered"] or ""))
         writer.record_tombstone({"aip_id": aip_id, "state": tomb["state"], "at": tomb["ordered"],
                                  "proposal_id": tomb["proposal"],
                                  "certificate": json.dumps(tomb, ensure_ascii=False, sort_keys=True),

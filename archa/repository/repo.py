@@ -547,14 +547,15 @@ class Repository:
                     aip=header["aip"], version=header["version"],
                     files=(FileRow(**json.loads(line)) for line in f), copies=header["copies"],
                     events=[Event(**e) for e in header["events"]], retention=header.get("retention"),
-                    transfer=header.get("transfer"), pages=header.get("pages", []))
+                    transfer=header.get("transfer"), pages=header.get("pages", []), record=header.get("record"),
+                    access=header.get("access"))
                 return str(header["aip"]["id"])
             self.catalog.record_aip(
                 aip=header["aip"], version=header["version"],
                 files=(FileRow(**json.loads(line)) for line in f), copies=header["copies"],
                 transfer=header["transfer"], events=[Event(**e) for e in header["events"]],
                 retention=header.get("retention", []), originators=header.get("originators", []),
-                pages=header.get("pages", []))
+                pages=header.get("pages", []), record=header.get("record"), access=header.get("access"))
         return str(header["aip"]["id"])
 
     def sweep_staging(self) -> SweepReport:

@@ -115,6 +115,7 @@ class DisposalTables:
             conn.execute("DELETE FROM file_rows WHERE aip = (SELECT n FROM aip_keys WHERE id = ?)", [aip_id])
             conn.execute("DELETE FROM version_formats WHERE aip = (SELECT n FROM aip_keys WHERE id = ?)", [aip_id])
             self.cat.pages_index.forget(aip_id)  # no page of it is found by a search any more
+            self.cat.record_index.mark_removed(aip_id, str(tombstone.get("at") or ""))
             conn.execute("DELETE FROM copies WHERE aip_id = ?", [aip_id])
             conn.execute("UPDATE versions SET stored = 0 WHERE aip_id = ?", [aip_id])
             self.cat.log.append([event])

@@ -36,9 +36,10 @@ class Hit:
 
 @dataclass(frozen=True)
 class Found:
-    total: int  # pages matching (every version, before the head filter)
+    total: int  # pages matching (every version, before the head filter), counted up to `count_cap`
     ranked: bool  # best first (bm25); else in catalog order
     hits: list[Hit]
+    more: bool = False  # more than `total` pages match
 
 
 def fts_query(text: str) -> str:
@@ -97,23 +98,26 @@ class PageIndex:
         self.cat.conn.execute("DELETE FROM page_text WHERE aip_id = ?", [aip_id])
 
     def search(self, text: str, aip_id: str | None = None, limit: int = 20, offset: int = 0,
-               rank_limit: int = 100_000) -> Found:
+               rank_limit: int = 20_000, count_cap: int = 100_000) -> Found:
         """Pages of the active AIPs' head versions (of `aip_id` alone when given) whose text
         holds every word of `text` (`fts_query`), best first (bm25); in catalog order when
         more than `rank_limit` pages match (ranking scores every match). `limit` hits after
-        skipping `offset`; `total` counts the matches in every version."""
+        skipping `offset`; `total` counts the matches in every version, up to `count_cap`
+        (`more` when there are more): the time a search takes is bounded by the two limits,
+        not by how many pages a common word is on."""
         query = fts_query(text)
         if not query:
             return Found(0, True, [])
         if self.cat.dialect == "postgresql":
             from archa.repository.catalog.pgpages import search
 
-            hits = search(self.cat.conn, text, aip_id, limit, offset, rank_limit)
-            return Found(hits[0], hits[1], [Hit(*h) for h in hits[2]])
+            hits = search(self.cat.conn, text, aip_id, limit, offset, rank_limit, count_cap)
+            return Found(min(hits[0], count_cap), hits[1], [Hit(*h) for h in hits[2]], hits[0] > count_cap)
         conn = self.cat.conn
         scope = " AND aip_id = ?" if aip_id else ""
         args: list[Any] = [query, *([aip_id] if aip_id else [])]
-        total = conn.execute(f"SELECT count(*) FROM page_text WHERE page_text MATCH ?{scope}", args).fetchone()[0]
+        total = conn.execute(f"SELECT count(*) FROM (SELECT 1 FROM page_text WHERE page_text MATCH ?{scope} "
+                             f"LIMIT {int(count_cap) + 1})", args).fetchone()[0]
         ranked = total <= rank_limit
         sql = ("SELECT t.aip_id, t.version, t.seq, COALESCE(p.label, ''), COALESCE(p.section, ''), a.label, "
                "snippet(page_text, 0, '[', ']', '…', 12) FROM page_text t "
@@ -121,4 +125,5 @@ class PageIndex:
                "LEFT JOIN pages p ON p.aip_id = t.aip_id AND p.version = t.version AND p.seq = t.seq "
                f"WHERE page_text MATCH ?{scope.replace('aip_id', 't.aip_id')} "
                f"ORDER BY {'t.rank' if ranked else 't.rowid'} LIMIT ? OFFSET ?")
-        return Found(total, ranked, [Hit(*row) for row in conn.execute(sql, [*args, limit, offset])])
+        return Found(min(total, count_cap), ranked, [Hit(*row) for row in conn.execute(sql, [*args, limit, offset])],
+                     total > count_cap)

@@ -137,10 +137,10 @@ def snippet(text: str, words: list[tuple[str, bool]], size: int = SNIPPET_TOKENS
     return "".join(out)
 
 
-def search(conn: Any, text: str, aip_id: str | None, limit: int, offset: int, rank_limit: int
-           ) -> tuple[int, bool, list[tuple[Any, ...]]]:
-    """(total, ranked, hits as pages.Hit's fields) of a search (see PageIndex.search) on the
-    catalog's PostgreSQL connection `conn` (pgsql.PgConnection)."""
+def search(conn: Any, text: str, aip_id: str | None, limit: int, offset: int, rank_limit: int,
+           count_cap: int = 100_000) -> tuple[int, bool, list[tuple[Any, ...]]]:
+    """(total up to count_cap + 1, ranked, hits as pages.Hit's fields) of a search (see
+    PageIndex.search) on the catalog's PostgreSQL connection `conn` (pgsql.PgConnection)."""
     words = _words(text)
     expr, params = _query(words)
     if not expr:
@@ -148,8 +148,8 @@ def search(conn: Any, text: str, aip_id: str | None, limit: int, offset: int, ra
     scope = " AND t.aip_id = ?" if aip_id else ""
     args: list[Any] = [*params, *([aip_id] if aip_id else [])]
     with_q = f"WITH q AS (SELECT {expr} AS q) "
-    total = int(conn.execute(f"{with_q}SELECT count(*) FROM page_text t, q WHERE t.tsv @@ q.q{scope}",
-                             args).fetchone()[0])
+    total = int(conn.execute(f"{with_q}SELECT count(*) FROM (SELECT 1 FROM page_text t, q WHERE t.tsv @@ q.q{scope} "
+                             f"LIMIT {int(count_cap) + 1}) c", args).fetchone()[0])
     ranked = total <= rank_limit
     order = "ts_rank(t.tsv, q.q, 1) DESC, t.aip_id, t.version, t.seq" if ranked else "t.aip_id, t.version, t.seq"
     rows = conn.execute(

@@ -263,6 +263,34 @@ def _m17(db: sqlite_utils.Database) -> None:
     fill_version_payload_digests(db.conn)
 
 
+RECORD_TABLES = """
+CREATE TABLE records (n INTEGER PRIMARY KEY, aip_id TEXT NOT NULL UNIQUE, version TEXT, kind TEXT, title TEXT,
+    originator TEXT, originator_id TEXT, date TEXT, date_from TEXT, date_to TEXT, state TEXT NOT NULL DEFAULT 'active',
+    removed TEXT);
+CREATE INDEX records_originator_id ON records (originator_id);
+CREATE VIRTUAL TABLE record_text USING fts5(title, identifier, sign, ref, originator, author,
+    tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3');
+CREATE TABLE access (aip_id TEXT PRIMARY KEY, status TEXT NOT NULL, reason TEXT, until TEXT, source TEXT,
+    changed TEXT);
+"""
+
+
+def _m18(db: sqlite_utils.Database) -> None:
+    """The search index over every record's descriptive metadata and the access conditions
+    (issue #25, catalog/recordindex.py). The AIPs held already are indexed from what the
+    catalog knows of them (label, identifier, originator, the retention rows' titles,
+    identifiers and signs); `catalog rebuild` indexes everything their metadata says.
+    (pgschema.PG_MIGRATIONS[17])"""
+    for stmt in RECORD_TABLES.split(";"):
+        if stmt.strip():
+            db.execute(stmt)
+    from pathlib import Path
+
+    from archa.repository.catalog.sqlite import Catalog
+
+    Catalog(db.conn, Path("")).record_index.fill_from_catalog()
+
+
 def fill_version_payload_digests(conn: Any) -> None:
     """Set `versions.payload_digest` where it is not set: from the AIP's for its head, else
     from the version's file rows (a DB-API connection with `?` parameters)."""
@@ -277,7 +305,7 @@ def fill_version_payload_digests(conn: Any) -> None:
 
 
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_m1, _m2, _m3, _m4, _m5, _m6, _m7, _m8, _m9, _m10,
-                                                              _m11, _m12, _m13, _m14, _m15, _m16, _m17]
+                                                              _m11, _m12, _m13, _m14, _m15, _m16, _m17, _m18]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

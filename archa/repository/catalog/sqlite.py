@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from archa.errors import AipRemoved, NotFoundError, RepositoryError
+from archa.repository.access import AccessState
 from archa.repository.catalog.log import append_events
 from archa.repository.catalog.rows import FileRow, FileWriter
 from archa.repository.catalog.schema import (
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
     from archa.repository.catalog.lookup import AipLookup
     from archa.repository.catalog.pages import PageIndex
     from archa.repository.catalog.rebuilder import RebuildWriter
+    from archa.repository.catalog.recordindex import RecordIndex
     from archa.repository.catalog.reports import Reports
 
 
@@ -173,6 +175,13 @@ class Catalog:
         return PageIndex(self)
 
     @cached_property
+    def record_index(self) -> RecordIndex:
+        """The search index over the records' metadata and their access (catalog/recordindex.py)."""
+        from archa.repository.catalog.recordindex import RecordIndex
+
+        return RecordIndex(self)
+
+    @cached_property
     def reports(self) -> Reports:
         from archa.repository.catalog.reports import Reports
 
@@ -254,10 +263,12 @@ class Catalog:
     def record_aip(self, aip: dict[str, Any], version: dict[str, Any], files: Iterable[FileRow],
                    copies: Iterable[dict[str, Any]], transfer: dict[str, Any],
                    events: list[Event], retention: Iterable[dict[str, Any]] = (),
-                   originators: Iterable[dict[str, Any]] = (), pages: Iterable[dict[str, Any]] = ()) -> None:
+                   originators: Iterable[dict[str, Any]] = (), pages: Iterable[dict[str, Any]] = (),
+                   record: dict[str, Any] | None = None, access: dict[str, Any] | None = None) -> None:
         """Insert a new AIP with its first version, files, copies, transfer, retention, pages
         (with their OCR text) and events at once, with the originator it brings when that is
-        new (`originators`)."""
+        new (`originators`), its description indexed (`record`: recordindex.description_dict)
+        and its access row (`access`: AccessState fields; its event is one of `events`)."""
         with self.transaction():
             for o in originators:
                 self.insert("originators", o, ignore=True)
@@ -271,6 +282,9 @@ class Catalog:
             self.insert("transfers", transfer)
             self.insert("retention", retention)
             self.pages_index.record(pages)
+            self.record_index.record_dict(aip["id"], version["version"], record, aip.get("originator_id") or "")
+            if access is not None:
+                self.record_index.set_access_row(aip["id"], AccessState(**access), events[0].time if events else "")
             self.set_payload_digest(aip["id"], version["version"])
             append_events(self.conn, events)
 
@@ -286,10 +300,12 @@ class Catalog:
     def record_version(self, aip: dict[str, Any], version: dict[str, Any], files: Iterable[FileRow],
                        copies: Iterable[dict[str, Any]], events: list[Event],
                        retention: list[dict[str, Any]] | None = None, transfer: dict[str, Any] | None = None,
-                       pages: Iterable[dict[str, Any]] = ()) -> None:
+                       pages: Iterable[dict[str, Any]] = (), record: dict[str, Any] | None = None,
+                       access: dict[str, Any] | None = None) -> None:
         """A new version of a stored AIP: its row, files, first copies and events, the AIP's
         head and label moved to it, at once; with `retention` its retention rows replaced, with
-        `transfer` the transfer it came from recorded, with `pages` the version's pages and text."""
+        `transfer` the transfer it came from recorded, with `pages` the version's pages and text,
+        with `record` its description indexed anew, with `access` its access row replaced."""
         with self.transaction():
             self.conn.execute("UPDATE aips SET head = ?, label = ? WHERE id = ?",
                               [aip["head"], aip["label"], aip["id"]])
@@ -301,6 +317,12 @@ class Catalog:
             self.insert("versions", version)
             FileWriter(self.conn).insert(files)
             self.pages_index.record(pages)
+            if record is not None:
+                originator = self.conn.execute("SELECT originator_id FROM aips WHERE id = ?", [aip["id"]]).fetchone()
+                self.record_index.record_dict(aip["id"], version["version"], record,
+                                              (originator[0] if originator else "") or "")
+            if access is not None:
+                self.record_index.set_access_row(aip["id"], AccessState(**access), events[0].time if events else "")
             self.set_payload_digest(aip["id"], version["version"])
             self.insert("copies", copies)
             append_events(self.conn, events)
