@@ -56,7 +56,7 @@ def test_ingest_json_and_aip_show(env: tuple[CliRunner, str, Path]) -> None:
     assert shown["aip"]["label"] == "Two small files" and shown["aip"]["external_id"] == "X-9"
     paths = {f["logical_path"]: f for f in shown["files"]}
     assert paths["representations/original/data/b.csv"]["puid"] == "x-fmt/18"
-    assert [e["type"] for e in shown["events"]][-2:] == ["ingestion", "replication"]
+    assert [e["type"] for e in shown["events"]][-3:] == ["ingestion", "policy assignment", "replication"]
     assert {c["location"]: c["state"] for c in shown["copies"]} == {"hot": "ok", "cold": "ok"}
     r = runner.invoke(cli, ["aip", "show", "--repo", repo, res["aip_id"]])
     assert r.exit_code == 0

@@ -222,7 +222,7 @@ def test_events_cli_filters_premis_and_verify(repo: Repository, aip: str) -> Non
     runner = CliRunner()
     r = runner.invoke(cli, ["events", "--repo", str(repo.root), "--aip", aip, "--json"])
     rows = json.loads(r.output)
-    assert [e["type"] for e in rows][-2:] == ["ingestion", "replication"]
+    assert [e["type"] for e in rows][-3:] == ["ingestion", "policy assignment", "replication"]
     assert json.loads(runner.invoke(cli, ["events", "--repo", str(repo.root), "--since", "2999", "--json"]).output) == []
     r = runner.invoke(cli, ["events", "--repo", str(repo.root), "--premis"])
     doc = etree.fromstring(r.output.encode())

@@ -13,9 +13,10 @@ Contracts: every byte of an original is verified against the catalog on its way 
 `fetch`); a copy found damaged is marked so in the catalog with a fixity event, and the
 file comes from the next copy. The DIP is built under a hidden sibling of OUT and renamed
 to OUT only when complete, so OUT is never half-written; without `force` an existing OUT
-is refused. The export is recorded in the event log (one "dissemination" event, and one
-"creation" event per access copy), which is written to the locations' event logs at
-once. Nothing of the AIPs in storage is changed.
+is refused. The export is recorded in the event log (one "dissemination" event naming its
+audience and who asked, and one "creation" event per access copy), which is written to the
+locations' event logs at once. Access conditions are not checked here: an export to the
+public goes through archa.lifecycle.access, which refuses what may not go to the public. Nothing of the AIPs in storage is changed.
 """
 
 from __future__ import annotations
@@ -69,6 +70,11 @@ class ExportOptions:
     # made), "original", or "preservation" (each original's preservation copy where it has one,
     # else the original: PDF/A instead of the DOCX, lossless JPEG 2000 instead of the TIFF)
     representation: str = "all"
+    # who the DIP is for ("staff" or "public") and who asked (default: the OS user), recorded
+    # in the dissemination event; not checked here: an export to the public goes through
+    # archa.lifecycle.access (export_for), which refuses records that may not go to the public
+    audience: str = "staff"
+    requested_by: str = ""
 
 
 @dataclass
@@ -87,6 +93,8 @@ class ExportResult:
     damaged_copies: list[dict[str, Any]] = field(default_factory=list)
     unavailable: dict[str, str] = field(default_factory=dict)  # location -> why it could not be read
     seconds: float = 0.0
+    audience: str = "staff"
+    requested_by: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -112,6 +120,13 @@ def format_for(out: Path, fmt: str | None) -> str:
                          f"({'a zipped BagIt bag' if said == 'bag-zip' else 'a zip file'})",
                          hint=f"leave --format out to write {said}, or " + hint[0].lower() + hint[1:])
     return fmt
+
+
+def asked_by(requested_by: str) -> str:
+    """Who asked for an export: `requested_by`, else the OS user."""
+    import getpass
+
+    return requested_by or getpass.getuser()
 
 
 def _zip_top(out: Path) -> str:
@@ -290,7 +305,8 @@ def export_dip(repo: Repository, opts: ExportOptions, progress: ProgressFn | Non
     version, alg, rows = select_files(repo, opts)
     aip = repo.catalog.live_aip(opts.aip_id)
     dip_id = f"urn:uuid:{uuid.uuid4()}"
-    result = ExportResult(dip_id, str(out), opts.format, opts.aip_id, version)
+    result = ExportResult(dip_id, str(out), opts.format, opts.aip_id, version, audience=opts.audience,
+                          requested_by=asked_by(opts.requested_by))
     partial = partial_sibling(out)
     work = partial_sibling(out.parent / f"{out.name}-work")
     work.mkdir()
@@ -336,7 +352,7 @@ def export_dip(repo: Repository, opts: ExportOptions, progress: ProgressFn | Non
         written.append(_write_tag(sink, prefix + "METS.xml", lambda f: write_dip_mets(f, info, files)))
         written.append(_write_tag(sink, prefix + "index.html", lambda f: write_index(f, info, files)))
         if prefix:  # a bag, as a folder or zipped
-            _write_bag_tags(sink, alg, info, [("data/" + f.path, f.digest, f.size) for f in files]
+            _write_bag_tags(sink, alg, info, opts.audience, [("data/" + f.path, f.digest, f.size) for f in files]
                             + [(w.path, w.digest, w.size) for w in written])
         sink.close()
         _publish(partial, out, opts.force)
@@ -348,7 +364,8 @@ def export_dip(repo: Repository, opts: ExportOptions, progress: ProgressFn | Non
         result.seconds = round(time.monotonic() - t0, 3)
         detail = (f"DIP {dip_id} ({opts.format}) of {version} to {out}: {result.files} files, {result.bytes} "
                   f"bytes, {result.access_copies} access copies; read from "
-                  + ", ".join(f"{k} ({n})" for k, n in result.sources.items()))
+                  + ", ".join(f"{k} ({n})" for k, n in result.sources.items())
+                  + f"; for {result.audience}, asked by {result.requested_by}")
         repo.catalog.record_events([*builder.events, Event("dissemination", "success", detail, ARCHA_AGENT,
                                                             opts.aip_id, version)])
         repo.anchor_events()  # an export takes no repository lock: its events go to the locations now
@@ -425,7 +442,8 @@ def _record_damage(repo: Repository, aip_id: str, report: FetchReport) -> None:
         record_audit(repo, a)
 
 
-def _write_bag_tags(sink: DirSink | ZipSink, alg: str, info: DipInfo, payload: list[tuple[str, str, int]]) -> None:
+def _write_bag_tags(sink: DirSink | ZipSink, alg: str, info: DipInfo, audience: str,
+                    payload: list[tuple[str, str, int]]) -> None:
     """Make the DIP a BagIt 1.0 bag: its payload (`payload`: path from the bag's root, digest
     in `alg` taken as it was written, size) already in data/, the tag files written through
     `sink` beside it: bagit.txt, the manifest, bag-info, the tag manifest."""
@@ -436,7 +454,8 @@ def _write_bag_tags(sink: DirSink | ZipSink, alg: str, info: DipInfo, payload: l
         (f"manifest-{alg}.txt", "".join(f"{digest}  {path}\n" for path, digest, _n in payload)),
         ("bag-info.txt", (f"Bag-Software-Agent: {info.agent}\nBagging-Date: {info.created[:10]}\n"
                           f"External-Identifier: {info.dip_id}\nExternal-Description: DIP of {info.aip_id} "
-                          f"{info.version}: {info.label}\nPayload-Oxum: {size}.{len(payload)}\n"))]
+                          f"{info.version}: {info.label}\nAccess-Audience: {audience}\n"
+                          f"Payload-Oxum: {size}.{len(payload)}\n"))]
     lines = [f"{_write_text(sink, name, text).digest}  {name}\n" for name, text in tags]
     _write_text(sink, f"tagmanifest-{alg}.txt", "".join(lines))
 

@@ -192,12 +192,14 @@ show(start);
 
 def export_iiif(repo: Repository, aip_id: str, out: Path, version: str | None = None, force: bool = False,
                 location: str | None = None, base_url: str | None = None, jobs: int = 2,
-                progress: ProgressFn | None = None) -> dict[str, Any]:
+                progress: ProgressFn | None = None, audience: str = "staff", requested_by: str = "") -> dict[str, Any]:
     """Write the IIIF package of a digitised volume (see the module docstring); returns a
-    summary (dip id, pages, tiles, bytes, seconds, sources). UsageError when the AIP has no
-    pages (it is not a digitised volume) or OUT exists; StorageError when no copy holds a
-    user copy intact (OUT is not created)."""
-    from archa.access.export import ExportOptions, _publish, _record_damage, select_files
+    summary (dip id, pages, tiles, bytes, seconds, sources, audience, requested_by).
+    UsageError when the AIP has no pages (it is not a digitised volume) or OUT exists;
+    StorageError when no copy holds a user copy intact (OUT is not created). `audience` and
+    who asked (`requested_by`, default the OS user) are recorded in the event, not checked:
+    an export to the public goes through archa.lifecycle.access (export_iiif_for)."""
+    from archa.access.export import ExportOptions, _publish, _record_damage, asked_by, select_files
 
     t0 = time.monotonic()
     out = out.absolute()
@@ -275,9 +277,10 @@ def export_iiif(repo: Repository, aip_id: str, out: Path, version: str | None = 
     size = sum(p.tiled.bytes for p in made)
     seconds = round(time.monotonic() - t0, 3)
     detail = (f"DIP {dip_id} (iiif) of {ver} to {out}: {len(made)} pages, {tiles} tiles and sizes, {size} bytes, "
-              f"from the user copies; read from " + ", ".join(f"{k} ({n})" for k, n in report.sources.items()))
+              f"from the user copies; read from " + ", ".join(f"{k} ({n})" for k, n in report.sources.items())
+              + f"; for {audience}, asked by {asked_by(requested_by)}")
     cat.record_events([Event("dissemination", "success", detail, ARCHA_AGENT, aip_id, ver)])
     repo.anchor_events()  # an export takes no repository lock: its events go to the locations now
     return {"dip_id": dip_id, "out": str(out), "format": "iiif", "aip_id": aip_id, "version": ver,
             "pages": len(made), "tiles": tiles, "bytes": size, "seconds": seconds, "sources": report.sources,
-            "base_url": base}
+            "base_url": base, "audience": audience, "requested_by": asked_by(requested_by)}

@@ -94,7 +94,7 @@ def _page_hits(repo: Repository, q: Query, aip_id: str | None, limit: int, offse
     lo = date_bounds(q.date_from, False) if q.date_from else ""
     hi = date_bounds(q.date_to, True) if q.date_to else ""
     out: list[RecordHit] = []
-    skip, at = offset, 0
+    skip, at = (offset if filtered else 0), 0
     first: Found | None = None
     while len(out) < limit:
         batch = search(repo.catalog, q.text, aip_id, PAGE_BATCH if filtered else limit - len(out),

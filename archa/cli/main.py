@@ -30,6 +30,7 @@ COMMANDS = {
     "check": "archa.cli.check:check",
     "originator": "archa.cli.originator:originator",
     "hold": "archa.cli.hold:hold",
+    "access": "archa.cli.access:access",
     "disposal": "archa.cli.disposal:disposal",
     "status": "archa.cli.status:status_command",
     "report": "archa.cli.report:report_command",

@@ -158,6 +158,9 @@ def says_public(text: str) -> bool:
     return not _CLOSED.search(t) and bool(_PUBLIC.search(t))
 
 
+_RESTRICTED_WORD = re.compile(r"^\s*(?:restricted|neveřejn\w*|omezen\w*)\s*[:;,-]\s*", re.IGNORECASE)
+
+
 @dataclass(frozen=True)
 class _Statement:
     public: bool
@@ -485,8 +488,8 @@ def _read_bag_info(info: Sequence[tuple[str, str]], f: _Found, package_read: boo
             f.add("identifier", _SOURCE.sub("", value))
         elif key in BAG_DATES:
             f.dates.update(iso_dates(value))
-        elif key == "access-rights":
-            f.access.append(_statement(value))
+        elif key == "access-rights":  # "restricted: personal data": the reason is what follows the word
+            f.access.append(_statement(value, _RESTRICTED_WORD.sub("", value) or value))
         elif key == "access-restriction" and not package_read:
             f.access.append(_Statement(False, value, until_date(value)))
         if key.startswith("retention-"):
