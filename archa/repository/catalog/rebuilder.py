@@ -160,6 +160,9 @@ _QUERIES = {
     "page": "SELECT aip_id, version, seq, label || ' ' || section || ' ' || master || ' ' || \"user\" || ' ' || alto "
             "|| ' ' || txt FROM pages",
     "page text": "SELECT aip_id, version, seq, text FROM page_text",
+    "indexed record": "SELECT aip_id, version || ' ' || state FROM records",
+    "access": "SELECT aip_id, status || ' ' || COALESCE(reason, '') || ' ' || COALESCE(until, '') || ' ' || source "
+              "FROM access",
     "file": "SELECT aip_id, version, logical_path, digest || ' ' || puid FROM files",
     "copy": "SELECT aip_id, version, location, state || ' ' || COALESCE(last_audit, 'never audited') "
             "|| ' ' || COALESCE(archive_sha256, '') FROM copies",

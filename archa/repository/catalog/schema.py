@@ -264,13 +264,13 @@ def _m17(db: sqlite_utils.Database) -> None:
 
 
 RECORD_TABLES = """
-CREATE TABLE records (n INTEGER PRIMARY KEY, aip_id TEXT NOT NULL UNIQUE, version TEXT, kind TEXT, title TEXT,
+CREATE TABLE IF NOT EXISTS records (n INTEGER PRIMARY KEY, aip_id TEXT NOT NULL UNIQUE, version TEXT, kind TEXT, title TEXT,
     originator TEXT, originator_id TEXT, date TEXT, date_from TEXT, date_to TEXT, state TEXT NOT NULL DEFAULT 'active',
     removed TEXT);
-CREATE INDEX records_originator_id ON records (originator_id);
-CREATE VIRTUAL TABLE record_text USING fts5(title, identifier, sign, ref, originator, author,
+CREATE INDEX IF NOT EXISTS records_originator_id ON records (originator_id);
+CREATE VIRTUAL TABLE IF NOT EXISTS record_text USING fts5(title, identifier, sign, ref, originator, author,
     tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3');
-CREATE TABLE access (aip_id TEXT PRIMARY KEY, status TEXT NOT NULL, reason TEXT, until TEXT, source TEXT,
+CREATE TABLE IF NOT EXISTS access (aip_id TEXT PRIMARY KEY, status TEXT NOT NULL, reason TEXT, until TEXT, source TEXT,
     changed TEXT);
 """
 
