@@ -100,9 +100,9 @@ def test_nsesss_transferred_file_with_documents(tmp_path: Path) -> None:
     assert of(d, "sign") == ["1", "03.1", "A 10", "A 5", "S 5"]
     assert of(d, "originator") == [pkg.originator, mk.ORG_ICO]
     assert of(d, "author") == [pkg.originator, "Jana Nováková", "Obec Brtnice"]
-    # created, the documents made and settled, sent, the file closed; then the bagging date
+    # created, the documents made and settled, sent, the file closed; not the day it was bagged
     assert d.dates[:5] == ("2015-01-02", "2015-03-01", "2015-05-20", "2015-05-21", "2025-06-30")
-    assert d.dates[-1] == info[[k for k, _v in info].index("Bagging-Date")][1]
+    assert info[[k for k, _v in info].index("Bagging-Date")][1] not in d.dates
     assert d.access is None
 
 
@@ -234,7 +234,7 @@ def test_nsesss_broken_mets_falls_back_to_bag_info(mets: bytes | None) -> None:
                                "Retention-Entity-Identifier": "KU-2015-0042"})
     d = Files(files).describe(info)
     assert (d.kind, d.title, d.originator, d.date) == ("nsesss", pkg.title, pkg.originator, "2015-06-30")
-    assert d.dates == ("2015-06-30", "2026-02-01")
+    assert d.dates == ("2015-06-30",)  # the bagging date is no date of the record
     assert of(d, "identifier") == ["KU-2015-0042", "SIP_2026_0001-obj"]
     assert of(d, "sign") == ["03.1", "A 5"]
     assert of(d, "originator") == [pkg.originator]
@@ -417,7 +417,7 @@ def test_bag_info_only() -> None:
     assert f.reads == []
     assert (d.kind, d.title, d.originator, d.date) == ("bag", "Kronika města Telče", "Městský úřad Telč",
                                                        "2019-12-31")
-    assert d.dates == ("2019-12-31", "2026-01-20")
+    assert d.dates == ("2019-12-31",)  # the bagging date is no date of the record
     assert d.values == (("originator", "Městský úřad Telč"), ("title", "Kronika města Telče"),
                         ("identifier", "MUT-12"), ("identifier", "urn:nbn:cz:x-1"), ("identifier", "bag-7"),
                         ("sign", "01.2"), ("title", "Kronika s přílohami"), ("title", "Kronika"),

@@ -584,7 +584,12 @@ def describe(info: Sequence[tuple[str, str]], read: Callable[[str], bytes | None
             dc_title, dc_date = _read_dc(root, f)
     title = f.title or bag.get("title", "") or dc_title
     originator = bag.get("originator") or bag.get("source-organization") or f.originator
-    main_date = f.date or next((d for k in BAG_DATES if (d := _first_date(bag.get(k, "")))), "") or dc_date
+    bagged = set(iso_dates(bag.get("bagging-date", "")))
+    if f.dates - bagged:  # the day a bag was made is no date of its record, unless nothing else is dated
+        f.dates -= bagged
+        dc_date = "" if dc_date in bagged else dc_date
+    main_date = f.date or next((d for k in BAG_DATES if (d := _first_date(bag.get(k, ""))) and d not in bagged), "") \
+        or dc_date or next(iter(sorted(bagged)), "")
     if main_date:
         f.dates.add(main_date)
     return Description(kind, title, originator, main_date, tuple(sorted(f.dates)), tuple(f.values),
