@@ -25,6 +25,7 @@ demo: $(STAMP)
 	  echo "the demo bag is stored already: ingesting it again would be refused as a duplicate (DUP001)"; \
 	else $(BIN)/archa ingest --repo archive demo-sip; fi
 	$(BIN)/archa aip list --repo archive
+	$(BIN)/archa search --repo archive "road repairs"
 	$(BIN)/archa aip show --repo archive "$$($(BIN)/archa aip list --repo archive --json | $(BIN)/python -c 'import json,sys; print(json.load(sys.stdin)[-1]["id"])')"
 
 check: $(STAMP)

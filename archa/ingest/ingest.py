@@ -486,7 +486,7 @@ class _Ingest:
             except OSError:
                 return None
 
-        return describe(info, read, (f.logical_path for f in files.file_rows()))
+        return describe(info, read, chain(["metadata/descriptive/dc.xml"], (f.logical_path for f in files.file_rows())))
 
     def _unknown_originator(self, bag: Bag) -> list[Finding]:
         """A warning (ORGW01) when the bag's Originator-Identifier names no originator the

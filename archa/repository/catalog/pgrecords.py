@@ -7,7 +7,8 @@ D) and its GIN index.
 - every word must occur (pgpages.py's query: a word is the phrase of its tokens, `word*` a
   prefix); with a field, the field's own text must hold them too (`to_tsvector` of that
   column, checked on the rows the index found);
-- counted up to `cap`; best first by `ts_rank(tsv, q)` among the newest `window` matches.
+- counted up to `cap`; best first by `ts_rank(tsv, q)` among the newest `window` matches,
+  then newest first.
 """
 
 from __future__ import annotations
@@ -35,4 +36,7 @@ def matches(conn: Any, ws: list[tuple[str, bool]], field: str | None, filters: l
     rows = conn.execute(f"{with_q}SELECT n FROM (SELECT r.n, ts_rank(r.tsv, q.q) AS score {base} "
                         f"ORDER BY r.n DESC LIMIT {window}) w ORDER BY score DESC, n DESC LIMIT ? OFFSET ?",
                         [*params, *args, limit, offset]).fetchall()
+    if len(rows) < limit and total > window:  # past the window: newest first
+        rows += conn.execute(f"{with_q}SELECT r.n {base} ORDER BY r.n DESC LIMIT ? OFFSET ?",
+                             [*params, *args, limit - len(rows), max(offset, window)]).fetchall()
     return min(total, cap), total > cap, total <= window, [int(r[0]) for r in rows]

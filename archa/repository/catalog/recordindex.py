@@ -15,7 +15,8 @@ from the event log (a rebuild makes them again).
 A search is bounded whatever the number of records: the matches are counted up to
 `COUNT_CAP` (beyond it `more` is set) and the best first are chosen by bm25 (title weighs
 most, then identifier and reference number, filing code, originator and authors) among the
-newest `RANK_WINDOW` matches (every match when there are fewer: `ranked` says so).
+newest `RANK_WINDOW` matches (every match when there are fewer: `ranked` says so); hits
+past the window follow newest first.
 """
 
 from __future__ import annotations
@@ -349,6 +350,9 @@ class RecordIndex:
         rows = conn.execute(f"SELECT n FROM (SELECT record_text.rowid AS n, bm25(record_text, {weights}) AS score "
                             f"{base} ORDER BY record_text.rowid DESC LIMIT {RANK_WINDOW}) "
                             "ORDER BY score, n DESC LIMIT ? OFFSET ?", [*params, limit, offset]).fetchall()
+        if len(rows) < limit and total > RANK_WINDOW:  # past the window: newest first
+            rows += conn.execute(f"SELECT record_text.rowid {base} ORDER BY record_text.rowid DESC LIMIT ? OFFSET ?",
+                                 [*params, limit - len(rows), max(offset, RANK_WINDOW)]).fetchall()
         return min(total, COUNT_CAP), more, total <= RANK_WINDOW, [int(r[0]) for r in rows]
 
     def _hits(self, ns: list[int], ws: list[tuple[str, bool]], field: str | None) -> list[RecordHit]:
