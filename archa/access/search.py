@@ -75,7 +75,7 @@ def find(repo: Repository, text: str, field_name: str | None = None, date_from: 
     if field_name != "text" and aip_id is None:
         found = index.search(q, limit, offset)
         if field_name is not None or len(found.hits) == limit:
-            more_pages = field_name is None
+            more_pages = field_name is None and bool(search(cat, text, None, 1, 0).hits)
             return SearchResult(text, found.total, found.more or more_pages, found.ranked, found.hits)
         page_offset, records_total, more, ranked = max(0, offset - found.total), found.total, found.more, found.ranked
         hits = list(found.hits)

@@ -88,7 +88,7 @@ def set_access(repo: Repository, aip_id: str, public: bool, reason: str, until: 
     for a destroyed or transferred record."""
     cat = repo.catalog
     head = cat.live_aip(aip_id)["head"]  # NotFoundError, AipRemoved
-    reason = " ".join(utf8_text(reason).split())
+    reason = " ".join("".join(c if ord(c) >= 32 else " " for c in utf8_text(reason)).split())  # no NUL
     if not reason:
         raise UsageError("a change of access needs a reason", hint="give --reason TEXT (e.g. the decision or law)")
     end = ""
@@ -218,6 +218,9 @@ def access_problems(repo: Repository, aip_ids: Sequence[str], today: dt.date | N
             reasons[a].append(f"the access table says {_words(table.get(a))}, the catalog's event log "
                               f"{_words(by_log.get(a))}")
     key = repo_seal_key(repo)
+    latest = {r["aip_id"]: int(r["seq"]) for r in catalog_rows
+              if r.get("type") == EVENT_TYPE and parse_detail(str(r.get("detail") or "")) is not None}
+    anchored = 0  # how far the best reachable location holds the log
     for loc in repo.config.locations:
         seen: list[dict[str, Any]] = []
 
@@ -228,6 +231,7 @@ def access_problems(repo: Repository, aip_ids: Sequence[str], today: dt.date | N
         scan = scan_log(repo.store(loc), key, keep)
         if not scan.reachable:
             continue  # nothing to compare there now; the next export that reaches it asks again
+        anchored = max(anchored, scan.last)
         at_loc = replay(seen)
         upto = replay(r for r in catalog_rows if r["seq"] <= scan.last)
         for a in wanted:
@@ -235,7 +239,15 @@ def access_problems(repo: Repository, aip_ids: Sequence[str], today: dt.date | N
                 reasons[a].append(f"the log at {loc.name} says {_words(at_loc.get(a))}, the catalog's "
                                   f"{_words(upto.get(a))} at that point")
     out: dict[str, str] = {}
+    for a, seq in latest.items():
+        if seq > anchored and a in reasons and not reasons[a]:  # archa anchors what it records as the command ends
+            out[a] = (f"its access was last set by event {seq}, which no storage location holds: a command killed "
+                      "before it anchored the log leaves such an event, and so does one written into the catalog "
+                      f"alone; check who set it (`archa access show {a}`), then anchor the log (`archa storage "
+                      "sync`); refused until then")
     for a in wanted:
+        if a in out:
+            continue
         if reasons[a]:
             out[a] = ("the catalog and the anchored log disagree on its access conditions (" + "; ".join(reasons[a])
                       + "): the catalog was changed behind archa's back; refused (run archa events verify)")
@@ -243,6 +255,11 @@ def access_problems(repo: Repository, aip_ids: Sequence[str], today: dt.date | N
         state = table.get(a)
         if state is None:  # no row, and (they agree) no event in any log: ingested before access was recorded
             state = stated_access(repo, a)
+            if state.source == "policy" and state.status == PUBLIC:
+                # the policy is settings a catalog on a server holds: it opens no record by itself
+                out[a] = ("its package says nothing of its access and it was stored before access conditions "
+                          f"were recorded: make it public with `archa access set {a} --public --reason TEXT`")
+                continue
         if state.effective(today) != PUBLIC:
             said = "" if state.source == "policy" and state.reason else \
                 f" ({_SOURCES.get(state.source, state.source)})"  # the policy's reason says so already

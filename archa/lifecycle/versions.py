@@ -33,7 +33,7 @@ from archa.metadata.mets import MdRef, MetsFile, PageStructure, write_mets
 from archa.metadata.premis import Agent, operator_agent, read_premis, write_premis
 from archa.metadata.records import ORIGINAL, PRESERVATION, metadata_mime
 from archa.preservation.identify import get_identifier, identify_many
-from archa.repository.access import AccessState, access_event, initial_state
+from archa.repository.access import AccessState, access_event, initial_state, replay
 from archa.repository.catalog import FILE_COLUMNS, FileRow
 from archa.repository.catalog.recordindex import description_dict
 from archa.repository.copying import CopyJob, CopyOutcome, ProgressFn, copy_all
@@ -534,10 +534,17 @@ class _Update:
     def _access(self, description: Description) -> AccessState | None:
         """The AIP's access anew when the new version states another than its package did
         (or the policy gave it, where the package said nothing); None when it stays: an
-        archivist's decision (`archa access set`) is kept whatever a new version states."""
-        cur = self.cat.record_index.access_rows([self.opts.aip_id]).get(self.opts.aip_id)
+        archivist's decision (`archa access set`) is kept whatever a new version states. The
+        state it starts from is the event log's; when the catalog's table says otherwise
+        (changed behind archa's back) nothing changes, and public exports refuse the record."""
+        aip_id = self.opts.aip_id
+        logged = replay(self.cat.lifecycle.policy_events([aip_id])).get(aip_id)
+        if logged != self.cat.record_index.access_rows([aip_id]).get(aip_id):
+            return None  # the table is not what the log says: changed behind archa's back; exports refuse it
         stated = initial_state(description.access, description.kind, self.repo.policy.access.default_for)
-        if cur is not None and (cur.source == "set" or cur == stated or (stated.source == "policy" and cur.source == "policy")):
+        if logged is None:
+            return None if stated.source == "policy" else stated  # a record from before access was recorded
+        if logged.source == "set" or logged == stated or (stated.source == "policy" and logged.source == "policy"):
             return None
         return stated
 

@@ -582,7 +582,16 @@ def describe(info: Sequence[tuple[str, str]], read: Callable[[str], bytes | None
         root = _parse(read, DC_XML)
         if root is not None:
             dc_title, dc_date = _read_dc(root, f)
-    title = f.title or bag.get("title", "") or dc_title
+    stated = [bag.get(k, "") for k in ("title", "external-description", "internal-sender-description",
+                                        "external-identifier")]
+    if dc_title and any(stated) and _norm(dc_title) not in {_norm(t) for t in stated}:
+        # the DC was replaced (`aip update --metadata`): its title is the record's now, not the bag's
+        for k in ("title", "external-description", "internal-sender-description"):
+            f.values.pop(("title", _norm(bag.get(k, ""))), None)
+        f.values[("title", _norm(dc_title))] = None
+        title = dc_title
+    else:
+        title = f.title or bag.get("title", "") or dc_title
     originator = bag.get("originator") or bag.get("source-organization") or f.originator
     bagged = set(iso_dates(bag.get("bagging-date", "")))
     if f.dates - bagged:  # the day a bag was made is no date of its record, unless nothing else is dated

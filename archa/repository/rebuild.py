@@ -545,6 +545,7 @@ def rebuild_catalog(repo: Repository, dest: Path | str, trust: str | None = None
         _restore_copy_states(cat)
         with cat.transaction():
             cat.record_index.restore_access()
+            cat.record_index.renumber_by_age()
         _mark_damaged(cat, scan)
         _restore_changes(repo, cat, db, trust, report)
         cat.rebuilder.resume_journal()

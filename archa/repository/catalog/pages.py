@@ -44,13 +44,11 @@ class Found:
 
 def fts_query(text: str) -> str:
     """The user's words as an FTS5 query: every word must occur (each quoted, so no word
-    is read as FTS5 syntax); a trailing `*` keeps its prefix meaning."""
-    terms = []
-    for word in text.split():
-        prefix = word.endswith("*") and len(word) > 1
-        core = word.rstrip("*") if prefix else word
-        terms.append('"' + core.replace('"', '""') + '"' + ("*" if prefix else ""))
-    return " ".join(terms)
+    is read as FTS5 syntax; a group in double quotes is one phrase: pgpages.split_words); a
+    trailing `*` keeps its prefix meaning."""
+    from archa.repository.catalog.pgpages import split_words
+
+    return " ".join('"' + core.replace('"', '""') + '"' + ("*" if prefix else "") for core, prefix in split_words(text))
 
 
 class PageIndex:

@@ -35,13 +35,29 @@ def fold(word: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
-def _words(text: str) -> list[tuple[str, bool]]:
-    """(word, prefix) of each word of the query (a trailing `*` keeps its prefix meaning)."""
+_PHRASE = re.compile(r'"([^"]*)"(\*?)|(\S+)')
+
+
+def split_words(text: str) -> list[tuple[str, bool]]:
+    """(word, prefix) of each word of a query: a group in double quotes is one word (its
+    tokens a phrase, in order), any other run of non-space characters another; a trailing
+    `*` keeps its prefix meaning (on the phrase's last token). Both indexes read a query so."""
     out = []
-    for word in text.split():
-        prefix = word.endswith("*") and len(word) > 1
-        out.append((word.rstrip("*") if prefix else word, prefix))
+    for m in _PHRASE.finditer(text):
+        if m.group(3) is not None:
+            word = m.group(3).replace('"', " ")
+            prefix = word.endswith("*") and len(word) > 1
+            core = word.rstrip("*") if prefix else word
+        else:
+            core, prefix = m.group(1), bool(m.group(2))
+        if core.strip():
+            out.append((" ".join(core.split()), prefix))
     return out
+
+
+def _words(text: str) -> list[tuple[str, bool]]:
+    """(word, prefix) of each word of the query (`split_words`)."""
+    return split_words(text)
 
 
 def _query(words: list[tuple[str, bool]]) -> tuple[str, list[str]]:

@@ -41,7 +41,7 @@ def is_url(value: str) -> bool:
 
 # the catalog's keys PostgreSQL assigns (identity columns): what `sync_keys` moves past the rows
 IDENTITY = (("events", "seq"), ("changes", "seq"), ("holds", "id"), ("aip_keys", "n"), ("dirs", "id"),
-            ("formats", "id"), ("file_rows", "id"))
+            ("formats", "id"), ("file_rows", "id"), ("records", "n"))
 # a column's data type on PostgreSQL as SQLite declares it (what `table_columns` reports)
 _DECLARED = {"bigint": "INTEGER", "integer": "INTEGER", "smallint": "INTEGER", "bytea": "BLOB", "text": "TEXT",
              "character varying": "TEXT", "double precision": "REAL", "real": "REAL", "numeric": "REAL"}

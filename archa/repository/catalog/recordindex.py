@@ -22,6 +22,8 @@ past the window follow newest first.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
@@ -29,14 +31,14 @@ from typing import TYPE_CHECKING, Any
 from archa.errors import UsageError
 from archa.metadata.description import FIELDS, Description
 from archa.repository.access import AccessState
-from archa.repository.catalog.pgpages import _TOKEN, fold, snippet
+from archa.repository.catalog.pgpages import _TOKEN, fold, snippet, split_words
 
 if TYPE_CHECKING:
     from archa.metadata.records import Event
     from archa.repository.catalog.sqlite import Catalog
 
-COUNT_CAP = 10_000
-RANK_WINDOW = 2_000
+COUNT_CAP = 1_000
+RANK_WINDOW = 1_000
 WEIGHTS = {"title": 10.0, "identifier": 6.0, "ref": 6.0, "sign": 4.0, "originator": 2.0, "author": 3.0}
 SEARCH_FIELDS = (*FIELDS, "text")  # `text`: the OCR of pages (catalog/pages.py)
 
@@ -86,26 +88,90 @@ class Query:
 
 
 def words(text: str) -> list[tuple[str, bool]]:
-    """(word, prefix) of each word of `text` that has a letter or digit; UsageError for a
-    prefix shorter than two characters (it would match nearly everything)."""
+    """(word, prefix) of each word of `text` that has a letter or digit (a group in double
+    quotes one word, its tokens a phrase: pgpages.split_words); UsageError for a
+    prefix shorter than two characters (it would match nearly everything) or a control
+    character (a NUL a program passed)."""
+    if any(ord(c) < 32 for c in text.replace("\t", " ").replace("\n", " ")):
+        raise UsageError("the words to search for hold a control character", hint="type the words alone")
     out = []
-    for word in text.split():
-        prefix = word.endswith("*") and len(word) > 1
-        core = word.rstrip("*") if prefix else word
+    for core, prefix in split_words(text):
         tokens = _TOKEN.findall(core)
         if not tokens:
             continue
         if prefix and len(tokens[-1]) < 2:
-            raise UsageError(f"{word!r}: a prefix needs at least two letters", hint='e.g. "stav*"')
+            raise UsageError(f"{core}*: a prefix needs at least two letters", hint='e.g. "stav*"')
         out.append((core, prefix))
     return out
 
 
-def fts_match(ws: list[tuple[str, bool]], field: str | None) -> str:
-    """The FTS5 expression of the words (each quoted; a prefix with `*`), limited to one
-    column when `field` is given."""
-    expr = " ".join('"' + core.replace('"', '""') + '"' + ("*" if prefix else "") for core, prefix in ws)
-    return f"{field} : ({expr})" if field else expr
+# a filing code, a reference number's digits, a date: 1.2.3, 12345/2011; not a piece of a UUID
+CODE = re.compile(r"(?<![^\W_])\d+(?:[./-]\d+)+(?![^\W_])")
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
+LETTER = {"title": "t", "identifier": "i", "sign": "s", "ref": "r", "originator": "o", "author": "a"}
+MAX_YEARS = 200  # a record spanning more years is found by a date filter through its row alone
+
+
+def org_token(originator_id: str) -> str:
+    """The token naming an originator in a record's facets."""
+    return "o" + hashlib.sha256(originator_id.encode("utf-8", "surrogateescape")).hexdigest()[:16]
+
+
+def code_tokens(field: str, code: str) -> list[str]:
+    """The facet tokens of a code found in `field`: its first two parts, three, ... all
+    (`1.2.3` in sign: ks1x2, ks1x2x3), so that a code is found whole or by its leading parts."""
+    parts = re.split(r"[./-]", code)
+    return [f"k{LETTER[field]}" + "x".join(parts[:k]) for k in range(2, len(parts) + 1)]
+
+
+def facets(texts: dict[str, str], row: dict[str, Any]) -> str:
+    """The hidden tokens of a record that let the full-text index answer what would
+    otherwise be read row by row: its originator (`org_token`), every year its dates cover
+    (`y2011`), and the codes in its values (`code_tokens`): a filter or a code is then one
+    more term of the index's query, not a scan of every record holding a common word."""
+    toks = [org_token(row["originator_id"])] if row.get("originator_id") else []
+    if row.get("date_from") and row.get("date_to"):
+        first, last = int(row["date_from"][:4]), int(row["date_to"][:4])
+        if last - first <= MAX_YEARS:
+            toks += [f"y{y}" for y in range(first, last + 1)]
+    for f, text in texts.items():
+        for m in CODE.finditer(UUID.sub(" ", text)):
+            toks += code_tokens(f, m.group())
+    return " ".join(dict.fromkeys(toks))
+
+
+def _alternatives(tokens: list[str], prefix: bool = False) -> str:
+    return "facets : (" + " OR ".join(f'"{t}"' + ("*" if prefix else "") for t in tokens) + ")"
+
+
+def fts_match(ws: list[tuple[str, bool]], field: str | None, extra: list[tuple[list[str], bool]] | None = None
+              ) -> str:
+    """The FTS5 expression of the words: each quoted (a prefix with `*`) and looked for in
+    the fields (in `field` alone when given); a code (`CODE`) as its facet token in the
+    field(s); and each of `extra` (alternative facet tokens, prefix or not) ANDed."""
+    cols = "{" + " ".join([field] if field else FIELDS) + "}"
+    terms = []
+    for core, prefix in ws:
+        if CODE.fullmatch(core):
+            terms.append(_alternatives([code_tokens(f, core)[-1] for f in ([field] if field else FIELDS)], prefix))
+        else:
+            terms.append(f'{cols} : "' + core.replace('"', '""') + '"' + ("*" if prefix else ""))
+    terms += [_alternatives(tokens, prefix) for tokens, prefix in extra or []]
+    return " AND ".join(terms)
+
+
+def filter_facets(q: Query) -> list[tuple[list[str], bool]]:
+    """The facet terms a query's filters add (its originator; the years of its date span,
+    when there are no more than MAX_YEARS)."""
+    out: list[tuple[list[str], bool]] = []
+    if q.originator:
+        out.append(([org_token(q.originator)], False))
+    if q.date_from or q.date_to:
+        first = int(date_bounds(q.date_from, False)[:4]) if q.date_from else None
+        last = int(date_bounds(q.date_to, True)[:4]) if q.date_to else None
+        if first is not None and last is not None and 0 <= last - first <= MAX_YEARS:
+            out.append(([f"y{y}" for y in range(first, last + 1)], False))
+    return out
 
 
 def date_bounds(text: str, high: bool) -> str:
@@ -189,15 +255,16 @@ class RecordIndex:
         row = record_row(aip_id, version, desc, originator_id)
         texts = field_texts(desc)
         conn = self.cat.conn
+        hidden = facets(texts, row)
         if self.cat.dialect == "postgresql":
-            cols = [*row, *(f"f_{f}" for f in FIELDS)]
+            cols = [*row, *(f"f_{f}" for f in FIELDS), "f_facets"]
             conn.execute(f"INSERT INTO records ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
-                         [*row.values(), *(texts[f] for f in FIELDS)])
+                         [*row.values(), *(texts[f] for f in FIELDS), hidden])
             return
         cur = conn.execute(f"INSERT INTO records ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
                            list(row.values()))
-        conn.execute(f"INSERT INTO record_text (rowid, {', '.join(FIELDS)}) VALUES (?, {', '.join('?' * len(FIELDS))})",
-                     [cur.lastrowid, *(texts[f] for f in FIELDS)])
+        conn.execute(f"INSERT INTO record_text (rowid, {', '.join(FIELDS)}, facets) "
+                     f"VALUES (?, {', '.join('?' * len(FIELDS))}, ?)", [cur.lastrowid, *(texts[f] for f in FIELDS), hidden])
 
     def record_dict(self, aip_id: str, version: str, record: dict[str, Any] | None, originator_id: str) -> None:
         """`record` with a description_dict: as `record`; None: nothing."""
@@ -278,6 +345,27 @@ class RecordIndex:
             self.set_access_row(aip_id, state, when.get(aip_id, ""))
         return len(states)
 
+    def renumber_by_age(self) -> None:
+        """Give the indexed records numbers in the order the AIPs were made (`aips.created`,
+        then their first event), as ingest gave them: a rebuild indexes them in the order it finds them, and the
+        newest matches of a common query are the highest numbers. Call in a transaction."""
+        conn = self.cat.conn
+        top = int(conn.execute("SELECT COALESCE(max(n), 0) FROM records").fetchone()[0])
+        conn.execute("CREATE TEMP TABLE IF NOT EXISTS renumber (old INTEGER PRIMARY KEY, new INTEGER)")
+        conn.execute("DELETE FROM renumber")
+        conn.execute("INSERT INTO renumber (old, new) SELECT r.n, ? + ROW_NUMBER() OVER (ORDER BY a.created, "
+                     "(SELECT min(e.seq) FROM events e WHERE e.aip_id = a.id), a.id) "
+                     "FROM records r JOIN aips a ON a.id = r.aip_id", [top])
+        if self.cat.dialect != "postgresql":
+            cols = ", ".join([*FIELDS, "facets"])
+            conn.execute(f"INSERT INTO record_text (rowid, {cols}) SELECT m.new, {cols} FROM record_text t "
+                         "JOIN renumber m ON m.old = t.rowid")
+            conn.execute("DELETE FROM record_text WHERE rowid IN (SELECT old FROM renumber)")
+        conn.execute("UPDATE records SET n = (SELECT new FROM renumber WHERE old = records.n) "
+                     "WHERE n IN (SELECT old FROM renumber)")
+        conn.execute("DROP TABLE renumber")
+        self.cat.sync_keys()
+
     # --- reads --------------------------------------------------------------------------
 
     def access_rows(self, aip_ids: Sequence[str]) -> dict[str, AccessState]:
@@ -333,20 +421,21 @@ class RecordIndex:
             from archa.repository.catalog.pgrecords import matches
 
             total, more, ranked, found = matches(self.cat.conn, ws, q.field, filters, args, limit, offset,
-                                                 COUNT_CAP, RANK_WINDOW)
+                                                 COUNT_CAP, RANK_WINDOW, filter_facets(q))
         else:
-            total, more, ranked, found = self._matches(ws, q.field, filters, args, limit, offset)
+            total, more, ranked, found = self._matches(ws, q.field, filters, args, limit, offset, filter_facets(q))
         return RecordsFound(total, more, ranked, self._hits(found, ws, q.field))
 
     def _matches(self, ws: list[tuple[str, bool]], field: str | None, filters: list[str], args: list[Any],
-                 limit: int, offset: int) -> tuple[int, bool, bool, list[int]]:
+                 limit: int, offset: int, extra: list[tuple[list[str], bool]]) -> tuple[int, bool, bool, list[int]]:
         conn = self.cat.conn
         where = " AND ".join(["record_text MATCH ?", *filters])
-        params = [fts_match(ws, field), *args]
-        base = f"FROM record_text JOIN records r ON r.n = record_text.rowid WHERE {where}"
+        params = [fts_match(ws, field, extra), *args]
+        # the index first (CROSS JOIN): a filter on `records` is a check of the rows it found
+        base = f"FROM record_text CROSS JOIN records r ON r.n = record_text.rowid WHERE {where}"
         total = int(conn.execute(f"SELECT count(*) FROM (SELECT 1 {base} LIMIT {COUNT_CAP + 1})", params).fetchone()[0])
         more = total > COUNT_CAP
-        weights = ", ".join(str(WEIGHTS[f]) for f in FIELDS)
+        weights = ", ".join([*(str(WEIGHTS[f]) for f in FIELDS), "0"])
         rows = conn.execute(f"SELECT n FROM (SELECT record_text.rowid AS n, bm25(record_text, {weights}) AS score "
                             f"{base} ORDER BY record_text.rowid DESC LIMIT {RANK_WINDOW}) "
                             "ORDER BY score, n DESC LIMIT ? OFFSET ?", [*params, limit, offset]).fetchall()
