@@ -21,6 +21,18 @@ and a technical METS. The page cache is warm (the packages were just written).
                      query, and the 1M-page figure projected linearly from the two largest
 
     python bench/ndk.py [--volumes 50] [--pages 200] [--tile-volumes 10] [--work bench-work]
+
+`--text-pages N` (e.g. 1000000) measures search at that size instead of projecting it: a
+fresh repository's catalog gets N pages of synthetic ALTO text (volumes of 200 pages, the
+same ~180 Zipf-distributed words a page plus a word of its own; no images, no packages)
+through `PageIndex.record` in transactions of 100,000 pages. Timed (median of 5, warm
+cache): the first 20 hits of a rare word, a common word (on ~40 % of pages), two common
+words, a prefix (few pages, and one of three letters that many words share), a word on
+every page, each gated at < 100 ms; the count alone (`count_cap` unbounded); and the same
+queries the old way, counting and ranking every match (`rank_limit` and `count_cap`
+unbounded), the baseline, with the ratio.
+
+    python bench/ndk.py --text-pages 1000000 [--work bench-work]     # --text-pages 20000: CI size
 """
 
 from __future__ import annotations
@@ -36,7 +48,9 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from archa.repository.pages import alto_text, search
@@ -220,15 +234,134 @@ def grown(catalog: Path, work: Path, factor: int) -> Path:
     return dest
 
 
+TEXT_BATCH = 100_000
+GATE_MS = 100.0
+UNBOUNDED = 10**12
+
+
+def set_zipf(words: list[str]) -> None:
+    CUM[:] = []
+    total = 0.0
+    for r in range(1, len(words) + 1):
+        total += 1 / r
+        CUM.append(total)
+
+
+def share(rank: int, n: int = 180) -> float:
+    """The expected share of pages holding the word of `rank` (1-based) of the vocabulary."""
+    return 1 - (1 - 1 / (rank * CUM[-1])) ** n
+
+
+def text_catalog(work: Path, n: int) -> tuple[Any, float]:
+    """A new repository whose catalog holds n pages of text (volumes of 200), and the
+    seconds PageIndex.record took."""
+    from archa.repository.repo import Repository
+
+    root = work / "ndk-text-repo"
+    shutil.rmtree(root, ignore_errors=True)
+    repo = Repository.init(root)
+    cat = repo.catalog
+    index = cat.pages_index
+    rng = random.Random(15)
+    words = vocabulary(rng)
+    set_zipf(words)
+    per = 200
+    spent = 0.0
+    last = time.perf_counter()
+    for start in range(0, n, TEXT_BATCH):
+        rows, aips = [], []
+        for i in range(start, min(n, start + TEXT_BATCH)):
+            v, seq = divmod(i, per)
+            aip = f"urn:uuid:00000000-0000-4000-8000-{v:012d}"
+            if seq == 0:
+                aips.append({"id": aip, "created": "2026-01-01T00:00:00Z", "label": f"Kronika {v}",
+                             "external_id": "", "head": "v1", "transfer_id": "", "originator_id": None,
+                             "state": "active"})
+            rows.append({"aip_id": aip, "version": "v1", "seq": seq + 1, "label": f"[{seq + 1}]",
+                         "section": "", "master": "", "user": "", "alto": f"alto/{seq + 1:04d}.xml", "txt": "",
+                         "text": page_words(rng, words) + f" svazek{v} strana{v}x{seq + 1}"})
+        t0 = time.perf_counter()
+        with cat.transaction():
+            cat.insert("aips", aips)
+            index.record(rows)
+        spent += time.perf_counter() - t0
+        if time.perf_counter() - last > 30:
+            print(f"    … {start + len(rows):,} pages, {spent:.0f} s indexing", flush=True)
+            last = time.perf_counter()
+    cat.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return repo, spent
+
+
+def text_queries(n: int) -> dict[str, str]:
+    """The queries of the measured run: labels with the expected share of pages."""
+    words = vocabulary(random.Random(15))
+    common = min(range(1, 400), key=lambda r: abs(share(r) - 0.4))
+    other = min(range(1, 400), key=lambda r: abs(share(r) - 0.33))
+    v = n // 200 // 2
+    stem = words[0][:3]
+    return {"(a) rare word (one page)": f"strana{v}x103",
+            f"(b) common word ({share(common):.0%} of pages)": words[common - 1],
+            f"(c) two common words ({share(common):.0%}, {share(other):.0%})":
+                f"{words[common - 1]} {words[other - 1]}",
+            f"(d) prefix (strana{v}x1*, 111 pages)": f"strana{v}x1*",
+            f"(d) prefix of 3 letters ({stem}*)": f"{stem}*",
+            f"word on every page ({share(1):.0%})": words[0]}
+
+
+def median_ms(fn: Callable[[], object], rounds: int) -> tuple[float, object]:
+    times, out = [], None
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times) * 1000, out
+
+
+def text_search(work: Path, n: int) -> None:
+    """The --text-pages run: search measured at n pages (see the module docstring)."""
+    from archa.repository.pages import COUNT_CAP, RANK_LIMIT
+
+    print(f"NDK page search at {n:,} pages of synthetic ALTO text, {os.cpu_count()} cores")
+    repo, spent = text_catalog(work, n)
+    size = (repo.root / "catalog.sqlite").stat().st_size
+    print(f"  indexing through PageIndex.record: {spent:.0f} s, {n / spent:,.0f} pages/s, catalog "
+          f"{size / 2**20:,.0f} MiB ({size / n:,.0f} bytes/page)")
+    index = repo.catalog.pages_index
+    print(f"  first 20 hits, median of 5 (ms); archa: count capped at {COUNT_CAP:,}, ranked up to {RANK_LIMIT:,} "
+          f"matches | count alone | old way: count and rank every match")
+    print(f"    {'query':<40} {'text':<22}{'archa':>9}{'ranked':>8}{'count':>10}{'old way':>10}"
+          f"{'matches':>10}  ratio  gate")
+    fails = 0
+    for label, q in text_queries(n).items():
+        search(repo.catalog, q, limit=20)  # warm
+        ms, found = median_ms(partial(search, repo.catalog, q, limit=20), 5)
+        count_ms, counted = median_ms(partial(index.search, q, limit=20, rank_limit=0, count_cap=UNBOUNDED), 3)
+        old_ms, _ = median_ms(partial(index.search, q, limit=20, rank_limit=UNBOUNDED,
+                                          count_cap=UNBOUNDED), 3)
+        ok = ms < GATE_MS
+        fails += not ok
+        ranked, total = getattr(found, "ranked", None), getattr(counted, "total", 0)
+        print(f"    {label:<40} {q!r:<22}{ms:>9.1f}{'yes' if ranked else 'no':>8}{count_ms:>10.1f}"
+              f"{old_ms:>10.1f}{total:>10,}  {old_ms / ms:5.0f}x  {'PASS' if ok else 'FAIL'}")
+    print(f"  gate: first 20 hits < {GATE_MS:.0f} ms at {n:,} pages: {'PASS' if not fails else f'FAIL ({fails})'}")
+    t = timed([str(BIN / "archa"), "search", text_queries(n)["(a) rare word (one page)"], "--repo", str(repo.root)])
+    print(f"  `archa search` command end to end, rare word: {t * 1000:.0f} ms (Python start included)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--work", type=Path, default=Path("bench-work"))
     ap.add_argument("--volumes", type=int, default=50)
     ap.add_argument("--pages", type=int, default=200)
     ap.add_argument("--tile-volumes", type=int, default=10)
+    ap.add_argument("--text-pages", type=int, default=0,
+                    help="measure search at this many pages of text alone (no packages), e.g. 1000000")
     args = ap.parse_args()
     work = args.work.resolve()
     work.mkdir(parents=True, exist_ok=True)
+    if args.text_pages:
+        text_search(work, args.text_pages)
+        return
     t0 = time.perf_counter()
     psps = make_volumes(work / "ndk-psp", args.volumes, args.pages)
     pages = args.volumes * args.pages
