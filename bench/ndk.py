@@ -304,7 +304,10 @@ def text_queries(n: int) -> dict[str, str]:
             f"(c) two common words ({share(common):.0%}, {share(other):.0%})":
                 f"{words[common - 1]} {words[other - 1]}",
             f"(d) prefix (strana{v}x1*, 111 pages)": f"strana{v}x1*",
+            f"(d) prefix of 2 letters ({stem[:2]}*)": f"{stem[:2]}*",
             f"(d) prefix of 3 letters ({stem}*)": f"{stem}*",
+            f"(d) prefix of 4 letters ({words[0][:4]}*)": f"{words[0][:4]}*",
+            f"(d) prefix of 5 letters ({words[1][:5]}*)": f"{words[1][:5]}*",
             f"word on every page ({share(1):.0%})": words[0]}
 
 

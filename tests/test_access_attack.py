@@ -253,13 +253,20 @@ def test_an_archivists_restriction_is_not_laundered_by_a_new_version(repo: Repos
 # --- 3. one storage location edited --------------------------------------------------------------------
 
 
-def test_bag_info_opened_in_the_hot_copy(repo: Repository, bags: Path, tmp_path: Path) -> None:
-    aip = bag_aip(repo, bags, "a", RIGHTS)
+def open_hot_bag_info(repo: Repository, aip: str) -> tuple[Path, bytes]:
+    """The insider writes `Access-Rights: public` into the hot copy's stored bag-info; returns
+    the file and what it held (the teardown validates the object: put it back)."""
     obj = repo.hot.object_path(aip)
     (info,) = [p for p in obj.rglob("bag-info.txt") if "submission" in p.as_posix()]
     os.chmod(info, 0o644)
     original = info.read_bytes()
     info.write_text(info.read_text().replace(f"Access-Rights: {RIGHTS}", "Access-Rights: public"))
+    return info, original
+
+
+def test_bag_info_opened_in_the_hot_copy(repo: Repository, bags: Path, tmp_path: Path) -> None:
+    aip = bag_aip(repo, bags, "a", RIGHTS)
+    info, original = open_hot_bag_info(repo, aip)
     refused_publicly(repo, aip, tmp_path / "leak")
     r = run(repo, "fixity", "audit", "--json")
     assert r.exit_code == 1, r.output
@@ -281,11 +288,7 @@ def test_bag_info_opened_in_the_hot_copy_of_a_record_from_before_access(repo: Re
             "policy assignment", "success", "placement policy applied", ARCHA_AGENT, aip, version))
         aip = bag_aip(repo, bags, "a", RIGHTS)
     assert status_of(repo, aip) is None and access_events(repo, aip) == []
-    obj = repo.hot.object_path(aip)
-    (info,) = [p for p in obj.rglob("bag-info.txt") if "submission" in p.as_posix()]
-    os.chmod(info, 0o644)
-    original = info.read_bytes()
-    info.write_text(info.read_text().replace(f"Access-Rights: {RIGHTS}", "Access-Rights: public"))
+    info, original = open_hot_bag_info(repo, aip)
     refused_publicly(repo, aip, tmp_path / "leak")
     info.write_bytes(original)  # the teardown validates the object
 

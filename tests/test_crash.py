@@ -77,7 +77,8 @@ def test_crash_after_the_rename_is_rolled_forward(repo: Repository, bags: Path) 
     assert repo.hot.object_path(aip["id"]) == obj
     assert {f["logical_path"] for f in repo.catalog.files(aip["id"], "v1") if f["role"] == "payload"} == \
         {"representations/original/data/a.txt", "representations/original/data/b.txt"}
-    assert [e["type"] for e in repo.catalog.events(aip["id"])][-1] == "ingestion"
+    assert [e["type"] for e in repo.catalog.events(aip["id"])][-2:] == ["ingestion", "policy assignment"]
+    assert repo.catalog.record_index.access_rows([aip["id"]])[aip["id"]].source == "policy"  # its access too
     assert list(repo.staging.iterdir()) == []
 
 
