@@ -27,22 +27,25 @@ import itertools
 import json
 import re
 import shutil
+import threading
 import time
 import uuid
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import resources
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from archa.access.fetch import Wanted, Writer, fetch
+from archa.access.imagesources import DC_XML, image_rows, read_dc
 from archa.access.sinks import DirSink, EntryWriter
-from archa.access.tiles import Tiled, info_json, tile_image
+from archa.access.tiles import Tiled, info_json, page_frames, tile_image, to_srgb
 from archa.errors import StorageError, UsageError
 from archa.repository.copying import ProgressFn
 from archa.repository.durable import check_target, partial_sibling
 from archa.repository.events import ARCHA_AGENT, Event
-from archa.repository.pages import STRUCTURE, read_structure
+from archa.repository.pages import IMAGE_STRUCTURE, STRUCTURE, read_structure
 from archa.repository.repo import Repository, remove_tree
 
 PRESENTATION = "http://iiif.io/api/presentation/3/context.json"
@@ -55,6 +58,7 @@ class IiifPage:
     key: str  # p0001
     tiled: Tiled
     type: str = ""  # the NDK page type (titlePage, normalPage, ...)
+    metadata: tuple[tuple[str, str], ...] = ()  # the canvas's own description (an image record's per-file rows)
 
 
 def page_label(label: str, page_type: str) -> str:
@@ -91,13 +95,19 @@ def _lang(value: str) -> dict[str, list[str]]:
     return {"none": [value]}
 
 
-def manifest(base: str, title: str, metadata: list[tuple[str, str]], pages: list[IiifPage],
-             sections: list[dict[str, Any]]) -> dict[str, Any]:
-    """The Presentation 3 manifest of `pages` (ids under `base`, which ends with '/')."""
+def _metadata(metadata: Iterable[tuple[str, str]]) -> list[dict[str, Any]]:
     grouped: dict[str, list[str]] = {}
     for label, value in metadata:
         if value:
             grouped.setdefault(label, []).append(value)
+    return [{"label": {"en": [k]}, "value": {"none": v}} for k, v in grouped.items()]
+
+
+def manifest(base: str, title: str, metadata: list[tuple[str, str]], pages: list[IiifPage],
+             sections: list[dict[str, Any]], behavior: str = "paged", summary: str = "") -> dict[str, Any]:
+    """The Presentation 3 manifest of `pages` (ids under `base`, which ends with '/'):
+    `behavior` "paged" for a volume, "individuals" for photographs; `summary` (a record's
+    description) when given; a page's own `metadata` as its canvas's."""
     canvases = []
     for p in pages:
         service = f"{base}iiif/{p.key}"
@@ -114,6 +124,8 @@ def manifest(base: str, title: str, metadata: list[tuple[str, str]], pages: list
                 "body": {"id": f"{service}/full/{w},{h}/0/default.jpg", "type": "Image", "format": "image/jpeg",
                          "width": w, "height": h,
                          "service": [{"id": service, "type": "ImageService3", "profile": "level0"}]}}]}]})
+        if p.metadata:
+            canvases[-1]["metadata"] = _metadata(p.metadata)
     by_seq = {p.seq: f"{base}canvas/{p.key}" for p in pages}
     children: dict[str, list[dict[str, Any]]] = {}
     for s in sections:
@@ -129,8 +141,9 @@ def manifest(base: str, title: str, metadata: list[tuple[str, str]], pages: list
     counter = [0]
     doc: dict[str, Any] = {
         "@context": PRESENTATION, "id": f"{base}manifest.json", "type": "Manifest", "label": _lang(title),
-        "metadata": [{"label": {"en": [k]}, "value": {"none": v}} for k, v in grouped.items()],
-        "behavior": ["paged"], "items": canvases}
+        "metadata": _metadata(metadata), "behavior": [behavior], "items": canvases}
+    if summary:
+        doc["summary"] = _lang(summary)
     title_page = next((p for p in pages if p.type == "titlePage"), None)
     if title_page is not None:
         doc["start"] = {"id": f"{base}canvas/{title_page.key}", "type": "Canvas"}
@@ -190,15 +203,93 @@ show(start);
 """
 
 
+@dataclass(frozen=True)
+class _Canvas:
+    """A canvas to make: frame `frame` of the image at logical path `path`."""
+
+    seq: int
+    label: str
+    path: str
+    frame: int = 0
+    type: str = ""
+    metadata: tuple[tuple[str, str], ...] = ()
+
+
+def iiif_source(repo: Repository, aip_id: str, version: str | None = None) -> str:
+    """What `export_iiif` shows of the AIP's `version` (default: its head): "ndk" (the pages
+    of a digitised volume), "image-record" (the images of an image record, in its order),
+    "images" (the images of its payload, in name order), or "" when it has none (export_iiif
+    refuses it). NotFoundError for an unknown or removed AIP."""
+    cat = repo.catalog
+    ver = version or cat.live_aip(aip_id)["head"]
+    if cat.pages(aip_id, ver):
+        return "image-record" if _image_record(repo, aip_id, ver) else "ndk"
+    rows = [r for r in cat.files(aip_id, ver) if r["role"] == "payload"]
+    return "images" if _payload_images(rows) else ""
+
+
+def _image_record(repo: Repository, aip_id: str, ver: str) -> bool:
+    cat = repo.catalog
+    return cat.file(aip_id, ver, STRUCTURE) is None and cat.file(aip_id, ver, IMAGE_STRUCTURE) is not None
+
+
+def _payload_images(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    from archa.access.export import choose_representation
+
+    return image_rows(choose_representation(rows, "preservation"))
+
+
+def _payload_canvases(paths: list[str], files: dict[str, Path]) -> list[_Canvas]:
+    """A canvas per page of each image (a multi-page TIFF's pages each), labelled by its
+    file name. UsageError naming the first image Pillow cannot open."""
+    from PIL import Image
+
+    canvases: list[_Canvas] = []
+    for lp in paths:
+        try:
+            with Image.open(files[lp]) as img:
+                frames = page_frames(img)
+        except (OSError, ValueError, Image.DecompressionBombError) as e:
+            raise _undecodable(lp, e) from e
+        name = PurePosixPath(lp).name
+        for k, frame in enumerate(frames, 1):
+            label = name if len(frames) == 1 else f"{name} [{k}/{len(frames)}]"
+            canvases.append(_Canvas(len(canvases) + 1, label, lp, frame))
+    return canvases
+
+
+def _undecodable(lp: str, e: BaseException) -> UsageError:
+    return UsageError(f"{lp.removeprefix('representations/original/data/')}: the image cannot be decoded ({e}); "
+                      "nothing was written", hint="export the AIP as --format dir, zip or bag")
+
+
+def _record_canvases(pages: list[dict[str, Any]], doc: dict[str, Any]) -> list[_Canvas]:
+    """The canvases of an image record: its pages in order, each with the frame and the
+    description its image-structure.json gives."""
+    by_order = {int(p["order"]): p for p in doc.get("pages", []) if str(p.get("order", "")).isdigit()}
+    out = []
+    for p in pages:
+        seq = int(p["seq"])
+        entry = by_order.get(seq, {})
+        desc = entry.get("description") or {}
+        meta = tuple((str(k).capitalize(), str(v)) for k, v in desc.items() if v and k != "title") \
+            if isinstance(desc, dict) else ()
+        out.append(_Canvas(seq, str(p["label"]), str(p["user"] or p["master"]), int(entry.get("frame") or 0),
+                           "", meta))
+    return out
+
+
 def export_iiif(repo: Repository, aip_id: str, out: Path, version: str | None = None, force: bool = False,
                 location: str | None = None, base_url: str | None = None, jobs: int = 2,
                 progress: ProgressFn | None = None, audience: str = "staff", requested_by: str = "") -> dict[str, Any]:
-    """Write the IIIF package of a digitised volume (see the module docstring); returns a
-    summary (dip id, pages, tiles, bytes, seconds, sources, audience, requested_by).
-    UsageError when the AIP has no pages (it is not a digitised volume) or OUT exists;
-    StorageError when no copy holds a user copy intact (OUT is not created). `audience` and
-    who asked (`requested_by`, default the OS user) are recorded in the event, not checked:
-    an export to the public goes through archa.lifecycle.access (export_iiif_for)."""
+    """Write the IIIF package of an AIP with pages or images (see the module docstring and
+    `iiif_source`); returns a summary (dip id, source, pages (canvases), tiles, bytes,
+    seconds, sources, audience, requested_by). UsageError when the AIP has neither pages
+    nor images, when OUT exists, or when an image cannot be decoded (naming it; OUT is not
+    created); StorageError when no copy holds an image intact (OUT is not created).
+    `audience` and who asked (`requested_by`, default the OS user) are recorded in the
+    event, not checked: an export to the public goes through archa.lifecycle.access
+    (export_iiif_for)."""
     from archa.access.export import ExportOptions, _publish, _record_damage, asked_by, select_files
 
     t0 = time.monotonic()
@@ -207,19 +298,31 @@ def export_iiif(repo: Repository, aip_id: str, out: Path, version: str | None = 
     ver, alg, rows = select_files(repo, ExportOptions(aip_id, out, version))
     cat = repo.catalog
     pages = cat.pages(aip_id, ver)
-    if not pages:
-        raise UsageError(f"AIP {aip_id} {ver} has no pages: --format iiif is for digitised volumes "
-                         "(NDK packages ingested with archa transfer ndk)",
-                         hint="export it as --format dir, zip or bag")
     by_path = {r["logical_path"]: r for r in rows}
-    missing = [p["user"] for p in pages if p["user"] not in by_path]
-    if missing:
-        raise UsageError(f"AIP {aip_id} {ver}: the page list names user copies it does not hold: {missing[:3]}")
-    structure_row = cat.file(aip_id, ver, STRUCTURE)
-    wanted = [Wanted(p["user"], by_path[p["user"]]["content_path"], by_path[p["user"]]["digest"],
-                     by_path[p["user"]]["size"]) for p in pages]
-    if structure_row:
-        wanted.append(Wanted(STRUCTURE, structure_row["content_path"], structure_row["digest"], structure_row["size"]))
+    source = "image-record" if pages and _image_record(repo, aip_id, ver) else "ndk" if pages else "images"
+    if source == "ndk":
+        images = [p["user"] for p in pages]
+        missing = [p["user"] for p in pages if p["user"] not in by_path]
+        if missing:
+            raise UsageError(f"AIP {aip_id} {ver}: the page list names user copies it does not hold: {missing[:3]}")
+    elif source == "image-record":
+        images = [p["user"] or p["master"] for p in pages]
+        missing = [x for x in images if x not in by_path]
+        if missing:
+            raise UsageError(f"AIP {aip_id} {ver}: the page list names images it does not hold: {missing[:3]}")
+    else:
+        images = [r["logical_path"] for r in _payload_images(rows)]
+        if not images:
+            raise UsageError(f"AIP {aip_id} {ver} has no pages and no images: --format iiif is for digitised "
+                             "volumes, image records and AIPs whose payload holds images (TIFF, JPEG, JPEG 2000, "
+                             "PNG)", hint="export it as --format dir, zip or bag")
+    structure = {"ndk": STRUCTURE, "image-record": IMAGE_STRUCTURE}.get(source, "")
+    wanted = [Wanted(x, by_path[x]["content_path"], by_path[x]["digest"], by_path[x]["size"])
+              for x in dict.fromkeys(images)]
+    for extra in [structure] + ([DC_XML] if source != "ndk" else []):
+        row = cat.file(aip_id, ver, extra) if extra else None
+        if row:
+            wanted.append(Wanted(extra, row["content_path"], row["digest"], row["size"]))
     base = base_url or (out.as_uri() + "/")
     base = base if base.endswith("/") else base + "/"
     dip_id = f"urn:uuid:{uuid.uuid4()}"
@@ -235,35 +338,68 @@ def export_iiif(repo: Repository, aip_id: str, out: Path, version: str | None = 
             raise StorageError(f"{aip_id} {ver}: no copy holds these files intact: "
                                f"{', '.join(w.logical_path for w in report.failed[:10])}; nothing was written",
                                hint="audit the copies (archa fixity audit --aip ID) and repair them")
-        doc = read_structure(scratch.paths[STRUCTURE].read_bytes()) if STRUCTURE in scratch.paths else None
+        doc = read_structure(scratch.paths[structure].read_bytes()) if structure in scratch.paths else None
         doc = doc or {}
-        types = {int(p["order"]): str(p.get("type") or "") for p in doc.get("pages", [])
-                 if str(p.get("order", "")).isdigit()}
-        title = str(doc.get("title") or cat.live_aip(aip_id)["label"] or aip_id)
-        metadata = [(str(k), str(v)) for k, v in doc.get("metadata", [])]
+        summary = ""
+        if source == "ndk":
+            types = {int(p["order"]): str(p.get("type") or "") for p in doc.get("pages", [])
+                     if str(p.get("order", "")).isdigit()}
+            title = str(doc.get("title") or cat.live_aip(aip_id)["label"] or aip_id)
+            metadata = [(str(k), str(v)) for k, v in doc.get("metadata", [])]
+            canvases = [_Canvas(int(p["seq"]), str(p["label"]), p["user"], 0, types.get(int(p["seq"]), ""))
+                        for p in pages]
+        else:
+            dc = read_dc(scratch.paths[DC_XML].read_bytes() if DC_XML in scratch.paths else None, aip_id)
+            described = cat.record_index.described(aip_id) or {}
+            title = str(doc.get("title") or dc.title or described.get("title") or cat.live_aip(aip_id)["label"]
+                        or aip_id)
+            metadata = list(dict.fromkeys([(str(k), str(v)) for k, v in doc.get("metadata", [])] + list(dc.metadata)))
+            summary = str(doc.get("summary") or dc.summary)
+            canvases = _record_canvases(pages, doc) if pages else _payload_canvases(images, scratch.paths)
+        uses = {x: 0 for x in images}
+        for c in canvases:
+            uses[c.path] = uses.get(c.path, 0) + 1
+        lock = threading.Lock()
         done = [0]
 
-        def one(p: dict[str, Any]) -> IiifPage:
+        def one(c: _Canvas) -> IiifPage:
             from PIL import Image
 
-            key = f"p{p['seq']:04d}"
-            with Image.open(scratch.paths[p["user"]]) as img:
-                img.load()
-                tiled = tile_image(img.convert("RGB") if img.mode not in ("RGB", "L") else img,
-                                   partial / "iiif" / key)
+            key = f"p{c.seq:04d}"
+            src = scratch.paths[c.path]
+            if source == "ndk":
+                with Image.open(src) as img:
+                    img.load()
+                    tiled = tile_image(img.convert("RGB") if img.mode not in ("RGB", "L") else img,
+                                       partial / "iiif" / key)
+            else:
+                try:
+                    with Image.open(src) as img:
+                        img.seek(c.frame)
+                        img.load()
+                        frame = to_srgb(img)
+                except (OSError, ValueError, EOFError, Image.DecompressionBombError) as e:
+                    raise _undecodable(c.path, e) from e
+                tiled = tile_image(frame, partial / "iiif" / key)
             (partial / "iiif" / key / "info.json").write_text(
                 json.dumps(info_json(f"{base}iiif/{key}", tiled), indent=1), "utf-8")
-            scratch.paths[p["user"]].unlink()
-            done[0] += 1
+            with lock:
+                uses[c.path] -= 1
+                last = uses[c.path] == 0
+                done[0] += 1
+                n = done[0]
+            if last:
+                src.unlink()
             if progress:
-                progress("tiles", done[0], len(pages))
-            return IiifPage(int(p["seq"]), str(p["label"]), key, tiled, types.get(int(p["seq"]), ""))
+                progress("tiles", n, len(canvases))
+            return IiifPage(c.seq, c.label, key, tiled, c.type, c.metadata)
 
         with ThreadPoolExecutor(max(1, jobs)) as pool:  # Pillow decodes and encodes without the GIL
-            made = list(pool.map(one, pages))
+            made = list(pool.map(one, canvases))
+        behavior = "paged" if source == "ndk" else str(doc.get("behavior") or "individuals")
         (partial / "manifest.json").write_text(
-            json.dumps(manifest(base, title, metadata, made, list(doc.get("sections", []))), ensure_ascii=False,
-                       indent=1), "utf-8")
+            json.dumps(manifest(base, title, metadata, made, list(doc.get("sections", [])), behavior, summary),
+                       ensure_ascii=False, indent=1), "utf-8")
         (partial / "index.html").write_text(_viewer_html(title, metadata, made), "utf-8")
         viewer = Path(str(resources.files("archa.access") / "viewer"))
         shutil.copytree(viewer, partial / "viewer", ignore=shutil.ignore_patterns("*.md", "__pycache__"))
@@ -276,11 +412,13 @@ def export_iiif(repo: Repository, aip_id: str, out: Path, version: str | None = 
     tiles = sum(p.tiled.files for p in made)
     size = sum(p.tiled.bytes for p in made)
     seconds = round(time.monotonic() - t0, 3)
+    what = {"ndk": "from the user copies", "image-record": "from the image record's images"}.get(
+        source, "from the images of its payload")
     detail = (f"DIP {dip_id} (iiif) of {ver} to {out}: {len(made)} pages, {tiles} tiles and sizes, {size} bytes, "
-              f"from the user copies; read from " + ", ".join(f"{k} ({n})" for k, n in report.sources.items())
+              f"{what}; read from " + ", ".join(f"{k} ({n})" for k, n in report.sources.items())
               + f"; for {audience}, asked by {asked_by(requested_by)}")
     cat.record_events([Event("dissemination", "success", detail, ARCHA_AGENT, aip_id, ver)])
     repo.anchor_events()  # an export takes no repository lock: its events go to the locations now
     return {"dip_id": dip_id, "out": str(out), "format": "iiif", "aip_id": aip_id, "version": ver,
-            "pages": len(made), "tiles": tiles, "bytes": size, "seconds": seconds, "sources": report.sources,
-            "base_url": base, "audience": audience, "requested_by": asked_by(requested_by)}
+            "source": source, "pages": len(made), "tiles": tiles, "bytes": size, "seconds": seconds,
+            "sources": report.sources, "base_url": base, "audience": audience, "requested_by": asked_by(requested_by)}

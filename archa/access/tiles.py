@@ -11,6 +11,7 @@ no image server. `info.json` lists the tiles and the whole-image sizes.
 
 from __future__ import annotations
 
+import io
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -91,3 +92,80 @@ def info_json(service_id: str, tiled: Tiled) -> dict[str, Any]:
             "profile": "level0", "width": tiled.width, "height": tiled.height,
             "sizes": [{"width": w, "height": h} for w, h in tiled.sizes],
             "tiles": [{"width": tiled.tile, "height": tiled.tile, "scaleFactors": tiled.scale_factors}]}
+
+
+# --- any raster image as 8-bit sRGB ---------------------------------------------------------
+
+_SIXTEEN = ("I;16", "I;16B", "I;16L", "I;16N", "I;16S")
+
+
+def page_frames(img: Image.Image) -> list[int]:
+    """The frames of an opened image that are pages: every frame of a multi-page TIFF except
+    reduced-resolution copies (NewSubfileType bit 0, the thumbnails some scanners add); one
+    frame (0) for every other format (a JPEG's MPO second view, an APNG's animation are not
+    pages)."""
+    if img.format != "TIFF":
+        return [0]
+    n = getattr(img, "n_frames", 1)
+    if n == 1:
+        return [0]
+    pages = []
+    for i in range(n):
+        img.seek(i)
+        if not int(getattr(img, "tag_v2", {}).get(254, 0)) & 1:
+            pages.append(i)
+    img.seek(0)
+    return pages or [0]
+
+
+def _eight_bit_grey(img: Image.Image) -> Image.Image:
+    """An "I;16*", "I" or "F" image as "L": 16-bit samples scaled by 1/257 (0..65535 → 0..255);
+    32-bit integers or floats stretched from their own range."""
+    if img.mode in _SIXTEEN:
+        return img.convert("I").point(lambda v: v * (1 / 257)).convert("L")
+    extrema = img.getextrema()
+    lo, hi = (float(extrema[0]), float(extrema[1])) if not isinstance(extrema[0], tuple) else (0.0, 255.0)
+    if img.mode == "I" and 0 <= lo and hi <= 255:
+        return img.convert("L")
+    if img.mode == "I" and 0 <= lo and hi <= 65535:
+        return img.point(lambda v: v * (1 / 257)).convert("L")
+    span = (hi - lo) or 1.0
+    return img.convert("F").point(lambda v: (v - lo) * (255.0 / span)).convert("L")
+
+
+def to_srgb(img: Image.Image) -> Image.Image:
+    """The loaded frame `img` as 8-bit sRGB ("RGB") or 8-bit grey ("L"), ready for JPEG tiles:
+    turned upright by its EXIF orientation; 16-bit and 32-bit grey scaled to 8 bits (16-bit
+    colour Pillow reads as 8-bit already); CMYK and any colour image with an embedded ICC
+    profile converted to sRGB through that profile (LittleCMS; without a profile CMYK goes
+    by Pillow's plain formula); transparency flattened onto white; palette, 1-bit, LAB,
+    YCbCr and HSV images to RGB or grey. Raises OSError for an image LittleCMS cannot
+    convert and that has no plain conversion either."""
+    from PIL import Image as PILImage
+    from PIL import ImageCms, ImageOps
+
+    icc = img.info.get("icc_profile")
+    img = ImageOps.exif_transpose(img) or img
+    if img.mode in (*_SIXTEEN, "I", "F"):
+        return _eight_bit_grey(img)
+    if img.mode == "1":
+        return img.convert("L")
+    if img.mode == "P":
+        img = img.convert("RGBA" if "transparency" in img.info else "RGB")
+    if img.mode in ("LA", "La", "PA", "RGBA", "RGBa"):
+        rgba = img.convert("RGBA")
+        flat = PILImage.new("RGB", rgba.size, "white")
+        flat.paste(rgba, mask=rgba.getchannel("A"))
+        img = flat if img.mode not in ("LA", "La") else flat.convert("L")
+    if icc and img.mode in ("RGB", "CMYK", "LAB"):
+        try:
+            source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+            converted = ImageCms.profileToProfile(img, source, ImageCms.createProfile("sRGB"), outputMode="RGB",
+                                                  renderingIntent=ImageCms.Intent.PERCEPTUAL)
+            if converted is not None:
+                return converted
+        except (ImageCms.PyCMSError, OSError, ValueError):
+            pass  # a broken or mismatched profile: the plain conversion below
+    if img.mode not in ("RGB", "L"):
+        img = img.convert("RGB")
+    return img

@@ -33,7 +33,8 @@ def dip() -> None:
               help="Only files whose path under data/ matches (repeatable), e.g. 'scans/*.tif'.")
 @click.option("--format", "fmt", type=click.Choice(["dir", "zip", "bag", "bag-zip", "iiif"]),
               help="A directory, a zip (written as a stream), a BagIt bag (a directory), a zipped BagIt bag, or (a "
-                   "digitised volume) a static IIIF package with a page viewer. Default: what OUT's name says "
+                   "digitised volume, an image record or any AIP holding images) a static IIIF package with a "
+                   "page viewer. Default: what OUT's name says "
                    "(NAME.zip a zip, NAME.bag.zip a zipped bag, else a directory).")
 @click.option("--base-url", metavar="URL", help="With --format iiif: the URL OUT will be served at, for the ids in "
                                                 "manifest.json and info.json (default: OUT's file:// URL).")
@@ -81,10 +82,11 @@ def dip_export(ctx: click.Context, aip_ids: tuple[str, ...], out: Path, audience
     has both unless --representation original (what was submitted) or preservation (each
     original's preservation copy in its place, the original where it has none).
 
-    --format iiif (an AIP of a digitised volume): OUT is a folder with a IIIF Presentation 3
-    manifest.json (a canvas per page), a level-0 IIIF Image API 3 service per page (tiles
-    made from the user copies) and index.html, a page viewer that works offline from the
-    file system.
+    --format iiif (a digitised volume, an image record, or any AIP whose payload holds
+    TIFF, JPEG, JPEG 2000 or PNG images, in name order): OUT is a folder with a IIIF
+    Presentation 3 manifest.json (a canvas per page or image, a multi-page TIFF one per
+    page), a level-0 IIIF Image API 3 service per page (sRGB JPEG tiles) and index.html, a
+    page viewer that works offline from the file system.
 
     \b
     Example:

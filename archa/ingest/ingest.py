@@ -44,7 +44,7 @@ from archa.repository.events import ARCHA_AGENT, Event, now_iso
 from archa.repository.hashing import file_digest
 from archa.repository.ocfl import VersionBuilder
 from archa.repository.pages import (
-    STRUCTURE,
+    STRUCTURES,
     PageRow,
     page_groups,
     page_rows,
@@ -501,11 +501,12 @@ class _Ingest:
                                   "add ID --name NAME` registers one)", "bag-info.txt", severity="warning")]
 
     def _pages(self, bag: Bag, builder: VersionBuilder, files: StagedFiles, label: str) -> tuple[PageStructure | None, list[PageRow]]:
-        """The page order of a digitised volume (the bag's ndk-structure.json), checked against
+        """The page order of a digitised volume (the bag's ndk-structure.json) or of an image
+        record (its image-structure.json, archa/repository/pages.py), checked against
         the payload, with each page's ALTO text read from the staged copy; (None, []) for other
         bags. SipRejected (NDK030) when the tag file names files the payload does not hold."""
-        name = STRUCTURE.rsplit("/", 1)[1]
-        if name not in bag.tag_files:
+        name = next((n for s in STRUCTURES if (n := s.rsplit("/", 1)[1]) in bag.tag_files), "")
+        if not name:
             return None, []
         doc = read_structure((bag.root / name).read_bytes())
         if doc is None:

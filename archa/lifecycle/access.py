@@ -342,6 +342,7 @@ def export_several(repo: Repository, aip_ids: Sequence[str], opts: ExportOptions
     Each DIP is complete or absent; when one fails (no copy holds a file intact) the error
     is raised and those written before it stay, each recorded by its event."""
     from archa.access.export import export_dip, select_files
+    from archa.access.iiif import iiif_source
     from archa.repository.durable import check_target
 
     if opts.version is not None:
@@ -360,8 +361,8 @@ def export_several(repo: Repository, aip_ids: Sequence[str], opts: ExportOptions
         raise NotPublic(left_out)
     for a in chosen:  # what a single export refuses as bad input, before anything is written
         select_files(repo, dataclasses.replace(opts, aip_id=a))
-        if opts.format == "iiif" and not repo.catalog.pages(a, repo.catalog.live_aip(a)["head"]):
-            raise UsageError(f"AIP {a} has no pages: --format iiif is for digitised volumes; nothing was written",
+        if opts.format == "iiif" and not iiif_source(repo, a):
+            raise UsageError(f"AIP {a} has no pages or images: --format iiif shows those; nothing was written",
                              hint="leave it out, or export them as --format dir, zip or bag")
     out.mkdir(exist_ok=True)
     result = SeveralResult(str(out), opts.audience, who, left_out=left_out)

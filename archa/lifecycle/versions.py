@@ -42,7 +42,7 @@ from archa.repository.events import ARCHA_AGENT, Event, now_iso
 from archa.repository.hashing import file_digest
 from archa.repository.ocfl import INVENTORY, VersionBuilder, inventory_bytes
 from archa.repository.pages import (
-    STRUCTURE,
+    STRUCTURES,
     PageRow,
     page_groups,
     page_structure,
@@ -569,17 +569,18 @@ class _Update:
 
     def _pages(self, obj: Path, builder: VersionBuilder, rows: list[FileRow],
                label: str) -> tuple[PageStructure | None, list[PageRow]]:
-        """A digitised volume keeps its page order in the new version: the pages of its
-        ndk-structure.json whose master copy the version still holds, the text of their ALTO
+        """A digitised volume (or an image record) keeps its page order in the new version: the
+        pages of its ndk-structure.json (image-structure.json) whose master copy the version still holds, the text of their ALTO
         (as the version has it) indexed again."""
         by_path = {r.logical_path: r for r in rows}
-        if STRUCTURE not in by_path or not self.cat.pages(self.opts.aip_id, self.previous):
+        structure = next((s for s in STRUCTURES if s in by_path), None)
+        if structure is None or not self.cat.pages(self.opts.aip_id, self.previous):
             return None, []
 
         def read(lp: str) -> bytes:
             return self._read(obj, builder, by_path[lp])
 
-        doc = read_structure(read(STRUCTURE))
+        doc = read_structure(read(structure))
         if doc is None:
             return None, []
         pages = with_text(version_pages(self.opts.aip_id, self.version, doc, by_path.__contains__), read)

@@ -1,7 +1,10 @@
 """Pages of digitised volumes in the catalog, and the full-text index of their OCR.
 
 An AIP made from an NDK package (archa/transfer/ndk) keeps the package's page order in its
-submission tag file `ndk-structure.json`. Ingest (and `catalog rebuild`, from the stored
+submission tag file `ndk-structure.json`; an image record (`archa transfer folder --images`,
+archa/transfer/images.py) keeps its images' order in `image-structure.json` (the same shape,
+`"standard": "images"`, each page's image as its `master`, a multi-page TIFF's pages with
+their `frame`, per-image descriptions in `description`). Ingest (and `catalog rebuild`, from the stored
 copies) turns it into one `pages` row per page of the version (its label, section and the
 logical paths of its master copy, user copy, ALTO and text) and puts each page's ALTO text
 into the SQLite FTS5 table `page_text` (unicode61 tokens, diacritics folded: `skola` finds
@@ -25,11 +28,14 @@ from archa.repository.catalog.pages import Found, Hit, PageIndex, fts_query
 if TYPE_CHECKING:
     from archa.repository.catalog import Catalog
 
-__all__ = ["RANK_LIMIT", "STRUCTURE", "Found", "Hit", "PageRow", "alto_text", "forget_pages", "fts_query",
+__all__ = ["IMAGE_STRUCTURE", "RANK_LIMIT", "STRUCTURE", "STRUCTURES", "Found", "Hit", "PageRow", "alto_text", "forget_pages", "fts_query",
            "page_groups", "page_rows", "page_structure", "read_structure", "record_pages", "search",
            "version_pages", "with_text"]
 
 STRUCTURE = "metadata/submission/ndk-structure.json"
+IMAGE_STRUCTURE = "metadata/submission/image-structure.json"
+STRUCTURES = (STRUCTURE, IMAGE_STRUCTURE)  # the page structures ingest reads, NDK first
+STANDARDS = ("NDK", "images")
 
 
 @dataclass(frozen=True)
@@ -122,12 +128,13 @@ _ALTO_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd
 
 
 def read_structure(data: bytes) -> dict[str, Any] | None:
-    """The parsed tag file, or None when it is not an NDK structure archa wrote."""
+    """The parsed tag file, or None when it is not a page structure archa wrote (an NDK
+    volume's, or an image record's: `"standard"` "NDK" or "images")."""
     try:
         doc = json.loads(data)
     except (ValueError, UnicodeDecodeError):
         return None
-    return doc if isinstance(doc, dict) and doc.get("standard") == "NDK" and isinstance(doc.get("pages"), list) \
+    return doc if isinstance(doc, dict) and doc.get("standard") in STANDARDS and isinstance(doc.get("pages"), list) \
         else None
 
 

@@ -46,7 +46,7 @@ from archa.repository.logscan import (
     scan_log,
 )
 from archa.repository.ocfl import INVENTORY, object_relpath
-from archa.repository.pages import STRUCTURE, PageRow, read_structure, version_pages, with_text
+from archa.repository.pages import STRUCTURES, PageRow, read_structure, version_pages, with_text
 from archa.repository.repo import Repository
 from archa.repository.retention import from_bag_info, parse_bag_info
 from archa.repository.store import Store
@@ -278,7 +278,7 @@ def _index_head(f: IO[bytes]) -> dict[str, Any]:
 
 
 BAG_INFO = "metadata/submission/bag-info.txt"
-METADATA = ("METS.xml", "metadata/preservation/premis.xml", "metadata/descriptive/dc.xml", BAG_INFO, STRUCTURE)
+METADATA = ("METS.xml", "metadata/preservation/premis.xml", "metadata/descriptive/dc.xml", BAG_INFO, *STRUCTURES)
 
 
 @dataclass
@@ -453,7 +453,8 @@ def _file_rows(aip_id: str, version: str, db: ObjectScratch) -> Iterator[FileRow
 def _pages(aip_id: str, version: str, stored: Stored, f: Found) -> list[PageRow]:
     """The pages (with OCR text) of a version whose METS has the page order ingest writes."""
     meta = stored.metadata[version]
-    doc = read_structure(meta[STRUCTURE].read_bytes()) if STRUCTURE in meta else None
+    structure = next((s for s in STRUCTURES if s in meta), None)
+    doc = read_structure(meta[structure].read_bytes()) if structure is not None else None
     if doc is None or b'LABEL="page order"' not in meta["METS.xml"].read_bytes():
         return []
 
