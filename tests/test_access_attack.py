@@ -144,6 +144,8 @@ def test_a_restriction_edited_away_in_the_catalog_is_refused(repo: Repository, b
     EDITS[edit](repo, aip)
     err = refused_publicly(repo, aip, tmp_path / "leak")
     assert "the catalog was changed behind archa's back" in err, err
+    shown = json.loads(run(repo, "access", "show", aip, "--json").stdout)  # the screen says what the guard says
+    assert "changed behind archa's back" in shown["refused"], shown
     r = run(repo, "events", "verify")
     if edit != "row opened" and edit != "row deleted":  # the access table is derived, not journaled
         assert r.exit_code == 1, r.output

@@ -78,6 +78,7 @@ def access_show(aip_id: str, repo_path: str | None, as_json: bool) -> None:
         emit_json(r.as_dict())
         return
     click.echo(f"{r.aip_id}: {printable(r.shown)}")
+    click.echo(f"  public export: {'refused: ' + printable(r.refused) if r.refused else 'allowed'}")
     click.echo(f"  status:  {r.status}" + (f" until {r.until}" if r.until else "") + f" (today: {r.effective})")
     if r.reason:
         click.echo(f"  reason:  {printable(r.reason)}")

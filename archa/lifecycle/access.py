@@ -143,8 +143,9 @@ class AccessReport:
     """An AIP's access conditions as `archa access show` prints them: the state, its
     effective status today and the words for it, whether the catalog records it (False: an
     AIP ingested before access conditions were recorded, its state read from its stored
-    version), and its history (the access events, oldest first: time, agent, status,
-    until, reason, source)."""
+    version), its history (the access events, oldest first: time, agent, status, until,
+    reason, source) and why a public export refuses it today (`access_problems`: a table
+    that disagrees with the logs shows here, not only as the table's state)."""
 
     aip_id: str
     status: str
@@ -155,6 +156,7 @@ class AccessReport:
     source: str
     recorded: bool
     history: list[dict[str, str]] = field(default_factory=list)
+    refused: str = ""  # why `dip export --audience public` refuses it today ("" when it would go out)
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -177,8 +179,9 @@ def access_report(repo: Repository, aip_id: str) -> AccessReport:
     else:  # ingested before access conditions were recorded: what its stored version states
         cat.live_aip(aip_id)  # AipRemoved: nothing is left to read
         state, recorded = stated_access(repo, aip_id), False
+    refused = access_problems(repo, [aip_id]).get(aip_id, "")  # the guard's word, not the table's alone
     return AccessReport(aip_id, state.status, state.effective(), state.describe(), state.reason, state.until,
-                        state.source, recorded, history)
+                        state.source, recorded, history, refused)
 
 
 # --- the guard --------------------------------------------------------------------------------
