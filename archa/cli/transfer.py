@@ -54,7 +54,7 @@ def _options(f: Callable[..., Any]) -> Callable[..., Any]:
 def _run(ctx: click.Context, kind: str, sip: Path, out: Path | None, meta: tuple[str, ...], meta_file: Path | None,
          then_ingest: bool, originator: str | None, new_version: bool, allow_duplicate: bool, jobs: int | None,
          repo_path: str | None, as_json: bool, nsesss: Any = None, normalize: bool | None = None,
-         title: str | None = None) -> None:
+         title: str | None = None, images: bool = False) -> None:
     from archa.ingest.mistakes import as_argument, shell_command
     from archa.policies.model import load_policy
     from archa.repository.repo import resolve_repo_path
@@ -84,10 +84,10 @@ def _run(ctx: click.Context, kind: str, sip: Path, out: Path | None, meta: tuple
                                 new_version=new_version, allow_duplicate=allow_duplicate, normalize=normalize)
     if out is None:
         assert repo is not None
-        _ingest_directly(repo, kind, sip, pairs, policy, jobs, progress, nsesss, as_json, options)
+        _ingest_directly(repo, kind, sip, pairs, policy, jobs, progress, nsesss, as_json, options, images)
         return
     try:
-        result = run_transfer(kind, sip, out, pairs, policy, jobs, progress, nsesss)
+        result = run_transfer(kind, sip, out, pairs, policy, jobs, progress, nsesss, images)
     except SipRejected as rej:
         if then_ingest and repo is not None:  # recorded like a SIP that ingest rejects
             from archa.ingest.ingest import record_rejection
@@ -98,7 +98,7 @@ def _run(ctx: click.Context, kind: str, sip: Path, out: Path | None, meta: tuple
         progress.close()
     d: dict[str, Any] = {"transfer": result.as_dict()}
     if not as_json:
-        click.echo(f"{result.out}: BagIt bag of {result.source} ({kind}), {result.files} files, "
+        click.echo(f"{result.out}: BagIt bag of {result.source} ({result.kind}), {result.files} files, "
                    f"{human_bytes(result.bytes)}")
         for f in result.findings:
             click.echo(_finding_line(f))
@@ -152,7 +152,8 @@ def _echo_ingest(r: IngestResult, as_json: bool) -> None:
 
 
 def _ingest_directly(repo: Repository, kind: str, sip: Path, pairs: list[tuple[str, str]], policy: Policy,
-                     jobs: int | None, progress: Progress, nsesss: Any, as_json: bool, options: IngestOptions) -> None:
+                     jobs: int | None, progress: Progress, nsesss: Any, as_json: bool, options: IngestOptions,
+                     images: bool = False) -> None:
     """`--ingest` without OUT: the bag is made in the ingest's work area (ingest_transfer)."""
     from archa.transfer.direct import ingest_transfer
     from archa.transfer.kinds import run_transfer
@@ -160,11 +161,11 @@ def _ingest_directly(repo: Repository, kind: str, sip: Path, pairs: list[tuple[s
     try:
         with repo:
             r, result = ingest_transfer(repo, sip, lambda out: run_transfer(kind, sip, out, pairs, policy, jobs,
-                                                                              progress, nsesss), options)
+                                                                              progress, nsesss, images), options)
     finally:
         progress.close()
     if not as_json:
-        click.echo(f"{result.source} ({kind}): {result.files} files, {human_bytes(result.bytes)}, bagged into the "
+        click.echo(f"{result.source} ({result.kind}): {result.files} files, {human_bytes(result.bytes)}, bagged into the "
                    "repository")
         for f in result.findings:
             click.echo(_finding_line(f))
@@ -179,6 +180,9 @@ def _ingest_directly(repo: Repository, kind: str, sip: Path, pairs: list[tuple[s
 @_options
 @click.option("--title", metavar="TEXT", help="The bag's Title (bag-info), which becomes the AIP's label (default: "
                                              "'folder SIP').")
+@click.option("--images", is_flag=True,
+              help="Make an image record: the folder's images (TIFF, JPEG, JPEG 2000, PNG) in name order become "
+                   "its pages, described by an optional metadata.csv or Dublin Core XML.")
 def transfer_folder(ctx: click.Context, **kw: Any) -> None:
     """Make the BagIt 1.0 bag OUT from the folder SIP without changing it (it may be
     read-only or a network share): every file read once, hashed while copied; system
@@ -192,12 +196,23 @@ def transfer_folder(ctx: click.Context, **kw: Any) -> None:
     External-Identifier of an AIP (--meta External-Identifier=...) and other content it
     becomes that AIP's next version.
 
+    --images makes an image record: every TIFF, JPEG, JPEG 2000 and PNG in natural name
+    order is a page (each page of a multi-page TIFF one), decoded to check it. An optional
+    metadata.csv at the top (UTF-8 or Windows-1250, ',' or ';', columns named as Dublin
+    Core terms: title, creator, date, identifier, rights, description, ... and 'file')
+    describes the images (a row per file: its title is the page label) and the whole item
+    (the row without a file); dc.xml at the top (or IMAGE.dc.xml beside an image) does the
+    same. The item's title, identifier, rights (public or restricted access) and the rest go
+    into bag-info; the files themselves stay in the bag. A CSV naming a missing file, an
+    image that does not decode or no image at all refuses the folder (exit 2).
+
     \b
     Example:
       archa transfer folder /mnt/share/road-repairs bags/road-repairs \\
           --meta Source-Organization='Regional Office' --meta External-Identifier=ERA-2026-0001
       archa transfer folder /mnt/share/road-repairs --ingest --originator obec-lhota \\
           --title 'Road repairs 2025'
+      archa transfer folder /mnt/scans/album-novak --images --ingest --originator muzeum-lhota
     """
     _run(ctx, "folder", **kw)
 

@@ -26,6 +26,19 @@ BAG_INFO_TO_DC = (
     ("Date-Closed", "date"),
     ("Package-Purpose", "description"),
     ("Bagging-Date", "date"),
+    # a folder's own description (archa/transfer/images.py writes its Dublin Core terms by name)
+    ("Creator", "creator"),
+    ("Date", "date"),
+    ("Access-Rights", "rights"),
+    ("Subject", "subject"),
+    ("Contributor", "contributor"),
+    ("Publisher", "publisher"),
+    ("Type", "type"),
+    ("Format", "format"),
+    ("Source", "source"),
+    ("Language", "language"),
+    ("Relation", "relation"),
+    ("Coverage", "coverage"),
 )
 
 

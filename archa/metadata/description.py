@@ -521,8 +521,8 @@ def _read_dc(root: etree._Element, f: _Found) -> tuple[str, str]:
             f.add("originator", text)  # archa's dc.xml: the bag's Source-Organization
         elif name in ("date", "created", "issued"):
             dates += iso_dates(text)
-        elif name in ("rights", "accessRights"):
-            f.access.append(_statement(text))
+        elif name in ("rights", "accessRights"):  # worded as bag-info's Access-Rights, which it echoes
+            f.access.append(_statement(text, _RESTRICTED_WORD.sub("", text) or text))
         elif name == "subject":
             subjects.append(text)
     if not f.has("title"):

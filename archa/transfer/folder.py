@@ -15,12 +15,12 @@ from __future__ import annotations
 import fnmatch
 import os
 import stat
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import chain
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote
 
 from archa.errors import Finding, SipRejected, UsageError, name_problem, printable, utf8_text
@@ -89,6 +89,22 @@ def with_field(pairs: Sequence[tuple[str, str]], label: str, value: str) -> list
     if not value.strip() or any(c in value for c in "\r\n"):
         raise UsageError(f"{label} {value!r}: give one line of text")
     return [(k, v) for k, v in pairs if k.lower() != label.lower()] + [(label, value.strip())]
+
+
+class Shaper(Protocol):
+    """What makes a folder's bag more than a bag of its files (archa/transfer/images.py: an
+    image record). `plan` runs after the scan, before anything is copied: `files` are the bag
+    paths, `source(rel)` the source file of one; it returns warnings or raises SipRejected.
+    `finish` runs once the payload is in `draft` (and checked): it may read the copies, add
+    `draft.tag_files`, raise SipRejected, and returns the bag-info to write from `meta` (the
+    caller's fields, which should win over anything it adds)."""
+
+    kind: str
+
+    def plan(self, files: Sequence[str], source: Callable[[str], Path]) -> list[Finding]: ...
+
+    def finish(self, draft: BagDraft, meta: Sequence[tuple[str, str]],
+               progress: ProgressFn | None = None) -> list[tuple[str, str]]: ...
 
 
 def _excluded(name: str, patterns: Sequence[str]) -> bool:
@@ -204,11 +220,13 @@ def report_text(title: str, findings: Sequence[Finding]) -> str:
 
 
 def transfer_folder(src: Path, out: Path, meta: Sequence[tuple[str, str]], policy: TransferPolicy,
-                    jobs: int = 4, progress: ProgressFn | None = None) -> TransferResult:
-    """Bag the folder `src` as `out` (see the module docstring).
+                    jobs: int = 4, progress: ProgressFn | None = None,
+                    shaper: Shaper | None = None) -> TransferResult:
+    """Bag the folder `src` as `out` (see the module docstring); with `shaper`, shaped by it
+    (`Shaper`: an image record).
 
     Raises UsageError (SRC not a folder, OUT exists) or SipRejected (files that cannot be
-    read, SRC empty); nothing is written then."""
+    read, SRC empty, what `shaper` refuses); nothing is written then."""
     src = src.absolute()
     out = out.absolute()
     if not src.is_dir():
@@ -229,6 +247,9 @@ def transfer_folder(src: Path, out: Path, meta: Sequence[tuple[str, str]], polic
                               else FOLDER_HINT)
         if not found.files:
             raise SipRejected(str(src), [Finding("TRF006", "no file to transfer in the folder", ".")], hint=FOLDER_HINT)
+        if shaper is not None:
+            found.findings += shaper.plan([rel for rel, _size, _ns in db.scanned_times()],
+                                          lambda rel: Path(os.fsdecode(db.scanned_source(rel))))
 
         def scanned(files: Iterator[tuple[str, bytes, int]]) -> Iterator[CopyJob]:
             for rel, path, size in files:
@@ -256,13 +277,13 @@ def transfer_folder(src: Path, out: Path, meta: Sequence[tuple[str, str]], polic
                 f"{rel}\t{orig}\n" for rel, orig in db.original_names())))
         shown = utf8_text(str(src))  # a folder whose name is not UTF-8: \xNN for its bytes in the tag files
         draft.tag_files["transfer-report.txt"] = report_text(f"archa transfer folder {shown}", found.findings)
-        info = list(meta)
-        if not any(k.lower() == "external-description" for k, _v in info):
-            info.append(("External-Description", f"folder {shown}"))
+        info = list(meta) if shaper is None else shaper.finish(draft, meta, progress)
+        if shaper is None and not any(k.lower() == "external-description" for k, _v in info):
+            info.append(("External-Description", f"folder {shown}"))  # an image record's summary is its own
         draft.info = info
         draft.finish(out)
     except BaseException:
         draft.abort()
         raise
-    return TransferResult("folder", str(src), str(out), draft.payload_files, draft.payload_bytes,
-                          found.findings, draft.info)
+    return TransferResult("folder" if shaper is None else shaper.kind, str(src), str(out), draft.payload_files,
+                          draft.payload_bytes, found.findings, draft.info)

@@ -1,7 +1,8 @@
 """One entry point for every transfer kind, and telling the kinds apart.
 
 Kinds: "bag" (a BagIt bag, as a folder or .zip/.tar/.tgz/.tar.zst: ingested as it is),
-"nsesss" (Czech ERMS SIP), "eark" (E-ARK CSIP/SIP), "ndk" (NDK digitisation package, PSP) and "folder" (any other folder).
+"nsesss" (Czech ERMS SIP), "eark" (E-ARK CSIP/SIP), "ndk" (NDK digitisation package, PSP) and "folder" (any other folder; with `images`, an
+image record made from a folder of images).
 """
 
 from __future__ import annotations
@@ -64,11 +65,20 @@ def detect_kind(path: Path) -> str:
 
 def run_transfer(kind: str, sip: Path, out: Path, meta: Sequence[tuple[str, str]], policy: Policy,
                  jobs: int | None = None, progress: ProgressFn | None = None,
-                 nsesss: CheckOptions | None = None) -> TransferResult:
+                 nsesss: CheckOptions | None = None, images: bool = False) -> TransferResult:
     """Make the bag `out` from `sip` of `kind` (see the modules of each kind). `nsesss`: how
-    an NSESSS package is checked (default: intake under the policy's `transfer.nsesss_profile`)."""
+    an NSESSS package is checked (default: intake under the policy's `transfer.nsesss_profile`).
+    `images`: a folder becomes an image record (archa/transfer/images.py); UsageError for
+    any other kind."""
     n = jobs or policy.ingest.jobs
     limits = Limits(policy.ingest.max_files, policy.ingest.max_bytes, policy.ingest.max_ratio)
+    if images and kind != "folder":
+        raise UsageError(f"--images is for folders of images, not for a transfer of kind {kind!r}",
+                         hint="archa transfer folder SRC OUT --images")
+    if kind == "folder" and images:
+        from archa.transfer.images import transfer_images
+
+        return transfer_images(sip, out, meta, policy.transfer, n, progress)
     if kind == "folder":
         return transfer_folder(sip, out, meta, policy.transfer, n, progress)
     if kind == "nsesss":

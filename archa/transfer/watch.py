@@ -3,7 +3,9 @@
 A transfer in DIR is any entry but `done/`, `failed/`, hidden names and `*.ready` markers:
 a bag (folder or .zip/.tar/.tgz/.tar.zst), an NSESSS or E-ARK package (folder or ZIP), or
 any other folder (bagged as it is). It is taken when complete: a `NAME.ready` marker is
-there, or nothing in it has changed for `transfer.settle_seconds` (policy).
+there, or nothing in it has changed for `transfer.settle_seconds` (policy). A folder whose
+marker says `images` (its first word: `echo images > NAME.ready`) becomes an image record,
+as `archa transfer folder --images` makes one (archa/transfer/images.py).
 
 Taking is an atomic rename into `DIR/.archa-work/<id>/NAME` (the name kept: an NSESSS
 ZIP must be named like its folder), under an flock on `DIR/.archa-work/<id>.lock`: two runs never take the same transfer (the second rename fails), and a
@@ -132,9 +134,11 @@ def _process(repo: Repository, drop: Path, claim: Path) -> WatchItem:
                                                            "folder", name)],
                                   hint="drop bags, NSESSS or E-ARK packages, ZIPs or folders")
             sip = work_item
+            images = item.kind == "folder" and _marked_images(drop, name)
             if item.kind != "bag":
                 shutil.rmtree(bag_out, ignore_errors=True)
-                t = run_transfer(item.kind, work_item, bag_out, [], repo.policy)
+                kind, item.kind = item.kind, "images" if images else item.kind
+                t = run_transfer(kind, work_item, bag_out, [], repo.policy, images=images)
                 report["transfer_result"] = t.as_dict()
                 sip = bag_out
             r = ingest(repo, sip, IngestOptions(message=f"Ingest from the drop folder ({item.kind})"))
@@ -208,6 +212,16 @@ def watch_once(repo: Repository, drop: Path, now: float | None = None) -> WatchR
             result.items.append(_process(repo, drop, claim))
             lock.unlink(missing_ok=True)
     return result
+
+
+def _marked_images(drop: Path, name: str) -> bool:
+    """Whether the item's `.ready` marker asks for an image record (its first word `images`)."""
+    try:
+        with open(drop / f"{name}.ready", "rb") as f:
+            words = f.read(256).decode("utf-8", errors="replace").split()
+    except OSError:
+        return False
+    return words[:1] == ["images"]
 
 
 def _drop_marker(drop: Path, name: str) -> None:
