@@ -174,3 +174,18 @@ def test_too_many_matches_come_in_catalog_order(repo: Repository, tmp_path: Path
                                  "--repo", str(repo.root)])
     assert r.exit_code == 0 and "4 match; 2-3, ranked in part (too many matches to rank all)" in r.output
     assert [h.seq for h in pages.search(repo.catalog.conn, "obec").hits] == [1, 2, 3, 4]
+
+
+def test_a_long_prefix_is_spelled_out_as_the_words_it_begins(repo: Repository, tmp_path: Path) -> None:
+    """A prefix longer than the prefix indexes (2-4 characters) is asked as an OR of the words
+    the pages hold that begin with it (catalog/pages.py `expand`): the same pages are found."""
+    a, _ = _ingest_psp(repo, tmp_path, PspSpec(pages=3, texts={1: "povodňová vlna", 2: "po povodni", 3: "Povodeň"}))
+    index = repo.catalog.pages_index
+    if repo.catalog.dialect == "sqlite":  # PostgreSQL's GIN index reads a prefix itself
+        expanded = index.expand("povodn*")
+        assert expanded is not None and '"povodnova"' in expanded and '"povodni"' in expanded and "*" not in expanded
+        assert index.expand("xylofon*") is None
+    assert {h.seq for h in index.search("povodn*").hits} == {1, 2}
+    assert {h.seq for h in index.search("povod*").hits} == {1, 2, 3}  # 5 letters: spelled out too
+    assert {h.seq for h in index.search('"po povodn"*').hits} == {2}  # a phrase ending in a prefix
+    assert index.search("xylofon*").hits == []

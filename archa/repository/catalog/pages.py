@@ -14,7 +14,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from archa.repository.catalog.pgpages import _TOKEN, fold, split_words
 from archa.repository.catalog.sqlite import Catalog
+
+EXPAND_MAX = 500  # words a long prefix is spelled out as, at most
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,7 @@ class PageIndex:
         records their version."""
         conn = self.cat.conn
         n = 0
+        terms: set[str] = set()
         for r in rows:
             conn.execute("INSERT INTO pages (aip_id, version, seq, label, section, master, \"user\", alto, txt) "
                          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -86,8 +90,40 @@ class PageIndex:
             if r.get("text"):
                 conn.execute("INSERT INTO page_text (text, aip_id, version, seq) VALUES (?, ?, ?, ?)",
                              [r["text"], r["aip_id"], r["version"], r["seq"]])
+                if self.cat.dialect != "postgresql":
+                    terms.update(fold(t) for t in _TOKEN.findall(r["text"]))
             n += 1
+        if terms:
+            conn.executemany("INSERT OR IGNORE INTO page_terms (term) VALUES (?)", [[t] for t in sorted(terms)])
         return n
+
+    def expand(self, text: str) -> str | None:
+        """`fts_query(text)` with each prefix longer than the prefix indexes (2-4 characters)
+        spelled out as the words the pages hold that begin with it (`page_terms`), an OR of
+        them: FTS5 reads such a prefix by merging every page list of every word it begins
+        before the first hit (0.2 s for one beginning most words of a million pages), an OR of
+        words lazily. None when a prefix begins no word at all (nothing can match); the prefix
+        itself when it begins more than EXPAND_MAX words."""
+        parts = []
+        for core, prefix in split_words(text):
+            tokens = _TOKEN.findall(core)
+            if not tokens:
+                continue
+            last = fold(tokens[-1])
+            if not prefix or len(last) <= 4:
+                parts.append('"' + core.replace('"', '""') + '"' + ("*" if prefix else ""))
+                continue
+            words = [str(r[0]) for r in self.cat.conn.execute(
+                "SELECT term FROM page_terms WHERE term >= ? AND term < ? ORDER BY term LIMIT ?",
+                [last, last + "\U0010ffff", EXPAND_MAX + 1])]
+            if not words:
+                return None
+            if len(words) > EXPAND_MAX:
+                parts.append('"' + core.replace('"', '""') + '"*')
+                continue
+            head = " ".join(tokens[:-1])
+            parts.append("(" + " OR ".join('"' + f"{head} {w}".strip().replace('"', '""') + '"' for w in words) + ")")
+        return " AND ".join(parts)
 
     def forget(self, aip_id: str) -> None:
         """Remove every page of the AIP and its text (no search finds it any more). Call
@@ -104,6 +140,11 @@ class PageIndex:
         (`more` when there are more): the time a search takes is bounded by the two limits,
         not by how many pages a common word is on."""
         query = fts_query(text)
+        if query and self.cat.dialect != "postgresql":
+            expanded = self.expand(text)
+            if expanded is None:
+                return Found(0, True, [])
+            query = expanded
         if not query:
             return Found(0, True, [])
         if self.cat.dialect == "postgresql":

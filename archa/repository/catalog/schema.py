@@ -285,6 +285,7 @@ def _m18(db: sqlite_utils.Database) -> None:
         if stmt.strip():
             db.execute(stmt)
     page_text_with_prefixes(db.conn)
+    page_terms(db.conn)
     from pathlib import Path
 
     from archa.repository.catalog.sqlite import Catalog
@@ -311,6 +312,16 @@ def page_text_with_prefixes(conn: Any) -> None:
     conn.execute("INSERT INTO page_text (rowid, text, aip_id, version, seq) "
                  "SELECT rowid, text, aip_id, version, seq FROM page_text_old")
     conn.execute("DROP TABLE page_text_old")
+
+
+def page_terms(conn: Any) -> None:
+    """The words the page text holds, each once, folded as the index folds them (lower case,
+    no diacritics): a long prefix is looked up there and asked as an OR of its words
+    (catalog/pages.py `PageIndex.expand`). Filled from the index when it is made."""
+    conn.execute("CREATE TABLE IF NOT EXISTS page_terms (term TEXT PRIMARY KEY) WITHOUT ROWID")
+    conn.execute("CREATE VIRTUAL TABLE temp.page_vocab USING fts5vocab(main, page_text, 'row')")
+    conn.execute("INSERT OR IGNORE INTO page_terms (term) SELECT term FROM temp.page_vocab")
+    conn.execute("DROP TABLE temp.page_vocab")
 
 
 def fill_version_payload_digests(conn: Any) -> None:
