@@ -179,7 +179,7 @@ def test_too_many_matches_come_in_catalog_order(repo: Repository, tmp_path: Path
 def test_a_long_prefix_is_spelled_out_as_the_words_it_begins(repo: Repository, tmp_path: Path) -> None:
     """A prefix longer than the prefix indexes (2-4 characters) is asked as an OR of the words
     the pages hold that begin with it (catalog/pages.py `expand`): the same pages are found."""
-    a, _ = _ingest_psp(repo, tmp_path, PspSpec(pages=3, texts={1: "povodňová vlna", 2: "po povodni", 3: "Povodeň"}))
+    _ingest_psp(repo, tmp_path, PspSpec(pages=3, texts={1: "povodňová vlna", 2: "po povodni", 3: "Povodeň"}))
     index = repo.catalog.pages_index
     if repo.catalog.dialect == "sqlite":  # PostgreSQL's GIN index reads a prefix itself
         expanded = index.expand("povodn*")

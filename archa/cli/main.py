@@ -35,6 +35,7 @@ COMMANDS = {
     "status": "archa.cli.status:status_command",
     "report": "archa.cli.report:report_command",
     "search": "archa.cli.search:search_command",
+    "publish": "archa.cli.publish:publish_command",
     "help": "archa.cli.main:help_command",
 }
 

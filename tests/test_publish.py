@@ -1,0 +1,260 @@
+"""`archa publish`: the static public site, looked at in headless Chromium (its home page,
+a record's page with its first image, a search typed into the search page), checked byte
+by byte for a restricted record, and published again after a change."""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from archa.cli.main import cli
+from archa.repository.repo import Repository
+from tests.bagmaker import write_bag
+from tests.browser import FLAGS, chromium, dump_dom, screenshot
+from tests.ndk_maker import FIRST_PAGE_COLOUR, PspSpec, make_psp
+
+SECRET_TITLE = "Zdravotní karta Zuzany Kvapilové"
+
+
+def _run(repo: Repository, *args: str) -> Any:
+    r = CliRunner().invoke(cli, [*args, "--json", "--repo", str(repo.root)])
+    assert r.exit_code == 0, r.output
+    return json.loads(r.output)
+
+
+def _bag(repo: Repository, root: Path, ext_id: str, title: str, access: str) -> str:
+    bag = write_bag(root, {"letter.txt": title.encode()}, info={
+        "Source-Organization": "Obec Lhota", "External-Identifier": ext_id, "Title": title, "Access-Rights": access})
+    return str(_run(repo, "ingest", str(bag))[0]["aip_id"])
+
+
+@pytest.fixture
+def site(repo: Repository, tmp_path: Path) -> dict[str, Any]:
+    """A repository with an NDK volume (public by the policy's default), a public bag and a
+    restricted one, published to tmp_path/site."""
+    psp = make_psp(tmp_path / "src", PspSpec(pages=3, size=(1200, 1600)))
+    volume = _run(repo, "transfer", "ndk", str(psp), str(tmp_path / "ndkbag"), "--ingest")["ingest"]["aip_id"]
+    public = _bag(repo, tmp_path / "b-public", "LH-2011-7", "Stavební povolení Ještěd", "public")
+    secret = _bag(repo, tmp_path / "b-secret", "LH-2011-8", SECRET_TITLE, "restricted: personal data")
+    out = tmp_path / "site"
+    result = _run(repo, "publish", str(out))
+    return {"out": out, "volume": volume, "public": public, "secret": secret, "result": result}
+
+
+def _near(px: Any, colour: tuple[int, int, int]) -> bool:
+    return all(abs(a - b) < 40 for a, b in zip(px, colour, strict=True))
+
+
+def test_home_page_and_a_record_with_its_first_image(site: dict[str, Any], tmp_path: Path) -> None:
+    browser = chromium()
+    out: Path = site["out"]
+    r = site["result"]
+    assert r["records"] == 2 and r["pages"] == 3 and [x["aip_id"] for x in r["left_out"]] == [site["secret"]]
+    home = dump_dom(browser, out / "index.html")
+    assert 'id="collections"' in home and "Obec Lhota" in home and "2 records in 2 collections" in home
+    collection = dump_dom(browser, out / "collections" / "obec-lhota.html")
+    assert "Stavební povolení Ještěd" in collection and "Kvapil" not in collection
+    page = out / "records" / site["volume"].removeprefix("urn:uuid:") / "index.html"
+    assert "http://" not in page.read_text("utf-8").replace("http://iiif.io/api/", "")  # nothing from the network
+    budget = "--virtual-time-budget=10000"
+    dom = dump_dom(browser, page, budget, "--window-size=1600,1400")
+    assert "Pamětní kniha obce Lhota" in dom and 'data-tiles-loaded="' in dom and "data-tiles-failed" not in dom
+    assert "[1] front cover (1 / 3)" in dom
+    shot = Image.open(screenshot(browser, page, tmp_path / "shot.png", budget, "--window-size=1200,800"))
+    viewer = shot.convert("RGB").crop((400, 60, 1200, 800))  # right of the description
+    red = sum(1 for x in range(0, viewer.width, 3) for y in range(0, viewer.height, 3)
+              if _near(viewer.getpixel((x, y)), FIRST_PAGE_COLOUR))
+    assert red > 2000, red  # page 1's red band
+    manifest = json.loads(next((page.parent).glob("v1-*/manifest.json")).read_text("utf-8"))
+    assert manifest["type"] == "Manifest" and len(manifest["items"]) == 3
+    coll = json.loads((out / "collection.json").read_text("utf-8"))
+    assert coll["type"] == "Collection" and {c["label"]["none"][0] for c in coll["items"]} == {"Obec Lhota", "ABA001"}
+
+
+class Cdp:
+    """Chromium driven over --remote-debugging-pipe (the DevTools protocol, messages ended
+    by NUL on fds 3 and 4): enough to open a page, type into it and read it back."""
+
+    def __init__(self, browser: str, profile: Path) -> None:
+        to_child_r, self.to_child = os.pipe()
+        self.from_child, from_child_w = os.pipe()
+
+        # a small trampoline puts the pipe's ends on the fds chromium reads and writes (3 and 4)
+        place = ("import os, sys; os.dup2(int(sys.argv[1]), 3); os.dup2(int(sys.argv[2]), 4); "
+                 "os.execv(sys.argv[3], sys.argv[3:])")
+        self.proc = subprocess.Popen([sys.executable, "-c", place, str(to_child_r), str(from_child_w), browser,
+                                      *FLAGS, "--remote-debugging-pipe", f"--user-data-dir={profile}", "about:blank"],
+                                     pass_fds=(to_child_r, from_child_w), stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        os.close(to_child_r)
+        os.close(from_child_w)
+        self.buf = b""
+        self.n = 0
+        self.session = ""
+
+    def call(self, method: str, **params: Any) -> dict[str, Any]:
+        self.n += 1
+        msg: dict[str, Any] = {"id": self.n, "method": method, "params": params}
+        if self.session:
+            msg["sessionId"] = self.session
+        os.write(self.to_child, json.dumps(msg).encode() + b"\0")
+        deadline = time.monotonic() + 60
+        while True:
+            while b"\0" in self.buf:
+                raw, self.buf = self.buf.split(b"\0", 1)
+                reply = json.loads(raw)
+                if reply.get("id") == self.n:
+                    assert "error" not in reply, reply
+                    return dict(reply.get("result", {}))
+            assert time.monotonic() < deadline, f"no answer to {method}"
+            ready, _w, _x = select.select([self.from_child], [], [], 1)
+            if ready:
+                chunk = os.read(self.from_child, 1 << 16)
+                assert chunk, "chromium went away"
+                self.buf += chunk
+
+    def open(self, url: str) -> None:
+        target = self.call("Target.createTarget", url=url)["targetId"]
+        self.session = self.call("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
+
+    def value(self, expression: str) -> Any:
+        return self.call("Runtime.evaluate", expression=expression, returnByValue=True)["result"].get("value")
+
+    def wait(self, expression: str) -> None:
+        deadline = time.monotonic() + 30
+        while not self.value(expression):
+            assert time.monotonic() < deadline, f"never true: {expression}"
+            time.sleep(0.1)
+
+    def close(self) -> None:
+        self.session = ""
+        try:
+            self.call("Browser.close")
+        finally:
+            self.proc.wait(timeout=30)
+            os.close(self.to_child)
+            os.close(self.from_child)
+
+
+def _typed_search(browser: str, page: Path, words: str, profile: Path) -> dict[str, Any]:
+    cdp = Cdp(browser, profile)
+    try:
+        cdp.open(page.as_uri())
+        cdp.wait("document.body && document.body.dataset.state === 'done'")
+        cdp.value("document.getElementById('q').focus()")
+        cdp.call("Input.insertText", text=words)
+        for kind in ("keyDown", "keyUp"):
+            cdp.call("Input.dispatchKeyEvent", type=kind, key="Enter", code="Enter", windowsVirtualKeyCode=13,
+                     **({"text": "\r"} if kind == "keyDown" else {}))
+        cdp.wait("document.body.dataset.state === 'done' && location.search.length > 3")
+        return dict(cdp.value("({url: location.href, records: Array.from(document.querySelectorAll("
+                              "'#record-hits a'), a => [a.textContent, a.getAttribute('href')]), pages: "
+                              "Array.from(document.querySelectorAll('#page-hits a'), a => [a.textContent, "
+                              "a.getAttribute('href')])})"))
+    finally:
+        cdp.close()
+
+
+def test_search_typed_into_the_page(site: dict[str, Any], tmp_path: Path) -> None:
+    browser = chromium()
+    out: Path = site["out"]
+    vol = site["volume"].removeprefix("urn:uuid:")
+    found = _typed_search(browser, out / "search.html", "pametni KNIHA", tmp_path / "p1")  # a title, no diacritics
+    assert found["records"] == [["Pamětní kniha obce Lhota", f"records/{vol}/index.html"]], found
+    assert found["url"].endswith("search.html?q=pametni%20KNIHA")
+    found = _typed_search(browser, out / "search.html", "strana2", tmp_path / "p2")  # a word of page 2's OCR
+    assert found["records"] == [] and found["pages"] == [["Pamětní kniha obce Lhota, page [2]",
+                                                           f"records/{vol}/index.html#p0002"]], found
+    # a link carries a search: search.html?q=WORDS opens with the results
+    dom = dump_dom(browser, out / "search.html", "--virtual-time-budget=5000", fragment="?q=jested")
+    assert "Stavební povolení Ještěd" in dom and "1 record<" in dom
+    dom = dump_dom(browser, out / "search.html", "--virtual-time-budget=5000", fragment="?q=kvapilove")
+    assert "0 records" in dom and "0 pages" in dom
+    record = dump_dom(browser, out / "records" / vol / "index.html", "--virtual-time-budget=10000",
+                      fragment="#p0002")  # the link of a page hit opens that page
+    assert "[2] title page (2 / 3)" in record
+
+
+def _every_byte(out: Path) -> bytes:
+    return b"\n".join(p.read_bytes() + p.as_posix().encode() for p in sorted(out.rglob("*")) if p.is_file())
+
+
+def _absent(out: Path, aip_id: str, title: str) -> None:
+    blob = _every_byte(out)
+    for needle in (aip_id.removeprefix("urn:uuid:"), title, title.split()[-1][:-2]):
+        for form in (needle, needle.lower(), json.dumps(needle)[1:-1]):
+            assert form.encode() not in blob, form
+    from archa.repository.catalog.pgpages import fold
+
+    assert fold(title.split()[-1]).encode() not in blob  # not in the search index either
+
+
+def test_a_restricted_record_is_in_no_file_of_the_site(site: dict[str, Any]) -> None:
+    _absent(site["out"], site["secret"], SECRET_TITLE)
+    assert site["public"].removeprefix("urn:uuid:").encode() in _every_byte(site["out"])
+
+
+def _snapshot(out: Path) -> dict[str, tuple[int, int]]:
+    return {str(p.relative_to(out)): (p.stat().st_ino, p.stat().st_mtime_ns) for p in out.rglob("*")
+            if p.is_file() and p.name != ".archa-publish.lock"}  # the lock: an empty file, held while a run writes
+
+
+def test_incremental_after_a_record_is_restricted(repo: Repository, site: dict[str, Any]) -> None:
+    out: Path = site["out"]
+    first = _snapshot(out)
+    assert site["result"]["files_written"] == len(first)
+    again = _run(repo, "publish", str(out))
+    assert again["written"] == [] and again["unchanged"] == 2 and again["files_written"] == 0
+    assert _snapshot(out) == first
+    _run(repo, "access", "set", site["public"], "--restricted", "--reason", "x")
+    r = _run(repo, "publish", str(out))
+    assert r["removed"] == [site["public"]] and r["written"] == [] and r["records"] == 1
+    assert {x["aip_id"] for x in r["left_out"]} == {site["secret"], site["public"]}
+    _absent(out, site["public"], "Stavební povolení Ještěd")
+    after = _snapshot(out)
+    changed = sorted(k for k, v in after.items() if first.get(k) != v)
+    assert len(changed) == r["files_written"] and 0 < len(changed) <= 12, changed  # of some 100 files
+    assert all(not k.startswith("records/") for k in changed), changed
+    dom = dump_dom(chromium(), out / "index.html")
+    assert "1 records in 1 collections" in dom or "1 record in 1 collection" in dom
+
+
+def test_an_updated_record_is_rebuilt_and_its_old_build_removed(repo: Repository, site: dict[str, Any],
+                                                                 tmp_path: Path) -> None:
+    out: Path = site["out"]
+    vol = site["volume"].removeprefix("urn:uuid:")
+    (out / "records" / vol / "index.html").unlink()  # damaged on disk: rebuilt by the next run
+    r = _run(repo, "publish", str(out))
+    assert r["written"] == [site["volume"]] and r["unchanged"] == 1
+    builds = [p.name for p in (out / "records" / vol).iterdir() if p.is_dir()]
+    assert len(builds) == 1 and builds[0].startswith("v1-"), builds
+    page = (out / "records" / vol / "index.html").read_text("utf-8")
+    assert f'{builds[0]}/manifest.json' in page
+
+
+def test_what_a_killed_run_leaves_is_swept(repo: Repository, site: dict[str, Any]) -> None:
+    out: Path = site["out"]
+    vol = site["volume"].removeprefix("urn:uuid:")
+    (out / ".archa-publish-work" / "half-built").mkdir(parents=True)  # a build a killed run left
+    (out / "records" / vol / "v1-deadbeef" / "iiif").mkdir(parents=True)  # renamed in, never referred to
+    (out / "search" / "t0-0123456789abcdef.js").write_text("archaShard(0, {});\n")
+    r = _run(repo, "publish", str(out))
+    assert r["written"] == [] and r["unchanged"] == 2
+    assert not (out / ".archa-publish-work").exists() and not (out / "records" / vol / "v1-deadbeef").exists()
+    assert not (out / "search" / "t0-0123456789abcdef.js").exists()
+    other = out.parent / "not-a-site"
+    other.mkdir()
+    (other / "notes.txt").write_text("mine")
+    r2 = CliRunner().invoke(cli, ["publish", str(other), "--repo", str(repo.root)])
+    assert r2.exit_code == 2 and "not a site archa published" in r2.output and sorted(other.iterdir()) == [
+        other / "notes.txt"]
