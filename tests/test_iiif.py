@@ -32,7 +32,7 @@ def _export(repo: Repository, aip: str, out: Path, *extra: str) -> dict[str, Any
     r = CliRunner().invoke(cli, ["dip", "export", aip, str(out), "--format", "iiif", "--json", "--repo",
                                  str(repo.root), *extra])
     assert r.exit_code == 0, r.output
-    return dict(json.loads(r.output))
+    return dict(json.loads(r.stdout))
 
 
 def _lang_map(value: Any) -> bool:

@@ -17,7 +17,7 @@ from archa.access.tiles import scale_factors
 from archa.cli.main import cli
 from archa.repository.repo import Repository
 from tests import image_maker as im
-from tests.test_iiif import check_presentation3, osd_urls
+from tests.test_iiif import _export, check_presentation3, osd_urls
 
 BLUE, GREEN, GREY = (20, 40, 220), (30, 200, 60), (128, 128, 128)
 
@@ -27,13 +27,6 @@ def _ingest(repo: Repository, src: Path, *extra: str) -> str:
                                  *extra])
     assert r.exit_code == 0, r.output
     return str(json.loads(r.stdout)["ingest"]["aip_id"])
-
-
-def _export(repo: Repository, aip: str, out: Path, *extra: str) -> dict[str, Any]:
-    r = CliRunner().invoke(cli, ["dip", "export", aip, str(out), "--format", "iiif", "--json", "--repo",
-                                 str(repo.root), *extra])
-    assert r.exit_code == 0, r.output
-    return dict(json.loads(r.stdout))
 
 
 def _near(px: Any, colour: tuple[int, ...], tolerance: int = 30) -> bool:

@@ -42,6 +42,7 @@ from archa.repository.repo import Repository, writes_beside
 
 if TYPE_CHECKING:
     from archa.access.export import ExportOptions, ExportResult
+    from archa.metadata.description import Description
 
 __all__ = ["AUDIENCES", "AccessReport", "NotPublic", "SeveralResult", "access_problems", "access_report",
            "dip_name_of", "export_for", "export_iiif_for", "export_several", "refused_for",
@@ -110,18 +111,15 @@ def set_access(repo: Repository, aip_id: str, public: bool, reason: str, until: 
 
 # --- reading ----------------------------------------------------------------------------------
 
-def stated_access(repo: Repository, aip_id: str) -> AccessState:
-    """What the AIP's stored head version states of its access (source `package`), read with
-    `describe` from its bag-info and metadata files (verified against the catalog on the
-    way, from the cheapest healthy copy), else the policy's default for its kind (source
-    `policy`): the state of a record ingested before access conditions were recorded."""
+def stored_description(repo: Repository, aip_id: str, head: str) -> Description:
+    """What version `head` of the AIP says of its record (`describe`), from its bag-info and
+    metadata files read and verified against the catalog like every export (from the
+    cheapest healthy copy)."""
     from archa.access.fetch import Wanted, fetch_small
     from archa.metadata.description import MAX_XML, describe
     from archa.repository.retention import parse_bag_info
 
     cat = repo.catalog
-    aip = cat.aip(aip_id)
-    head = aip["head"]
     alg = next(str(v["digest_algorithm"]) for v in cat.versions(aip_id) if v["version"] == head)
     rows = {r["logical_path"]: r for r in cat.files(aip_id, head)}
 
@@ -134,7 +132,14 @@ def stated_access(repo: Repository, aip_id: str) -> AccessState:
 
     raw = read(BAG_INFO)
     info = parse_bag_info(raw.decode("utf-8", "replace")) if raw is not None else []
-    d = describe(info, read, list(rows))
+    return describe(info, read, list(rows))
+
+
+def stated_access(repo: Repository, aip_id: str) -> AccessState:
+    """What the AIP's stored head version states of its access (source `package`, read by
+    `stored_description`), else the policy's default for its kind (source `policy`): the
+    state of a record ingested before access conditions were recorded."""
+    d = stored_description(repo, aip_id, repo.catalog.aip(aip_id)["head"])
     return initial_state(d.access, d.kind, repo.policy.access.default_for)
 
 

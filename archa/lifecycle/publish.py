@@ -141,27 +141,10 @@ def _listing(build: Path) -> tuple[str, int, int]:
 
 
 def _describe(repo: Repository, aip_id: str, head: str) -> Description:
-    """What the head version says of its record (`describe`), its files read and verified
-    like every export."""
-    from archa.access.fetch import Wanted, fetch_small
-    from archa.lifecycle.access import BAG_INFO
-    from archa.metadata.description import MAX_XML, describe
-    from archa.repository.retention import parse_bag_info
+    """What the head version says of its record, its files read and verified like every export."""
+    from archa.lifecycle.access import stored_description
 
-    cat = repo.catalog
-    alg = next(str(v["digest_algorithm"]) for v in cat.versions(aip_id) if v["version"] == head)
-    rows = {r["logical_path"]: r for r in cat.files(aip_id, head)}
-
-    def read(path: str) -> bytes | None:
-        r = rows.get(path)
-        if r is None or r["size"] > MAX_XML:
-            return None
-        data, _report = fetch_small(repo, aip_id, alg, [Wanted(path, r["content_path"], r["digest"], r["size"])])
-        return data.get(path)
-
-    raw = read(BAG_INFO)
-    info = parse_bag_info(raw.decode("utf-8", "replace")) if raw is not None else []
-    return describe(info, read, list(rows))
+    return stored_description(repo, aip_id, head)
 
 
 def _page_texts(repo: Repository, aip_id: str, head: str, pages: list[dict[str, Any]]) -> dict[int, str]:
