@@ -81,7 +81,7 @@ class PageIndex:
         records their version."""
         conn = self.cat.conn
         n = 0
-        terms: set[str] = set()
+        raw: set[str] = set()  # the tokens as written (lower case), folded once each at the end
         for r in rows:
             conn.execute("INSERT INTO pages (aip_id, version, seq, label, section, master, \"user\", alto, txt) "
                          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -91,8 +91,9 @@ class PageIndex:
                 conn.execute("INSERT INTO page_text (text, aip_id, version, seq) VALUES (?, ?, ?, ?)",
                              [r["text"], r["aip_id"], r["version"], r["seq"]])
                 if self.cat.dialect != "postgresql":
-                    terms.update(fold(t) for t in _TOKEN.findall(r["text"]))
+                    raw.update(_TOKEN.findall(r["text"].lower()))
             n += 1
+        terms = {fold(t) for t in raw}
         if terms:
             conn.executemany("INSERT OR IGNORE INTO page_terms (term) VALUES (?)", [[t] for t in sorted(terms)])
         return n
