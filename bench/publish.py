@@ -39,7 +39,7 @@ from bench.ndk import ingest_archa, make_volumes
 
 
 def line(label: str, r: PublishResult, seconds: float) -> None:
-    print(f"  {label:<22} {seconds:8.1f} s {r.pages / seconds:9.0f} pages/s  {r.files_written:8,} files "
+    print(f"  {label:<22} {seconds:8.2f} s {r.pages / seconds:9.0f} pages/s  {r.files_written:8,} files "
           f"({r.bytes_written / 2**20:7.1f} MiB) written; {len(r.written)} built, {len(r.removed)} removed")
 
 

@@ -258,3 +258,120 @@ def test_what_a_killed_run_leaves_is_swept(repo: Repository, site: dict[str, Any
     r2 = CliRunner().invoke(cli, ["publish", str(other), "--repo", str(repo.root)])
     assert r2.exit_code == 2 and "not a site archa published" in r2.output and sorted(other.iterdir()) == [
         other / "notes.txt"]
+
+
+class _Reads:
+    """Counts the search parts read and the builds walked by publish (in-process)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        import archa.lifecycle.publish as mod
+
+        self.parts: list[Path] = []
+        self.listings: list[Path] = []
+        read_part, listing = mod._read_part, mod._listing
+
+        def counted_part(path: Path) -> dict[str, Any]:
+            self.parts.append(path)
+            return read_part(path)
+
+        def counted_listing(build: Path) -> tuple[str, int, int]:
+            self.listings.append(build)
+            return listing(build)
+
+        monkeypatch.setattr(mod, "_read_part", counted_part)
+        monkeypatch.setattr(mod, "_listing", counted_listing)
+
+    def clear(self) -> None:
+        self.parts.clear()
+        self.listings.clear()
+
+
+def _search_files(out: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in (out / "search").iterdir()}
+
+
+def _full_index(out: Path) -> set[str]:
+    """The names of the index `searchindex.build` makes of every published part, at the site's N."""
+    from archa.access.site.searchindex import build
+
+    state = json.loads((out / ".archa-publish.json").read_text("utf-8"))
+    parts = [(int(e["k"]), a.removeprefix("urn:uuid:"), json.loads(
+        (out / "records" / a.removeprefix("urn:uuid:") / e["build"] / "search-part.json").read_bytes()))
+        for a, e in state["records"].items()]
+    return build(parts, int(state["index"]["buckets"])).names
+
+
+def test_a_run_costs_what_changed(repo: Repository, site: dict[str, Any], tmp_path: Path,
+                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from archa.access.site.searchindex import bucket
+
+    out: Path = site["out"]
+    reads = _Reads(monkeypatch)
+    again = _run(repo, "publish", str(out))
+    assert again["files_written"] == 0 and reads.parts == [] and reads.listings == []  # nothing read of a record
+    before = _search_files(out)
+    added = _bag(repo, tmp_path / "b-added", "LH-2011-9", "Kronika rybníka Hejtman", "public")
+    reads.clear()
+    r = _run(repo, "publish", str(out))
+    assert r["written"] == [added] and r["unchanged"] == 2
+    uid = added.removeprefix("urn:uuid:")
+    assert reads.parts == [] and [p.name[:len(uid)] for p in reads.listings] == [uid]  # its own build, staged
+    state = json.loads((out / ".archa-publish.json").read_text("utf-8"))
+    n = int(state["index"]["buckets"])
+    part = json.loads((out / "records" / uid / state["records"][added]["build"] / "search-part.json").read_bytes())
+    words = set(part["meta"]) | {t for _s, _l, toks in part["pages"] for t in toks}
+    after = _search_files(out)
+    new = sorted(name for name in after if name not in before)
+    assert sorted(x for x in new if x.startswith("t")) == sorted(
+        state["index"]["shards"][str(b)][0] for b in {bucket(w, n) for w in words})
+    assert [x for x in new if not x.startswith("t")] == [state["index"]["docs"]["0"]]
+    assert after["site.js"] != before["site.js"] and set(after) == _full_index(out)  # as if made anew
+    found = dump_dom(chromium(), out / "search.html", "--virtual-time-budget=5000", fragment="?q=hejtman")
+    assert "Kronika rybníka Hejtman" in found and "1 record<" in found
+    # restricted: its words leave only the shards they were in, and the site holds it nowhere
+    _run(repo, "access", "set", added, "--restricted", "--reason", "x")
+    reads.clear()
+    r = _run(repo, "publish", str(out))
+    assert r["removed"] == [added] and reads.parts == [] and reads.listings == []
+    gone = _search_files(out)
+    changed_shards = {x.split("-")[0] for x in gone if x not in after and x.startswith("t")}
+    assert changed_shards and changed_shards <= {f"t{b}" for b in {bucket(w, n) for w in words}}, changed_shards
+    assert set(gone) == _full_index(out)
+    _absent(out, added, "Kronika rybníka Hejtman")
+
+
+def test_a_damaged_build_is_found_by_verify_and_a_lost_index_made_anew(
+        repo: Repository, site: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    from archa.lifecycle.publish import publish
+
+    out: Path = site["out"]
+    vol = site["volume"].removeprefix("urn:uuid:")
+    tile = next(p for p in (out / "records" / vol).glob("v1-*/iiif/*/full/*/0/default.jpg"))
+    tile.unlink()  # deep in a build: the stat of its page does not tell
+    assert publish(repo, out).written == []
+    r = publish(repo, out, verify=True)  # walks every build
+    assert r.written == [site["volume"]] and r.unchanged == 1
+    assert len(list((out / "records" / vol).glob("v1-*/iiif/*/full/*/0/default.jpg"))) >= 3
+    # a shard of the index lost: the index is made anew from every record's part
+    state = json.loads((out / ".archa-publish.json").read_text("utf-8"))
+    for name, _size in state["index"]["shards"].values():
+        (out / "search" / name).unlink()
+    (out / "records" / vol / "index.html").unlink()  # and a page: that record rebuilt
+    reads = _Reads(monkeypatch)
+    r = publish(repo, out)
+    assert r.written == [site["volume"]] and len(reads.parts) == 1  # the other record's part
+    assert set(_search_files(out)) == _full_index(out)
+    dom = dump_dom(chromium(), out / "search.html", "--virtual-time-budget=5000", fragment="?q=jested")
+    assert "Stavební povolení Ještěd" in dom and "1 record<" in dom
+
+
+def test_the_cli_verify_flag_walks_every_build(repo: Repository, site: dict[str, Any]) -> None:
+    """`archa publish --verify` rebuilds a record whose build lost a tile (a plain run trusts
+    a build whose page is as the state recorded)."""
+    out: Path = site["out"]
+    vol = site["volume"].removeprefix("urn:uuid:")
+    tile = next(p for p in (out / "records" / vol).glob("v1-*/iiif/*/full/*/0/default.jpg"))
+    tile.unlink()
+    assert _run(repo, "publish", str(out))["written"] == []
+    assert _run(repo, "publish", str(out), "--verify")["written"] == [site["volume"]]
+    assert len(list((out / "records" / vol).glob("v1-*/iiif/*/full/*/0/default.jpg"))) >= 3

@@ -18,10 +18,12 @@ from archa.errors import printable
 @click.option("--base-url", metavar="URL", help="The URL OUT will be served at, for the ids in the IIIF manifests "
                                                 "and collections (default: OUT's file:// URL).")
 @click.option("--title", default="Public collections", show_default=True, help="The site's name.")
+@click.option("--verify", is_flag=True, help="Walk every record's files on the site and rebuild the search index "
+                                             "(a plain run checks the changed records only, and one file of each).")
 @repo_option
 @json_option
 def publish_command(out: Path, originator: str | None, collection: str | None, base_url: str | None, title: str,
-                    repo_path: str | None, as_json: bool) -> None:
+                    verify: bool, repo_path: str | None, as_json: bool) -> None:
     """Write a static website of every public record into OUT, or bring the site there up to
     date: a home page of collections (one per originator, or the one --collection NAME), a
     page per record with its description and a page viewer of its images, IIIF manifests,
@@ -44,7 +46,7 @@ def publish_command(out: Path, originator: str | None, collection: str | None, b
     progress = Progress(enabled=None if not as_json else False)
     with open_repo(repo_path) as repo:
         try:
-            result = publish(repo, out, originator, collection, base_url, title, progress)
+            result = publish(repo, out, originator, collection, base_url, title, progress, verify=verify)
         finally:
             progress.close()
     if as_json:

@@ -15,21 +15,34 @@ named in the result and in no file of the site. Layout of OUT:
     search.html, search/       the client-side search (archa/access/site/searchindex.py)
     viewer/, site.css, *.js    the vendored OpenSeadragon and the site's own assets
     .archa-publish.json        the state: per published record its head version, access,
-                               build, record number and a digest of the files of its build
+                               build, record number, a digest of the files of its build, the
+                               stat of its index.html and its search bucket mask; the search
+                               index's shards and docs groups
     .archa-publish.lock        held (flock) by the run writing the site: one at a time
 
-Incremental: a record is rebuilt when it is new, its head version changed, the base URL
-changed or its build on disk no longer matches the state's digest (names and sizes); a
-record destroyed, no longer chosen or no longer public is removed. The site-level files
-are made again each run but written only when their bytes change (search data files are
-named by their digest).
+Incremental: a run costs what changed, not the size of the site. A record is rebuilt when
+it is new, its head version changed, the base URL changed or its build on disk no longer
+matches the state; a record destroyed, no longer chosen or no longer public is removed.
+Whether a build still matches is judged by one stat: its index.html (size, mtime, inode)
+as the state recorded it, and its build folder there; only when that differs is the build
+walked and its digest (names and sizes) compared (`verify=True` walks every build, and
+makes the search index anew from every record's part). An unchanged record is not read
+from storage nor from OUT: its head version comes from the catalog and its access from the
+guard. The search index is updated in place (archa.access.site.searchindex.update): only
+the shards holding words of records added, updated or removed, and the docs groups of
+their numbers, are read and written anew (a removed record's words leave the shards they
+were in); it is made anew from every part only when it grew or shrank out of its number of
+shards or a file of it is not there intact. The other site-level files are made again each
+run but written only when their bytes change (search data files are named by their digest).
 
 Crash safety: a build is made under OUT/.archa-publish-work and renamed into place; every
 new file is flushed (syncfs) before a record's index.html, the search switch
 (`search/site.js`) and the pages that link to it are replaced (each atomically, temp +
 rename); the state is written after them, and what no page refers to any more (old builds,
-removed records, old search data) is deleted last. A run killed at any point leaves the
-previous site or the new one readable, and the next run finishes the work.
+removed records, old search data) is deleted last: the folders of the records this run
+touched, or, after a run that did not end (its work folder is still there), of every
+record. A run killed at any point leaves the previous site or the new one readable, and the
+next run finishes the work.
 """
 
 from __future__ import annotations
@@ -54,8 +67,9 @@ from archa.access.site.render import (
     search_page,
     template,
 )
+from archa.access.site.searchindex import SiteIndex, part_mask, record_part
 from archa.access.site.searchindex import build as build_index
-from archa.access.site.searchindex import record_part
+from archa.access.site.searchindex import update as update_index
 from archa.errors import NotFoundError, StorageError, UsageError
 from archa.lifecycle.access import access_problems
 from archa.metadata.description import Description
@@ -69,7 +83,8 @@ __all__ = ["STATE", "PublishResult", "publish"]
 STATE = ".archa-publish.json"
 WORK = ".archa-publish-work"
 LOCK = ".archa-publish.lock"
-FORMAT = 1
+FORMAT = 2
+FORMATS = (1, 2)  # a site written by format 1 is brought up to 2 by the next run
 ALTO_BATCH = 200
 
 
@@ -140,6 +155,22 @@ def _listing(build: Path) -> tuple[str, int, int]:
     return hashlib.sha256("\n".join(sorted(lines)).encode("utf-8", "surrogateescape")).hexdigest(), n, size
 
 
+def _read_part(path: Path) -> dict[str, Any]:
+    """A build's search-part.json."""
+    part: dict[str, Any] = json.loads(path.read_bytes())
+    return part
+
+
+def _marker(out: Path, aip_id: str) -> list[int] | None:
+    """The stat (size, mtime, inode) of records/<uuid>/index.html: what a run compares with
+    the state to trust a build without walking it; None when the page is not there."""
+    try:
+        st = (out / "records" / aip_id.removeprefix("urn:uuid:") / "index.html").stat()
+    except OSError:
+        return None
+    return [st.st_size, st.st_mtime_ns, st.st_ino]
+
+
 def _describe(repo: Repository, aip_id: str, head: str) -> Description:
     """What the head version says of its record, its files read and verified like every export."""
     from archa.lifecycle.access import stored_description
@@ -172,6 +203,7 @@ class _Built:
     aip_id: str
     entry: dict[str, Any]  # its state
     page_html: bytes  # records/<uuid>/index.html
+    part: dict[str, Any]  # its search part
     no_viewer: str = ""
 
 
@@ -218,9 +250,9 @@ def _build_record(repo: Repository, out: Path, work: Path, aip_id: str, head: st
     staging.rename(dest)
     entry = {"version": head, "build": build, "digest": digest, "files": files, "bytes": size,
              "pages": len(viewer) or len(pages), "title": title, "originator_name": originator or desc.originator,
-             "date": desc.date, "viewer": not no_viewer}
+             "date": desc.date, "viewer": not no_viewer, "mask": part_mask(part)}
     return _Built(aip_id, entry, record_page(site, aip_id, build, desc, title, originator or desc.originator,
-                                             viewer), no_viewer)
+                                             viewer), part, no_viewer)
 
 
 def _intact(out: Path, aip_id: str, entry: dict[str, Any]) -> bool:
@@ -232,6 +264,19 @@ def _intact(out: Path, aip_id: str, entry: dict[str, Any]) -> bool:
         return False
     refers = not entry.get("viewer") or f'{entry.get("build")}/manifest.json' in page  # a killed run's page
     return refers and build.is_dir() and _listing(build)[0] == entry.get("digest")
+
+
+def _trusted(out: Path, aip_id: str, entry: dict[str, Any], verify: bool) -> tuple[bool, bool]:
+    """(whether the build of `entry` is on disk as the state says, whether it was walked to
+    tell): by the stat of its index.html and its build folder, or, when these differ from the
+    state (or `verify`), by `_intact`, the state's marker brought up to date when it is."""
+    build = out / "records" / aip_id.removeprefix("urn:uuid:") / str(entry.get("build", ""))
+    if not verify and entry.get("page") and entry["page"] == _marker(out, aip_id) and build.is_dir():
+        return True, False
+    if not _intact(out, aip_id, entry):
+        return False, True
+    entry["page"] = _marker(out, aip_id)
+    return True, True
 
 
 @contextlib.contextmanager
@@ -262,7 +307,7 @@ def _load_state(out: Path) -> dict[str, Any]:
         state = json.loads(path.read_bytes())
     except ValueError as e:
         raise UsageError(f"{path}: not readable ({e})", hint="publish into a new folder") from None
-    if not isinstance(state, dict) or state.get("format") != FORMAT or not isinstance(state.get("records"), dict):
+    if not isinstance(state, dict) or state.get("format") not in FORMATS or not isinstance(state.get("records"), dict):
         raise UsageError(f"{path}: not a publish state archa {FORMAT} wrote", hint="publish into a new folder")
     return state
 
@@ -280,13 +325,15 @@ def _slug(name: str) -> str:
 
 def publish(repo: Repository, out: Path, originator: str | None = None, collection: str | None = None,
             base_url: str | None = None, title: str = "Public collections",
-            progress: ProgressFn | None = None) -> PublishResult:
+            progress: ProgressFn | None = None, verify: bool = False) -> PublishResult:
     """Write or bring up to date the site in `out` (see the module docstring) of the active,
     stored AIPs (of `originator` alone when given) that may go to the public, grouped into
     one collection per originator, or into the one collection `collection`. Ids in the IIIF
     manifests start at `base_url` (default OUT's file:// URL: give the public URL of a site
     to be served). UsageError: OUT is a file, or a folder holding something else than a
-    site archa published; NotFoundError for an unknown originator."""
+    site archa published; NotFoundError for an unknown originator. `verify`: walk every
+    record's build on disk (not only those whose index.html changed) and make the search
+    index anew from every record's part."""
     t0 = time.monotonic()
     out = out.absolute()
     if out.exists() and not out.is_dir():
@@ -302,6 +349,7 @@ def publish(repo: Repository, out: Path, originator: str | None = None, collecti
     with _locked(out):
         state = _load_state(out)
         work = out / WORK
+        unfinished = work.exists()  # a run that did not end: every record's folder is swept
         _remove(work)  # a killed run's leftovers
         work.mkdir()
         base = base_url or (out.as_uri() + "/")
@@ -311,13 +359,22 @@ def publish(repo: Repository, out: Path, originator: str | None = None, collecti
         result.left_out = access_problems(repo, list(rows))
         public = [a for a in rows if a not in result.left_out]
         old: dict[str, dict[str, Any]] = state["records"]
+        walked: set[str] = set()
+
+        def current(a: str) -> bool:
+            ok, walk = _trusted(out, a, old[a], verify)
+            if walk:
+                walked.add(a)
+            return ok
+
         rebuild = [a for a in public if a not in old or old[a].get("version") != rows[a]["head"]
-                   or state.get("base") != base or not _intact(out, a, old[a])]
+                   or state.get("base") != base or not current(a)]
         records: dict[str, dict[str, Any]] = {a: old[a] for a in public if a in old and a not in rebuild}
         result.unchanged = len(records)
         total = sum(len(cat.pages(a, rows[a]["head"])) or 1 for a in rebuild)
         done = [0]
         built: list[_Built] = []
+        ok = False
         try:
             for a in rebuild:
                 org_id = str(rows[a].get("originator_id") or "")
@@ -362,30 +419,75 @@ def publish(repo: Repository, out: Path, originator: str | None = None, collecti
             for b in built:
                 if b.aip_id in records:
                     writer.put(f"records/{b.aip_id.removeprefix('urn:uuid:')}/index.html", b.page_html)
+                    b.entry["page"] = _marker(out, b.aip_id)
                     writer.files += b.entry["files"]
                     writer.bytes += b.entry["bytes"]
-            result.collections, keep = _write_site(writer, out, base, title, records, collection, names)
+            fresh = {b.aip_id: b.part for b in built if b.aip_id in records}
+            index = _search_index(out, state, old, records, fresh, verify)
+            result.collections, keep = _write_site(writer, out, base, title, records, collection, names, index)
             new_state = {"format": FORMAT, "base": base, "next": state["next"], "originator": originator or "",
-                         "collection": collection or "", "records": dict(sorted(records.items()))}
+                         "collection": collection or "", "index": index.state,
+                         "records": dict(sorted(records.items()))}
             writer.put(STATE, json.dumps(new_state, ensure_ascii=False, indent=1).encode("utf-8"))
-            _sweep(out, records, keep)
+            touched = None if unfinished or verify else {*rebuild, *walked, *(a for a in old if a not in records)}
+            _sweep(out, records, keep, touched)
+            ok = True
         finally:
-            _remove(work)
+            if ok:  # else left for the next run, which then sweeps every record's folder
+                _remove(work)
         repo.anchor_events()
         result.written = [b.aip_id for b in built if b.aip_id in records]
         result.removed = sorted(a for a in old if a not in records)
         result.records = len(records)
         result.pages = sum(int(e.get("pages") or 0) for e in records.values())
         result.files_written, result.bytes_written = writer.files, writer.bytes
-        from archa.repository.durable import tree_bytes
-
-        result.site_bytes = tree_bytes(out)
+        result.site_bytes = _site_bytes(out, records)
         result.seconds = round(time.monotonic() - t0, 3)
         return result
 
 
+def _search_index(out: Path, state: dict[str, Any], old: dict[str, dict[str, Any]],
+                  records: dict[str, dict[str, Any]], fresh: dict[str, dict[str, Any]], verify: bool) -> SiteIndex:
+    """The search index of `records` (`fresh`: the parts of the records built by this run):
+    the index of the state updated by the records added, rebuilt and removed, or, when that
+    cannot be (no index in the state, a file of it not intact, a size out of its shards,
+    `verify`), made anew from every record's part."""
+    drop: dict[int, str] = {}
+    for a, e in old.items():
+        if a not in records or a in fresh:
+            drop[int(e["k"])] = str(e.get("mask") or "")
+    add = [(int(records[a]["k"]), a.removeprefix("urn:uuid:"), p) for a, p in fresh.items()]
+    masks = all(e.get("mask") for e in old.values() if int(e["k"]) in drop) and all(
+        e.get("mask") for e in records.values())
+    index = None if verify or not masks else update_index(
+        state.get("index"), lambda name: (out / "search" / name).read_bytes(), drop, add)
+    if index is not None:
+        return index
+    parts = []
+    for a, e in records.items():
+        uid = a.removeprefix("urn:uuid:")
+        part = fresh.get(a) or _read_part(out / "records" / uid / e["build"] / "search-part.json")
+        e["mask"] = part_mask(part)
+        parts.append((int(e["k"]), uid, part))
+    return build_index(parts)
+
+
+def _site_bytes(out: Path, records: dict[str, dict[str, Any]]) -> int:
+    """The bytes of the site: its records' builds and pages as the state holds them, the rest
+    by walking it (everything but records/)."""
+    from archa.repository.durable import tree_bytes
+
+    total = sum(int(e.get("bytes") or 0) + int((e.get("page") or [0])[0]) for e in records.values())
+    for p in out.iterdir():
+        if p.name == "records":
+            continue
+        total += tree_bytes(p) if p.is_dir() else p.stat().st_size
+    return total
+
+
 def _write_site(writer: _Writer, out: Path, base: str, site: str, records: dict[str, dict[str, Any]],
-                collection: str | None, names: dict[str, str]) -> tuple[list[dict[str, Any]], set[str]]:
+                collection: str | None, names: dict[str, str],
+                index: SiteIndex) -> tuple[list[dict[str, Any]], set[str]]:
     """Write everything but the records: assets, the search index, the collections, the
     home page (search/site.js and the pages last: they switch the site to the new files).
     Returns the collections and the files of search/ and collections/ in use."""
@@ -393,12 +495,6 @@ def _write_site(writer: _Writer, out: Path, base: str, site: str, records: dict[
         writer.put(f"viewer/{rel}", data)
     for name in ("site.css", "record.js", "search.js"):
         writer.put(name, template(name).encode("utf-8"))
-    parts = []
-    for a, e in sorted(records.items(), key=lambda kv: kv[1]["k"]):
-        uid = a.removeprefix("urn:uuid:")
-        part = json.loads((out / "records" / uid / e["build"] / "search-part.json").read_bytes())
-        parts.append((int(e["k"]), uid, part))
-    index = build_index(parts)
     for name, data in sorted(index.files.items()):
         if name != "site.js" and not (out / "search" / name).exists():  # named by their digest
             writer.put(f"search/{name}", data)
@@ -425,7 +521,7 @@ def _write_site(writer: _Writer, out: Path, base: str, site: str, records: dict[
     writer.put("search/site.js", index.files["site.js"])
     writer.put("search.html", search_page(site))
     writer.put("index.html", home_page(site, listed, len(records)))
-    keep = {f"search/{n}" for n in index.files} | {f"collections/{c['slug']}.{x}" for c in listed
+    keep = {f"search/{n}" for n in index.names} | {f"collections/{c['slug']}.{x}" for c in listed
                                                     for x in ("html", "json")}
     return listed, keep
 
@@ -440,13 +536,18 @@ def _walk(root: Any, prefix: str = "") -> Iterable[tuple[str, bytes]]:
             yield f"{prefix}{item.name}", item.read_bytes()
 
 
-def _sweep(out: Path, records: dict[str, dict[str, Any]], keep: set[str]) -> None:
-    """Delete what no page refers to any more: records off the site, old builds, search data
-    and collections no longer made."""
+def _sweep(out: Path, records: dict[str, dict[str, Any]], keep: set[str], touched: set[str] | None) -> None:
+    """Delete what no page refers to any more: records off the site, old builds (of the
+    records `touched`, or of every record when None), search data and collections no longer
+    made."""
     current = {a.removeprefix("urn:uuid:"): str(e["build"]) for a, e in records.items()}
     rec_root = out / "records"
     if rec_root.is_dir():
-        for d in rec_root.iterdir():
+        folders = rec_root.iterdir() if touched is None else (
+            rec_root / a.removeprefix("urn:uuid:") for a in sorted(touched))
+        for d in folders:
+            if not d.is_dir():
+                continue
             if d.name not in current:
                 remove_tree(d)
                 continue

@@ -4,11 +4,17 @@
 // metadata holds every word come first, then pages whose text holds every word.
 (function () {
   'use strict';
-  const SITE = window.ARCHA_SITE || {buckets: 1, docs: '', shards: {}};
+  const SITE = window.ARCHA_SITE || {buckets: 1, group: 64, docs: {}, shards: {}};
   const shards = {};
-  let docs = null;
+  const docs = new Map();  // k -> its record
   window.archaShard = function (b, data) { shards[b] = data; };
-  window.archaDocs = function (d) { docs = d; };
+  // archaDocs(g, records) of a docs group; archaDocs(records) of an index written before the groups
+  window.archaDocs = function (g, d) { (d === undefined ? g : d).forEach(r => docs.set(r.k, r)); };
+  // the docs files of the records numbered `ks` (one file for the whole site in an older index)
+  function docFiles(ks) {
+    if (typeof SITE.docs === 'string') return [SITE.docs];
+    return Array.from(new Set(ks.map(k => SITE.docs[String(Math.floor(k / (SITE.group || 64)))])));
+  }
   const FOLD = {'ł': 'l', 'Ł': 'l', 'đ': 'd', 'Đ': 'd', 'ø': 'o', 'Ø': 'o', 'ß': 'ss', 'æ': 'ae', 'Æ': 'ae',
     'œ': 'oe', 'Œ': 'oe', 'ı': 'i'};
   const fold = s => s.replace(/[łŁđĐøØßæÆœŒı]/g, c => FOLD[c]).normalize('NFKD').replace(/\p{M}/gu, '').toLowerCase();
@@ -79,7 +85,7 @@
     return e;
   }
   function render(q, found) {
-    const byK = new Map(docs.map(d => [d.k, d]));
+    const byK = docs;
     const out = document.getElementById('results');
     out.textContent = '';
     const recs = found.records.filter(k => byK.has(k));
@@ -116,9 +122,11 @@
       return;
     }
     try {
-      await Promise.all([load(SITE.docs), ...ws.map(w => load(SITE.shards[String(bucket(w.tok))]))]);
+      await Promise.all(ws.map(w => load(SITE.shards[String(bucket(w.tok))])));
+      const found = find(ws);
+      await Promise.all(docFiles([...found.records, ...found.pages.map(([k]) => k)]).map(load));
       status.textContent = '';
-      render(q, find(ws));
+      render(q, found);
     } catch (err) {
       status.textContent = 'The search index could not be read: ' + err.message;
     }
