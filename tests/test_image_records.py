@@ -123,3 +123,25 @@ def test_an_image_record_keeps_its_pages_in_a_new_version_and_a_rebuild(repo: Re
     with Repository.open(repo.root) as again:
         assert [p["label"] for p in again.catalog.pages(aip, "v2")] == labels
         assert iiif_source(again, aip) == "image-record"
+
+
+def test_each_image_described_has_its_own_dmdsec(repo: Repository, tmp_path: Path) -> None:
+    """The descriptions of single images (a metadata.csv row, a DC file beside the image) go
+    into the AIP's METS as dmdSecs of their own, linked from the image's div; the METS stays
+    valid against the METS schema."""
+    from tests.conftest import schema
+
+    aip = ingest(repo, _bag(tmp_path, PAGES)).aip_id
+    path = repo.hot.object_path(aip) / "v1/content/METS.xml"
+    root = etree.parse(str(path)).getroot()
+    (physical,) = [s for s in root.iter(f"{M}structMap") if s.get("TYPE") == "PHYSICAL"]
+    divs = list(physical[0])
+    assert [d.get("DMDID") for d in divs] == [None, "dmd-page-000002", "dmd-page-000003"]
+    dmd = {d.get("ID"): d for d in root.iter(f"{M}dmdSec")}
+    dc = "{http://purl.org/dc/elements/1.1/}"
+    oai = "{http://www.openarchives.org/OAI/2.0/oai_dc/}"
+    second = dmd["dmd-page-000002"].find(f"{M}mdWrap/{M}xmlData/{oai}dc")
+    assert second is not None and second.findtext(f"{dc}description") == "Věnování na rubu"
+    third = dmd["dmd-page-000003"].find(f"{M}mdWrap/{M}xmlData/{oai}dc")
+    assert third is not None and third.findtext(f"{dc}creator") == "Jan Novák"
+    assert schema("mets.xsd").validate(etree.parse(str(path))), schema("mets.xsd").error_log

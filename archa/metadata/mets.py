@@ -11,6 +11,7 @@ structure (TYPE LOGICAL: volume, issue, chapters, each holding its pages).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,10 +23,14 @@ from lxml import etree
 from archa.metadata.xmlstream import Node, NodeMaker, open_node, write_node
 
 METS_NS = "http://www.loc.gov/METS/"
+DC_NS = "http://purl.org/dc/elements/1.1/"
+OAI_DC_NS = "http://www.openarchives.org/OAI/2.0/oai_dc/"
 XLINK_NS = "http://www.w3.org/1999/xlink"
 XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
 METS_SCHEMA = "http://www.loc.gov/standards/mets/mets.xsd"
 M = NodeMaker(METS_NS)
+DC = NodeMaker(DC_NS)
+OAI_DC = NodeMaker(OAI_DC_NS)
 CHECKSUM_TYPES = {"md5": "MD5", "sha1": "SHA-1", "sha256": "SHA-256", "sha512": "SHA-512"}
 
 
@@ -56,6 +61,7 @@ class MetsPage:
     label: str
     files: tuple[str, ...]  # logical paths: master copy first
     type: str = "page"  # the div TYPE: the NDK page type (titlePage, normalPage, ...) where the package gives one
+    description: tuple[tuple[str, str], ...] = ()  # (Dublin Core term, value) of this page alone (an image record's)
 
 
 @dataclass(frozen=True)
@@ -79,11 +85,25 @@ GROUPS = (("preservation", "representation"), ("access", "representation"), ("or
           ("submission", "submission"))
 
 
+def _page_dmd_id(page: MetsPage) -> str:
+    return f"dmd-page-{page.order:06d}"
+
+
 def _page_div(page: MetsPage, ids: dict[str, str], only_first: bool = False) -> Node:
     files = page.files[:1] if only_first else page.files
-    return M.div({"TYPE": page.type or "page", "ORDER": str(page.order), "ORDERLABEL": page.label,
-                  "LABEL": page.label},
-                 *[M.fptr({"FILEID": ids[f]}) for f in files if f in ids])
+    attrs = {"TYPE": page.type or "page", "ORDER": str(page.order), "ORDERLABEL": page.label, "LABEL": page.label}
+    if page.description and not only_first:
+        attrs["DMDID"] = _page_dmd_id(page)
+    return M.div(attrs, *[M.fptr({"FILEID": ids[f]}) for f in files if f in ids])
+
+
+def _page_dmd(page: MetsPage, created: str) -> Node:
+    """The dmdSec of one page's own description: Dublin Core inline (an image record's
+    `metadata.csv` row or DC file for that image)."""
+    dc = OAI_DC.dc(*[getattr(DC, name)(value) for term, value in page.description
+                 if re.fullmatch(r"[A-Za-z][A-Za-z0-9]*", name := term.split(":")[-1]) and value])
+    return M.dmdSec({"ID": _page_dmd_id(page), "CREATED": created},
+                    M.mdWrap({"MDTYPE": "DC", "MIMETYPE": "text/xml"}, M.xmlData(dc)))
 
 
 def _section_div(section: MetsSection, children: dict[str, list[MetsSection]], pages: dict[int, MetsPage],
@@ -146,11 +166,15 @@ def write_mets(path: Path, aip_id: str, label: str, created: str, agent: str, al
         xf.write_declaration()
         with open_node(xf, f"{{{METS_NS}}}mets", {"OBJID": aip_id, "TYPE": "AIP", "LABEL": label,
                        f"{{{XSI_NS}}}schemaLocation": f"{METS_NS} {METS_SCHEMA}"},
-                       nsmap={"mets": METS_NS, "xlink": XLINK_NS, "xsi": XSI_NS}):
+                       nsmap={"mets": METS_NS, "xlink": XLINK_NS, "xsi": XSI_NS, "dc": DC_NS,
+                                                         "oai_dc": OAI_DC_NS}):
             write_node(xf, M.metsHdr({"CREATEDATE": created, "RECORDSTATUS": "NEW"},
                                      M.agent({"ROLE": "CREATOR", "TYPE": "OTHER", "OTHERTYPE": "SOFTWARE"},
                                              M.name(agent))), 1)
             write_node(xf, M.dmdSec({"ID": "dmd-dc", "CREATED": created}, _mdref(dc, alg, created)), 1)
+            for page in pages.pages if pages is not None else ():
+                if page.description:
+                    write_node(xf, _page_dmd(page, created), 1)
             write_node(xf, M.amdSec({"ID": "amd-premis"},
                                     M.digiprovMD({"ID": "digiprov-premis", "CREATED": created},
                                                  _mdref(premis, alg, created))), 1)

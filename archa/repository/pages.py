@@ -82,14 +82,17 @@ def version_pages(aip_id: str, version: str, structure: dict[str, Any], present:
 def page_structure(structure: dict[str, Any], rows: Iterable[PageRow], label: str,
                    payload_prefix: str = "representations/original/data/") -> PageStructure:
     """What the AIP's METS shows of a volume: its pages in order (each with its files, the
-    technical METS from `structure` included, and its NDK page type as the div TYPE: `page`
-    for a structure that names none) and its logical sections."""
+    technical METS from `structure` included, its NDK page type as the div TYPE: `page` for
+    a structure that names none, and an image record's own description of the page: a
+    dmdSec of its own) and its logical sections."""
     amd = {int(p["order"]): payload_prefix + p["amd"] for p in structure.get("pages", []) if p.get("amd")}
     types = {int(p["order"]): str(p.get("type") or "page") for p in structure.get("pages", [])}
+    described = {int(p["order"]): tuple((str(k), str(v)) for k, v in p["description"].items() if v)
+                 for p in structure.get("pages", []) if isinstance(p.get("description"), dict)}
     return PageStructure(
         str(structure.get("kind", "")), str(structure.get("title", "")) or label,
         tuple(MetsPage(r.seq, r.label, tuple(x for x in (r.master, r.user, r.alto, r.txt, amd.get(r.seq, "")) if x),
-                       types.get(r.seq, "page"))
+                       types.get(r.seq, "page"), described.get(r.seq, ()))
               for r in rows),
         tuple(MetsSection(str(s.get("id", "")), str(s.get("type", "")), str(s.get("label", "")),
                           str(s.get("parent", "")), tuple(int(n) for n in s.get("pages", [])))
