@@ -375,3 +375,28 @@ def test_the_cli_verify_flag_walks_every_build(repo: Repository, site: dict[str,
     assert _run(repo, "publish", str(out))["written"] == []
     assert _run(repo, "publish", str(out), "--verify")["written"] == [site["volume"]]
     assert len(list((out / "records" / vol).glob("v1-*/iiif/*/full/*/0/default.jpg"))) >= 3
+
+
+def test_museum_photographs_with_a_spreadsheet_are_published_with_their_viewer(repo: Repository,
+                                                                              tmp_path: Path) -> None:
+    """The whole path for a museum: a folder of photographs with a cp1250 `;` metadata.csv
+    saying `volné dílo` becomes a public image record, and the site shows it with its viewer
+    and finds it by a word of its title without diacritics."""
+    from tests.test_transfer_images import museum_folder
+
+    src = museum_folder(tmp_path)
+    r = CliRunner().invoke(cli, ["transfer", "folder", str(src), "--images", "--ingest", "--json", "--repo",
+                                 str(repo.root)])
+    assert r.exit_code == 0, r.output
+    aip = str(json.loads(r.stdout)["ingest"]["aip_id"])
+    out = tmp_path / "site"
+    result = _run(repo, "publish", str(out))
+    assert result["left_out"] == [] and result["records"] == 1 and result["pages"] == 6, result
+    page = out / "records" / aip.removeprefix("urn:uuid:") / "index.html"
+    html = page.read_text("utf-8")
+    assert "Náves a škola v Lhotě" in html and "Ateliér Langhans" in html
+    manifest = next(page.parent.glob("v1-*/manifest.json"))
+    labels = [c["label"]["none"][0] for c in json.loads(manifest.read_text("utf-8"))["items"]]
+    assert labels[:2] == ["Rodinné album [1/2]", "Rodinné album [2/2]"]
+    dom = dump_dom(chromium(), out / "search.html", "--virtual-time-budget=5000", fragment="?q=naves%20skola")
+    assert "Náves a škola v Lhotě" in dom, dom[-2000:]
