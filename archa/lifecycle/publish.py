@@ -323,6 +323,26 @@ def _slug(name: str) -> str:
     return slug(name)
 
 
+SITE_FOLDERS = ("records", "search", "collections", "viewer", WORK)
+
+
+def _refuse_links(out: Path) -> None:
+    """UsageError when a folder the site writes and sweeps (or a record's folder) is a
+    symbolic link: publish would write and delete through it, outside OUT."""
+    if not out.is_dir():
+        return
+    linked = [out / name for name in SITE_FOLDERS if (out / name).is_symlink()]
+    records = out / "records"
+    if records.is_dir() and not records.is_symlink():
+        with os.scandir(records) as entries:
+            linked += [Path(e.path) for e in entries if e.is_symlink()]
+    if linked:
+        raise UsageError(f"{linked[0]}: a symbolic link inside the site"
+                         + (f" (and {len(linked) - 1} more)" if len(linked) > 1 else "")
+                         + ": publish writes and deletes in these folders and would reach through it; nothing was done",
+                         hint="remove the link (a site archa publishes holds none), then publish again")
+
+
 def publish(repo: Repository, out: Path, originator: str | None = None, collection: str | None = None,
             base_url: str | None = None, title: str = "Public collections",
             progress: ProgressFn | None = None, verify: bool = False) -> PublishResult:
@@ -345,6 +365,7 @@ def publish(repo: Repository, out: Path, originator: str | None = None, collecti
     if originator and originator not in names:
         raise NotFoundError(f"no originator {originator!r}", hint="list them with `archa originator list`")
     _load_state(out)  # refuses a folder that is not a site before anything is created in it
+    _refuse_links(out)
     out.mkdir(exist_ok=True)
     with _locked(out):
         state = _load_state(out)

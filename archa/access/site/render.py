@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from importlib import resources
 from typing import Any
 
@@ -26,10 +27,10 @@ def count(n: int, one: str, many: str) -> str:
 
 def page(root: str, site: str, title: str, body: str, scripts: str = "") -> bytes:
     """A page in the common frame; `root` is the relative way to the site's top ('' or '../../')."""
-    text = template("page.html")
-    for key, value in (("lang", "cs"), ("root", root), ("site", html.escape(site)), ("title", html.escape(title)),
-                       ("scripts", scripts), ("body", body)):
-        text = text.replace("{{" + key + "}}", value)
+    values = {"lang": "cs", "root": root, "site": html.escape(site), "title": html.escape(title),
+              "scripts": scripts, "body": body}
+    # one pass: a value holding "{{body}}" is text, never a placeholder filled again
+    text = re.sub(r"\{\{(\w+)\}\}", lambda m: values.get(m.group(1), m.group(0)), template("page.html"))
     return text.encode("utf-8")
 
 
