@@ -454,8 +454,8 @@ class RecordIndex:
             text_sql = f"SELECT rowid AS n, {', '.join(FIELDS)} FROM record_text WHERE rowid IN ({marks})"
         texts = {int(r["n"]): r for r in self.cat.rows(text_sql, ns)}
         rows = {int(r["n"]): r for r in self.cat.rows(
-            f"SELECT r.n, r.aip_id, r.version, r.title, r.originator, r.date, r.state FROM records r "
-            f"WHERE r.n IN ({marks})", ns)}
+            f"SELECT r.n, r.aip_id, r.version, COALESCE(NULLIF(r.title, ''), a.label, '') AS title, r.originator, "
+            f"r.date, r.state FROM records r LEFT JOIN aips a ON a.id = r.aip_id WHERE r.n IN ({marks})", ns)}
         access = self.access_rows([rows[n]["aip_id"] for n in ns if n in rows])
         hits = []
         for n in ns:
