@@ -10,7 +10,7 @@ from pathlib import Path
 
 from archa.repository.catalog import Catalog
 from archa.repository.catalog.pages import fts_query
-from archa.repository.catalog.pgpages import _words, snippet
+from archa.repository.catalog.pgpages import snippet, split_words
 from archa.repository.catalog.postgres import PgCatalog
 from tests.pgserver import PgServer
 
@@ -43,7 +43,7 @@ def test_snippets_are_the_ones_fts5_cuts() -> None:
         for q in QUERIES:
             row = db.execute("SELECT snippet(t, 0, '[', ']', '…', 12) FROM t WHERE t MATCH ?", [fts_query(q)]).fetchone()
             if row is not None:
-                assert snippet(text, _words(q)) == row[0], (q, text)
+                assert snippet(text, split_words(q)) == row[0], (q, text)
                 compared += 1
     assert compared > 1000
 

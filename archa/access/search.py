@@ -35,19 +35,6 @@ class SearchResult:
     hits: list[RecordHit] = field(default_factory=list)
 
 
-def search_pages(repo: Repository, text: str, aip_id: str | None = None, limit: int = 20,
-                 offset: int = 0) -> Found:
-    """Pages whose OCR text holds every word of `text` (diacritics folded; `word*` a prefix),
-    in the head version of each AIP (or of `aip_id` alone), best match first (in catalog
-    order when more than pages.RANK_LIMIT match).
-    UsageError for no words or an AIP archa does not hold."""
-    if not text.split():
-        raise UsageError("give at least one word to search for", hint='e.g. archa search "obecní kronika"')
-    if aip_id is not None:
-        repo.catalog.aip(aip_id)  # NotFoundError names it
-    return search(repo.catalog, text, aip_id, limit, offset)
-
-
 def find(repo: Repository, text: str, field_name: str | None = None, date_from: str = "", date_to: str = "",
          originator: str = "", limit: int = 20, offset: int = 0, include_removed: bool = False,
          aip_id: str | None = None) -> SearchResult:
@@ -75,7 +62,9 @@ def find(repo: Repository, text: str, field_name: str | None = None, date_from: 
     if field_name != "text" and aip_id is None:
         found = index.search(q, limit, offset)
         if field_name is not None or len(found.hits) == limit:
-            more_pages = field_name is None and bool(search(cat, text, None, 1, 0).hits)
+            # are there pages too? one hit asked, the matches not counted
+            more_pages = field_name is None and bool(cat.pages_index.search(text, None, 1, 0, rank_limit=0,
+                                                                            count_cap=0).hits)
             return SearchResult(text, found.total, found.more or more_pages, found.ranked, found.hits)
         page_offset, records_total, more, ranked = max(0, offset - found.total), found.total, found.more, found.ranked
         hits = list(found.hits)

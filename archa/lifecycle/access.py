@@ -191,13 +191,6 @@ def access_report(repo: Repository, aip_id: str) -> AccessReport:
 
 # --- the guard --------------------------------------------------------------------------------
 
-def _same(a: AccessState | None, b: AccessState | None) -> bool:
-    if a is None or b is None:
-        return a is b
-    return (a.status, a.until, a.source, " ".join(a.reason.split())) == \
-        (b.status, b.until, b.source, " ".join(b.reason.split()))
-
-
 def _words(s: AccessState | None) -> str:
     return "nothing" if s is None else f"{event_detail(s).removeprefix('access ')}"
 
@@ -222,7 +215,7 @@ def access_problems(repo: Repository, aip_ids: Sequence[str], today: dt.date | N
     by_log = replay(catalog_rows)
     reasons: dict[str, list[str]] = {a: [] for a in wanted}
     for a in wanted:
-        if not _same(table.get(a), by_log.get(a)):
+        if table.get(a) != by_log.get(a):
             reasons[a].append(f"the access table says {_words(table.get(a))}, the catalog's event log "
                               f"{_words(by_log.get(a))}")
     key = repo_seal_key(repo)
@@ -243,7 +236,7 @@ def access_problems(repo: Repository, aip_ids: Sequence[str], today: dt.date | N
         at_loc = replay(seen)
         upto = replay(r for r in catalog_rows if r["seq"] <= scan.last)
         for a in wanted:
-            if not _same(at_loc.get(a), upto.get(a)):
+            if at_loc.get(a) != upto.get(a):
                 reasons[a].append(f"the log at {loc.name} says {_words(at_loc.get(a))}, the catalog's "
                                   f"{_words(upto.get(a))} at that point")
     out: dict[str, str] = {}

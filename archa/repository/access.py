@@ -41,6 +41,11 @@ class AccessState:
     until: str = ""
     source: str = "package"
 
+    def __post_init__(self) -> None:
+        # the reason with its whitespace made single spaces, as an event's detail words it: a
+        # state read from the table equals the one replayed from the log
+        object.__setattr__(self, "reason", " ".join(self.reason.split()))
+
     def effective(self, today: dt.date | None = None) -> str:
         """PUBLIC or RESTRICTED on `today` (default: today, UTC): a restriction with an end
         date is public after that day (an embargo that has ended)."""
@@ -69,8 +74,7 @@ class AccessState:
 def event_detail(state: AccessState) -> str:
     """The detail of the event recording `state` (parsed back by `parse_detail`)."""
     until = f" until {state.until}" if state.until else ""
-    reason = " ".join(state.reason.split())
-    return f"{PREFIX}{state.status}{until} ({state.source})" + (f": {reason}" if reason else "")
+    return f"{PREFIX}{state.status}{until} ({state.source})" + (f": {state.reason}" if state.reason else "")
 
 
 def parse_detail(detail: str) -> AccessState | None:

@@ -45,13 +45,17 @@ class Found:
     more: bool = False  # more than `total` pages match
 
 
+def fts_phrase(words: str, prefix: bool = False) -> str:
+    """`words` as one FTS5 phrase (quoted: nothing in it read as FTS5 syntax), its last token
+    a prefix with `prefix`."""
+    return '"' + words.replace('"', '""') + '"' + ("*" if prefix else "")
+
+
 def fts_query(text: str) -> str:
     """The user's words as an FTS5 query: every word must occur (each quoted, so no word
     is read as FTS5 syntax; a group in double quotes is one phrase: pgpages.split_words); a
     trailing `*` keeps its prefix meaning."""
-    from archa.repository.catalog.pgpages import split_words
-
-    return " ".join('"' + core.replace('"', '""') + '"' + ("*" if prefix else "") for core, prefix in split_words(text))
+    return " ".join(fts_phrase(core, prefix) for core, prefix in split_words(text))
 
 
 class PageIndex:
@@ -112,7 +116,7 @@ class PageIndex:
                 continue
             last = fold(tokens[-1])
             if not prefix or len(last) <= 4:
-                parts.append('"' + core.replace('"', '""') + '"' + ("*" if prefix else ""))
+                parts.append(fts_phrase(core, prefix))
                 continue
             words = [str(r[0]) for r in self.cat.conn.execute(
                 "SELECT term FROM page_terms WHERE term >= ? AND term < ? ORDER BY term LIMIT ?",
@@ -120,10 +124,10 @@ class PageIndex:
             if not words:
                 return None
             if len(words) > EXPAND_MAX:
-                parts.append('"' + core.replace('"', '""') + '"*')
+                parts.append(fts_phrase(core, True))
                 continue
             head = " ".join(tokens[:-1])
-            parts.append("(" + " OR ".join('"' + f"{head} {w}".strip().replace('"', '""') + '"' for w in words) + ")")
+            parts.append("(" + " OR ".join(fts_phrase(f"{head} {w}".strip()) for w in words) + ")")
         return " AND ".join(parts)
 
     def forget(self, aip_id: str) -> None:

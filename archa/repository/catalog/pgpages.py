@@ -55,11 +55,6 @@ def split_words(text: str) -> list[tuple[str, bool]]:
     return out
 
 
-def _words(text: str) -> list[tuple[str, bool]]:
-    """(word, prefix) of each word of the query (`split_words`)."""
-    return split_words(text)
-
-
 def _query(words: list[tuple[str, bool]]) -> tuple[str, list[str]]:
     """The tsquery expression of the words and its parameters (None: no word has a token)."""
     parts, params = [], []
@@ -157,7 +152,7 @@ def search(conn: Any, text: str, aip_id: str | None, limit: int, offset: int, ra
            count_cap: int = 100_000) -> tuple[int, bool, list[tuple[Any, ...]]]:
     """(total up to count_cap + 1, ranked, hits as pages.Hit's fields) of a search (see
     PageIndex.search) on the catalog's PostgreSQL connection `conn` (pgsql.PgConnection)."""
-    words = _words(text)
+    words = split_words(text)
     expr, params = _query(words)
     if not expr:
         return 0, True, []

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from archa.repository.catalog.pgpages import _TOKEN
+from archa.metadata.description import FIELDS
+from archa.repository.catalog.pgpages import _TOKEN, _query
+from archa.repository.catalog.recordindex import CODE, code_tokens
 
 WEIGHT = {"title": "A", "identifier": "B", "ref": "B", "sign": "C", "originator": "D", "author": "D"}
 SHARED = ("identifier", "ref", "originator", "author")  # a weight two fields share: their text is checked too
@@ -26,9 +28,6 @@ SHARED = ("identifier", "ref", "originator", "author")  # a weight two fields sh
 def _tsquery(ws: list[tuple[str, bool]], field: str | None, extra: list[tuple[list[str], bool]]
              ) -> tuple[str, list[str]]:
     """The tsquery expression (SQL) of the words, codes and facet alternatives, and its parameters."""
-    from archa.metadata.description import FIELDS
-    from archa.repository.catalog.recordindex import CODE, code_tokens
-
     parts, params = [], []
     weight = WEIGHT[field] if field else ""
     alternatives = list(extra)
@@ -60,9 +59,7 @@ def matches(conn: Any, ws: list[tuple[str, bool]], field: str | None, filters: l
         return 0, False, True, []
     conds = ["r.tsv @@ q.q", *filters]
     if field in SHARED:
-        from archa.repository.catalog.pgpages import _query
-
-        own, own_params = _query([w for w in ws if not _is_code(w[0])])
+        own, own_params = _query([w for w in ws if not CODE.fullmatch(w[0])])
         if own:
             conds.append(f"to_tsvector('simple', archa_words(coalesce(r.f_{field}, ''))) @@ ({own})")
             args = [*own_params, *args]
@@ -78,8 +75,3 @@ def matches(conn: Any, ws: list[tuple[str, bool]], field: str | None, filters: l
                              [*params, *args, limit - len(rows), max(offset, window)]).fetchall()
     return min(total, cap), total > cap, total <= window, [int(r[0]) for r in rows]
 
-
-def _is_code(core: str) -> bool:
-    from archa.repository.catalog.recordindex import CODE
-
-    return CODE.fullmatch(core) is not None

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from archa.errors import UsageError
 from archa.metadata.description import FIELDS, Description
 from archa.repository.access import AccessState
+from archa.repository.catalog.pages import fts_phrase
 from archa.repository.catalog.pgpages import _TOKEN, fold, snippet, split_words
 
 if TYPE_CHECKING:
@@ -155,7 +156,7 @@ def fts_match(ws: list[tuple[str, bool]], field: str | None, extra: list[tuple[l
         if CODE.fullmatch(core):
             terms.append(_alternatives([code_tokens(f, core)[-1] for f in ([field] if field else FIELDS)], prefix))
         else:
-            terms.append(f'{cols} : "' + core.replace('"', '""') + '"' + ("*" if prefix else ""))
+            terms.append(f"{cols} : {fts_phrase(core, prefix)}")
     terms += [_alternatives(tokens, prefix) for tokens, prefix in extra or []]
     return " AND ".join(terms)
 
