@@ -193,18 +193,6 @@ def test_an_access_event_forged_at_the_end_of_the_catalog_log_is_refused(repo: R
     refused_publicly(repo, aip, tmp_path / "leak")
 
 
-@pytest.mark.xfail(strict=True, reason="known gap (also of legal holds): an event written into the catalog alone is "
-                   "anchored by the next honest command; telling it from an event of a command killed before it "
-                   "anchored needs events authenticated by a key the catalog's writer does not hold")
-def test_a_forged_access_event_is_not_laundered_by_the_next_honest_command(repo: Repository, bags: Path,
-                                                                           tmp_path: Path) -> None:
-    aip = bag_aip(repo, bags, "a", RIGHTS)
-    forge_event(repo, aip, "access public (set): released by decision 2026/99")
-    open_row(repo, aip, "set", "released by decision 2026/99")
-    bag_aip(repo, bags, "b", "public")  # an honest ingest anchors the log at every location
-    refused_publicly(repo, aip, tmp_path / "leak")
-
-
 # --- 2. an archivist's decision against what a later version states ----------------------------------
 
 
@@ -584,16 +572,15 @@ def test_hostile_access_reasons(repo: Repository, bags: Path, tmp_path: Path) ->
 
 
 def test_a_record_from_before_access_is_not_opened_by_the_shared_policy_in_the_catalog(
-        repo: Repository, bags: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        pg_repo: Repository, bags: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """On PostgreSQL the policy every node reads is a row of the catalog (`settings`, key
     `config`): the insider sets `access.default_status.bag = public` there. A record from
     before access conditions were recorded (no row, no event) whose package says nothing was
-    restricted by the policy's default; it must not become public by that edit alone."""
-    from tests.catalogs import catalog_url
-
-    if not catalog_url(repo):
-        pytest.skip("on SQLite the policy is in archa.toml, not in the catalog")
+    restricted by the policy's default; it must not become public by that edit alone. (On
+    SQLite the policy is archa.toml's: this repository's catalog is on the test server.)"""
     from archa.repository.catalog.recordindex import RecordIndex
+
+    repo = pg_repo
     from archa.repository.events import ARCHA_AGENT, Event
 
     with monkeypatch.context() as m:
