@@ -71,8 +71,7 @@ from archa.access.site.searchindex import SiteIndex, part_mask, record_part
 from archa.access.site.searchindex import build as build_index
 from archa.access.site.searchindex import update as update_index
 from archa.errors import NotFoundError, StorageError, UsageError
-from archa.lifecycle.access import access_problems
-from archa.metadata.description import Description
+from archa.lifecycle.access import access_problems, stored_description
 from archa.repository.copying import ProgressFn
 from archa.repository.durable import sync_filesystem, write_durable
 from archa.repository.events import ARCHA_AGENT, Event
@@ -171,13 +170,6 @@ def _marker(out: Path, aip_id: str) -> list[int] | None:
     return [st.st_size, st.st_mtime_ns, st.st_ino]
 
 
-def _describe(repo: Repository, aip_id: str, head: str) -> Description:
-    """What the head version says of its record, its files read and verified like every export."""
-    from archa.lifecycle.access import stored_description
-
-    return stored_description(repo, aip_id, head)
-
-
 def _page_texts(repo: Repository, aip_id: str, head: str, pages: list[dict[str, Any]]) -> dict[int, str]:
     """seq -> the words of the page's ALTO (read and verified from the cheapest healthy copy)."""
     from archa.access.fetch import Wanted, fetch_small
@@ -231,7 +223,7 @@ def _build_record(repo: Repository, out: Path, work: Path, aip_id: str, head: st
     except UsageError as e:  # no pages or images: the record is shown by its description alone
         no_viewer = e.message
         staging.mkdir()
-    desc = _describe(repo, aip_id, head)
+    desc = stored_description(repo, aip_id, head)  # read and verified like every export
     title = desc.title or str(repo.catalog.aip(aip_id).get("label") or "") or aip_id
     texts = _page_texts(repo, aip_id, head, pages)
     viewer = []
