@@ -173,6 +173,13 @@ class SipRejected(ArchaError):
         return d
 
 
+class Interrupted(ArchaError):
+    """Work asked to stop (a watcher told to stop) before it stored anything: nothing was
+    written, and what was being taken in can be taken again."""
+
+    exit_code = EXIT_PROBLEMS
+
+
 class StorageError(ArchaError):
     """A storage location could not be read or written."""
 

@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from archa.cli.common import Progress, emit_json, json_option, open_repo, repo_option
+from archa.cli.common import Progress, emit_json, json_option, json_text, open_repo, repo_option
 from archa.ingest.ingest import IngestOptions, IngestResult, ingest
 from archa.units import human_bytes
+
+if TYPE_CHECKING:
+    from archa.transfer.watch import WatchItem
 
 
 @click.command("ingest")
 @click.argument("sips", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--watch-dir", type=click.Path(path_type=Path, file_okay=False, exists=True),
               help="Make one pass over this drop folder instead (see below).")
+@click.option("--follow", is_flag=True,
+              help="With --watch-dir: keep watching and taking transfers in until SIGTERM or SIGINT (see below).")
+@click.option("--workers", type=click.IntRange(0, 64), default=0, show_default=True,
+              help="With --follow: worker processes (0: one per core).")
 @repo_option
 @json_option
 @click.option("--engine", help="Format identification engine (default: the policy's).")
@@ -35,8 +42,8 @@ from archa.units import human_bytes
               help="Run the migration pathways (`archa migrate`) right after the ingest, as the AIP's next "
                    "version (default: the policy's migration.at_ingest).")
 @click.pass_context
-def ingest_command(ctx: click.Context, sips: tuple[Path, ...], watch_dir: Path | None, repo_path: str | None,
-                   as_json: bool, engine: str | None, jobs: int | None, message: str, originator: str | None,
+def ingest_command(ctx: click.Context, sips: tuple[Path, ...], watch_dir: Path | None, follow: bool, workers: int,
+                   repo_path: str | None, as_json: bool, engine: str | None, jobs: int | None, message: str, originator: str | None,
                    new_version: bool, allow_duplicate: bool, withdraw: bool, normalize: bool | None) -> None:
     """Validate SIPs (BagIt bags: directories, .zip, .tar, .tar.gz, .tgz, .tar.zst) and
     store each as a new AIP.
@@ -70,16 +77,31 @@ def ingest_command(ctx: click.Context, sips: tuple[Path, ...], watch_dir: Path |
     NAME.report.json beside it. Runs at the same time never take the same transfer; one
     killed half way is finished by the next. Exit status 1 when a transfer failed.
 
+    With --follow as well, a resident service (docs/intake.md has a systemd unit): it keeps
+    watching DIR (inotify, and a rescan every 2 s) and takes transfers in as they complete
+    on a pool of --workers processes, printing a line for each. SIGTERM or SIGINT stops it
+    within 15 s: the packages in hand are finished, or given back to DIR when nothing of them
+    is stored yet. It waits while a command holds the repository to itself, and backs off
+    when a disk is full; `archa status` shows its heartbeat, backlog and failures. Exit
+    status 0 when it stopped cleanly with every copy the placement wants written; 1 when
+    a worker had to be killed or a copy is still missing.
+
     \b
     Example:
       archa ingest --repo archive transfers/2026-001.zip transfers/2026-002/
       archa ingest --repo archive --watch-dir /srv/dropbox
+      archa ingest --repo archive --watch-dir /srv/dropbox --follow
     """
     ctx.meta["archa.json"] = as_json
+    if follow and watch_dir is None:
+        raise click.UsageError("--follow needs --watch-dir DIR")
     if watch_dir is not None:
         if sips:
             raise click.UsageError("give SIPS or --watch-dir, not both")
-        _watch(ctx, watch_dir, repo_path, as_json)
+        if follow:
+            _follow(ctx, watch_dir, repo_path, workers, as_json)
+        else:
+            _watch(ctx, watch_dir, repo_path, as_json)
         return
     if not sips:
         raise click.UsageError("give one or more SIPS, or --watch-dir DIR")
@@ -120,14 +142,58 @@ def _watch(ctx: click.Context, drop: Path, repo_path: str | None, as_json: bool)
         emit_json(result.as_dict())
     else:
         for i in result.items:
-            what = {"ingested": f"ingested as {i.aip_id}", "failed": f"FAILED: {i.error}",
-                    "waiting": "still arriving (no .ready marker, changed recently)" if not i.error
-                    else f"left for the next run: {i.error}"}[i.status]
-            click.echo(f"{i.name} ({i.kind or '-'}): {what}" + (f"; report {i.report}" if i.report else ""))
+            click.echo(_item_line(i))
         d = result.as_dict()
         click.echo(f"{d['ingested']} ingested, {d['failed']} failed, {d['waiting']} waiting")
     if result.failed:
         ctx.exit(1)
+
+
+def _follow(ctx: click.Context, drop: Path, repo_path: str | None, workers: int, as_json: bool) -> None:
+    import signal
+    import threading
+
+    from archa.repository.repo import resolve_repo_path
+    from archa.transfer.follow import FollowOptions, follow
+
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+    def on_item(i: WatchItem) -> None:
+        if as_json:
+            click.echo(json_text(i.as_dict(), indent=None))
+        else:
+            click.echo(_item_line(i))
+
+    def on_state(text: str) -> None:
+        if as_json:
+            click.echo(json_text({"state": text}, indent=None))
+        else:
+            click.echo(f"watcher: {text}")
+
+    summary = follow(resolve_repo_path(repo_path), drop, FollowOptions(workers=workers), stop, on_item, on_state)
+    if as_json:
+        click.echo(json_text(summary.as_dict(), indent=None))
+    else:
+        click.echo(f"{summary.ingested} ingested, {summary.failed} failed, {summary.given_back} given back"
+                   + (f"; {summary.killed} worker(s) killed after the grace period (their packages are finished "
+                      "by the next run)" if summary.killed else "")
+                   + (f"; {summary.unstored} AIP version(s) short of a copy: archa storage sync"
+                      if summary.unstored else ""))
+    if not summary.clean:
+        ctx.exit(1)
+
+
+def _item_line(i: WatchItem) -> str:
+    what = {"ingested": f"ingested as {i.aip_id}", "failed": f"FAILED: {i.error}",
+            "waiting": "still arriving (no .ready marker, changed recently)" if not i.error
+            else f"left for the next run: {i.error}"}[i.status]
+    return f"{i.name} ({i.kind or '-'}): {what}" + (f"; report {i.report}" if i.report else "")
 
 
 def _print_result(r: IngestResult) -> None:

@@ -20,7 +20,9 @@ def status_command(ctx: click.Context, repo_path: str | None, as_json: bool) -> 
     holds, open disposal proposals, the last failures. Exit status 1 when something needs a
     person (for cron mail and monitoring), with what to run: rejected transfers nobody
     acknowledged, copies damaged, missing, never audited or overdue, copies on fewer disks or
-    endpoints than the copies wanted, failed migrations, and more (docs/cli.md).
+    endpoints than the copies wanted, failed migrations, a drop-folder watcher (`archa
+    ingest --watch-dir DIR --follow`) that died or waits on a full disk, and more
+    (docs/cli.md). Each watcher's heartbeat, backlog and failures are shown too.
 
     \b
     Example:
@@ -50,6 +52,11 @@ def status_command(ctx: click.Context, repo_path: str | None, as_json: bool) -> 
             click.echo(f"  warning: {', '.join(names)} share one failure domain ({domain}): one failure loses "
                        "them all; put a copy on another disk or endpoint (policy placement.independent = true "
                        "then counts them as one)")
+        for w in o.watchers:
+            click.echo(f"  watcher {w['drop']} on {w['host']} (pid {w['pid']}, {w['watching']}, {w['workers']} workers): "
+                       f"{w['state'] if w['alive'] else 'DEAD (' + w['state'] + ')'}, heartbeat {w['age_seconds']:.0f} s ago; "
+                       f"backlog {w['backlog']} ready, {w['arriving']} arriving, {w['in_hand']} in hand; "
+                       f"{w['ingested']} ingested, {w['failures']} failed since {w['started'][:19]}")
         for f in o.last_failures:
             click.echo(f"  failure {f['time'][:19]} {f['type']}: {f['detail'][:100]}")
         if o.needs_person:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import archa
-from archa.errors import Finding, SipRejected, json_utf8, utf8_text
+from archa.errors import Finding, Interrupted, SipRejected, json_utf8, utf8_text
 from archa.ingest.bag import Bag, load_original_names, open_bag
 from archa.ingest.duplicates import Refusal, held_before, revised_by_external_id, same_payload
 from archa.ingest.mistakes import refuse_not_a_bag
@@ -39,7 +39,7 @@ from archa.repository.catalog import FileRow, payload_fingerprint
 from archa.repository.catalog.recordindex import description_dict
 from archa.repository.catalog.scratch import BATCH, Requery, ScratchDb, StagedFiles
 from archa.repository.copying import SMALL, CopyJob, CopyOutcome, ProgressFn, copy_stream
-from archa.repository.durable import BackgroundSync, sync_filesystem, tree_bytes
+from archa.repository.durable import BackgroundSync, tree_bytes
 from archa.repository.events import ARCHA_AGENT, Event, now_iso
 from archa.repository.hashing import file_digest
 from archa.repository.ocfl import VersionBuilder
@@ -79,6 +79,9 @@ class IngestOptions:
     # run the migration pathways right after the ingest, as the next version (lifecycle/migrate.py);
     # None: as the policy says ([migration] at_ingest)
     normalize: bool | None = None
+    # asked between the steps before anything is stored; True: stop there, raising Interrupted
+    # (nothing written, the work area removed; archa/transfer/follow.py on SIGTERM)
+    cancel: Callable[[], bool] | None = None
 
 
 @dataclass
@@ -192,13 +195,17 @@ class _Ingest:
         work = self.repo.new_work_dir()
         db = ScratchDb(work / STAGING)  # per-file state: on disk, never in memory
         try:
+            self._stop_point()
             bag = self._open(work, db)
+            self._stop_point()
             builder = VersionBuilder(work / "object", self.aip_id, self.alg, db=db)
             files = StagedFiles(db, self.aip_id, "v1")
             self._copy(bag, builder, files)
             self._reject_if_errors(bag)
+            self._stop_point()
             self.preflush = BackgroundSync(work)  # the content reaches the disk while it is identified
             self._identify(builder, files)
+            self._stop_point()
             self._check_formats(files)
             self._reject_if_errors(bag)
             held, problems = held_already(self.repo.catalog, self.retention, str(self.sip))
@@ -230,6 +237,13 @@ class _Ingest:
         self._replicate(result)
         result.seconds = time.perf_counter() - t0
         return result
+
+    def _stop_point(self) -> None:
+        """Raise Interrupted when the caller asks to stop (IngestOptions.cancel); only called
+        before anything is stored."""
+        if self.options.cancel is not None and self.options.cancel():
+            raise Interrupted(f"{self.sip_name}: stopped before anything was stored, as asked",
+                              hint="it is taken in again from the start the next time")
 
     def _replicate(self, result: IngestResult) -> None:
         """The other copies the placement policy wants, each verified as read back."""
@@ -346,7 +360,7 @@ class _Ingest:
         total, done = files.count()[0], 0
         for chunk in files.chunks(IDENTIFY_BATCH):  # bounded memory for results
             found = identify_many([builder.object_dir / row.content_path for _k, row, _d in chunk], self.engine,
-                                  processes)
+                                  processes, digests=[{self.alg: row.digest} for _k, row, _d in chunk])
             files.set_formats((key, (fmt.puid, fmt.name, fmt.version, fmt.mime, fmt.basis, fmt.engine,
                                      fmt.engine_version, fmt.signature_version, fmt.warning))
                               for (key, _r, _d), fmt in zip(chunk, found, strict=True))
@@ -433,8 +447,7 @@ class _Ingest:
 
         # 2. inventory and sidecars; everything durable before the object becomes visible
         if self.preflush is not None:
-            self.preflush.join()
-        sync_filesystem(work)
+            self.preflush.join()  # its error, if any; `finish` flushes the whole staged object once
         user = self.options.user or getpass.getuser()
         inv = builder.inventory(created, self.options.message, user, f"urn:archa:user:{user}")
         inv_digest = builder.finish(inv)

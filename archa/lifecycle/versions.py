@@ -37,7 +37,7 @@ from archa.repository.access import AccessState, access_event, initial_state, re
 from archa.repository.catalog import FILE_COLUMNS, FileRow
 from archa.repository.catalog.recordindex import description_dict
 from archa.repository.copying import CopyJob, CopyOutcome, ProgressFn, copy_all
-from archa.repository.durable import sync_filesystem, tree_bytes
+from archa.repository.durable import tree_bytes
 from archa.repository.events import ARCHA_AGENT, Event, now_iso
 from archa.repository.hashing import file_digest
 from archa.repository.ocfl import INVENTORY, VersionBuilder, inventory_bytes
@@ -485,7 +485,6 @@ class _Update:
         rows += [FileRow(aip_id, self.version, lp, builder.content_path_of(d), "metadata", "",
                          builder.content_file(lp).stat().st_size, d, mime="text/xml")
                  for lp, d in ((METS, mets_digest), (PREMIS, premis_digest))]
-        sync_filesystem(work)
         user = self.opts.user or getpass.getuser()
         inventory = builder.inventory(created, self.opts.reason, user, f"urn:archa:user:{user}")
         inv_digest = builder.finish(inventory, root=False)

@@ -200,9 +200,62 @@ def get_identifier(engine: str) -> Identifier:
     return ident
 
 
-def identify_many(paths: Sequence[Path], engine: str, jobs: int = 1) -> list[FormatResult]:
-    """Identify `paths` with `engine` on up to `jobs` workers; results in the order of `paths`."""
-    return get_identifier(engine).identify_batch(paths, jobs)
+def identify_many(paths: Sequence[Path], engine: str, jobs: int = 1,
+                  digests: Sequence[Mapping[str, str]] | None = None) -> list[FormatResult]:
+    """Identify `paths` with `engine` on up to `jobs` workers; results in the order of `paths`.
+
+    `digests` (one {hashlib name: hex digest} per path, of the bytes just read from it) lets a
+    file be identified once in a process: a transfer identifies a package's components, and
+    the ingest of the bag made from them gets the same result for the same content under the
+    same name (`KNOWN`) instead of Siegfried reading every file again."""
+    if digests is None:
+        return get_identifier(engine).identify_batch(paths, jobs)
+    keys = [KNOWN.keys(engine, p, d) for p, d in zip(paths, digests, strict=True)]
+    found = [KNOWN.get(k) for k in keys]
+    todo = [i for i, f in enumerate(found) if f is None]
+    if todo:
+        for i, result in zip(todo, get_identifier(engine).identify_batch([paths[i] for i in todo], jobs), strict=True):
+            found[i] = result
+            KNOWN.put(keys[i], result)
+    return [f for f in found if f is not None]
+
+
+class Known:
+    """What this process identified lately, by engine, content digest and file name: a
+    format depends on the bytes and the name (Siegfried weighs the extension) and nothing
+    else, so the same digest under the same name is the same result. Bounded (`SIZE`
+    entries, the oldest forgotten first); filled only from digests the caller computed from
+    the bytes it read."""
+
+    SIZE = 20_000
+
+    def __init__(self) -> None:
+        from collections import OrderedDict
+
+        self._results: OrderedDict[tuple[str, str, str], FormatResult] = OrderedDict()
+
+    @staticmethod
+    def keys(engine: str, path: Path, digests: Mapping[str, str]) -> list[tuple[str, str, str]]:
+        name = os.path.basename(os.fspath(path))
+        return [(engine, f"{alg}:{value}", name) for alg, value in sorted(digests.items()) if value]
+
+    def get(self, keys: list[tuple[str, str, str]]) -> FormatResult | None:
+        for k in keys:
+            hit = self._results.get(k)
+            if hit is not None:
+                self._results.move_to_end(k)
+                return hit
+        return None
+
+    def put(self, keys: list[tuple[str, str, str]], result: FormatResult) -> None:
+        for k in keys:
+            self._results[k] = result
+            self._results.move_to_end(k)
+        while len(self._results) > self.SIZE:
+            self._results.popitem(last=False)
+
+
+KNOWN = Known()
 
 
 def expand_paths(paths: Sequence[Path]) -> list[Path]:

@@ -23,6 +23,7 @@ from typing import Any
 
 from archa.metadata.records import PRESERVATION
 from archa.repository.repo import Repository
+from archa.repository.watchers import watchers
 
 
 @dataclass
@@ -53,6 +54,7 @@ class Overview:
     node: str = ""  # this node's name, when the catalog is shared by several
     migrations_failed: list[dict[str, str]] = field(default_factory=list)  # aip_id, source: last try failed
     policy_not_shared: bool = False  # this node's archa.toml [policy] differs from the shared one (unused)
+    watchers: list[dict[str, Any]] = field(default_factory=list)  # drop-folder watchers' heartbeats (watchers.py)
     needs_person: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -99,6 +101,7 @@ def overview(repo: Repository, year: int | None = None) -> Overview:
     o.unreachable = unreachable(repo)
     o.migrations_failed = migrations(repo).failed
     o.policy_not_shared = repo.policy_not_shared()
+    o.watchers = [w.as_dict() for w in watchers(repo.root)]
     o.needs_person = _attention(o)
     return o
 
@@ -194,4 +197,13 @@ def _attention(o: Overview) -> list[str]:
                    "(archa storage sync) to record them")
     if o.over_quota:
         out.append(f"over quota: {', '.join(o.over_quota)}")
+    for w in o.watchers:
+        where = f"the drop-folder watcher of {w['drop']} on {w['host']} (pid {w['pid']})"
+        if not w["alive"]:
+            out.append(f"{where} stopped without a word: no heartbeat since {w['heartbeat']} (state then: "
+                       f"{w['state']}, backlog {w['backlog']}); start it again (systemctl restart archa-intake); "
+                       "the packages it had in hand are finished by the next run")
+        elif w["state"].startswith("disk full"):
+            out.append(f"{where} is backing off, a disk is full: {w['state']}; free space where the repository "
+                       "and its staging area are; it goes on by itself")
     return out

@@ -58,6 +58,13 @@ def write_durable(path: Path, data: bytes, *, read_only: bool = False, overwrite
     fsync_dir(path.parent)
 
 
+def write_new(path: Path, data: bytes) -> None:
+    """Create the new file `path` with `data` (never replacing one), NOT flushed: for files of
+    a tree that one `sync_filesystem` makes durable before anything refers to it."""
+    with open(path, "xb") as f:
+        f.write(data)
+
+
 @contextmanager
 def open_durable(path: Path) -> Iterator[BinaryIO]:
     """Stream a new file into place durably: write to a temp name beside `path`, fsync,
@@ -75,14 +82,6 @@ def open_durable(path: Path) -> Iterator[BinaryIO]:
     finally:
         tmp.unlink(missing_ok=True)
     fsync_dir(path.parent)
-
-
-def copy_durable(src: Path, dest: Path) -> None:
-    """Copy the file `src` to the new file `dest` durably (as `open_durable`)."""
-    import shutil
-
-    with open(src, "rb") as f, open_durable(dest) as out:
-        shutil.copyfileobj(f, out, 1 << 20)
 
 
 def tree_bytes(root: Path) -> int:
@@ -128,12 +127,6 @@ def make_tree_read_only(root: Path) -> None:
     for dirpath, _dirs, files in os.walk(root):
         for name in files:
             os.chmod(os.path.join(dirpath, name), READ_ONLY)
-
-
-def fsync_tree_dirs(root: Path) -> None:
-    """fsync every directory below and including `root`, deepest first."""
-    for dirpath, _dirs, _files in os.walk(root, topdown=False):
-        fsync_dir(Path(dirpath))
 
 
 def sync_filesystem(path: Path) -> None:

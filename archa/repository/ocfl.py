@@ -20,12 +20,12 @@ from typing import TYPE_CHECKING, Any, Protocol
 from archa.errors import RepositoryError
 from archa.repository.catalog.scratch import ScratchDb, VersionTables
 from archa.repository.durable import (
-    copy_durable,
     fsync_dir,
-    fsync_tree_dirs,
     make_tree_read_only,
     open_durable,
+    sync_filesystem,
     write_durable,
+    write_new,
 )
 
 if TYPE_CHECKING:
@@ -336,7 +336,10 @@ class VersionBuilder:
         With `root` False (a version added to a stored object) only the version's own
         inventory and sidecar are written here: the root ones are replaced on commit.
 
-        Returns the inventory digest. Content files must already be fsynced by the writer.
+        Returns the inventory digest. Everything below the object directory, the content
+        written before included, is made durable by one flush of its file system
+        (`sync_filesystem`) at the end, not file by file: the staged object is invisible until
+        its rename, so nothing needs to be durable in between.
         """
         if self.content_dir.is_dir():
             _prune_empty_dirs(self.content_dir)
@@ -344,22 +347,23 @@ class VersionBuilder:
                 os.rmdir(self.content_dir)  # a version that adds no content has no content dir
         (self.object_dir / self.version).mkdir(parents=True, exist_ok=True)
         own = self.object_dir / self.version / INVENTORY
-        digest = write_inventory(own, inventory, self.digest_algorithm)
+        digest = write_inventory(own, inventory, self.digest_algorithm, durable=False)
         sidecar = f"{digest}  {INVENTORY}\n".encode()
-        write_durable(self.object_dir / self.version / f"{INVENTORY}.{self.digest_algorithm}", sidecar)
+        write_new(self.object_dir / self.version / f"{INVENTORY}.{self.digest_algorithm}", sidecar)
         if root:
-            write_durable(self.object_dir / OBJECT_NAMASTE, b"ocfl_object_1.1\n")
-            copy_durable(own, self.object_dir / INVENTORY)
-            write_durable(self.object_dir / f"{INVENTORY}.{self.digest_algorithm}", sidecar)
+            write_new(self.object_dir / OBJECT_NAMASTE, b"ocfl_object_1.1\n")
+            write_new(self.object_dir / INVENTORY, own.read_bytes())
+            write_new(self.object_dir / f"{INVENTORY}.{self.digest_algorithm}", sidecar)
         make_tree_read_only(self.object_dir)
-        fsync_tree_dirs(self.object_dir)
+        sync_filesystem(self.object_dir)
         return digest
 
 
-def write_inventory(path: Path, inventory: Streamed, alg: str) -> str:
-    """Stream `inventory` durably into the new file `path`; returns its digest."""
+def write_inventory(path: Path, inventory: Streamed, alg: str, durable: bool = True) -> str:
+    """Stream `inventory` into the new file `path`, durably unless `durable` is False (the
+    caller flushes the file system later); returns its digest."""
     h = hashlib.new(alg)
-    with open_durable(path) as f:
+    with (open_durable(path) if durable else open(path, "xb")) as f:
         pending: list[bytes] = []
         size = 0
 

@@ -317,9 +317,10 @@ class Repository:
     _writing_shared = False
 
     @contextmanager
-    def writing(self, shared: bool = False) -> Iterator[None]:
+    def writing(self, shared: bool = False, timeout: float = 30.0) -> Iterator[None]:
         """Hold the repository lock (exclusive, or `shared` with the other commands that may
-        run side by side; see lock.py) and sweep the work areas of dead commands first; at
+        run side by side; see lock.py; RepositoryError when another command keeps it for
+        `timeout` seconds) and sweep the work areas of dead commands first; at
         the end, write the events to every location's copy of the event log (eventlog.anchor).
         Re-entrant: every library function that writes takes it itself, and a caller that
         holds it already (a command doing several things under one lock) just goes on."""
@@ -333,7 +334,7 @@ class Repository:
             finally:
                 self._writing_depth -= 1
             return
-        with exclusive_lock(self.root / "lock", shared=shared), self._shared_lock("repository", shared, 30.0):
+        with exclusive_lock(self.root / "lock", timeout, shared), self._shared_lock("repository", shared, timeout):
             self.check_locations()
             self.sweep_staging()
             self.sweep_leftovers()

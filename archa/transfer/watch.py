@@ -18,23 +18,27 @@ complete). Each item ends in `DIR/done/NAME` or `DIR/failed/NAME` with
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from archa.errors import ArchaError, Finding, RepositoryError, SipRejected, json_utf8, printable
+from archa.errors import ArchaError, Finding, Interrupted, RepositoryError, SipRejected, json_utf8, printable
 from archa.ingest.ingest import IngestOptions, ingest, record_rejection, source_text
-from archa.repository.durable import fsync_dir, write_durable
+from archa.repository.durable import fsync_dir, write_new
 from archa.repository.lock import try_lock
 from archa.repository.repo import Repository
+from archa.transfer.direct import ingest_transfer
 from archa.transfer.kinds import detect_kind, run_transfer
 
 WORK = ".archa-work"
+SQLITE_FULL, PG_DISK_FULL = 13, "53100"  # "database or disk is full"; SQLSTATE disk_full
 DONE, FAILED = "done", "failed"
 
 
@@ -46,6 +50,11 @@ class WatchItem:
     aip_id: str = ""
     report: str = ""
     error: str = ""
+    disk_full: bool = False  # "waiting" because a disk was full (the watcher backs off)
+    claim: str = ""  # "waiting" in its claim folder, for the next run to finish (`recover`)
+    version: str = ""  # the version ingested
+    stored: bool = True  # "ingested" with every copy the placement wants (else `complete_copies_of` later)
+    copy_error: str = ""  # why a copy is missing
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -91,17 +100,28 @@ def candidates(drop: Path, settle: float, now: float) -> tuple[list[Path], list[
 
 
 def _file_away(drop: Path, item: Path, name: str, outcome: str, report: dict[str, Any]) -> Path:
-    """Move the item to done/ or failed/ under its own name (suffixed if taken) with its report."""
+    """Move the item to done/ or failed/ under its own name (suffixed if taken) with its report.
+    Not flushed here: `flush_filed` flushes both folders once for a batch. A crash before
+    that may bring the item back into its claim, where the next run finds it ingested
+    already (`recover`) and files it away again."""
     dest_dir = drop / outcome
     dest_dir.mkdir(exist_ok=True)
     dest = dest_dir / name
     if dest.exists() or (dest_dir / f"{name}.report.json").exists():
         dest = dest_dir / f"{name}.{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
     report_path = dest_dir / f"{dest.name}.report.json"
-    write_durable(report_path, json_utf8(report, indent=2).encode("utf-8"))  # a name not UTF-8 too
+    tmp = dest_dir / f".{dest.name}.report.json.tmp-{os.getpid()}"
+    write_new(tmp, json_utf8(report, indent=2).encode("utf-8"))  # a name not UTF-8 too
+    os.rename(tmp, report_path)
     os.rename(item, dest)
-    fsync_dir(dest_dir)
     return report_path
+
+
+def flush_filed(drop: Path) -> None:
+    """Make what was filed under done/ and failed/ durable (one flush of each folder)."""
+    for outcome in (DONE, FAILED):
+        if (drop / outcome).is_dir():
+            fsync_dir(drop / outcome)
 
 
 def _already_ingested(repo: Repository, sources: list[Path]) -> str:
@@ -112,8 +132,14 @@ def _already_ingested(repo: Repository, sources: list[Path]) -> str:
     return ""
 
 
-def _process(repo: Repository, drop: Path, claim: Path) -> WatchItem:
-    """Transfer and ingest the one entry of the claim directory `claim`, then file it away."""
+def _process(repo: Repository, drop: Path, claim: Path, recovered: bool = False,
+             cancel: Callable[[], bool] | None = None) -> WatchItem:
+    """Transfer and ingest the one entry of the claim directory `claim`, then file it away.
+    `recovered`: a claim a dead run left behind (it may be ingested already). Status
+    "waiting" when it cannot be taken in now: given back to the drop folder when `cancel()`
+    says stop (before anything is stored); left in its claim (`WatchItem.claim`, finished by
+    the next run as one a dead run left: it may have reached storage) when the repository
+    is busy or unavailable, or a disk is full."""
     (work_item,) = list(claim.iterdir())
     name = work_item.name
     item = WatchItem(printable(name))  # shown; a name that is not UTF-8 with \xNN for its bytes
@@ -122,51 +148,109 @@ def _process(repo: Repository, drop: Path, claim: Path) -> WatchItem:
         shutil.rmtree(leftover, ignore_errors=True)
     report: dict[str, Any] = {"transfer": name, "started": datetime.now(UTC).isoformat()}
     try:
-        done_before = _already_ingested(repo, [work_item, bag_out])
-        if done_before:  # a run died after ingesting it: only filing it away was left
+        done_before = _already_ingested(repo, [work_item, bag_out]) if recovered else ""
+        if done_before:  # a run died after ingesting it: its other copies, and filing it away, were left
             item.kind, item.aip_id = "recovered", done_before
-            report.update(status="ingested", aip_id=done_before, note="ingested by an earlier run that stopped "
-                                                                      "before filing it under done/")
+            short = [(done_before, str(v["version"])) for v in repo.catalog.versions(done_before) if not v["stored"]]
+            left, why = complete_copies_of(repo, short)
+            item.stored, item.copy_error = not left, "; ".join(why)
+            item.version = short[-1][1] if short else ""
+            report.update(status="ingested", aip_id=done_before, stored=item.stored,
+                          note="ingested by an earlier run that stopped before filing it under done/")
         else:
             item.kind = detect_kind(work_item)
             if not item.kind:
                 raise SipRejected(name, [Finding("TRF007", "neither a bag, an NSESSS or E-ARK package, a ZIP nor a "
                                                            "folder", name)],
                                   hint="drop bags, NSESSS or E-ARK packages, ZIPs or folders")
-            sip = work_item
             images = item.kind == "folder" and _marked_images(drop, name)
-            if item.kind != "bag":
-                shutil.rmtree(bag_out, ignore_errors=True)
+            if item.kind == "bag":
+                r = ingest(repo, work_item, IngestOptions(message="Ingest from the drop folder (bag)", cancel=cancel))
+            else:  # bagged in the ingest's own work area: the payload is moved into the AIP, not copied again
                 kind, item.kind = item.kind, "images" if images else item.kind
-                t = run_transfer(kind, work_item, bag_out, [], repo.policy, images=images)
-                report["transfer_result"] = t.as_dict()
-                sip = bag_out
-            r = ingest(repo, sip, IngestOptions(message=f"Ingest from the drop folder ({item.kind})"))
-            item.aip_id = r.aip_id
+                r, t = ingest_transfer(repo, work_item,
+                                       lambda out: run_transfer(kind, work_item, out, [], repo.policy, images=images),
+                                       IngestOptions(message=f"Ingest from the drop folder ({item.kind})",
+                                                     cancel=cancel))
+                report["transfer_result"] = {**t.as_dict(), "out": ""}
+            item.aip_id, item.version, item.stored = r.aip_id, r.version, r.stored
+            item.copy_error = "; ".join(f"{f.get('location', '')}: {f.get('error', '')}" for f in r.copy_failures)
             report.update(status="ingested", aip_id=r.aip_id, stored=r.stored, copies=r.copies,
                           warnings=[w.as_dict() for w in r.warnings])
         item.status = "ingested"
-    except RepositoryError as e:  # e.g. the repository is busy: not the transfer's fault, try again later
-        shutil.rmtree(bag_out, ignore_errors=True)
-        if not (drop / name).exists():
-            os.rename(work_item, drop / name)
-            claim.rmdir()
+    except Interrupted as e:  # asked to stop before anything was stored
+        _give_back(drop, claim, work_item, bag_out)
         item.status, item.error = "waiting", printable(e.message)
         return item
+    except RepositoryError as e:  # busy, or the catalog unreachable: not the transfer's fault
+        return _keep(item, claim, e.message, disk_full(e))
     except ArchaError as e:
+        if disk_full(e):
+            return _keep(item, claim, e.message, True)
         if isinstance(e, SipRejected) and not e.transfer_id:  # ingest records its own; this one never got there
             e.transfer_id = record_rejection(repo, drop / FAILED / name, e)
         item.status, item.error = "failed", _error_text(e)
         report.update(status="failed", error=e.as_dict())
-    except OSError as e:  # unreadable transfer, disk trouble: filed with the error, not retried forever
+    except OSError as e:  # a full disk: given back; an unreadable transfer: filed with the error
+        if disk_full(e):
+            return _keep(item, claim, str(e), True)
         item.status, item.error = "failed", printable(str(e))
         report.update(status="failed", error={"error": type(e).__name__, "message": str(e)})
+    except Exception as e:  # a full disk can surface as any library's error (sqlite3's, say)
+        if disk_full(e):
+            return _keep(item, claim, str(e), True)
+        raise  # a bug: the item stays in its claim, its lock file kept, for the next run
     shutil.rmtree(bag_out, ignore_errors=True)
     report["finished"] = datetime.now(UTC).isoformat()
     item.report = printable(str(_file_away(drop, work_item, name, DONE if item.status == "ingested" else FAILED, report)))
     claim.rmdir()
     _drop_marker(drop, name)
     return item
+
+
+def complete_copies_of(repo: Repository, versions: list[tuple[str, str]]) -> tuple[list[tuple[str, str]], list[str]]:
+    """Write the copies the placement wants of these (AIP, version) pairs, ingested before a
+    location could take them (a full disk, a location away); the hot source is re-read and
+    checked first. Returns the pairs still short of a copy, and why. Call under the
+    repository lock."""
+    from archa.repository.placement import SyncResult, complete_copies
+
+    left, why = [], []
+    for aip_id, version in versions:
+        result = SyncResult()
+        with repo.aip_lock(aip_id):
+            complete_copies(repo, aip_id, version, result)
+        if not any(v["version"] == version and v["stored"] for v in repo.catalog.versions(aip_id)):
+            left.append((aip_id, version))
+            why += [f"{f.get('location', '')}: {f.get('error', '')}" for f in result.failed]
+    return left, why
+
+
+def _keep(item: WatchItem, claim: Path, error: str, full: bool) -> WatchItem:
+    item.status, item.error, item.disk_full, item.claim = "waiting", printable(error), full, str(claim)
+    return item
+
+
+def _give_back(drop: Path, claim: Path, work_item: Path, bag_out: Path) -> None:
+    """Put a claimed item back into the drop folder, as it came, for a later pass."""
+    shutil.rmtree(bag_out, ignore_errors=True)
+    if not (drop / work_item.name).exists():
+        os.rename(work_item, drop / work_item.name)
+        claim.rmdir()
+
+
+def disk_full(e: BaseException) -> bool:
+    """Whether `e`, or an error it was raised from, says a disk (or a quota) is full."""
+    seen: BaseException | None = e
+    for _ in range(10):
+        if seen is None:
+            return False
+        if isinstance(seen, OSError) and seen.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        if getattr(seen, "sqlite_errorcode", None) == SQLITE_FULL or getattr(seen, "sqlstate", None) == PG_DISK_FULL:
+            return True  # the catalog's own word for it (SQLite, PostgreSQL)
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _error_text(e: ArchaError) -> str:
@@ -184,34 +268,56 @@ def watch_once(repo: Repository, drop: Path, now: float | None = None) -> WatchR
     result = WatchResult()
     work = drop / WORK
     work.mkdir(exist_ok=True)
-    # items a dead run left behind: their lock is free now
-    for lock in sorted(work.glob("*.lock")):
-        claim = lock.with_suffix("")
-        with try_lock(lock) as mine:
-            if mine and claim.is_dir() and any(claim.iterdir()):
-                result.items.append(_process(repo, drop, claim))
-            elif mine and claim.is_dir():
-                claim.rmdir()
-            if mine:
-                lock.unlink(missing_ok=True)
+    result.items += recover(repo, drop)
     ready, waiting = candidates(drop, repo.policy.transfer.settle_seconds, time.time() if now is None else now)
     result.items += [WatchItem(printable(p.name), status="waiting") for p in waiting]
     for path in ready:
-        claim = work / uuid.uuid4().hex[:12]
-        lock = claim.with_suffix(".lock")
-        with try_lock(lock) as mine:
-            if not mine:
-                continue
-            claim.mkdir()
-            try:
-                os.rename(path, claim / path.name)  # atomic: another run that renamed it first wins
-            except FileNotFoundError:
-                claim.rmdir()
-                lock.unlink(missing_ok=True)
-                continue
-            result.items.append(_process(repo, drop, claim))
-            lock.unlink(missing_ok=True)
+        item = take(repo, drop, path)
+        if item is not None:
+            result.items.append(item)
+    flush_filed(drop)
     return result
+
+
+def recover(repo: Repository, drop: Path, cancel: Callable[[], bool] | None = None) -> list[WatchItem]:
+    """Finish the items dead runs left claimed in the work folder (their lock is free now)."""
+    items = []
+    work = drop / WORK
+    work.mkdir(exist_ok=True)
+    for lock in sorted(work.glob("*.lock")):
+        claim = lock.with_suffix("")
+        with try_lock(lock) as mine:
+            item = None
+            if mine and claim.is_dir() and any(claim.iterdir()):
+                item = _process(repo, drop, claim, recovered=True, cancel=cancel)
+                items.append(item)
+            elif mine and claim.is_dir():
+                claim.rmdir()
+            if mine and not (item and item.claim):
+                lock.unlink(missing_ok=True)
+    return items
+
+
+def take(repo: Repository, drop: Path, path: Path, cancel: Callable[[], bool] | None = None) -> WatchItem | None:
+    """Claim the transfer `path` of the drop folder and process it; None when another run
+    took it first (or it is gone)."""
+    work = drop / WORK
+    claim = work / uuid.uuid4().hex[:12]
+    lock = claim.with_suffix(".lock")
+    with try_lock(lock) as mine:
+        if not mine:
+            return None
+        claim.mkdir()
+        try:
+            os.rename(path, claim / path.name)  # atomic: another run that renamed it first wins
+        except FileNotFoundError:
+            claim.rmdir()
+            lock.unlink(missing_ok=True)
+            return None
+        item = _process(repo, drop, claim, cancel=cancel)
+        if not item.claim:  # a claim kept keeps its lock file: `recover` finds it by it
+            lock.unlink(missing_ok=True)
+        return item
 
 
 def _marked_images(drop: Path, name: str) -> bool:

@@ -125,7 +125,8 @@ def kom3(p: Pkg) -> Iterator[Hit]:
             yield item
         else:
             parts.append(item)
-    results = identify_many([facts.path for _f, _h, facts in parts], "siegfried") if parts else []
+    results = identify_many([facts.path for _f, _h, facts in parts], "siegfried",
+                            digests=[facts.digests for _f, _h, facts in parts]) if parts else []
     p.formats.update((href, fmt) for (_f, href, _facts), fmt in zip(parts, results, strict=True))
     for (f, href, facts), fmt in zip(parts, results, strict=True):
         declared = f.get("MIMETYPE") or ""

@@ -1,0 +1,286 @@
+"""The resident drop-folder watcher (`archa ingest --watch-dir DIR --follow`), run as its user
+runs it: packages arriving while it runs, SIGTERM with a package in hand, a kill -9 and the
+next start, a command holding the repository to itself, a full disk."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import random
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import threading
+import time
+import zlib
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from archa.repository.repo import Repository
+from archa.repository.watchers import watchers
+from archa.transfer.follow import FollowOptions, follow
+from archa.transfer.watch import WORK
+from tests import nsesss_maker as mk
+
+ARCHA = str(Path(sys.executable).parent / "archa")
+SETTLE = "\n[policy.transfer]\nsettle_seconds = 1\n"
+
+
+def photo(seed: int, side: int = 120) -> bytes:
+    """A PNG of noise (compresses as a photograph does): ~43 KB at 120 px."""
+    rnd = random.Random(seed)
+    rows = b"".join(b"\x00" + rnd.randbytes(side * 3) for _ in range(side))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+def package(root: Path, i: int, side: int = 120) -> Path:
+    """An NSESSS package of a file with one document: a PDF/A and a photograph."""
+    comps = (mk.Comp("odpoved.pdf", mk.pdf_bytes(f"Odpoved {i}"), "application/pdf", 1, 1, mk.ORIGINAL),
+             mk.Comp("foto.png", photo(i, side), "image/png", 2, 1, mk.ORIGINAL, "příloha"))
+    pkg = mk.Package(name=f"SIP_{i:04d}", ident=f"KU-2015-{i:05d}",
+                     documents=(mk.Doc("dok-1", "A", 5, components=comps),))
+    return mk.write_package(root, pkg)
+
+
+def drop_in(drop: Path, made: Path, marker: bool = True) -> None:
+    """Move a complete package into the drop folder (one rename, as a producer should), then
+    its `.ready` marker."""
+    os.rename(made, drop / made.name)
+    if marker:
+        (drop / f"{made.name}.ready").touch()
+
+
+def reports(drop: Path, outcome: str) -> list[str]:
+    d = drop / outcome
+    return sorted(p.name.removesuffix(".report.json") for p in d.glob("*.report.json")) if d.is_dir() else []
+
+
+def wait_for(what: Callable[[], bool], timeout: float = 120, why: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while not what():
+        assert time.monotonic() < deadline, f"timed out waiting for {why}"
+        time.sleep(0.1)
+
+
+@pytest.fixture
+def watcher() -> Iterator[Callable[..., subprocess.Popen[str]]]:
+    """Starts `archa ingest --watch-dir DROP --follow` in its own session; kills what is left."""
+    started: list[subprocess.Popen[str]] = []
+
+    def start(repo: Path, drop: Path, *more: str) -> subprocess.Popen[str]:
+        p = subprocess.Popen([ARCHA, "ingest", "--repo", str(repo), "--watch-dir", str(drop), "--follow", "--json",
+                              *more], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             start_new_session=True)
+        started.append(p)
+        return p
+
+    yield start
+    for p in started:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+
+
+def stop(p: subprocess.Popen[str]) -> tuple[int, float, list[dict[str, object]]]:
+    """SIGTERM the watcher; (exit status, seconds it took to stop, its JSON lines)."""
+    t0 = time.monotonic()
+    p.send_signal(signal.SIGTERM)
+    out, err = p.communicate(timeout=60)
+    took = time.monotonic() - t0
+    lines = [json.loads(line) for line in out.splitlines() if line.strip()]
+    assert p.returncode == 0 or not err.strip(), err
+    return p.returncode, took, lines
+
+
+def audit_clean(repo: Path) -> None:
+    r = subprocess.run([ARCHA, "fixity", "audit", "--all", "--repo", str(repo)], capture_output=True, text=True,
+                       check=False)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_takes_packages_as_they_arrive_and_stops_on_sigterm(repo_with_policy, watcher, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    repo = repo_with_policy(tmp_path / "archive", SETTLE)
+    drop, made = tmp_path / "drop", tmp_path / "made"
+    drop.mkdir()
+    for i in range(3):  # waiting when it starts
+        drop_in(drop, package(made, i))
+    p = watcher(repo.root, drop)
+    wait_for(lambda: len(reports(drop, "done")) == 3, why="the first three")
+    drop_in(drop, package(made, 3))  # with a marker
+    mk.zip_package(package(made, 4), drop / "SIP_0004.zip")  # a ZIP, no marker: taken once settled
+    bad = package(made, 5)
+    (bad / "komponenty" / "foto.png").write_bytes(b"tampered")  # its digest no longer matches mets.xml
+    drop_in(drop, bad)
+    wait_for(lambda: len(reports(drop, "done")) == 5 and len(reports(drop, "failed")) == 1, why="all six")
+    status = json.loads(subprocess.run([ARCHA, "status", "--json", "--repo", str(repo.root)], capture_output=True,
+                                       text=True, check=False).stdout)
+    (w,) = status["watchers"]
+    assert w["alive"] and w["state"] == "running" and w["watching"] == "inotify" and w["pid"] == p.pid
+    assert w["ingested"] == 5 and w["failures"] == 1 and w["last_failures"][0]["name"] == "SIP_0005"
+    assert w["age_seconds"] < 10 and w["drop"] == str(drop)
+    code, took, lines = stop(p)
+    assert code == 0 and took < 15
+    items = [x for x in lines if "status" in x]
+    assert sorted((x["name"], x["status"]) for x in items) == [
+        *[(f"SIP_{i:04d}", "ingested") for i in range(4)], ("SIP_0004.zip", "ingested"), ("SIP_0005", "failed")]
+    assert len(repo.catalog.aips()) == 5
+    assert reports(drop, "done") == ["SIP_0000", "SIP_0001", "SIP_0002", "SIP_0003", "SIP_0004.zip"]
+    assert not list((drop / WORK).iterdir()) and sorted(x.name for x in drop.iterdir()) == [WORK, "done", "failed"]
+    (beat,) = watchers(repo.root)
+    assert beat.stopped and beat.heartbeat["state"] == "stopped"
+    audit_clean(repo.root)
+
+
+def test_sigterm_with_a_package_in_hand_stops_in_time_and_loses_nothing(repo_with_policy, watcher,  # type: ignore[no-untyped-def]
+                                                                         tmp_path: Path) -> None:
+    """A large folder being taken in when SIGTERM comes: the watcher stops within 15 s, the
+    folder is either stored (done/) or given back whole to the drop folder, and the next run
+    stores it exactly once."""
+    repo = repo_with_policy(tmp_path / "archive", SETTLE)
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    big = tmp_path / "made" / "Spisovna 2026 – předávka"
+    for d in range(20):
+        (big / f"složka {d}").mkdir(parents=True)
+        for f in range(150):
+            (big / f"složka {d}" / f"dokument {f}.txt").write_text(f"Dokument {d}/{f}\n" * 20, encoding="utf-8")
+    drop_in(drop, big)
+    p = watcher(repo.root, drop, "--workers", "1")
+    wait_for(lambda: any((drop / WORK).glob("*/*")), why="the folder to be claimed")
+    time.sleep(0.5)
+    code, took, _lines = stop(p)
+    assert code == 0 and took < 15
+    stored = len(repo.catalog.aips())
+    name = big.name
+    if stored:  # finished before it stopped
+        assert reports(drop, "done") == [name]
+    else:  # given back as it came, nothing of it stored
+        assert (drop / name / "složka 19" / "dokument 149.txt").is_file()
+        assert not (drop / "done").exists() or not reports(drop, "done")
+    assert not any((drop / WORK).iterdir())
+    r = subprocess.run([ARCHA, "ingest", "--repo", str(repo.root), "--watch-dir", str(drop)], capture_output=True,
+                       text=True, check=False)  # the next run (cron)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert len(repo.catalog.aips()) == 1 and reports(drop, "done") == [name] and not reports(drop, "failed")
+    audit_clean(repo.root)
+
+
+def test_a_killed_watcher_is_named_by_status_and_finished_by_the_next(repo_with_policy, watcher,  # type: ignore[no-untyped-def]
+                                                                      tmp_path: Path) -> None:
+    repo = repo_with_policy(tmp_path / "archive", SETTLE)
+    drop, made = tmp_path / "drop", tmp_path / "made"
+    drop.mkdir()
+    for i in range(12):
+        drop_in(drop, package(made, i, side=300))
+    p = watcher(repo.root, drop)
+    wait_for(lambda: len(reports(drop, "done")) >= 2, why="two packages")
+    os.killpg(p.pid, signal.SIGKILL)  # the watcher and its workers, at any instruction
+    p.wait()
+    status = subprocess.run([ARCHA, "status", "--repo", str(repo.root)], capture_output=True, text=True, check=False)
+    assert status.returncode == 1 and "stopped without a word" in status.stdout
+    q = watcher(repo.root, drop)
+    wait_for(lambda: len(reports(drop, "done")) == 12, why="all twelve after the restart")
+    code, took, _lines = stop(q)
+    assert code == 0 and took < 15
+    assert len(repo.catalog.aips()) == 12 and not reports(drop, "failed")  # each exactly once
+    assert not any((drop / WORK).iterdir())
+    assert sorted(x.name for x in drop.iterdir()) == [WORK, "done"]
+    audit_clean(repo.root)
+    now = subprocess.run([ARCHA, "status", "--repo", str(repo.root)], capture_output=True, text=True, check=False)
+    assert "stopped without a word" in now.stdout  # the dead one's heartbeat is still there, said as it is
+    shutil.rmtree(repo.root / "watchers")
+
+
+def test_waits_while_a_command_holds_the_repository(repo_with_policy, watcher, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    repo = repo_with_policy(tmp_path / "archive", SETTLE)
+    drop, made = tmp_path / "drop", tmp_path / "made"
+    drop.mkdir()
+    fd = os.open(repo.root / "lock", os.O_RDWR | os.O_CREAT)
+    fcntl.flock(fd, fcntl.LOCK_EX)  # as `archa catalog rebuild` or a disposal holds it
+    try:
+        for i in range(2):
+            drop_in(drop, package(made, i))
+        p = watcher(repo.root, drop)
+
+        def waiting() -> bool:
+            beats = watchers(repo.root)
+            return bool(beats) and beats[0].heartbeat["state"].startswith("waiting for the repository")
+
+        wait_for(waiting, timeout=60, why="the watcher to say it waits")
+        time.sleep(3)
+        assert not reports(drop, "done") and not reports(drop, "failed")
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+    wait_for(lambda: len(reports(drop, "done")) == 2, why="both, once the lock is free")
+    code, _took, _lines = stop(p)
+    assert code == 0 and not reports(drop, "failed") and len(repo.catalog.aips()) == 2
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 6 MiB tmpfs (root only: `mount`); unmounted at the end."""
+    where = tmp_path / "small-disk"
+    where.mkdir()
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=6m", "tmpfs", str(where)], capture_output=True,
+                       text=True, check=False)
+    if r.returncode != 0:
+        if os.environ.get("ARCHA_REQUIRE_TOOLS"):
+            pytest.fail(f"cannot mount a small tmpfs for the full-disk test: {r.stderr.strip()}")
+        pytest.skip(f"cannot mount a tmpfs here: {r.stderr.strip()}")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)], check=False)
+
+
+def test_a_full_disk_backs_off_and_goes_on_when_there_is_room(small_disk: Path, tmp_path: Path) -> None:
+    """The repository on a disk too small for all the packages: the watcher gives nothing up as
+    failed, says the disk is full, and takes the rest in once there is room."""
+    root = small_disk / "archive"
+    Repository.init(root).close()
+    drop, made = tmp_path / "drop", tmp_path / "made"
+    drop.mkdir()
+    for i in range(14):
+        drop_in(drop, package(made, i, side=300))  # ~0.27 MB a package, twice over (hot and cold)
+    stop_event = threading.Event()
+    states: list[str] = []
+    options = FollowOptions(workers=1, poll=0.5, heartbeat=0.5, backoff=(0.5, 1.0), disk_backoff=(1.0, 2.0))
+    done: list[object] = []
+    t = threading.Thread(target=lambda: done.append(follow(root, drop, options, stop_event, on_state=states.append)))
+    t.start()
+    try:
+        wait_for(lambda: any(s.startswith("disk full") for s in states), timeout=120, why="a full disk")
+        (beat,) = watchers(root)
+        assert beat.heartbeat["state"].startswith("disk full") or beat.heartbeat["state"] == "running"
+        status = subprocess.run([ARCHA, "status", "--repo", str(root)], capture_output=True, text=True, check=False)
+        assert "a disk is full" in status.stdout or "disk full" in status.stdout
+        assert not reports(drop, "failed")
+        subprocess.run(["mount", "-o", "remount,size=64m", str(small_disk)], check=True)
+        wait_for(lambda: len(reports(drop, "done")) == 14, timeout=180, why="all fourteen once there is room")
+
+        def every_copy() -> bool:
+            r = subprocess.run([ARCHA, "status", "--json", "--repo", str(root)], capture_output=True, text=True,
+                               check=False)
+            return r.returncode == 0 or json.loads(r.stdout)["not_stored"] == 0
+
+        wait_for(every_copy, timeout=60, why="the copies the full disk could not take, written again")
+    finally:
+        stop_event.set()
+        t.join(60)
+    assert not t.is_alive() and not reports(drop, "failed")
+    (summary,) = done
+    assert summary.clean and summary.ingested == 14  # type: ignore[attr-defined]
+    with Repository.open(root) as repo:
+        assert len(repo.catalog.aips()) == 14
+    audit_clean(root)
