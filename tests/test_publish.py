@@ -5,11 +5,6 @@ by byte for a restricted record, and published again after a change."""
 from __future__ import annotations
 
 import json
-import os
-import select
-import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +15,13 @@ from PIL import Image
 from archa.cli.main import cli
 from archa.repository.repo import Repository
 from tests.bagmaker import write_bag
-from tests.browser import FLAGS, chromium, dump_dom, screenshot
+from tests.browser import Cdp, chromium, dump_dom, screenshot
 from tests.ndk_maker import FIRST_PAGE_COLOUR, PspSpec, make_psp
 
 SECRET_TITLE = "Zdravotní karta Zuzany Kvapilové"
+# the pages' own signals that they are done (tests/browser.py: wait on them, never on virtual time)
+TILES = "document.body.dataset.tilesLoaded || document.body.dataset.tilesFailed"  # a record's viewer
+SEARCHED = "document.body.dataset.state === 'done'"  # search.html?q=WORDS
 
 
 def _run(repo: Repository, *args: str) -> Any:
@@ -66,11 +64,10 @@ def test_home_page_and_a_record_with_its_first_image(site: dict[str, Any], tmp_p
     assert "Stavební povolení Ještěd" in collection and "Kvapil" not in collection
     page = out / "records" / site["volume"].removeprefix("urn:uuid:") / "index.html"
     assert "http://" not in page.read_text("utf-8").replace("http://iiif.io/api/", "")  # nothing from the network
-    budget = "--virtual-time-budget=10000"
-    dom = dump_dom(browser, page, budget, "--window-size=1600,1400")
+    dom = dump_dom(browser, page, "--window-size=1600,1400", until=TILES)
     assert "Pamětní kniha obce Lhota" in dom and 'data-tiles-loaded="' in dom and "data-tiles-failed" not in dom
     assert "[1] front cover (1 / 3)" in dom
-    shot = Image.open(screenshot(browser, page, tmp_path / "shot.png", budget, "--window-size=1200,800"))
+    shot = Image.open(screenshot(browser, page, tmp_path / "shot.png", "--window-size=1200,800", until=TILES))
     viewer = shot.convert("RGB").crop((400, 60, 1200, 800))  # right of the description
     red = sum(1 for x in range(0, viewer.width, 3) for y in range(0, viewer.height, 3)
               if _near(viewer.getpixel((x, y)), FIRST_PAGE_COLOUR))
@@ -81,107 +78,38 @@ def test_home_page_and_a_record_with_its_first_image(site: dict[str, Any], tmp_p
     assert coll["type"] == "Collection" and {c["label"]["none"][0] for c in coll["items"]} == {"Obec Lhota", "ABA001"}
 
 
-class Cdp:
-    """Chromium driven over --remote-debugging-pipe (the DevTools protocol, messages ended
-    by NUL on fds 3 and 4): enough to open a page, type into it and read it back."""
-
-    def __init__(self, browser: str, profile: Path) -> None:
-        to_child_r, self.to_child = os.pipe()
-        self.from_child, from_child_w = os.pipe()
-
-        # a small trampoline puts the pipe's ends on the fds chromium reads and writes (3 and 4)
-        place = ("import os, sys; os.dup2(int(sys.argv[1]), 3); os.dup2(int(sys.argv[2]), 4); "
-                 "os.execv(sys.argv[3], sys.argv[3:])")
-        self.proc = subprocess.Popen([sys.executable, "-c", place, str(to_child_r), str(from_child_w), browser,
-                                      *FLAGS, "--remote-debugging-pipe", f"--user-data-dir={profile}", "about:blank"],
-                                     pass_fds=(to_child_r, from_child_w), stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL)
-        os.close(to_child_r)
-        os.close(from_child_w)
-        self.buf = b""
-        self.n = 0
-        self.session = ""
-
-    def call(self, method: str, **params: Any) -> dict[str, Any]:
-        self.n += 1
-        msg: dict[str, Any] = {"id": self.n, "method": method, "params": params}
-        if self.session:
-            msg["sessionId"] = self.session
-        os.write(self.to_child, json.dumps(msg).encode() + b"\0")
-        deadline = time.monotonic() + 60
-        while True:
-            while b"\0" in self.buf:
-                raw, self.buf = self.buf.split(b"\0", 1)
-                reply = json.loads(raw)
-                if reply.get("id") == self.n:
-                    assert "error" not in reply, reply
-                    return dict(reply.get("result", {}))
-            assert time.monotonic() < deadline, f"no answer to {method}"
-            ready, _w, _x = select.select([self.from_child], [], [], 1)
-            if ready:
-                chunk = os.read(self.from_child, 1 << 16)
-                assert chunk, "chromium went away"
-                self.buf += chunk
-
-    def open(self, url: str) -> None:
-        target = self.call("Target.createTarget", url=url)["targetId"]
-        self.session = self.call("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
-
-    def value(self, expression: str) -> Any:
-        return self.call("Runtime.evaluate", expression=expression, returnByValue=True)["result"].get("value")
-
-    def wait(self, expression: str) -> None:
-        deadline = time.monotonic() + 30
-        while not self.value(expression):
-            assert time.monotonic() < deadline, f"never true: {expression}"
-            time.sleep(0.1)
-
-    def close(self) -> None:
-        self.session = ""
-        try:
-            self.call("Browser.close")
-        finally:
-            self.proc.wait(timeout=30)
-            os.close(self.to_child)
-            os.close(self.from_child)
-
-
-def _typed_search(browser: str, page: Path, words: str, profile: Path) -> dict[str, Any]:
-    cdp = Cdp(browser, profile)
-    try:
-        cdp.open(page.as_uri())
-        cdp.wait("document.body && document.body.dataset.state === 'done'")
+def _typed_search(browser: str, page: Path, words: str) -> dict[str, Any]:
+    with Cdp(browser) as cdp:
+        cdp.open(page.as_uri(), until=SEARCHED)
         cdp.value("document.getElementById('q').focus()")
         cdp.call("Input.insertText", text=words)
         for kind in ("keyDown", "keyUp"):
             cdp.call("Input.dispatchKeyEvent", type=kind, key="Enter", code="Enter", windowsVirtualKeyCode=13,
                      **({"text": "\r"} if kind == "keyDown" else {}))
-        cdp.wait("document.body.dataset.state === 'done' && location.search.length > 3")
+        cdp.wait(f"{SEARCHED} && location.search.length > 3")
         return dict(cdp.value("({url: location.href, records: Array.from(document.querySelectorAll("
                               "'#record-hits a'), a => [a.textContent, a.getAttribute('href')]), pages: "
                               "Array.from(document.querySelectorAll('#page-hits a'), a => [a.textContent, "
                               "a.getAttribute('href')])})"))
-    finally:
-        cdp.close()
 
 
-def test_search_typed_into_the_page(site: dict[str, Any], tmp_path: Path) -> None:
+def test_search_typed_into_the_page(site: dict[str, Any]) -> None:
     browser = chromium()
     out: Path = site["out"]
     vol = site["volume"].removeprefix("urn:uuid:")
-    found = _typed_search(browser, out / "search.html", "pametni KNIHA", tmp_path / "p1")  # a title, no diacritics
+    found = _typed_search(browser, out / "search.html", "pametni KNIHA")  # a title, no diacritics
     assert found["records"] == [["Pamětní kniha obce Lhota", f"records/{vol}/index.html"]], found
     assert found["url"].endswith("search.html?q=pametni%20KNIHA")
-    found = _typed_search(browser, out / "search.html", "strana2", tmp_path / "p2")  # a word of page 2's OCR
+    found = _typed_search(browser, out / "search.html", "strana2")  # a word of page 2's OCR
     assert found["records"] == [] and found["pages"] == [["Pamětní kniha obce Lhota, page [2]",
                                                            f"records/{vol}/index.html#p0002"]], found
     # a link carries a search: search.html?q=WORDS opens with the results
-    dom = dump_dom(browser, out / "search.html", "--virtual-time-budget=5000", fragment="?q=jested")
+    dom = dump_dom(browser, out / "search.html", fragment="?q=jested", until=SEARCHED)
     assert "Stavební povolení Ještěd" in dom and "1 record<" in dom
-    dom = dump_dom(browser, out / "search.html", "--virtual-time-budget=5000", fragment="?q=kvapilove")
+    dom = dump_dom(browser, out / "search.html", fragment="?q=kvapilove", until=SEARCHED)
     assert "0 records" in dom and "0 pages" in dom
-    record = dump_dom(browser, out / "records" / vol / "index.html", "--virtual-time-budget=10000",
-                      fragment="#p0002")  # the link of a page hit opens that page
+    record = dump_dom(browser, out / "records" / vol / "index.html", fragment="#p0002",
+                      until=TILES)  # the link of a page hit opens that page
     assert "[2] title page (2 / 3)" in record
 
 
@@ -326,7 +254,7 @@ def test_a_run_costs_what_changed(repo: Repository, site: dict[str, Any], tmp_pa
         state["index"]["shards"][str(b)][0] for b in {bucket(w, n) for w in words})
     assert [x for x in new if not x.startswith("t")] == [state["index"]["docs"]["0"]]
     assert after["site.js"] != before["site.js"] and set(after) == _full_index(out)  # as if made anew
-    found = dump_dom(chromium(), out / "search.html", "--virtual-time-budget=5000", fragment="?q=hejtman")
+    found = dump_dom(chromium(), out / "search.html", fragment="?q=hejtman", until=SEARCHED)
     assert "Kronika rybníka Hejtman" in found and "1 record<" in found
     # restricted: its words leave only the shards they were in, and the site holds it nowhere
     _run(repo, "access", "set", added, "--restricted", "--reason", "x")
@@ -361,7 +289,7 @@ def test_a_damaged_build_is_found_by_verify_and_a_lost_index_made_anew(
     r = publish(repo, out)
     assert r.written == [site["volume"]] and len(reads.parts) == 1  # the other record's part
     assert set(_search_files(out)) == _full_index(out)
-    dom = dump_dom(chromium(), out / "search.html", "--virtual-time-budget=5000", fragment="?q=jested")
+    dom = dump_dom(chromium(), out / "search.html", fragment="?q=jested", until=SEARCHED)
     assert "Stavební povolení Ještěd" in dom and "1 record<" in dom
 
 
@@ -398,5 +326,5 @@ def test_museum_photographs_with_a_spreadsheet_are_published_with_their_viewer(r
     manifest = next(page.parent.glob("v1-*/manifest.json"))
     labels = [c["label"]["none"][0] for c in json.loads(manifest.read_text("utf-8"))["items"]]
     assert labels[:2] == ["Rodinné album [1/2]", "Rodinné album [2/2]"]
-    dom = dump_dom(chromium(), out / "search.html", "--virtual-time-budget=5000", fragment="?q=naves%20skola")
+    dom = dump_dom(chromium(), out / "search.html", fragment="?q=naves%20skola", until=SEARCHED)
     assert "Náves a škola v Lhotě" in dom, dom[-2000:]
