@@ -8,7 +8,6 @@ import fcntl
 import json
 import os
 import random
-import shutil
 import signal
 import struct
 import subprocess
@@ -196,9 +195,12 @@ def test_a_killed_watcher_is_named_by_status_and_finished_by_the_next(repo_with_
     assert not any((drop / WORK).iterdir())
     assert sorted(x.name for x in drop.iterdir()) == [WORK, "done"]
     audit_clean(repo.root)
-    now = subprocess.run([ARCHA, "status", "--repo", str(repo.root)], capture_output=True, text=True, check=False)
-    assert "stopped without a word" in now.stdout  # the dead one's heartbeat is still there, said as it is
-    shutil.rmtree(repo.root / "watchers")
+    now = subprocess.run([ARCHA, "status", "--json", "--repo", str(repo.root)], capture_output=True, text=True,
+                         check=False)
+    dead, alive = sorted(json.loads(now.stdout)["watchers"], key=lambda w: w["pid"] != p.pid)
+    assert dead["pid"] == p.pid and f"taken over by pid {q.pid}" in dead["died"] and dead["alive"]
+    assert alive["pid"] == q.pid and alive["state"] == "stopped"
+    assert "stopped without a word" not in now.stdout  # the one that died was taken over: nobody is needed
 
 
 def test_waits_while_a_command_holds_the_repository(repo_with_policy, watcher, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -54,7 +54,8 @@ def status_command(ctx: click.Context, repo_path: str | None, as_json: bool) -> 
                        "then counts them as one)")
         for w in o.watchers:
             click.echo(f"  watcher {w['drop']} on {w['host']} (pid {w['pid']}, {w['watching']}, {w['workers']} workers): "
-                       f"{w['state'] if w['alive'] else 'DEAD (' + w['state'] + ')'}, heartbeat {w['age_seconds']:.0f} s ago; "
+                       f"{w['state'] if w['alive'] else 'DEAD (' + w['state'] + ')'}"
+                       f"{' - ' + w['died'] if w.get('died') else ''}, heartbeat {w['age_seconds']:.0f} s ago; "
                        f"backlog {w['backlog']} ready, {w['arriving']} arriving, {w['in_hand']} in hand; "
                        f"{w['ingested']} ingested, {w['failures']} failed since {w['started'][:19]}")
         for f in o.last_failures:

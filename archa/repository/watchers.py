@@ -128,6 +128,27 @@ def watchers(repo_root: Path, now: float | None = None, keep_stopped: float = 86
     return sorted(out, key=lambda w: w.age)
 
 
+def take_over(repo_root: Path, drop: Path, by: int) -> list[str]:
+    """Mark the heartbeats of watchers of `drop` on this host whose process is gone as taken
+    over by the watcher `by` (pid): it finishes what they left, so they need no one any more;
+    their files stay, saying so. Returns the files marked."""
+    marked = []
+    for w in watchers(repo_root, keep_stopped=0.0):
+        beat = w.heartbeat
+        if w.stopped or beat.get("drop") != str(drop) or beat.get("host") != socket.gethostname() or _running(beat):
+            continue
+        beat.update(state="stopped", died=f"died in state {beat.get('state')!r} after its heartbeat of "
+                                         f"{beat.get('heartbeat')}; taken over by pid {by} at {_now()}")
+        data = json.dumps(beat, ensure_ascii=False).encode("utf-8")
+        try:
+            with open(repo_root / DIR / w.file, "r+b") as f:
+                f.write(data.ljust(max(SIZE, len(data))))
+        except OSError:
+            continue
+        marked.append(w.file)
+    return marked
+
+
 def _running(beat: dict[str, Any]) -> bool:
     """False when the watcher ran on this host and its process is gone; True otherwise (a
     watcher on another host is judged by its heartbeat's age alone)."""

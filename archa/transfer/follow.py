@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from archa.errors import ArchaError, RepositoryError, StorageError, printable
-from archa.repository.watchers import Heartbeat
+from archa.repository.watchers import Heartbeat, take_over
 from archa.transfer.watch import (
     WORK,
     WatchItem,
@@ -160,6 +160,7 @@ def follow(repo_root: Path, drop: Path, options: FollowOptions = FollowOptions()
     stopping = ctx.Event()
     watch = DirWatch(drop)
     beat = Heartbeat(repo_root, drop, watch.kind, options.pool)
+    take_over(repo_root, drop, beat.pid)  # dead watchers of this folder: their claims are finished here
     summary = FollowSummary()
     queued: set[str] = set()
     changed = False  # news for the heartbeat
