@@ -33,15 +33,12 @@ import functools
 import importlib
 import json
 import os
-import random
 import shutil
 import signal
-import struct
 import subprocess
 import sys
 import threading
 import time
-import zlib
 from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
@@ -54,23 +51,11 @@ BIN = Path(sys.executable).parent
 TARGET = 40.0  # packages a second (issue #26)
 
 
-def photo_png(seed: int, side: int = 230) -> bytes:
-    """A PNG of side x side RGB pixels of noise: compresses like a photograph or a scan."""
-    rnd = random.Random(seed)
-    rows = b"".join(b"\x00" + rnd.randbytes(side * 3) for _ in range(side))
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(rows, 6)) + chunk(b"IEND", b""))
-
-
 def components(i: int, d: int) -> tuple[mk.Comp, ...]:
     return (mk.Comp(f"odpoved{d}.docx", mk.docx_bytes(f"Odpověď na podání {i}/{d}", "Druhý odstavec. " * 200),
                     mk.DOCX, 1, 1, mk.ORIGINAL),
             mk.Comp(f"odpoved{d}.pdf", mk.pdf_bytes(f"Odpoved na podani {i}/{d}"), "application/pdf", 1, 2, mk.OUTPUT),
-            mk.Comp(f"foto{d}.png", photo_png(i * 10 + d), "image/png", 2, 1, mk.ORIGINAL, "příloha"))
+            mk.Comp(f"foto{d}.png", mk.photo_png(i * 10 + d), "image/png", 2, 1, mk.ORIGINAL, "příloha"))
 
 
 def make_packages(root: Path, n: int) -> list[Path]:

@@ -7,14 +7,11 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import random
 import signal
-import struct
 import subprocess
 import sys
 import threading
 import time
-import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -30,22 +27,10 @@ ARCHA = str(Path(sys.executable).parent / "archa")
 SETTLE = "\n[policy.transfer]\nsettle_seconds = 1\n"
 
 
-def photo(seed: int, side: int = 120) -> bytes:
-    """A PNG of noise (compresses as a photograph does): ~43 KB at 120 px."""
-    rnd = random.Random(seed)
-    rows = b"".join(b"\x00" + rnd.randbytes(side * 3) for _ in range(side))
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
-
-
 def package(root: Path, i: int, side: int = 120) -> Path:
     """An NSESSS package of a file with one document: a PDF/A and a photograph."""
     comps = (mk.Comp("odpoved.pdf", mk.pdf_bytes(f"Odpoved {i}"), "application/pdf", 1, 1, mk.ORIGINAL),
-             mk.Comp("foto.png", photo(i, side), "image/png", 2, 1, mk.ORIGINAL, "příloha"))
+             mk.Comp("foto.png", mk.photo_png(i, side), "image/png", 2, 1, mk.ORIGINAL, "příloha"))
     pkg = mk.Package(name=f"SIP_{i:04d}", ident=f"KU-2015-{i:05d}",
                      documents=(mk.Doc("dok-1", "A", 5, components=comps),))
     return mk.write_package(root, pkg)
