@@ -205,7 +205,8 @@ def follow(repo_root: Path, drop: Path, options: FollowOptions = FollowOptions()
                 beat.failed(item)
             else:
                 summary.given_back += 1
-                state(f"waiting: {item.error}" if not item.disk_full else f"disk full, backing off: {item.error}")
+                if not stopping.is_set():
+                    state(f"waiting: {item.error}" if not item.disk_full else f"disk full, backing off: {item.error}")
             if item.status == "ingested" and beat.state.startswith(("waiting", "disk full")):
                 state("running")
             beat.ingested, beat.failures = summary.ingested, summary.failed

@@ -169,7 +169,8 @@ def _process(repo: Repository, drop: Path, claim: Path, recovered: bool = False,
             else:  # bagged in the ingest's own work area: the payload is moved into the AIP, not copied again
                 kind, item.kind = item.kind, "images" if images else item.kind
                 r, t = ingest_transfer(repo, work_item,
-                                       lambda out: run_transfer(kind, work_item, out, [], repo.policy, images=images),
+                                       lambda out: run_transfer(kind, work_item, out, [], repo.policy,
+                                                                progress=_stopper(cancel), images=images),
                                        IngestOptions(message=f"Ingest from the drop folder ({item.kind})",
                                                      cancel=cancel))
                 report["transfer_result"] = {**t.as_dict(), "out": ""}
@@ -224,6 +225,21 @@ def complete_copies_of(repo: Repository, versions: list[tuple[str, str]]) -> tup
             left.append((aip_id, version))
             why += [f"{f.get('location', '')}: {f.get('error', '')}" for f in result.failed]
     return left, why
+
+
+def _stopper(cancel: Callable[[], bool] | None) -> Callable[[str, int, int], None] | None:
+    """A transfer's progress callback that raises Interrupted once `cancel()` says stop: a
+    long transfer (a large folder or NDK package being read and bagged) is given back at its
+    next file instead of holding a stopping watcher up."""
+    if cancel is None:
+        return None
+
+    def progress(_stage: str, _done: int, _total: int) -> None:
+        if cancel():
+            raise Interrupted("stopped while the transfer was read, as asked; nothing of it was stored",
+                              hint="it is taken in again from the start the next time")
+
+    return progress
 
 
 def _keep(item: WatchItem, claim: Path, error: str, full: bool) -> WatchItem:
