@@ -9,7 +9,11 @@ and a technical METS. The page cache is warm (the packages were just written).
 
   transfer + ingest  archa: `archa transfer ndk PSP BAG --ingest` per volume (every check:
                      schemas, MD5 file, info, fileSec, ALTO, jpylyzer; identification;
-                     hot OCFL + packed zstd cold copy; pages and FTS index)
+                     hot OCFL + packed zstd cold copy; pages and FTS index); then
+                     `archa transfer ndk PSP --ingest` (no bag kept beside the repository:
+                     a hot and a cold copy, as by hand); the CPU seconds of each side too
+                     (user + system of every process it ran: a fairer figure than the
+                     time on a machine shared with other work)
                      by hand: `md5sum -c` of the package's MD5 file, `cp -r` to a hot
                      folder, `tar | zstd -3` to a cold folder, `sync`
   IIIF tiles         archa: `archa dip export ID OUT --format iiif` for TILE_VOLUMES volumes
@@ -20,7 +24,9 @@ and a technical METS. The page cache is warm (the packages were just written).
                      then on copies of it with 10× and 100× the pages; the median of each
                      query, and the 1M-page figure projected linearly from the two largest
 
-    python bench/ndk.py [--volumes 50] [--pages 200] [--tile-volumes 10] [--work bench-work]
+    python bench/ndk.py [--volumes 50] [--pages 200] [--tile-volumes 10] [--work bench-work] [--only-intake]
+
+`--only-intake` stops after transfer + ingest (what a profile of the intake needs).
 
 `--text-pages N` (e.g. 1000000) measures search at that size instead of projecting it: a
 fresh repository's catalog gets N pages of synthetic ALTO text (volumes of 200 pages, the
@@ -41,6 +47,7 @@ import argparse
 import json
 import os
 import random
+import resource
 import shutil
 import sqlite3
 import statistics
@@ -110,30 +117,42 @@ def timed(cmd: list[str], **kw: object) -> float:
     return time.perf_counter() - t0
 
 
-def ingest_archa(psps: list[Path], work: Path) -> tuple[float, Path, list[str]]:
-    repo = work / "ndk-repo"
+def children_cpu() -> float:
+    """CPU seconds (user + system) of every child process waited for so far."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def ingest_archa(psps: list[Path], work: Path, keep_bag: bool = True) -> tuple[float, float, Path, list[str]]:
+    """(seconds, CPU seconds, the repository, the AIP ids) of `archa transfer ndk PSP BAG --ingest`
+    per volume; with `keep_bag` False `archa transfer ndk PSP --ingest` (the bag made in the
+    ingest's work area and moved into the AIP, no bag kept beside the repository)."""
+    name = "ndk-repo" if keep_bag else "ndk-repo-direct"
+    repo = work / name
     shutil.rmtree(repo, ignore_errors=True)
     shutil.rmtree(work / "ndk-bags", ignore_errors=True)
     subprocess.run([str(BIN / "archa"), "init", str(repo)], check=True, stdout=subprocess.DEVNULL)
     (work / "ndk-bags").mkdir()
     subprocess.run(["sync"], check=True)
     aips = []
-    t0 = time.perf_counter()
+    cpu, t0 = children_cpu(), time.perf_counter()
     for psp in psps:
-        r = subprocess.run([str(BIN / "archa"), "transfer", "ndk", str(psp), str(work / "ndk-bags" / psp.name),
-                            "--ingest", "--json", "--repo", str(repo)], check=True, capture_output=True, text=True)
+        bag = [str(work / "ndk-bags" / psp.name)] if keep_bag else []
+        r = subprocess.run([str(BIN / "archa"), "transfer", "ndk", str(psp), *bag, "--ingest", "--json", "--repo",
+                            str(repo)], check=True, capture_output=True, text=True)
         aips.append(json.loads(r.stdout)["ingest"]["aip_id"])
     subprocess.run(["sync"], check=True)
-    return time.perf_counter() - t0, repo, aips
+    return time.perf_counter() - t0, children_cpu() - cpu, repo, aips
 
 
-def ingest_by_hand(psps: list[Path], work: Path) -> float:
+def ingest_by_hand(psps: list[Path], work: Path) -> tuple[float, float]:
+    """(seconds, CPU seconds) of `md5sum -c`, `cp -r` to a hot folder, `tar | zstd -3` to a cold one."""
     hot, cold = work / "ndk-hand-hot", work / "ndk-hand-cold"
     for d in (hot, cold):
         shutil.rmtree(d, ignore_errors=True)
         d.mkdir()
     subprocess.run(["sync"], check=True)
-    t0 = time.perf_counter()
+    cpu, t0 = children_cpu(), time.perf_counter()
     for psp in psps:
         md5 = next(psp.glob("md5_*.md5"))
         listing = md5.read_text().replace("\\", "/").replace(" /", "  ")  # md5sum wants "<md5>  <path>"
@@ -142,7 +161,7 @@ def ingest_by_hand(psps: list[Path], work: Path) -> float:
         subprocess.run(f"tar -C {psp.parent} -cf - {psp.name} | zstd -q -3 -o {cold / psp.name}.tar.zst",
                        shell=True, check=True)
     subprocess.run(["sync"], check=True)
-    return time.perf_counter() - t0
+    return time.perf_counter() - t0, children_cpu() - cpu
 
 
 def tiles_archa(repo: Path, aips: list[str], work: Path) -> float:
@@ -357,6 +376,8 @@ def main() -> None:
     ap.add_argument("--volumes", type=int, default=50)
     ap.add_argument("--pages", type=int, default=200)
     ap.add_argument("--tile-volumes", type=int, default=10)
+    ap.add_argument("--only-intake", action="store_true",
+                    help="measure transfer + ingest against by hand only (no tiles, indexing or search)")
     ap.add_argument("--text-pages", type=int, default=0,
                     help="measure search at this many pages of text alone (no packages), e.g. 1000000")
     args = ap.parse_args()
@@ -373,10 +394,17 @@ def main() -> None:
     print(f"NDK library benchmark, {os.cpu_count()} cores: {args.volumes} volumes × {args.pages} pages = {pages} "
           f"pages, {files} files, {size / 2**20:.0f} MiB (made in {time.perf_counter() - t0:.0f} s)")
 
-    hand = ingest_by_hand(psps, work)
-    arch, repo, aips = ingest_archa(psps, work)
+    hand, hand_cpu = ingest_by_hand(psps, work)
+    arch, arch_cpu, repo, aips = ingest_archa(psps, work)
     print(f"  transfer + ingest    archa {arch:7.1f} s  {pages / arch:7.0f} pages/s | by hand (md5sum -c, cp -r, "
           f"tar|zstd -3, sync) {hand:6.1f} s {pages / hand:6.0f} pages/s | ratio {arch / hand:.2f}x the time")
+    direct, direct_cpu, _repo, _aips = ingest_archa(psps, work, keep_bag=False)
+    print(f"    no bag kept        archa {direct:7.1f} s  {pages / direct:7.0f} pages/s | `archa transfer ndk PSP --ingest`"
+          f" (a hot and a cold copy, as by hand) | ratio {direct / hand:.2f}x the time")
+    print(f"    CPU seconds        archa {arch_cpu:7.1f} s, no bag kept {direct_cpu:.1f} s | by hand {hand_cpu:.1f} s | "
+          f"ratio {arch_cpu / hand_cpu:.2f}x, {direct_cpu / hand_cpu:.2f}x")
+    if args.only_intake:
+        return
 
     few = psps[:args.tile_volumes]
     tp = args.tile_volumes * args.pages

@@ -166,7 +166,7 @@ def follow(repo_root: Path, drop: Path, options: FollowOptions = FollowOptions()
     changed = False  # news for the heartbeat
 
     def start_worker(n: int) -> multiprocessing.process.BaseProcess:
-        p = ctx.Process(target=_worker, name=f"archa-intake-{n}", daemon=True,
+        p = ctx.Process(target=_worker, name=f"archa-intake-{n}", daemon=False,  # may fork its own pool (NDK)
                         args=(str(repo_root), str(drop), tasks, results, stopping, options.batch,
                               options.backoff, options.disk_backoff))
         p.start()

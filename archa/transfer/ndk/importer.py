@@ -1,12 +1,13 @@
 """`archa transfer ndk`: an NDK digitisation package (PSP) checked and made a bag.
 
 Order: the package's XML and lists are read and checked (`psp.read_psp`) before anything
-is copied; its files are then copied into the bag, MD5-hashed in the same read, and the
-digests compared with the MD5 file, the main METS fileSec (CHECKSUM, SIZE) and info's
-checksum of the MD5 file; last, the copies are judged: ALTO against ALTO 2.0, each page's
-technical METS against METS + MIX + PREMIS and the edition's page METS rules (`psp.check_amd`),
-every JPEG 2000 with jpylyzer. Any error rejects the package with every finding (nothing
-written, the source only read); each finding names the reference validator's rule it matches.
+is copied; its files are then copied into the bag (`intake`: each file read once, the work
+spread over a process per core), MD5-hashed in the same read, the digests compared with the
+MD5 file, the main METS fileSec (CHECKSUM, SIZE) and info's checksum of the MD5 file, and
+the bytes read judged: ALTO against ALTO 2.0, each page's technical METS against METS + MIX
++ PREMIS and the edition's page METS rules (`psp.check_amd`), every JPEG 2000 with jpylyzer.
+Any error rejects the package with every finding (nothing written, the source only read);
+each finding names the reference validator's rule it matches.
 
 The bag's payload is the package byte for byte (`data/<uuid>/...`); bag-info carries the
 title, creator, date and identifiers from MODS; the tag file `ndk-structure.json` carries
@@ -18,53 +19,74 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from archa.errors import Finding
-from archa.metadata.xmlsafe import UnsafeXml, parse_untrusted
-from archa.repository.copying import ProgressFn
+from archa.repository.copying import CopyOutcome, ProgressFn
 from archa.repository.unpacking import Limits
+from archa.transfer.bagwriter import BagDraft
 from archa.transfer.folder import TransferResult
 from archa.transfer.ndk import rules as R
-from archa.transfer.ndk.jp2 import check_jp2
-from archa.transfer.ndk.psp import ROLE_NAMES, Page, Psp, check_amd, flag, read_psp, validate
-from archa.transfer.ndk.schemas import alto_schema, mets_schema
-from archa.transfer.package import Check, package_bag, take_payload
+from archa.transfer.ndk.intake import Context, plan, take_all
+from archa.transfer.ndk.psp import Psp, flag, read_psp
+from archa.transfer.package import Check, package_bag
 
 STRUCTURE = "ndk-structure.json"
 
 
-def _check_content(data: Path, psp: Psp, check: Check, jobs: int) -> None:
-    """ALTO, technical METS (schemas, and the edition's page METS structure) and JPEG 2000
-    checks on the copies in the bag's data/."""
-    from lxml import etree
+def _take_files(draft: BagDraft, folder: Path, psp: Psp, check: Check, jobs: int,
+                progress: ProgressFn | None) -> dict[str, CopyOutcome]:
+    """Every file of the package into the bag (`intake`: one read, hashed with the bag's
+    algorithms and MD5, the page files checked on the way); the check findings go to `check`
+    in page order after every finding about the copies. Outcomes by key."""
+    unpacked = folder.parent == draft.data
+    takes, checks = plan(psp, folder, None if unpacked else draft.data)
+    algorithms = (*draft.algorithms, *[a for a in ("md5",) if a not in draft.algorithms])
+    outcomes: dict[str, CopyOutcome] = {}
+    found: list[list[Finding]] = [[] for _ in range(checks)]
+    batch: list[CopyOutcome] = []
+    for taken in take_all(takes, Context(psp, algorithms), jobs, progress,
+                          "hash" if unpacked else "copy"):
+        outcomes[taken.outcome.key] = taken.outcome
+        for n, findings in taken.findings:
+            found[n] = findings
+        if not taken.outcome.error:
+            batch.append(taken.outcome)
+        if len(batch) >= 1000:
+            _add_payload(draft, batch)
+    _add_payload(draft, batch)
+    _judge_copies(psp, outcomes, check)
+    for findings in found:
+        check.findings += findings
+    return outcomes
 
-    def one(page: Page, role: str, rel: str) -> list[Finding]:
-        path = data / psp.name / rel
-        where = f"{psp.name}/{rel}"
-        local = Check(where)
-        if role in ("master", "user"):
-            for f in check_jp2(path, role):
-                flag(local, f.code, f.message, where, R.JP2_RULES[role], warning=f.warning)
-        elif role in ("alto", "amd"):
-            code, what = ("NDK017", "ALTO 2.0") if role == "alto" else ("NDK013", "METS with MIX and PREMIS")
-            try:
-                root = parse_untrusted(path.read_bytes())
-            except (etree.XMLSyntaxError, UnsafeXml) as e:
-                flag(local, code, f"the {ROLE_NAMES[role]} is not well-formed XML: {e}", where,
-                     R.ALTO_XSD if role == "alto" else None)
-            else:
-                validate(root, alto_schema() if role == "alto" else mets_schema(psp.edition), local, code, where, what,
-                         R.ALTO_XSD if role == "alto" else None)
-                if role == "amd":
-                    local.findings += check_amd(root, psp, page, where)
-        return local.findings
 
-    work = [(page, role, rel) for page in psp.pages for role, rel in sorted(page.files.items())]
-    with ThreadPoolExecutor(max(1, jobs)) as pool:
-        for found in pool.map(lambda w: one(*w), work):
-            check.findings += found
+def _add_payload(draft: BagDraft, batch: list[CopyOutcome]) -> None:
+    """The copies join the bag's payload list (as `BagDraft.copy_in` adds them)."""
+    draft.tables.add_payload((o.key, o.size, {a: o.digests[a] for a in draft.algorithms}) for o in batch)
+    batch.clear()
+
+
+def _judge_copies(psp: Psp, outcomes: dict[str, CopyOutcome], check: Check) -> None:
+    """Each copy's digests and size against the MD5 file, the main METS fileSec and info."""
+    for key, o in sorted(outcomes.items()):
+        rel = key.split("/", 1)[1]
+        if o.error:
+            check.error("NDK021", o.error, key)
+            continue
+        md5 = o.digests["md5"]
+        if rel in psp.md5 and psp.md5[rel] != md5:
+            flag(check, "NDK008", f"MD5 differs from {psp.md5_file}", key, R.MD5_SUMS, psp.md5[rel], md5)
+        item = psp.listed.get(rel)
+        if item is not None and item.size is not None and item.size != o.size:
+            flag(check, "NDK016", f"size differs from mets:file {item.file_id} SIZE in {psp.mets}", key, R.SIZES,
+                 str(item.size), str(o.size))
+        if item is not None and item.md5 and item.md5 != md5:
+            flag(check, "NDK016", f"MD5 differs from mets:file {item.file_id} CHECKSUM in {psp.mets}", key,
+                 R.CHECKSUMS, item.md5, md5)
+        if rel == psp.md5_file and psp.info_md5 and psp.info_md5 != md5:
+            flag(check, "NDK011", f"MD5 differs from the checksum {psp.info} gives for it", key, R.INFO_CHECKSUM,
+                 psp.info_md5, md5)
 
 
 def transfer_ndk(sip: Path, out: Path, meta: Sequence[tuple[str, str]], limits: Limits, jobs: int = 4,
@@ -78,26 +100,7 @@ def transfer_ndk(sip: Path, out: Path, meta: Sequence[tuple[str, str]], limits: 
         psp = read_psp(folder, check)
         check.reject_if_errors()
         assert psp is not None
-        outcomes = take_payload(draft, folder, jobs, progress, ("md5",))
-        for key, o in sorted(outcomes.items()):
-            rel = key.split("/", 1)[1]
-            if o.error:
-                check.error("NDK021", o.error, key)
-                continue
-            md5 = o.digests["md5"]
-            if rel in psp.md5 and psp.md5[rel] != md5:
-                flag(check, "NDK008", f"MD5 differs from {psp.md5_file}", key, R.MD5_SUMS, psp.md5[rel], md5)
-            item = psp.listed.get(rel)
-            if item is not None and item.size is not None and item.size != o.size:
-                flag(check, "NDK016", f"size differs from mets:file {item.file_id} SIZE in {psp.mets}", key, R.SIZES,
-                     str(item.size), str(o.size))
-            if item is not None and item.md5 and item.md5 != md5:
-                flag(check, "NDK016", f"MD5 differs from mets:file {item.file_id} CHECKSUM in {psp.mets}", key,
-                     R.CHECKSUMS, item.md5, md5)
-            if rel == psp.md5_file and psp.info_md5 and psp.info_md5 != md5:
-                flag(check, "NDK011", f"MD5 differs from the checksum {psp.info} gives for it", key, R.INFO_CHECKSUM,
-                     psp.info_md5, md5)
-        _check_content(draft.data, psp, check, jobs)
+        outcomes = _take_files(draft, folder, psp, check, jobs, progress)
         check.reject_if_errors()
         pages = len(psp.pages)
         info = [("Title", psp.title), ("Source-Organization", psp.creator),

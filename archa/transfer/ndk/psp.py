@@ -18,6 +18,8 @@ list is a warning there, and here.
 
 from __future__ import annotations
 
+import functools
+import os
 import posixpath
 import re
 import threading
@@ -30,7 +32,7 @@ from lxml import etree
 
 from archa.errors import Finding
 from archa.metadata.xmlsafe import UnsafeXml, parse_untrusted
-from archa.repository.unpacking import unsafe_name
+from archa.repository.unpacking import unsafe_name as _unsafe_name
 from archa.transfer.ndk import rules as R
 from archa.transfer.ndk.rules import Rules, checksum_spellings, rules_for
 from archa.transfer.ndk.schemas import EDITIONS, info_schema, mets_schema, supported
@@ -47,6 +49,8 @@ ROLE_NAMES = {"master": "master copy", "user": "user copy", "alto": "ALTO OCR fi
 MD5_LINE = re.compile(r"^([0-9a-fA-F]{32})\s+\*?(.+?)\s*$")
 UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 URNNBN = re.compile(r"(?i)^urn:nbn:cz:[a-z0-9]{2,6}-[a-z0-9]{6}$")
+# a path is named by the MD5 file and again by the fileSec: judged once (a pure function of it)
+unsafe_name = functools.lru_cache(maxsize=4096)(_unsafe_name)
 ISO_DATETIME = re.compile(r"^\d{4}-?\d{2}-?\d{2}T\d{2}:?\d{2}(:?\d{2}(\.\d+)?)?(?P<zone>Z|[+-]\d{2}(:?\d{2})?)?$")
 
 
@@ -114,6 +118,10 @@ class Psp:
     title: str = ""
     metadata: list[tuple[str, str]] = field(default_factory=list)
     creator: str = ""
+    # the folder as one walk found it, in path order: every regular file with its size (what
+    # the bag takes), and every name that is a file or a link to one (what the lists must name)
+    files: dict[str, int] = field(default_factory=dict)
+    file_names: list[str] = field(default_factory=list)
 
     def structure(self) -> dict[str, Any]:
         """What ingest keeps of the package's structure (the bag's ndk-structure.json)."""
@@ -167,6 +175,34 @@ def _one(folder: Path, pattern: str, what: str, check: Check, named: str = "") -
              f"{', '.join(found) or 'none'}", folder.name, R.SINGLE_FILE.get(what))
         return ""
     return found[0]
+
+
+def walk(folder: Path) -> list[tuple[str, os.DirEntry[str]]]:
+    """Everything below `folder` as (relative path, its directory entry), in the order of
+    `sorted(folder.rglob("*"))`: links are listed, not followed, and a folder that cannot be
+    listed is passed over, as rglob does. One scandir per folder; the entries keep what it
+    told (file or folder, link or not) without another system call."""
+    out: list[tuple[tuple[str, ...], str, os.DirEntry[str]]] = []
+
+    def visit(path: str, parts: tuple[str, ...]) -> None:
+        try:
+            with os.scandir(path) as entries:
+                found = list(entries)
+        except PermissionError:
+            return
+        for e in found:
+            here = (*parts, e.name)
+            out.append((here, "/".join(here), e))
+            try:
+                into = e.is_dir() and not e.is_symlink()
+            except OSError:
+                into = False
+            if into:
+                visit(e.path, here)
+
+    visit(os.fspath(folder), ())
+    out.sort(key=lambda t: t[0])
+    return [(rel, e) for _parts, rel, e in out]
 
 
 def _text(el: etree._Element | None) -> str:
@@ -256,13 +292,15 @@ def _check_header(mets: etree._Element, rules: Rules, check: Check | list[Findin
 
 def _read_lists(folder: Path, psp: Psp, info: etree._Element, check: Check) -> None:
     where = f"{folder.name}/{psp.info}"
-    on_disk: dict[str, int] = {}
-    for p in sorted(folder.rglob("*")):
-        rel = p.relative_to(folder).as_posix()
-        if p.is_symlink():
+    on_disk = psp.files
+    for rel, entry in walk(folder):
+        is_file = entry.is_file()
+        if is_file:
+            psp.file_names.append(rel)
+        if entry.is_symlink():
             check.error("NDK022", "symbolic link in the package", f"{folder.name}/{rel}")
-        elif p.is_file():
-            on_disk[rel] = p.stat().st_size
+        elif is_file:
+            on_disk[rel] = entry.stat().st_size
     if psp.md5_file:
         for n, line in enumerate((folder / psp.md5_file).read_text("utf-8", errors="replace").splitlines(), 1):
             if not line.strip():
@@ -357,12 +395,11 @@ def _read_mets(folder: Path, psp: Psp, mets: etree._Element, check: Check) -> No
             if role and folder_role and folder_role != role:
                 flag(check, "NDK015", f"mets:file {fid} in fileGrp {grp.get('ID')} points at a "
                      f"{ROLE_NAMES[folder_role]}", f"{folder.name}/{path}", R.FILESEC_RULES[role])
-            if not (folder / path).is_file():
+            if path not in psp.files and not (folder / path).is_file():
                 flag(check, "NDK015", f"the {ROLE_NAMES.get(item.role, 'file')} that mets:file {fid} points at is "
                      "missing", f"{folder.name}/{path}", R.FILESEC_RULES.get(item.role))
-    for p in sorted(folder.rglob("*")):
-        rel = p.relative_to(folder).as_posix()
-        if p.is_file() and rel.split("/")[0] in FOLDERS and rel not in psp.listed:
+    for rel in psp.file_names:
+        if rel.split("/")[0] in FOLDERS and rel not in psp.listed:
             flag(check, "NDK015", "the file is not in the main METS fileSec", f"{folder.name}/{rel}",
                  R.FILESEC_RULES[FOLDERS[rel.split("/")[0]]])
     # metadata for people: the first MODS title, names, date; DC identifiers
