@@ -40,6 +40,8 @@ from archa.repository.store import KeyMissing, Store
 
 LARGE_FILE = 1 << 20
 READ_AHEAD = 128  # small files opened (and hinted to the kernel) before they are read
+WILLNEED = getattr(os, "POSIX_FADV_WILLNEED", 0)  # a small file: read it all now
+SEQUENTIAL = getattr(os, "POSIX_FADV_SEQUENTIAL", 0)  # a large one: read ahead twice as far
 MANY_SMALL = 4000  # below this a worker process costs more than it saves
 SMALL_CHUNK = 8000  # small files hashed per round (half by the worker process)
 
@@ -141,7 +143,9 @@ def audit_ocfl(store: Store, aip_id: str, version: str, alg: str, expected: Expe
     # only contend for the GIL (measured on 20,000 files of 1-8 KiB: 0.75 s on one thread,
     # 2.0 s on four). With many small files on a local disk, a forked worker process hashes
     # half of each chunk on the other core (forked before any thread starts; it only opens,
-    # reads and hashes).
+    # reads and hashes). It always has its next half queued: waiting for each half before
+    # reading the next chunk left it idle while this thread checked results and read rows,
+    # and this thread idle while it caught up (20,000 small files: 0.35 s -> 0.25 s).
     large = expected.large_to_hash(LARGE_FILE)
     n_small = expected.count_small_to_hash(LARGE_FILE)
     small = expected.small_to_hash(LARGE_FILE)
@@ -178,20 +182,24 @@ def audit_ocfl(store: Store, aip_id: str, version: str, alg: str, expected: Expe
                     check(fut.result(), {rel: (digest, esize)})
                     nxt = next(large, None)
                     if nxt is not None:
-                        pending[pool.submit(_hash_keys, store, prefix, [nxt[0]], alg, throttle)] = nxt
+                        pending[pool.submit(_hash_keys, store, prefix, [nxt[0]], alg, throttle, True)] = nxt
 
             for item in islice(large, window):
-                pending[pool.submit(_hash_keys, store, prefix, [item[0]], alg, throttle)] = item
+                pending[pool.submit(_hash_keys, store, prefix, [item[0]], alg, throttle, True)] = item
+            theirs: deque[tuple[Any, dict[str, tuple[str, int | None]]]] = deque()  # the helper's, in flight
             while chunk := list(islice(small, SMALL_CHUNK)):
                 want = {rel: (digest, esize) for rel, digest, esize in chunk}
                 rels = [rel for rel, _d, _s in chunk]
-                theirs = helper.submit(_hash_keys, store, prefix, rels[: len(rels) // 2], alg) \
-                    if helper is not None else None
-                mine = rels[len(rels) // 2:] if theirs is not None else rels
-                check(_hash_keys(store, prefix, mine, alg, throttle), want)
-                if theirs is not None:
-                    check(theirs.result(), want)
+                if helper is not None:
+                    theirs.append((helper.submit(_hash_keys, store, prefix, rels[: len(rels) // 2], alg), want))
+                    rels = rels[len(rels) // 2:]
+                check(_hash_keys(store, prefix, rels, alg, throttle), want)
+                while theirs and (len(theirs) > 1 or theirs[0][0].done()):  # the next one queued meanwhile
+                    fut, their_want = theirs.popleft()
+                    check(fut.result(), their_want)
                 collect(block=False)
+            for fut, their_want in theirs:
+                check(fut.result(), their_want)
             while pending:
                 collect(block=True)
     finally:
@@ -200,9 +208,12 @@ def audit_ocfl(store: Store, aip_id: str, version: str, alg: str, expected: Expe
 
 
 def _hash_keys(store: Store, prefix: str, rels: list[str], alg: str,
-               throttle: Throttle | None = None) -> list[tuple[str, str, int]]:
-    """(rel, digest, bytes) of each key; run by the threads and by the forked helper."""
+               throttle: Throttle | None = None, large: bool = False) -> list[tuple[str, str, int]]:
+    """(rel, digest, bytes) of each key; run by the threads and by the forked helper. `large`:
+    the keys are large files (locally: read with a sequential hint, not each at once)."""
     if store.local and (throttle is None or throttle.rate is None):
+        if large:
+            return _hash_local(store.path(prefix), rels, alg, ahead=1, advice=SEQUENTIAL)
         return _hash_local(store.path(prefix), rels, alg)
     out = []
     for rel in rels:
@@ -212,12 +223,17 @@ def _hash_keys(store: Store, prefix: str, rels: list[str], alg: str,
     return out
 
 
-def _hash_local(base: str, rels: list[str], alg: str, ahead: int = READ_AHEAD) -> list[tuple[str, str, int]]:
+def _hash_local(base: str, rels: list[str], alg: str, ahead: int = READ_AHEAD,
+                advice: int = WILLNEED) -> list[tuple[str, str, int]]:
     """The unthrottled local case with the least Python per file (20,000 small files are
-    mostly per-file overhead): raw descriptors, one reused buffer, no context managers.
-    Files are opened `ahead` at a time before they are read, each with a WILLNEED hint, so
-    on a cold cache the disk has many reads queued instead of one. A file that cannot be
-    read raises StorageError naming it, as `Store.open` does."""
+    mostly per-file overhead): raw descriptors, one reused (page-aligned) buffer, no context
+    managers. Files are opened `ahead` at a time before they are read, each with the hint
+    `advice` to the kernel: WILLNEED for small files, so on a cold cache the disk has many
+    reads queued instead of one; SEQUENTIAL for a large file (read ahead twice as far):
+    WILLNEED would queue the whole file at once, which on a cold cache cost twice the
+    system time of SEQUENTIAL (8 x 128 MiB: 0.43 s against 0.19 s) and took longer, and no
+    hint at all cost more than either. A file that cannot be read raises StorageError
+    naming it, as `Store.open` does."""
     view = thread_buffer()
     new, readv, close, out = hashlib.new, os.readv, os.close, []
     advise = getattr(os, "posix_fadvise", None)
@@ -235,7 +251,7 @@ def _hash_local(base: str, rels: list[str], alg: str, ahead: int = READ_AHEAD) -
             raise kind(f"{base}/{rel}: cannot be read: {e.strerror}", path=rel,
                        hint="audit the copy and repair it from another") from None
         if advise is not None:
-            advise(fd, 0, 0, os.POSIX_FADV_WILLNEED)
+            advise(fd, 0, 0, advice)
         queue.append((rel, fd))
 
     try:

@@ -8,6 +8,7 @@ file is read once whatever the number of digests taken.
 from __future__ import annotations
 
 import hashlib
+import mmap
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -46,13 +47,24 @@ class HashingReader:
 _thread_buffers = threading.local()
 
 
+def aligned_buffer(size: int = CHUNK) -> memoryview:
+    """A writable, page-aligned buffer of `size` bytes to read into: the kernel copies from
+    the page cache into a destination that is not 64-byte aligned at about half the speed,
+    and a bytearray's bytes start 16 bytes into a page (1 GiB read from the page cache:
+    0.17 s of system time into a bytearray, 0.09 s into this; hashing it takes ~0.75 s).
+    An anonymous private mapping: a process forked meanwhile writes into its own copy, and
+    pages are touched only as far as reads fill them."""
+    return memoryview(mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE))
+
+
 def thread_buffer() -> memoryview:
-    """A CHUNK-sized read buffer of the calling thread, reused by every file it reads: a
-    fresh 4 MiB buffer per file costs an allocation, zeroing and page faults each time
-    (20,000 small files: seconds). Only one reader per thread may hold it at a time."""
+    """A CHUNK-sized read buffer of the calling thread (`aligned_buffer`), reused by every
+    file it reads: a fresh 4 MiB buffer per file costs an allocation, zeroing and page
+    faults each time (20,000 small files: seconds). Only one reader per thread may hold it
+    at a time."""
     view: memoryview | None = getattr(_thread_buffers, "view", None)
     if view is None:
-        view = _thread_buffers.view = memoryview(bytearray(CHUNK))
+        view = _thread_buffers.view = aligned_buffer()
     return view
 
 
