@@ -16,10 +16,12 @@ import datetime as dt
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from archa.metadata.description import Access
 from archa.metadata.records import Event
+
+if TYPE_CHECKING:  # a type only: the catalog imports this module, and every command the catalog
+    from archa.metadata.description import Access  # (lxml and the describers stay out of start-up)
 
 PUBLIC, RESTRICTED = "public", "restricted"
 STATUSES = (PUBLIC, RESTRICTED)
