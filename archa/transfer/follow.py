@@ -150,6 +150,7 @@ def follow(repo_root: Path, drop: Path, options: FollowOptions = FollowOptions()
     from archa.repository.repo import Repository
 
     stop = stop or threading.Event()
+    drop = drop.absolute()  # as the heartbeat names it, whatever the working directory of `archa status`
     with Repository.open(repo_root) as repo:  # refuses a wrong path before any worker starts
         settle = repo.policy.transfer.settle_seconds
         repo_root = repo.root
