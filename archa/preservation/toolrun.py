@@ -91,7 +91,8 @@ def _watch(group: int, running: bool) -> None:
                 if not running:
                     return
                 _guard = subprocess.Popen([sys.executable, "-c", GUARD], stdin=subprocess.PIPE, text=True,
-                                          cwd="/", start_new_session=True, stdout=subprocess.DEVNULL)
+                                          cwd="/", start_new_session=True, stdout=subprocess.DEVNULL,
+                                          stderr=subprocess.DEVNULL)  # never holding archa's stderr open
             assert _guard.stdin is not None
             _guard.stdin.write(f"{'+' if running else '-'}{group}\n")
             _guard.stdin.flush()
@@ -109,13 +110,28 @@ def run_tool(cmd: list[str], *, cwd: Path, env: dict[str, str],
     """(exit status, stdout, stderr, problem); the whole process group is killed on timeout,
     and on any exception (KeyboardInterrupt too), which is then raised."""
     name = Path(cmd[0]).name
+    # a Ctrl-C while the tool starts (the tool may run before Popen returns) is held until the
+    # tool is known and guarded, then raised where the tool is killed with it
+    held: list[int] = []
+    # (the main thread only, and a handler Python knows: one set outside Python is left alone)
+    restore = threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGINT) is not None
+    before = signal.signal(signal.SIGINT, lambda n, _f: held.append(n)) if restore else signal.SIG_DFL
     try:
         proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, start_new_session=True)
     except OSError as e:
+        if restore:
+            signal.signal(signal.SIGINT, before)
+        if held:
+            raise KeyboardInterrupt from None
         return -1, b"", b"", f"{name} could not be started: {e}"
-    _watch(proc.pid, True)
     try:
+        _watch(proc.pid, True)
+        if restore:
+            signal.signal(signal.SIGINT, before)
+            restore = False
+        if held:
+            raise KeyboardInterrupt
         out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         _kill_group(proc)
@@ -126,6 +142,8 @@ def run_tool(cmd: list[str], *, cwd: Path, env: dict[str, str],
         proc.wait()
         raise
     finally:
+        if restore:
+            signal.signal(signal.SIGINT, before)
         _watch(proc.pid, False)
     if proc.returncode != 0:
         why = tail(err) or tail(out) or "no message"
