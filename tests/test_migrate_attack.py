@@ -64,11 +64,16 @@ def run(*args: str) -> tuple[int, str]:
 
 
 def start(*args: str, path: Path | None = None) -> subprocess.Popen[str]:
-    """`python -m archa.cli.main ARGS` as an archivist starts it (with `path` first on PATH)."""
+    """`python -m archa.cli.main ARGS` as an archivist starts it (with `path` first on PATH),
+    Ctrl-C acting as at a terminal."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     if path is not None:
         env["PATH"] = f"{path}:{env['PATH']}"
-    return subprocess.Popen([sys.executable, "-m", "archa.cli.main", *args], stdout=subprocess.PIPE,
+    # Ctrl-C as at a terminal, however the suite itself was started: a shell starting it in
+    # the background (`make test &`) hands down SIGINT ignored, and Python keeps it ignored
+    as_at_a_terminal = ("import runpy, signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+                        "runpy.run_module('archa.cli.main', run_name='__main__', alter_sys=True)")
+    return subprocess.Popen([sys.executable, "-c", as_at_a_terminal, *args], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=env)
 
 
