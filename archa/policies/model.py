@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass, field
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from archa.errors import UsageError
@@ -91,7 +91,9 @@ class Policy:
 
 
 def default_policy_text() -> str:
-    return resources.files("archa.policies").joinpath("default.toml").read_text("utf-8")
+    """The bundled default.toml. Read beside this module, not through importlib.resources,
+    whose import (with zipfile) every command paid at start-up for this one file."""
+    return Path(__file__).with_name("default.toml").read_text("utf-8")
 
 
 def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:

@@ -22,13 +22,12 @@ import io
 import json
 import os
 import re
-import tarfile
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from archa.errors import StorageError
 from archa.repository.durable import fsync_dir
@@ -48,6 +47,9 @@ from archa.repository.ocfl import (
     version_paths,
 )
 from archa.repository.store import KeyExists, Store
+
+if TYPE_CHECKING:
+    import tarfile
 
 PACKED_MARKER = "archa_packed.json"
 
@@ -197,6 +199,8 @@ def _write_tar(out: Any, root: StorageRoot, aip_id: str, version: str,
     list of a million members is not held): members sorted, mtime 0, uid/gid
     0, no owner names, mode 0444, PAX headers; compressed in independent frames (see
     `_FramedWriter`). Returns the digest algorithm and the frames."""
+    import tarfile  # here, not at the top: an audit of hot copies does not pay its import
+
     import zstandard
 
     cctx = zstandard.ZstdCompressor(level=level, threads=threads, write_checksum=True)
@@ -291,6 +295,8 @@ def read_packed_index(store: Store, aip_id: str, version: str) -> dict[str, Any]
 
 def iter_packed(store: Store, aip_id: str, version: str) -> Iterator[tuple[tarfile.TarInfo, IO[bytes]]]:
     """Stream the members of a packed copy (one pass through zstd and tar, nothing extracted)."""
+    import tarfile  # here, not at the top: an audit of hot copies does not pay its import
+
     import zstandard
 
     archive_key, _ = packed_keys(aip_id, version)

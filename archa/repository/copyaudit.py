@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tarfile
 import threading
 import time
 from collections import deque
@@ -294,6 +293,8 @@ class _SortedLookup:
 
 def audit_packed(store: Store, aip_id: str, version: str, alg: str, expected: ExpectedTable,
                  archive_sha256: str, result: CopyAudit, throttle: Throttle) -> None:
+    import tarfile
+
     import zstandard
 
     archive_key, index_key = packed_keys(aip_id, version)
