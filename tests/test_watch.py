@@ -77,6 +77,9 @@ def test_one_pass_over_a_mix_of_good_and_bad(repo_with_policy, tmp_path: Path) -
     rejected = {Path(t["source"]).name: json.loads(t["findings"]) for t in repo.catalog.transfers()
                 if t["status"] == "rejected"}
     assert set(rejected) == {"SIP_bad.zip", "bag-broken", "notes.odd"}  # every failure is in the catalog
+    # each recorded where a person finds it (`archa status` names it), not as the claim it has left
+    sources = {t["source"] for t in repo.catalog.transfers() if t["status"] == "rejected"}
+    assert sources == {str((drop / "failed" / n).absolute()) for n in rejected}
     assert [f["code"] for f in rejected["SIP_bad.zip"]] == ["kom1", "kom2", "kom3"]
     assert [f["code"] for f in rejected["notes.odd"]] == ["TRF007"]
     nsesss = json.loads((drop / "done" / "SIP_v4.zip.report.json").read_text())
@@ -123,3 +126,29 @@ def test_a_killed_pass_is_finished_by_the_next(repo_with_policy, tmp_path: Path)
     assert report["aip_id"] == aip and "earlier run" in report["note"]
     assert (drop / "done" / "half-done" / "bagit.txt").is_file()
     assert not list((drop / WORK).iterdir())
+
+
+def test_a_package_rejected_again_is_named_where_it_lies(repo_with_policy, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The same bad package sent twice: failed/ keeps both (the second suffixed), and each
+    rejected transfer names its own copy, so the person sent by `archa status` opens the
+    one that was rejected, whether the rejection came from the ingest (a bag) or before it."""
+    repo = repo_with_policy(tmp_path / "archive", SETTLE)
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    for round_ in range(2):
+        broken = write_bag(drop / "bag-broken", {"c.txt": b"c" * 100})
+        (broken / "data" / "c.txt").write_bytes(f"{round_}".encode() * 100)
+        (drop / "notes.odd").write_text(f"not a transfer, round {round_}")
+        for name in ("bag-broken", "notes.odd"):
+            (drop / f"{name}.ready").touch()
+        assert {i.name: i.status for i in watch_once(repo, drop).items} == {"bag-broken": "failed",
+                                                                           "notes.odd": "failed"}
+    rejected = [Path(t["source"]) for t in repo.catalog.transfers() if t["status"] == "rejected"]
+    assert len(rejected) == 4 and len(set(rejected)) == 4
+    assert all(p.parent == (drop / "failed").absolute() and p.exists() for p in rejected), rejected
+    contents = sorted((p / "data" / "c.txt").read_bytes()[:1] for p in rejected if p.name.startswith("bag-broken"))
+    assert contents == [b"0", b"1"]  # each names its own package
+    notes = sorted(p.read_text() for p in rejected if p.name.startswith("notes.odd"))
+    assert notes == ["not a transfer, round 0", "not a transfer, round 1"]
+    reports = [json.loads(r.read_text()) for r in (drop / "failed").glob("*.report.json")]
+    assert sorted(Path(r["error"]["sip"]) for r in reports) == sorted(rejected)  # the reports say the same

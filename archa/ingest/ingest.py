@@ -85,6 +85,9 @@ class IngestOptions:
     # asked between the steps before anything is stored; True: stop there, raising Interrupted
     # (nothing written, the work area removed; archa/transfer/follow.py on SIGTERM)
     cancel: Callable[[], bool] | None = None
+    # recorded as the source of a rejected SIP instead of its own path: where a person finds
+    # it afterwards (the drop folder's failed/NAME: the SIP itself is a claim that is moved)
+    rejected_source: Path | None = None
 
 
 @dataclass
@@ -639,7 +642,7 @@ class _Ingest:
             self._reject(bag.findings)
 
     def _record_rejection(self, rej: SipRejected) -> None:
-        record_rejection(self.repo, self.sip, rej, self.transfer_id, self.received)
+        record_rejection(self.repo, self.options.rejected_source or self.sip, rej, self.transfer_id, self.received)
         rej.transfer_id = rej.transfer_id or self.transfer_id  # a transfer's own rejection: say where it is
 
 

@@ -99,16 +99,27 @@ def candidates(drop: Path, settle: float, now: float) -> tuple[list[Path], list[
     return ready, waiting
 
 
-def _file_away(drop: Path, item: Path, name: str, outcome: str, report: dict[str, Any]) -> Path:
-    """Move the item to done/ or failed/ under its own name (suffixed if taken) with its report.
-    Not flushed here: `flush_filed` flushes both folders once for a batch. A crash before
-    that may bring the item back into its claim, where the next run finds it ingested
-    already (`recover`) and files it away again."""
-    dest_dir = drop / outcome
-    dest_dir.mkdir(exist_ok=True)
+def _destination(dest_dir: Path, name: str) -> Path:
+    """Where an item named `name` is filed under `dest_dir`: its own name, suffixed with the
+    time and a random part when that or its report is taken (a package sent again)."""
     dest = dest_dir / name
     if dest.exists() or (dest_dir / f"{name}.report.json").exists():
         dest = dest_dir / f"{name}.{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
+    return dest
+
+
+def _file_away(drop: Path, item: Path, name: str, outcome: str, report: dict[str, Any],
+               chosen: Path | None = None) -> Path:
+    """Move the item to done/ or failed/ under its own name (suffixed if taken) with its report;
+    `chosen`: the destination decided before (`_destination`), when it is still free. Not
+    flushed here: `flush_filed` flushes both folders once for a batch. A crash before that
+    may bring the item back into its claim, where the next run finds it ingested already
+    (`recover`) and files it away again."""
+    dest_dir = drop / outcome
+    dest_dir.mkdir(exist_ok=True)
+    free = chosen is not None and chosen.parent == dest_dir and not chosen.exists() \
+        and not (dest_dir / f"{chosen.name}.report.json").exists()
+    dest = chosen if free and chosen is not None else _destination(dest_dir, name)
     report_path = dest_dir / f"{dest.name}.report.json"
     tmp = dest_dir / f".{dest.name}.report.json.tmp-{os.getpid()}"
     write_new(tmp, json_utf8(report, indent=2).encode("utf-8"))  # a name not UTF-8 too
@@ -147,6 +158,9 @@ def _process(repo: Repository, drop: Path, claim: Path, recovered: bool = False,
     for leftover in claim.parent.glob(f".{bag_out.name}.archa-partial-*"):  # of a run that died
         shutil.rmtree(leftover, ignore_errors=True)
     report: dict[str, Any] = {"transfer": name, "started": datetime.now(UTC).isoformat()}
+    # where it will lie if rejected: the rejected transfer is recorded with this path, so that
+    # `archa status` sends a person to the package itself, not to the claim it has left
+    if_failed = _destination(drop / FAILED, name)
     try:
         done_before = _already_ingested(repo, [work_item, bag_out]) if recovered else ""
         if done_before:  # a run died after ingesting it: its other copies, and filing it away, were left
@@ -165,14 +179,15 @@ def _process(repo: Repository, drop: Path, claim: Path, recovered: bool = False,
                                   hint="drop bags, NSESSS or E-ARK packages, ZIPs or folders")
             images = item.kind == "folder" and _marked_images(drop, name)
             if item.kind == "bag":
-                r = ingest(repo, work_item, IngestOptions(message="Ingest from the drop folder (bag)", cancel=cancel))
+                r = ingest(repo, work_item, IngestOptions(message="Ingest from the drop folder (bag)", cancel=cancel,
+                                                          rejected_source=if_failed))
             else:  # bagged in the ingest's own work area: the payload is moved into the AIP, not copied again
                 kind, item.kind = item.kind, "images" if images else item.kind
                 r, t = ingest_transfer(repo, work_item,
                                        lambda out: run_transfer(kind, work_item, out, [], repo.policy,
                                                                 progress=_stopper(cancel), images=images),
                                        IngestOptions(message=f"Ingest from the drop folder ({item.kind})",
-                                                     cancel=cancel))
+                                                     cancel=cancel, rejected_source=if_failed))
                 report["transfer_result"] = {**t.as_dict(), "out": ""}
             item.aip_id, item.version, item.stored = r.aip_id, r.version, r.stored
             item.copy_error = "; ".join(f"{f.get('location', '')}: {f.get('error', '')}" for f in r.copy_failures)
@@ -188,8 +203,11 @@ def _process(repo: Repository, drop: Path, claim: Path, recovered: bool = False,
     except ArchaError as e:
         if disk_full(e):
             return _keep(item, claim, e.message, True)
-        if isinstance(e, SipRejected) and not e.transfer_id:  # ingest records its own; this one never got there
-            e.transfer_id = record_rejection(repo, drop / FAILED / name, e)
+        if isinstance(e, SipRejected):
+            if not e.transfer_id:  # ingest records its own; this one never got there
+                e.transfer_id = record_rejection(repo, if_failed, e)
+            # named where it will lie, as the catalog has it: the claim it names is gone once filed
+            e = SipRejected(str(if_failed), e.findings, transfer_id=e.transfer_id, hint=e.hint)
         item.status, item.error = "failed", _error_text(e)
         report.update(status="failed", error=e.as_dict())
     except OSError as e:  # a full disk: given back; an unreadable transfer: filed with the error
@@ -203,7 +221,8 @@ def _process(repo: Repository, drop: Path, claim: Path, recovered: bool = False,
         raise  # a bug: the item stays in its claim, its lock file kept, for the next run
     shutil.rmtree(bag_out, ignore_errors=True)
     report["finished"] = datetime.now(UTC).isoformat()
-    item.report = printable(str(_file_away(drop, work_item, name, DONE if item.status == "ingested" else FAILED, report)))
+    item.report = printable(str(_file_away(drop, work_item, name, DONE if item.status == "ingested" else FAILED, report,
+                                           if_failed)))
     claim.rmdir()
     _drop_marker(drop, name)
     return item
