@@ -69,10 +69,12 @@ def watcher() -> Iterator[Callable[..., subprocess.Popen[str]]]:
         return p
 
     yield start
-    for p in started:
-        if p.poll() is None:
+    for p in started:  # the whole group: a worker may outlive its leader
+        try:
             os.killpg(p.pid, signal.SIGKILL)
-            p.wait()
+        except ProcessLookupError:
+            pass
+        p.wait()
 
 
 def stop(p: subprocess.Popen[str]) -> tuple[int, float, list[dict[str, object]]]:
@@ -186,6 +188,42 @@ def test_a_killed_watcher_is_named_by_status_and_finished_by_the_next(repo_with_
     assert dead["pid"] == p.pid and f"taken over by pid {q.pid}" in dead["died"] and dead["alive"]
     assert alive["pid"] == q.pid and alive["state"] == "stopped"
     assert "stopped without a word" not in now.stdout  # the one that died was taken over: nobody is needed
+
+
+def test_workers_of_a_killed_leader_stop_and_the_next_watcher_finishes(repo_with_policy, watcher,  # type: ignore[no-untyped-def]
+                                                                        tmp_path: Path) -> None:
+    """Only the leading process killed (the OOM killer, a `kill -9 PID`): its workers, which
+    ignore SIGTERM, must not go on forever as orphans taking the names still queued; they
+    finish or give back what they hold and exit, and the next watcher takes in the rest."""
+    repo = repo_with_policy(tmp_path / "archive", SETTLE)
+    drop, made = tmp_path / "drop", tmp_path / "made"
+    drop.mkdir()
+    for i in range(12):
+        drop_in(drop, package(made, i, side=300))
+    p = watcher(repo.root, drop)
+    wait_for(lambda: len(reports(drop, "done")) >= 2, why="two packages")
+    os.kill(p.pid, signal.SIGKILL)  # the leader alone
+    p.wait()
+    killed_at = len(reports(drop, "done"))
+
+    def group_gone() -> bool:
+        try:
+            os.killpg(p.pid, 0)  # its workers are in its process group
+        except ProcessLookupError:
+            return True
+        return False
+
+    wait_for(group_gone, timeout=60, why="the orphaned workers to exit")
+    left = len(reports(drop, "done"))
+    assert left - killed_at <= 2 * 2, (killed_at, left)  # at most what the two workers had in hand
+    assert left < 12  # the names still queued were not taken by orphans
+    q = watcher(repo.root, drop)
+    wait_for(lambda: len(reports(drop, "done")) == 12, why="all twelve after the restart")
+    code, took, _lines = stop(q)
+    assert code == 0 and took < 15
+    assert len(repo.catalog.aips()) == 12 and not reports(drop, "failed")  # each exactly once
+    assert sorted(x.name for x in drop.iterdir()) == [WORK, "done"]
+    audit_clean(repo.root)
 
 
 def test_waits_while_a_command_holds_the_repository(repo_with_policy, watcher, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

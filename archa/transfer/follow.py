@@ -15,6 +15,7 @@ Stopping (SIGTERM, SIGINT, `stop` set): no more transfers are taken; a worker fi
 package in hand, or gives it back to the drop folder at its next step when nothing of it is
 stored yet (IngestOptions.cancel); one still busy after `grace` seconds is killed, which the
 ingest's crash rules make harmless (its claim is finished by the next run, watch.recover).
+A worker whose leading process is gone (killed with SIGKILL) stops the same way by itself.
 A repository lock held by a command that needs the repository to itself makes the workers
 wait and retry; a full disk gives the package back and backs off (30 s, doubling up to
 10 min), said in the heartbeat. The heartbeat (archa/repository/watchers.py) says, every
@@ -267,16 +268,40 @@ def _worker(repo_root: str, drop_s: str, tasks: multiprocessing.Queue[str | None
             backoff: tuple[float, float], disk_backoff: tuple[float, float]) -> None:
     """A worker process: take names off `tasks` (None: stop), up to `batch` at a time, and
     process them under one hold of the repository lock, claims left by dead runs (or kept
-    for a later try) first; report each on `results`."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the leading process decides when to stop
+    for a later try) first; report each on `results`. It ignores SIGTERM and SIGINT (the
+    leading process decides when to stop) and stops as it does on `stopping` when the
+    leading process is gone (killed with SIGKILL, say): finishing or giving back the
+    package in hand, taking no more (names still queued are the next watcher's), within
+    IDLE seconds when idle."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    leader = os.getppid()
     from archa.preservation.identify import get_identifier
     from archa.repository.repo import Repository
+
+    orphaned = False
+
+    def stopped() -> bool:
+        nonlocal orphaned
+        if not orphaned and os.getppid() != leader:  # adopted by init or a subreaper: the leader is gone
+            orphaned = True
+            results.cancel_join_thread()  # nobody reads them now: do not wait to hand them over at exit
+        return orphaned or stopping.is_set()
+
+    def rest(seconds: float) -> bool:
+        """Wait `seconds` (a back-off) or until stopped; True when stopped."""
+        deadline = time.monotonic() + seconds
+        while not stopped():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            stopping.wait(min(left, IDLE))
+        return True
 
     drop = Path(drop_s)
     repo = Repository.open(Path(repo_root))
     get_identifier(repo.policy.engine)  # signatures loaded once, before the first package
-    cancel = stopping.is_set
+    cancel = stopped
     pause = 0.0
     unstored: list[tuple[str, str]] = []  # (AIP, version) ingested short of a copy, written again later
 
@@ -284,8 +309,8 @@ def _worker(repo_root: str, drop_s: str, tasks: multiprocessing.Queue[str | None
         results.put({"taken": taken, "item": item.as_dict()})
 
     try:
-        while not stopping.is_set():
-            if pause and stopping.wait(pause):
+        while not stopped():
+            if pause and rest(pause):
                 break
             names: list[str] = []
             try:
@@ -321,10 +346,10 @@ def _worker(repo_root: str, drop_s: str, tasks: multiprocessing.Queue[str | None
                         waiting = waiting or (old if old.status == "waiting" else None)
                     for n in names:
                         reported.add(n)
-                        item = None if stopping.is_set() or waiting else take(repo, drop, drop / n, cancel)
+                        item = None if stopped() or waiting else take(repo, drop, drop / n, cancel)
                         if item is None:  # another run took it, or we stop / back off: it stays in DIR
                             report(n, WatchItem(printable(n), status="waiting", error=NOT_TAKEN)
-                                   if stopping.is_set() or waiting else WatchItem(printable(n), status="gone"))
+                                   if stopped() or waiting else WatchItem(printable(n), status="gone"))
                             continue
                         report(n, item)
                         if item.status == "waiting":
