@@ -84,6 +84,11 @@ def test_one_pass_over_a_mix_of_good_and_bad(repo_with_policy, tmp_path: Path) -
     assert [f["code"] for f in rejected["notes.odd"]] == ["TRF007"]
     nsesss = json.loads((drop / "done" / "SIP_v4.zip.report.json").read_text())
     assert repo.catalog.retention(nsesss["aip_id"])[0]["sign"] == "A"
+    # what the AIPs keep names each package where it was dropped, not the claim it passed through
+    folder = json.loads((drop / "done" / "plain folder.report.json").read_text())
+    assert repo.catalog.aip(folder["aip_id"])["label"] == f"folder {(drop / 'plain folder').absolute()}"
+    kept = [f for f in (repo.root / "storage").rglob("*") if f.is_file() and "archa-events" not in f.parts]
+    assert kept and not [f for f in kept if WORK.encode() in f.read_bytes()]
     # the next pass finds only what was still arriving
     assert [i.status for i in watch_once(repo, drop).items] == ["waiting"]
 

@@ -130,8 +130,9 @@ def check_package(folder: Path, check: Check) -> EarkPackage | None:
 
 
 def transfer_eark(sip: Path, out: Path, meta: Sequence[tuple[str, str]], limits: Limits, jobs: int = 4,
-                  progress: ProgressFn | None = None) -> tuple[TransferResult, EarkPackage]:
+                  progress: ProgressFn | None = None, *, shown: str | None = None) -> tuple[TransferResult, EarkPackage]:
     """Check the E-ARK package `sip` and write it as the bag `out` (see the module docstring).
+    `shown`: how the source is named in the transfer report and the result (default: its path).
 
     Raises SipRejected with every problem found (nothing is written; `sip` is only read)
     or UsageError (OUT exists)."""
@@ -161,8 +162,8 @@ def transfer_eark(sip: Path, out: Path, meta: Sequence[tuple[str, str]], limits:
                 ("External-Description", f"E-ARK {pkg.package_type or 'SIP'} {pkg.content_type}".strip())]
         draft.info = [(k, v) for k, v in info if v] + list(meta)
         draft.tag_files["transfer-report.txt"] = "".join(
-            [f"archa transfer eark {sip}: {len(pkg.listed)} file(s) listed in {len(pkg.mets_files)} METS\n"]
+            [f"archa transfer eark {shown or sip}: {len(pkg.listed)} file(s) listed in {len(pkg.mets_files)} METS\n"]
             + [f"{f.code}\t{f.path}\t{f.message}\n" for f in check.findings])
         draft.finish(out)
-    return TransferResult("eark", str(sip), str(out), draft.payload_files, draft.payload_bytes,
+    return TransferResult("eark", shown or str(sip), str(out), draft.payload_files, draft.payload_bytes,
                           check.findings, draft.info), pkg

@@ -221,9 +221,11 @@ def report_text(title: str, findings: Sequence[Finding]) -> str:
 
 def transfer_folder(src: Path, out: Path, meta: Sequence[tuple[str, str]], policy: TransferPolicy,
                     jobs: int = 4, progress: ProgressFn | None = None,
-                    shaper: Shaper | None = None) -> TransferResult:
+                    shaper: Shaper | None = None, *, shown: str | None = None) -> TransferResult:
     """Bag the folder `src` as `out` (see the module docstring); with `shaper`, shaped by it
-    (`Shaper`: an image record).
+    (`Shaper`: an image record). `shown`: how the source is named in the bag's tag files and
+    the result (default: its path); the drop folder gives the path a claimed folder was
+    dropped at.
 
     Raises UsageError (SRC not a folder, OUT exists) or SipRejected (files that cannot be
     read, SRC empty, what `shaper` refuses); nothing is written then."""
@@ -275,7 +277,7 @@ def transfer_folder(src: Path, out: Path, meta: Sequence[tuple[str, str]], polic
         if db.has_original_names():
             draft.write_tag(ORIGINAL_NAMES, chain(["path\toriginal (bytes, percent-encoded)\n"], (
                 f"{rel}\t{orig}\n" for rel, orig in db.original_names())))
-        shown = utf8_text(str(src))  # a folder whose name is not UTF-8: \xNN for its bytes in the tag files
+        shown = shown or utf8_text(str(src))  # a folder whose name is not UTF-8: \xNN for its bytes in the tag files
         draft.tag_files["transfer-report.txt"] = report_text(f"archa transfer folder {shown}", found.findings)
         info = list(meta) if shaper is None else shaper.finish(draft, meta, progress)
         if shaper is None and not any(k.lower() == "external-description" for k, _v in info):
@@ -285,5 +287,5 @@ def transfer_folder(src: Path, out: Path, meta: Sequence[tuple[str, str]], polic
     except BaseException:
         draft.abort()
         raise
-    return TransferResult("folder" if shaper is None else shaper.kind, str(src), str(out), draft.payload_files,
+    return TransferResult("folder" if shaper is None else shaper.kind, shown, str(out), draft.payload_files,
                           draft.payload_bytes, found.findings, draft.info)

@@ -437,8 +437,9 @@ class ImageShaper:
 
 
 def transfer_images(src: Path, out: Path, meta: Sequence[tuple[str, str]], policy: TransferPolicy,
-                    jobs: int = 4, progress: ProgressFn | None = None) -> TransferResult:
-    """Bag the folder `src` as the image record `out` (see the module docstring). Raises as
-    `transfer_folder` does, and SipRejected for the problems above; nothing is written then."""
+                    jobs: int = 4, progress: ProgressFn | None = None, *, shown: str | None = None) -> TransferResult:
+    """Bag the folder `src` as the image record `out` (see the module docstring); `shown` as
+    `transfer_folder` takes it. Raises as `transfer_folder` does, and SipRejected for the
+    problems above; nothing is written then."""
     shaper = ImageShaper(os.fspath(src.absolute()), jobs)
-    return transfer_folder(src, out, meta, policy, jobs, progress, shaper=shaper)
+    return transfer_folder(src, out, meta, policy, jobs, progress, shaper=shaper, shown=shown)

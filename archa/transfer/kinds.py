@@ -65,11 +65,13 @@ def detect_kind(path: Path) -> str:
 
 def run_transfer(kind: str, sip: Path, out: Path, meta: Sequence[tuple[str, str]], policy: Policy,
                  jobs: int | None = None, progress: ProgressFn | None = None,
-                 nsesss: CheckOptions | None = None, images: bool = False) -> TransferResult:
+                 nsesss: CheckOptions | None = None, images: bool = False,
+                 shown: str | None = None) -> TransferResult:
     """Make the bag `out` from `sip` of `kind` (see the modules of each kind). `nsesss`: how
     an NSESSS package is checked (default: intake under the policy's `transfer.nsesss_profile`).
     `images`: a folder becomes an image record (archa/transfer/images.py); UsageError for
-    any other kind."""
+    any other kind. `shown`: how the source is named in the bag's tag files and the result
+    (default: its path; the drop folder names a claimed package by where it was dropped)."""
     n = jobs or policy.ingest.jobs
     limits = Limits(policy.ingest.max_files, policy.ingest.max_bytes, policy.ingest.max_ratio)
     if images and kind != "folder":
@@ -78,22 +80,22 @@ def run_transfer(kind: str, sip: Path, out: Path, meta: Sequence[tuple[str, str]
     if kind == "folder" and images:
         from archa.transfer.images import transfer_images
 
-        return transfer_images(sip, out, meta, policy.transfer, n, progress)
+        return transfer_images(sip, out, meta, policy.transfer, n, progress, shown=shown)
     if kind == "folder":
-        return transfer_folder(sip, out, meta, policy.transfer, n, progress)
+        return transfer_folder(sip, out, meta, policy.transfer, n, progress, shown=shown)
     if kind == "nsesss":
         from archa.transfer.nsesss.check import CheckOptions
         from archa.transfer.nsesss.importer import transfer_nsesss
         from archa.transfer.nsesss.rules import Profile
 
         options = nsesss or CheckOptions(Profile(policy.transfer.nsesss_profile), intake=True)
-        return transfer_nsesss(sip, out, meta, limits, n, progress, options)[0]
+        return transfer_nsesss(sip, out, meta, limits, n, progress, options, shown=shown)[0]
     if kind == "eark":
         from archa.transfer.eark import transfer_eark
 
-        return transfer_eark(sip, out, meta, limits, n, progress)[0]
+        return transfer_eark(sip, out, meta, limits, n, progress, shown=shown)[0]
     if kind == "ndk":
         from archa.transfer.ndk.importer import transfer_ndk
 
-        return transfer_ndk(sip, out, meta, limits, n, progress)[0]
+        return transfer_ndk(sip, out, meta, limits, n, progress, shown=shown)[0]
     raise UsageError(f"unknown transfer kind {kind!r}; use one of {', '.join(KINDS)}")

@@ -185,7 +185,8 @@ def _process(repo: Repository, drop: Path, claim: Path, recovered: bool = False,
                 kind, item.kind = item.kind, "images" if images else item.kind
                 r, t = ingest_transfer(repo, work_item,
                                        lambda out: run_transfer(kind, work_item, out, [], repo.policy,
-                                                                progress=_stopper(cancel), images=images),
+                                                                progress=_stopper(cancel), images=images,
+                                                                shown=source_text(drop / name)),
                                        IngestOptions(message=f"Ingest from the drop folder ({item.kind})",
                                                      cancel=cancel, rejected_source=if_failed))
                 report["transfer_result"] = {**t.as_dict(), "out": ""}

@@ -90,8 +90,9 @@ def _judge_copies(psp: Psp, outcomes: dict[str, CopyOutcome], check: Check) -> N
 
 
 def transfer_ndk(sip: Path, out: Path, meta: Sequence[tuple[str, str]], limits: Limits, jobs: int = 4,
-                 progress: ProgressFn | None = None) -> tuple[TransferResult, Psp]:
+                 progress: ProgressFn | None = None, *, shown: str | None = None) -> tuple[TransferResult, Psp]:
     """Check the PSP `sip` (a folder, or a ZIP of one) and write it as the bag `out`.
+    `shown`: how the source is named in the transfer report and the result (default: its path).
 
     Raises SipRejected with every finding (nothing is written; `sip` is only read) or
     UsageError (OUT exists, SIP does not)."""
@@ -112,11 +113,11 @@ def transfer_ndk(sip: Path, out: Path, meta: Sequence[tuple[str, str]], limits: 
         draft.info = [(k, v) for k, v in info if v] + list(meta)
         draft.tag_files[STRUCTURE] = json.dumps(psp.structure(), ensure_ascii=False, indent=1) + "\n"
         draft.tag_files["transfer-report.txt"] = "".join(
-            [(f"archa transfer ndk {sip}: NDK {psp.kind} {psp.version} ({psp.edition} schemas, "
+            [(f"archa transfer ndk {shown or sip}: NDK {psp.kind} {psp.version} ({psp.edition} schemas, "
               f"{psp.rules.fdmf if psp.rules else '?'} rules), {pages} pages, {len(psp.sections)} logical sections, "
               f"{len(outcomes)} files\n")]
             + [f"{f.code}\t{f.path}\t{f.message}" + (f"\t{f.rule}" if f.rule else "") + "\n"
                for f in check.findings])
         draft.finish(out)
-    return TransferResult("ndk", str(sip), str(out), draft.payload_files, draft.payload_bytes,
+    return TransferResult("ndk", shown or str(sip), str(out), draft.payload_files, draft.payload_bytes,
                           check.findings, draft.info), psp

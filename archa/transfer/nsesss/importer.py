@@ -31,8 +31,9 @@ INTAKE = CheckOptions(intake=True)
 
 def transfer_nsesss(sip: Path, out: Path, meta: Sequence[tuple[str, str]], limits: Limits, jobs: int = 4,
                     progress: ProgressFn | None = None,
-                    options: CheckOptions = INTAKE) -> tuple[TransferResult, NsesssPackage]:
+                    options: CheckOptions = INTAKE, *, shown: str | None = None) -> tuple[TransferResult, NsesssPackage]:
     """Check the NSESSS package `sip` and write it as the bag `out` (see the module docstring).
+    `shown`: how the source is named in the transfer report and the result (default: its path).
 
     Raises SipRejected with every finding (nothing is written then; `sip` is only read) or
     UsageError (OUT exists, SIP does not)."""
@@ -74,10 +75,10 @@ def transfer_nsesss(sip: Path, out: Path, meta: Sequence[tuple[str, str]], limit
                   f"{','.join(map(str, result.levels_run))}"
         draft.info = bag_info(lifted, meta, str(options.profile), checked)
         draft.tag_files["transfer-report.txt"] = "".join(
-            [(f"archa transfer nsesss {sip}: NSESSS v{lifted.generation}, profile {options.profile}, "
+            [(f"archa transfer nsesss {shown or sip}: NSESSS v{lifted.generation}, profile {options.profile}, "
              f"{len(lifted.entities)} base entit{'y' if len(lifted.entities) == 1 else 'ies'}, "
              f"{sum(k.startswith('komponenty/') for k in facts)} component(s)\n")]
             + [f"{f.code}\t{f.path}\t{f.message}\n" for f in check.findings])
         draft.finish(out)
-    return TransferResult("nsesss", str(sip), str(out), draft.payload_files, draft.payload_bytes,
+    return TransferResult("nsesss", shown or str(sip), str(out), draft.payload_files, draft.payload_bytes,
                           check.findings, draft.info), lifted
