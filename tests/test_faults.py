@@ -8,6 +8,7 @@ is wrong, with the right exit status, and leave nothing behind.
   locations (a half-written packed archive, an OCFL temporary key), never a running
   command's, never a record that is named like one;
 - `catalog rebuild --check` runs SQLite's integrity check and names the damaged catalog;
+  a rebuild after the catalog file was deleted beside its write-ahead log is not corrupted by it;
 - names that are not UTF-8 are recorded and shown as \\xNN, never a traceback.
 """
 
@@ -260,6 +261,38 @@ def test_rebuild_check_runs_the_integrity_check_and_names_the_catalog(tmp_path: 
     assert archa("catalog", "rebuild", "--replace", "--repo", root).exit_code == 0  # what the hint says
     r = archa("catalog", "rebuild", "--check", "--repo", root)
     assert r.exit_code == 0, r.output
+
+
+def test_rebuild_after_the_catalog_file_was_deleted_beside_its_log(tmp_path: Path) -> None:
+    """A command killed before SQLite checkpointed leaves catalog.sqlite-wal full of pages;
+    the operator deletes catalog.sqlite alone and rebuilds. The stale log was replayed into
+    the rebuilt catalog at its first open: `catalog rebuild` said "Rebuilt" with exit 0 and
+    the next command found the catalog damaged. Now the log is moved aside (kept) and said."""
+    root = new_repo(tmp_path)
+    ids = [ingest(root, write_bag(tmp_path / f"b{i}", {"a.txt": f"{i}".encode() * 100})) for i in range(3)]
+    catalog = root / "catalog.sqlite"
+    subprocess.run([sys.executable, "-c", (  # writes, then dies without closing: nothing checkpointed
+        "import os, sqlite3, sys\n"
+        "db = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+        "db.execute('PRAGMA wal_autocheckpoint = 0')\n"
+        "db.execute('CREATE TABLE scratch (b BLOB)')\n"
+        "for _ in range(50): db.execute('INSERT INTO scratch VALUES (randomblob(3000))')\n"
+        "os._exit(0)\n"), str(catalog)], check=True)
+    assert Path(f"{catalog}-wal").stat().st_size > 100_000
+    catalog.unlink()
+
+    r = subprocess.run([ARCHA, "catalog", "rebuild", "--repo", str(root)], capture_output=True, text=True, check=False)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "catalog.sqlite-wal -> catalog.sqlite.orphaned-" in r.stdout
+    kept = sorted(p.name for p in root.glob("catalog.sqlite.orphaned-*"))
+    assert [n.rsplit("-", 1)[1] for n in kept] == ["shm", "wal"]
+    r = subprocess.run([ARCHA, "aip", "list", "--json", "--repo", str(root)], capture_output=True, text=True, check=False)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert sorted(a["id"] for a in json.loads(r.stdout)) == sorted(ids)
+    with sqlite3.connect(catalog) as db:
+        assert db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+    audit = subprocess.run([ARCHA, "fixity", "audit", "--all", "--repo", str(root)], capture_output=True, check=False)
+    assert audit.returncode == 0, audit.stdout
 
 
 # --- 4. names that are not UTF-8 ------------------------------------------------------------------

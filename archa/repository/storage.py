@@ -187,6 +187,17 @@ def rebuild(repo: Repository, replace: bool = False, trust: str | None = None, i
             Path(f"{dest}{suffix}").unlink(missing_ok=True)
         raise RebuildConflict(report)
     if not current.exists():
+        # a write-ahead log (or rollback journal) the lost catalog left beside it would be
+        # replayed into the rebuilt one at its first open, corrupting it: moved aside, kept
+        moved = []
+        for suffix in ("-wal", "-shm", "-journal"):
+            stale = Path(f"{current}{suffix}")
+            if stale.exists():
+                os.rename(stale, repo.root / f"{CATALOG_NAME}.orphaned-{stamp}{suffix}")
+                moved.append(f"{stale.name} -> {CATALOG_NAME}.orphaned-{stamp}{suffix}")
+        if moved:
+            report.notes.append("the log of a catalog no longer there, which SQLite would have replayed into the "
+                                "rebuilt one, was moved aside: " + ", ".join(moved))
         os.rename(dest, current)
         fsync_dir(repo.root)
         report.path = str(current)
