@@ -309,3 +309,26 @@ def test_a_full_disk_backs_off_and_goes_on_when_there_is_room(small_disk: Path, 
     with Repository.open(root) as repo:
         assert len(repo.catalog.aips()) == 14
     audit_clean(root)
+
+
+def test_the_last_heartbeat_says_what_is_left(repo_with_policy, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Stopped right after taking everything in, between two scans of the drop folder: the
+    heartbeat `archa status` shows must say nothing is left, not the backlog of its last
+    scan (a person would go looking for packages that are all under done/)."""
+    repo = repo_with_policy(tmp_path / "archive", SETTLE)
+    drop, made = tmp_path / "drop", tmp_path / "made"
+    drop.mkdir()
+    for i in range(3):
+        drop_in(drop, package(made, i))
+    stop_event = threading.Event()
+    options = FollowOptions(workers=1, poll=600, heartbeat=600)  # one scan, at the start
+
+    def on_item(_item: object) -> None:
+        if len(reports(drop, "done")) == 3:
+            stop_event.set()
+
+    summary = follow(repo.root, drop, options, stop_event, on_item=on_item)
+    assert summary.clean and summary.ingested == 3
+    (beat,) = watchers(repo.root)
+    assert beat.heartbeat["state"] == "stopped"
+    assert (beat.heartbeat["backlog"], beat.heartbeat["arriving"], beat.heartbeat["in_hand"]) == (0, 0, 0)

@@ -259,6 +259,11 @@ def follow(repo_root: Path, drop: Path, options: FollowOptions = FollowOptions()
         drain()
         watch.close()
         beat.in_hand = 0
+        try:  # what is left for the next run, as the last heartbeat says it (not the last scan's)
+            ready, arriving = candidates(drop, settle, time.time())
+            beat.backlog, beat.arriving = len(ready), len(arriving)
+        except OSError:
+            pass
         state("stopped")
     return summary
 
