@@ -259,7 +259,8 @@ def write_packed_copy(root: StorageRoot, aip_id: str, version: str, store: Store
     if store.exists(index_key):
         raise KeyExists(f"location {store.name!r}: {aip_id} {version} is packed there already",
                         location=store.name, path=index_key)
-    with tempfile.TemporaryFile() as members:  # the member list, spilled (see _write_tar)
+    # the member list (see _write_tar): in memory for the usual AIP, spilled to a file past 1 MiB
+    with tempfile.SpooledTemporaryFile(max_size=1 << 20) as members:
         if store.exists(archive_key) and not replace:
             store.delete(archive_key)  # an interrupted copy: it never got its index
         with store.writer(archive_key, replace=replace) as w:  # streamed: memory stays flat whatever the size

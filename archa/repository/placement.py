@@ -192,19 +192,19 @@ def complete_copies(repo: Repository, aip_id: str, version: str, result: SyncRes
                if loc.name not in have and loc.name != repo.hot_location]
     if not missing:
         return
-    work = repo.new_work_dir()
+    if not verify_source:
+        _write_missing(repo, aip_id, version, missing, have, repo.hot, repo.hot_location, result)
+        return
+    work = repo.new_work_dir()  # where a source is assembled from verified copies, if need be
     try:
-        if verify_source:
-            others = [loc for loc in repo.config.locations if loc.name in have and loc.name != repo.hot_location]
-            try:
-                source, source_name, _seen = verified_source(repo, aip_id, version, others, work)
-            except StorageError as e:
-                for loc in missing:
-                    result.failed.append({"aip_id": aip_id, "version": version, "location": loc.name,
-                                          "error": e.message, "hint": e.hint})
-                return
-        else:
-            source, source_name = repo.hot, repo.hot_location
+        others = [loc for loc in repo.config.locations if loc.name in have and loc.name != repo.hot_location]
+        try:
+            source, source_name, _seen = verified_source(repo, aip_id, version, others, work)
+        except StorageError as e:
+            for loc in missing:
+                result.failed.append({"aip_id": aip_id, "version": version, "location": loc.name,
+                                      "error": e.message, "hint": e.hint})
+            return
         _write_missing(repo, aip_id, version, missing, have, source, source_name, result)
     finally:
         repo.release_work_dir(work)
