@@ -216,6 +216,29 @@ class CatalogDamaged(RepositoryError):
         return d
 
 
+class CatalogBehind(RepositoryError):
+    """The locations' copies of the event log hold events (or journal changes) the catalog
+    lacks, or hold them otherwise (`ahead`: {location: what}): the catalog was restored from
+    an older copy or cut. A writing command refuses to run then: what it wrote would fork
+    the history the locations keep."""
+
+    exit_code = EXIT_PROBLEMS
+
+    def __init__(self, path: str, ahead: dict[str, str]) -> None:
+        where = "; ".join(f"{name}: {why}" for name, why in sorted(ahead.items()))
+        super().__init__(f"{path}: the catalog is behind the event log the locations keep ({where}); it was restored "
+                         "from an older copy, or rows were cut from it; nothing was written", path=path,
+                         hint="`archa events verify` names what differs; `archa catalog rebuild --check` shows what "
+                              "a rebuild from the locations restores; `archa catalog rebuild --replace` puts it in "
+                              "place (the catalog now is kept beside it)")
+        self.ahead = ahead
+
+    def as_dict(self) -> dict[str, Any]:
+        d = super().as_dict()
+        d.update(path=self.path, ahead=self.ahead)
+        return d
+
+
 def exit_code_for(error: BaseException) -> int:
     """The exit status for an error: the one place that decides it."""
     if isinstance(error, ArchaError):

@@ -8,7 +8,8 @@ code; the log's hashes are recomputed here as the design document describes them
   verify` blames that location, not the honest one; with a seal key it is caught even when
   the rewritten locations are the majority;
 - a deleted or truncated location log, or events cut from the catalog and every location at
-  once, fail `events verify`;
+  once, fail `events verify` (and `status`, from the listing);
+- a catalog restored from an older copy makes every writing command refuse, not fork the log;
 - an inventory changed at one location, or a packed copy's index, is not believed.
 """
 
@@ -129,6 +130,44 @@ def test_a_hold_deleted_in_the_catalog_alone_still_holds(repo: Repository, tmp_p
     db.close()
     out = destroy_refuses_the_held(repo, pid, gone)
     assert "journal_holds_del is missing" in out and "holds" in out, out
+
+
+@pytest.mark.sqlite_only  # the catalog file copied back; on a server the insider would restore a dump
+def test_a_catalog_restored_from_an_older_copy_is_refused_not_forked(repo: Repository, tmp_path: Path) -> None:
+    """The insider keeps a copy of catalog.sqlite, lets a record be ingested, then puts the
+    old copy back: the record is in storage and in the locations' log, not in the catalog.
+    Every writing command then refuses (an audit wrote a second history beside the first at
+    both locations, and exited 0, after which no rebuild could agree on one); `status` says
+    so; a rebuild from the locations brings the record back."""
+    first = ingest_bag(repo, tmp_path, "one")
+    catalog = repo.root / "catalog.sqlite"
+    repo.close()
+    with sqlite3.connect(catalog) as db:
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
+    shutil.copy(catalog, tmp_path / "old.sqlite")
+    second = ingest_bag(repo, tmp_path, "two")
+    logs = {loc: sorted(p.name for p in log_dir(repo, loc).iterdir()) for loc in ("hot", "cold")}
+    for side in ("-wal", "-shm"):
+        Path(f"{catalog}{side}").unlink(missing_ok=True)
+    shutil.copy(tmp_path / "old.sqlite", catalog)  # the rollback
+
+    code, out = run(repo, "status")
+    assert code == 1 and "the catalog is behind the event log the locations keep" in out, out
+    for args in (("fixity", "audit", "--all"), ("ingest", str(write_bag(tmp_path / "three", {"c.txt": b"c"}))),
+                 ("hold", "add", first, "--reason", "a court case")):
+        code, out = run(repo, *args)
+        assert code == 1 and "the catalog is behind the event log" in out and "nothing was written" in out, out
+    assert {loc: sorted(p.name for p in log_dir(repo, loc).iterdir()) for loc in ("hot", "cold")} == logs  # no fork
+
+    code, out = run(repo, "catalog", "rebuild", "--check")
+    assert code == 1 and second in out, out  # what a rebuild restores: the record the rollback dropped
+    code, out = run(repo, "catalog", "rebuild", "--replace")
+    assert code == 0, out
+    code, out = run(repo, "aip", "list", "--json")
+    assert code == 0 and sorted(a["id"] for a in json.loads(out)) == sorted([first, second])
+    assert run(repo, "fixity", "audit", "--all")[0] == 0
+    assert run(repo, "status")[1].count("behind the event log") == 0
 
 
 def _object(aip: str) -> str:
@@ -257,6 +296,14 @@ def test_a_deleted_or_truncated_location_log_fails_verify(repo: Repository, tmp_
     newest.unlink()
     code, out = run(repo, "events", "verify")
     assert code == 1 and "cold holds the log up to event" in out and "deleted or truncated" in out, out
+    code, out = run(repo, "status")  # what monitoring runs says it too, from the listing alone
+    assert code == 1 and "the copy of the event log at cold is incomplete (events " in out, out
+    segments = sorted(log_dir(repo, "hot").glob("[0-9]*-[0-9]*.jsonl"))
+    if len(segments) > 2:  # a segment in the middle, at the other location
+        os.chmod(segments[1], 0o644)
+        segments[1].unlink()
+        code, out = run(repo, "status")
+        assert code == 1 and "the copy of the event log at hot is incomplete" in out, out
     shutil.rmtree(cold)
     code, out = run(repo, "events", "verify")
     assert code == 1 and "cold holds the log up to event 0" in out, out

@@ -61,7 +61,7 @@ def catalog_rebuild(ctx: click.Context, replace: bool, check: bool, trust: str |
 
         with Repository.open(resolve_repo_path(repo_path)) as repo:
             check_catalog(repo)  # SQLite's own integrity check first: a damaged catalog is named, exit 1
-            with repo.writing():
+            with repo.writing(behind_ok=True):  # what it is there to show
                 report = check_rebuild(repo, trust)
         if as_json:
             emit_json(report.as_dict())

@@ -51,6 +51,8 @@ class Overview:
     rejected_transfers: list[dict[str, Any]] = field(default_factory=list)  # not acknowledged: id, source, ...
     pending: list[str] = field(default_factory=list)  # "AIP vN" in storage, not yet in the catalog
     unreachable: dict[str, str] = field(default_factory=dict)  # location -> why this node cannot reach it
+    log_ahead: dict[str, str] = field(default_factory=dict)  # location -> what its event log holds that the catalog lacks
+    log_gaps: dict[str, str] = field(default_factory=dict)  # location -> what its copy of the event log lacks
     node: str = ""  # this node's name, when the catalog is shared by several
     migrations_failed: list[dict[str, str]] = field(default_factory=list)  # aip_id, source: last try failed
     policy_not_shared: bool = False  # this node's archa.toml [policy] differs from the shared one (unused)
@@ -102,6 +104,10 @@ def overview(repo: Repository, year: int | None = None) -> Overview:
     o.migrations_failed = migrations(repo).failed
     o.policy_not_shared = repo.policy_not_shared()
     o.watchers = [w.as_dict() for w in watchers(repo.root)]
+    from archa.repository.eventlog import log_ahead, log_gaps
+
+    o.log_ahead = log_ahead(repo)
+    o.log_gaps = log_gaps(repo)
     o.needs_person = _attention(o)
     return o
 
@@ -154,6 +160,14 @@ REJECTIONS_LISTED = 5  # rejected transfers named one by one in `needs_person`; 
 def _attention(o: Overview) -> list[str]:
     """What someone must act on, one line each, with what to run."""
     out = []
+    if o.log_ahead:
+        out.append("the catalog is behind the event log the locations keep ("
+                   + "; ".join(f"{name}: {why}" for name, why in sorted(o.log_ahead.items()))
+                   + "): restored from an older copy, or rows cut from it; writing commands refuse to run; "
+                     "archa events verify, then archa catalog rebuild --check and --replace")
+    for name, why in sorted(o.log_gaps.items()):
+        out.append(f"the copy of the event log at {name} is incomplete ({why}): deleted there; archa events verify "
+                   "checks every location's copy, and a rebuild takes the history the locations agree on")
     for name, why in sorted(o.unreachable.items()):
         out.append(f"location {name} cannot be reached from {'node ' + o.node if o.node else 'here'}: {why} "
                    "(mount it at the same path as on the other nodes, or fix its endpoint)")

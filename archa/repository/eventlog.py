@@ -51,7 +51,7 @@ if TYPE_CHECKING:
     from archa.repository.catalog.logtables import HashTables
 
 __all__ = ["CHANGES", "COLUMNS", "PREFIX", "SEAL_TYPE", "SEGMENT", "anchor", "compact", "export_events",
-           "read_changes", "segment_key", "verify_anchors"]
+           "log_ahead", "log_gaps", "read_changes", "segment_key", "verify_anchors"]
 
 
 def segment_key(first: int, last: int) -> str:
@@ -83,9 +83,79 @@ def seal_journal(cat: Any) -> int | None:
 def _newest_seal(store: Store) -> dict[str, Any] | None:
     """The seal of the newest event segment at `store` (read from its tail)."""
     keys = segment_keys(store)
-    if not keys:
-        return None
-    key = keys[-1][2]
+    return _seal_of(store, keys[-1][2]) if keys else None
+
+
+def log_ahead(repo: Any) -> dict[str, str]:
+    """{location: why} for each location whose copy of the event log or journal is ahead of
+    the catalog: it holds events or changes the catalog lacks, or its newest event with
+    another hash. What a catalog restored from an older copy (or cut) looks like: every
+    location is ahead of it. Writing then would fork the history at the locations, and a
+    rebuild could no longer agree on one. Cheap (a listing and one segment's tail per
+    location); a location that cannot be read is left to the audit and `events verify`.
+    The locations are read before the catalog, so a command anchoring meanwhile (its rows
+    committed before they are written out) is never taken for one ahead."""
+    held: dict[str, tuple[int, dict[str, Any] | None, int]] = {}
+    for loc in repo.config.locations:
+        try:
+            store: Store = repo.store(loc)
+            keys = segment_keys(store)
+            newest = max(keys, key=lambda k: (k[1], k[0])) if keys else None
+            changes = segment_keys(store, CHANGES)
+            held[loc.name] = (newest[1] if newest else 0, _seal_of(store, newest[2]) if newest else None,
+                              max((last for _f, last, _k in changes), default=0))
+        except StorageError:
+            continue
+    log: EventLog = repo.catalog.log
+    top, _hash = log.head()
+    top_change = log.last_change()
+    out: dict[str, str] = {}
+    for name, (last, seal, last_change) in held.items():
+        why = []
+        if last > top:
+            why.append(f"it holds the event log up to event {last}, the catalog only up to {top}")
+        elif last and seal is not None and seal.get("last") == last and log.hash_at(last) != seal.get("hash"):
+            why.append(f"its event {last} is not the catalog's (hash {str(seal.get('hash'))[:12]}…, the catalog "
+                       f"{str(log.hash_at(last))[:12]}…)")
+        if last_change > top_change:
+            why.append(f"it holds the journal up to change {last_change}, the catalog only up to {top_change}")
+        if why:
+            out[name] = "; ".join(why)
+    return out
+
+
+def log_gaps(repo: Any) -> dict[str, str]:
+    """{location: why} for each location whose copy of the event log or journal lacks a part
+    it was given: a gap between its segments, or less than the catalog recorded as written
+    there (segments deleted). From the listing alone (what is in a segment is for `events
+    verify`); a location that cannot be read is left to the audit."""
+    anchored = repo.catalog.log.anchors()
+    out: dict[str, str] = {}
+    for loc in repo.config.locations:
+        try:
+            store: Store = repo.store(loc)
+            listed = {"event": segment_keys(store), "journal change": segment_keys(store, CHANGES)}
+        except StorageError:
+            continue
+        recorded = dict(zip(("event", "journal change"), anchored.get(loc.name, (0, 0)), strict=True))
+        why = []
+        for what, keys in listed.items():
+            expected, missing = 1, []
+            for first, last, _k in keys:
+                if first > expected:
+                    missing.append(f"{expected}-{first - 1}")
+                expected = max(expected, last + 1)
+            if recorded[what] >= expected:
+                missing.append(f"{expected}-{recorded[what]}")
+            if missing:
+                why.append(f"{what}s {', '.join(missing)} are not there")
+        if why:
+            out[loc.name] = "; ".join(why)
+    return out
+
+
+def _seal_of(store: Store, key: str) -> dict[str, Any] | None:
+    """The seal line of the segment `key` (read from its tail); None when it has none."""
     size = store.size(key) or 0
     with store.open_at(key, max(0, size - 4096)) as f:
         tail = f.read().decode("utf-8", "surrogateescape").strip().splitlines()

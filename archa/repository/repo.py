@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, Self, TypeVar
 
-from archa.errors import RepositoryError
+from archa.errors import CatalogBehind, RepositoryError
 from archa.policies import Policy, load_policy
 from archa.repository.catalog import CATALOG_NAME, Catalog, FileRow
 from archa.repository.config import CONFIG_NAME, Location, RepoConfig, load_config, render_config
@@ -317,13 +317,16 @@ class Repository:
     _writing_shared = False
 
     @contextmanager
-    def writing(self, shared: bool = False, timeout: float = 30.0) -> Iterator[None]:
+    def writing(self, shared: bool = False, timeout: float = 30.0, behind_ok: bool = False) -> Iterator[None]:
         """Hold the repository lock (exclusive, or `shared` with the other commands that may
         run side by side; see lock.py; RepositoryError when another command keeps it for
         `timeout` seconds) and sweep the work areas of dead commands first; at
         the end, write the events to every location's copy of the event log (eventlog.anchor).
         Re-entrant: every library function that writes takes it itself, and a caller that
-        holds it already (a command doing several things under one lock) just goes on."""
+        holds it already (a command doing several things under one lock) just goes on.
+        CatalogBehind, before anything is done, when the locations' event log is ahead of the
+        catalog (eventlog.log_ahead: a catalog restored from an older copy); `behind_ok` for
+        the one that compares them (`catalog rebuild --check`)."""
         if self._writing_depth:  # held already, by the caller: nothing more to take or to do
             if self._writing_shared and not shared:
                 raise RepositoryError("internal error: work that needs the repository to itself was started "
@@ -336,6 +339,12 @@ class Repository:
             return
         with exclusive_lock(self.root / "lock", timeout, shared), self._shared_lock("repository", shared, timeout):
             self.check_locations()
+            if not behind_ok:
+                from archa.repository.eventlog import log_ahead
+
+                ahead = log_ahead(self)
+                if ahead:
+                    raise CatalogBehind(str(self.catalog.path), ahead)
             self.sweep_staging()
             self.sweep_leftovers()
             self._writing_depth, self._writing_shared = 1, shared
