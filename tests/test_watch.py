@@ -157,3 +157,97 @@ def test_a_package_rejected_again_is_named_where_it_lies(repo_with_policy, tmp_p
     assert notes == ["not a transfer, round 0", "not a transfer, round 1"]
     reports = [json.loads(r.read_text()) for r in (drop / "failed").glob("*.report.json")]
     assert sorted(Path(r["error"]["sip"]) for r in reports) == sorted(rejected)  # the reports say the same
+
+
+# --- what an independent review of the drop folder found (2026-12-04) -----------------------------
+
+
+def test_a_symbolic_link_dropped_as_a_package_is_not_followed(repo_with_policy, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """`ln -s /etc drop/toplink`: the link was followed and /etc (shadow and all) archived."""
+    repo = repo_with_policy(tmp_path / "archive", SETTLE)
+    secret = tmp_path / "elsewhere"
+    secret.mkdir()
+    (secret / "shadow").write_text("root:$6$secret\n")
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    (drop / "toplink").symlink_to(secret)
+    (drop / "toplink.ready").touch()
+    (item,) = watch_once(repo, drop).items
+    assert item.status == "failed" and "TRF012" in item.error and "not followed" in item.error, item
+    assert not repo.catalog.aips()
+    assert (drop / "failed" / "toplink").is_symlink() and (secret / "shadow").read_text() == "root:$6$secret\n"
+    stored = [p for p in (repo.root / "storage").rglob("*") if p.is_file()]
+    assert not [p for p in stored if b"$6$secret" in p.read_bytes()]
+
+
+def test_long_names_are_filed_and_never_block_the_rest(repo_with_policy, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Names as long as a file system allows (255 bytes): the package was stored, then could
+    not be filed (its report's name too long), stayed claimed, and every later pass failed on
+    it; a name too long to have a `.ready` marker crashed the scan."""
+    repo = repo_with_policy(tmp_path / "archive", SETTLE)
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    long_cz = "Žádost o vyjádření k projektové dokumentaci " * 6  # 2-byte letters: 236 bytes below
+    while len(long_cz.encode()) > 236:
+        long_cz = long_cz[:-1]
+    longest = "x" * 255  # no room for ".ready": taken once settled
+    for name in (long_cz, longest, "after"):
+        (drop / name).mkdir()
+        (drop / name / "memo.txt").write_text(f"{name[:10]}\n")
+        _age(drop / name)
+    (drop / f"{long_cz}.ready").touch()
+    items = {i.name: i for i in watch_once(repo, drop).items}
+    assert {n: i.status for n, i in items.items()} == {long_cz: "ingested", longest: "ingested", "after": "ingested"}
+    assert len(repo.catalog.aips()) == 3 and not list((drop / WORK).iterdir())
+    reports = {json.loads(r.read_text())["transfer"]: r for r in (drop / "done").glob("*.report.json")}
+    assert set(reports) == {long_cz, longest, "after"}  # each report names its package in full
+    for r in reports.values():
+        assert len(r.name.encode()) <= 255 and r.with_name(r.name.removesuffix(".report.json")).is_dir()
+    assert watch_once(repo, drop).items == []  # nothing left claimed, nothing failing
+
+
+def test_done_as_a_file_is_refused_before_anything_is_taken(repo_with_policy, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A file named `done` in the drop folder: the package was stored, then filing it failed
+    with a traceback, and every pass after failed the same way."""
+    repo = repo_with_policy(tmp_path / "archive", SETTLE)
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    (drop / "done").write_text("a producer's file\n")
+    write_bag(drop / "bag", {"a.txt": b"a"})
+    (drop / "bag.ready").touch()
+    r = subprocess.run([ARCHA, "ingest", "--watch-dir", str(drop), "--repo", str(repo.root)], capture_output=True,
+                       text=True, check=False)
+    assert r.returncode == 2 and "done: archa files what it takes in under done/" in r.stderr, r.stderr
+    assert "Traceback" not in r.stderr and not repo.catalog.aips() and (drop / "bag").is_dir()
+
+
+def test_a_folder_named_like_a_marker_is_a_transfer(repo_with_policy, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    repo = repo_with_policy(tmp_path / "archive", SETTLE)
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    (drop / "Zapis.ready").mkdir()
+    (drop / "Zapis.ready" / "zapis.txt").write_text("zápis z jednání\n")
+    _age(drop / "Zapis.ready")
+    (item,) = watch_once(repo, drop).items
+    assert (item.name, item.status) == ("Zapis.ready", "ingested"), item
+
+
+def test_a_marker_does_not_vouch_for_what_came_after_it(repo_with_policy, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A `.ready` marker written before its package (or left alone): a package created and
+    still being written after it was taken at once, half-copied."""
+    repo = repo_with_policy(tmp_path / "archive", SETTLE)
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    (drop / "ghost.ready").touch()
+    old = time.time() - 120
+    os.utime(drop / "ghost.ready", (old, old))
+    (drop / "ghost").mkdir()
+    (drop / "ghost" / "part1.txt").write_text("first half\n")  # newer than the marker: not vouched for
+    assert [(i.name, i.status) for i in watch_once(repo, drop).items] == [("ghost", "waiting")]
+    assert not repo.catalog.aips()
+    (drop / "ghost.ready").touch()  # the producer says it is complete now
+    assert [(i.name, i.status) for i in watch_once(repo, drop).items] == [("ghost", "ingested")]
+    # a marker left alone (its package never came, or was taken by hand) goes once settled
+    (drop / "orphan.ready").touch()
+    os.utime(drop / "orphan.ready", (time.time() - 3600, time.time() - 3600))
+    assert watch_once(repo, drop).items == [] and not (drop / "orphan.ready").exists()

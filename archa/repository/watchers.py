@@ -22,6 +22,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from archa.errors import utf8_text
+
 DIR = "watchers"
 STALE_AFTER = 60.0  # seconds without a heartbeat before a running watcher counts as dead
 KEEP_FAILURES = 10
@@ -64,7 +66,8 @@ class Heartbeat:
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
-        d.update(repo_root=str(self.repo_root), drop=str(self.drop), heartbeat=_now(), epoch=time.time())
+        d.update(repo_root=utf8_text(str(self.repo_root)), drop=utf8_text(str(self.drop)), heartbeat=_now(),
+                 epoch=time.time())  # a path that is not UTF-8 (a cp1250 share): \xNN for its bytes
         return d
 
     def write(self) -> bool:
@@ -135,7 +138,7 @@ def take_over(repo_root: Path, drop: Path, by: int) -> list[str]:
     marked = []
     for w in watchers(repo_root, keep_stopped=0.0):
         beat = w.heartbeat
-        if w.stopped or beat.get("drop") != str(drop) or beat.get("host") != socket.gethostname() or _running(beat):
+        if w.stopped or beat.get("drop") != utf8_text(str(drop)) or beat.get("host") != socket.gethostname() or _running(beat):
             continue
         beat.update(state="stopped", died=f"died in state {beat.get('state')!r} after its heartbeat of "
                                          f"{beat.get('heartbeat')}; taken over by pid {by} at {_now()}")

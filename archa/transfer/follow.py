@@ -45,6 +45,7 @@ from archa.transfer.watch import (
     WORK,
     WatchItem,
     candidates,
+    check_drop,
     complete_copies_of,
     disk_full,
     flush_filed,
@@ -155,6 +156,7 @@ def follow(repo_root: Path, drop: Path, options: FollowOptions = FollowOptions()
     with Repository.open(repo_root) as repo:  # refuses a wrong path before any worker starts
         settle = repo.policy.transfer.settle_seconds
         repo_root = repo.root
+    check_drop(drop)
     (drop / WORK).mkdir(exist_ok=True)
     ctx = multiprocessing.get_context("spawn")  # a fresh interpreter: no threads or handles of this one
     tasks: multiprocessing.Queue[str | None] = ctx.Queue()
@@ -196,6 +198,8 @@ def follow(repo_root: Path, drop: Path, options: FollowOptions = FollowOptions()
                 continue
             item = WatchItem(**msg["item"])
             queued.discard(msg["taken"])
+            beat.in_hand = len(queued)  # as each is done, not only at the next scan
+            beat.backlog = min(beat.backlog, len(queued))
             if item.status == "gone" or item.error == NOT_TAKEN:  # taken by another run; or queued again later
                 continue
             summary.items.append(item)

@@ -29,7 +29,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from archa.errors import ArchaError, Finding, Interrupted, RepositoryError, SipRejected, json_utf8, printable
+from archa.errors import (
+    ArchaError,
+    Finding,
+    Interrupted,
+    RepositoryError,
+    SipRejected,
+    UsageError,
+    json_utf8,
+    printable,
+)
 from archa.ingest.ingest import IngestOptions, ingest, record_rejection, source_text
 from archa.repository.durable import fsync_dir, write_new
 from archa.repository.lock import try_lock
@@ -86,22 +95,104 @@ def _newest_mtime(path: Path) -> float:
     return newest
 
 
+def _marker_mtime(drop: Path, name: str) -> float | None:
+    """The modification time of the item's `NAME.ready` marker; None when there is none (or
+    the name with `.ready` is too long to exist)."""
+    try:
+        st = os.stat(drop / f"{name}.ready")
+    except OSError:
+        return None
+    return st.st_mtime
+
+
+def _is_marker(p: Path) -> bool:
+    """A `NAME.ready` file (a folder so named is a transfer like any other)."""
+    try:
+        return p.name.endswith(".ready") and not p.is_dir()
+    except OSError:
+        return False
+
+
+def _claimed(drop: Path) -> set[str]:
+    """The names of the items in the claims of the work folder (being taken in now, or kept)."""
+    out: set[str] = set()
+    try:
+        for claim in (drop / WORK).iterdir():
+            if claim.is_dir():
+                out.update(e.name for e in claim.iterdir())
+    except OSError:
+        pass
+    return out
+
+
 def candidates(drop: Path, settle: float, now: float) -> tuple[list[Path], list[Path]]:
-    """(complete transfers, ones still arriving) in the drop folder, by name."""
+    """(complete transfers, ones still arriving) in the drop folder, by name. An item is
+    complete when its `NAME.ready` marker is at least as new as everything in it (a marker
+    written before the package, or left from an earlier one, does not vouch for what came
+    after it), or when nothing in it has changed for `settle` seconds. An entry that goes
+    away while it is looked at (taken by another run, removed by its producer) is skipped. A
+    marker with no item beside it for `settle` seconds is removed, so that it cannot vouch
+    for a package of that name copied in later."""
     ready, waiting = [], []
-    for p in sorted(drop.iterdir()):
-        if p.name in (DONE, FAILED) or p.name.startswith(".") or p.name.endswith(".ready"):
+    entries = sorted(drop.iterdir())
+    names = {p.name for p in entries} | _claimed(drop)
+    for p in entries:
+        if p.name in (DONE, FAILED) or p.name.startswith("."):
             continue
-        if (drop / f"{p.name}.ready").exists() or now - _newest_mtime(p) >= settle:
+        if _is_marker(p):
+            if p.name.removesuffix(".ready") not in names:
+                try:
+                    if now - p.lstat().st_mtime >= settle:
+                        p.unlink()
+                except OSError:
+                    pass
+            continue
+        try:
+            newest = _newest_mtime(p)
+        except FileNotFoundError:
+            continue
+        except OSError:  # cannot be looked at (permissions): not taken, and counted as arriving
+            waiting.append(p)
+            continue
+        marked = _marker_mtime(drop, p.name)
+        if (marked is not None and marked >= newest) or now - newest >= settle:
             ready.append(p)
         else:
             waiting.append(p)
     return ready, waiting
 
 
+NAME_MAX = 255  # bytes of one name on the file systems a drop folder lives on
+SUFFIX_ROOM = len(".report.json") + len(".20261204T120000-abcdef")  # what filing may add to a name
+
+
+def filed_name(name: str) -> str:
+    """`name` as it is filed under done/ or failed/: itself when it leaves room for the
+    suffixes filing may add, else shortened (at a character) with a digest of the whole name,
+    so that two long names never share one; the report keeps the name in full."""
+    raw = os.fsencode(name)
+    if len(raw) + SUFFIX_ROOM <= NAME_MAX:
+        return name
+    import hashlib
+
+    digest = hashlib.sha256(raw).hexdigest()[:12]
+    keep = raw[:NAME_MAX - SUFFIX_ROOM - len(digest) - 2]
+    return os.fsdecode(keep.decode("utf-8", "ignore").encode("utf-8") if _utf8(raw) else keep) + "~-" + digest
+
+
+def _utf8(raw: bytes) -> bool:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def _destination(dest_dir: Path, name: str) -> Path:
-    """Where an item named `name` is filed under `dest_dir`: its own name, suffixed with the
-    time and a random part when that or its report is taken (a package sent again)."""
+    """Where an item named `name` is filed under `dest_dir`: its own name (`filed_name`),
+    suffixed with the time and a random part when that or its report is taken (a package
+    sent again)."""
+    name = filed_name(name)
     dest = dest_dir / name
     if dest.exists() or (dest_dir / f"{name}.report.json").exists():
         dest = dest_dir / f"{name}.{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
@@ -121,7 +212,7 @@ def _file_away(drop: Path, item: Path, name: str, outcome: str, report: dict[str
         and not (dest_dir / f"{chosen.name}.report.json").exists()
     dest = chosen if free and chosen is not None else _destination(dest_dir, name)
     report_path = dest_dir / f"{dest.name}.report.json"
-    tmp = dest_dir / f".{dest.name}.report.json.tmp-{os.getpid()}"
+    tmp = dest_dir / f".report.json.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"  # short, whatever the name
     write_new(tmp, json_utf8(report, indent=2).encode("utf-8"))  # a name not UTF-8 too
     os.rename(tmp, report_path)
     os.rename(item, dest)
@@ -171,6 +262,10 @@ def _process(repo: Repository, drop: Path, claim: Path, recovered: bool = False,
             item.version = short[-1][1] if short else ""
             report.update(status="ingested", aip_id=done_before, stored=item.stored,
                           note="ingested by an earlier run that stopped before filing it under done/")
+        elif work_item.is_symlink():  # followed, it would take in whatever it points at (/etc, say)
+            raise SipRejected(name, [Finding("TRF012", f"a symbolic link (to {printable(os.readlink(work_item))!r}) "
+                                                       "dropped in place of a package: not followed", name)],
+                              hint="drop the package itself (copy it, or move it in with one rename), not a link")
         else:
             item.kind = detect_kind(work_item)
             if not item.kind:
@@ -196,7 +291,8 @@ def _process(repo: Repository, drop: Path, claim: Path, recovered: bool = False,
                           warnings=[w.as_dict() for w in r.warnings])
         item.status = "ingested"
     except Interrupted as e:  # asked to stop before anything was stored
-        _give_back(drop, claim, work_item, bag_out)
+        if not _give_back(drop, claim, work_item, bag_out):  # its name taken again there: kept, with its lock
+            return _keep(item, claim, e.message, False)
         item.status, item.error = "waiting", printable(e.message)
         return item
     except RepositoryError as e:  # busy, or the catalog unreachable: not the transfer's fault
@@ -267,12 +363,16 @@ def _keep(item: WatchItem, claim: Path, error: str, full: bool) -> WatchItem:
     return item
 
 
-def _give_back(drop: Path, claim: Path, work_item: Path, bag_out: Path) -> None:
-    """Put a claimed item back into the drop folder, as it came, for a later pass."""
+def _give_back(drop: Path, claim: Path, work_item: Path, bag_out: Path) -> bool:
+    """Put a claimed item back into the drop folder, as it came, for a later pass; False when
+    the drop folder has an item of that name again (a package sent anew meanwhile): then it
+    stays in its claim, for the next run to finish (`recover`)."""
     shutil.rmtree(bag_out, ignore_errors=True)
-    if not (drop / work_item.name).exists():
-        os.rename(work_item, drop / work_item.name)
-        claim.rmdir()
+    if os.path.lexists(drop / work_item.name):
+        return False
+    os.rename(work_item, drop / work_item.name)
+    claim.rmdir()
+    return True
 
 
 def disk_full(e: BaseException) -> bool:
@@ -299,8 +399,22 @@ def _error_text(e: ArchaError) -> str:
     return printable(text)
 
 
+def check_drop(drop: Path) -> None:
+    """UsageError when `done`, `failed` or `.archa-work` is in the drop folder as something
+    other than a folder (a file so named: a transfer would be stored, then not filed)."""
+    for name in (DONE, FAILED, WORK):
+        p = drop / name
+        if os.path.lexists(p) and (p.is_symlink() or not p.is_dir()):
+            raise UsageError(f"{printable(str(p))}: archa files what it takes in under {DONE}/ and {FAILED}/ and "
+                             f"claims it in {WORK}/ of the drop folder, and this is not a folder",
+                             hint=f"move it out of the drop folder (a transfer must not be named {name!r}), "
+                                  "then run again")
+
+
 def watch_once(repo: Repository, drop: Path, now: float | None = None) -> WatchResult:
-    """One pass over the drop folder `drop` (see the module docstring)."""
+    """One pass over the drop folder `drop` (see the module docstring); UsageError as
+    `check_drop` says."""
+    check_drop(drop)
     result = WatchResult()
     work = drop / WORK
     work.mkdir(exist_ok=True)
@@ -367,4 +481,8 @@ def _marked_images(drop: Path, name: str) -> bool:
 
 
 def _drop_marker(drop: Path, name: str) -> None:
-    (drop / f"{name}.ready").unlink(missing_ok=True)
+    try:
+        (drop / f"{name}.ready").unlink(missing_ok=True)
+    except OSError as e:  # a name too long to have a marker
+        if e.errno != errno.ENAMETOOLONG:
+            raise
