@@ -130,6 +130,8 @@ def test_a_hold_deleted_in_the_catalog_alone_still_holds(repo: Repository, tmp_p
     db.close()
     out = destroy_refuses_the_held(repo, pid, gone)
     assert "journal_holds_del is missing" in out and "holds" in out, out
+    code, out = run(repo, "status")  # what monitoring runs says it too
+    assert code == 1 and "the journal trigger journal_holds_del is missing" in out, out
 
 
 @pytest.mark.sqlite_only  # the catalog file copied back; on a server the insider would restore a dump

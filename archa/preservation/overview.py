@@ -53,6 +53,7 @@ class Overview:
     unreachable: dict[str, str] = field(default_factory=dict)  # location -> why this node cannot reach it
     log_ahead: dict[str, str] = field(default_factory=dict)  # location -> what its event log holds that the catalog lacks
     log_gaps: dict[str, str] = field(default_factory=dict)  # location -> what its copy of the event log lacks
+    journal_triggers: list[str] = field(default_factory=list)  # journal triggers missing or altered
     node: str = ""  # this node's name, when the catalog is shared by several
     migrations_failed: list[dict[str, str]] = field(default_factory=list)  # aip_id, source: last try failed
     policy_not_shared: bool = False  # this node's archa.toml [policy] differs from the shared one (unused)
@@ -108,6 +109,9 @@ def overview(repo: Repository, year: int | None = None) -> Overview:
 
     o.log_ahead = log_ahead(repo)
     o.log_gaps = log_gaps(repo)
+    from archa.repository.catalog.journal import trigger_problems
+
+    o.journal_triggers = trigger_problems(cat)  # cheap: what `events verify` checks first
     o.needs_person = _attention(o)
     return o
 
@@ -165,6 +169,9 @@ def _attention(o: Overview) -> list[str]:
                    + "; ".join(f"{name}: {why}" for name, why in sorted(o.log_ahead.items()))
                    + "): restored from an older copy, or rows cut from it; writing commands refuse to run; "
                      "archa events verify, then archa catalog rebuild --check and --replace")
+    for problem in o.journal_triggers:
+        out.append(f"{problem}: the catalog was changed behind archa's back (holds, transfers, proposals may differ "
+                   "from what the locations keep); archa events verify names what differs")
     for name, why in sorted(o.log_gaps.items()):
         out.append(f"the copy of the event log at {name} is incomplete ({why}): deleted there; archa events verify "
                    "checks every location's copy, and a rebuild takes the history the locations agree on")
