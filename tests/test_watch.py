@@ -251,3 +251,38 @@ def test_a_marker_does_not_vouch_for_what_came_after_it(repo_with_policy, tmp_pa
     (drop / "orphan.ready").touch()
     os.utime(drop / "orphan.ready", (time.time() - 3600, time.time() - 3600))
     assert watch_once(repo, drop).items == [] and not (drop / "orphan.ready").exists()
+
+
+KILL_AFTER_FILING = """
+import os, signal, sys
+import archa.transfer.watch as w
+from archa.cli.main import cli
+real = os.rename
+def rename(src, dst, *a, **k):  # kill -9 right after the first of the two renames that file an item
+    real(src, dst, *a, **k)
+    if "/failed/" in str(dst):
+        os.kill(os.getpid(), signal.SIGKILL)
+w.os = type("os", (), {**{k: getattr(os, k) for k in dir(os) if not k.startswith("__")}, "rename": staticmethod(rename)})
+sys.argv = ["archa", "ingest", "--repo", sys.argv[1], "--watch-dir", sys.argv[2]]
+cli()
+"""
+
+
+def test_killed_while_filing_a_rejection_leaves_it_where_the_catalog_says(repo_with_policy, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """kill -9 between filing a rejected package and writing its report: it was the report
+    first, so the package stayed claimed beside a report naming it, the next pass rejected it
+    again (recorded twice) and filed it under another name, and `archa status` named a path
+    that did not exist."""
+    repo = repo_with_policy(tmp_path / "archive", SETTLE)
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    (drop / "emptyfold").mkdir()
+    (drop / "emptyfold.ready").touch()
+    r = subprocess.run([sys.executable, "-c", KILL_AFTER_FILING, str(repo.root), str(drop)],
+                       capture_output=True, text=True, check=False)
+    assert r.returncode == -9, r.stdout + r.stderr
+    assert watch_once(repo, drop).items == []  # nothing left to take again
+    assert [p.name for p in (drop / "failed").iterdir() if not p.name.endswith(".json")] == ["emptyfold"]
+    rejected = [t for t in repo.catalog.transfers() if t["status"] == "rejected"]
+    assert len(rejected) == 1 and Path(rejected[0]["source"]).is_dir(), rejected
+    assert not list((drop / WORK).iterdir())

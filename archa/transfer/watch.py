@@ -201,21 +201,24 @@ def _destination(dest_dir: Path, name: str) -> Path:
 
 def _file_away(drop: Path, item: Path, name: str, outcome: str, report: dict[str, Any],
                chosen: Path | None = None) -> Path:
-    """Move the item to done/ or failed/ under its own name (suffixed if taken) with its report;
-    `chosen`: the destination decided before (`_destination`), when it is still free. Not
-    flushed here: `flush_filed` flushes both folders once for a batch. A crash before that
-    may bring the item back into its claim, where the next run finds it ingested already
-    (`recover`) and files it away again."""
+    """Move the item to done/ or failed/ under its own name (suffixed if taken), then write its
+    report beside it; `chosen`: the destination decided before (`_destination`), when it is
+    still free. The item first: a crash between the two leaves the item where the catalog
+    and `archa status` say it is, without its report, not a report beside a claim that the
+    next run would take in (or reject) again under another name. Not flushed here:
+    `flush_filed` flushes both folders once for a batch. A crash before that may bring the
+    item back into its claim, where the next run finds it ingested already (`recover`) and
+    files it away again."""
     dest_dir = drop / outcome
     dest_dir.mkdir(exist_ok=True)
     free = chosen is not None and chosen.parent == dest_dir and not chosen.exists() \
         and not (dest_dir / f"{chosen.name}.report.json").exists()
     dest = chosen if free and chosen is not None else _destination(dest_dir, name)
     report_path = dest_dir / f"{dest.name}.report.json"
+    os.rename(item, dest)
     tmp = dest_dir / f".report.json.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"  # short, whatever the name
     write_new(tmp, json_utf8(report, indent=2).encode("utf-8"))  # a name not UTF-8 too
     os.rename(tmp, report_path)
-    os.rename(item, dest)
     return report_path
 
 
