@@ -239,6 +239,29 @@ class CatalogBehind(RepositoryError):
         return d
 
 
+class EventsUnsigned(RepositoryError):
+    """With a seal key: events in the catalog, not yet at the locations, that are not signed
+    with it (`seqs`): written into the catalog alone (or by a node without the key). A
+    writing command refuses to run then: its anchoring would make them history."""
+
+    exit_code = EXIT_PROBLEMS
+
+    def __init__(self, path: str, seqs: list[int]) -> None:
+        shown = ", ".join(map(str, seqs[:10])) + (" …" if len(seqs) > 10 else "")
+        super().__init__(f"{path}: events {shown} in the catalog are not signed with the repository's seal key: they "
+                         "were written into the catalog alone (or by a node whose archa.toml names no seal key); "
+                         "nothing was written", path=path,
+                         hint="`archa events verify` and `archa events list` show them; `archa catalog rebuild "
+                              "--replace` restores the catalog from the history the locations keep (a node without "
+                              "the key: give it the key in its archa.toml)")
+        self.seqs = seqs
+
+    def as_dict(self) -> dict[str, Any]:
+        d = super().as_dict()
+        d.update(path=self.path, seqs=self.seqs)
+        return d
+
+
 def exit_code_for(error: BaseException) -> int:
     """The exit status for an error: the one place that decides it."""
     if isinstance(error, ArchaError):

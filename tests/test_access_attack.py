@@ -377,8 +377,8 @@ SET_CHILD = textwrap.dedent("""
     point = sys.argv[3]
     real_append, real_anchor = log_mod.append_events, eventlog.anchor
 
-    def append(conn, events):
-        real_append(conn, events)
+    def append(conn, events, *key):
+        real_append(conn, events, *key)
         if point == "after-event-before-commit":
             os._exit(137)
 

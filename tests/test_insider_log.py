@@ -287,6 +287,61 @@ def test_a_seal_key_catches_a_rewritten_majority(repo: Repository, tmp_path: Pat
     assert code == 2 and "chmod 600" in out, out
 
 
+def _with_seal_key(repo: Repository, tmp_path: Path) -> Path:
+    key = tmp_path / "keys" / "seal.key"
+    key.parent.mkdir()
+    key.write_bytes(os.urandom(32).hex().encode())
+    key.chmod(0o600)
+    config = repo.root / "archa.toml"
+    config.write_text(config.read_text().replace("[repository]\n", f'[repository]\nseal_key = "{key}"\n', 1))
+    return key
+
+
+@pytest.mark.sqlite_only  # the catalog file edited with sqlite3; test_insider_pg.py does it with psql
+def test_a_release_forged_in_the_catalog_is_never_made_history(repo: Repository, tmp_path: Path) -> None:
+    """The insider appends a well-chained `legal hold released` event to the catalog and marks
+    the hold released, as `archa hold remove` would. Before, the next honest command (a
+    nightly audit) anchored the forged row at every location, after which the log, the
+    journal and the table all agreed and `disposal destroy` removed the held record. With a
+    seal key every event archa appends is signed: the forged one is not, so no command
+    anchors it; writing commands refuse, status says so, and a rebuild restores the hold."""
+    _with_seal_key(repo, tmp_path)
+    aip = ingest_bag(repo, tmp_path, "a")
+    assert run(repo, "hold", "add", aip, "--reason", "court case 12 C 34/2026")[0] == 0
+    assert run(repo, "fixity", "audit", "--all")[0] == 0  # signed rows anchor as before
+    logs = {loc: sorted(p.name for p in log_dir(repo, loc).iterdir()) for loc in ("hot", "cold")}
+    repo.close()
+    db = sqlite3.connect(repo.root / "catalog.sqlite")  # the insider, with sqlite3 alone
+    hold_id, placed, reason = db.execute("SELECT id, placed, reason FROM holds WHERE aip_id = ?", [aip]).fetchone()
+    (prev,) = db.execute("SELECT hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
+    row: dict[str, object] = {"id": "urn:uuid:00000000-0000-4000-8000-000000000001", "type": "policy assignment",
+                              "time": "2026-12-04T10:00:00.000000Z", "outcome": "success",
+                              "detail": f"legal hold released (hold {hold_id}) by root: settled (placed {placed[:10]} "
+                                        f"for {reason!r})", "agent": "archa/0.1.0", "aip_id": aip, "version": None,
+                              "location": None, "transfer_id": None, "prev_hash": prev}
+    canon = json.dumps({k: row[k] for k in HASHED}, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    row["hash"] = hashlib.sha256(canon.encode()).hexdigest()
+    db.execute(f"INSERT INTO events ({', '.join((*HASHED, 'hash'))}) VALUES ({', '.join('?' * 12)})",
+               [row[k] for k in (*HASHED, "hash")])
+    db.execute("UPDATE holds SET released = '2026-12-04T10:00:00Z', released_by = 'root', release_reason = 'settled' "
+               "WHERE id = ?", [hold_id])
+    db.commit()
+    db.close()
+
+    code, out = run(repo, "status")
+    assert code == 1 and "not signed with the seal key" in out, out
+    code, out = run(repo, "fixity", "audit", "--all")  # the nightly audit that used to make it history
+    assert code == 1 and "not signed with the repository's seal key" in out and "nothing was written" in out, out
+    assert {loc: sorted(p.name for p in log_dir(repo, loc).iterdir()) for loc in ("hot", "cold")} == logs
+    assert all("legal hold released" not in json.dumps(r) for loc in ("hot", "cold")
+               for r in read_log(log_dir(repo, loc)))
+    code, out = run(repo, "catalog", "rebuild", "--replace")
+    assert code == 0, out
+    code, out = run(repo, "hold", "list", "--json")
+    assert code == 0 and aip in out, out  # the hold is in force again
+    assert run(repo, "fixity", "audit", "--all")[0] == 0
+
+
 # --- deleted history ---------------------------------------------------------------------------
 
 def test_a_deleted_or_truncated_location_log_fails_verify(repo: Repository, tmp_path: Path) -> None:

@@ -98,3 +98,35 @@ def test_events_cut_from_the_database_and_every_location_fail_verify(repo: Repos
         write_log(folder, [r for r in read_log(folder) if int(str(r["seq"])) < int(str(first_b))])
     code, out = run(repo, "events", "verify")
     assert code == 1 and "BROKEN history" in out and b in out and "the log lacks" in out, out
+
+
+def test_a_release_forged_in_the_database_is_never_made_history(repo: Repository, tmp_path: Path) -> None:
+    """test_insider_log's forged `legal hold released`, written with psql: with a seal key the
+    row is not signed, so no command anchors it and writing commands refuse."""
+    import hashlib
+
+    from tests.test_insider_log import HASHED, _with_seal_key, ingest_bag
+
+    _with_seal_key(repo, tmp_path)
+    aip = ingest_bag(repo, tmp_path, "a")
+    assert run(repo, "hold", "add", aip, "--reason", "court case 12 C 34/2026")[0] == 0
+    logs = sorted(p.name for p in log_dir(repo, "hot").iterdir())
+    with psql(repo) as db:  # the insider
+        hold_id, placed = db.execute("SELECT id, placed FROM holds WHERE aip_id = %s", [aip]).fetchone()  # type: ignore[misc]
+        (prev,) = db.execute("SELECT hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()  # type: ignore[misc]
+        row: dict[str, object] = {"id": "urn:uuid:00000000-0000-4000-8000-000000000002", "type": "policy assignment",
+                                  "time": "2026-12-04T10:00:00.000000Z", "outcome": "success",
+                                  "detail": f"legal hold released (hold {hold_id}) by root: settled (placed "
+                                            f"{str(placed)[:10]})", "agent": "archa/0.1.0", "aip_id": aip,
+                                  "version": None, "location": None, "transfer_id": None, "prev_hash": prev}
+        canon = json.dumps({k: row[k] for k in HASHED}, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        row["hash"] = hashlib.sha256(canon.encode()).hexdigest()
+        db.execute(f"INSERT INTO events ({', '.join((*HASHED, 'hash'))}) VALUES ({', '.join(['%s'] * 12)})",
+                   [row[k] for k in (*HASHED, "hash")])
+        db.execute("UPDATE holds SET released = '2026-12-04T10:00:00Z', released_by = 'root' WHERE id = %s", [hold_id])
+    code, out = run(repo, "fixity", "audit", "--all")
+    assert code == 1 and "not signed with the repository's seal key" in out, out
+    assert sorted(p.name for p in log_dir(repo, "hot").iterdir()) == logs
+    assert all("legal hold released" not in json.dumps(r) for r in read_log(log_dir(repo, "hot")))
+    code, out = run(repo, "status")
+    assert code == 1 and "not signed with the seal key" in out, out

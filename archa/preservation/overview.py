@@ -54,6 +54,7 @@ class Overview:
     log_ahead: dict[str, str] = field(default_factory=dict)  # location -> what its event log holds that the catalog lacks
     log_gaps: dict[str, str] = field(default_factory=dict)  # location -> what its copy of the event log lacks
     journal_triggers: list[str] = field(default_factory=list)  # journal triggers missing or altered
+    unsigned_events: list[int] = field(default_factory=list)  # with a seal key: events not signed with it
     node: str = ""  # this node's name, when the catalog is shared by several
     migrations_failed: list[dict[str, str]] = field(default_factory=list)  # aip_id, source: last try failed
     policy_not_shared: bool = False  # this node's archa.toml [policy] differs from the shared one (unused)
@@ -105,10 +106,11 @@ def overview(repo: Repository, year: int | None = None) -> Overview:
     o.migrations_failed = migrations(repo).failed
     o.policy_not_shared = repo.policy_not_shared()
     o.watchers = [w.as_dict() for w in watchers(repo.root)]
-    from archa.repository.eventlog import log_ahead, log_gaps
+    from archa.repository.eventlog import log_ahead, log_gaps, unsigned
 
     o.log_ahead = log_ahead(repo)
     o.log_gaps = log_gaps(repo)
+    o.unsigned_events = unsigned(repo)
     from archa.repository.catalog.journal import trigger_problems
 
     o.journal_triggers = trigger_problems(cat)  # cheap: what `events verify` checks first
@@ -169,6 +171,10 @@ def _attention(o: Overview) -> list[str]:
                    + "; ".join(f"{name}: {why}" for name, why in sorted(o.log_ahead.items()))
                    + "): restored from an older copy, or rows cut from it; writing commands refuse to run; "
                      "archa events verify, then archa catalog rebuild --check and --replace")
+    if o.unsigned_events:
+        out.append(f"events {', '.join(map(str, o.unsigned_events[:10]))} in the catalog are not signed with the "
+                   "seal key (written into the catalog alone, or by a node without the key): writing commands refuse "
+                   "to run; archa events verify, then archa catalog rebuild --check and --replace")
     for problem in o.journal_triggers:
         out.append(f"{problem}: the catalog was changed behind archa's back (holds, transfers, proposals may differ "
                    "from what the locations keep); archa events verify names what differs")

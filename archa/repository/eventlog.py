@@ -51,7 +51,7 @@ if TYPE_CHECKING:
     from archa.repository.catalog.logtables import HashTables
 
 __all__ = ["CHANGES", "COLUMNS", "PREFIX", "SEAL_TYPE", "SEGMENT", "anchor", "compact", "export_events",
-           "log_ahead", "log_gaps", "read_changes", "segment_key", "verify_anchors"]
+           "log_ahead", "log_gaps", "read_changes", "segment_key", "unsigned", "verify_anchors"]
 
 
 def segment_key(first: int, last: int) -> str:
@@ -124,6 +124,26 @@ def log_ahead(repo: Any) -> dict[str, str]:
     return out
 
 
+def unsigned(repo: Any) -> list[int]:
+    """With a seal key: the events the catalog holds beyond what every reachable location
+    holds whose `mac` is not the key's (at most 20): written into the catalog without the key
+    (by hand, or by a node whose archa.toml names no key). Anchoring them would make them
+    history. Empty without a key (nothing can be told then), or when there are none. What the
+    locations hold was checked when it was anchored, so only the rows beyond are read."""
+    key = repo_seal_key(repo)
+    if key is None:
+        return []
+    held = []
+    for loc in repo.config.locations:
+        try:
+            keys = segment_keys(repo.store(loc))
+        except StorageError:
+            continue
+        held.append(max((last for _f, last, _k in keys), default=0))
+    log: EventLog = repo.catalog.log
+    return log.unsigned_after(min(held) if held else 0, key)
+
+
 def log_gaps(repo: Any) -> dict[str, str]:
     """{location: why} for each location whose copy of the event log or journal lacks a part
     it was given: a gap between its segments, or less than the catalog recorded as written
@@ -191,6 +211,11 @@ def anchor(repo: Any) -> dict[str, str]:
     cat = repo.catalog
     log: EventLog = cat.log
     key = repo_seal_key(repo)
+    forged = unsigned(repo)
+    if forged:  # written into the catalog meanwhile, without the key: never made history here
+        why = (f"events {', '.join(map(str, forged[:5]))} in the catalog are not signed with the seal key: "
+               "not anchored")
+        return {loc.name: why for loc in repo.config.locations}
     seal_journal(cat)
     if key is not None:
         _sign_heads(repo, key)

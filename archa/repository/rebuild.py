@@ -509,6 +509,9 @@ def rebuild_catalog(repo: Repository, dest: Path | str, trust: str | None = None
     if trust is not None:
         repo.config.location(trust)  # RepositoryError naming the locations there are
     cat = create_catalog(dest)
+    from archa.repository.logscan import repo_seal_key
+
+    cat.mac_key = repo_seal_key(repo)  # what the rebuild appends (events only the PREMIS kept) is archa's
     report = RebuildReport(str(dest) if isinstance(dest, Path) else redact(dest))
     if isinstance(dest, str):  # a catalog on a server holds what its nodes share (identity, locations, policy)
         cat.set_setting("config", repo.config.shared_json())

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, Self, TypeVar
 
-from archa.errors import CatalogBehind, RepositoryError
+from archa.errors import CatalogBehind, EventsUnsigned, RepositoryError
 from archa.policies import Policy, load_policy
 from archa.repository.catalog import CATALOG_NAME, Catalog, FileRow
 from archa.repository.config import CONFIG_NAME, Location, RepoConfig, load_config, render_config
@@ -249,6 +249,9 @@ class Repository:
                 self._catalog = PgCatalog.open(self.config.catalog)
             else:
                 self._catalog = Catalog.open(self.root / CATALOG_NAME)
+            from archa.repository.logscan import repo_seal_key
+
+            self._catalog.mac_key = repo_seal_key(self)  # every event this repository appends is signed
         return self._catalog
 
     @contextmanager
@@ -340,11 +343,14 @@ class Repository:
         with exclusive_lock(self.root / "lock", timeout, shared), self._shared_lock("repository", shared, timeout):
             self.check_locations()
             if not behind_ok:
-                from archa.repository.eventlog import log_ahead
+                from archa.repository.eventlog import log_ahead, unsigned
 
                 ahead = log_ahead(self)
                 if ahead:
                     raise CatalogBehind(str(self.catalog.path), ahead)
+                forged = unsigned(self)
+                if forged:
+                    raise EventsUnsigned(str(self.catalog.path), forged)
             self.sweep_staging()
             self.sweep_leftovers()
             self._writing_depth, self._writing_shared = 1, shared

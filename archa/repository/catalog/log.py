@@ -10,6 +10,8 @@ their own (the tests reading a catalog file directly).
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Iterator
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
@@ -22,21 +24,33 @@ if TYPE_CHECKING:
 COLUMNS = ("seq", *HASHED_FIELDS, "hash")  # an event row's columns, as a location's log holds them
 SEAL_TYPE = "message digest calculation"  # the event type of a journal seal (LoC vocabulary)
 
-_INSERT = (f"INSERT INTO events ({', '.join((*HASHED_FIELDS, 'hash'))}) "
-           f"VALUES ({', '.join('?' * (len(HASHED_FIELDS) + 1))})")
+_INSERT = (f"INSERT INTO events ({', '.join((*HASHED_FIELDS, 'hash', 'mac'))}) "
+           f"VALUES ({', '.join('?' * (len(HASHED_FIELDS) + 2))})")
+
+
+def event_mac(key: bytes, row_hash_hex: str) -> str:
+    """An event row's `mac`: HMAC-SHA256 of its hash under the seal key (the hash covers the
+    row and, through prev_hash, the chain before it)."""
+    return hmac.new(key, b"archa event " + row_hash_hex.encode(), hashlib.sha256).hexdigest()
+
+
+def signed_by(key: bytes, row_hash_hex: str, mac: str | None) -> bool:
+    return mac is not None and hmac.compare_digest(event_mac(key, row_hash_hex), mac)
 
 
 # --- over a connection ----------------------------------------------------------------------
 
-def append_events(conn: Any, events: list[Event]) -> None:
-    """Append events to the chain. Call inside the transaction that records the change."""
+def append_events(conn: Any, events: list[Event], key: bytes | None = None) -> None:
+    """Append events to the chain, each signed (`event_mac`) when `key` (the repository's seal
+    key) is given. Call inside the transaction that records the change."""
     last = conn.execute("SELECT hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
     prev = last[0] if last else GENESIS
     for ev in events:
         row = asdict(ev)
         row["prev_hash"] = prev
         row["hash"] = row_hash(row)
-        conn.execute(_INSERT, [row[k] for k in (*HASHED_FIELDS, "hash")])
+        conn.execute(_INSERT, [*(row[k] for k in (*HASHED_FIELDS, "hash")),
+                               event_mac(key, row["hash"]) if key is not None else None])
         prev = row["hash"]
 
 
@@ -102,7 +116,7 @@ class EventLog:
     def append(self, events: list[Event]) -> None:
         """Append `events` to the chain, in order. Call inside the transaction that records
         the change they describe."""
-        append_events(self.cat.conn, events)
+        append_events(self.cat.conn, events, self.cat.mac_key)
 
     def verify_chain(self) -> list[ChainProblem]:
         """Every place the chain is broken: a row edited, deleted, inserted or reordered
@@ -144,6 +158,17 @@ class EventLog:
     def event_ids(self) -> set[str]:
         """The id of every event in the log (held in memory: for a rebuild's dedup)."""
         return {str(r[0]) for r in self.cat.conn.execute("SELECT id FROM events")}
+
+    def unsigned_after(self, seq: int, key: bytes, limit: int = 20) -> list[int]:
+        """The events after `seq` whose `mac` is not `key`'s (at most `limit`), in order:
+        rows written into the catalog without the seal key."""
+        out = []
+        for n, h, mac in self.cat.conn.execute("SELECT seq, hash, mac FROM events WHERE seq > ? ORDER BY seq", [seq]):
+            if not signed_by(key, str(h), mac):
+                out.append(int(n))
+                if len(out) >= limit:
+                    break
+        return out
 
     def rows_between(self, first: int, last: int) -> Iterator[tuple[Any, ...]]:
         """Events `first`..`last` in order, each a tuple of every column in COLUMNS order

@@ -331,7 +331,7 @@ class RecordIndex:
 
         with self.cat.transaction():
             self.set_access_row(aip_id, state, events[0].time if events else "")
-            append_events(self.cat.conn, events)
+            append_events(self.cat.conn, events, self.cat.mac_key)
 
     def restore_access(self) -> int:
         """Make the access table again from the event log (the last access event of each AIP

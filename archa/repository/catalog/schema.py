@@ -295,6 +295,15 @@ def _m18(db: sqlite_utils.Database) -> None:
     index.restore_access()
 
 
+def _m19(db: sqlite_utils.Database) -> None:
+    """Each event row's `mac`: HMAC-SHA256 of its hash under the repository's seal key, when
+    archa.toml names one (NULL otherwise, and for rows from before): an event written into
+    the catalog alone, without the key, is told from archa's before it is anchored
+    (eventlog.unsigned). (pgschema.PG_MIGRATIONS[18])"""
+    if "mac" not in {c.name for c in db["events"].columns}:  # (a migration run again leaves it as it is)
+        db.execute("ALTER TABLE events ADD COLUMN mac TEXT")
+
+
 PAGE_TEXT = """CREATE VIRTUAL TABLE page_text USING fts5(text, aip_id UNINDEXED, version UNINDEXED,
     seq UNINDEXED, tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3 4')"""
 
@@ -338,7 +347,8 @@ def fill_version_payload_digests(conn: Any) -> None:
 
 
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_m1, _m2, _m3, _m4, _m5, _m6, _m7, _m8, _m9, _m10,
-                                                              _m11, _m12, _m13, _m14, _m15, _m16, _m17, _m18]
+                                                              _m11, _m12, _m13, _m14, _m15, _m16, _m17, _m18,
+                                                              _m19]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -51,6 +51,7 @@ class Catalog:
 
     last_opened: Path | None = None
     dialect = "sqlite"  # the SQL the database speaks where the backends differ ("postgresql": postgres.py)
+    mac_key: bytes | None = None  # the repository's seal key: every event appended is signed with it (log.event_mac)
 
     def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
         self.conn = conn
@@ -280,7 +281,7 @@ class Catalog:
                 self.insert("originators", o, ignore=True)
                 append_events(self.conn, [Event("policy assignment", "success",
                                                 f"originator {o['id']} registered from an incoming SIP: {o['name']}",
-                                                events[0].agent if events else "archa")])
+                                                events[0].agent if events else "archa")], self.mac_key)
             self.insert("aips", aip)
             self.insert("versions", version)
             FileWriter(self.conn).insert(files)
@@ -292,7 +293,7 @@ class Catalog:
             if access is not None:
                 self.record_index.set_access_row(aip["id"], AccessState(**access), events[0].time if events else "")
             self.set_payload_digest(aip["id"], version["version"])
-            append_events(self.conn, events)
+            append_events(self.conn, events, self.mac_key)
 
     def set_payload_digest(self, aip_id: str, version: str) -> None:
         """Record the fingerprint of `version`'s payload as the version's, and as the AIP's
@@ -331,7 +332,7 @@ class Catalog:
                 self.record_index.set_access_row(aip["id"], AccessState(**access), events[0].time if events else "")
             self.set_payload_digest(aip["id"], version["version"])
             self.insert("copies", copies)
-            append_events(self.conn, events)
+            append_events(self.conn, events, self.mac_key)
 
     def record_copy(self, copy: dict[str, Any], stored: bool, events: list[Event]) -> None:
         """Insert or replace one copy row, set the version's stored flag, append events."""
@@ -339,7 +340,7 @@ class Catalog:
             self.insert("copies", copy, upsert=("aip_id", "version", "location"))
             self.conn.execute("UPDATE versions SET stored = ? WHERE aip_id = ? AND version = ?",
                             [int(stored), copy["aip_id"], copy["version"]])
-            append_events(self.conn, events)
+            append_events(self.conn, events, self.mac_key)
 
     def set_copy_archive(self, aip_id: str, version: str, location: str, archive_sha256: str, size: int) -> None:
         """Record a packed copy's new archive (its sha256 and bytes), rewritten by a repair.
@@ -349,7 +350,7 @@ class Catalog:
 
     def record_events(self, events: list[Event]) -> None:
         with self.transaction():
-            append_events(self.conn, events)
+            append_events(self.conn, events, self.mac_key)
 
     def record_audit(self, aip_id: str, version: str, location: str, state: str, when: str,
                      event: Event) -> None:
@@ -357,7 +358,7 @@ class Catalog:
         with self.transaction():
             self.conn.execute("UPDATE copies SET state = ?, last_audit = ? WHERE aip_id = ? AND version = ? "
                             "AND location = ?", [state, when, aip_id, version, location])
-            append_events(self.conn, [event])
+            append_events(self.conn, [event], self.mac_key)
 
     def all_copies(self, every: bool = False) -> list[dict[str, Any]]:
         """Copies of active AIPs (audits, sync and repair leave destroyed ones alone); of every
@@ -373,7 +374,7 @@ class Catalog:
     def record_rejected_transfer(self, transfer: dict[str, Any], events: list[Event]) -> None:
         with self.transaction():
             self.insert("transfers", transfer)
-            append_events(self.conn, events)
+            append_events(self.conn, events, self.mac_key)
 
     # --- reads --------------------------------------------------------------------------
 
@@ -574,7 +575,7 @@ class Catalog:
                 changes.append((new, rowid))
             self.conn.executemany("UPDATE file_rows SET format = ? WHERE id = ?", changes)
             w.count(counts)
-            append_events(self.conn, events)
+            append_events(self.conn, events, self.mac_key)
 
     def format_summary(self, aip_id: str, version: str) -> list[dict[str, Any]]:
         return self.rows("""
