@@ -161,8 +161,8 @@ def test_sigterm_with_a_package_in_hand_stops_in_time_and_loses_nothing(repo_wit
     audit_clean(repo.root)
 
 
-def test_a_killed_watcher_is_named_by_status_and_finished_by_the_next(repo_with_policy, watcher,  # type: ignore[no-untyped-def]
-                                                                      tmp_path: Path) -> None:
+def busy_with_twelve(repo_with_policy, watcher, tmp_path: Path) -> tuple[Repository, Path, subprocess.Popen[str]]:  # type: ignore[no-untyped-def]
+    """A repository, a drop folder of twelve packages, and a watcher that has filed two of them."""
     repo = repo_with_policy(tmp_path / "archive", SETTLE)
     drop, made = tmp_path / "drop", tmp_path / "made"
     drop.mkdir()
@@ -170,10 +170,11 @@ def test_a_killed_watcher_is_named_by_status_and_finished_by_the_next(repo_with_
         drop_in(drop, package(made, i, side=300))
     p = watcher(repo.root, drop)
     wait_for(lambda: len(reports(drop, "done")) >= 2, why="two packages")
-    os.killpg(p.pid, signal.SIGKILL)  # the watcher and its workers, at any instruction
-    p.wait()
-    status = subprocess.run([ARCHA, "status", "--repo", str(repo.root)], capture_output=True, text=True, check=False)
-    assert status.returncode == 1 and "stopped without a word" in status.stdout
+    return repo, drop, p
+
+
+def finish_the_twelve(repo: Repository, drop: Path, watcher) -> subprocess.Popen[str]:  # type: ignore[no-untyped-def]
+    """A new watcher takes in the rest; each of the twelve stored once, nothing left, audited clean."""
     q = watcher(repo.root, drop)
     wait_for(lambda: len(reports(drop, "done")) == 12, why="all twelve after the restart")
     code, took, _lines = stop(q)
@@ -182,6 +183,17 @@ def test_a_killed_watcher_is_named_by_status_and_finished_by_the_next(repo_with_
     assert not any((drop / WORK).iterdir())
     assert sorted(x.name for x in drop.iterdir()) == [WORK, "done"]
     audit_clean(repo.root)
+    return q
+
+
+def test_a_killed_watcher_is_named_by_status_and_finished_by_the_next(repo_with_policy, watcher,  # type: ignore[no-untyped-def]
+                                                                      tmp_path: Path) -> None:
+    repo, drop, p = busy_with_twelve(repo_with_policy, watcher, tmp_path)
+    os.killpg(p.pid, signal.SIGKILL)  # the watcher and its workers, at any instruction
+    p.wait()
+    status = subprocess.run([ARCHA, "status", "--repo", str(repo.root)], capture_output=True, text=True, check=False)
+    assert status.returncode == 1 and "stopped without a word" in status.stdout
+    q = finish_the_twelve(repo, drop, watcher)
     now = subprocess.run([ARCHA, "status", "--json", "--repo", str(repo.root)], capture_output=True, text=True,
                          check=False)
     dead, alive = sorted(json.loads(now.stdout)["watchers"], key=lambda w: w["pid"] != p.pid)
@@ -195,13 +207,7 @@ def test_workers_of_a_killed_leader_stop_and_the_next_watcher_finishes(repo_with
     """Only the leading process killed (the OOM killer, a `kill -9 PID`): its workers, which
     ignore SIGTERM, must not go on forever as orphans taking the names still queued; they
     finish or give back what they hold and exit, and the next watcher takes in the rest."""
-    repo = repo_with_policy(tmp_path / "archive", SETTLE)
-    drop, made = tmp_path / "drop", tmp_path / "made"
-    drop.mkdir()
-    for i in range(12):
-        drop_in(drop, package(made, i, side=300))
-    p = watcher(repo.root, drop)
-    wait_for(lambda: len(reports(drop, "done")) >= 2, why="two packages")
+    repo, drop, p = busy_with_twelve(repo_with_policy, watcher, tmp_path)
     os.kill(p.pid, signal.SIGKILL)  # the leader alone
     p.wait()
     killed_at = len(reports(drop, "done"))
@@ -217,13 +223,7 @@ def test_workers_of_a_killed_leader_stop_and_the_next_watcher_finishes(repo_with
     left = len(reports(drop, "done"))
     assert left - killed_at <= 2 * 2, (killed_at, left)  # at most what the two workers had in hand
     assert left < 12  # the names still queued were not taken by orphans
-    q = watcher(repo.root, drop)
-    wait_for(lambda: len(reports(drop, "done")) == 12, why="all twelve after the restart")
-    code, took, _lines = stop(q)
-    assert code == 0 and took < 15
-    assert len(repo.catalog.aips()) == 12 and not reports(drop, "failed")  # each exactly once
-    assert sorted(x.name for x in drop.iterdir()) == [WORK, "done"]
-    audit_clean(repo.root)
+    finish_the_twelve(repo, drop, watcher)
 
 
 def test_waits_while_a_command_holds_the_repository(repo_with_policy, watcher, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

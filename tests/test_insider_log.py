@@ -258,13 +258,18 @@ def test_a_rewritten_and_padded_location_log_does_not_win(repo: Repository, tmp_
     assert code == 1 and "at cold" in out, out  # the forged location stays named until it is repaired
 
 
-def test_a_seal_key_catches_a_rewritten_majority(repo: Repository, tmp_path: Path) -> None:
+def _with_seal_key(repo: Repository, tmp_path: Path) -> Path:
     key = tmp_path / "keys" / "seal.key"
     key.parent.mkdir()
     key.write_bytes(os.urandom(32).hex().encode())
     key.chmod(0o600)
     config = repo.root / "archa.toml"
     config.write_text(config.read_text().replace("[repository]\n", f'[repository]\nseal_key = "{key}"\n', 1))
+    return key
+
+
+def test_a_seal_key_catches_a_rewritten_majority(repo: Repository, tmp_path: Path) -> None:
+    key = _with_seal_key(repo, tmp_path)
     assert run(repo, "storage", "add", "warm", str(tmp_path / "warm"), "--kind", "ocfl", "--tier", "warm")[0] == 0
     aip = ingest_bag(repo, tmp_path, "a")
     assert run(repo, "hold", "add", aip, "--reason", "request 2026/18")[0] == 0
@@ -285,16 +290,6 @@ def test_a_seal_key_catches_a_rewritten_majority(repo: Repository, tmp_path: Pat
     key.chmod(0o644)  # a key others can read is refused, not used
     code, out = run(repo, "events", "verify")
     assert code == 2 and "chmod 600" in out, out
-
-
-def _with_seal_key(repo: Repository, tmp_path: Path) -> Path:
-    key = tmp_path / "keys" / "seal.key"
-    key.parent.mkdir()
-    key.write_bytes(os.urandom(32).hex().encode())
-    key.chmod(0o600)
-    config = repo.root / "archa.toml"
-    config.write_text(config.read_text().replace("[repository]\n", f'[repository]\nseal_key = "{key}"\n', 1))
-    return key
 
 
 @pytest.mark.sqlite_only  # the catalog file edited with sqlite3; test_insider_pg.py does it with psql
