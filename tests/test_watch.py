@@ -286,3 +286,37 @@ def test_killed_while_filing_a_rejection_leaves_it_where_the_catalog_says(repo_w
     rejected = [t for t in repo.catalog.transfers() if t["status"] == "rejected"]
     assert len(rejected) == 1 and Path(rejected[0]["source"]).is_dir(), rejected
     assert not list((drop / WORK).iterdir())
+
+
+PRODUCER_STILL_WRITING = """
+import sys
+from pathlib import Path
+import archa.transfer.watch as w
+from archa.cli.main import cli
+real = w.detect_kind
+def detect_kind(item):  # the producer's writer, stalled past the settle time, goes on once the item is claimed
+    kind = real(item)
+    with open(Path(item) / "big.bin", "ab") as f:
+        f.write(b"the second half" * 1000)
+    return kind
+w.detect_kind = detect_kind
+sys.argv = ["archa", "ingest", "--repo", sys.argv[1], "--watch-dir", sys.argv[2]]
+cli()
+"""
+
+
+def test_a_package_that_changes_while_it_is_taken_in_is_said(repo_with_policy, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A copy stalled longer than the settle time, then going on through its open file: the
+    report said "ingested" with no word, the AIP holding half of big.bin and done/ all of it."""
+    repo = repo_with_policy(tmp_path / "archive", SETTLE)
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    (drop / "pkg").mkdir()
+    (drop / "pkg" / "big.bin").write_bytes(b"the first half" * 1000)
+    _age(drop / "pkg")
+    r = subprocess.run([sys.executable, "-c", PRODUCER_STILL_WRITING, str(repo.root), str(drop)],
+                       capture_output=True, text=True, check=False)
+    assert r.returncode == 1 and "ingested as" in r.stdout and "WARNING: TRF013" in r.stdout, r.stdout + r.stderr
+    report = json.loads((drop / "done" / "pkg.report.json").read_text())
+    assert report["status"] == "ingested" and [w["code"] for w in report["warnings"]] == ["TRF013"]
+    assert len(repo.catalog.aips()) == 1

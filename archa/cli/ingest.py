@@ -145,7 +145,7 @@ def _watch(ctx: click.Context, drop: Path, repo_path: str | None, as_json: bool)
             click.echo(_item_line(i))
         d = result.as_dict()
         click.echo(f"{d['ingested']} ingested, {d['failed']} failed, {d['waiting']} waiting")
-    if result.failed:
+    if result.failed or result.warned:
         ctx.exit(1)
 
 
@@ -193,7 +193,8 @@ def _item_line(i: WatchItem) -> str:
     what = {"ingested": f"ingested as {i.aip_id}", "failed": f"FAILED: {i.error}",
             "waiting": "still arriving (no .ready marker, changed recently)" if not i.error
             else f"left for the next run: {i.error}"}[i.status]
-    return f"{i.name} ({i.kind or '-'}): {what}" + (f"; report {i.report}" if i.report else "")
+    return (f"{i.name} ({i.kind or '-'}): {what}" + (f"; WARNING: {i.warning}" if i.warning else "")
+            + (f"; report {i.report}" if i.report else ""))
 
 
 def _print_result(r: IngestResult) -> None:

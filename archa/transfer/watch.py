@@ -64,6 +64,7 @@ class WatchItem:
     version: str = ""  # the version ingested
     stored: bool = True  # "ingested" with every copy the placement wants (else `complete_copies_of` later)
     copy_error: str = ""  # why a copy is missing
+    warning: str = ""  # "ingested", but a person should look (TRF013: it changed while it was taken in)
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -77,10 +78,34 @@ class WatchResult:
     def failed(self) -> list[WatchItem]:
         return [i for i in self.items if i.status == "failed"]
 
+    @property
+    def warned(self) -> list[WatchItem]:
+        return [i for i in self.items if i.warning]
+
     def as_dict(self) -> dict[str, Any]:
         return {"items": [i.as_dict() for i in self.items],
                 "ingested": sum(i.status == "ingested" for i in self.items),
                 "failed": len(self.failed), "waiting": sum(i.status == "waiting" for i in self.items)}
+
+
+def _fingerprint(path: Path) -> tuple[int, int, int]:
+    """(files, bytes, newest modification in ns) of an item as it lies: what a producer
+    still writing into it changes. Entries that cannot be read count as nothing."""
+    files, size, newest = 0, 0, 0
+    try:
+        st = path.lstat()
+    except OSError:
+        return (0, 0, 0)
+    if not path.is_dir() or path.is_symlink():
+        return (1, st.st_size, st.st_mtime_ns)
+    for d, _dirs, names in os.walk(path):
+        for n in names:
+            try:
+                st = os.lstat(os.path.join(d, n))
+            except OSError:
+                continue
+            files, size, newest = files + 1, size + st.st_size, max(newest, st.st_mtime_ns)
+    return (files, size, newest)
 
 
 def _newest_mtime(path: Path) -> float:
@@ -270,6 +295,7 @@ def _process(repo: Repository, drop: Path, claim: Path, recovered: bool = False,
                                                        "dropped in place of a package: not followed", name)],
                               hint="drop the package itself (copy it, or move it in with one rename), not a link")
         else:
+            claimed = _fingerprint(work_item)
             item.kind = detect_kind(work_item)
             if not item.kind:
                 raise SipRejected(name, [Finding("TRF007", "neither a bag, an NSESSS or E-ARK package, a ZIP nor a "
@@ -292,6 +318,15 @@ def _process(repo: Repository, drop: Path, claim: Path, recovered: bool = False,
             item.copy_error = "; ".join(f"{f.get('location', '')}: {f.get('error', '')}" for f in r.copy_failures)
             report.update(status="ingested", aip_id=r.aip_id, stored=r.stored, copies=r.copies,
                           warnings=[w.as_dict() for w in r.warnings])
+            now = _fingerprint(work_item)
+            if now != claimed:  # a producer still writing when the item looked complete (settled, marked)
+                changed = Finding("TRF013", f"it changed while it was taken in ({claimed[0]} files, {claimed[1]} bytes "
+                                            f"when claimed; {now[0]} files, {now[1]} bytes after): the AIP holds it as it "
+                                            "was read; its producer was still writing: compare it with what is filed "
+                                            "under done/, and send it again if that is the complete one", name,
+                                  severity="warning")
+                item.warning = printable(str(changed))
+                report["warnings"].append(changed.as_dict())
         item.status = "ingested"
     except Interrupted as e:  # asked to stop before anything was stored
         if not _give_back(drop, claim, work_item, bag_out):  # its name taken again there: kept, with its lock
