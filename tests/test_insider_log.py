@@ -350,6 +350,8 @@ def test_a_deleted_or_truncated_location_log_fails_verify(repo: Repository, tmp_
     assert code == 1 and "cold holds the log up to event" in out and "deleted or truncated" in out, out
     code, out = run(repo, "status")  # what monitoring runs says it too, from the listing alone
     assert code == 1 and "the copy of the event log at cold is incomplete (events " in out, out
+    code, out = run(repo, "fixity", "audit")  # and the nightly audit, which said "0 failed", exit 0
+    assert code == 1 and "EVENT LOG: cold: " in out, out
     segments = sorted(log_dir(repo, "hot").glob("[0-9]*-[0-9]*.jsonl"))
     if len(segments) > 2:  # a segment in the middle, at the other location
         os.chmod(segments[1], 0o644)
@@ -359,6 +361,21 @@ def test_a_deleted_or_truncated_location_log_fails_verify(repo: Repository, tmp_
     shutil.rmtree(cold)
     code, out = run(repo, "events", "verify")
     assert code == 1 and "cold holds the log up to event 0" in out, out
+
+
+def test_a_segment_edited_at_one_location_fails_the_full_audit(repo: Repository, tmp_path: Path) -> None:
+    """One location's copy of the log edited in place (a row's detail changed, nothing
+    deleted): only `events verify` found it; `fixity audit --all` said every copy was sound."""
+    ingest_bag(repo, tmp_path, "a")
+    ingest_bag(repo, tmp_path, "b")
+    segment = max(log_dir(repo, "hot").glob("[0-9]*-[0-9]*.jsonl"))
+    os.chmod(segment, 0o644)
+    text = segment.read_text()
+    assert "ingested as" in text
+    segment.write_text(text.replace("ingested as", "INGESTED AS", 1))
+    code, out = run(repo, "fixity", "audit", "--all")
+    assert code == 1 and "EVENT LOG: hot: event " in out and "altered" in out, out
+    assert "EVENT LOG: cold" not in out, out  # the honest location is not blamed
 
 
 @pytest.mark.sqlite_only  # the catalog file edited with sqlite3; test_insider_pg.py does it with psql

@@ -66,9 +66,13 @@ def fixity_audit(ctx: click.Context, mode: str, aip_id: str | None, location: st
     With nothing due, says when the next copies fall due, per tier, and how to audit every
     copy now (--all).
 
+    The locations' copies of the event log are checked too: segments missing at a location
+    on every audit (from the listing), and with --all every copy read and compared with the
+    catalog, as `archa events verify` does (an edited segment).
+
     Exit status: 0 every audited copy is sound and every required copy is there, 1 damage,
-    a missing copy or a version not stored found (the command that fixes it is printed for
-    each), 2 the audit could not run.
+    a missing copy, a version not stored or a copy of the event log that differs found (the
+    command that fixes it is printed for each), 2 the audit could not run.
 
     \b
     Example:
@@ -106,6 +110,11 @@ def fixity_audit(ctx: click.Context, mode: str, aip_id: str | None, location: st
             if a.state == "ok":
                 for f in a.findings:
                     click.echo(f"warning: {a.aip_id} {a.version} at {a.location}: {f}")
+        for problem in summary.log_problems:
+            click.echo(f"EVENT LOG: {problem}")
+        if summary.log_problems:
+            click.echo("  the copies of the event log differ: archa events verify names each; a catalog rebuild takes "
+                       "the history the locations agree on")
         if summary.nothing_due:
             _nothing_due(summary, aip_id, location)
             if not summary.ok:
@@ -117,7 +126,9 @@ def fixity_audit(ctx: click.Context, mode: str, aip_id: str | None, location: st
                       if d["missing_copies"] else "")
                    + (f"; {_count(d['not_stored'], 'version')} not stored" if d["not_stored"] else "")
                    + (f"; {d['not_reached']} left for the next run" if d["not_reached"] else "")
-                   + (f"; {d['busy']} being written by another command, left for the next run" if d["busy"] else ""))
+                   + (f"; {d['busy']} being written by another command, left for the next run" if d["busy"] else "")
+                   + (f"; {_count(len(summary.log_problems), 'problem')} with the copies of the event log"
+                      if summary.log_problems else ""))
     if not summary.ok:
         ctx.exit(1)
 

@@ -61,6 +61,9 @@ class AuditSummary:
     seconds: float = 0.0
     nothing_due: bool = False  # --due selected no copy: every copy the filters select was audited in time
     next_due: list[NextDue] = field(default_factory=list)  # with nothing_due: what falls due next, per tier
+    # the locations' copies of the event log: segments missing (every audit, from the listing) and,
+    # with --all, every copy read and checked against the catalog ("LOCATION: what", as events verify says)
+    log_problems: list[str] = field(default_factory=list)
 
     @property
     def failures(self) -> list[CopyAudit]:
@@ -77,7 +80,7 @@ class AuditSummary:
     @property
     def ok(self) -> bool:
         """Every audited copy is sound and every copy the placement policy requires is there."""
-        return not self.failures and not self.shortfalls
+        return not self.failures and not self.shortfalls and not self.log_problems
 
     def as_dict(self) -> dict[str, Any]:
         nbytes = sum(a.bytes for a in self.audits)
@@ -88,7 +91,7 @@ class AuditSummary:
                 "not_stored": len(self.not_stored), "not_reached": self.not_reached, "busy": self.busy,
                 "nothing_due": self.nothing_due, "next_due": [n.as_dict() for n in self.next_due],
                 "audits": [a.as_dict() for a in self.audits],
-                "shortfalls": [s.as_dict() for s in self.shortfalls]}
+                "shortfalls": [s.as_dict() for s in self.shortfalls], "log_problems": self.log_problems}
 
 
 def _interval(repo: Repository, tier: str) -> timedelta:
@@ -192,5 +195,27 @@ def audit(repo: Repository, opts: AuditOptions, progress: ProgressFn | None = No
         done_bytes += a.bytes
         if progress:
             progress("audit", i + 1, len(rows))
+    summary.log_problems = _log_problems(repo, opts)
     summary.seconds = time.monotonic() - t0
     return summary
+
+
+def _log_problems(repo: Repository, opts: AuditOptions) -> list[str]:
+    """What is wrong with the locations' copies of the event log (of `opts.location`'s, when
+    given): segments missing, from the listing, on every audit; with `--all` (and no AIP
+    named) every copy read through and compared with the catalog, as `events verify` does:
+    an edited or truncated segment too. Said, never repaired here: a rebuild takes the
+    history the locations agree on."""
+    from archa.repository.eventlog import log_gaps, verify_anchors
+
+    wanted = (lambda name: name == opts.location) if opts.location else (lambda _name: True)
+    out = [f"{name}: {why}" for name, why in sorted(log_gaps(repo).items()) if wanted(name)]
+    if not opts.due and opts.aip is None:
+        problems, _behind = verify_anchors(repo)
+        seen = set(out)
+        for p in problems:
+            line = f"{p.location}: event {p.seq}: {p.problem}"
+            if wanted(p.location) and line not in seen:
+                out.append(line)
+                seen.add(line)
+    return out
