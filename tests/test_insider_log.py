@@ -337,6 +337,72 @@ def test_a_release_forged_in_the_catalog_is_never_made_history(repo: Repository,
     assert run(repo, "fixity", "audit", "--all")[0] == 0
 
 
+def _forge_after_last(db: sqlite3.Connection, aip: str, detail: str, copy_signature: bool) -> None:
+    """Append a well-chained event (`copy_signature`: carrying the row before's hash and mac,
+    which fit another content)."""
+    (prev, prev_mac) = db.execute("SELECT hash, mac FROM events ORDER BY seq DESC LIMIT 1").fetchone()
+    row: dict[str, object] = {"id": f"urn:uuid:00000000-0000-4000-8000-{abs(hash(detail)) % 10**12:012d}",
+                              "type": "policy assignment", "time": "2026-12-04T10:00:00.000000Z", "outcome": "success",
+                              "detail": detail, "agent": "archa/0.1.0", "aip_id": aip, "version": "v1",
+                              "location": None, "transfer_id": None, "prev_hash": prev}
+    canon = json.dumps({k: row[k] for k in HASHED}, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    row["hash"], row["mac"] = (prev, prev_mac) if copy_signature else (hashlib.sha256(canon.encode()).hexdigest(),
+                                                                        None)
+    db.execute(f"INSERT INTO events ({', '.join((*HASHED, 'hash', 'mac'))}) VALUES ({', '.join('?' * 13)})",
+               [row[k] for k in (*HASHED, "hash", "mac")])
+
+
+@pytest.mark.sqlite_only  # the catalog file edited with sqlite3
+def test_a_forged_event_carrying_a_real_rows_signature_is_refused(repo: Repository, tmp_path: Path) -> None:
+    """The row before's hash and mac copied onto a forged `access public` row: the mac was
+    checked against the stored hash only, and the row was anchored under a signed seal."""
+    _with_seal_key(repo, tmp_path)
+    aip = ingest_bag(repo, tmp_path, "a")
+    other = ingest_bag(repo, tmp_path, "b")
+    repo.close()
+    with sqlite3.connect(repo.root / "catalog.sqlite") as db:
+        _forge_after_last(db, aip, "access public (set): forged by insider", copy_signature=True)
+    db.close()
+    code, out = run(repo, "hold", "add", other, "--reason", "a court case")
+    assert code == 1 and "not signed with the repository's seal key" in out, out
+    assert all("forged by insider" not in json.dumps(r) for loc in ("hot", "cold")
+               for r in read_log(log_dir(repo, loc)))
+
+
+@pytest.mark.sqlite_only  # the catalog file edited with sqlite3
+def test_a_row_slipped_in_while_anchoring_is_never_written_out(repo: Repository, tmp_path: Path) -> None:
+    """A trigger of the insider's adds an unsigned row right after anchoring sealed the
+    journal, after the rows were checked: it was written out under a signed seal, and never
+    looked at again. The rows written are the rows checked now."""
+    _with_seal_key(repo, tmp_path)
+    aip = ingest_bag(repo, tmp_path, "a")
+    repo.close()
+    with sqlite3.connect(repo.root / "catalog.sqlite") as db:
+        db.execute("""CREATE TRIGGER zz_slip AFTER INSERT ON events WHEN NEW.detail LIKE 'journal sealed%'
+                      BEGIN INSERT INTO events (id, type, time, outcome, detail, agent, aip_id, version, location,
+                      transfer_id, prev_hash, hash) VALUES ('urn:uuid:slipped', 'policy assignment', NEW.time, 'success',
+                      'access public (set): slipped in', 'archa/0.1.0', NULL, NULL, NULL, NULL, NEW.hash,
+                      'f' || substr(NEW.hash, 2)); END""")
+    db.close()
+    run(repo, "hold", "add", aip, "--reason", "a court case")  # its own events are archa's; anchoring stops
+    assert all("slipped in" not in json.dumps(r) for loc in ("hot", "cold") for r in read_log(log_dir(repo, loc)))
+    code, out = run(repo, "status")
+    assert code == 1 and "zz_slip" in out, out
+    code, out = run(repo, "fixity", "audit", "--all")
+    assert code == 1 and "not signed with the repository's seal key" in out, out
+
+
+def test_a_file_planted_at_one_location_neither_moves_the_bound_nor_blocks(repo: Repository, tmp_path: Path) -> None:
+    """An empty `…999-…999.jsonl` planted at cold: every writing command refused (the catalog
+    'behind' it), and a rebuild did not clear it. A file no signed seal vouches for is no log."""
+    _with_seal_key(repo, tmp_path)
+    ingest_bag(repo, tmp_path, "a")
+    (log_dir(repo, "cold") / f"{999:012d}-{999:012d}.jsonl").write_text("")
+    ingest_bag(repo, tmp_path, "b")  # goes on
+    _code, out = run(repo, "status")
+    assert "behind the event log" not in out, out
+
+
 # --- deleted history ---------------------------------------------------------------------------
 
 def test_a_deleted_or_truncated_location_log_fails_verify(repo: Repository, tmp_path: Path) -> None:

@@ -43,6 +43,7 @@ from archa.repository.logscan import (
     scan_log,
     segment_keys,
     sign,
+    signed_by,
 )
 from archa.repository.store import Store
 
@@ -95,15 +96,17 @@ def log_ahead(repo: Any) -> dict[str, str]:
     location); a location that cannot be read is left to the audit and `events verify`.
     The locations are read before the catalog, so a command anchoring meanwhile (its rows
     committed before they are written out) is never taken for one ahead."""
+    key = repo_seal_key(repo)
     held: dict[str, tuple[int, dict[str, Any] | None, int]] = {}
     for loc in repo.config.locations:
         try:
             store: Store = repo.store(loc)
             keys = segment_keys(store)
+            if key is not None and (signed := _signed_last(store, keys, key)) is not None:
+                keys = [k for k in keys if k[1] <= signed]  # a file there that no signed seal vouches for is no log
             newest = max(keys, key=lambda k: (k[1], k[0])) if keys else None
-            changes = segment_keys(store, CHANGES)
             held[loc.name] = (newest[1] if newest else 0, _seal_of(store, newest[2]) if newest else None,
-                              max((last for _f, last, _k in changes), default=0))
+                              _contiguous_last(segment_keys(store, CHANGES)))
         except StorageError:
             continue
     log: EventLog = repo.catalog.log
@@ -124,24 +127,95 @@ def log_ahead(repo: Any) -> dict[str, str]:
     return out
 
 
-def unsigned(repo: Any) -> list[int]:
-    """With a seal key: the events the catalog holds beyond what every reachable location
-    holds whose `mac` is not the key's (at most 20): written into the catalog without the key
-    (by hand, or by a node whose archa.toml names no key). Anchoring them would make them
-    history. Empty without a key (nothing can be told then), or when there are none. What the
-    locations hold was checked when it was anchored, so only the rows beyond are read."""
-    key = repo_seal_key(repo)
-    if key is None:
-        return []
+def _signed_last(store: Store, keys: list[tuple[int, int, str]], key: bytes) -> int | None:
+    """The last event of the newest segment at `store` whose seal is signed with `key` (a
+    file planted there, with no seal or another, does not count); None when there is none."""
+    for _first, last, k in sorted(keys, key=lambda x: (x[1], x[0]), reverse=True):
+        seal = _seal_of(store, k)
+        if seal is not None and seal.get("last") == last and signed_by(key, seal):
+            return last
+    return None
+
+
+def vouched(repo: Any, key: bytes) -> int:
+    """How far the event log is vouched for by a seal signed with the seal key at some
+    location (archa checked every row up to it before it signed): the newest such seal's last
+    event. With no signed seal anywhere yet (the key was just set), what every reachable
+    location holds."""
+    best: int | None = None
     held = []
     for loc in repo.config.locations:
         try:
-            keys = segment_keys(repo.store(loc))
+            store: Store = repo.store(loc)
+            keys = segment_keys(store)
+            signed = _signed_last(store, keys, key)
         except StorageError:
             continue
         held.append(max((last for _f, last, _k in keys), default=0))
+        if signed is not None:
+            best = signed if best is None else max(best, signed)
+    return best if best is not None else (min(held) if held else 0)
+
+
+def unsigned(repo: Any) -> list[int]:
+    """With a seal key: the events beyond what a signed seal vouches for (`vouched`) that
+    archa did not write as they are (at most 20; catalog/log.py `row_ok`): unsigned, signed for
+    another content (a hash and mac copied from another row), or off the chain. Written into
+    the catalog alone, or by a node whose archa.toml names no key; anchoring them would make
+    them history. Empty without a key (nothing can be told then)."""
+    key = repo_seal_key(repo)
+    if key is None:
+        return []
     log: EventLog = repo.catalog.log
-    return log.unsigned_after(min(held) if held else 0, key)
+    return log.unsigned_after(vouched(repo, key), key)
+
+
+class _NotArchas(Exception):
+    """An event row to be anchored is not archa's as it stands (see `_checked`)."""
+
+
+def _checked(log: EventLog, first: int, last: int, key: bytes | None, signed_from: int) -> Iterator[tuple[Any, ...]]:
+    """Rows `first`..`last` as a segment holds them, each checked as it is written out (the
+    rows written are the rows checked): on the chain from the row before, its content its
+    hash, and with `key` signed when beyond `signed_from`. _NotArchas otherwise, which stops
+    the segment before it is stored."""
+    from archa.repository.catalog.log import row_ok
+
+    prev = log.hash_at(first - 1) if first > 1 else GENESIS
+    for values in log.rows_between(first, last, with_mac=True):
+        row = dict(zip((*COLUMNS, "mac"), values, strict=True))
+        if not row_ok(row, prev, key if key is not None and row["seq"] > signed_from else None):
+            raise _NotArchas(f"event {row['seq']} in the catalog is not archa's as it stands (changed there, or "
+                             "written there without the seal key): not anchored")
+        prev = row["hash"]
+        yield values[:-1]
+
+
+def _already_there(store: Store, log: EventLog, start: int, start_change: int,
+                   key: bytes | None) -> tuple[int, int]:
+    """Where to start writing the log and the journal at `store`: after what it holds
+    already when that is beyond what the catalog recorded and the newest segment ends on the
+    catalog's own row (same hash; with `key`, under a seal signed with it); otherwise where
+    the catalog says."""
+    keys = segment_keys(store)
+    if keys:
+        _first, last, k = max(keys, key=lambda x: (x[1], x[0]))
+        seal = _seal_of(store, k) if last >= start else None
+        if seal is not None and seal.get("last") == last and log.hash_at(last) == seal.get("hash") \
+                and (key is None or signed_by(key, seal)):
+            start = last + 1
+    return start, max(start_change, _contiguous_last(segment_keys(store, CHANGES)) + 1)
+
+
+def _contiguous_last(keys: list[tuple[int, int, str]]) -> int:
+    """The last number of a run of segments contiguous from 1 (a file planted far beyond is
+    not a journal a location holds)."""
+    expected = 1
+    for first, last, _k in keys:
+        if first > expected:
+            break
+        expected = max(expected, last + 1)
+    return expected - 1
 
 
 def log_gaps(repo: Any) -> dict[str, str]:
@@ -216,6 +290,7 @@ def anchor(repo: Any) -> dict[str, str]:
         why = (f"events {', '.join(map(str, forged[:5]))} in the catalog are not signed with the seal key: "
                "not anchored")
         return {loc.name: why for loc in repo.config.locations}
+    signed_from = vouched(repo, key) if key is not None else 0
     seal_journal(cat)
     if key is not None:
         _sign_heads(repo, key)
@@ -229,11 +304,14 @@ def anchor(repo: Any) -> dict[str, str]:
             continue
         try:
             store: Store = repo.store(loc)
+            # what a command killed after writing here, before recording it, left: not written twice
+            start, start_change = _already_there(store, log, start, start_change, key)
             if start <= top:
                 seg = segment_key(start, top)
                 if not store.exists(seg):
                     seal = {"first": start, "last": top, "hash": top_hash, "written": now_iso()}
-                    store.put(seg, _lines(log.rows_between(start, top), sign(key, seal) if key is not None else seal))
+                    store.put(seg, _lines(_checked(log, start, top, key, signed_from),
+                                          sign(key, seal) if key is not None else seal))
             if start_change <= top_change:
                 seg = f"{PREFIX}/changes-{start_change:012d}-{top_change:012d}.jsonl"
                 if not store.exists(seg):
@@ -244,6 +322,9 @@ def anchor(repo: Any) -> dict[str, str]:
             compact(store, key)
         except StorageError as e:
             failed[loc.name] = e.message
+            continue
+        except _NotArchas as e:
+            failed[loc.name] = str(e)
             continue
         with cat.transaction():
             log.record_anchor(loc.name, top, top_hash, top_change)
@@ -268,10 +349,18 @@ def compact(store: Store, key: bytes | None = None) -> int:
     merged = 0
     for pattern, prefix in ((SEGMENT, ""), (CHANGES, "changes-")):
         keys = segment_keys(store, pattern)
-        if len(keys) < COMPACT_AT or any(b[0] != a[1] + 1 for a, b in itertools.pairwise(keys)):
-            continue  # few, or not contiguous (a gap, an overlap): left as they are
-        first, last = keys[0][0], keys[-1][1]
-        lines = [x for _f, _l, k in keys for x in iter_lines(store, k) if not x.startswith('{"seal"')]
+        if len(keys) < COMPACT_AT or any(b[0] > a[1] + 1 for a, b in itertools.pairwise(keys)):
+            continue  # few, or not contiguous (a gap): left as they are
+        first, last = keys[0][0], max(k[1] for k in keys)
+        lines, seen = [], 0  # overlapping segments (a crash between writing one and recording it): rows once
+        for _f, _l, k in keys:
+            for x in iter_lines(store, k):
+                if x.startswith('{"seal"'):
+                    continue
+                seq = int(json.loads(x)["seq"])
+                if seq > seen:
+                    lines.append(x)
+                    seen = seq
         if prefix == "":  # one seal for the whole range
             seal = {"first": first, "last": last, "hash": json.loads(lines[-1])["hash"], "written": now_iso(),
                     "merged": len(keys)}

@@ -98,15 +98,24 @@ def trigger_problems(cat: Catalog) -> list[str]:
     conn = cat.conn
     have = {name: " ".join((sql or "").split()) for name, sql in conn.execute(
         "SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")}
+    tables = {name: table for name, table in conn.execute("SELECT name, tbl_name FROM sqlite_master WHERE type = "
+                                                          "'trigger'")}
     out = []
+    ours = set()
     for table in JOURNALED:
         for name, sql in journal_trigger_sql(conn, table).items():
+            ours.add(name)
             if name not in have:
                 out.append(f"the journal trigger {name} is missing: changes to {table} are not journaled (someone "
                            "dropped it)")
             elif have[name] != " ".join(sql.split()):
                 out.append(f"the journal trigger {name} is not the one archa creates: changes to {table} may not be "
                            "journaled as they happen")
+    watched = (*JOURNALED, "changes", "events", "event_anchors")
+    for name in sorted(set(have) - ours):
+        if tables.get(name) in watched:  # (archa makes no other trigger on them)
+            out.append(f"the trigger {name} on {tables[name]} is not one archa creates: it may keep changes out of "
+                       "the journal or the event log, or rewrite them")
     return out
 
 

@@ -38,6 +38,14 @@ def signed_by(key: bytes, row_hash_hex: str, mac: str | None) -> bool:
     return mac is not None and hmac.compare_digest(event_mac(key, row_hash_hex), mac)
 
 
+def row_ok(row: dict[str, Any], prev: str | None, key: bytes | None) -> bool:
+    """Whether an event row (every column, `mac` too) is archa's as it stands: its content
+    matches its hash, it follows `prev` (the hash of the row before), and with `key` its mac
+    is the key's for that hash (a copied hash and mac do not fit changed content)."""
+    return (row["prev_hash"] == prev and row_hash(row) == row["hash"]
+            and (key is None or signed_by(key, str(row["hash"]), row.get("mac"))))
+
+
 # --- over a connection ----------------------------------------------------------------------
 
 def append_events(conn: Any, events: list[Event], key: bytes | None = None) -> None:
@@ -159,21 +167,30 @@ class EventLog:
         """The id of every event in the log (held in memory: for a rebuild's dedup)."""
         return {str(r[0]) for r in self.cat.conn.execute("SELECT id FROM events")}
 
-    def unsigned_after(self, seq: int, key: bytes, limit: int = 20) -> list[int]:
-        """The events after `seq` whose `mac` is not `key`'s (at most `limit`), in order:
-        rows written into the catalog without the seal key."""
+    def unsigned_after(self, seq: int, key: bytes | None, limit: int = 20) -> list[int]:
+        """The events after `seq` that archa did not write as they are (at most `limit`), in
+        order: a row whose content does not match its hash, whose prev_hash is not the hash
+        of the row before, or (with `key`, the seal key) whose `mac` is not the key's for its
+        hash. Rows written into the catalog alone, or changed there."""
         out = []
-        for n, h, mac in self.cat.conn.execute("SELECT seq, hash, mac FROM events WHERE seq > ? ORDER BY seq", [seq]):
-            if not signed_by(key, str(h), mac):
-                out.append(int(n))
+        prev = self.hash_at(seq) if seq else GENESIS
+        cols = ("seq", *HASHED_FIELDS, "hash", "mac")
+        for values in self.cat.conn.execute(f"SELECT {', '.join(cols)} FROM events WHERE seq > ? ORDER BY seq",
+                                            [seq]):
+            row = dict(zip(cols, values, strict=True))
+            if not row_ok(row, prev, key):
+                out.append(int(row["seq"]))
                 if len(out) >= limit:
                     break
+            prev = row["hash"]
         return out
 
-    def rows_between(self, first: int, last: int) -> Iterator[tuple[Any, ...]]:
+    def rows_between(self, first: int, last: int, with_mac: bool = False) -> Iterator[tuple[Any, ...]]:
         """Events `first`..`last` in order, each a tuple of every column in COLUMNS order
-        (what a location's log segment holds), streamed."""
-        cur = self.cat.stream(f"SELECT {', '.join(COLUMNS)} FROM events WHERE seq BETWEEN ? AND ? ORDER BY seq",
+        (what a location's log segment holds; with `with_mac`, the row's mac after them),
+        streamed."""
+        cols = (*COLUMNS, "mac") if with_mac else COLUMNS
+        cur = self.cat.stream(f"SELECT {', '.join(cols)} FROM events WHERE seq BETWEEN ? AND ? ORDER BY seq",
                               [first, last])
         while batch := cur.fetchmany(1000):
             yield from (tuple(r) for r in batch)
