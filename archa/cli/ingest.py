@@ -76,8 +76,9 @@ def ingest_command(ctx: click.Context, sips: tuple[Path, ...], watch_dir: Path |
     plain folders through `archa transfer` - ingested, and moved to DIR/done/ or DIR/failed/ with
     NAME.report.json beside it. Runs at the same time never take the same transfer; one
     killed half way is finished by the next. A marker older than what is in its package, or
-    a symbolic link dropped as a package, vouches for nothing. Exit status 1 when a transfer
-    failed, or changed while it was taken in (its producer still writing: TRF013).
+    a symbolic link dropped as a package, vouches for nothing; a package that changes while
+    it is read (its producer still writing) is given back until it settles. Exit status 1
+    when a transfer failed, or changed later while it was stored (TRF013).
 
     With --follow as well, a resident service (docs/intake.md has a systemd unit): it keeps
     watching DIR (inotify, and a rescan every 2 s) and takes transfers in as they complete

@@ -307,10 +307,17 @@ def _process(repo: Repository, drop: Path, claim: Path, recovered: bool = False,
                                                           rejected_source=if_failed))
             else:  # bagged in the ingest's own work area: the payload is moved into the AIP, not copied again
                 kind, item.kind = item.kind, "images" if images else item.kind
-                r, t = ingest_transfer(repo, work_item,
-                                       lambda out: run_transfer(kind, work_item, out, [], repo.policy,
-                                                                progress=_stopper(cancel), images=images,
-                                                                shown=source_text(drop / name)),
+
+                def make_bag(out: Path) -> Any:
+                    made = run_transfer(kind, work_item, out, [], repo.policy, progress=_stopper(cancel),
+                                        images=images, shown=source_text(drop / name))
+                    if _fingerprint(work_item) != claimed:  # read while its producer was still writing
+                        raise Interrupted(f"{printable(name)}: it changed while it was read (its producer is still "
+                                          "writing); nothing of it was stored",
+                                          hint="it is given back and taken in again once it has settled")
+                    return made
+
+                r, t = ingest_transfer(repo, work_item, make_bag,
                                        IngestOptions(message=f"Ingest from the drop folder ({item.kind})",
                                                      cancel=cancel, rejected_source=if_failed))
                 report["transfer_result"] = {**t.as_dict(), "out": ""}
