@@ -444,6 +444,31 @@ def test_a_segment_edited_at_one_location_fails_the_full_audit(repo: Repository,
     assert "EVENT LOG: cold" not in out, out  # the honest location is not blamed
 
 
+def test_segments_deleted_at_one_location_are_written_back_by_repair(repo: Repository, tmp_path: Path) -> None:
+    """A segment deleted at hot: `repair` said "nothing to repair" and the copy stayed short.
+    Now it writes the events back from the catalog when another location holds them as the
+    catalog does, and refuses when none does (the catalog alone is no witness)."""
+    for name in ("a", "b", "c"):
+        ingest_bag(repo, tmp_path, name)
+    hot_segments = sorted(log_dir(repo, "hot").glob("[0-9]*-[0-9]*.jsonl"))
+    middle = hot_segments[len(hot_segments) // 2]
+    os.chmod(middle, 0o644)
+    middle.unlink()
+    assert run(repo, "events", "verify")[0] == 1
+    code, out = run(repo, "repair")
+    first, last = (int(x) for x in middle.stem.split("-"))
+    assert code == 0 and f"repaired the event log at hot: events {first}-{last} written back, as cold holds them" \
+        in out, out
+    assert run(repo, "events", "verify")[0] == 0
+    assert run(repo, "fixity", "audit", "--all")[0] == 0
+    for loc in ("hot", "cold"):  # the same events lost at both: nothing to take them from
+        for seg in log_dir(repo, loc).glob(middle.name):
+            os.chmod(seg, 0o644)
+            seg.unlink()
+    code, out = run(repo, "repair")
+    assert code == 1 and "no other location holds them as the catalog does" in out, out
+
+
 @pytest.mark.sqlite_only  # the catalog file edited with sqlite3; test_insider_pg.py does it with psql
 def test_events_cut_from_the_catalog_and_every_location_fail_verify(repo: Repository, tmp_path: Path) -> None:
     ingest_bag(repo, tmp_path, "a")

@@ -163,7 +163,9 @@ def repair_command(ctx: click.Context, aip_id: str | None, location: str | None,
                    as_json: bool) -> None:
     """Rewrite damaged or missing content of the copies the last audit found bad (of AIP_ID,
     at --location), from another copy that verifies now; then audit them again. With no
-    good copy left, says so and changes nothing (exit status 1).
+    good copy left, says so and changes nothing (exit status 1). Without AIP_ID, the events
+    a location's copy of the event log lacks (segments deleted there) are written back too,
+    when another location holds them as the catalog does.
 
     \b
     Example:
@@ -172,10 +174,22 @@ def repair_command(ctx: click.Context, aip_id: str | None, location: str | None,
     ctx.meta["archa.json"] = as_json
     with open_repo(repo_path) as repo:
         results = repair(repo, aip_id_of(repo, aip_id), location)
+        log_done: list[str] = []
+        log_left: list[str] = []
+        if aip_id is None:
+            from archa.repository.eventlog import repair_log_gaps
+
+            with repo.writing():
+                log_done, log_left = repair_log_gaps(repo, location)
     if as_json:
-        emit_json([r.as_dict() for r in results])
+        emit_json([r.as_dict() for r in results] + [{"event_log": line, "repaired": True} for line in log_done]
+                  + [{"event_log": line, "repaired": False} for line in log_left])
     else:
-        if not results:
+        for line in log_done:
+            click.echo(f"repaired the event log at {line}")
+        for line in log_left:
+            click.echo(f"NOT repaired the event log at {line}", err=True)
+        if not results and not log_done and not log_left:
             click.echo("nothing to repair: no copy is marked damaged or missing (run `archa fixity audit` first)")
         for r in results:
             if r.repaired:
@@ -184,5 +198,5 @@ def repair_command(ctx: click.Context, aip_id: str | None, location: str | None,
             else:
                 click.echo(f"NOT repaired {r.aip_id} {r.version} at {r.location}: {r.error or r.state_after}",
                            err=True)
-    if any(not r.repaired for r in results):
+    if any(not r.repaired for r in results) or log_left:
         ctx.exit(1)

@@ -52,7 +52,7 @@ if TYPE_CHECKING:
     from archa.repository.catalog.logtables import HashTables
 
 __all__ = ["CHANGES", "COLUMNS", "PREFIX", "SEAL_TYPE", "SEGMENT", "anchor", "compact", "export_events",
-           "log_ahead", "log_gaps", "read_changes", "segment_key", "unsigned", "verify_anchors"]
+           "log_ahead", "log_gaps", "read_changes", "repair_log_gaps", "segment_key", "unsigned", "verify_anchors"]
 
 
 def segment_key(first: int, last: int) -> str:
@@ -218,6 +218,73 @@ def _contiguous_last(keys: list[tuple[int, int, str]]) -> int:
     return expected - 1
 
 
+def _missing(keys: list[tuple[int, int, str]], recorded: int) -> list[tuple[int, int]]:
+    """The ranges of numbers a run of segments lacks, up to `recorded` (what was written there)."""
+    expected, out = 1, []
+    for first, last, _k in keys:
+        if first > expected:
+            out.append((expected, first - 1))
+        expected = max(expected, last + 1)
+    if recorded >= expected:
+        out.append((expected, recorded))
+    return out
+
+
+def _holds_as_catalog(store: Store, keys: list[tuple[int, int, str]], log: EventLog, first: int, last: int) -> bool:
+    """Whether `store` holds every event `first`..`last` with the catalog's hash."""
+    seen: set[int] = set()
+    for f, l, k in keys:
+        if l < first or f > last:
+            continue
+        for line in iter_lines(store, k):
+            row = json.loads(line)
+            if "seal" in row or not first <= int(row["seq"]) <= last:
+                continue
+            if row.get("hash") != log.hash_at(int(row["seq"])):
+                return False
+            seen.add(int(row["seq"]))
+    return len(seen) == last - first + 1
+
+
+def repair_log_gaps(repo: Any, only: str | None = None) -> tuple[list[str], list[str]]:
+    """Write back the events a location's copy of the log lacks (segments deleted there; of
+    location `only`, when given), as one sealed segment per missing range, from the catalog's
+    rows, when another location holds the same rows with the same hashes (the catalog alone
+    is no witness). Returns (what was written, what could not be). Call under the lock. The
+    journal's segments are not repaired here (a rebuild takes what the locations agree on)."""
+    log: EventLog = repo.catalog.log
+    key = repo_seal_key(repo)
+    anchored = log.anchors()
+    stores: dict[str, Store] = {}
+    listed: dict[str, list[tuple[int, int, str]]] = {}
+    for loc in repo.config.locations:
+        try:
+            stores[loc.name] = repo.store(loc)
+            listed[loc.name] = segment_keys(stores[loc.name])
+        except StorageError:
+            continue
+    done, left = [], []
+    for name, keys in listed.items():
+        if only is not None and name != only:
+            continue
+        for first, last in _missing(keys, anchored.get(name, (0, 0))[0]):
+            witness = next((o for o in listed if o != name and _holds_as_catalog(stores[o], listed[o], log, first,
+                                                                                  last)), None)
+            if witness is None:
+                left.append(f"{name}: events {first}-{last}: no other location holds them as the catalog does")
+                continue
+            seal = {"first": first, "last": last, "hash": log.hash_at(last), "written": now_iso(),
+                    "repaired_from": witness}
+            try:
+                stores[name].put(segment_key(first, last),
+                                 _lines(_checked(log, first, last, None, last), sign(key, seal) if key else seal))
+            except (StorageError, _NotArchas) as e:
+                left.append(f"{name}: events {first}-{last}: {e}")
+                continue
+            done.append(f"{name}: events {first}-{last} written back, as {witness} holds them")
+    return done, left
+
+
 def log_gaps(repo: Any) -> dict[str, str]:
     """{location: why} for each location whose copy of the event log or journal lacks a part
     it was given: a gap between its segments, or less than the catalog recorded as written
@@ -234,13 +301,7 @@ def log_gaps(repo: Any) -> dict[str, str]:
         recorded = dict(zip(("event", "journal change"), anchored.get(loc.name, (0, 0)), strict=True))
         why = []
         for what, keys in listed.items():
-            expected, missing = 1, []
-            for first, last, _k in keys:
-                if first > expected:
-                    missing.append(f"{expected}-{first - 1}")
-                expected = max(expected, last + 1)
-            if recorded[what] >= expected:
-                missing.append(f"{expected}-{recorded[what]}")
+            missing = [f"{a}-{b}" for a, b in _missing(keys, recorded[what])]
             if missing:
                 why.append(f"{what}s {', '.join(missing)} are not there")
         if why:
