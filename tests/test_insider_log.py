@@ -132,6 +132,9 @@ def test_a_hold_deleted_in_the_catalog_alone_still_holds(repo: Repository, tmp_p
     assert "journal_holds_del is missing" in out and "holds" in out, out
     code, out = run(repo, "status")  # what monitoring runs says it too
     assert code == 1 and "the journal trigger journal_holds_del is missing" in out, out
+    code, out = run(repo, "hold", "list")  # said "no holds", exit 0
+    assert code == 1 and f"warning: {gone}: the holds table says it is not held, the catalog's event log that it " \
+        "is held (1 hold)" in out, out
 
 
 @pytest.mark.sqlite_only  # the catalog file copied back; on a server the insider would restore a dump

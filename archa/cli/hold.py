@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from archa.cli.common import aip_id_of, emit_json, json_option, open_repo, repo_option
@@ -79,22 +81,38 @@ def hold_remove(which: str, reason: str, repo_path: str | None, as_json: bool) -
 @click.option("--aip", "aip_id", metavar="AIP", help="Only this AIP's holds.")
 @repo_option
 @json_option
-def hold_list(everything: bool, originator: str | None, aip_id: str | None, repo_path: str | None,
-              as_json: bool) -> None:
+@click.pass_context
+def hold_list(ctx: click.Context, everything: bool, originator: str | None, aip_id: str | None,
+              repo_path: str | None, as_json: bool) -> None:
     """The holds in force (with --all, released ones too), each with its id: the one
-    `archa hold remove` takes.
+    `archa hold remove` takes. Where the holds table and the event log disagree (a hold row
+    deleted or added in the catalog behind archa's back), a warning for each such AIP and
+    exit status 1.
 
     \b
     Example:
       archa hold list --repo archive
       archa hold list --aip KUJI-OD-2025-0117 --all
     """
+    from archa.lifecycle.holds import table_against_log
+
     with open_repo(repo_path) as repo:
-        rows = [h for h in repo.catalog.lifecycle.holds(aip_id_of(repo, aip_id), active=not everything)
+        one = aip_id_of(repo, aip_id)
+        rows = [h for h in repo.catalog.lifecycle.holds(one, active=not everything)
                 if originator is None or h["originator_id"] == originator]
+        disagree = {a: why for a, why in table_against_log(repo).items() if one is None or a == one}
+    for a, why in sorted(disagree.items()):
+        click.echo(f"warning: {a}: {why}: the catalog was changed behind archa's back; archa events verify names "
+                   "what differs (archa disposal refuses the record until then)", err=True)
     if as_json:
         emit_json(rows)
-        return
+    else:
+        _print_holds(rows)
+    if disagree:
+        ctx.exit(1)
+
+
+def _print_holds(rows: list[dict[str, Any]]) -> None:
     if not rows:
         click.echo("no holds")
     width = max((len(str(h["id"])) for h in rows), default=1)

@@ -135,6 +135,23 @@ def _holds(n: int) -> str:
     return "not held" if n == 0 else "held (1 hold)" if n == 1 else f"held ({n} holds)"
 
 
+def table_against_log(repo: Repository) -> dict[str, str]:
+    """For each AIP on which the holds table and the catalog's event log disagree (how many
+    holds are in force), what each says: a hold row deleted or added behind archa's back
+    (`hold list` warns; `hold_problems` refuses such a record to every step that removes it).
+    Reads the catalog only (the locations' logs are `hold_problems`' and `events verify`'s)."""
+    cat = repo.catalog
+    wanted = sorted(set(cat.lifecycle.hold_event_aips()) | {h["aip_id"] for h in cat.lifecycle.holds()})
+    if not wanted:
+        return {}
+    table = cat.lifecycle.in_force(wanted)
+    by_log = dict.fromkeys(wanted, 0)
+    for r in cat.lifecycle.policy_events(wanted):
+        _replay(by_log, r)
+    return {a: f"the holds table says it is {_holds(table[a])}, the catalog's event log that it is {_holds(by_log[a])}"
+            for a in wanted if table[a] != by_log[a]}
+
+
 def hold_problems(repo: Repository, aip_ids: list[str]) -> dict[str, str]:
     """For each of `aip_ids` that must not be removed or handed over because of a legal hold,
     why (empty when none is held). Every step that destroys a record or hands it over asks

@@ -80,6 +80,13 @@ class LifecycleTables(DisposalTables):
             self.cat.log.append([event])
         return True
 
+    def hold_event_aips(self) -> list[str]:
+        """The AIPs whose `policy assignment` events speak of a legal hold (placed or
+        released): every AIP the log says was ever held. A scan of the event log."""
+        return [str(r[0]) for r in self.cat.conn.execute(
+            "SELECT DISTINCT aip_id FROM events WHERE type = 'policy assignment' AND detail LIKE 'legal hold %' "
+            "AND aip_id IS NOT NULL")]
+
     def policy_events(self, aip_ids: Sequence[str]) -> list[dict[str, Any]]:
         """The `policy assignment` events of the AIPs (seq, type, aip_id, detail), oldest
         first: the catalog's log of their holds placed and released."""
