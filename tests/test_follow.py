@@ -108,6 +108,10 @@ def test_takes_packages_as_they_arrive_and_stops_on_sigterm(repo_with_policy, wa
     (bad / "komponenty" / "foto.png").write_bytes(b"tampered")  # its digest no longer matches mets.xml
     drop_in(drop, bad)
     wait_for(lambda: len(reports(drop, "done")) == 5 and len(reports(drop, "failed")) == 1, why="all six")
+    # the heartbeat shows news within half a second of filing (not in the same instant)
+    wait_for(lambda: [(w.heartbeat["ingested"], w.heartbeat["failures"]) for w in watchers(repo.root)] == [(5, 1)],
+             timeout=5,
+             why="the heartbeat to count them")
     status = json.loads(subprocess.run([ARCHA, "status", "--json", "--repo", str(repo.root)], capture_output=True,
                                        text=True, check=False).stdout)
     (w,) = status["watchers"]

@@ -142,14 +142,23 @@ def table_against_log(repo: Repository) -> dict[str, str]:
     Reads the catalog only (the locations' logs are `hold_problems`' and `events verify`'s)."""
     cat = repo.catalog
     wanted = sorted(set(cat.lifecycle.hold_event_aips()) | {h["aip_id"] for h in cat.lifecycle.holds()})
-    if not wanted:
-        return {}
+    table, _rows, by_log = _table_and_log(cat, wanted)
+    return {a: _disagreement(table[a], by_log[a]) for a in wanted if table[a] != by_log[a]}
+
+
+def _table_and_log(cat: Any, wanted: list[str]) -> tuple[dict[str, int], list[dict[str, Any]], dict[str, int]]:
+    """For `wanted` AIPs: the holds in force by the holds table, the catalog's policy events,
+    and the holds in force by those events."""
     table = cat.lifecycle.in_force(wanted)
+    rows = cat.lifecycle.policy_events(wanted)
     by_log = dict.fromkeys(wanted, 0)
-    for r in cat.lifecycle.policy_events(wanted):
+    for r in rows:
         _replay(by_log, r)
-    return {a: f"the holds table says it is {_holds(table[a])}, the catalog's event log that it is {_holds(by_log[a])}"
-            for a in wanted if table[a] != by_log[a]}
+    return table, rows, by_log
+
+
+def _disagreement(in_table: int, in_log: int) -> str:
+    return f"the holds table says it is {_holds(in_table)}, the catalog's event log that it is {_holds(in_log)}"
 
 
 def hold_problems(repo: Repository, aip_ids: list[str]) -> dict[str, str]:
@@ -168,16 +177,11 @@ def hold_problems(repo: Repository, aip_ids: list[str]) -> dict[str, str]:
     wanted = sorted(set(aip_ids))
     if not wanted:
         return {}
-    table = cat.lifecycle.in_force(wanted)
-    catalog_rows = cat.lifecycle.policy_events(wanted)
-    by_log = dict.fromkeys(wanted, 0)
-    for r in catalog_rows:
-        _replay(by_log, r)
+    table, catalog_rows, by_log = _table_and_log(cat, wanted)
     reasons: dict[str, list[str]] = {a: [] for a in wanted}
     for a in wanted:
         if table[a] != by_log[a]:
-            reasons[a].append(f"the holds table says it is {_holds(table[a])}, the catalog's event log that it is "
-                              f"{_holds(by_log[a])}")
+            reasons[a].append(_disagreement(table[a], by_log[a]))
     key = repo_seal_key(repo)
     for loc in repo.config.locations:
         at_loc = dict.fromkeys(wanted, 0)

@@ -164,10 +164,12 @@ def unsigned(repo: Any) -> list[int]:
     the catalog alone, or by a node whose archa.toml names no key; anchoring them would make
     them history. Empty without a key (nothing can be told then)."""
     key = repo_seal_key(repo)
-    if key is None:
-        return []
+    return _unsigned_beyond(repo, key, vouched(repo, key)) if key is not None else []
+
+
+def _unsigned_beyond(repo: Any, key: bytes, signed_from: int) -> list[int]:
     log: EventLog = repo.catalog.log
-    return log.unsigned_after(vouched(repo, key), key)
+    return log.unsigned_after(signed_from, key)
 
 
 class _NotArchas(Exception):
@@ -210,12 +212,8 @@ def _already_there(store: Store, log: EventLog, start: int, start_change: int,
 def _contiguous_last(keys: list[tuple[int, int, str]]) -> int:
     """The last number of a run of segments contiguous from 1 (a file planted far beyond is
     not a journal a location holds)."""
-    expected = 1
-    for first, last, _k in keys:
-        if first > expected:
-            break
-        expected = max(expected, last + 1)
-    return expected - 1
+    gaps = _missing(keys, 0)
+    return gaps[0][0] - 1 if gaps else max((last for _f, last, _k in keys), default=0)
 
 
 def _missing(keys: list[tuple[int, int, str]], recorded: int) -> list[tuple[int, int]]:
@@ -346,12 +344,12 @@ def anchor(repo: Any) -> dict[str, str]:
     cat = repo.catalog
     log: EventLog = cat.log
     key = repo_seal_key(repo)
-    forged = unsigned(repo)
+    signed_from = vouched(repo, key) if key is not None else 0
+    forged = _unsigned_beyond(repo, key, signed_from) if key is not None else []
     if forged:  # written into the catalog meanwhile, without the key: never made history here
         why = (f"events {', '.join(map(str, forged[:5]))} in the catalog are not signed with the seal key: "
                "not anchored")
         return {loc.name: why for loc in repo.config.locations}
-    signed_from = vouched(repo, key) if key is not None else 0
     seal_journal(cat)
     if key is not None:
         _sign_heads(repo, key)

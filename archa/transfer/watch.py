@@ -89,45 +89,39 @@ class WatchResult:
 
 
 def _fingerprint(path: Path) -> tuple[int, int, int]:
-    """(files, bytes, newest modification in ns) of an item as it lies: what a producer
-    still writing into it changes. Entries that cannot be read count as nothing."""
-    files, size, newest = 0, 0, 0
-    try:
-        st = path.lstat()
-    except OSError:
-        return (0, 0, 0)
+    """(files, bytes, newest modification in ns, of the item itself and of everything in it)
+    of an item as it lies: what a producer still writing into it changes. OSError when the
+    item itself cannot be looked at; entries inside that cannot be read count as nothing."""
+    st = path.lstat()
     if not path.is_dir() or path.is_symlink():
         return (1, st.st_size, st.st_mtime_ns)
-    for d, _dirs, names in os.walk(path):
-        for n in names:
+    files, size, newest = 0, 0, st.st_mtime_ns
+    for d, dirs, names in os.walk(path):
+        for n, is_file in [*((x, False) for x in dirs), *((x, True) for x in names)]:
             try:
                 st = os.lstat(os.path.join(d, n))
             except OSError:
                 continue
-            files, size, newest = files + 1, size + st.st_size, max(newest, st.st_mtime_ns)
+            newest = max(newest, st.st_mtime_ns)
+            files, size = files + is_file, size + (st.st_size if is_file else 0)
     return (files, size, newest)
 
 
-def _newest_mtime(path: Path) -> float:
-    newest = path.lstat().st_mtime
-    if path.is_dir() and not path.is_symlink():
-        for d, dirs, files in os.walk(path):
-            for n in dirs + files:
-                try:
-                    newest = max(newest, os.lstat(os.path.join(d, n)).st_mtime)
-                except OSError:
-                    continue
-    return newest
+def _newest_mtime_ns(path: Path) -> int:
+    """When the item or anything in it last changed (ns); OSError as `_fingerprint`."""
+    return _fingerprint(path)[2]
 
 
-def _marker_mtime(drop: Path, name: str) -> float | None:
-    """The modification time of the item's `NAME.ready` marker; None when there is none (or
-    the name with `.ready` is too long to exist)."""
+def _marker_mtime_ns(drop: Path, name: str) -> int | None:
+    """The modification time (ns) of the item's `NAME.ready` marker; None when there is none
+    (or the name with `.ready` is too long to exist). Nanoseconds, as `_newest_mtime_ns`: a
+    marker written in the same clock tick as the package is as new as it, which floats made
+    of the two differently could deny."""
     try:
         st = os.stat(drop / f"{name}.ready")
     except OSError:
         return None
-    return st.st_mtime
+    return st.st_mtime_ns
 
 
 def _is_marker(p: Path) -> bool:
@@ -173,14 +167,14 @@ def candidates(drop: Path, settle: float, now: float) -> tuple[list[Path], list[
                     pass
             continue
         try:
-            newest = _newest_mtime(p)
+            newest = _newest_mtime_ns(p)
         except FileNotFoundError:
             continue
         except OSError:  # cannot be looked at (permissions): not taken, and counted as arriving
             waiting.append(p)
             continue
-        marked = _marker_mtime(drop, p.name)
-        if (marked is not None and marked >= newest) or now - newest >= settle:
+        marked = _marker_mtime_ns(drop, p.name)
+        if (marked is not None and marked >= newest) or now - newest / 1e9 >= settle:
             ready.append(p)
         else:
             waiting.append(p)

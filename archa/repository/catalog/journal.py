@@ -96,10 +96,9 @@ def trigger_problems(cat: Catalog) -> list[str]:
     if cat.dialect == "postgresql":
         return _pg_trigger_problems(cat)
     conn = cat.conn
-    have = {name: " ".join((sql or "").split()) for name, sql in conn.execute(
-        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")}
-    tables = {name: table for name, table in conn.execute("SELECT name, tbl_name FROM sqlite_master WHERE type = "
-                                                          "'trigger'")}
+    triggers = conn.execute("SELECT name, tbl_name, sql FROM sqlite_master WHERE type = 'trigger'").fetchall()
+    have = {name: " ".join((sql or "").split()) for name, _table, sql in triggers}
+    tables = {name: table for name, table, _sql in triggers}
     out = []
     ours = set()
     for table in JOURNALED:
