@@ -52,6 +52,10 @@ def status_command(ctx: click.Context, repo_path: str | None, as_json: bool) -> 
             click.echo(f"  warning: {', '.join(names)} share one failure domain ({domain}): one failure loses "
                        "them all; put a copy on another disk or endpoint (policy placement.independent = true "
                        "then counts them as one)")
+        if not o.seal_key:
+            click.echo("  warning: no seal key: an event written into the catalog behind archa's back (a forged "
+                       "\"legal hold released\", say) cannot be told from archa's own, and the next command makes "
+                       "it history; name one in archa.toml (docs/design.md, \"Seal key\")")
         for w in o.watchers:
             click.echo(f"  watcher {w['drop']} on {w['host']} (pid {w['pid']}, {w['watching']}, {w['workers']} workers): "
                        f"{w['state'] if w['alive'] else 'DEAD (' + w['state'] + ')'}"

@@ -55,6 +55,7 @@ class Overview:
     log_gaps: dict[str, str] = field(default_factory=dict)  # location -> what its copy of the event log lacks
     journal_triggers: list[str] = field(default_factory=list)  # journal triggers missing or altered
     unsigned_events: list[int] = field(default_factory=list)  # with a seal key: events not signed with it
+    seal_key: str = ""  # the key file archa.toml names ("": none, so forged catalog rows cannot be told)
     node: str = ""  # this node's name, when the catalog is shared by several
     migrations_failed: list[dict[str, str]] = field(default_factory=list)  # aip_id, source: last try failed
     policy_not_shared: bool = False  # this node's archa.toml [policy] differs from the shared one (unused)
@@ -102,6 +103,7 @@ def overview(repo: Repository, year: int | None = None) -> Overview:
     o.copies_wanted = repo.policy.placement.copies
     o.rejected_transfers = figures.rejections_not_acknowledged()
     o.node = repo.config.node
+    o.seal_key = repo.config.seal_key
     o.unreachable = unreachable(repo)
     o.migrations_failed = migrations(repo).failed
     o.policy_not_shared = repo.policy_not_shared()

@@ -25,16 +25,18 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def write_durable(path: Path, data: bytes, *, read_only: bool = False, overwrite: bool = False) -> None:
+def write_durable(path: Path, data: bytes, *, read_only: bool = False, overwrite: bool = False,
+                  mode: int = 0o644) -> None:
     """Write `data` to `path` atomically and durably.
 
-    The bytes go to a temporary file beside `path`, which is fsynced and renamed over;
+    The bytes go to a temporary file beside `path` (created with `mode`, so a secret is
+    never readable by others, not even for an instant), which is fsynced and renamed over;
     then the directory is fsynced. Refuses to replace an existing file unless `overwrite`.
     """
     if not overwrite and path.exists():
         raise FileExistsError(f"{path} exists; stored files are never overwritten")
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     try:
         view = memoryview(data)
         while view:

@@ -157,6 +157,24 @@ def vouched(repo: Any, key: bytes) -> int:
     return best if best is not None else (min(held) if held else 0)
 
 
+def other_key(repo: Any, key: bytes) -> list[str]:
+    """The locations whose newest seal is signed, but not with `key`: the repository's other
+    nodes sign with another key (a node given a key of its own would sign events they refuse).
+    Locations that cannot be read are left out."""
+    out = []
+    for loc in repo.config.locations:
+        try:
+            store: Store = repo.store(loc)
+            keys = segment_keys(store)
+            newest = max(keys, key=lambda x: (x[1], x[0]), default=None)
+            seal = _seal_of(store, newest[2]) if newest is not None else None
+        except StorageError:
+            continue
+        if seal is not None and "hmac" in seal and not signed_by(key, seal):
+            out.append(loc.name)
+    return out
+
+
 def unsigned(repo: Any) -> list[int]:
     """With a seal key: the events beyond what a signed seal vouches for (`vouched`) that
     archa did not write as they are (at most 20; catalog/log.py `row_ok`): unsigned, signed for

@@ -76,6 +76,34 @@ def load_seal_key(repo_root: Path, setting: str) -> bytes | None:
     return data
 
 
+def make_seal_key(path: Path, repo_root: Path) -> Path:
+    """The seal key file for a repository being made at `repo_root`, as an absolute path:
+    when `path` exists, it is checked as `load_seal_key` checks it (the key the repository's
+    other nodes use, copied here); otherwise it is made: 32 random bytes in base64, mode 0600
+    from its first byte, written durably (its folder must exist). Refused (UsageError) under
+    `repo_root`: the key is kept apart from the catalog, the storage and their backups, so that
+    whoever can write those cannot also sign."""
+    import base64
+    import os
+
+    from archa.errors import UsageError
+    from archa.repository.durable import write_durable
+
+    path = path.absolute()
+    root = repo_root.absolute()
+    if path == root or root in path.parents:
+        raise UsageError(f"{path}: the seal key would lie inside the repository {root}",
+                         hint="keep it apart from the catalog and the storage, e.g. "
+                                              "--seal-key /etc/archa/seal.key (and a copy off-site)")
+    if not path.exists():
+        if not path.parent.is_dir():
+            raise UsageError(f"{path.parent}: no such folder for the seal key",
+                             hint=f"make it first (mkdir -m 700 {path.parent})")
+        write_durable(path, base64.b64encode(os.urandom(32)) + b"\n", mode=0o600)
+    load_seal_key(root, str(path))
+    return path
+
+
 def repo_seal_key(repo: Any) -> bytes | None:
     """The repository's seal key, read once per Repository object."""
     if not hasattr(repo, "_archa_seal_key"):

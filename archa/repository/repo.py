@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, Self, TypeVar
 
-from archa.errors import CatalogBehind, EventsUnsigned, RepositoryError
+from archa.errors import CatalogBehind, EventsUnsigned, RepositoryError, UsageError
 from archa.policies import Policy, load_policy
 from archa.repository.catalog import CATALOG_NAME, Catalog, FileRow
 from archa.repository.config import CONFIG_NAME, Location, RepoConfig, load_config, render_config
@@ -60,6 +60,13 @@ class SweepReport:
     recovered: list[str] | None = None
 
 
+def _key_file(seal_key: Path | None, path: Path) -> str:
+    """What archa.toml's `seal_key` names for a repository made at `path` ("" for none)."""
+    from archa.repository.logscan import make_seal_key
+
+    return str(make_seal_key(seal_key, path)) if seal_key is not None else ""
+
+
 class Repository:
     """An open repository. Create with `Repository.init`, open with `Repository.open`."""
 
@@ -75,7 +82,7 @@ class Repository:
     # --- life cycle ---------------------------------------------------------------------
 
     @classmethod
-    def init(cls, path: Path, catalog: str = "", node: str = "") -> Repository:
+    def init(cls, path: Path, catalog: str = "", node: str = "", seal_key: Path | None = None) -> Repository:
         """Create a new repository at `path` (which must not exist, or be an empty directory).
 
         Built under a temporary name beside `path` and renamed into place, so a crash
@@ -84,10 +91,13 @@ class Repository:
         paths under `path`, so that other nodes reach them at the same paths); one that
         holds a repository already makes `path` a new **node** of it (its own archa.toml,
         work area and staging; identity, locations and policy come from the catalog).
+        With `seal_key` archa.toml names that key file (`logscan.make_seal_key`: made when it
+        does not exist, never inside `path`); a node joining a repository whose seals are
+        signed with another key is refused (UsageError), before anything is made.
         """
         path = path.absolute()
         if catalog:
-            return cls._init_on_server(path, catalog, node)
+            return cls._init_on_server(path, catalog, node, seal_key)
         if (path / CONFIG_NAME).exists():
             raise RepositoryError(f"{path}: a repository exists here already; archa init never "
                                   "touches an existing repository", path=str(path),
@@ -95,13 +105,14 @@ class Repository:
         if path.exists() and (not path.is_dir() or any(path.iterdir())):
             raise RepositoryError(f"{path}: exists and is not an empty directory", path=str(path),
                                   hint="choose a new PATH or an empty directory")
+        key_file = _key_file(seal_key, path)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.init-{uuid.uuid4().hex[:8]}")
         tmp.mkdir()
         try:
             cfg = RepoConfig(repository_id=f"urn:uuid:{uuid.uuid4()}", created=now_iso(),
                              locations=(Location("hot", "ocfl", "storage/hot", "hot"),
-                                        Location("cold", "packed", "storage/cold", "cold")))
+                                        Location("cold", "packed", "storage/cold", "cold")), seal_key=key_file)
             write_durable(tmp / CONFIG_NAME, render_config(cfg).encode("utf-8"))
             (tmp / "staging").mkdir()
             StorageRoot.create(tmp / "storage" / "hot")
@@ -120,7 +131,7 @@ class Repository:
         return cls(path, cfg)
 
     @classmethod
-    def _init_on_server(cls, path: Path, url: str, node: str) -> Repository:
+    def _init_on_server(cls, path: Path, url: str, node: str, seal_key: Path | None) -> Repository:
         from archa.repository.catalog.postgres import PgCatalog, is_url
 
         if not is_url(url):
@@ -129,6 +140,7 @@ class Repository:
         if (path / CONFIG_NAME).exists() or (path.exists() and (not path.is_dir() or any(path.iterdir()))):
             raise RepositoryError(f"{path}: exists and is not an empty directory", path=str(path),
                                   hint="choose a new PATH or an empty directory")
+        key_file = _key_file(seal_key, path)
         node = node or os.uname().nodename
         probe = PgCatalog._connect(url)
         try:
@@ -145,7 +157,8 @@ class Repository:
                         raise RepositoryError("the catalog database holds no repository settings",
                                               hint="report this as a bug")
                     cfg = RepoConfig(repository_id="", created="", locations=(), catalog=url,
-                                     node=node).with_shared(shared)
+                                     node=node, seal_key=key_file).with_shared(shared)
+                    cls._same_key(cls(path, cfg), key_file)
                     cls._claim_node(cat, node, path)
                 finally:
                     cat.close()
@@ -153,7 +166,7 @@ class Repository:
                 cfg = RepoConfig(repository_id=f"urn:uuid:{uuid.uuid4()}", created=now_iso(),
                                  locations=(Location("hot", "ocfl", str(path / "storage" / "hot"), "hot"),
                                             Location("cold", "packed", str(path / "storage" / "cold"), "cold")),
-                                 catalog=url, node=node)
+                                 catalog=url, node=node, seal_key=key_file)
                 StorageRoot.create(path / "storage" / "hot")
                 (path / "storage" / "cold").mkdir()
                 init_packed_store(Store.for_location(cfg.locations[1], path))
@@ -173,6 +186,28 @@ class Repository:
         repo = cls(path, cfg)
         repo.joined = joining
         return repo
+
+    @staticmethod
+    def _same_key(repo: Repository, key_file: str) -> None:
+        """Refuse a joining node whose seal key is not the one the locations' newest seals are
+        signed with (or none, when they are signed): the other nodes would refuse every event
+        it wrote, and it theirs."""
+        from archa.repository.eventlog import other_key
+        from archa.repository.logscan import load_seal_key
+
+        key = load_seal_key(repo.root, key_file)
+        if key is None:
+            signed = other_key(repo, b"")  # a seal carrying a signature fails under any other key
+            if signed:
+                raise UsageError(f"the repository's seals at {', '.join(signed)} are signed with a seal key; this node "
+                                 "was given none", hint="copy the other nodes' key file here (mode 0600) and give it "
+                                                        "with --seal-key FILE")
+            return
+        others = other_key(repo, key)
+        if others:
+            raise UsageError(f"{key_file}: not the seal key the repository's seals at {', '.join(others)} are signed "
+                             "with", hint="give the key file the other nodes use (copied here, "
+                                                         "mode 0600)")
 
     @staticmethod
     def _claim_node(cat: Catalog, node: str, path: Path) -> None:
