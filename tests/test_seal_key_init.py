@@ -69,20 +69,24 @@ def test_without_a_key_status_warns_and_init_says_so(tmp_path: Path) -> None:
     assert json.loads(out)["seal_key"] == ""
 
 
-@pytest.mark.parametrize("where", ["inside", "no-folder", "readable"])
+@pytest.mark.parametrize("where", ["inside", "linked-inside", "dangling-link", "no-folder", "readable"])
 def test_a_key_init_cannot_trust_makes_nothing(tmp_path: Path, where: str) -> None:
     root = tmp_path / "archive"
-    key = {"inside": root / "seal.key", "no-folder": tmp_path / "nowhere" / "seal.key",
-           "readable": tmp_path / "seal.key"}[where]
+    key = {"inside": root / "seal.key", "no-folder": tmp_path / "nowhere" / "seal.key"}.get(where,
+                                                                                         tmp_path / "seal.key")
     if where == "readable":
         key.write_text("a" * 44)
         key.chmod(0o644)
+    elif where == "linked-inside":
+        key.symlink_to(root / "seal.key")
+    elif where == "dangling-link":
+        key.symlink_to(tmp_path / "gone" / "seal.key")
     code, out = run("init", str(root), "--seal-key", str(key))
     assert code == 2, out
-    assert {"inside": "inside the repository", "no-folder": "no such folder",
-            "readable": "chmod 600"}[where] in out, out
-    assert not root.exists() and sorted(p.name for p in tmp_path.iterdir()) == (["seal.key"] if where == "readable"
-                                                                                 else [])
+    assert {"inside": "inside the repository", "linked-inside": "inside the repository", "dangling-link": "a link to "
+            "nothing", "no-folder": "no such folder", "readable": "chmod 600"}[where] in out, out
+    assert not root.exists() and sorted(p.name for p in tmp_path.iterdir()) == ([] if where in ("inside", "no-folder")
+                                                                                 else ["seal.key"])
 
 
 def test_a_node_joining_with_another_key_or_none_is_refused(pg: PgServer, tmp_path: Path) -> None:

@@ -90,11 +90,14 @@ def make_seal_key(path: Path, repo_root: Path) -> Path:
     from archa.repository.durable import write_durable
 
     path = path.absolute()
-    root = repo_root.absolute()
-    if path == root or root in path.parents:
+    root, real = repo_root.resolve(), path.resolve()  # a link from elsewhere into the repository is inside it
+    if real == root or root in real.parents:
         raise UsageError(f"{path}: the seal key would lie inside the repository {root}",
                          hint="keep it apart from the catalog and the storage, e.g. "
-                                              "--seal-key /etc/archa/seal.key (and a copy off-site)")
+                              "--seal-key /etc/archa/seal.key (and a copy off-site)")
+    if path.is_symlink() and not path.exists():
+        raise UsageError(f"{path}: a link to nothing ({os.readlink(path)}); no key was made through it",
+                         hint="give the key file itself, or remove the link")
     if not path.exists():
         if not path.parent.is_dir():
             raise UsageError(f"{path.parent}: no such folder for the seal key",
