@@ -113,6 +113,94 @@ def destroy_refuses_the_held(repo: Repository, pid: str, gone: str) -> str:
     return out
 
 
+def _edit(segment: Path, old: str, new: str) -> None:
+    os.chmod(segment, 0o644)
+    text = segment.read_text()
+    assert old in text
+    segment.write_text(text.replace(old, new, 1))
+
+
+def test_segments_edited_at_one_location_are_written_anew_by_repair(repo: Repository, tmp_path: Path) -> None:
+    """A row of hot's copy of the log edited in place, and another segment there re-hashed
+    and re-sealed by the insider: the full audit named them, but `repair` could not mend them
+    (a rebuild was the only way). Now each is written anew from the catalog when cold holds
+    those events as the catalog does, the edited file kept under damaged/ as evidence; with
+    the same edit at every location nothing is written (the catalog alone is no witness)."""
+    for name in ("a", "b", "c"):
+        ingest_bag(repo, tmp_path, name)
+    segments = sorted(log_dir(repo, "hot").glob("[0-9]*-[0-9]*.jsonl"))
+    assert len(segments) >= 3
+    _edit(segments[0], "ingested as", "INGESTED AS")
+    rows = read_log(log_dir(repo, "hot"))  # a later segment rewritten with its hashes and seal made to fit
+    first, last = (int(x) for x in segments[1].stem.split("-"))
+    forged = rehash([{**r, "detail": str(r["detail"]).replace("ingested", "received")} if first <= i + 1 <= last
+                     else r for i, r in enumerate(rows)])
+    os.chmod(segments[1], 0o644)
+    segments[1].write_text("".join(json.dumps(r, sort_keys=True) + "\n" for r in forged[first - 1:last])
+                           + json.dumps({"seal": {"first": first, "last": last, "hash": forged[last - 1]["hash"]}})
+                           + "\n")
+    code, out = run(repo, "fixity", "audit", "--all")
+    assert code == 1 and "EVENT LOG: hot" in out, out
+    code, out = run(repo, "repair")
+    assert code == 0, out
+    for seg in (segments[0], segments[1]):
+        assert f"repaired the event log at hot: {seg.name}" in out and "written anew, as cold holds them" in out, out
+    kept = sorted(p.name for p in (log_dir(repo, "hot") / "damaged").iterdir())
+    assert [k.split(".jsonl.")[0] for k in kept] == [segments[0].stem, segments[1].stem]
+    assert "INGESTED AS" in (log_dir(repo, "hot") / "damaged" / kept[0]).read_text()  # the evidence, as found
+    assert run(repo, "events", "verify")[0] == 0
+    assert run(repo, "fixity", "audit", "--all")[0] == 0
+    assert "nothing to repair" in run(repo, "repair")[1]  # and nothing left to do
+
+    for loc in ("hot", "cold"):  # the same edit at every location: nothing to take the events from
+        _edit(log_dir(repo, loc) / segments[0].name, "ingested as", "INGESTED AS")
+    before = (log_dir(repo, "hot") / segments[0].name).read_text()
+    code, out = run(repo, "repair")
+    assert code == 1 and "no other location holds those events as the catalog does" in out, out
+    assert (log_dir(repo, "hot") / segments[0].name).read_text() == before
+
+
+def test_the_newest_segment_rewritten_at_one_location_is_mended_not_a_dead_end(repo: Repository,
+                                                                              tmp_path: Path) -> None:
+    """The newest segment at hot re-hashed and re-sealed by an insider with write access to
+    hot alone: it looks like a catalog restored from an older copy, so every writing command
+    refused, `repair` too, and `catalog rebuild --replace --trust cold` left hot as it was:
+    nothing but editing files by hand brought the repository back. Now `repair` sees that
+    cold holds those events as the catalog does and writes hot's segment anew."""
+    aip = ingest_bag(repo, tmp_path, "a")
+    assert run(repo, "hold", "add", aip, "--reason", "a court case")[0] == 0
+    newest = max(log_dir(repo, "hot").glob("[0-9]*-[0-9]*.jsonl"))
+    first, last = (int(x) for x in newest.stem.split("-"))
+    rows = read_log(log_dir(repo, "hot"))
+    forged = rehash([{**r, "detail": "legal hold released"} if i + 1 == last else r for i, r in enumerate(rows)])
+    os.chmod(newest, 0o644)
+    newest.write_text("".join(json.dumps(r, sort_keys=True) + "\n" for r in forged[first - 1:last])
+                      + json.dumps({"seal": {"first": first, "last": last, "hash": forged[last - 1]["hash"]}}) + "\n")
+    code, out = run(repo, "hold", "add", aip, "--reason", "another case")
+    assert code == 1 and "the catalog is behind the event log" in out, out
+    code, out = run(repo, "repair")
+    assert code == 0 and f"repaired the event log at hot: {newest.name}" in out, out
+    assert "legal hold released" in next((log_dir(repo, "hot") / "damaged").iterdir()).read_text()
+    assert run(repo, "events", "verify")[0] == 0
+    assert run(repo, "hold", "add", aip, "--reason", "another case")[0] == 0
+
+
+def test_a_repair_killed_after_deleting_the_edited_segment_is_finished_by_the_next(repo: Repository,
+                                                                                   tmp_path: Path) -> None:
+    """Killed between moving the edited segment aside and writing it anew: a gap, which the
+    next `repair` fills (not an edit left standing, not an error)."""
+    ingest_bag(repo, tmp_path, "a")
+    ingest_bag(repo, tmp_path, "b")
+    seg = min(log_dir(repo, "hot").glob("[0-9]*-[0-9]*.jsonl"))
+    _edit(seg, "ingested as", "INGESTED AS")
+    (log_dir(repo, "hot") / "damaged").mkdir()
+    shutil.copy(seg, log_dir(repo, "hot") / "damaged" / f"{seg.name}.20261204T100000")  # as the killed run left it
+    seg.unlink()
+    code, out = run(repo, "repair")
+    assert code == 0 and "written back, as cold holds them" in out, out
+    assert run(repo, "events", "verify")[0] == 0
+
+
 @pytest.mark.sqlite_only  # the catalog file edited with sqlite3; test_insider_pg.py does it with psql
 def test_a_hold_deleted_in_the_catalog_alone_still_holds(repo: Repository, tmp_path: Path,
                                                            records: dict[str, str]) -> None:  # noqa: F811
@@ -160,7 +248,7 @@ def test_a_catalog_restored_from_an_older_copy_is_refused_not_forked(repo: Repos
     code, out = run(repo, "status")
     assert code == 1 and "the catalog is behind the event log the locations keep" in out, out
     for args in (("fixity", "audit", "--all"), ("ingest", str(write_bag(tmp_path / "three", {"c.txt": b"c"}))),
-                 ("hold", "add", first, "--reason", "a court case")):
+                 ("hold", "add", first, "--reason", "a court case"), ("repair",)):  # repair mends nothing here
         code, out = run(repo, *args)
         assert code == 1 and "the catalog is behind the event log" in out and "nothing was written" in out, out
     assert {loc: sorted(p.name for p in log_dir(repo, loc).iterdir()) for loc in ("hot", "cold")} == logs  # no fork

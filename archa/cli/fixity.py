@@ -163,9 +163,11 @@ def repair_command(ctx: click.Context, aip_id: str | None, location: str | None,
                    as_json: bool) -> None:
     """Rewrite damaged or missing content of the copies the last audit found bad (of AIP_ID,
     at --location), from another copy that verifies now; then audit them again. With no
-    good copy left, says so and changes nothing (exit status 1). Without AIP_ID, the events
-    a location's copy of the event log lacks (segments deleted there) are written back too,
-    when another location holds them as the catalog does.
+    good copy left, says so and changes nothing (exit status 1). Without AIP_ID, a
+    location's copy of the event log is mended too, when another location holds the events
+    as the catalog does: segments deleted there are written back, and segments not as archa
+    wrote them (edited, re-hashed, re-sealed) written anew, the old one kept under
+    extensions/archa-events/damaged/ as evidence.
 
     \b
     Example:
@@ -173,14 +175,24 @@ def repair_command(ctx: click.Context, aip_id: str | None, location: str | None,
     """
     ctx.meta["archa.json"] = as_json
     with open_repo(repo_path) as repo:
-        results = repair(repo, aip_id_of(repo, aip_id), location)
         log_done: list[str] = []
         log_left: list[str] = []
         if aip_id is None:
-            from archa.repository.eventlog import repair_log_gaps
+            from archa.repository.eventlog import log_ahead, repair_log_gaps, repair_log_segments
 
+            # a location whose newest segment differs from the catalog makes every writing command refuse
+            # (a catalog restored from an older copy looks so); where another location agrees with the
+            # catalog it is that location's copy that is wrong: mended first, nothing else written meanwhile
+            with repo.writing(behind_ok=True, anchor=False):
+                for name in sorted(log_ahead(repo)):
+                    if location in (None, name):
+                        log_done += repair_log_segments(repo, name)[0]
+        results = repair(repo, aip_id_of(repo, aip_id), location)
+        if aip_id is None:
             with repo.writing():
-                log_done, log_left = repair_log_gaps(repo, location)
+                done, left = repair_log_segments(repo, location)
+                gaps_done, gaps_left = repair_log_gaps(repo, location)  # also a replacement cut short by a crash
+                log_done, log_left = log_done + done + gaps_done, left + gaps_left
     if as_json:
         emit_json([r.as_dict() for r in results] + [{"event_log": line, "repaired": True} for line in log_done]
                   + [{"event_log": line, "repaired": False} for line in log_left])

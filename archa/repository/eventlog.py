@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from archa.errors import StorageError
 from archa.repository.catalog.log import SEAL_TYPE
-from archa.repository.events import ARCHA_AGENT, GENESIS, Event, now_iso
+from archa.repository.events import ARCHA_AGENT, GENESIS, Event, now_iso, row_hash
 from archa.repository.logscan import (
     CHANGES,
     COLUMNS,
@@ -247,19 +247,107 @@ def _missing(keys: list[tuple[int, int, str]], recorded: int) -> list[tuple[int,
 
 
 def _holds_as_catalog(store: Store, keys: list[tuple[int, int, str]], log: EventLog, first: int, last: int) -> bool:
-    """Whether `store` holds every event `first`..`last` with the catalog's hash."""
+    """Whether `store` holds every event `first`..`last` as the catalog does: each row's
+    content hashing to the catalog's hash for it (a row edited there, its hash kept, does
+    not count). False when a segment there cannot be read or parsed."""
     seen: set[int] = set()
-    for f, l, k in keys:
-        if l < first or f > last:
-            continue
-        for line in iter_lines(store, k):
-            row = json.loads(line)
-            if "seal" in row or not first <= int(row["seq"]) <= last:
+    try:
+        for f, l, k in keys:
+            if l < first or f > last:
                 continue
-            if row.get("hash") != log.hash_at(int(row["seq"])):
-                return False
-            seen.add(int(row["seq"]))
+            for line in iter_lines(store, k):
+                row = json.loads(line)
+                if not isinstance(row, dict) or "seal" in row or not first <= int(row["seq"]) <= last:
+                    continue
+                if row.get("hash") != log.hash_at(int(row["seq"])) or row_hash(row) != row["hash"]:
+                    return False
+                seen.add(int(row["seq"]))
+    except (StorageError, ValueError, TypeError, KeyError):
+        return False
     return len(seen) == last - first + 1
+
+
+def _segment_sound(store: Store, seg: str, first: int, last: int, log: EventLog, key: bytes | None) -> bool:
+    """Whether the segment `seg` (events `first`..`last`) at `store` is as archa wrote it:
+    every row of the range there once, in order, its content hashing to the catalog's hash
+    and linked to the row before; its seal closing the range with the catalog's hash; and,
+    with `key`, a seal that carries a signature signed with it (one written before the key
+    was set carries none)."""
+    prev = log.hash_at(first - 1) if first > 1 else GENESIS
+    expected, seal = first, None
+    try:
+        for line in iter_lines(store, seg):
+            obj = json.loads(line)
+            if not isinstance(obj, dict):
+                return False
+            if "seal" in obj:
+                seal = obj["seal"]
+                continue
+            if obj.get("seq") != expected or row_hash(obj) != obj.get("hash") or obj.get("prev_hash") != prev \
+                    or obj["hash"] != log.hash_at(expected):
+                return False
+            prev, expected = obj["hash"], expected + 1
+    except (StorageError, ValueError, TypeError, KeyError):
+        return False
+    if expected != last + 1 or not isinstance(seal, dict) or seal.get("last") != last or seal.get("hash") != prev:
+        return False
+    return key is None or "hmac" not in seal or signed_by(key, seal)
+
+
+DAMAGED = f"{PREFIX}/damaged"  # segments replaced by `repair_log_segments`, kept as evidence
+
+
+def repair_log_segments(repo: Any, only: str | None = None) -> tuple[list[str], list[str]]:
+    """Replace each event segment a location holds that is not as archa wrote it
+    (`_segment_sound`: a row edited or re-hashed there, a row added or cut, its seal changed or
+    signed without the key; of location `only`, when given) by one written from the catalog's
+    rows, when another location holds those events as the catalog does (the catalog alone is
+    no witness). The segment replaced is kept, as evidence, under `DAMAGED`/<name>.<time>
+    (first copied there, then deleted, then written anew: a crash in between leaves a gap
+    that `repair_log_gaps` fills on the next run, never an edit believed). Returns (what was
+    replaced, what could not be). Call under the lock. The journal's segments are not
+    repaired here (a rebuild takes what the locations agree on)."""
+    log: EventLog = repo.catalog.log
+    key = repo_seal_key(repo)
+    top = log.head()[0]
+    stores: dict[str, Store] = {}
+    listed: dict[str, list[tuple[int, int, str]]] = {}
+    for loc in repo.config.locations:
+        try:
+            stores[loc.name] = repo.store(loc)
+            listed[loc.name] = segment_keys(stores[loc.name])
+        except StorageError:
+            continue
+    done, left = [], []
+    stamp = now_iso().replace(":", "").replace("-", "")[:15]
+    for name, keys in listed.items():
+        if only is not None and name != only:
+            continue
+        store = stores[name]
+        for first, last, seg in keys:
+            if last > top or _segment_sound(store, seg, first, last, log, key):
+                continue  # beyond the catalog: a planted file, which `anchor` and the audits name
+            what = f"{name}: {seg.rsplit('/', 1)[-1]} (events {first}-{last})"
+            witness = next((o for o in listed if o != name and _holds_as_catalog(stores[o], listed[o], log, first,
+                                                                                  last)), None)
+            if witness is None:
+                left.append(f"{what}: not as archa wrote it, and no other location holds those events as the catalog "
+                            "does")
+                continue
+            kept = f"{DAMAGED}/{seg.rsplit('/', 1)[-1]}.{stamp}"
+            seal = {"first": first, "last": last, "hash": log.hash_at(last), "written": now_iso(),
+                    "repaired_from": witness}
+            try:
+                with store.open(seg) as f:
+                    store.put(kept, iter(lambda: f.read(1 << 20), b""))
+                store.delete(seg)
+                store.put(seg, _lines(_checked(log, first, last, None, last), sign(key, seal) if key else seal))
+            except (StorageError, _NotArchas) as e:
+                left.append(f"{what}: {e}")
+                continue
+            done.append(f"{what}: not as archa wrote it; written anew, as {witness} holds them (the old one kept as "
+                        f"{kept})")
+    return done, left
 
 
 def repair_log_gaps(repo: Any, only: str | None = None) -> tuple[list[str], list[str]]:
@@ -522,7 +610,9 @@ class _Comparer:
         if self.changed:
             out.append(AnchorProblem(self.changed[0], self.location,
                                      f"event {self.changed[0]} differs from the log at {self.location} "
-                                     f"({self.changed[1]} rows differ): edited or re-hashed in the catalog"))
+                                     f"({self.changed[1]} rows differ): edited or re-hashed in the catalog or "
+                                     f"there (`archa repair` writes it anew at {self.location} when another location "
+                                     "holds it as the catalog does)"))
         return out
 
 

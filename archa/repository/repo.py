@@ -355,7 +355,8 @@ class Repository:
     _writing_shared = False
 
     @contextmanager
-    def writing(self, shared: bool = False, timeout: float = 30.0, behind_ok: bool = False) -> Iterator[None]:
+    def writing(self, shared: bool = False, timeout: float = 30.0, behind_ok: bool = False,
+                anchor: bool = True) -> Iterator[None]:
         """Hold the repository lock (exclusive, or `shared` with the other commands that may
         run side by side; see lock.py; RepositoryError when another command keeps it for
         `timeout` seconds) and sweep the work areas of dead commands first; at
@@ -364,7 +365,9 @@ class Repository:
         holds it already (a command doing several things under one lock) just goes on.
         CatalogBehind, before anything is done, when the locations' event log is ahead of the
         catalog (eventlog.log_ahead: a catalog restored from an older copy); `behind_ok` for
-        the one that compares them (`catalog rebuild --check`)."""
+        the one that compares them (`catalog rebuild --check`), and, with `anchor` False (no
+        events written out at the end), for `archa repair` mending a location's log that
+        differs from the catalog and another location (eventlog.repair_log_segments)."""
         if self._writing_depth:  # held already, by the caller: nothing more to take or to do
             if self._writing_shared and not shared:
                 raise RepositoryError("internal error: work that needs the repository to itself was started "
@@ -393,7 +396,8 @@ class Repository:
                 yield
             finally:
                 self._writing_depth, self._writing_shared = 0, False
-                self.anchor_events()
+                if anchor:
+                    self.anchor_events()
 
     def anchor_events(self) -> None:
         """Write the events not yet there to every location's copy of the event log
