@@ -132,9 +132,16 @@ class UsageError(ArchaError):
 class RepositoryError(ArchaError):
     """The repository is missing, exists already, is locked or is not consistent."""
 
+    DETAILS: tuple[str, ...] = ()  # attributes `as_dict` adds (a subclass's structured detail)
+
     def __init__(self, message: str, *, path: str = "", hint: str = "") -> None:
         super().__init__(message, hint=hint)
         self.path = path
+
+    def as_dict(self) -> dict[str, Any]:
+        d = super().as_dict()
+        d.update((name, getattr(self, name)) for name in self.DETAILS)
+        return d
 
 
 class NotFoundError(ArchaError):
@@ -203,17 +210,13 @@ class CatalogDamaged(RepositoryError):
     integrity check finds it damaged (`problems`: what the check says)."""
 
     exit_code = EXIT_PROBLEMS
+    DETAILS = ("path", "problems")
 
     def __init__(self, path: str, detail: str, problems: list[str] | None = None) -> None:
         super().__init__(f"{path}: the catalog is damaged ({detail})", path=path,
                          hint="nothing in storage is affected: rebuild the catalog from the storage locations "
                               "with `archa catalog rebuild --replace` (the damaged file is kept beside it)")
         self.problems = problems or []
-
-    def as_dict(self) -> dict[str, Any]:
-        d = super().as_dict()
-        d.update(path=self.path, problems=self.problems)
-        return d
 
 
 class CatalogBehind(RepositoryError):
@@ -223,6 +226,7 @@ class CatalogBehind(RepositoryError):
     the history the locations keep."""
 
     exit_code = EXIT_PROBLEMS
+    DETAILS = ("path", "ahead")
 
     def __init__(self, path: str, ahead: dict[str, str]) -> None:
         where = "; ".join(f"{name}: {why}" for name, why in sorted(ahead.items()))
@@ -233,11 +237,6 @@ class CatalogBehind(RepositoryError):
                               "place (the catalog now is kept beside it)")
         self.ahead = ahead
 
-    def as_dict(self) -> dict[str, Any]:
-        d = super().as_dict()
-        d.update(path=self.path, ahead=self.ahead)
-        return d
-
 
 class EventsUnsigned(RepositoryError):
     """With a seal key: events in the catalog, not yet at the locations, that are not signed
@@ -245,6 +244,7 @@ class EventsUnsigned(RepositoryError):
     writing command refuses to run then: its anchoring would make them history."""
 
     exit_code = EXIT_PROBLEMS
+    DETAILS = ("path", "seqs")
 
     def __init__(self, path: str, seqs: list[int]) -> None:
         shown = ", ".join(map(str, seqs[:10])) + (" …" if len(seqs) > 10 else "")
@@ -255,11 +255,6 @@ class EventsUnsigned(RepositoryError):
                               "--replace` restores the catalog from the history the locations keep (a node without "
                               "the key: give it the key in its archa.toml)")
         self.seqs = seqs
-
-    def as_dict(self) -> dict[str, Any]:
-        d = super().as_dict()
-        d.update(path=self.path, seqs=self.seqs)
-        return d
 
 
 def exit_code_for(error: BaseException) -> int:

@@ -294,6 +294,19 @@ def _segment_sound(store: Store, seg: str, first: int, last: int, log: EventLog,
     return key is None or "hmac" not in seal or signed_by(key, seal)
 
 
+def _listed_segments(repo: Any) -> tuple[dict[str, Store], dict[str, list[tuple[int, int, str]]]]:
+    """({location: store}, {location: its event segments}) of the locations that can be read."""
+    stores: dict[str, Store] = {}
+    listed: dict[str, list[tuple[int, int, str]]] = {}
+    for loc in repo.config.locations:
+        try:
+            stores[loc.name] = repo.store(loc)
+            listed[loc.name] = segment_keys(stores[loc.name])
+        except StorageError:
+            continue
+    return stores, listed
+
+
 DAMAGED = f"{PREFIX}/damaged"  # segments replaced by `repair_log_segments`, kept as evidence
 
 
@@ -310,14 +323,7 @@ def repair_log_segments(repo: Any, only: str | None = None) -> tuple[list[str], 
     log: EventLog = repo.catalog.log
     key = repo_seal_key(repo)
     top = log.head()[0]
-    stores: dict[str, Store] = {}
-    listed: dict[str, list[tuple[int, int, str]]] = {}
-    for loc in repo.config.locations:
-        try:
-            stores[loc.name] = repo.store(loc)
-            listed[loc.name] = segment_keys(stores[loc.name])
-        except StorageError:
-            continue
+    stores, listed = _listed_segments(repo)
     done, left = [], []
     stamp = now_iso().replace(":", "").replace("-", "")[:15]
     for name, keys in listed.items():
@@ -359,14 +365,7 @@ def repair_log_gaps(repo: Any, only: str | None = None) -> tuple[list[str], list
     log: EventLog = repo.catalog.log
     key = repo_seal_key(repo)
     anchored = log.anchors()
-    stores: dict[str, Store] = {}
-    listed: dict[str, list[tuple[int, int, str]]] = {}
-    for loc in repo.config.locations:
-        try:
-            stores[loc.name] = repo.store(loc)
-            listed[loc.name] = segment_keys(stores[loc.name])
-        except StorageError:
-            continue
+    stores, listed = _listed_segments(repo)
     done, left = [], []
     for name, keys in listed.items():
         if only is not None and name != only:
