@@ -9,6 +9,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
+import shutil
 import sqlite3
 import stat
 from pathlib import Path
@@ -89,22 +91,107 @@ def test_a_key_init_cannot_trust_makes_nothing(tmp_path: Path, where: str) -> No
                                                                                  else ["seal.key"])
 
 
-def test_a_node_joining_with_another_key_or_none_is_refused(pg: PgServer, tmp_path: Path) -> None:
+def _key(path: Path) -> Path:
+    path.write_bytes(base64.b64encode(os.urandom(32)))
+    path.chmod(0o600)
+    return path
+
+
+@pytest.mark.parametrize("sealed", [True, False], ids=["after-an-ingest", "before-anything-is-sealed"])
+def test_a_node_joining_with_another_key_or_none_is_refused(pg: PgServer, tmp_path: Path, sealed: bool) -> None:
+    """Before anything was sealed the locations held no signed seal to compare with, and a node
+    with another key, or none, joined (exit 0) and then wrote events the others refused. The
+    catalog now records which key the repository signs with."""
     url = pg.database()
     (tmp_path / "k").mkdir()
     key = tmp_path / "k" / "seal.key"
     code, out = run("init", str(tmp_path / "node-a"), "--catalog", url, "--node", "a", "--seal-key", str(key))
     assert code == 0, out
-    bag = write_bag(tmp_path / "bag", {"dopis.txt": b"x" * 500})
-    assert run("ingest", str(bag), "--repo", str(tmp_path / "node-a"))[0] == 0  # the log sealed, signed
-    other = tmp_path / "k" / "other.key"
-    for extra, said in ((["--seal-key", str(other)], "not the seal key"), ([], "was given none")):
+    if sealed:
+        bag = write_bag(tmp_path / "bag", {"dopis.txt": b"x" * 500})
+        assert run("ingest", str(bag), "--repo", str(tmp_path / "node-a"))[0] == 0
+    other = _key(tmp_path / "k" / "other.key")
+    for extra, said in ((["--seal-key", str(other)], "not the seal key"), ([], "was given none"),
+                        (["--seal-key", str(tmp_path / "k" / "new.key")], "no such seal key")):
         code, out = run("init", str(tmp_path / "node-b"), "--catalog", url, "--node", "b", *extra)
         assert code == 2 and said in out, out
-        assert not (tmp_path / "node-b" / "archa.toml").exists()
+        assert not (tmp_path / "node-b").exists()  # nothing made: no folder, no key
+        assert sorted(p.name for p in (tmp_path / "k").iterdir()) == ["other.key", "seal.key"]
     code, out = run("init", str(tmp_path / "node-b"), "--catalog", url, "--node", "b", "--seal-key", str(key))
     assert code == 0, out  # the same key (a copy of the file) joins, under the name refused before
     assert run("ingest", str(write_bag(tmp_path / "bag2", {"b.txt": b"y" * 500})), "--repo",
                str(tmp_path / "node-b"))[0] == 0
     code, out = run("events", "verify", "--repo", str(tmp_path / "node-a"))
     assert code == 0, out
+
+
+def test_a_node_with_a_key_cannot_join_nodes_without_one(pg: PgServer, tmp_path: Path) -> None:
+    url = pg.database()
+    assert run("init", str(tmp_path / "node-a"), "--catalog", url, "--node", "a")[0] == 0
+    (tmp_path / "k").mkdir()
+    code, out = run("init", str(tmp_path / "node-b"), "--catalog", url, "--node", "b", "--seal-key",
+                    str(_key(tmp_path / "k" / "seal.key")))
+    assert code == 2 and "sign with no seal key" in out, out
+    assert not (tmp_path / "node-b").exists()
+
+
+def test_a_swapped_key_file_is_refused_not_adopted(tmp_path: Path) -> None:
+    """The key file replaced by another key (whoever can write its folder): commands took it
+    as a key just set, trusted the whole log, and signed a forged row with it. The catalog
+    records which key the repository signs with, so writing commands refuse and status says
+    so; the key restored, all is well again."""
+    (tmp_path / "k").mkdir()
+    key, root = tmp_path / "k" / "seal.key", tmp_path / "archive"
+    assert run("init", str(root), "--seal-key", str(key))[0] == 0
+    assert run("ingest", str(write_bag(tmp_path / "bag", {"a.txt": b"a" * 300})), "--repo", str(root))[0] == 0
+    original = key.read_bytes()
+    _key(key)
+    code, out = run("ingest", str(write_bag(tmp_path / "bag2", {"b.txt": b"b" * 300})), "--repo", str(root))
+    assert code == 2 and "not the seal key the repository signs with" in out, out
+    code, out = run("status", "--repo", str(root))
+    assert code == 1 and "not the seal key the repository signs with" in out, out
+    (root / "archa.toml").write_text("\n".join(line for line in (root / "archa.toml").read_text().splitlines()
+                                               if not line.startswith("seal_key")) + "\n")
+    code, out = run("ingest", str(write_bag(tmp_path / "bag3", {"c.txt": b"c" * 300})), "--repo", str(root))
+    assert code == 2 and "names none" in out, out  # the line removed: refused too, not writing unsigned
+    (root / "archa.toml").write_text((root / "archa.toml").read_text().replace(
+        "[repository]\n", f'[repository]\nseal_key = "{key}"\n', 1))
+    key.write_bytes(original)
+    key.chmod(0o600)
+    assert run("ingest", str(tmp_path / "bag2"), "--repo", str(root))[0] == 0
+    assert run("events", "verify", "--repo", str(root))[0] == 0
+
+
+def test_a_key_inside_a_location_is_refused(tmp_path: Path) -> None:
+    """`storage add` over the key's folder made the key part of a storage location (anyone
+    reading that location could then sign): every command now refuses, naming it."""
+    (tmp_path / "k").mkdir()
+    key, root = tmp_path / "k" / "seal.key", tmp_path / "archive"
+    assert run("init", str(root), "--seal-key", str(key))[0] == 0
+    code, out = run("storage", "add", "warm", str(tmp_path / "k"), "--kind", "ocfl", "--tier", "warm", "--repo",
+                    str(root))
+    code, out = run("status", "--repo", str(root))
+    assert code == 2 and "lies inside location warm" in out, out
+    (root / "archa.toml").write_text((root / "archa.toml").read_text().replace(  # named by hand, in the storage
+        f'seal_key = "{key}"', 'seal_key = "storage/hot/seal.key"'))
+    shutil.copy(key, root / "storage" / "hot" / "seal.key")
+    (root / "storage" / "hot" / "seal.key").chmod(0o600)
+    code, out = run("status", "--repo", str(root))
+    assert code == 2 and "lies inside location hot" in out, out
+
+
+@pytest.mark.parametrize("what", ["fifo", "folder-others-write"])
+def test_a_key_that_is_no_plain_private_file_is_refused(tmp_path: Path, what: str) -> None:
+    keys = tmp_path / "k"
+    keys.mkdir()
+    key = keys / "seal.key"
+    if what == "fifo":  # reading it would wait forever
+        os.mkfifo(key, 0o600)
+        said = "not a regular file"
+    else:
+        _key(key)
+        keys.chmod(0o777)
+        said = "others may write into the seal key's folder"
+    code, out = run("init", str(tmp_path / "archive"), "--seal-key", str(key))
+    assert code == 2 and said in out, out
+    assert not (tmp_path / "archive").exists()

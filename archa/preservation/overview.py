@@ -56,6 +56,7 @@ class Overview:
     journal_triggers: list[str] = field(default_factory=list)  # journal triggers missing or altered
     unsigned_events: list[int] = field(default_factory=list)  # with a seal key: events not signed with it
     seal_key: str = ""  # the key file archa.toml names ("": none, so forged catalog rows cannot be told)
+    seal_key_problem: str = ""  # this node's key is not the repository's (eventlog.seal_key_problem)
     node: str = ""  # this node's name, when the catalog is shared by several
     migrations_failed: list[dict[str, str]] = field(default_factory=list)  # aip_id, source: last try failed
     policy_not_shared: bool = False  # this node's archa.toml [policy] differs from the shared one (unused)
@@ -104,6 +105,9 @@ def overview(repo: Repository, year: int | None = None) -> Overview:
     o.rejected_transfers = figures.rejections_not_acknowledged()
     o.node = repo.config.node
     o.seal_key = repo.config.seal_key
+    from archa.repository.eventlog import seal_key_problem
+
+    o.seal_key_problem = seal_key_problem(repo)
     o.unreachable = unreachable(repo)
     o.migrations_failed = migrations(repo).failed
     o.policy_not_shared = repo.policy_not_shared()
@@ -168,6 +172,9 @@ REJECTIONS_LISTED = 5  # rejected transfers named one by one in `needs_person`; 
 def _attention(o: Overview) -> list[str]:
     """What someone must act on, one line each, with what to run."""
     out = []
+    if o.seal_key_problem:
+        out.append(f"{o.seal_key_problem}; writing commands refuse to run; give this node the repository's key "
+                   "(restore the file from its off-site copy)")
     if o.log_ahead:
         out.append("the catalog is behind the event log the locations keep ("
                    + "; ".join(f"{name}: {why}" for name, why in sorted(o.log_ahead.items()))

@@ -175,6 +175,37 @@ def other_key(repo: Any, key: bytes) -> list[str]:
     return out
 
 
+def seal_key_problem(repo: Any, record: bool = False) -> str:
+    """What is wrong with this node's seal key for the repository ("" when nothing): the
+    catalog records that the repository signs with a key (`logscan.KEY_ID_SETTING`) and this
+    node has none, or another (a key file swapped, a node given its own); or, where no key is
+    recorded yet, the locations' newest seals are signed with another key. With `record`
+    (a writing command), a key not recorded yet is recorded then (a key just named in
+    archa.toml by hand), so that from then on a swapped key file is told."""
+    from archa.repository.logscan import KEY_ID_SETTING, key_id
+
+    key = repo_seal_key(repo)
+    recorded = repo.catalog.setting(KEY_ID_SETTING)
+    if key is None:
+        if recorded is None:
+            return ""
+        return ("the repository signs its event log with a seal key, and this node's archa.toml names none (or its "
+                "seal_key line was removed): what it wrote would not be signed, and the other nodes and the next "
+                "command with the key would refuse it")
+    mine = key_id(key)
+    if recorded is None:
+        others = other_key(repo, key)
+        if others:
+            return (f"{repo.config.seal_key} is not the key the seals at {', '.join(others)} are signed with "
+                    "(the key file was replaced, or this node was given another)")
+        held = repo.catalog.claim_setting(KEY_ID_SETTING, mine) if record else None
+        recorded = held or mine
+    if recorded != mine:
+        return (f"{repo.config.seal_key} is not the seal key the repository signs with (the catalog records "
+                "another): the key file was replaced, or this node was given another")
+    return ""
+
+
 def unsigned(repo: Any) -> list[int]:
     """With a seal key: the events beyond what a signed seal vouches for (`vouched`) that
     archa did not write as they are (at most 20; catalog/log.py `row_ok`): unsigned, signed for

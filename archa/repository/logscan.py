@@ -53,45 +53,86 @@ READ_CHUNK = 1 << 20
 
 # --- the seal key -----------------------------------------------------------------------------
 
+KEY_ID_SETTING = "seal_key_id"  # the catalog's setting: which key the repository signs with (`key_id`)
+KEY_HINT = "restore the key file from its off-site copy (docs/design.md, \"Seal key\")"
+
+
+def key_id(key: bytes) -> str:
+    """A name of `key` that does not give it away (HMAC of a fixed text under it), kept in
+    the catalog (`KEY_ID_SETTING`) so that a node given another key, or a key file swapped
+    for another, is told from the repository's own."""
+    return hmac.new(key, b"archa seal key id", hashlib.sha256).hexdigest()[:32]
+
+
 def load_seal_key(repo_root: Path, setting: str) -> bytes | None:
-    """The seal key named by archa.toml's `seal_key` (None when there is none). Refused
-    (RepositoryError) when the file is missing, readable or writable by others than its
-    owner, or too short to be a key."""
+    """The seal key in the file `setting` names (relative to `repo_root`; None when it names
+    none). Refused (RepositoryError) when the file is missing or not a regular file, owned by
+    another user than the one archa runs as, readable or writable by others, in a folder
+    others may write into (a sticky folder such as /tmp aside: there nobody else can replace
+    it), or too short to be a key. At most 4 KiB of it are read."""
+    import os
+
     if not setting:
         return None
     path = Path(setting) if Path(setting).is_absolute() else repo_root / setting
     try:
         st = path.stat()
-        data = path.read_bytes().strip()
+        folder = path.parent.stat()
+        if not stat.S_ISREG(st.st_mode):
+            raise RepositoryError(f"{path}: the seal key is not a regular file", path=str(path), hint=KEY_HINT)
+        with open(path, "rb") as f:
+            data = f.read(4096).strip()
     except OSError as e:
-        raise RepositoryError(f"{path}: the seal key named in archa.toml cannot be read ({e.strerror})",
-                              path=str(path), hint="restore the key file (a copy is kept off-site), or remove "
-                                                   "seal_key from archa.toml") from e
+        raise RepositoryError(f"{path}: the seal key cannot be read ({e.strerror})", path=str(path),
+                              hint=KEY_HINT) from e
     if stat.S_IMODE(st.st_mode) & 0o077:
         raise RepositoryError(f"{path}: the seal key is readable or writable by others (mode "
                               f"{stat.S_IMODE(st.st_mode):04o})", path=str(path), hint=f"chmod 600 {path}")
+    if st.st_uid != os.geteuid():
+        raise RepositoryError(f"{path}: the seal key belongs to user {st.st_uid}, not to the user archa runs as "
+                              f"({os.geteuid()})", path=str(path), hint=f"chown {os.geteuid()} {path}")
+    _check_folder(path, folder)
     if len(data) < 16:
         raise RepositoryError(f"{path}: the seal key is too short ({len(data)} bytes, 16 at least)", path=str(path),
                               hint="make one with: head -c 32 /dev/urandom | base64 > KEYFILE; chmod 600 KEYFILE")
     return data
 
 
-def make_seal_key(path: Path, repo_root: Path) -> Path:
-    """The seal key file for a repository being made at `repo_root`, as an absolute path:
-    when `path` exists, it is checked as `load_seal_key` checks it (the key the repository's
-    other nodes use, copied here); otherwise it is made: 32 random bytes in base64, mode 0600
-    from its first byte, written durably (its folder must exist). Refused (UsageError) under
-    `repo_root`: the key is kept apart from the catalog, the storage and their backups, so that
-    whoever can write those cannot also sign."""
+def _check_folder(path: Path, folder: Any) -> None:
+    """Refuse (RepositoryError) a key whose folder (`folder`: its stat) others may write into."""
+    if stat.S_IMODE(folder.st_mode) & 0o022 and not folder.st_mode & stat.S_ISVTX:
+        raise RepositoryError(f"{path.parent}: others may write into the seal key's folder, and so replace the key "
+                              f"(mode {stat.S_IMODE(folder.st_mode):04o})", path=str(path),
+                              hint=f"chmod go-w {path.parent}, or keep the key in a folder only its owner writes")
+
+
+def key_inside(path: Path, places: dict[str, Path]) -> str:
+    """The name of the place of `places` ({name: folder}) that `path` lies in (links
+    followed), or ""."""
+    real = path.resolve()
+    for name, folder in places.items():
+        where = folder.resolve()
+        if real == where or where in real.parents:
+            return name
+    return ""
+
+
+def make_seal_key(path: Path, repo_root: Path, create: bool = True) -> Path:
+    """The seal key file for a repository being made at `repo_root`, as an absolute, normalised
+    path: when `path` exists, it is checked as `load_seal_key` checks it (the key the
+    repository's other nodes use, copied here); otherwise, with `create`, it is made: 32
+    random bytes in base64, mode 0600 from its first byte, written durably (its folder must
+    exist). Refused (UsageError) under `repo_root`: the key is kept apart from the catalog, the
+    storage and their backups, so that whoever can write those cannot also sign."""
     import base64
     import os
 
     from archa.errors import UsageError
     from archa.repository.durable import write_durable
 
-    path = path.absolute()
-    root, real = repo_root.resolve(), path.resolve()  # a link from elsewhere into the repository is inside it
-    if real == root or root in real.parents:
+    path = Path(os.path.normpath(path.absolute()))
+    root = repo_root.resolve()
+    if key_inside(path, {"the repository": root}):
         raise UsageError(f"{path}: the seal key would lie inside the repository {root}",
                          hint="keep it apart from the catalog and the storage, e.g. "
                               "--seal-key /etc/archa/seal.key (and a copy off-site)")
@@ -99,20 +140,38 @@ def make_seal_key(path: Path, repo_root: Path) -> Path:
         raise UsageError(f"{path}: a link to nothing ({os.readlink(path)}); no key was made through it",
                          hint="give the key file itself, or remove the link")
     if not path.exists():
+        if not create:
+            raise UsageError(f"{path}: no such seal key", hint="give the key file the repository's other nodes use "
+                                                                "(copied here, mode 0600)")
         if not path.parent.is_dir():
             raise UsageError(f"{path.parent}: no such folder for the seal key",
                              hint=f"make it first (mkdir -m 700 {path.parent})")
+        _check_folder(path, path.parent.stat())  # before anything is made
         write_durable(path, base64.b64encode(os.urandom(32)) + b"\n", mode=0o600)
     load_seal_key(root, str(path))
     return path
 
 
 def repo_seal_key(repo: Any) -> bytes | None:
-    """The repository's seal key, read once per Repository object."""
+    """The repository's seal key, read once per Repository object; refused (RepositoryError)
+    as `load_seal_key` refuses it, and when it lies inside the repository or one of its
+    local locations (whoever can read those could sign)."""
     if not hasattr(repo, "_archa_seal_key"):
-        repo._archa_seal_key = load_seal_key(repo.root, repo.config.seal_key)
-    key: bytes | None = repo._archa_seal_key
-    return key
+        key = load_seal_key(repo.root, repo.config.seal_key)
+        if key is not None:
+            path = Path(repo.config.seal_key)
+            path = path if path.is_absolute() else repo.root / path
+            places = {**{f"location {loc.name}": repo.location_path(loc) for loc in repo.config.locations
+                         if "://" not in loc.uri}, "the repository": repo.root}
+            inside = key_inside(path, places)
+            if inside:
+                raise RepositoryError(f"{path}: the seal key lies inside {inside}, where whoever reads the storage "
+                                      "could sign with it", path=str(path),
+                                      hint="move it to a folder of its own outside the repository and its "
+                                           "locations (e.g. /etc/archa/seal.key) and name that in archa.toml")
+        repo._archa_seal_key = key
+    key_now: bytes | None = repo._archa_seal_key
+    return key_now
 
 
 def _seal_text(seal: dict[str, Any]) -> bytes:

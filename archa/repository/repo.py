@@ -60,11 +60,24 @@ class SweepReport:
     recovered: list[str] | None = None
 
 
-def _key_file(seal_key: Path | None, path: Path) -> str:
-    """What archa.toml's `seal_key` names for a repository made at `path` ("" for none)."""
+def _key_file(seal_key: Path | None, path: Path, create: bool = True) -> tuple[str, bool]:
+    """(what archa.toml's `seal_key` names for a repository made at `path`, "" for none;
+    whether the key file was made by this call, so that a failed init removes it)."""
     from archa.repository.logscan import make_seal_key
 
-    return str(make_seal_key(seal_key, path)) if seal_key is not None else ""
+    if seal_key is None:
+        return "", False
+    existed = seal_key.exists() or seal_key.is_symlink()
+    return str(make_seal_key(seal_key, path, create)), not existed
+
+
+def _record_key_id(cat: Catalog, key_file: str, root: Path) -> None:
+    """Record in `cat` which key the repository signs with (`logscan.key_id`)."""
+    from archa.repository.logscan import KEY_ID_SETTING, key_id, load_seal_key
+
+    key = load_seal_key(root, key_file)
+    if key is not None:
+        cat.set_setting(KEY_ID_SETTING, key_id(key))
 
 
 class Repository:
@@ -105,11 +118,11 @@ class Repository:
         if path.exists() and (not path.is_dir() or any(path.iterdir())):
             raise RepositoryError(f"{path}: exists and is not an empty directory", path=str(path),
                                   hint="choose a new PATH or an empty directory")
-        key_file = _key_file(seal_key, path)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        key_file, made_key = _key_file(seal_key, path)
         tmp = path.with_name(f".{path.name}.init-{uuid.uuid4().hex[:8]}")
-        tmp.mkdir()
         try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp.mkdir()
             cfg = RepoConfig(repository_id=f"urn:uuid:{uuid.uuid4()}", created=now_iso(),
                              locations=(Location("hot", "ocfl", "storage/hot", "hot"),
                                         Location("cold", "packed", "storage/cold", "cold")), seal_key=key_file)
@@ -119,14 +132,23 @@ class Repository:
             (tmp / "storage" / "cold").mkdir()
             init_packed_store(Store.for_location(cfg.locations[1], tmp))
             fsync_dir(tmp / "storage")
-            Catalog.create(tmp / CATALOG_NAME).close()
+            cat = Catalog.create(tmp / CATALOG_NAME)
+            try:
+                _record_key_id(cat, key_file, path)
+            finally:
+                cat.close()
             fsync_dir(tmp)
             if path.exists():
                 path.rmdir()
             os.rename(tmp, path)
             fsync_dir(path.parent)
-        except BaseException:
+        except BaseException as e:
             shutil.rmtree(tmp, ignore_errors=True)
+            if made_key:  # a key nobody will use, that would look like the repository's
+                Path(key_file).unlink(missing_ok=True)
+            if isinstance(e, OSError):
+                raise RepositoryError(f"{path}: the repository cannot be made there ({e.strerror or e})",
+                                      path=str(path), hint="choose a PATH whose parent folders can be made") from e
             raise
         return cls(path, cfg)
 
@@ -140,15 +162,16 @@ class Repository:
         if (path / CONFIG_NAME).exists() or (path.exists() and (not path.is_dir() or any(path.iterdir()))):
             raise RepositoryError(f"{path}: exists and is not an empty directory", path=str(path),
                                   hint="choose a new PATH or an empty directory")
-        key_file = _key_file(seal_key, path)
         node = node or os.uname().nodename
         probe = PgCatalog._connect(url)
         try:
             joining = probe.execute("SELECT to_regclass('archa_schema')").fetchone() not in (None, (None,))
         finally:
             probe.close()
-        path.mkdir(parents=True, exist_ok=True)
+        key_file, made_key = _key_file(seal_key, path, create=not joining)  # a node joins with the key they use
+        made_dir = not path.exists()
         try:
+            path.mkdir(parents=True, exist_ok=True)
             if joining:
                 cat = PgCatalog.open(url)
                 try:
@@ -158,7 +181,7 @@ class Repository:
                                               hint="report this as a bug")
                     cfg = RepoConfig(repository_id="", created="", locations=(), catalog=url,
                                      node=node, seal_key=key_file).with_shared(shared)
-                    cls._same_key(cls(path, cfg), key_file)
+                    cls._same_key(cls(path, cfg), cat, key_file)
                     cls._claim_node(cat, node, path)
                 finally:
                     cat.close()
@@ -173,6 +196,7 @@ class Repository:
                 cat = PgCatalog.create(url)
                 try:
                     cat.set_setting("config", cfg.shared_json())
+                    _record_key_id(cat, key_file, path)
                     cls._claim_node(cat, node, path)
                 finally:
                     cat.close()
@@ -182,32 +206,39 @@ class Repository:
         except BaseException:
             if not (path / CONFIG_NAME).exists():
                 shutil.rmtree(path / "staging", ignore_errors=True)
+                if made_key:
+                    Path(key_file).unlink(missing_ok=True)
+                if made_dir and path.is_dir() and not any(path.iterdir()):
+                    path.rmdir()
             raise
         repo = cls(path, cfg)
         repo.joined = joining
         return repo
 
     @staticmethod
-    def _same_key(repo: Repository, key_file: str) -> None:
-        """Refuse a joining node whose seal key is not the one the locations' newest seals are
-        signed with (or none, when they are signed): the other nodes would refuse every event
-        it wrote, and it theirs."""
+    def _same_key(repo: Repository, cat: Catalog, key_file: str) -> None:
+        """Refuse a joining node whose seal key is not the one the repository signs with (the
+        catalog's `seal_key_id`; for a repository that has not recorded one yet, the one the
+        locations' newest seals are signed with), or that has none when the repository signs,
+        or one when it does not: the other nodes would refuse every event it wrote, or it
+        theirs."""
         from archa.repository.eventlog import other_key
-        from archa.repository.logscan import load_seal_key
+        from archa.repository.logscan import KEY_ID_SETTING, key_id, load_seal_key
 
         key = load_seal_key(repo.root, key_file)
-        if key is None:
-            signed = other_key(repo, b"")  # a seal carrying a signature fails under any other key
-            if signed:
-                raise UsageError(f"the repository's seals at {', '.join(signed)} are signed with a seal key; this node "
-                                 "was given none", hint="copy the other nodes' key file here (mode 0600) and give it "
-                                                        "with --seal-key FILE")
-            return
-        others = other_key(repo, key)
-        if others:
-            raise UsageError(f"{key_file}: not the seal key the repository's seals at {', '.join(others)} are signed "
-                             "with", hint="give the key file the other nodes use (copied here, "
-                                                         "mode 0600)")
+        recorded = cat.setting(KEY_ID_SETTING)
+        signed = other_key(repo, key if key is not None else b"")  # a signed seal fails under any other key
+        if key is None and (recorded or signed):
+            where = f"at {', '.join(signed)} " if signed else ""
+            raise UsageError(f"the repository signs its event log with a seal key {where}and this node was given none",
+                             hint="copy the other nodes' key file here (mode 0600) and give it with --seal-key FILE")
+        if key is not None and recorded is not None and recorded != key_id(key) or key is not None and signed:
+            raise UsageError(f"{key_file}: not the seal key the repository signs with",
+                             hint="give the key file the other nodes use (copied here, mode 0600)")
+        if key is not None and recorded is None:
+            raise UsageError("the repository's nodes sign with no seal key: a node with one would refuse their events",
+                             hint="join without --seal-key; to give the repository a key, name it in every node's "
+                                  "archa.toml (docs/design.md, \"Seal key\"), then join with a copy of it")
 
     @staticmethod
     def _claim_node(cat: Catalog, node: str, path: Path) -> None:
@@ -274,6 +305,14 @@ class Repository:
         self.close()
 
     # --- parts --------------------------------------------------------------------------
+
+    def catalog_name(self) -> str:
+        """The catalog as messages name it: its file, or its server's URL without a password."""
+        if self.config.catalog:
+            from archa.repository.catalog.postgres import redact
+
+            return redact(self.config.catalog)
+        return str(self.root / CATALOG_NAME)
 
     @property
     def catalog(self) -> Catalog:
@@ -380,15 +419,21 @@ class Repository:
             return
         with exclusive_lock(self.root / "lock", timeout, shared), self._shared_lock("repository", shared, timeout):
             self.check_locations()
+            from archa.repository.eventlog import seal_key_problem
+
+            problem = seal_key_problem(self, record=True)
+            if problem:
+                raise RepositoryError(problem, path=self.config.seal_key, hint="give this node the repository's key "
+                                      "(restore the file from its off-site copy; docs/design.md, \"Seal key\")")
             if not behind_ok:
                 from archa.repository.eventlog import log_ahead, unsigned
 
                 ahead = log_ahead(self)
                 if ahead:
-                    raise CatalogBehind(str(self.catalog.path), ahead)
+                    raise CatalogBehind(self.catalog_name(), ahead)
                 forged = unsigned(self)
                 if forged:
-                    raise EventsUnsigned(str(self.catalog.path), forged)
+                    raise EventsUnsigned(self.catalog_name(), forged)
             self.sweep_staging()
             self.sweep_leftovers()
             self._writing_depth, self._writing_shared = 1, shared
