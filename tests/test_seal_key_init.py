@@ -195,3 +195,17 @@ def test_a_key_that_is_no_plain_private_file_is_refused(tmp_path: Path, what: st
     code, out = run("init", str(tmp_path / "archive"), "--seal-key", str(key))
     assert code == 2 and said in out, out
     assert not (tmp_path / "archive").exists()
+
+
+def test_what_a_killed_init_left_beside_the_key_is_removed(tmp_path: Path) -> None:
+    """A killed `init --seal-key` left `.seal.key.tmp-PID` beside the key (after the link: a
+    second name of the key; before: a part of one); a later init with that PID failed with a
+    traceback, and the second name stayed."""
+    keys = tmp_path / "k"
+    keys.mkdir()
+    key = _key(keys / "seal.key")
+    os.link(key, keys / f".seal.key.tmp-{os.getpid()}")
+    (keys / ".seal.key.tmp-99999").write_bytes(b"part")
+    code, out = run("init", str(tmp_path / "archive"), "--seal-key", str(key))
+    assert code == 0, out
+    assert sorted(p.name for p in keys.iterdir()) == ["seal.key"]

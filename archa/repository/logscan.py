@@ -126,6 +126,7 @@ def make_seal_key(path: Path, repo_root: Path, create: bool = True) -> Path:
     storage and their backups, so that whoever can write those cannot also sign."""
     import base64
     import os
+    from glob import escape as glob_escape
 
     from archa.errors import UsageError
     from archa.repository.durable import write_durable
@@ -139,6 +140,9 @@ def make_seal_key(path: Path, repo_root: Path, create: bool = True) -> Path:
     if path.is_symlink() and not path.exists():
         raise UsageError(f"{path}: a link to nothing ({os.readlink(path)}); no key was made through it",
                          hint="give the key file itself, or remove the link")
+    if path.parent.is_dir():  # what a killed init left (`write_durable`'s temporary: a part, or a second link)
+        for stale in path.parent.glob(f".{glob_escape(path.name)}.tmp-*"):
+            stale.unlink(missing_ok=True)
     if not path.exists():
         if not create:
             raise UsageError(f"{path}: no such seal key", hint="give the key file the repository's other nodes use "
