@@ -162,16 +162,15 @@ def other_key(repo: Any, key: bytes) -> list[str]:
     nodes sign with another key (a node given a key of its own would sign events they refuse).
     Locations that cannot be read are left out."""
     out = []
-    for loc in repo.config.locations:
+    stores, listed = _listed_segments(repo)
+    for name, keys in listed.items():
+        newest = max(keys, key=lambda x: (x[1], x[0]), default=None)
         try:
-            store: Store = repo.store(loc)
-            keys = segment_keys(store)
-            newest = max(keys, key=lambda x: (x[1], x[0]), default=None)
-            seal = _seal_of(store, newest[2]) if newest is not None else None
+            seal = _seal_of(stores[name], newest[2]) if newest is not None else None
         except StorageError:
             continue
         if seal is not None and "hmac" in seal and not signed_by(key, seal):
-            out.append(loc.name)
+            out.append(name)
     return out
 
 
@@ -338,6 +337,19 @@ def _listed_segments(repo: Any) -> tuple[dict[str, Store], dict[str, list[tuple[
     return stores, listed
 
 
+def _witness(name: str, stores: dict[str, Store], listed: dict[str, list[tuple[int, int, str]]], log: EventLog,
+             first: int, last: int) -> str | None:
+    """Another location than `name` that holds events `first`..`last` as the catalog does."""
+    return next((o for o in listed if o != name and _holds_as_catalog(stores[o], listed[o], log, first, last)), None)
+
+
+def _write_from_catalog(store: Store, log: EventLog, first: int, last: int, witness: str, key: bytes | None) -> None:
+    """Write events `first`..`last` from the catalog's rows to `store` as one sealed segment
+    (signed with `key`), naming the location that witnessed them; StorageError, _NotArchas."""
+    seal = {"first": first, "last": last, "hash": log.hash_at(last), "written": now_iso(), "repaired_from": witness}
+    store.put(segment_key(first, last), _lines(_checked(log, first, last, None, last), sign(key, seal) if key else seal))
+
+
 DAMAGED = f"{PREFIX}/damaged"  # segments replaced by `repair_log_segments`, kept as evidence
 
 
@@ -365,20 +377,17 @@ def repair_log_segments(repo: Any, only: str | None = None) -> tuple[list[str], 
             if last > top or _segment_sound(store, seg, first, last, log, key):
                 continue  # beyond the catalog: a planted file, which `anchor` and the audits name
             what = f"{name}: {seg.rsplit('/', 1)[-1]} (events {first}-{last})"
-            witness = next((o for o in listed if o != name and _holds_as_catalog(stores[o], listed[o], log, first,
-                                                                                  last)), None)
+            witness = _witness(name, stores, listed, log, first, last)
             if witness is None:
                 left.append(f"{what}: not as archa wrote it, and no other location holds those events as the catalog "
                             "does")
                 continue
             kept = f"{DAMAGED}/{seg.rsplit('/', 1)[-1]}.{stamp}"
-            seal = {"first": first, "last": last, "hash": log.hash_at(last), "written": now_iso(),
-                    "repaired_from": witness}
             try:
                 with store.open(seg) as f:
                     store.put(kept, iter(lambda: f.read(1 << 20), b""))
                 store.delete(seg)
-                store.put(seg, _lines(_checked(log, first, last, None, last), sign(key, seal) if key else seal))
+                _write_from_catalog(store, log, first, last, witness, key)
             except (StorageError, _NotArchas) as e:
                 left.append(f"{what}: {e}")
                 continue
@@ -402,16 +411,12 @@ def repair_log_gaps(repo: Any, only: str | None = None) -> tuple[list[str], list
         if only is not None and name != only:
             continue
         for first, last in _missing(keys, anchored.get(name, (0, 0))[0]):
-            witness = next((o for o in listed if o != name and _holds_as_catalog(stores[o], listed[o], log, first,
-                                                                                  last)), None)
+            witness = _witness(name, stores, listed, log, first, last)
             if witness is None:
                 left.append(f"{name}: events {first}-{last}: no other location holds them as the catalog does")
                 continue
-            seal = {"first": first, "last": last, "hash": log.hash_at(last), "written": now_iso(),
-                    "repaired_from": witness}
             try:
-                stores[name].put(segment_key(first, last),
-                                 _lines(_checked(log, first, last, None, last), sign(key, seal) if key else seal))
+                _write_from_catalog(stores[name], log, first, last, witness, key)
             except (StorageError, _NotArchas) as e:
                 left.append(f"{name}: events {first}-{last}: {e}")
                 continue
