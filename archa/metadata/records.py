@@ -46,6 +46,9 @@ def now_iso() -> str:
 
 @dataclass(frozen=True, slots=True)
 class FileRow:
+    """One stored file of a version as the catalog records it: where it lies in the
+    object, its role, original name, size, digest and format identification."""
+
     aip_id: str
     version: str
     logical_path: str

@@ -15,6 +15,8 @@ NSESSS_PROFILES = ("prejimka", "skartace-metadata", "skartace-uplny")
 
 @dataclass(frozen=True)
 class PlacementPolicy:
+    """How many copies of every version, on which tiers (`placement` in policy.toml)."""
+
     copies: int = 2
     tiers: tuple[str, ...] = ("hot", "cold")
     independent: bool = False  # copies count only on distinct failure domains (devices, endpoints)
@@ -22,17 +24,23 @@ class PlacementPolicy:
 
 @dataclass(frozen=True)
 class PackingPolicy:
+    """zstd level and threads of the packed (cold) copies."""
+
     level: int = 3
     threads: int = 0
 
 
 @dataclass(frozen=True)
 class FixityPolicy:
+    """Days between two audits of a copy, per tier."""
+
     interval_days: dict[str, int] = field(default_factory=lambda: {"hot": 90, "warm": 180, "cold": 365})
 
 
 @dataclass(frozen=True)
 class IngestPolicy:
+    """Limits a SIP must keep (files, bytes, unpacking ratio) and the ingest's threads."""
+
     max_files: int = 2_000_000
     max_bytes: int = 10 * 2**40
     max_ratio: int = 200  # unpacked bytes per archive byte (beyond RATIO_FLOOR)
@@ -41,6 +49,8 @@ class IngestPolicy:
 
 @dataclass(frozen=True)
 class FormatPolicy:
+    """PUIDs refused or flagged at risk at ingest, and what an unidentified file gets."""
+
     rejected: frozenset[str] = frozenset()
     at_risk: frozenset[str] = frozenset()
     unknown: str = "accept"
@@ -48,6 +58,9 @@ class FormatPolicy:
 
 @dataclass(frozen=True)
 class AccessPolicy:
+    """What access copies are made of (PUIDs, size, quality, timeout) and the access
+    status of a record whose package states none."""
+
     images: frozenset[str] = frozenset()
     image_max_pixels: int = 2000
     jpeg_quality: int = 85
@@ -63,6 +76,9 @@ class AccessPolicy:
 
 @dataclass(frozen=True)
 class TransferPolicy:
+    """What a folder transfer leaves out, how long a drop-folder item must be still, and
+    the NSESSS profile packages are judged by."""
+
     exclude: tuple[str, ...] = ()
     settle_seconds: int = 300
     nsesss_profile: str = "prejimka"
@@ -70,6 +86,9 @@ class TransferPolicy:
 
 @dataclass(frozen=True)
 class MigrationPolicy:
+    """The format migration pathways in use, per-PUID choices, whether ingest migrates,
+    and the tool timeout."""
+
     enabled: tuple[str, ...] = ("pdfa-2b", "office-pdfa", "audio-flac", "video-ffv1")
     pathways: dict[str, str] = field(default_factory=dict)  # PUID -> pathway name or "none"
     at_ingest: bool = False
@@ -78,6 +97,9 @@ class MigrationPolicy:
 
 @dataclass(frozen=True)
 class Policy:
+    """A repository's whole policy: the bundled default with archa.toml's overrides
+    merged onto it (`load_policy`). Frozen: commands read it, never change it."""
+
     digest_algorithm: str = "sha256"
     placement: PlacementPolicy = field(default_factory=PlacementPolicy)
     ingest: IngestPolicy = field(default_factory=IngestPolicy)

@@ -29,6 +29,9 @@ ProgressFn = Callable[[str, int, int], None]
 
 @dataclass(frozen=True)
 class AuditOptions:
+    """Which copies an audit reads (due only, or all, by AIP and location), its budgets
+    (seconds, bytes, bytes/s) and threads."""
+
     due: bool = True  # False: every copy selected by the filters
     aip: str | None = None
     location: str | None = None
@@ -54,6 +57,9 @@ class NextDue:
 
 @dataclass
 class AuditSummary:
+    """What an audit found: each copy's result, copies and versions missing, copies left
+    for the next run, and the event log's copies."""
+
     audits: list[CopyAudit] = field(default_factory=list)
     shortfalls: list[Shortfall] = field(default_factory=list)  # copies missing, versions not stored
     not_reached: int = 0  # selected copies left for the next run by a budget

@@ -33,6 +33,9 @@ from archa.repository.store import Store
 
 @dataclass
 class RepairResult:
+    """What repairing one copy did: its source, the files written anew or removed, an
+    error, and the copy's state after."""
+
     aip_id: str
     version: str
     location: str

@@ -43,6 +43,9 @@ class Location:
 
 @dataclass(frozen=True)
 class RepoConfig:
+    """archa.toml: the repository's identity, storage locations, policy overrides,
+    seal key, shared catalog URL and node name."""
+
     repository_id: str
     created: str
     locations: tuple[Location, ...]

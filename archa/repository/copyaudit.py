@@ -47,6 +47,9 @@ SMALL_CHUNK = 8000  # small files hashed per round (half by the worker process)
 
 @dataclass
 class CopyAudit:
+    """The result of auditing one copy of one version at one location: its state
+    (ok, damaged, missing), what was read, and each finding."""
+
     aip_id: str
     version: str
     location: str

@@ -460,6 +460,8 @@ class HasCatalog(Protocol):
 
 @dataclass(frozen=True)
 class Expected:
+    """What a stored file must be: its digest, and its size where the catalog has one."""
+
     digest: str
     size: int | None  # None: not recorded (inventories)
 

@@ -171,6 +171,9 @@ def write_copy(repo: Repository, source: StorageRoot, aip_id: str, version: str,
 
 @dataclass
 class SyncResult:
+    """What a sync of copies did: the copies written, the ones that failed, the versions
+    checked, and those left because another command held them."""
+
     written: list[dict[str, Any]] = field(default_factory=list)
     failed: list[dict[str, str]] = field(default_factory=list)
     versions_checked: int = 0

@@ -56,6 +56,8 @@ def resolve_repo_path(explicit: str | None) -> Path:
 
 @dataclass
 class SweepReport:
+    """What a sweep of leftovers did: files removed, and work it found to recover."""
+
     removed: int = 0
     recovered: list[str] | None = None
 

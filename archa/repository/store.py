@@ -45,6 +45,8 @@ class KeyExists(StorageError):
 
 @dataclass(frozen=True)
 class PutResult:
+    """Size and sha256 of the bytes a store write received."""
+
     size: int
     sha256: str
 
