@@ -34,6 +34,7 @@ import functools
 import importlib
 import json
 import os
+import resource
 import shutil
 import signal
 import subprocess
@@ -96,6 +97,7 @@ def follow_run(work: Path, packages: list[Path], workers: int = 0) -> dict[str, 
     fill_drop(drop, packages)
     n = len(packages)
     log = open(work / "follow.log", "wb")  # noqa: SIM115  (open for the life of the process)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.Popen([str(BIN / "archa"), "ingest", "--repo", str(repo), "--watch-dir", str(drop), "--follow",
                              "--workers", str(workers)],
@@ -118,12 +120,14 @@ def follow_run(work: Path, packages: list[Path], workers: int = 0) -> dict[str, 
         proc.kill()
         code = -9
     stop = time.perf_counter() - t1
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the watcher and its workers (waited for)
     log.close()
     aips = json.loads(subprocess.run([str(BIN / "archa"), "aip", "list", "--repo", str(repo), "--json"],
                                      capture_output=True, check=True).stdout)
     audit = subprocess.run([str(BIN / "archa"), "fixity", "audit", "--all", "--repo", str(repo)],
                            capture_output=True, text=True, check=False)
     return {"packages": n, "seconds": t1 - t0, "steady_seconds": t1 - first, "stop_seconds": stop,
+            "cpu_user": after.ru_utime - before.ru_utime, "cpu_sys": after.ru_stime - before.ru_stime,
             "exit": code, "aips": len(aips), "failed": failed, "filed": filed,
             "audit_exit": audit.returncode, "audit_tail": audit.stdout.strip().splitlines()[-1:]}
 
@@ -241,6 +245,10 @@ def main() -> None:
               f"(start-up included; {steady:5.1f}/s from the first package filed) | stop on SIGTERM "
               f"{res['stop_seconds']:.2f} s, exit {res['exit']} | {res['aips']} AIPs, {res['failed']} failed, "
               f"audit exit {res['audit_exit']} | {'PASS' if ok and rate >= TARGET else 'FAIL'} (>= {TARGET:.0f}/s)")
+        cpu = res["cpu_user"] + res["cpu_sys"]
+        print(f"         CPU of the watcher and its workers: {cpu / res['packages'] * 1000:.1f} ms a package "
+              f"(user {res['cpu_user'] / res['packages'] * 1000:.1f}, system {res['cpu_sys'] / res['packages'] * 1000:.1f}), "
+              f"{cpu / (res['seconds'] * (os.cpu_count() or 1)):.0%} of the cores over the run")
     if args.split:
         s = split_run(work, packages[:args.split])
         per = s["seconds"] / s["packages"] * 1000

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -43,3 +44,25 @@ def test_pool_gives_the_same_answers_in_the_same_order(tmp_path: Path) -> None:
     pooled = list(identify_many(paths, "fido", jobs=2))
     assert pooled == serial
     assert [r.puid for r in serial[:3]] == ["fmt/18", "fmt/11", UNKNOWN]
+
+
+@pytest.mark.parametrize("user_limit", [None, "64MiB"])
+def test_a_resident_process_gives_siegfried_a_higher_heap_limit(user_limit: str | None) -> None:
+    """The watcher's workers call resident_heap() before Siegfried loads: the Go runtime then
+    reads RESIDENT_HEAP_LIMIT (a limit set by the user stays); a one-off command keeps the
+    lower HEAP_LIMIT. Each in a fresh interpreter, as the Go runtime reads it once."""
+    import subprocess
+    import sys
+
+    from archa.preservation.identify import HEAP_LIMIT, RESIDENT_HEAP_LIMIT
+
+    env = {k: v for k, v in os.environ.items() if k not in ("GOMEMLIMIT", "GOGC")}
+    if user_limit:
+        env["GOMEMLIMIT"] = user_limit
+    code = ("import os, sys; from archa.preservation import identify as i; "
+            "sys.argv[1] == 'resident' and i.resident_heap(); i.SiegfriedIdentifier(); print(os.environ['GOMEMLIMIT'])")
+    got = {kind: subprocess.run([sys.executable, "-c", code, kind], env=env, capture_output=True, text=True,
+                                check=True).stdout.strip() for kind in ("resident", "one-off")}
+    assert got == ({"resident": user_limit, "one-off": user_limit} if user_limit
+                   else {"resident": RESIDENT_HEAP_LIMIT, "one-off": HEAP_LIMIT})
+    assert RESIDENT_HEAP_LIMIT != HEAP_LIMIT

@@ -96,6 +96,14 @@ def cli(ctx: click.Context, repo_path: str | None, quiet: bool) -> None:
       archa init archive && archa ingest --repo archive my-bag/
       archa --repo archive -q fixity audit
     """
+    if ctx.obj is OWN_PROCESS:
+        # the command's modules are loaded by now (click resolves the command first): what
+        # they made lives as long as the process, so the collector need not walk it again,
+        # least of all in the full collection at exit (measured: 9-10 ms of every command's
+        # ~75 ms start-up and exit). Not under a test runner, where one process runs many.
+        import gc
+
+        gc.freeze()
     if repo_path:
         ctx.meta["archa.repo"] = repo_path
     if quiet:
@@ -103,6 +111,14 @@ def cli(ctx: click.Context, repo_path: str | None, quiet: bool) -> None:
         import sys
 
         ctx.with_resource(contextlib.redirect_stdout(QuietStdout(sys.stdout, ctx.meta)))
+
+
+OWN_PROCESS = object()  # `main`'s context object: this process runs one command, then ends
+
+
+def main() -> None:
+    """The `archa` console script (setup.cfg): `cli`, in a process that runs this one command."""
+    cli(obj=OWN_PROCESS)
 
 
 @click.command("help")

@@ -285,8 +285,10 @@ def _worker(repo_root: str, drop_s: str, tasks: multiprocessing.Queue[str | None
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     leader = os.getppid()
-    from archa.preservation.identify import get_identifier
+    from archa.preservation.identify import get_identifier, resident_heap
     from archa.repository.repo import Repository
+
+    resident_heap()  # before Siegfried loads: this process identifies for hours
 
     orphaned = False
 
