@@ -257,6 +257,28 @@ class EventsUnsigned(RepositoryError):
         self.seqs = seqs
 
 
+class LogNotWritten(RepositoryError):
+    """The command's work is done and in the catalog, but its events could not be written
+    to every location's copy of the event log (`behind`: {location: why}): a location that
+    could not be written (the next writing command writes them there), or events in the
+    catalog that archa did not sign, written into it while the command ran (never written
+    out; the next writing command refuses). Exit 1: a copy the repository keeps is missing."""
+
+    exit_code = EXIT_PROBLEMS
+    DETAILS = ("behind",)
+
+    def __init__(self, behind: dict[str, str]) -> None:
+        where = "; ".join(f"{name}: {why}" for name, why in sorted(behind.items()))
+        super().__init__(f"the event log could not be written to {', '.join(sorted(behind))} ({where}); what this "
+                         "command recorded is in the catalog",
+                         hint="`archa events verify` shows what each location holds. A location that could not be "
+                              "written gets the events from the next writing command; events in the catalog that "
+                              "archa did not write as they stand (changed there, or written there without the seal "
+                              "key) are never written out, and writing commands refuse until `archa catalog rebuild "
+                              "--replace` restores the catalog from the locations")
+        self.behind = behind
+
+
 def exit_code_for(error: BaseException) -> int:
     """The exit status for an error: the one place that decides it."""
     if isinstance(error, ArchaError):

@@ -99,7 +99,10 @@ def test_a_location_that_was_down_gets_what_it_missed(repo: Repository, bags: Pa
     cold.rename(tmp_path / "cold-away")
     r = CliRunner().invoke(cli, ["hold", "add", repo.catalog.aips()[0]["id"], "--reason", "x", "--repo",
                                  str(repo.root)])
-    assert r.exit_code == 0
+    # the hold is placed, and the command says that cold did not get its events (it exited 0 without a word)
+    assert r.exit_code == 1 and " placed on " in r.output, r.output
+    assert "error: the event log could not be written to cold (cold: " in r.output, r.output
+    assert "the next writing command" in r.output and "hot" not in r.output.split("(cold: ")[0], r.output
     (tmp_path / "cold-away").rename(cold)
     code, out = _verify(repo)
     # the hold's event, and the seal of the journal the hold's row went into

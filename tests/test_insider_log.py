@@ -475,7 +475,10 @@ def test_a_row_slipped_in_while_anchoring_is_never_written_out(repo: Repository,
                       'access public (set): slipped in', 'archa/0.1.0', NULL, NULL, NULL, NULL, NEW.hash,
                       'f' || substr(NEW.hash, 2)); END""")
     db.close()
-    run(repo, "hold", "add", aip, "--reason", "a court case")  # its own events are archa's; anchoring stops
+    code, out = run(repo, "hold", "add", aip, "--reason", "a court case")  # its own events are archa's; anchoring stops
+    # and the command says so (it exited 0 without a word): its hold is placed, the log is not written out
+    assert code == 1 and " placed on " in out and "the event log could not be written to cold, hot" in out \
+        and "without the seal key): not anchored" in out and "archa catalog rebuild --replace" in out, out
     assert all("slipped in" not in json.dumps(r) for loc in ("hot", "cold") for r in read_log(log_dir(repo, loc)))
     code, out = run(repo, "status")
     assert code == 1 and "zz_slip" in out, out

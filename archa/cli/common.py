@@ -9,7 +9,7 @@ from typing import Any, ClassVar, TypeVar, overload
 
 import click
 
-from archa.errors import ArchaError, SipRejected, exit_code_for, printable
+from archa.errors import ArchaError, LogNotWritten, SipRejected, exit_code_for, printable
 from archa.repository.repo import Repository, resolve_repo_path
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -38,7 +38,13 @@ def json_option(f: F) -> F:
 
 
 def open_repo(repo_path: str | None) -> Repository:
-    return Repository.open(resolve_repo_path(repo_path))
+    """The repository a command works on; remembered in the click context, so that what its
+    last anchoring left behind is reported when the command ends (`ArchaGroup.invoke`)."""
+    repo = Repository.open(resolve_repo_path(repo_path))
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None:
+        ctx.meta.setdefault("archa.repos", []).append(repo)
+    return repo
 
 
 @overload
@@ -100,23 +106,50 @@ def report_error(err: ArchaError, as_json: bool) -> None:
         click.echo(f"hint: {err.hint}", err=True)
 
 
+def log_left_behind(ctx: click.Context) -> LogNotWritten | None:
+    """What the command's repositories' last anchoring left behind (Repository.log_behind)."""
+    behind: dict[str, str] = {}
+    for repo in ctx.meta.get("archa.repos", []):
+        behind.update(repo.log_behind)
+    return LogNotWritten(behind) if behind else None
+
+
 class ArchaGroup(click.Group):
-    """Maps ArchaError to its exit status in one place."""
+    """Maps ArchaError to its exit status in one place. A command whose events could not be
+    written to every location's copy of the event log ends with that said and exit status 1
+    at least (its own output stands: the work is done)."""
 
     def invoke(self, ctx: click.Context) -> Any:
         from archa.repository.catalog.errors import as_archa_error
 
         try:
             try:
-                return super().invoke(ctx)
+                result = super().invoke(ctx)
             except Exception as db:  # only what the database raised is mapped; the rest re-raised
                 damaged = as_archa_error(db)  # an unreadable catalog file, a lost server; else raised as it is
                 if damaged is None:
                     raise
                 raise damaged from db
+        except click.exceptions.Exit as done:
+            self._log_behind(ctx, done.exit_code)
+            raise
         except ArchaError as err:
             as_json = "--json" in sys.argv[1:] or bool(ctx.meta.get("archa.json"))
             report_error(err, as_json)
+            self._log_behind(ctx, exit_code_for(err))
+            ctx.exit(exit_code_for(err))
+        self._log_behind(ctx, 0)
+        return result
+
+    @staticmethod
+    def _log_behind(ctx: click.Context, code: int) -> None:
+        """Say what the anchoring left behind (on stderr: stdout may hold the command's JSON);
+        exit 1 when the command would have ended with 0."""
+        err = log_left_behind(ctx)
+        if err is None:
+            return
+        report_error(err, as_json=False)
+        if code == 0:
             ctx.exit(exit_code_for(err))
 
 

@@ -394,6 +394,8 @@ class Repository:
     joined = False  # made by `init` as a new node of a repository whose catalog is on a server
     _writing_depth = 0  # writing() is re-entrant within one Repository: library writers take it themselves
     _writing_shared = False
+    # locations the last anchoring (anchor_events) could not write the event log to: {name: why}
+    log_behind: dict[str, str] = {}  # noqa: RUF012  (replaced, never changed in place)
 
     @contextmanager
     def writing(self, shared: bool = False, timeout: float = 30.0, behind_ok: bool = False,
@@ -448,11 +450,13 @@ class Repository:
 
     def anchor_events(self) -> None:
         """Write the events not yet there to every location's copy of the event log
-        (eventlog.anchor), under its own lock: safe beside any other command."""
+        (eventlog.anchor), under its own lock: safe beside any other command. The locations
+        this left behind, and why, are `log_behind` until the next anchoring (a command
+        reports them: cli/common.py)."""
         from archa.repository.eventlog import anchor
 
         with exclusive_lock(self.root / "anchor.lock", timeout=600), self._shared_lock("anchor", False, 600.0):
-            anchor(self)
+            self.log_behind = anchor(self)
 
     # --- per-AIP locks --------------------------------------------------------------------
 

@@ -39,7 +39,7 @@ from multiprocessing.synchronize import Event as MpEvent
 from pathlib import Path
 from typing import Any
 
-from archa.errors import ArchaError, RepositoryError, StorageError, printable
+from archa.errors import ArchaError, LogNotWritten, RepositoryError, StorageError, printable
 from archa.repository.watchers import Heartbeat, take_over
 from archa.transfer.watch import (
     WORK,
@@ -369,6 +369,8 @@ def _worker(repo_root: str, drop_s: str, tasks: multiprocessing.Queue[str | None
                             unstored.append((item.aip_id, item.version))
                             waiting = item
                     flush_filed(drop)
+                if repo.log_behind:  # the batch is stored; its events did not reach every location's log
+                    results.put({"state": f"error, trying again: {printable(LogNotWritten(repo.log_behind).message)}"})
             except Exception as e:  # noqa: BLE001 - the lock (held by a command that needs the repository to
                 # itself), a full disk, copies still missing, a bug: said in the heartbeat, tried again after a pause
                 full = disk_full(e) or (isinstance(e, StorageError) and _full_text(e.message))
