@@ -497,6 +497,37 @@ def test_a_file_planted_at_one_location_neither_moves_the_bound_nor_blocks(repo:
     assert "behind the event log" not in out, out
 
 
+@pytest.mark.parametrize("signed", [False, True])
+def test_a_journal_segment_planted_at_one_location_neither_blocks_nor_stops_its_journal(
+        repo: Repository, tmp_path: Path, signed: bool) -> None:
+    """An empty `changes-<next>-999.jsonl` planted at cold: every writing command refused
+    ("the catalog is behind the event log", `repair` too) while `events verify` and `catalog
+    rebuild --check` found nothing; and had one gone on, cold's journal would have taken the
+    planted name for the next changes and never got them. A journal no seal vouches for is no
+    journal, and what is at a location is read, not taken from its names."""
+    from archa.repository.eventlog import read_changes
+
+    if signed:
+        _with_seal_key(repo, tmp_path)
+    ingest_bag(repo, tmp_path, "a")
+    cold = log_dir(repo, "cold")
+    held = max(int(p.name.split("-")[2].split(".")[0]) for p in cold.glob("changes-*.jsonl"))
+    (cold / f"changes-{held + 1:012d}-{999:012d}.jsonl").write_text("")
+    aip = ingest_bag(repo, tmp_path, "b")  # goes on (exit 0 asserted there)
+    code, out = run(repo, "hold", "add", aip, "--reason", "court case 7 C 1/2026")  # a catalog-only row: journalled
+    assert code == 0, out
+    code, out = run(repo, "status")
+    assert "behind the event log" not in out, out
+    code, out = run(repo, "events", "verify")
+    assert code == 0, out
+    top = repo.catalog.log.last_change()
+    assert top > held
+    for loc in ("hot", "cold"):  # every change is at both locations, cold's after the planted name too
+        changes = read_changes(repo.store(repo.config.location(loc)))
+        assert [c["seq"] for c in changes] == list(range(1, top + 1)), loc
+        assert any(c["tbl"] == "holds" and "court case 7 C 1/2026" in json.dumps(c["row"]) for c in changes), loc
+
+
 # --- deleted history ---------------------------------------------------------------------------
 
 def test_a_deleted_or_truncated_location_log_fails_verify(repo: Repository, tmp_path: Path) -> None:

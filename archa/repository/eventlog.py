@@ -112,6 +112,7 @@ def log_ahead(repo: Any) -> dict[str, str]:
     log: EventLog = repo.catalog.log
     top, _hash = log.head()
     top_change = log.last_change()
+    sealed_change = log.last_journal_seal()[0]
     out: dict[str, str] = {}
     for name, (last, seal, last_change) in held.items():
         why = []
@@ -120,8 +121,13 @@ def log_ahead(repo: Any) -> dict[str, str]:
         elif last and seal is not None and seal.get("last") == last and log.hash_at(last) != seal.get("hash"):
             why.append(f"its event {last} is not the catalog's (hash {str(seal.get('hash'))[:12]}…, the catalog "
                        f"{str(log.hash_at(last))[:12]}…)")
-        if last_change > top_change:
-            why.append(f"it holds the journal up to change {last_change}, the catalog only up to {top_change}")
+        # changes beyond the catalog's count only where the chain vouches for them: the catalog's own newest
+        # journal seal (its journal was cut), or events beyond the catalog's (said above). A segment no seal
+        # vouches for is no journal: an empty `changes-<next>-<far>.jsonl` planted at one location made every
+        # writing command refuse, `repair` too, while `events verify` and `catalog rebuild --check` saw nothing
+        if last_change > top_change and sealed_change > top_change:
+            why.append(f"it holds the journal up to change {min(last_change, sealed_change)}, the catalog only up to "
+                       f"{top_change}")
         if why:
             out[name] = "; ".join(why)
     return out
@@ -254,7 +260,35 @@ def _already_there(store: Store, log: EventLog, start: int, start_change: int,
         if seal is not None and seal.get("last") == last and log.hash_at(last) == seal.get("hash") \
                 and (key is None or signed_by(key, seal)):
             start = last + 1
-    return start, max(start_change, _contiguous_last(segment_keys(store, CHANGES)) + 1)
+    return start, _changes_there(store, log, start_change - 1) + 1
+
+
+def _changes_there(store: Store, log: EventLog, recorded: int) -> int:
+    """The last change of the journal `store` holds as the catalog does, read on from
+    change `recorded` (what the catalog recorded as written there): the changes a command
+    killed after writing them there, before recording it, left. Read, not taken from the
+    segments' names: an empty `changes-<next>-<far>.jsonl` planted there made every later
+    change look written and none was (the location's journal silently stopped)."""
+    keys = [k for k in segment_keys(store, CHANGES) if k[1] > recorded]
+    if not keys:
+        return recorded
+    done = recorded
+    mine = log.iter_changes(after=recorded, upto=max(last for _f, last, _k in keys))
+    want = next(mine, None)
+    for first, _last, key in keys:
+        if first > done + 1:
+            break
+        for line in iter_lines(store, key):  # a segment that stops agreeing is left for the next one
+            try:
+                change = json.loads(line)
+            except ValueError:
+                break
+            if isinstance(change, dict) and change.get("seq", 0) <= done:
+                continue
+            if want is None or change != {"seq": want[0], "tbl": want[1], "op": want[2], "row": json.loads(want[3])}:
+                break
+            done, want = want[0], next(mine, None)
+    return done
 
 
 def _contiguous_last(keys: list[tuple[int, int, str]]) -> int:
