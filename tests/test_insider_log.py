@@ -497,6 +497,24 @@ def test_a_file_planted_at_one_location_neither_moves_the_bound_nor_blocks(repo:
     assert "behind the event log" not in out, out
 
 
+def test_an_unsigned_seal_planted_beyond_the_log_adds_no_event(repo: Repository, tmp_path: Path) -> None:
+    """A segment `…999-…999.jsonl` with an unsigned seal planted at cold: it was taken for
+    cold's newest seal, so every writing command appended "event log signed with the
+    repository's seal key from here on" again. The newest seal is the one where the catalog
+    recorded cold's log as written."""
+    _with_seal_key(repo, tmp_path)
+    aip = ingest_bag(repo, tmp_path, "a")
+    (log_dir(repo, "cold") / f"{999:012d}-{999:012d}.jsonl").write_text(
+        json.dumps({"seal": {"first": 999, "last": 999, "hash": "0" * 64, "written": "2026-12-05T00:00:00Z"}}) + "\n")
+    for n in range(3):
+        code, out = run(repo, "hold", "add", aip, "--reason", f"court case {n}")
+        assert code == 0, out
+    _code, out = run(repo, "events", "list", "--json")
+    assert "from here on" not in out
+    code, out = run(repo, "events", "verify")  # the planted file is named, as before
+    assert code == 1 and "000000000999-000000000999.jsonl" in out, out
+
+
 @pytest.mark.parametrize("signed", [False, True])
 def test_a_journal_segment_planted_at_one_location_neither_blocks_nor_stops_its_journal(
         repo: Repository, tmp_path: Path, signed: bool) -> None:

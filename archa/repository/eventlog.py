@@ -81,12 +81,6 @@ def seal_journal(cat: Any) -> int | None:
     return int(top)
 
 
-def _newest_seal(store: Store) -> dict[str, Any] | None:
-    """The seal of the newest event segment at `store` (read from its tail)."""
-    keys = segment_keys(store)
-    return _seal_of(store, keys[-1][2]) if keys else None
-
-
 def log_ahead(repo: Any) -> dict[str, str]:
     """{location: why} for each location whose copy of the event log or journal is ahead of
     the catalog: it holds events or changes the catalog lacks, or its newest event with
@@ -497,13 +491,20 @@ def _seal_of(store: Store, key: str) -> dict[str, Any] | None:
 def _sign_heads(repo: Any, key: bytes) -> None:
     """With a seal key, make sure every location's newest seal will be signed: when one is
     not (the key is new, or the location was written without it), append an event so that
-    the next segment, signed, vouches for the whole chain before it."""
+    the next segment, signed, vouches for the whole chain before it. A location's newest
+    seal is that of a segment ending where the catalog recorded its log as written there:
+    an unsigned file planted beyond it made every writing command append that event again."""
+    anchored = repo.catalog.log.anchors()
     for loc in repo.config.locations:
+        last = anchored.get(loc.name, (0, 0))[0]
+        if not last:
+            continue
         try:
-            seal = _newest_seal(repo.store(loc))
+            store: Store = repo.store(loc)
+            seals = [_seal_of(store, k) for _f, end, k in segment_keys(store) if end == last]
         except StorageError:
             continue
-        if seal is not None and "hmac" not in seal:
+        if seals and not any(seal is not None and "hmac" in seal for seal in seals):
             cat = repo.catalog
             with cat.transaction():
                 cat.log.append([Event(SEAL_TYPE, "success", "event log signed with the repository's seal key from "
