@@ -160,6 +160,41 @@ def test_segments_edited_at_one_location_are_written_anew_by_repair(repo: Reposi
     assert (log_dir(repo, "hot") / segments[0].name).read_text() == before
 
 
+def test_the_journal_edited_or_cut_at_one_location_is_mended_by_repair(repo: Repository, tmp_path: Path) -> None:
+    """A hold's row edited in cold's copy of the journal (the reason changed), another journal
+    segment deleted there: `events verify` said the catalog was edited, and `repair` said there
+    was nothing to repair. Now repair writes each anew from the catalog when hot holds those
+    changes as the catalog does (the edited file kept under damaged/); with the same edit at
+    both locations nothing is written."""
+    aip = ingest_bag(repo, tmp_path, "a")
+    assert run(repo, "hold", "add", aip, "--reason", "court case 5 C 7/2026")[0] == 0
+    ingest_bag(repo, tmp_path, "b")
+    cold = log_dir(repo, "cold")
+    edited = next(p for p in sorted(cold.glob("changes-*.jsonl")) if "court case 5 C 7/2026" in p.read_text())
+    cut = next(p for p in sorted(cold.glob("changes-*.jsonl")) if p != edited)
+    _edit(edited, "court case 5 C 7/2026", "no case")
+    code, out = run(repo, "events", "verify")
+    assert code == 1 and "differs from the journal at cold: edited in the catalog or there" in out, out
+    os.chmod(cut, 0o644)
+    cut.unlink()
+    code, out = run(repo, "repair")
+    assert code == 0, out
+    assert f"repaired the event log at cold: {edited.name}" in out and "written anew, as hot holds them" in out, out
+    assert "repaired the event log at cold: changes " in out and "written back, as hot holds them" in out, out
+    assert cut.exists() and "court case 5 C 7/2026" in edited.read_text()
+    (kept,) = (cold / "damaged").iterdir()
+    assert "no case" in kept.read_text()  # the evidence, as found
+    code, out = run(repo, "events", "verify")
+    assert code == 0, out
+    assert "nothing to repair" in run(repo, "repair")[1]
+
+    for loc in ("hot", "cold"):  # the same edit at every location: nothing to take the changes from
+        _edit(log_dir(repo, loc) / edited.name, "court case 5 C 7/2026", "no case")
+    code, out = run(repo, "repair")
+    assert code == 1 and "no other location holds those changes as the catalog does" in out, out
+    assert "no case" in edited.read_text()
+
+
 def test_the_newest_segment_rewritten_at_one_location_is_mended_not_a_dead_end(repo: Repository,
                                                                               tmp_path: Path) -> None:
     """The newest segment at hot re-hashed and re-sealed by an insider with write access to

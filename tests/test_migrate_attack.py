@@ -368,9 +368,11 @@ def test_a_copy_that_cannot_be_written_is_not_reported_as_success(repo: Reposito
         assert code == 1, out
         assert f"{aip}: v2 made from v1: 1 preservation copies" in out
         assert "error: copy of v2 to cold failed:" in out and "NOT stored" in out
-        code, out = run("migrate", aip, "--pathway", "fmt/353=jp2-lossless", "--repo", str(repo.root), "--json")
-        data = json.loads(out)
-        assert code == 1 and data["ok"] is False and data["copy_failures"][0]["location"] == "cold"
+        r = CliRunner().invoke(cli, ["migrate", aip, "--pathway", "fmt/353=jp2-lossless", "--repo", str(repo.root),
+                                     "--json"])
+        data = json.loads(r.stdout)  # what the event log could not get is said on stderr, beside it
+        assert r.exit_code == 1 and data["ok"] is False and data["copy_failures"][0]["location"] == "cold"
+        assert "the event log could not be written to cold (cold: " in r.stderr, r.stderr
     finally:
         (repo.root / "storage" / "cold-unmounted").rename(cold)
     code, out = run("migrate", aip, "--pathway", "fmt/353=jp2-lossless", "--repo", str(repo.root))

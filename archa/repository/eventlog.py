@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -352,23 +353,97 @@ def _segment_sound(store: Store, seg: str, first: int, last: int, log: EventLog,
     return key is None or "hmac" not in seal or signed_by(key, seal)
 
 
-def _listed_segments(repo: Any) -> tuple[dict[str, Store], dict[str, list[tuple[int, int, str]]]]:
-    """({location: store}, {location: its event segments}) of the locations that can be read."""
+def _listed_segments(repo: Any, pattern: re.Pattern[str] = SEGMENT
+                     ) -> tuple[dict[str, Store], dict[str, list[tuple[int, int, str]]]]:
+    """({location: store}, {location: its segments of `pattern`}) of the locations that can be read."""
     stores: dict[str, Store] = {}
     listed: dict[str, list[tuple[int, int, str]]] = {}
     for loc in repo.config.locations:
         try:
             stores[loc.name] = repo.store(loc)
-            listed[loc.name] = segment_keys(stores[loc.name])
+            listed[loc.name] = segment_keys(stores[loc.name], pattern)
         except StorageError:
             continue
     return stores, listed
 
 
-def _witness(name: str, stores: dict[str, Store], listed: dict[str, list[tuple[int, int, str]]], log: EventLog,
+def changes_key(first: int, last: int) -> str:
+    """The key of the journal segment holding changes `first`..`last`."""
+    return f"{PREFIX}/changes-{first:012d}-{last:012d}.jsonl"
+
+
+def _change_line(seq: int, tbl: str, op: str, row: str) -> bytes:
+    """One change of the journal as a location holds it (`row`: the catalog's JSON text)."""
+    return (json.dumps({"seq": seq, "tbl": tbl, "op": op, "row": json.loads(row)}, sort_keys=True,
+                       ensure_ascii=False) + "\n").encode("utf-8", "surrogateescape")
+
+
+def _changes_sound(store: Store, seg: str, first: int, last: int, log: EventLog) -> bool:
+    """Whether the journal segment `seg` (changes `first`..`last`) at `store` holds exactly
+    the catalog's changes of that range, in order (the catalog's journal is itself bound to
+    the chain by its `journal sealed` events, which `events verify` checks)."""
+    try:
+        mine = log.iter_changes(after=first - 1, upto=last)
+        return all(stored == _change_line(*want).decode("utf-8", "surrogateescape").rstrip("\n")
+                   for stored, want in itertools.zip_longest(iter_lines(store, seg), mine))
+    except (StorageError, ValueError, TypeError):
+        return False
+
+
+def _changes_as_catalog(store: Store, keys: list[tuple[int, int, str]], log: EventLog, first: int, last: int) -> bool:
+    """Whether `store` holds every change `first`..`last` as the catalog does (the first copy
+    of each, as readers take it). False when a segment there cannot be read or parsed."""
+    want = {q: _change_line(q, t, o, r).rstrip(b"\n") for q, t, o, r in log.iter_changes(after=first - 1, upto=last)}
+    seen: set[int] = set()
+    try:
+        for f, l, k in keys:
+            if l < first or f > last:
+                continue
+            for line in iter_lines(store, k):
+                seq = int(json.loads(line)["seq"])
+                if first <= seq <= last and seq not in seen:
+                    if line.encode("utf-8", "surrogateescape") != want.get(seq):
+                        return False
+                    seen.add(seq)
+    except (StorageError, ValueError, TypeError, KeyError):
+        return False
+    return len(seen) == last - first + 1
+
+
+@dataclass(frozen=True)
+class _Kind:
+    """One kind of segment the log repairs mend: the event log's or the journal's."""
+
+    noun: str  # what a segment holds: "events", "changes"
+    pattern: re.Pattern[str]
+    top: int  # the catalog's newest
+    recorded: int  # index into EventLog.anchors()'s values: how far a location holds this kind
+    sound: Callable[[Store, str, int, int], bool]  # a segment at a location as archa wrote it
+    holds: Callable[[Store, list[tuple[int, int, str]], int, int], bool]  # a range there as the catalog has it
+    write: Callable[[Store, int, int, str], None]  # a range written from the catalog (naming the witness)
+
+
+def _kinds(repo: Any) -> list[_Kind]:
+    log: EventLog = repo.catalog.log
+    key = repo_seal_key(repo)
+
+    def write_changes(store: Store, first: int, last: int, _witness: str) -> None:
+        store.put(changes_key(first, last), (_change_line(*c) for c in log.iter_changes(after=first - 1, upto=last)))
+
+    return [_Kind("events", SEGMENT, log.head()[0], 0,
+                  lambda st, seg, f, la: _segment_sound(st, seg, f, la, log, key),
+                  lambda st, keys, f, la: _holds_as_catalog(st, keys, log, f, la),
+                  lambda st, f, la, w: _write_from_catalog(st, log, f, la, w, key)),
+            _Kind("changes", CHANGES, log.last_change(), 1,
+                  lambda st, seg, f, la: _changes_sound(st, seg, f, la, log),
+                  lambda st, keys, f, la: _changes_as_catalog(st, keys, log, f, la),
+                  write_changes)]
+
+
+def _witness(name: str, stores: dict[str, Store], listed: dict[str, list[tuple[int, int, str]]], kind: _Kind,
              first: int, last: int) -> str | None:
-    """Another location than `name` that holds events `first`..`last` as the catalog does."""
-    return next((o for o in listed if o != name and _holds_as_catalog(stores[o], listed[o], log, first, last)), None)
+    """Another location than `name` that holds `first`..`last` of `kind` as the catalog does."""
+    return next((o for o in listed if o != name and kind.holds(stores[o], listed[o], first, last)), None)
 
 
 def _write_from_catalog(store: Store, log: EventLog, first: int, last: int, witness: str, key: bytes | None) -> None:
@@ -382,73 +457,71 @@ DAMAGED = f"{PREFIX}/damaged"  # segments replaced by `repair_log_segments`, kep
 
 
 def repair_log_segments(repo: Any, only: str | None = None) -> tuple[list[str], list[str]]:
-    """Replace each event segment a location holds that is not as archa wrote it
-    (`_segment_sound`: a row edited or re-hashed there, a row added or cut, its seal changed or
-    signed without the key; of location `only`, when given) by one written from the catalog's
-    rows, when another location holds those events as the catalog does (the catalog alone is
-    no witness). The segment replaced is kept, as evidence, under `DAMAGED`/<name>.<time>
-    (first copied there, then deleted, then written anew: a crash in between leaves a gap
-    that `repair_log_gaps` fills on the next run, never an edit believed). Returns (what was
-    replaced, what could not be). Call under the lock. The journal's segments are not
-    repaired here (a rebuild takes what the locations agree on)."""
-    log: EventLog = repo.catalog.log
-    key = repo_seal_key(repo)
-    top = log.head()[0]
-    stores, listed = _listed_segments(repo)
+    """Replace each segment of the event log or of the journal a location holds that is not
+    as archa wrote it (events: `_segment_sound`, a row edited or re-hashed there, a row added
+    or cut, its seal changed or signed without the key; changes: `_changes_sound`, not the
+    catalog's changes of its range; of location `only`, when given) by one written from the
+    catalog's rows, when another location holds that range as the catalog does (the catalog
+    alone is no witness). The segment replaced is kept, as evidence, under
+    `DAMAGED`/<name>.<time> (first copied there, then deleted, then written anew: a crash in
+    between leaves a gap that `repair_log_gaps` fills on the next run, never an edit
+    believed). Returns (what was replaced, what could not be). Call under the lock."""
     done, left = [], []
     stamp = now_iso().replace(":", "").replace("-", "")[:15]
-    for name, keys in listed.items():
-        if only is not None and name != only:
-            continue
-        store = stores[name]
-        for first, last, seg in keys:
-            if last > top or _segment_sound(store, seg, first, last, log, key):
-                continue  # beyond the catalog: a planted file, which `anchor` and the audits name
-            what = f"{name}: {seg.rsplit('/', 1)[-1]} (events {first}-{last})"
-            witness = _witness(name, stores, listed, log, first, last)
-            if witness is None:
-                left.append(f"{what}: not as archa wrote it, and no other location holds those events as the catalog "
-                            "does")
+    for kind in _kinds(repo):
+        stores, listed = _listed_segments(repo, kind.pattern)
+        for name, keys in listed.items():
+            if only is not None and name != only:
                 continue
-            kept = f"{DAMAGED}/{seg.rsplit('/', 1)[-1]}.{stamp}"
-            try:
-                with store.open(seg) as f:
-                    store.put(kept, iter(lambda: f.read(1 << 20), b""))
-                store.delete(seg)
-                _write_from_catalog(store, log, first, last, witness, key)
-            except (StorageError, _NotArchas) as e:
-                left.append(f"{what}: {e}")
-                continue
-            done.append(f"{what}: not as archa wrote it; written anew, as {witness} holds them (the old one kept as "
-                        f"{kept})")
+            store = stores[name]
+            for first, last, seg in keys:
+                if last > kind.top or kind.sound(store, seg, first, last):
+                    continue  # beyond the catalog: a planted file, which `anchor` and the audits name
+                what = f"{name}: {seg.rsplit('/', 1)[-1]} ({kind.noun} {first}-{last})"
+                witness = _witness(name, stores, listed, kind, first, last)
+                if witness is None:
+                    left.append(f"{what}: not as archa wrote it, and no other location holds those {kind.noun} as the "
+                                "catalog does")
+                    continue
+                kept = f"{DAMAGED}/{seg.rsplit('/', 1)[-1]}.{stamp}"
+                try:
+                    with store.open(seg) as f:
+                        store.put(kept, iter(lambda: f.read(1 << 20), b""))
+                    store.delete(seg)
+                    kind.write(store, first, last, witness)
+                except (StorageError, _NotArchas) as e:
+                    left.append(f"{what}: {e}")
+                    continue
+                done.append(f"{what}: not as archa wrote it; written anew, as {witness} holds them (the old one kept "
+                            f"as {kept})")
     return done, left
 
 
 def repair_log_gaps(repo: Any, only: str | None = None) -> tuple[list[str], list[str]]:
-    """Write back the events a location's copy of the log lacks (segments deleted there; of
-    location `only`, when given), as one sealed segment per missing range, from the catalog's
-    rows, when another location holds the same rows with the same hashes (the catalog alone
-    is no witness). Returns (what was written, what could not be). Call under the lock. The
-    journal's segments are not repaired here (a rebuild takes what the locations agree on)."""
-    log: EventLog = repo.catalog.log
-    key = repo_seal_key(repo)
-    anchored = log.anchors()
-    stores, listed = _listed_segments(repo)
+    """Write back the events or journal changes a location's copy lacks (segments deleted
+    there; of location `only`, when given), as one segment per missing range, from the
+    catalog's rows, when another location holds the same range as the catalog does (the
+    catalog alone is no witness). Returns (what was written, what could not be). Call under
+    the lock."""
+    anchored = repo.catalog.log.anchors()
     done, left = [], []
-    for name, keys in listed.items():
-        if only is not None and name != only:
-            continue
-        for first, last in _missing(keys, anchored.get(name, (0, 0))[0]):
-            witness = _witness(name, stores, listed, log, first, last)
-            if witness is None:
-                left.append(f"{name}: events {first}-{last}: no other location holds them as the catalog does")
+    for kind in _kinds(repo):
+        stores, listed = _listed_segments(repo, kind.pattern)
+        for name, keys in listed.items():
+            if only is not None and name != only:
                 continue
-            try:
-                _write_from_catalog(stores[name], log, first, last, witness, key)
-            except (StorageError, _NotArchas) as e:
-                left.append(f"{name}: events {first}-{last}: {e}")
-                continue
-            done.append(f"{name}: events {first}-{last} written back, as {witness} holds them")
+            for first, last in _missing(keys, anchored.get(name, (0, 0))[kind.recorded]):
+                what = f"{name}: {kind.noun} {first}-{last}"
+                witness = _witness(name, stores, listed, kind, first, last)
+                if witness is None:
+                    left.append(f"{what}: no other location holds them as the catalog does")
+                    continue
+                try:
+                    kind.write(stores[name], first, last, witness)
+                except (StorageError, _NotArchas) as e:
+                    left.append(f"{what}: {e}")
+                    continue
+                done.append(f"{what} written back, as {witness} holds them")
     return done, left
 
 
@@ -548,12 +621,10 @@ def anchor(repo: Any) -> dict[str, str]:
                     store.put(seg, _lines(_checked(log, start, top, key, signed_from),
                                           sign(key, seal) if key is not None else seal))
             if start_change <= top_change:
-                seg = f"{PREFIX}/changes-{start_change:012d}-{top_change:012d}.jsonl"
+                seg = changes_key(start_change, top_change)
                 if not store.exists(seg):
-                    rows = log.iter_changes(after=start_change - 1, upto=top_change)
-                    store.put(seg, ((json.dumps({"seq": q, "tbl": t, "op": o, "row": json.loads(r)},
-                                                sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8", "surrogateescape")
-                                    for q, t, o, r in rows))
+                    store.put(seg, (_change_line(*c) for c in log.iter_changes(after=start_change - 1,
+                                                                              upto=top_change)))
             compact(store, key)
         except StorageError as e:
             failed[loc.name] = e.message
@@ -711,7 +782,8 @@ def _journal_problems(db: HashTables, table: str, store: Store, log: EventLog, r
         h = change_hash(h, seq, tbl, op, row)
         if h != stored[1]:
             out.append(AnchorProblem(0, loc, f"change {seq} ({tbl}) differs from the journal at {loc}: edited in "
-                                             "the catalog"))
+                                             f"the catalog or there (`archa repair` writes it anew at {loc} when "
+                                             "another location holds it as the catalog does)"))
             break
     return out
 

@@ -370,7 +370,9 @@ def _worker(repo_root: str, drop_s: str, tasks: multiprocessing.Queue[str | None
                             waiting = item
                     flush_filed(drop)
                 if repo.log_behind:  # the batch is stored; its events did not reach every location's log
-                    results.put({"state": f"error, trying again: {printable(LogNotWritten(repo.log_behind).message)}"})
+                    text = printable(LogNotWritten(repo.log_behind).message)
+                    results.put({"state": f"disk full, backing off: {text}" if _full_text(text) else
+                                 f"error, trying again: {text}"})
             except Exception as e:  # noqa: BLE001 - the lock (held by a command that needs the repository to
                 # itself), a full disk, copies still missing, a bug: said in the heartbeat, tried again after a pause
                 full = disk_full(e) or (isinstance(e, StorageError) and _full_text(e.message))
