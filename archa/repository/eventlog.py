@@ -305,22 +305,26 @@ def _missing(keys: list[tuple[int, int, str]], recorded: int) -> list[tuple[int,
     return out
 
 
+def _lines_overlapping(store: Store, keys: list[tuple[int, int, str]], first: int, last: int) -> Iterator[str]:
+    """The lines of the segments in `keys` whose range meets `first`..`last`, in order."""
+    for f, l, k in keys:
+        if l >= first and f <= last:
+            yield from iter_lines(store, k)
+
+
 def _holds_as_catalog(store: Store, keys: list[tuple[int, int, str]], log: EventLog, first: int, last: int) -> bool:
     """Whether `store` holds every event `first`..`last` as the catalog does: each row's
     content hashing to the catalog's hash for it (a row edited there, its hash kept, does
     not count). False when a segment there cannot be read or parsed."""
     seen: set[int] = set()
     try:
-        for f, l, k in keys:
-            if l < first or f > last:
+        for line in _lines_overlapping(store, keys, first, last):
+            row = json.loads(line)
+            if not isinstance(row, dict) or "seal" in row or not first <= int(row["seq"]) <= last:
                 continue
-            for line in iter_lines(store, k):
-                row = json.loads(line)
-                if not isinstance(row, dict) or "seal" in row or not first <= int(row["seq"]) <= last:
-                    continue
-                if row.get("hash") != log.hash_at(int(row["seq"])) or row_hash(row) != row["hash"]:
-                    return False
-                seen.add(int(row["seq"]))
+            if row.get("hash") != log.hash_at(int(row["seq"])) or row_hash(row) != row["hash"]:
+                return False
+            seen.add(int(row["seq"]))
     except (StorageError, ValueError, TypeError, KeyError):
         return False
     return len(seen) == last - first + 1
@@ -396,15 +400,12 @@ def _changes_as_catalog(store: Store, keys: list[tuple[int, int, str]], log: Eve
     want = {q: _change_line(q, t, o, r).rstrip(b"\n") for q, t, o, r in log.iter_changes(after=first - 1, upto=last)}
     seen: set[int] = set()
     try:
-        for f, l, k in keys:
-            if l < first or f > last:
-                continue
-            for line in iter_lines(store, k):
-                seq = int(json.loads(line)["seq"])
-                if first <= seq <= last and seq not in seen:
-                    if line.encode("utf-8", "surrogateescape") != want.get(seq):
-                        return False
-                    seen.add(seq)
+        for line in _lines_overlapping(store, keys, first, last):
+            seq = int(json.loads(line)["seq"])
+            if first <= seq <= last and seq not in seen:
+                if line.encode("utf-8", "surrogateescape") != want.get(seq):
+                    return False
+                seen.add(seq)
     except (StorageError, ValueError, TypeError, KeyError):
         return False
     return len(seen) == last - first + 1
