@@ -6,6 +6,7 @@ no finally) at one point of the commit order, then checks what the next command 
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -28,6 +29,9 @@ CHILD = textwrap.dedent("""
 
     def commit(self, staged, object_id):
         if point == "before-rename":
+            os._exit(137)
+        if point == "after-mkdir":  # the new object's folders made, the rename not done
+            self.object_path(object_id).parent.mkdir(parents=True)
             os._exit(137)
         dest = orig_commit(self, staged, object_id)
         if point == "after-rename":
@@ -54,8 +58,10 @@ def _crash(repo: Repository, bag: Path, point: str) -> None:
     assert r.returncode == 137, r.stderr
 
 
-@pytest.mark.parametrize("point", ["after-inventory", "before-rename"])
+@pytest.mark.parametrize("point", ["after-inventory", "before-rename", "after-mkdir"])
 def test_crash_before_the_object_is_visible_leaves_nothing(repo: Repository, bags: Path, point: str) -> None:
+    """after-mkdir: the object's new folders were left empty in the storage root, which OCFL
+    forbids (a drop-folder watcher killed at that instant failed validation of the root)."""
     bag = write_bag(bags / "b", {"a.txt": b"a" * 1000})
     _crash(repo, bag, point)
     assert any(repo.staging.iterdir())  # the dead process left its work area
@@ -64,6 +70,8 @@ def test_crash_before_the_object_is_visible_leaves_nothing(repo: Repository, bag
     assert list(repo.staging.iterdir()) == []
     assert len(repo.catalog.aips()) == 1
     assert len(list(repo.hot.path.rglob("0=ocfl_object_1.1"))) == 1
+    empty = [d for d, dirs, files in os.walk(repo.hot.path) if not dirs and not files]
+    assert empty == [], empty
 
 
 def test_crash_after_the_rename_is_rolled_forward(repo: Repository, bags: Path) -> None:

@@ -160,16 +160,35 @@ class StorageRoot:
         while not p.exists():
             created.append(p)
             p = p.parent
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            os.rename(staged, dest)
-        except OSError as e:
-            raise RepositoryError(f"cannot move {staged} into {self.path}: {e}", path=str(dest),
-                                  hint="staging and the storage root must be on one file system") from e
+        for attempt in range(3):
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.rename(staged, dest)
+                break
+            except FileNotFoundError:
+                if attempt == 2 or not staged.exists():
+                    raise
+                continue  # its empty parent removed meanwhile by a sweep (`prune_empty_parents`): made again
+            except OSError as e:
+                raise RepositoryError(f"cannot move {staged} into {self.path}: {e}", path=str(dest),
+                                      hint="staging and the storage root must be on one file system") from e
         fsync_dir(dest.parent)
         for d in created:
             fsync_dir(d.parent)
         return dest
+
+    def prune_empty_parents(self, object_id: str) -> None:
+        """Remove the directories `commit_object` made for `object_id` that a command killed
+        before its rename left empty (OCFL forbids an empty directory in a storage root's
+        hierarchy: validators fail the whole root). Only empty ones, from the object's parent
+        up; a commit that has just made them again retries its rename."""
+        p = self.object_path(object_id).parent
+        while p != self.path and self.path in p.parents:
+            try:
+                p.rmdir()
+            except OSError:  # not empty (another object under it), or gone
+                return
+            p = p.parent
 
 
 # Characters Windows / SMB shares refuse in a name, and names they reserve

@@ -686,9 +686,13 @@ class Repository:
                         continue  # a running command's
                     journal = work / JOURNAL
                     # written durably before the rename: complete if present
-                    if journal.is_file() and self._rolls_forward(self.journal_header(journal)):
+                    header = self.journal_header(journal) if journal.is_file() else None
+                    if header is not None and self._rolls_forward(header):
                         assert report.recovered is not None
                         report.recovered.append(self.apply_journal(journal))
+                    elif header is not None and header.get("kind") != "update":
+                        # killed between making the new object's folders and its rename: empty folders
+                        self.hot.prune_empty_parents(header["aip"]["id"])
                     remove_tree(work)
                     report.removed += 1
             except FileNotFoundError:
