@@ -26,6 +26,7 @@ import pytest
 from click.testing import CliRunner
 
 from archa.cli.main import cli
+from archa.repository.eventlog import read_changes
 from archa.repository.repo import Repository
 from tests.bagmaker import write_bag
 from tests.catalogs import catalog_exists, catalog_state, lose_catalog, rebuild_replace
@@ -193,6 +194,49 @@ def test_the_journal_edited_or_cut_at_one_location_is_mended_by_repair(repo: Rep
     code, out = run(repo, "repair")
     assert code == 1 and "no other location holds those changes as the catalog does" in out, out
     assert "no case" in edited.read_text()
+
+
+def _clean_run(repo: Repository, *args: str) -> tuple[int, str]:
+    """`run`, but a traceback fails the test (CliRunner turns it into exit status 1)."""
+    r = CliRunner().invoke(cli, [*args, "--repo", str(repo.root)])
+    if r.exception is not None and not isinstance(r.exception, SystemExit):
+        raise r.exception
+    return r.exit_code, r.output
+
+
+def test_files_planted_in_the_log_folders_neither_crash_nor_stick(repo: Repository, tmp_path: Path) -> None:
+    """What an independent review planted at one location, each of which crashed every
+    writing command (`repair` too) or could never be cleared: a journal line whose `seq` is
+    not a number, a segment whose last line is JSON but no object, an empty file under the
+    name of the next changes (anchoring took it for them and recorded the location as holding
+    them: exit 0), a file far beyond the journal (`repair` reported 6-99 missing, exit 1, on
+    every run), one with no range (`…0-…0`)."""
+    _with_seal_key(repo, tmp_path)
+    aip = ingest_bag(repo, tmp_path, "a")
+    hot, cold = log_dir(repo, "hot"), log_dir(repo, "cold")
+    log = repo.catalog.log
+    nxt = log.last_change() + 1
+    (hot / f"changes-{nxt:012d}-{nxt:012d}.jsonl").write_text('{"seq": null}\n')
+    last = log.anchors()["cold"][0]
+    (cold / f"{1:012d}-{last:012d}.jsonl").write_text("[1]\n")
+    (cold / f"changes-{100:012d}-{100:012d}.jsonl").write_text("")
+    (cold / f"changes-{0:012d}-{0:012d}.jsonl").write_text("junk\n")
+    code, out = _clean_run(repo, "hold", "add", aip, "--reason", "court case 1")
+    assert " placed on " in out, out
+    if code:  # the planted next-changes file at hot: not written over, and said
+        assert "the event log could not be written to hot" in out and "is there already" in out, out
+    code, out = _clean_run(repo, "repair")
+    assert code == 0, out
+    code, out = _clean_run(repo, "hold", "add", aip, "--reason", "court case 2")
+    assert code == 0, out
+    code, out = _clean_run(repo, "status")
+    assert "are not there" not in out, out
+    code, out = _clean_run(repo, "repair")
+    assert code == 0, out
+    top = log.last_change()
+    for loc in ("hot", "cold"):  # every change is at both locations, as the catalog has it
+        changes = read_changes(repo.store(repo.config.location(loc)))
+        assert [c["seq"] for c in changes] == list(range(1, top + 1)), loc
 
 
 def test_the_newest_segment_rewritten_at_one_location_is_mended_not_a_dead_end(repo: Repository,

@@ -278,7 +278,10 @@ def _changes_there(store: Store, log: EventLog, recorded: int) -> int:
                 change = json.loads(line)
             except ValueError:
                 break
-            if isinstance(change, dict) and change.get("seq", 0) <= done:
+            seq = change.get("seq") if isinstance(change, dict) else None
+            if not isinstance(seq, int) or isinstance(seq, bool):  # a line planted there may be any JSON
+                break
+            if seq <= done:
                 continue
             if want is None or change != {"seq": want[0], "tbl": want[1], "op": want[2], "row": json.loads(want[3])}:
                 break
@@ -310,6 +313,13 @@ def _lines_overlapping(store: Store, keys: list[tuple[int, int, str]], first: in
     for f, l, k in keys:
         if l >= first and f <= last:
             yield from iter_lines(store, k)
+
+
+def _gaps(keys: list[tuple[int, int, str]], recorded: int) -> list[tuple[int, int]]:
+    """`_missing` judged by the segments archa could have written at a location that holds up
+    to `recorded`: none starts beyond `recorded + 1` (a file planted far beyond, `…100-…100`,
+    is no sign that 6-99 were deleted there) or has no valid range (`…0-…0`)."""
+    return _missing([k for k in keys if 1 <= k[0] <= min(k[1], recorded + 1)], recorded)
 
 
 def _holds_as_catalog(store: Store, keys: list[tuple[int, int, str]], log: EventLog, first: int, last: int) -> bool:
@@ -476,8 +486,8 @@ def repair_log_segments(repo: Any, only: str | None = None) -> tuple[list[str], 
                 continue
             store = stores[name]
             for first, last, seg in keys:
-                if last > kind.top or kind.sound(store, seg, first, last):
-                    continue  # beyond the catalog: a planted file, which `anchor` and the audits name
+                if last > kind.top or first < 1 or first > last or kind.sound(store, seg, first, last):
+                    continue  # beyond the catalog, or no range: a planted file, which `anchor` and the audits name
                 what = f"{name}: {seg.rsplit('/', 1)[-1]} ({kind.noun} {first}-{last})"
                 witness = _witness(name, stores, listed, kind, first, last)
                 if witness is None:
@@ -485,6 +495,9 @@ def repair_log_segments(repo: Any, only: str | None = None) -> tuple[list[str], 
                                 "catalog does")
                     continue
                 kept = f"{DAMAGED}/{seg.rsplit('/', 1)[-1]}.{stamp}"
+                n = 1
+                while store.exists(kept):  # a repair killed after keeping it, run again in the same second
+                    kept, n = f"{DAMAGED}/{seg.rsplit('/', 1)[-1]}.{stamp}-{n}", n + 1
                 try:
                     with store.open(seg) as f:
                         store.put(kept, iter(lambda: f.read(1 << 20), b""))
@@ -511,7 +524,7 @@ def repair_log_gaps(repo: Any, only: str | None = None) -> tuple[list[str], list
         for name, keys in listed.items():
             if only is not None and name != only:
                 continue
-            for first, last in _missing(keys, anchored.get(name, (0, 0))[kind.recorded]):
+            for first, last in _gaps(keys, anchored.get(name, (0, 0))[kind.recorded]):
                 what = f"{name}: {kind.noun} {first}-{last}"
                 witness = _witness(name, stores, listed, kind, first, last)
                 if witness is None:
@@ -542,12 +555,19 @@ def log_gaps(repo: Any) -> dict[str, str]:
         recorded = dict(zip(("event", "journal change"), anchored.get(loc.name, (0, 0)), strict=True))
         why = []
         for what, keys in listed.items():
-            missing = [f"{a}-{b}" for a, b in _missing(keys, recorded[what])]
+            missing = [f"{a}-{b}" for a, b in _gaps(keys, recorded[what])]
             if missing:
                 why.append(f"{what}s {', '.join(missing)} are not there")
         if why:
             out[loc.name] = "; ".join(why)
     return out
+
+
+def _refuse_occupied(store: Store, seg: str) -> None:
+    """_NotArchas when `seg` exists at `store` (see `anchor`)."""
+    if store.exists(seg):
+        raise _NotArchas(f"{seg} is there already and does not hold what the catalog has for it (planted there?): "
+                         "not written; `archa repair` writes it anew from the catalog when another location agrees")
 
 
 def _seal_of(store: Store, key: str) -> dict[str, Any] | None:
@@ -556,9 +576,10 @@ def _seal_of(store: Store, key: str) -> dict[str, Any] | None:
     with store.open_at(key, max(0, size - 4096)) as f:
         tail = f.read().decode("utf-8", "surrogateescape").strip().splitlines()
     try:
-        seal = json.loads(tail[-1]).get("seal") if tail else None
+        last = json.loads(tail[-1]) if tail else None
     except ValueError:
         return None
+    seal = last.get("seal") if isinstance(last, dict) else None  # a line planted there may be any JSON
     return seal if isinstance(seal, dict) else None
 
 
@@ -615,17 +636,18 @@ def anchor(repo: Any) -> dict[str, str]:
             store: Store = repo.store(loc)
             # what a command killed after writing here, before recording it, left: not written twice
             start, start_change = _already_there(store, log, start, start_change, key)
+            # a file already under the name to write, which `_already_there` did not take for these rows, is
+            # not archa's (planted there): not written over, and the location not recorded as holding them
             if start <= top:
                 seg = segment_key(start, top)
-                if not store.exists(seg):
-                    seal = {"first": start, "last": top, "hash": top_hash, "written": now_iso()}
-                    store.put(seg, _lines(_checked(log, start, top, key, signed_from),
-                                          sign(key, seal) if key is not None else seal))
+                _refuse_occupied(store, seg)
+                seal = {"first": start, "last": top, "hash": top_hash, "written": now_iso()}
+                store.put(seg, _lines(_checked(log, start, top, key, signed_from),
+                                      sign(key, seal) if key is not None else seal))
             if start_change <= top_change:
                 seg = changes_key(start_change, top_change)
-                if not store.exists(seg):
-                    store.put(seg, (_change_line(*c) for c in log.iter_changes(after=start_change - 1,
-                                                                              upto=top_change)))
+                _refuse_occupied(store, seg)
+                store.put(seg, (_change_line(*c) for c in log.iter_changes(after=start_change - 1, upto=top_change)))
             compact(store, key)
         except StorageError as e:
             failed[loc.name] = e.message
