@@ -269,3 +269,31 @@ def test_the_journal_of_catalog_only_tables_is_verified_too(repo: Repository, ba
     conn.execute("DELETE FROM changes WHERE seq >= ?", [seq])
     code, out = _verify(repo)
     assert code == 1 and "rows were cut" in out, out
+
+
+def test_compaction_merges_only_the_catalogs_rows(repo: Repository, bags: Path, monkeypatch: object) -> None:
+    """A forged change under a far name at cold, and a line of junk in an event segment
+    there: compaction read every line and merged the forged change in (the real one then
+    deleted), or crashed every writing command on the junk. Now only segments within the
+    catalog's range whose rows are the catalog's are merged; the rest waits for `repair`."""
+    from archa.repository import eventlog
+
+    monkeypatch.setattr(eventlog, "COMPACT_AT", 4)  # type: ignore[attr-defined]
+    aip = ingest(repo, write_bag(bags / "a", {"a.txt": b"a"})).aip_id
+    cold = repo.root / "storage" / "cold" / PREFIX
+    n = repo.catalog.log.last_change()
+    forged = cold / f"changes-{n:012d}-{1000:012d}.jsonl"
+    forged.write_text(json.dumps({"op": "delete", "row": {"id": 1}, "seq": n + 1, "tbl": "holds"}) + "\n")
+    for i in range(6):
+        r = CliRunner().invoke(cli, ["hold", "add" if i % 2 == 0 else "remove", aip, "--reason", f"r{i}",
+                                     "--repo", str(repo.root)])
+        assert r.exit_code == 0, r.output
+        assert r.exception is None or isinstance(r.exception, SystemExit), r.exception
+    assert forged.exists()  # not merged (and so not deleted with the merged ones)
+    assert any(p.name.startswith("changes-000000000001-") for p in cold.glob("changes-*.jsonl"))  # the rest was
+    assert all(json.loads(line)["row"] != {"id": 1} for p in cold.glob("changes-*.jsonl") if p != forged
+               for line in p.read_text().splitlines())
+    r = CliRunner().invoke(cli, ["repair", "--repo", str(repo.root)])
+    assert r.exit_code == 0 and not forged.exists(), r.output
+    code, out = _verify(repo)
+    assert code == 0, out

@@ -239,6 +239,31 @@ def test_files_planted_in_the_log_folders_neither_crash_nor_stick(repo: Reposito
         assert [c["seq"] for c in changes] == list(range(1, top + 1)), loc
 
 
+def test_a_forged_change_under_a_far_name_is_removed_by_repair(repo: Repository, tmp_path: Path) -> None:
+    """`changes-<n>-1000.jsonl` planted at cold with a forged change n+1 (a hold deleted):
+    readers of cold's journal took it for change n+1, `events verify` named it, and `repair`
+    left it (it reaches beyond the catalog) while compaction would have merged it in. Now
+    repair removes it (kept as evidence) and compaction leaves it alone."""
+    _with_seal_key(repo, tmp_path)
+    aip = ingest_bag(repo, tmp_path, "a")
+    cold = log_dir(repo, "cold")
+    n = repo.catalog.log.last_change()
+    planted = cold / f"changes-{n:012d}-{1000:012d}.jsonl"
+    planted.write_text(json.dumps({"op": "delete", "row": {"id": 1}, "seq": n + 1, "tbl": "holds"}) + "\n")
+    for case in ("court case 1", "court case 2"):
+        code, out = _clean_run(repo, "hold", "add", aip, "--reason", case)
+        assert code == 0, out
+    code, out = _clean_run(repo, "events", "verify")
+    assert code == 1 and f"change {n + 1} (holds) differs from the journal at cold" in out, out
+    code, out = _clean_run(repo, "repair")
+    assert code == 0 and f"{planted.name} (changes {n}-1000): not as archa wrote it; removed" in out, out
+    assert not planted.exists() and any((cold / "damaged").iterdir())
+    code, out = _clean_run(repo, "events", "verify")
+    assert code == 0, out
+    changes = read_changes(repo.store(repo.config.location("cold")))
+    assert [c["seq"] for c in changes] == list(range(1, repo.catalog.log.last_change() + 1))
+
+
 def test_the_newest_segment_rewritten_at_one_location_is_mended_not_a_dead_end(repo: Repository,
                                                                               tmp_path: Path) -> None:
     """The newest segment at hot re-hashed and re-sealed by an insider with write access to

@@ -395,11 +395,16 @@ def _change_line(seq: int, tbl: str, op: str, row: str) -> bytes:
 def _changes_sound(store: Store, seg: str, first: int, last: int, log: EventLog) -> bool:
     """Whether the journal segment `seg` (changes `first`..`last`) at `store` holds exactly
     the catalog's changes of that range, in order (the catalog's journal is itself bound to
-    the chain by its `journal sealed` events, which `events verify` checks)."""
+    the chain by its `journal sealed` events, which `events verify` checks). Of a segment
+    reaching beyond the catalog's journal (a catalog restored from an older copy), the part
+    the catalog has."""
+    upto = min(last, log.last_change())
     try:
-        mine = log.iter_changes(after=first - 1, upto=last)
-        return all(stored == _change_line(*want).decode("utf-8", "surrogateescape").rstrip("\n")
-                   for stored, want in itertools.zip_longest(iter_lines(store, seg), mine))
+        lines = iter_lines(store, seg)
+        for want in log.iter_changes(after=first - 1, upto=upto):
+            if next(lines, None) != _change_line(*want).decode("utf-8", "surrogateescape").rstrip("\n"):
+                return False
+        return upto < last or next(lines, None) is None
     except (StorageError, ValueError, TypeError):
         return False
 
@@ -486,10 +491,15 @@ def repair_log_segments(repo: Any, only: str | None = None) -> tuple[list[str], 
                 continue
             store = stores[name]
             for first, last, seg in keys:
-                if last > kind.top or first < 1 or first > last or kind.sound(store, seg, first, last):
-                    continue  # beyond the catalog, or no range: a planted file, which `anchor` and the audits name
+                # an event segment beyond the catalog's head is left to `anchor` and the audits (a location ahead of
+                # a catalog restored from an older copy looks so); a journal segment is judged on what it holds of
+                # the catalog's range (`_changes_sound`), so a forged change under a far name is not left to readers
+                beyond = first > kind.top if kind.noun == "changes" else last > kind.top
+                if beyond or first < 1 or first > last or kind.sound(store, seg, first, last):
+                    continue
                 what = f"{name}: {seg.rsplit('/', 1)[-1]} ({kind.noun} {first}-{last})"
-                witness = _witness(name, stores, listed, kind, first, last)
+                upto = min(last, kind.top)
+                witness = _witness(name, stores, listed, kind, first, upto)
                 if witness is None:
                     left.append(f"{what}: not as archa wrote it, and no other location holds those {kind.noun} as the "
                                 "catalog does")
@@ -502,12 +512,13 @@ def repair_log_segments(repo: Any, only: str | None = None) -> tuple[list[str], 
                     with store.open(seg) as f:
                         store.put(kept, iter(lambda: f.read(1 << 20), b""))
                     store.delete(seg)
-                    kind.write(store, first, last, witness)
+                    if upto == last:  # else only removed: what it lacks there is written back as a gap
+                        kind.write(store, first, last, witness)
                 except (StorageError, _NotArchas) as e:
                     left.append(f"{what}: {e}")
                     continue
-                done.append(f"{what}: not as archa wrote it; written anew, as {witness} holds them (the old one kept "
-                            f"as {kept})")
+                done.append(f"{what}: not as archa wrote it; " + (f"written anew, as {witness} holds them" if upto == last
+                            else "removed (it reaches beyond the catalog)") + f" (the old one kept as {kept})")
     return done, left
 
 
@@ -648,7 +659,7 @@ def anchor(repo: Any) -> dict[str, str]:
                 seg = changes_key(start_change, top_change)
                 _refuse_occupied(store, seg)
                 store.put(seg, (_change_line(*c) for c in log.iter_changes(after=start_change - 1, upto=top_change)))
-            compact(store, key)
+            compact(store, log, key)
         except StorageError as e:
             failed[loc.name] = e.message
             continue
@@ -669,29 +680,69 @@ def read_changes(store: Store) -> list[dict[str, Any]]:
 COMPACT_AT = 64  # segments of one kind at a location before they are merged into one
 
 
-def compact(store: Store, key: bytes | None = None) -> int:
+_HASH_AT = COLUMNS.index("hash")  # in EventLog.rows_between's tuples
+
+
+def _rows_as_catalog(store: Store, keys: list[tuple[int, int, str]], log: EventLog, changes: bool) -> list[str] | None:
+    """The rows of contiguous segments `keys`, each once (overlapping segments: a crash
+    between writing one and recording it), as their lines; None when a line there is not the
+    catalog's row (an event whose content does not hash to the catalog's hash for it, a
+    change other than the catalog's) or is no row at all."""
+    lines, seen = [], 0
+    last = max(la for _f, la, _k in keys)
+    mine: Iterator[tuple[Any, ...]] = log.iter_changes(after=0, upto=last) if changes else \
+        ((r[0], r[_HASH_AT]) for r in log.rows_between(1, last))  # the catalog's, in step with the rows read
+    for _f, _l, k in keys:
+        for x in iter_lines(store, k):
+            try:
+                row = json.loads(x)
+            except ValueError:
+                return None
+            if not isinstance(row, dict):
+                return None
+            if "seal" in row and not changes:
+                continue
+            seq = row.get("seq")
+            if not isinstance(seq, int) or isinstance(seq, bool):
+                return None
+            if seq <= seen:
+                continue
+            if seq != seen + 1:
+                return None
+            want = next(mine, None)
+            if want is None or want[0] != seq:
+                return None
+            if changes:
+                if x.encode("utf-8", "surrogateescape") != _change_line(*want).rstrip(b"\n"):
+                    return None
+            elif row.get("hash") != want[1] or row_hash(row) != row["hash"]:
+                return None
+            lines.append(x)
+            seen = seq
+    return lines
+
+
+def compact(store: Store, log: EventLog, key: bytes | None = None) -> int:
     """Merge a location's small segments into one sealed segment once there are COMPACT_AT
     of a kind: the merged one is written and read back first, then the small ones are
     deleted, so a crash leaves rows twice at worst (readers take the first copy). The merged
-    event segment's seal is signed with `key` when there is one. Returns how many segments
-    were merged."""
+    event segment's seal is signed with `key` when there is one. Only segments within the
+    catalog's range whose every row is the catalog's are merged: a file planted there (a
+    forged change under a far name, a line of junk) is left for `repair`, never folded into
+    a merged segment or crashing the command. Returns how many segments were merged."""
     merged = 0
-    for pattern, prefix in ((SEGMENT, ""), (CHANGES, "changes-")):
-        keys = segment_keys(store, pattern)
-        if len(keys) < COMPACT_AT or any(b[0] > a[1] + 1 for a, b in itertools.pairwise(keys)):
+    for pattern, prefix, top in ((SEGMENT, "", log.head()[0]), (CHANGES, "changes-", log.last_change())):
+        keys = [k for k in segment_keys(store, pattern) if 1 <= k[0] <= k[1] <= top]
+        if len(keys) < COMPACT_AT or keys[0][0] != 1 or any(b[0] > a[1] + 1 for a, b in itertools.pairwise(keys)):
             continue  # few, or not contiguous (a gap): left as they are
         first, last = keys[0][0], max(k[1] for k in keys)
-        lines, seen = [], 0  # overlapping segments (a crash between writing one and recording it): rows once
-        for _f, _l, k in keys:
-            for x in iter_lines(store, k):
-                if x.startswith('{"seal"'):
-                    continue
-                seq = int(json.loads(x)["seq"])
-                if seq > seen:
-                    lines.append(x)
-                    seen = seq
+        lines = _rows_as_catalog(store, keys, log, prefix == "changes-")
+        if lines is None:
+            continue  # a row there is not the catalog's: left for `repair`
+        if len(lines) != last - first + 1:
+            continue
         if prefix == "":  # one seal for the whole range
-            seal = {"first": first, "last": last, "hash": json.loads(lines[-1])["hash"], "written": now_iso(),
+            seal = {"first": first, "last": last, "hash": log.hash_at(last), "written": now_iso(),
                     "merged": len(keys)}
             lines.append(json.dumps({"seal": sign(key, seal) if key is not None else seal}, sort_keys=True))
         body = ("\n".join(lines) + "\n").encode("utf-8", "surrogateescape")
