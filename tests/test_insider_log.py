@@ -264,6 +264,35 @@ def test_a_forged_change_under_a_far_name_is_removed_by_repair(repo: Repository,
     assert [c["seq"] for c in changes] == list(range(1, repo.catalog.log.last_change() + 1))
 
 
+@pytest.mark.parametrize("line", ['{"seq": %d}', '{"op": "upsert", "row": {"id": "\\ud800"}, "seq": %d, "tbl": "holds"}'])
+def test_a_journal_line_archa_never_writes_is_named_not_a_crash(repo: Repository, tmp_path: Path, line: str) -> None:
+    """A change at cold with keys missing, or a lone surrogate no UTF-8 can hold: `events
+    verify` and `fixity audit` ended in a traceback. Now it is named, and repair mends it."""
+    aip = ingest_bag(repo, tmp_path, "a")
+    assert run(repo, "hold", "add", aip, "--reason", "court case 3")[0] == 0
+    cold = log_dir(repo, "cold")
+    n = repo.catalog.log.last_change()
+    (cold / f"changes-{n - 1:012d}-{n:012d}.jsonl").write_text(
+        _change_at(cold, n - 1) + "\n" + line % n + "\n")
+    code, out = _clean_run(repo, "events", "verify")
+    assert code == 1 and f"change {n} there is not a change as archa writes one" in out, out
+    code, out = _clean_run(repo, "fixity", "audit", "--all")
+    assert code == 1, out
+    code, out = _clean_run(repo, "repair")
+    assert code == 0, out
+    code, out = _clean_run(repo, "events", "verify")
+    assert code == 0, out
+
+
+def _change_at(folder: Path, seq: int) -> str:
+    """The line of change `seq` in a location's journal, as archa wrote it."""
+    for p in sorted(folder.glob("changes-*.jsonl")):
+        for line in p.read_text().splitlines():
+            if json.loads(line)["seq"] == seq:
+                return line
+    raise AssertionError(seq)
+
+
 def test_the_newest_segment_rewritten_at_one_location_is_mended_not_a_dead_end(repo: Repository,
                                                                               tmp_path: Path) -> None:
     """The newest segment at hot re-hashed and re-sealed by an insider with write access to

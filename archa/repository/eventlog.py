@@ -837,9 +837,9 @@ def _journal_problems(db: HashTables, table: str, store: Store, log: EventLog, r
     recorded as written there), or holding a change the catalog lacks or holds otherwise."""
     loc = store.name
     scan = scan_journal(db, table, store)
+    out = [AnchorProblem(0, loc, p) for _s, p in scan.problems]
     if not scan.reachable:
-        return [AnchorProblem(0, loc, p) for _s, p in scan.problems]
-    out = []
+        return out
     if scan.last < recorded:
         out.append(AnchorProblem(0, loc, f"{loc} holds the journal up to change {scan.last}, but the catalog recorded "
                                          f"changes up to {recorded} as written there: the journal there was deleted "

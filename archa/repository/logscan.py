@@ -373,7 +373,13 @@ def scan_journal(db: HashTables, table: str, store: Store) -> JournalScan:
     batch = []
     try:
         for c in iter_changes(store):
-            h = change_hash(h, c["seq"], c["tbl"], c["op"], c["row"])
+            try:
+                h = change_hash(h, c["seq"], c["tbl"], c["op"], c["row"])
+            except (KeyError, TypeError, ValueError) as e:  # a line planted there; UnicodeError is a ValueError
+                why = (f"{store.name}: change {c.get('seq')} there is not a change as archa writes one "
+                       f"({type(e).__name__}: {e}): its journal is read up to the change before")
+                scan.problems.append((0, why))
+                break
             batch.append((c["seq"], h))
             scan.last = c["seq"]
             if len(batch) >= 5000:
