@@ -8,7 +8,7 @@ import click
 
 from archa.cli.common import emit_json, json_option, open_repo, repo_option
 from archa.repository.lock import exclusive_lock
-from archa.repository.repo import Repository, resolve_repo_path
+from archa.repository.repo import resolve_repo_path
 from archa.repository.storage import rebuild
 
 
@@ -59,7 +59,7 @@ def catalog_rebuild(ctx: click.Context, replace: bool, check: bool, trust: str |
     if check:
         from archa.repository.storage import check_catalog, check_rebuild
 
-        with Repository.open(resolve_repo_path(repo_path)) as repo:
+        with open_repo(repo_path) as repo:
             check_catalog(repo)  # SQLite's own integrity check first: a damaged catalog is named, exit 1
             with repo.writing(behind_ok=True):  # what it is there to show
                 report = check_rebuild(repo, trust)

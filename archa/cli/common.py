@@ -133,6 +133,9 @@ class ArchaGroup(click.Group):
         except click.exceptions.Exit as done:
             self._log_behind(ctx, done.exit_code)
             raise
+        except SystemExit as done:  # a command ending with `raise SystemExit(1)`
+            self._log_behind(ctx, done.code if isinstance(done.code, int) else 1)
+            raise
         except ArchaError as err:
             as_json = "--json" in sys.argv[1:] or bool(ctx.meta.get("archa.json"))
             report_error(err, as_json)
