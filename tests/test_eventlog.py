@@ -297,3 +297,28 @@ def test_compaction_merges_only_the_catalogs_rows(repo: Repository, bags: Path, 
     assert r.exit_code == 0 and not forged.exists(), r.output
     code, out = _verify(repo)
     assert code == 0, out
+
+
+def test_a_segment_another_node_wrote_meanwhile_is_taken_as_written(repo: Repository, bags: Path) -> None:
+    """Two nodes anchoring the same rows at a shared location: the second found the first's
+    segment under the name it was about to write (after it had looked for one) and, since the
+    check for planted files, refused it and exited 1. A segment there holding exactly those
+    rows is archa's; anything else under that name is refused."""
+    from archa.repository import eventlog
+
+    ingest(repo, write_bag(bags / "a", {"a.txt": b"a"}))
+    store = repo.store(repo.config.location("cold"))
+    log = repo.catalog.log
+    first, last, seg = eventlog.segment_keys(store)[-1]
+    assert eventlog._occupied(store, seg, first, last, log, None)  # type: ignore[attr-defined]
+    cfirst, clast, cseg = eventlog.segment_keys(store, eventlog.CHANGES)[-1]
+    assert eventlog._occupied(store, cseg, cfirst, clast, log, None, changes=True)  # type: ignore[attr-defined]
+    assert not eventlog._occupied(store, eventlog.segment_key(last + 1, last + 1), last + 1, last + 1, log, None)  # type: ignore[attr-defined]
+    planted = eventlog.segment_key(last + 1, last + 2)
+    store.put_bytes(planted, b"{}\n")
+    try:
+        eventlog._occupied(store, planted, last + 1, last + 2, log, None)  # type: ignore[attr-defined]
+    except eventlog._NotArchas as e:  # type: ignore[attr-defined]
+        assert "is there already" in str(e)
+    else:
+        raise AssertionError("a planted file was taken for the rows")

@@ -574,11 +574,18 @@ def log_gaps(repo: Any) -> dict[str, str]:
     return out
 
 
-def _refuse_occupied(store: Store, seg: str) -> None:
-    """_NotArchas when `seg` exists at `store` (see `anchor`)."""
-    if store.exists(seg):
-        raise _NotArchas(f"{seg} is there already and does not hold what the catalog has for it (planted there?): "
-                         "not written; `archa repair` writes it anew from the catalog when another location agrees")
+def _occupied(store: Store, seg: str, first: int, last: int, log: EventLog, key: bytes | None,
+              changes: bool = False) -> bool:
+    """Whether `seg` is at `store` already holding rows (or journal `changes`) `first`..`last`
+    as the catalog has them (another node anchoring the same rows wrote it meanwhile);
+    _NotArchas when it is there holding anything else (planted there: not written over, the
+    location not recorded as holding the rows; see `anchor`)."""
+    if not store.exists(seg):
+        return False
+    if _changes_sound(store, seg, first, last, log) if changes else _segment_sound(store, seg, first, last, log, key):
+        return True
+    raise _NotArchas(f"{seg} is there already and does not hold what the catalog has for it (planted there?): "
+                     "not written; `archa repair` writes it anew from the catalog when another location agrees")
 
 
 def _seal_of(store: Store, key: str) -> dict[str, Any] | None:
@@ -649,16 +656,18 @@ def anchor(repo: Any) -> dict[str, str]:
             start, start_change = _already_there(store, log, start, start_change, key)
             # a file already under the name to write, which `_already_there` did not take for these rows, is
             # not archa's (planted there): not written over, and the location not recorded as holding them
+            # (one written meanwhile by another node anchoring the same rows is archa's: taken as written)
             if start <= top:
                 seg = segment_key(start, top)
-                _refuse_occupied(store, seg)
-                seal = {"first": start, "last": top, "hash": top_hash, "written": now_iso()}
-                store.put(seg, _lines(_checked(log, start, top, key, signed_from),
-                                      sign(key, seal) if key is not None else seal))
+                if not _occupied(store, seg, start, top, log, key):
+                    seal = {"first": start, "last": top, "hash": top_hash, "written": now_iso()}
+                    store.put(seg, _lines(_checked(log, start, top, key, signed_from),
+                                          sign(key, seal) if key is not None else seal))
             if start_change <= top_change:
                 seg = changes_key(start_change, top_change)
-                _refuse_occupied(store, seg)
-                store.put(seg, (_change_line(*c) for c in log.iter_changes(after=start_change - 1, upto=top_change)))
+                if not _occupied(store, seg, start_change, top_change, log, key, changes=True):
+                    store.put(seg, (_change_line(*c) for c in log.iter_changes(after=start_change - 1,
+                                                                              upto=top_change)))
             compact(store, log, key)
         except StorageError as e:
             failed[loc.name] = e.message
