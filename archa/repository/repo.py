@@ -588,7 +588,8 @@ class Repository:
         """Delete the temporary files that killed commands left at the locations, and only
         those (leftovers.py): in the storage of each AIP whose writer was killed holding its lock
         (a marker in locks/writing/ whose stripe lock is free now: no running command writes
-        that AIP), and in the event log of an anchoring that was killed (anchor.lock free).
+        that AIP), and in the event log of an anchoring that was killed (anchor.lock free, and
+        no other node of a shared catalog anchoring: they write to the same locations).
         Called by `writing()` on entry, after `sweep_staging`."""
         from archa.repository.leftovers import sweep_event_log
 
@@ -601,9 +602,9 @@ class Repository:
                 with try_lock(lock) as free:
                     if free:  # its writer is gone
                         self._take_over_marker(lock)
-        with try_lock(self.root / "anchor.lock") as free:
-            if free:  # else an anchoring is running: its temporary files are its own
-                sweep_event_log(self)
+        with try_lock(self.root / "anchor.lock") as free, self._shared_lock("anchor", False, None) as everywhere:
+            if free and everywhere:  # else an anchoring is running (here, or on another node sharing the
+                sweep_event_log(self)  # locations): its temporary files are its own
 
     # --- work areas -----------------------------------------------------------------------
 
