@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from archa.repository.repo import Repository
@@ -152,3 +153,34 @@ def test_policy_share_on_an_embedded_catalog_says_archa_toml_is_the_policy(tmp_p
     Repository.init(tmp_path / "r").close()
     r = CliRunner().invoke(cli, ["policy", "share", "--repo", str(tmp_path / "r")])
     assert r.exit_code == 2 and "archa.toml's [policy] is the policy in force already" in r.output
+
+
+def test_a_node_leaves_the_log_temporaries_another_node_is_writing(pg: PgServer, tmp_path: Path) -> None:
+    """Node b's writing command swept the event log's temporary files whenever its own
+    anchor lock was free, deleting the one node a was writing at the shared location (a's
+    command then failed to write the log there). Now a temporary is swept only when no node
+    anchors; one a killed anchoring left is still swept."""
+    url = pg.database()
+    Repository.init(tmp_path / "node-a", catalog=url, node="a").close()
+    Repository.init(tmp_path / "node-b", catalog=url, node="b").close()
+    bag = write_bag(tmp_path / "bags" / "b0", {"dopis.txt": b"dopis\n"})
+    code, out = done(archa("ingest", str(bag), "--repo", str(tmp_path / "node-a"), "--json"))
+    assert code == 0, out
+    aip = json.loads(out)[0]["aip_id"]
+    events = tmp_path / "node-a" / "storage" / "hot" / "extensions" / "archa-events"
+    writing = events / ".000000000099-000000000099.jsonl.0123abcd.tmp"
+    writing.write_text("")
+    with Repository.open(tmp_path / "node-a") as a:
+        with a._shared_lock("anchor", False, 10):  # a anchors meanwhile
+            b = archa("hold", "add", aip, "--reason", "x", "--repo", str(tmp_path / "node-b"))
+            waiting = "SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+            deadline = time.monotonic() + 60
+            while a.catalog.conn.execute(waiting).fetchone()[0] == 0 and b.poll() is None:
+                assert time.monotonic() < deadline
+                time.sleep(0.05)  # until b, its work done, waits to anchor: its sweep is behind it
+            assert writing.exists()  # left alone
+        code, out = done(b)
+        assert code == 0, out
+    code, out = done(archa("hold", "add", aip, "--reason", "y", "--repo", str(tmp_path / "node-b")))
+    assert code == 0, out
+    assert not writing.exists()  # nobody anchors now: a killed anchoring's leftover, swept
