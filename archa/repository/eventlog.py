@@ -410,20 +410,25 @@ def _changes_sound(store: Store, seg: str, first: int, last: int, log: EventLog)
 
 
 def _changes_as_catalog(store: Store, keys: list[tuple[int, int, str]], log: EventLog, first: int, last: int) -> bool:
-    """Whether `store` holds every change `first`..`last` as the catalog does (the first copy
-    of each, as readers take it). False when a segment there cannot be read or parsed."""
-    want = {q: _change_line(q, t, o, r).rstrip(b"\n") for q, t, o, r in log.iter_changes(after=first - 1, upto=last)}
-    seen: set[int] = set()
+    """Whether `store` holds every change `first`..`last` as the catalog does, taking them as
+    readers do (in segment order, each the first line with the next number), compared in step
+    with the catalog's, streamed: a whole journal of millions of changes is never held. False
+    when a segment there cannot be read or parsed."""
+    mine = log.iter_changes(after=first - 1, upto=last)
+    done = first - 1
     try:
         for line in _lines_overlapping(store, keys, first, last):
-            seq = int(json.loads(line)["seq"])
-            if first <= seq <= last and seq not in seen:
-                if line.encode("utf-8", "surrogateescape") != want.get(seq):
-                    return False
-                seen.add(seq)
+            if json.loads(line)["seq"] != done + 1:
+                continue
+            want = next(mine, None)
+            if want is None or line.encode("utf-8", "surrogateescape") != _change_line(*want).rstrip(b"\n"):
+                return False
+            done += 1
+            if done == last:
+                return True
     except (StorageError, ValueError, TypeError, KeyError):
         return False
-    return len(seen) == last - first + 1
+    return done == last
 
 
 @dataclass(frozen=True)
