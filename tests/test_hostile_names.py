@@ -326,3 +326,32 @@ def test_names_windows_and_s3_refuse_keep_their_logical_path(repo: Repository, b
     export_dip(repo, ExportOptions(aip, out))
     exported = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
     assert any(e.endswith("Zpráva: 50% hotovo?.txt") for e in exported), exported
+
+
+def test_a_bag_made_in_the_work_area_keeps_every_file_when_names_are_escaped(repo: Repository,
+                                                                           tmp_path: Path) -> None:
+    """`transfer folder SRC --ingest` moves the bag it made into the AIP: in one rename of its
+    data folder when every name is a safe content path, file by file otherwise. `a"b.txt` is
+    stored as `a%22b.txt`, which is another file's name in the same folder: neither may
+    replace the other (the rename of the first would, were it made in the bag's folder)."""
+    from archa.preservation.fixity import AuditOptions, audit
+    from archa.repository.ocfl import object_relpath
+
+    for n, names in enumerate(({'a"b.txt': b"quote", "a%22b.txt": b"percent", "spis/ok.txt": b"ok"},
+                               {"spis/ok.txt": b"ok", "spis/dalsi/druhy.txt": b"druhy"})):
+        src = tmp_path / f"share{n}"
+        for name, data in names.items():
+            (src / name).parent.mkdir(parents=True, exist_ok=True)
+            (src / name).write_bytes(data)
+        code, out = _run("transfer", "folder", str(src), "--ingest", "--repo", str(repo.root), "--json")
+        assert code == 0, out
+        aip = json.loads(out)["ingest"]["aip_id"]
+        obj = repo.root / "storage" / "hot" / object_relpath(aip)
+        rows = {f["logical_path"]: f for f in repo.catalog.files(aip, "v1") if f["role"] == "payload"}
+        assert set(rows) == {f"representations/original/data/{x}" for x in names}, rows
+        for name, data in names.items():
+            row = rows[f"representations/original/data/{name}"]
+            assert (obj / row["content_path"]).read_bytes() == data, name
+        assert not list(obj.glob("v1/content/**/a\"b.txt"))
+    with repo.writing():
+        assert audit(repo, AuditOptions(due=False)).failures == []
