@@ -336,3 +336,43 @@ def test_the_last_heartbeat_says_what_is_left(repo_with_policy, tmp_path: Path) 
     (beat,) = watchers(repo.root)
     assert beat.heartbeat["state"] == "stopped"
     assert (beat.heartbeat["backlog"], beat.heartbeat["arriving"], beat.heartbeat["in_hand"]) == (0, 0, 0)
+
+
+def test_events_a_location_could_not_log_are_said_in_the_heartbeat(repo_with_policy, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The packages are stored (both copies), but cold's copy of the event log cannot be
+    written (its folder replaced by a file): the watcher says so in its heartbeat's state, as
+    a command says it on stderr with exit status 1, instead of reporting all well; once the
+    folder is back, the next command writes what cold missed."""
+    repo = repo_with_policy(tmp_path / "archive", SETTLE)
+    drop, made = tmp_path / "drop", tmp_path / "made"
+    drop.mkdir()
+    drop_in(drop, package(made, 0))
+    log = repo.root / "storage" / "cold" / "extensions" / "archa-events"
+    away = tmp_path / "log-away"
+    if log.exists():
+        log.rename(away)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_bytes(b"")
+    stop_event, states = threading.Event(), []
+
+    def on_state(text: str) -> None:
+        states.append(text)
+        if "could not be written" in text:
+            stop_event.set()
+
+    timer = threading.Timer(60, stop_event.set)  # never said: stop all the same, and fail below
+    timer.start()
+    try:
+        summary = follow(repo.root, drop, FollowOptions(workers=1, poll=0.5, heartbeat=0.2), stop_event,
+                         on_state=on_state)
+    finally:
+        timer.cancel()
+    assert summary.ingested == 1 and reports(drop, "done") == ["SIP_0000"]
+    said = [s for s in states if "could not be written" in s]
+    assert said and said[0].startswith("error, trying again: the event log could not be written to cold"), states
+    (aip,) = repo.catalog.aips()
+    assert {c["location"] for c in repo.catalog.copies(aip["id"]) if c["state"] == "ok"} == {"hot", "cold"}
+    log.unlink()
+    if away.exists():
+        away.rename(log)
+    audit_clean(repo.root)
