@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 @click.option("--follow", is_flag=True,
               help="With --watch-dir: keep watching and taking transfers in until SIGTERM or SIGINT (see below).")
 @click.option("--workers", type=click.IntRange(0, 64), default=0, show_default=True,
-              help="With --follow: worker processes (0: one per core).")
+              help="With --follow: worker processes (0: one more than the cores).")
 @repo_option
 @json_option
 @click.option("--engine", help="Format identification engine (default: the policy's).")

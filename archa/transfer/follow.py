@@ -3,7 +3,8 @@
 One process keeps watching the drop folder (inotify where the kernel and the file system
 give it, a rescan every `poll` seconds in any case: a package copied into a folder, a
 network share) and hands every complete transfer (watch.py: a `NAME.ready` marker, or
-settled) to a pool of worker processes, one per core by default. Each worker opens the
+settled) to a pool of worker processes, one more than the cores by default (a worker
+waiting on a flush leaves its core to the spare one). Each worker opens the
 repository once, so Python, archa's modules, Siegfried's signatures and the schemas are
 loaded once, not per package; it takes up to `batch` transfers at a time and processes them
 under one hold of the repository lock (watch.take: claimed by an atomic rename, transferred,
@@ -62,7 +63,7 @@ LOCK_WAIT = 2.0  # seconds a worker waits for the repository lock before it says
 
 @dataclass(frozen=True)
 class FollowOptions:
-    workers: int = 0  # worker processes; 0: one per core
+    workers: int = 0  # worker processes; 0: one more than the cores
     batch: int = 16  # transfers a worker takes under one hold of the repository lock
     poll: float = 2.0  # seconds between rescans of the drop folder (inotify wakes it sooner)
     grace: float = 12.0  # seconds a stopping worker gets to finish before it is killed
@@ -72,7 +73,10 @@ class FollowOptions:
 
     @property
     def pool(self) -> int:
-        return self.workers or os.cpu_count() or 1
+        # one more than the cores: a worker waits for its flushes (~10 a package), and the
+        # spare one takes the core meanwhile. 300 NSESSS packages on 2 cores, runs in turn:
+        # 3 workers 23.5-28.1 packages/s against 2 workers 21.1-23.7 (cores 90 % busy, not 80 %)
+        return self.workers or (os.cpu_count() or 1) + 1
 
 
 @dataclass
