@@ -23,7 +23,6 @@ in milliseconds.
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -156,6 +155,8 @@ def closest(cat: Catalog, typed: str, n: int = CLOSEST) -> list[Candidate]:
         pool = [("id", v, a) for v, a in cat.lookup.near("id", ID_PREFIX + core, n)] if core else []
         for key in dict.fromkeys((typed, typed.upper(), typed.lower())):
             pool += [(kind, v, a) for kind in ("external_id", "entity_id") for v, a in cat.lookup.near(kind, key, n)]
+    import difflib  # here: only a mistyped id pays its import (every command resolving an id would)
+
     best: dict[str, float] = {}
     for kind, value, aip in pool:
         if kind == "id":
