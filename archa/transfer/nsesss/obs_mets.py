@@ -652,9 +652,10 @@ def obs51(p: Pkg) -> Iterator[Hit]:
                         "xlink:type")
 
 
-def _inside(folder: Path, target: Path) -> bool:
+def _inside(resolved_folder: Path, target: Path) -> bool:
+    """Whether `target` (links followed) lies in the folder `resolved_folder` (resolved)."""
     try:
-        target.resolve().relative_to(folder.resolve())
+        target.resolve().relative_to(resolved_folder)
     except (ValueError, OSError):
         return False
     return True
@@ -673,6 +674,10 @@ def obs52(p: Pkg) -> Iterator[Hit]:
     if not locs or folder is None:
         return
     named: set[str] = set()
+    try:
+        resolved = folder.resolve()  # once: it reads every folder of the path
+    except OSError:
+        resolved = folder
     for loc in locs:
         href = loc.get(_HREF)
         if href is None:
@@ -684,7 +689,7 @@ def obs52(p: Pkg) -> Iterator[Hit]:
             yield p.hit(loc, f"xlink:href {href!r} has a backslash", "xlink:href")
         rel = href.replace("\\", "/")
         target = folder / rel
-        if not _inside(folder, target):
+        if not _inside(resolved, target):
             yield p.hit(loc, f"xlink:href {href!r} leads out of the package", "xlink:href")
             continue
         if not (target.is_file() if p.version == 4 else target.exists()):
