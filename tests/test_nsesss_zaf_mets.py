@@ -422,6 +422,10 @@ def test_obs52_names_are_compared_as_written(tmp_path: Path, v: int) -> None:
     assert fails(tmp_path / "c", pkg4(v), "obs52", _href(v, "./komponenty/odpoved.docx"))
     assert fails(tmp_path / "d", pkg4(v), "obs52", files=lambda f: (f / "komponenty" / "navic.txt").write_text("x"))
     assert fails(tmp_path / "e", pkg4(v), "obs52", _href(v, "komponenty/../../elsewhere.docx"))
+    # a file that is there, beside the package: named all the same as leading out of it
+    beside = hits(tmp_path / "f", pkg4(v), "obs52", _href(v, "komponenty/../../beside.docx"),
+                  lambda f: (f.parent / "beside.docx").write_bytes(b"x"))
+    assert any("leads out of the package" in h.message for h in beside), beside
 
 
 def test_obs52_v4_refuses_backslashes_v3_reads_them(tmp_path: Path) -> None:
