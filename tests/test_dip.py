@@ -351,3 +351,47 @@ def test_unreachable_location_is_skipped_not_marked_damaged(repo: Repository, ai
         (tmp_path / "away").rename(hot.path(key))
         down.close()
         write_config(repo.root, config)
+
+
+TWINS = {"one.txt": b"same bytes\n", "two/one.txt": b"same bytes\n", "spis/priloha.pdf": b"%PDF-1.4 twin\n",
+         "kopie/priloha.pdf": b"%PDF-1.4 twin\n", "own.txt": b"alone\n"}
+
+
+@pytest.mark.parametrize("fmt,location", [("dir", None), ("zip", None), ("dir", "cold"), ("zip", "cold")])
+def test_paths_that_share_content_are_all_exported(repo: Repository, bags: Path, tmp_path: Path, fmt: str,
+                                                   location: str | None) -> None:
+    """OCFL keeps content held twice once; every logical path still comes out, from the OCFL
+    copy and from the packed one (an independent review found the DIP holding one of them,
+    its METS listing one, exit status 0)."""
+    aip = ingest(repo, write_bag(bags / "t", TWINS)).aip_id
+    content = {r["content_path"] for r in repo.catalog.files(aip, "v1") if r["role"] == "payload"}
+    assert len(content) == 3  # kept once each
+    out = tmp_path / ("d.zip" if fmt == "zip" else "d")
+    result = export_dip(repo, ExportOptions(aip, out, format=fmt, access=False, location=location))
+    if fmt == "zip":
+        with zipfile.ZipFile(out) as z:
+            got = {n.removeprefix("d/objects/"): z.read(n) for n in z.namelist() if n.startswith("d/objects/")}
+            mets = z.read("d/METS.xml")
+    else:
+        got = {p.relative_to(out / "objects").as_posix(): p.read_bytes() for p in (out / "objects").rglob("*")
+               if p.is_file()}
+        mets = (out / "METS.xml").read_bytes()
+    assert got == TWINS
+    _check_mets(mets, aip, {f"objects/{k}": v for k, v in TWINS.items()})
+    assert sum(result.sources.values()) == 5 and result.damaged_copies == []
+
+
+def test_shared_content_damaged_at_hot_comes_from_cold_for_every_path(repo: Repository, bags: Path,
+                                                                      tmp_path: Path) -> None:
+    """The content read again for its second path: from cold as the first was, the hot
+    copy's damage recorded once."""
+    aip = ingest(repo, write_bag(bags / "t", TWINS)).aip_id
+    row = repo.catalog.file(aip, "v1", "representations/original/data/two/one.txt")
+    _edit(repo.store(repo.config.location("hot")), f"{object_relpath(aip)}/{row['content_path']}", flip)
+    out = tmp_path / "d"
+    result = export_dip(repo, ExportOptions(aip, out, access=False))
+    assert (out / "objects/one.txt").read_bytes() == (out / "objects/two/one.txt").read_bytes() == b"same bytes\n"
+    assert result.sources == {"hot": 3, "cold": 2}
+    (damage,) = result.damaged_copies
+    assert damage["location"] == "hot" and [f["code"] for f in damage["findings"]] == ["FIX002"]
+    assert CliRunner().invoke(cli, ["repair", aip, "--location", "hot", "--repo", str(repo.root)]).exit_code == 0

@@ -456,3 +456,28 @@ def test_an_access_restriction_becomes_a_premis_rights_statement(repo: Repositor
     assert v2 is not None
     data = (repo.hot.object_path(aip) / v2["content_path"]).read_bytes()
     assert read_premis(data, aip, "v2").rights == [f"Spis spis-1: {pkg.access}"]
+
+
+def test_twin_components_both_come_back_in_the_package_sent_on(repo: Repository, tmp_path: Path) -> None:
+    """Two documents holding the same file (a common attachment): the AIP keeps the bytes
+    once; the package rebuilt for the state archive (`fetch_package`, what the disposal
+    procedure sends) holds both components again, byte for byte (an independent review found
+    fetching kept one path of shared content only)."""
+    from archa.lifecycle.sips import fetch_package, stored_package
+
+    same = mk.pdf_bytes("Společná příloha")
+    docs = (Doc("dok-1", "A", 5, components=(mk.Comp("priloha.pdf", same, "application/pdf"),)),
+            Doc("dok-2", "A", 5, components=(mk.Comp("priloha-kopie.pdf", same, "application/pdf"),)))
+    pkg = mk.fresh_package(4, name="SIP_TWINS", documents=docs)
+    folder = write_package(tmp_path / "src", pkg)
+    code, out = _run(repo, "transfer", "nsesss", str(folder), "--ingest", "--json")
+    assert code == 0, out
+    aip = json.loads(out)["ingest"]["aip_id"]
+    rows = [r for r in repo.catalog.files(aip, "v1") if r["logical_path"].endswith(".pdf")]
+    assert len(rows) == 2 and len({r["content_path"] for r in rows}) == 1  # kept once
+    stored = stored_package(repo, aip, "v1")
+    assert stored is not None
+    fetch_package(repo, aip, "v1", stored, tmp_path / "sent", components=True)
+    assert (tmp_path / "sent/komponenty/priloha.pdf").read_bytes() == same
+    assert (tmp_path / "sent/komponenty/priloha-kopie.pdf").read_bytes() == same
+    assert (tmp_path / "sent/mets.xml").read_bytes() == (folder / "mets.xml").read_bytes()

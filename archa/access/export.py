@@ -211,10 +211,13 @@ class _Builder:
     """Receives verified originals (see `fetch.Receiver`) and writes the DIP entries."""
 
     def __init__(self, repo: Repository, opts: ExportOptions, dip_id: str, version: str, sink: DirSink | ZipSink,
-                 prefix: str, work: Path, rows: dict[str, dict[str, Any]], alg: str) -> None:
+                 prefix: str, work: Path, rows: list[dict[str, Any]], alg: str) -> None:
         self.repo, self.opts, self.dip_id, self.version = repo, opts, dip_id, version
-        self.sink, self.prefix, self.work, self.rows, self.alg = sink, prefix, work, rows, alg
-        self.originals = {"objects/" + dip_name(r["logical_path"]) for r in rows.values()}
+        self.sink, self.prefix, self.work, self.alg = sink, prefix, work, alg
+        # by content path: what a row tells of the content (its format) is the same for every
+        # logical path that shares it; the name comes from the Wanted
+        self.rows = {r["content_path"]: r for r in rows}
+        self.originals = {"objects/" + dip_name(r["logical_path"]) for r in rows}
         self.files: list[DipFile] = []
         self.notes: list[str] = []
         self.events: list[Event] = []
@@ -316,8 +319,7 @@ def export_dip(repo: Repository, opts: ExportOptions, progress: ProgressFn | Non
     else:  # two files at once: reading, hashing and writing on both cores
         sink, prefix, threads = DirSink(partial, alg, concurrent=True), ("data/" if opts.format == "bag" else ""), 2
     try:
-        by_content = {r["content_path"]: r for r in rows}
-        builder = _Builder(repo, opts, dip_id, version, sink, prefix, work, by_content, alg)
+        builder = _Builder(repo, opts, dip_id, version, sink, prefix, work, rows, alg)
         total = sum(r["size"] for r in rows)
         done = [0]
 

@@ -96,14 +96,40 @@ def fetch(repo: Repository, aip_id: str, alg: str, wanted: Iterable[Wanted], rec
     """Deliver every wanted file to `receiver`, verified, each from the first copy (in
     `copy_order`) whose bytes for it match the catalog. See the module docstring. With
     `threads` > 1, files of an OCFL copy are read that many at a time (the receiver must
-    then accept concurrent entries)."""
+    then accept concurrent entries). Logical paths that share one content file (OCFL keeps
+    content held twice once) are each delivered: the content is read again for the next
+    path once the first has it (a receiver takes one entry at a time)."""
     report = FetchReport()
-    pending = {w.content_path: w for w in wanted}
+    groups: dict[str, list[Wanted]] = {}
+    for w in wanted:
+        groups.setdefault(w.content_path, []).append(w)
+    failed: list[Wanted] = []
+    again = False
+    while groups:
+        pending = {k: ws[0] for k, ws in groups.items()}
+        # read again, the copies tried before are tried first again: the damage they showed is known
+        delivered = _deliver(repo, aip_id, alg, pending, receiver, report, progress, first, threads, quiet=again)
+        again = True
+        for k, ws in groups.items():
+            if k not in delivered:
+                failed += ws  # no copy holds that content intact: none of its paths
+        groups = {k: ws[1:] for k, ws in groups.items() if k in delivered and len(ws) > 1}
+    report.failed = sorted(failed, key=lambda w: w.logical_path)
+    return report
+
+
+def _deliver(repo: Repository, aip_id: str, alg: str, wanted: dict[str, Wanted], receiver: Receiver,
+             report: FetchReport, progress: Callable[[int], None] | None, first: str | None,
+             threads: int, quiet: bool = False) -> set[str]:
+    """One pass of `fetch` over the copies for `wanted` (by content path, each once); the
+    content paths delivered. `quiet`: damage seen is not recorded (a pass reading again
+    what an earlier one recorded)."""
+    pending = dict(wanted)
     for loc, versions in copy_order(repo, aip_id, first):
         here = {k: w for k, w in pending.items() if w.version in versions}
         if not here:
             continue
-        take = _Taker(receiver, alg, loc, report, progress)
+        take = _Taker(receiver, alg, loc, report, progress, quiet)
         try:  # a location that cannot be reached is no source now, and not damaged either
             store = repo.store(loc)
             if loc.kind == "ocfl":
@@ -116,22 +142,24 @@ def fetch(repo: Repository, aip_id: str, alg: str, wanted: Iterable[Wanted], rec
             del pending[k]
         if not pending:
             break
-    report.failed = sorted(pending.values(), key=lambda w: w.logical_path)
-    return report
+    return set(wanted) - set(pending)
 
 
 class _Taker:
     """Streams one source file into the receiver and checks it."""
 
     def __init__(self, receiver: Receiver, alg: str, loc: Location, report: FetchReport,
-                 progress: Callable[[int], None] | None) -> None:
+                 progress: Callable[[int], None] | None, quiet: bool = False) -> None:
         self.receiver, self.alg, self.location, self.report = receiver, alg, loc.name, report
+        self.quiet = quiet  # damage seen is not recorded
         self.packed = loc.kind == "packed"
         self.progress = progress
         self.delivered: list[str] = []
         self.lock = threading.Lock()  # the bookkeeping, when files are read on several threads
 
     def damaged(self, version: str, finding: Finding) -> None:
+        if self.quiet:
+            return
         with self.lock:
             self.report.damaged(self.location, version, finding)
 
