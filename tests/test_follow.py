@@ -370,9 +370,78 @@ def test_events_a_location_could_not_log_are_said_in_the_heartbeat(repo_with_pol
     assert summary.ingested == 1 and reports(drop, "done") == ["SIP_0000"]
     said = [s for s in states if "could not be written" in s]
     assert said and said[0].startswith("error, trying again: the event log could not be written to cold"), states
+    # stopped: not clean (the command exits 1), and the last heartbeat keeps why for `archa status`
+    assert not summary.clean and summary.log_behind.startswith("the event log could not be written to cold")
+    (beat,) = watchers(repo.root)
+    assert beat.heartbeat["state"] == "stopped" and beat.heartbeat["log_behind"] == summary.log_behind
+    r = subprocess.run([ARCHA, "status", "--repo", str(repo.root)], capture_output=True, text=True, check=False)
+    assert r.returncode == 1 and "NEEDS A PERSON" in r.stdout and "could not be written to cold" in r.stdout, \
+        r.stdout
     (aip,) = repo.catalog.aips()
     assert {c["location"] for c in repo.catalog.copies(aip["id"]) if c["state"] == "ok"} == {"hot", "cold"}
     log.unlink()
     if away.exists():
         away.rename(log)
+    audit_clean(repo.root)
+
+
+def test_a_watcher_stopping_with_a_location_log_unwritten_exits_1(repo_with_policy, watcher,  # type: ignore[no-untyped-def]
+                                                                   tmp_path: Path) -> None:
+    """The command as a service manager runs it: SIGTERM after the packages are stored while
+    cold's copy of the event log cannot be written: exit 1 with the reason in its summary
+    (an independent review found it ending 0 with a heartbeat saying only "stopped")."""
+    repo = repo_with_policy(tmp_path / "archive", SETTLE)
+    drop, made = tmp_path / "drop", tmp_path / "made"
+    drop.mkdir()
+    log = repo.root / "storage" / "cold" / "extensions" / "archa-events"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    if log.exists():
+        log.rename(tmp_path / "log-away")
+    log.write_bytes(b"")
+    for i in range(3):
+        drop_in(drop, package(made, i))
+    p = watcher(repo.root, drop)
+    wait_for(lambda: len(reports(drop, "done")) == 3, why="the three")
+    code, took, lines = stop(p)
+    assert code == 1 and took < 15
+    (last,) = [x for x in lines if "log_behind" in x]
+    assert last["ingested"] == 3 and last["log_behind"].startswith("the event log could not be written to cold")
+
+
+def test_a_location_log_written_again_by_a_later_batch_clears_the_alarm(repo_with_policy, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The location's log folder is back before the next batch: that batch writes what the
+    location missed, and the watcher stops clean, its heartbeat no longer saying it."""
+    repo = repo_with_policy(tmp_path / "archive", SETTLE)
+    drop, made = tmp_path / "drop", tmp_path / "made"
+    drop.mkdir()
+    log = repo.root / "storage" / "cold" / "extensions" / "archa-events"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    away = tmp_path / "log-away"
+    if log.exists():
+        log.rename(away)
+    log.write_bytes(b"")
+    drop_in(drop, package(made, 0))
+    said, stop_event = threading.Event(), threading.Event()
+
+    def on_state(text: str) -> None:
+        if "could not be written" in text:
+            said.set()
+
+    box: list[object] = []
+    t = threading.Thread(target=lambda: box.append(follow(repo.root, drop, FollowOptions(
+        workers=1, poll=0.5, heartbeat=0.2), stop_event, on_state=on_state)))
+    t.start()
+    try:
+        assert said.wait(60), "the watcher never said the log was not written"
+        log.unlink()
+        if away.exists():
+            away.rename(log)
+        drop_in(drop, package(made, 1))
+        wait_for(lambda: len(reports(drop, "done")) == 2, why="the second package")
+        wait_for(lambda: watchers(repo.root)[0].heartbeat["log_behind"] == "", timeout=10, why="the alarm to clear")
+    finally:
+        stop_event.set()
+        t.join(60)
+    (summary,) = box
+    assert summary.clean and summary.log_behind == ""  # type: ignore[attr-defined]
     audit_clean(repo.root)

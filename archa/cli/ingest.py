@@ -187,7 +187,9 @@ def _follow(ctx: click.Context, drop: Path, repo_path: str | None, workers: int,
                    + (f"; {summary.killed} worker(s) killed after the grace period (their packages are finished "
                       "by the next run)" if summary.killed else "")
                    + (f"; {summary.unstored} AIP version(s) short of a copy: archa storage sync"
-                      if summary.unstored else ""))
+                      if summary.unstored else "")
+                   + (f"; {summary.log_behind} (the next writing command writes what it missed)"
+                      if summary.log_behind else ""))
     if not summary.clean:
         ctx.exit(1)
 

@@ -242,4 +242,7 @@ def _attention(o: Overview) -> list[str]:
         elif w["state"].startswith("disk full"):
             out.append(f"{where} is backing off, a disk is full: {w['state']}; free space where the repository "
                        "and its staging area are; it goes on by itself")
+        if w.get("log_behind"):
+            out.append(f"{where}: {w['log_behind']}; the packages are stored, the next writing command writes "
+                       "the events that location missed once it can be written (archa events verify shows it)")
     return out

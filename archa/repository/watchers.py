@@ -5,7 +5,8 @@ whenever its state changes: what it watches, how (inotify or polling), its state
 ("running", "waiting for the repository: ...", "disk full, backing off: ...", "stopping",
 "stopped"), its backlog (transfers complete and not yet taken, and still arriving), the
 packages in hand, what it ingested and the failures since it started (the last ten with
-their error). `archa status` reads them: a watcher that never said "stopped" and whose
+their error), and whether the last batch's events reached every location's copy of the event
+log (`log_behind`: why not; kept when it stops). `archa status` reads them: a watcher that never said "stopped" and whose
 heartbeat is older than `STALE_AFTER` seconds (or, on this host, whose process is gone)
 died without a word, and needs a person.
 The file is status, not a record: overwritten in place at one size, not flushed.
@@ -51,6 +52,7 @@ class Heartbeat:
     ingested: int = 0
     failures: int = 0
     last_failures: list[dict[str, str]] = field(default_factory=list)
+    log_behind: str = ""  # the last batch's events did not reach every location's log: why ("": they did)
     started: str = field(default_factory=lambda: _now())
     host: str = field(default_factory=socket.gethostname)
     pid: int = field(default_factory=os.getpid)

@@ -19,7 +19,9 @@ ingest's crash rules make harmless (its claim is finished by the next run, watch
 A worker whose leading process is gone (killed with SIGKILL) stops the same way by itself.
 A repository lock held by a command that needs the repository to itself makes the workers
 wait and retry; a full disk gives the package back and backs off (30 s, doubling up to
-10 min), said in the heartbeat. The heartbeat (archa/repository/watchers.py) says, every
+10 min), said in the heartbeat. Events a batch could not write to a location's copy of the
+event log are said in the heartbeat too (`log_behind`, kept when it stops) and make the
+summary not clean, as a one-off command exits 1 for them. The heartbeat (archa/repository/watchers.py) says, every
 `heartbeat` seconds, what the watcher is doing, its backlog and its failures; `archa status`
 shows it.
 """
@@ -86,16 +88,18 @@ class FollowSummary:
     given_back: int = 0  # packages put back in the drop folder (busy, full disk, stopping)
     killed: int = 0  # workers that did not stop within the grace period
     unstored: int = 0  # AIP versions left short of a copy the placement wants (archa storage sync)
+    log_behind: str = ""  # why the event log is not at every location, as the last batch wrote it ("": it is)
 
     @property
     def clean(self) -> bool:
-        """Stopped with every worker finished and every required copy there."""
-        return not (self.killed or self.unstored)
+        """Stopped with every worker finished, every required copy there and the event log
+        written to every location."""
+        return not (self.killed or self.unstored or self.log_behind)
     items: list[WatchItem] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {"ingested": self.ingested, "failed": self.failed, "given_back": self.given_back,
-                "killed": self.killed, "unstored": self.unstored}
+                "killed": self.killed, "unstored": self.unstored, "log_behind": self.log_behind}
 
 
 class DirWatch:
@@ -187,7 +191,10 @@ def follow(repo_root: Path, drop: Path, options: FollowOptions = FollowOptions()
             if on_state:
                 on_state(text)
 
+    log_at = [0.0]  # when the batch that last said how far the log is written ended (time.monotonic)
+
     def drain(block: float = 0.0) -> None:
+        nonlocal changed
         deadline = time.monotonic() + block
         while True:
             try:
@@ -196,6 +203,14 @@ def follow(repo_root: Path, drop: Path, options: FollowOptions = FollowOptions()
                 return
             if "state" in msg:
                 state(msg["state"])
+                continue
+            if "log" in msg:  # after each batch: whether its events reached every location's log;
+                # the latest batch of any worker decides (its anchoring wrote every row before it)
+                if msg["at"] >= log_at[0]:
+                    log_at[0], summary.log_behind = msg["at"], msg["log"]
+                    if beat.log_behind != summary.log_behind:
+                        beat.log_behind = summary.log_behind
+                        changed = True
                 continue
             if "unstored" in msg:  # a worker's last word
                 summary.unstored += int(msg["unstored"])
@@ -220,7 +235,6 @@ def follow(repo_root: Path, drop: Path, options: FollowOptions = FollowOptions()
             if item.status == "ingested" and beat.state.startswith(("waiting", "disk full")):
                 state("running")
             beat.ingested, beat.failures = summary.ingested, summary.failed
-            nonlocal changed
             changed = True
             if on_item:
                 on_item(item)
@@ -373,8 +387,9 @@ def _worker(repo_root: str, drop_s: str, tasks: multiprocessing.Queue[str | None
                             unstored.append((item.aip_id, item.version))
                             waiting = item
                     flush_filed(drop)
-                if repo.log_behind:  # the batch is stored; its events did not reach every location's log
-                    text = printable(LogNotWritten(repo.log_behind).message)
+                text = printable(LogNotWritten(repo.log_behind).message) if repo.log_behind else ""
+                results.put({"log": text, "at": time.monotonic()})
+                if text:  # the batch is stored; its events did not reach every location's log
                     results.put({"state": f"disk full, backing off: {text}" if _full_text(text) else
                                  f"error, trying again: {text}"})
             except Exception as e:  # noqa: BLE001 - the lock (held by a command that needs the repository to
