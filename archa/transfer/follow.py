@@ -78,7 +78,16 @@ class FollowOptions:
         # one more than the cores: a worker waits for its flushes (~10 a package), and the
         # spare one takes the core meanwhile. 300 NSESSS packages on 2 cores, runs in turn:
         # 3 workers 23.5-28.1 packages/s against 2 workers 21.1-23.7 (cores 90 % busy, not 80 %)
-        return self.workers or (os.cpu_count() or 1) + 1
+        return self.workers or min(64, usable_cores() + 1)
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity: `taskset`, a cgroup's cpuset), not
+    all the machine has."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):  # no sched_getaffinity (macOS)
+        return os.cpu_count() or 1
 
 
 @dataclass
@@ -180,7 +189,7 @@ def follow(repo_root: Path, drop: Path, options: FollowOptions = FollowOptions()
     def start_worker(n: int) -> multiprocessing.process.BaseProcess:
         p = ctx.Process(target=_worker, name=f"archa-intake-{n}", daemon=False,  # may fork its own pool (NDK)
                         args=(str(repo_root), str(drop), tasks, results, stopping, options.batch,
-                              options.backoff, options.disk_backoff))
+                              options.backoff, options.disk_backoff, options.pool))
         p.start()
         return p
 
@@ -292,8 +301,9 @@ def follow(repo_root: Path, drop: Path, options: FollowOptions = FollowOptions()
 
 def _worker(repo_root: str, drop_s: str, tasks: multiprocessing.Queue[str | None],
             results: multiprocessing.Queue[dict[str, Any]], stopping: MpEvent, batch: int,
-            backoff: tuple[float, float], disk_backoff: tuple[float, float]) -> None:
-    """A worker process: take names off `tasks` (None: stop), up to `batch` at a time, and
+            backoff: tuple[float, float], disk_backoff: tuple[float, float], pool: int = 1) -> None:
+    """A worker process: take names off `tasks` (None: stop), up to `batch` at a time (and
+    no more than its share of what is queued among the `pool` workers), and
     process them under one hold of the repository lock, claims left by dead runs (or kept
     for a later try) first; report each on `results`. It ignores SIGTERM and SIGINT (the
     leading process decides when to stop) and stops as it does on `stopping` when the
@@ -350,7 +360,11 @@ def _worker(repo_root: str, drop_s: str, tasks: multiprocessing.Queue[str | None
                 break
             if name:
                 names.append(name)
-            while names and len(names) < batch:
+            try:  # a share of what is queued, so that a burst of a few packages goes to every worker
+                share = min(batch, 1 + tasks.qsize() // pool)
+            except NotImplementedError:  # no qsize (macOS)
+                share = batch
+            while names and len(names) < share:
                 try:
                     more = tasks.get_nowait()
                 except queue.Empty:
