@@ -6,9 +6,9 @@ whenever its state changes: what it watches, how (inotify or polling), its state
 "stopped"), its backlog (transfers complete and not yet taken, and still arriving), the
 packages in hand, what it ingested and the failures since it started (the last ten with
 their error), and whether the last batch's events reached every location's copy of the event
-log (`log_behind`: why not; kept when it stops). `archa status` reads them: a watcher that never said "stopped" and whose
-heartbeat is older than `STALE_AFTER` seconds (or, on this host, whose process is gone)
-died without a word, and needs a person.
+log (`log_behind`: why not; kept when it stops). `archa status` reads them: a watcher that
+never said "stopped" and whose heartbeat is older than `STALE_AFTER` seconds (or, on this
+host, whose process is gone) died without a word, and needs a person.
 The file is status, not a record: overwritten in place at one size, not flushed.
 """
 

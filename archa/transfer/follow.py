@@ -21,9 +21,9 @@ A repository lock held by a command that needs the repository to itself makes th
 wait and retry; a full disk gives the package back and backs off (30 s, doubling up to
 10 min), said in the heartbeat. Events a batch could not write to a location's copy of the
 event log are said in the heartbeat too (`log_behind`, kept when it stops) and make the
-summary not clean, as a one-off command exits 1 for them. The heartbeat (archa/repository/watchers.py) says, every
-`heartbeat` seconds, what the watcher is doing, its backlog and its failures; `archa status`
-shows it.
+summary not clean, as a one-off command exits 1 for them. The heartbeat
+(archa/repository/watchers.py) says, every `heartbeat` seconds, what the watcher is doing,
+its backlog and its failures; `archa status` shows it.
 """
 
 from __future__ import annotations

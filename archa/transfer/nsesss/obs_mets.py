@@ -652,8 +652,11 @@ def obs51(p: Pkg) -> Iterator[Hit]:
                         "xlink:type")
 
 
-def _inside(resolved_folder: Path, target: Path) -> bool:
-    """Whether `target` (links followed) lies in the folder `resolved_folder` (resolved)."""
+def _inside(resolved_folder: Path | None, target: Path) -> bool:
+    """Whether `target` (links followed) lies in the folder `resolved_folder` (resolved;
+    None: the folder could not be resolved, so nothing counts as inside)."""
+    if resolved_folder is None:
+        return False
     try:
         target.resolve().relative_to(resolved_folder)
     except (ValueError, OSError):
@@ -674,10 +677,11 @@ def obs52(p: Pkg) -> Iterator[Hit]:
     if not locs or folder is None:
         return
     named: set[str] = set()
+    resolved: Path | None
     try:
         resolved = folder.resolve()  # once: it reads every folder of the path
     except OSError:
-        resolved = folder
+        resolved = None
     for loc in locs:
         href = loc.get(_HREF)
         if href is None:
