@@ -14,11 +14,9 @@ from dataclasses import dataclass
 from typing import IO
 from urllib.parse import quote
 
-from lxml import etree
-
 from archa.metadata.mets import CHECKSUM_TYPES, METS_NS, METS_SCHEMA, XLINK_NS, XSI_NS, M, href
 from archa.metadata.premis import ALG_NAMES, PREMIS_NS, PREMIS_SCHEMA, XSI_TYPE, P
-from archa.metadata.xmlstream import Node, open_node, write_node
+from archa.metadata.xmlstream import Node, open_node, write_node, xml_file
 from archa.units import human_bytes
 
 
@@ -89,7 +87,7 @@ def write_dip_mets(out: IO[bytes], info: DipInfo, files: Sequence[DipFile]) -> N
     """Write METS.xml of the DIP to `out` (streamed: one file element in memory at a time)."""
     ids = {f.path: f"file-{i:06d}" for i, f in enumerate(files, 1)}
     derived = [f for f in files if f.use == "access"]
-    with etree.xmlfile(out, encoding="utf-8") as xf:
+    with xml_file(out) as xf:
         xf.write_declaration()
         with open_node(xf, f"{{{METS_NS}}}mets", {"OBJID": info.dip_id, "TYPE": "DIP", "LABEL": info.label,
                        f"{{{XSI_NS}}}schemaLocation": f"{METS_NS} {METS_SCHEMA}"},

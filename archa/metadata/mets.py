@@ -15,12 +15,9 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote
 
-from lxml import etree
-
-from archa.metadata.xmlstream import Node, NodeMaker, open_node, write_node
+from archa.metadata.xmlstream import Node, NodeMaker, XmlWriter, open_node, write_node, xml_file
 
 METS_NS = "http://www.loc.gov/METS/"
 DC_NS = "http://purl.org/dc/elements/1.1/"
@@ -117,7 +114,7 @@ def _section_div(section: MetsSection, children: dict[str, list[MetsSection]], p
     return node
 
 
-def _page_maps(xf: Any, structure: PageStructure, ids: dict[str, str]) -> None:
+def _page_maps(xf: XmlWriter, structure: PageStructure, ids: dict[str, str]) -> None:
     with (open_node(xf, f"{{{METS_NS}}}structMap", {"TYPE": "PHYSICAL", "LABEL": "page order"}, 1),
           open_node(xf, f"{{{METS_NS}}}div", {"TYPE": structure.kind, "LABEL": structure.label}, 2)):
         for page in structure.pages:
@@ -162,7 +159,7 @@ def write_mets(path: Path, aip_id: str, label: str, created: str, agent: str, al
         return ((_file_id(i), f) for i, f in enumerate(files, 1) if f.group == group)
 
     groups = [(g, kind) for g, kind in GROUPS if g in present]
-    with etree.xmlfile(str(path), encoding="utf-8") as xf:
+    with xml_file(str(path)) as xf:
         xf.write_declaration()
         with open_node(xf, f"{{{METS_NS}}}mets", {"OBJID": aip_id, "TYPE": "AIP", "LABEL": label,
                        f"{{{XSI_NS}}}schemaLocation": f"{METS_NS} {METS_SCHEMA}"},

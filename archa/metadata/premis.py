@@ -18,7 +18,7 @@ from typing import Any
 from lxml import etree
 
 from archa.metadata.records import Event, FileRow
-from archa.metadata.xmlstream import Node, NodeMaker, open_node, write_node
+from archa.metadata.xmlstream import Node, NodeMaker, open_node, write_node, xml_file
 
 PREMIS_NS = "http://www.loc.gov/premis/v3"
 XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
@@ -104,7 +104,7 @@ def write_premis(path: Path, aip_id: str, representation: str,
     copies belong to that representation, described after the first)."""
     sources = sources or {}
     others = sorted({representation_of(t, representation) for t in sources} - {representation})
-    with etree.xmlfile(str(path), encoding="utf-8") as xf:
+    with xml_file(str(path)) as xf:
         xf.write_declaration()
         with open_node(xf, f"{{{PREMIS_NS}}}premis", {"version": "3.0",
                        f"{{{XSI_NS}}}schemaLocation": f"{PREMIS_NS} {PREMIS_SCHEMA}"},
