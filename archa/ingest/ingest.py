@@ -39,7 +39,7 @@ from archa.repository.catalog import FileRow, payload_fingerprint
 from archa.repository.catalog.recordindex import description_dict
 from archa.repository.catalog.scratch import BATCH, Requery, ScratchDb, StagedFiles
 from archa.repository.copying import SMALL, CopyJob, CopyOutcome, ProgressFn, copy_stream
-from archa.repository.durable import BackgroundSync, tree_bytes
+from archa.repository.durable import BackgroundSync
 from archa.repository.events import ARCHA_AGENT, Event, now_iso
 from archa.repository.hashing import file_digest
 from archa.repository.ocfl import VersionBuilder, safe_content_path
@@ -476,7 +476,7 @@ class _Ingest:
                         "stored": int(placement_satisfied(self.repo, {self.repo.hot_location}))},
             "copies": [{"aip_id": self.aip_id, "version": "v1", "location": self.repo.hot_location,
                         "state": "ok", "written": created, "last_audit": None,
-                        "bytes": tree_bytes(work / "object"),
+                        "bytes": builder.stored_bytes,
                         "archive_sha256": ""}],
             "transfer": self._transfer_row("accepted", n_payload, payload_bytes, warnings,
                                            aip_id=self.aip_id),

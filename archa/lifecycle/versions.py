@@ -37,7 +37,6 @@ from archa.repository.access import AccessState, access_event, initial_state, re
 from archa.repository.catalog import FILE_COLUMNS, FileRow
 from archa.repository.catalog.recordindex import description_dict
 from archa.repository.copying import CopyJob, CopyOutcome, ProgressFn, copy_all
-from archa.repository.durable import tree_bytes
 from archa.repository.events import ARCHA_AGENT, Event, now_iso
 from archa.repository.hashing import file_digest
 from archa.repository.ocfl import INVENTORY, VersionBuilder, inventory_bytes
@@ -488,7 +487,7 @@ class _Update:
         user = self.opts.user or getpass.getuser()
         inventory = builder.inventory(created, self.opts.reason, user, f"urn:archa:user:{user}")
         inv_digest = builder.finish(inventory, root=False)
-        stored = tree_bytes(work / "object")
+        stored = builder.stored_bytes
         header = {
             "kind": "update",
             "aip": {"id": aip_id, "label": label, "head": self.version},

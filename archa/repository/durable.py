@@ -124,11 +124,36 @@ class BackgroundSync:
             raise self.error
 
 
-def make_tree_read_only(root: Path) -> None:
-    """Make every regular file below `root` read-only (directories stay writable)."""
-    for dirpath, _dirs, files in os.walk(root):
-        for name in files:
-            os.chmod(os.path.join(dirpath, name), READ_ONLY)
+def seal_tree(root: Path, prune: Path | None = None) -> int:
+    """Make every regular file below `root` read-only (directories stay writable), remove
+    every directory at or below `prune` (a directory inside `root`) that holds no file, and
+    return the bytes of the regular files left: one walk of the tree where three were."""
+    total = 0
+    below = os.fspath(prune) if prune is not None else None
+
+    def walk(path: str, pruning: bool) -> bool:
+        """Whether `path` was removed (empty, where pruning)."""
+        nonlocal total
+        empty = True
+        with os.scandir(path) as it:
+            entries = list(it)
+        for e in entries:
+            if e.is_dir(follow_symlinks=False):
+                if not walk(e.path, pruning or e.path == below):
+                    empty = False
+                continue
+            empty = False
+            st = e.stat(follow_symlinks=False)
+            if stat.S_ISREG(st.st_mode):
+                os.chmod(e.path, READ_ONLY)
+                total += st.st_size
+        if pruning and empty:
+            os.rmdir(path)
+            return True
+        return False
+
+    walk(os.fspath(root), below == os.fspath(root))
+    return total
 
 
 def sync_filesystem(path: Path) -> None:

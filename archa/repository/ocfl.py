@@ -21,8 +21,8 @@ from archa.errors import RepositoryError
 from archa.repository.catalog.scratch import ScratchDb, VersionTables
 from archa.repository.durable import (
     fsync_dir,
-    make_tree_read_only,
     open_durable,
+    seal_tree,
     sync_filesystem,
     write_durable,
     write_new,
@@ -281,6 +281,7 @@ class VersionBuilder:
         self.version = version
         self.previous_versions: dict[str, Any] = dict(previous["versions"]) if previous is not None else {}
         self.tables = VersionTables(db)
+        self.stored_bytes = 0  # set by finish()
         if previous is not None:
             self.tables.add_manifest((d, p) for d, paths in previous["manifest"].items() for p in paths)
 
@@ -355,15 +356,12 @@ class VersionBuilder:
         With `root` False (a version added to a stored object) only the version's own
         inventory and sidecar are written here: the root ones are replaced on commit.
 
-        Returns the inventory digest. Everything below the object directory, the content
+        Returns the inventory digest; `stored_bytes` is then the size of every file below
+        the object directory (what a copy of it holds). Everything below the object directory, the content
         written before included, is made durable by one flush of its file system
         (`sync_filesystem`) at the end, not file by file: the staged object is invisible until
         its rename, so nothing needs to be durable in between.
         """
-        if self.content_dir.is_dir():
-            _prune_empty_dirs(self.content_dir)
-            if not os.listdir(self.content_dir):
-                os.rmdir(self.content_dir)  # a version that adds no content has no content dir
         (self.object_dir / self.version).mkdir(parents=True, exist_ok=True)
         own = self.object_dir / self.version / INVENTORY
         digest = write_inventory(own, inventory, self.digest_algorithm, durable=False)
@@ -373,7 +371,9 @@ class VersionBuilder:
             write_new(self.object_dir / OBJECT_NAMASTE, b"ocfl_object_1.1\n")
             write_new(self.object_dir / INVENTORY, own.read_bytes())
             write_new(self.object_dir / f"{INVENTORY}.{self.digest_algorithm}", sidecar)
-        make_tree_read_only(self.object_dir)
+        # empty content directories pruned (OCFL forbids them; a version that adds no content
+        # has no content dir), every file made read-only, the bytes counted: one walk
+        self.stored_bytes = seal_tree(self.object_dir, self.content_dir)
         sync_filesystem(self.object_dir)
         return digest
 
@@ -413,13 +413,6 @@ def inventory_bytes(inventory: Streamed) -> bytes:
     parts: list[str] = []
     write_json(parts.append, inventory)
     return ("".join(parts) + "\n").encode("utf-8")
-
-
-def _prune_empty_dirs(root: Path) -> None:
-    """Remove empty directories below `root` (OCFL forbids them in an object)."""
-    for dirpath, _dirs, _files in os.walk(root, topdown=False):
-        if Path(dirpath) != root and not os.listdir(dirpath):
-            os.rmdir(dirpath)
 
 
 # --- what a copy of a version holds -----------------------------------------------------------
