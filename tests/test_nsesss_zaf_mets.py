@@ -428,6 +428,28 @@ def test_obs52_names_are_compared_as_written(tmp_path: Path, v: int) -> None:
     assert any("leads out of the package" in h.message for h in beside), beside
 
 
+@VERSIONS
+def test_obs52_follows_links_and_reads_missing_folders_as_written(tmp_path: Path, v: int) -> None:
+    """A link in komponenty/ is judged by where it leads: out of the package is refused, to a
+    file in it is that file; an href through a folder (or file) that is not there names no
+    component but does not lead out."""
+    def out_link(f: Path) -> None:
+        (f.parent / "secret.docx").write_bytes(b"x")
+        (f / "komponenty" / "odpoved.docx").unlink()
+        (f / "komponenty" / "odpoved.docx").symlink_to(f.parent / "secret.docx")
+
+    def in_link(f: Path) -> None:
+        (f / "komponenty" / "odpoved.docx").rename(f / "data.docx")
+        (f / "komponenty" / "odpoved.docx").symlink_to(Path("..") / "data.docx")
+
+    assert any("leads out of the package" in h.message for h in hits(tmp_path / "a", pkg4(v), "obs52",
+                                                                      files=out_link))
+    assert not fails(tmp_path / "b", pkg4(v), "obs52", files=in_link)
+    for i, href in enumerate(("komponenty/nothere/odpoved.docx", "komponenty/odpoved.docx/x")):
+        got = [h.message for h in hits(tmp_path / f"c{i}", pkg4(v), "obs52", _href(v, href))]
+        assert any("is not in the package" in m for m in got) and not any("leads out" in m for m in got), got
+
+
 def test_obs52_v4_refuses_backslashes_v3_reads_them(tmp_path: Path) -> None:
     sub = _rename("odpoved.docx", "sub/odpoved.docx")
     assert fails(tmp_path / "a", pkg4(4), "obs52", _href(4, "komponenty\\sub\\odpoved.docx"), sub)

@@ -13,7 +13,9 @@ exactly the packages zaf fails it on, with all the reasons at once.
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -664,6 +666,37 @@ def _inside(resolved_folder: Path | None, target: Path) -> bool:
     return True
 
 
+def _locate(folder: Path, resolved: Path | None, rel: str, modes: dict[str, int]) -> tuple[bool, int | None]:
+    """Whether `folder`/`rel` lies in the package (as `_inside` answers), and its st_mode
+    (0: not there), or None when that takes following a link. Without `..`, an absolute
+    path or a link below `folder`, the answer needs only an lstat of each component below
+    the folder (`modes` remembers them across the package's hrefs), not a resolve() of
+    every folder from the root; otherwise `_inside` answers and the mode is None."""
+    if resolved is None:
+        return False, None
+    parts = [part for part in rel.split("/") if part not in ("", ".")]
+    if rel.startswith("/") or ".." in parts or not parts:
+        return _inside(resolved, folder / rel), None
+    path = os.fspath(folder)
+    mode = 0
+    for part in parts:
+        path = f"{path}/{part}"
+        mode = modes.get(path, -1)
+        if mode < 0:
+            try:
+                mode = os.lstat(path).st_mode
+            except (FileNotFoundError, NotADirectoryError):
+                mode = 0
+            except OSError:
+                return _inside(resolved, folder / rel), None
+            modes[path] = mode
+        if mode == 0:
+            return True, 0  # what follows a missing component is read as written: inside
+        if stat.S_ISLNK(mode):
+            return _inside(resolved, folder / rel), None
+    return True, mode
+
+
 @check
 def obs52(p: Pkg) -> Iterator[Hit]:
     """Where there is a mets:FLocat: every xlink:href starts with 'komponenty' and names a
@@ -677,6 +710,7 @@ def obs52(p: Pkg) -> Iterator[Hit]:
     if not locs or folder is None:
         return
     named: set[str] = set()
+    modes: dict[str, int] = {}
     resolved: Path | None
     try:
         resolved = folder.resolve()  # once: it reads every folder of the path
@@ -692,11 +726,16 @@ def obs52(p: Pkg) -> Iterator[Hit]:
         if p.version == 4 and "\\" in href:
             yield p.hit(loc, f"xlink:href {href!r} has a backslash", "xlink:href")
         rel = href.replace("\\", "/")
-        target = folder / rel
-        if not _inside(resolved, target):
+        inside, mode = _locate(folder, resolved, rel, modes)
+        if not inside:
             yield p.hit(loc, f"xlink:href {href!r} leads out of the package", "xlink:href")
             continue
-        if not (target.is_file() if p.version == 4 else target.exists()):
+        if mode is None:
+            target = folder / rel
+            there = target.is_file() if p.version == 4 else target.exists()
+        else:
+            there = stat.S_ISREG(mode) if p.version == 4 else mode != 0
+        if not there:
             yield p.hit(loc, f"the component {href!r} is not in the package", "xlink:href")
         named.add(rel if p.version == 4 else Path(rel).name)
     comp = folder / "komponenty"
