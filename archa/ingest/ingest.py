@@ -327,11 +327,14 @@ class _Ingest:
             copied = copy_stream(payload(min_size=SMALL, largest_first=True), chain(payload(below=SMALL), tags),
                                  self.jobs, self._note, total)
         batch: list[tuple[str, FileRow, dict[str, str]]] = []
+        staged = f"{os.fspath(builder.content_dir)}/"  # each job's dest is staged + its safe content path
         for job, (expected, is_payload), out in copied:
             if not self._verify(bag, job, out, expected, is_payload):
                 continue
             logical = f"{REPRESENTATION}/{job.key}" if is_payload else f"metadata/submission/{job.key}"
-            batch.append((job.key, FileRow(self.aip_id, "v1", logical, builder.content_path(logical),
+            to = os.fspath(job.dest)
+            content = f"{builder.version}/content/{to[len(staged):]}" if to.startswith(staged) else builder.content_path(logical)
+            batch.append((job.key, FileRow(self.aip_id, "v1", logical, content,
                                            "payload" if is_payload else "submission", job.key, out.size,
                                            out.digests[self.alg]), out.digests))
             if len(batch) >= BATCH:
