@@ -19,7 +19,7 @@ import pytest
 
 from archa.repository.repo import Repository
 from archa.repository.watchers import watchers
-from archa.transfer.follow import FollowOptions, follow
+from archa.transfer.follow import FollowOptions, follow, share_of
 from archa.transfer.watch import WORK
 from tests import nsesss_maker as mk
 
@@ -445,3 +445,33 @@ def test_a_location_log_written_again_by_a_later_batch_clears_the_alarm(repo_wit
     (summary,) = box
     assert summary.clean and summary.log_behind == ""  # type: ignore[attr-defined]
     audit_clean(repo.root)
+
+
+def _first_round(burst: int, pool: int, batch: int) -> list[int]:
+    """How many of a burst of `burst` queued names each of `pool` workers takes as they wake
+    in turn (the queue as _worker reads it: one name, then its share of what is left)."""
+    queued, taken = burst, []
+    for _w in range(pool):
+        if not queued:
+            taken.append(0)
+            continue
+        queued -= 1
+        more = min(share_of(queued, batch, pool) - 1, queued)
+        queued -= more
+        taken.append(1 + more)
+    return taken
+
+
+def test_a_burst_goes_to_every_worker_and_a_backlog_in_full_batches() -> None:
+    # a few packages: one each, not all to the worker that woke first (which then ingests them
+    # one after another while the others idle)
+    assert _first_round(3, 3, 16) == [1, 1, 1]
+    assert _first_round(2, 3, 16) == [1, 1, 0]
+    for burst in range(3, 40):
+        taken = _first_round(burst, 3, 16)
+        assert all(taken), (burst, taken)  # every worker has some of it
+        assert max(taken) <= 1 + burst // 3, (burst, taken)
+    # a backlog: full batches (one hold of the lock, one event-log write per batch)
+    assert _first_round(300, 3, 16) == [16, 16, 16]
+    assert share_of(0, 16, 3) == 1 and share_of(10**6, 16, 3) == 16
+    assert share_of(5, 16, 0) == 6  # a pool of nought read as one: never a division by zero, never nothing

@@ -299,6 +299,14 @@ def follow(repo_root: Path, drop: Path, options: FollowOptions = FollowOptions()
     return summary
 
 
+def share_of(queued: int, batch: int, pool: int) -> int:
+    """How many transfers a worker takes under one hold of the lock, counting the one it has
+    just taken: at most `batch`, and no more than its share among the `pool` workers of the
+    `queued` names still waiting, so that a burst of a few packages goes to every worker
+    instead of the first one to wake (never less than the one in hand)."""
+    return max(1, min(batch, 1 + queued // max(1, pool)))
+
+
 def _worker(repo_root: str, drop_s: str, tasks: multiprocessing.Queue[str | None],
             results: multiprocessing.Queue[dict[str, Any]], stopping: MpEvent, batch: int,
             backoff: tuple[float, float], disk_backoff: tuple[float, float], pool: int = 1) -> None:
@@ -360,8 +368,8 @@ def _worker(repo_root: str, drop_s: str, tasks: multiprocessing.Queue[str | None
                 break
             if name:
                 names.append(name)
-            try:  # a share of what is queued, so that a burst of a few packages goes to every worker
-                share = min(batch, 1 + tasks.qsize() // pool)
+            try:
+                share = share_of(tasks.qsize(), batch, pool)
             except NotImplementedError:  # no qsize (macOS)
                 share = batch
             while names and len(names) < share:
