@@ -101,13 +101,14 @@ def rehash_catalog(repo: Repository) -> None:
 def forge_event(repo: Repository, aip: str, detail: str, agent: str = "user:mallory") -> None:
     """The insider appends a well-chained event at the end of the catalog's log."""
     (last,) = insider_sql(repo, "SELECT hash, version FROM events WHERE aip_id = ? ORDER BY seq DESC LIMIT 1", aip)
-    (top,) = insider_sql(repo, "SELECT hash FROM events ORDER BY seq DESC LIMIT 1")
+    (top,) = insider_sql(repo, "SELECT hash, seq FROM events ORDER BY seq DESC LIMIT 1")
     row: dict[str, object] = {"id": f"urn:uuid:{uuid.uuid4()}", "type": "policy assignment",
                               "time": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"), "outcome": "success",
                               "detail": detail, "agent": agent, "aip_id": aip, "version": last[1] or "v1",
                               "location": None, "transfer_id": None, "prev_hash": top[0]}
     row["hash"] = _hash(row)
-    names = [*HASHED, "hash"]
+    row["seq"] = top[1] + 1  # the next number, as archa numbers its rows (on PostgreSQL it does not use the identity)
+    names = ["seq", *HASHED, "hash"]
     insider_sql(repo, f"INSERT INTO events ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",
                 *[row[k] for k in names])
 

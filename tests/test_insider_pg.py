@@ -113,7 +113,7 @@ def test_a_release_forged_in_the_database_is_never_made_history(repo: Repository
     logs = sorted(p.name for p in log_dir(repo, "hot").iterdir())
     with psql(repo) as db:  # the insider
         hold_id, placed = db.execute("SELECT id, placed FROM holds WHERE aip_id = %s", [aip]).fetchone()  # type: ignore[misc]
-        (prev,) = db.execute("SELECT hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()  # type: ignore[misc]
+        seq, prev = db.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()  # type: ignore[misc]
         row: dict[str, object] = {"id": "urn:uuid:00000000-0000-4000-8000-000000000002", "type": "policy assignment",
                                   "time": "2026-12-04T10:00:00.000000Z", "outcome": "success",
                                   "detail": f"legal hold released (hold {hold_id}) by root: settled (placed "
@@ -121,8 +121,9 @@ def test_a_release_forged_in_the_database_is_never_made_history(repo: Repository
                                   "version": None, "location": None, "transfer_id": None, "prev_hash": prev}
         canon = json.dumps({k: row[k] for k in HASHED}, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         row["hash"] = hashlib.sha256(canon.encode()).hexdigest()
-        db.execute(f"INSERT INTO events ({', '.join((*HASHED, 'hash'))}) VALUES ({', '.join(['%s'] * 12)})",
-                   [row[k] for k in (*HASHED, "hash")])
+        # the next number, as archa numbers its rows (the identity's own would be taken: archa does not use it)
+        db.execute(f"INSERT INTO events (seq, {', '.join((*HASHED, 'hash'))}) VALUES ({', '.join(['%s'] * 13)})",
+                   [seq + 1, *(row[k] for k in (*HASHED, "hash"))])
         db.execute("UPDATE holds SET released = '2026-12-04T10:00:00Z', released_by = 'root' WHERE id = %s", [hold_id])
     code, out = run(repo, "fixity", "audit", "--all")
     assert code == 1 and "not signed with the repository's seal key" in out, out

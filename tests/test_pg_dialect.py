@@ -97,3 +97,41 @@ def test_a_catalog_on_postgresql_records_and_chains_events(pg: PgServer) -> None
     assert other.advisory_lock("repository", timeout=None, shared=False) is False
     again.advisory_unlock("repository")
     assert other.advisory_lock("repository", timeout=1)
+
+
+def test_a_catalog_of_schema_19_numbers_its_journal_without_gaps_after_migrating(pg: PgServer) -> None:
+    """Schema 19's journal functions let PostgreSQL's identity number each change: a
+    transaction rolled back (a command killed in it) used up its numbers, and the journal a
+    location holds looked cut at the gap. Migrating to 20 makes the functions number each
+    change after the newest, and the trigger check knows the new functions as archa's."""
+    import psycopg
+
+    from archa.repository.catalog.journal import journal_problems
+    from archa.repository.catalog.pgschema import WRITE_LOCK, journal_function_sql, table_columns
+    from archa.repository.catalog.postgres import PgCatalog
+    from archa.repository.catalog.schema import JOURNALED, SCHEMA_VERSION
+
+    url = pg.database()
+    PgCatalog.create(url).close()
+    with psycopg.connect(url, autocommit=True) as raw:  # as archa 19 left it
+        for table in JOURNALED:
+            new = journal_function_sql(table_columns(raw, table), table)
+            old = new.replace(f"    PERFORM pg_advisory_xact_lock({WRITE_LOCK});\n", "").replace(
+                "(seq, tbl, op, row) VALUES ((SELECT COALESCE(MAX(seq), 0) + 1 FROM changes), ",
+                "(tbl, op, row) VALUES (")
+            assert old != new and "MAX(seq)" not in old
+            raw.execute(old)  # type: ignore[arg-type]
+        raw.execute("UPDATE archa_schema SET version = 19")
+    cat = PgCatalog.open(url)  # migrates
+    assert cat.schema_version == SCHEMA_VERSION == 20
+    for name in ("a", "b", "c"):
+        try:
+            with cat.transaction():
+                cat.insert("originators", {"id": name, "name": name.upper()})
+                if name == "b":
+                    raise OSError("killed here")
+        except OSError:
+            pass
+    assert [s for (s,) in cat.conn.execute("SELECT seq FROM changes ORDER BY seq").fetchall()] == [1, 2]
+    assert journal_problems(cat) == []
+    cat.close()

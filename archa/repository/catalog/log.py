@@ -24,8 +24,8 @@ if TYPE_CHECKING:
 COLUMNS = ("seq", *HASHED_FIELDS, "hash")  # an event row's columns, as a location's log holds them
 SEAL_TYPE = "message digest calculation"  # the event type of a journal seal (LoC vocabulary)
 
-_INSERT = (f"INSERT INTO events ({', '.join((*HASHED_FIELDS, 'hash', 'mac'))}) "
-           f"VALUES ({', '.join('?' * (len(HASHED_FIELDS) + 2))})")
+_INSERT = (f"INSERT INTO events ({', '.join(('seq', *HASHED_FIELDS, 'hash', 'mac'))}) "
+           f"VALUES ({', '.join('?' * (len(HASHED_FIELDS) + 3))})")
 
 
 def event_mac(key: bytes, row_hash_hex: str) -> str:
@@ -50,14 +50,18 @@ def row_ok(row: dict[str, Any], prev: str | None, key: bytes | None) -> bool:
 
 def append_events(conn: Any, events: list[Event], key: bytes | None = None) -> None:
     """Append events to the chain, each signed (`event_mac`) when `key` (the repository's seal
-    key) is given. Call inside the transaction that records the change."""
-    last = conn.execute("SELECT hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
-    prev = last[0] if last else GENESIS
+    key) is given, each numbered after the newest row (not by the database: PostgreSQL's
+    identity uses up the numbers of a transaction rolled back, and the log would have a gap
+    there). Call inside the transaction that records the change (its write lock keeps the
+    numbers one line)."""
+    last = conn.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
+    seq, prev = (int(last[0]), last[1]) if last else (0, GENESIS)
     for ev in events:
         row = asdict(ev)
         row["prev_hash"] = prev
         row["hash"] = row_hash(row)
-        conn.execute(_INSERT, [*(row[k] for k in (*HASHED_FIELDS, "hash")),
+        seq += 1
+        conn.execute(_INSERT, [seq, *(row[k] for k in (*HASHED_FIELDS, "hash")),
                                event_mac(key, row["hash"]) if key is not None else None])
         prev = row["hash"]
 

@@ -23,11 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from archa.errors import CatalogUnavailable, RepositoryError
+from archa.repository.catalog.pgschema import WRITE_LOCK
 from archa.repository.catalog.pgsql import PgConnection
 from archa.repository.catalog.schema import SCHEMA_VERSION
 from archa.repository.catalog.sqlite import Catalog
-
-WRITE_LOCK = 0x61726368  # 'arch': the catalog's write lock (transaction-scoped)
 
 
 def lock_key(name: str) -> int:

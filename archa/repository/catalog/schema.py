@@ -304,6 +304,12 @@ def _m19(db: sqlite_utils.Database) -> None:
         db.execute("ALTER TABLE events ADD COLUMN mac TEXT")
 
 
+def _m20(db: sqlite_utils.Database) -> None:
+    """Nothing on SQLite, whose rowid numbers the journal's changes after the newest already;
+    on PostgreSQL the journal functions are made to (pgschema.PG_MIGRATIONS[19]): no gap in
+    the journal where a transaction was rolled back."""
+
+
 PAGE_TEXT = """CREATE VIRTUAL TABLE page_text USING fts5(text, aip_id UNINDEXED, version UNINDEXED,
     seq UNINDEXED, tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3 4')"""
 
@@ -348,7 +354,7 @@ def fill_version_payload_digests(conn: Any) -> None:
 
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_m1, _m2, _m3, _m4, _m5, _m6, _m7, _m8, _m9, _m10,
                                                               _m11, _m12, _m13, _m14, _m15, _m16, _m17, _m18,
-                                                              _m19]
+                                                              _m19, _m20]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
