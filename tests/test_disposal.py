@@ -450,3 +450,25 @@ def test_records_shown_for_appraisal_get_their_final_decision_later(repo: Reposi
     # excluded: proposable again in a later proposal
     code, out = _run(repo, "disposal", "propose", "--as-of", DUE, str(tmp_path / "navrh-2"), "--json")
     assert code == 0 and [i["aip_id"] for i in json.loads(out)["items"]] == [records["held"]], out
+
+
+def test_a_release_a_killed_command_left_unanchored_is_said_as_such(repo: Repository, tmp_path: Path,
+                                                                    records: dict[str, str]) -> None:
+    """`hold remove` killed after its commit, before it anchored the log (an independent
+    review's kill point): the release is in the catalog's table and log, not yet at any
+    location. The record stays out of the proposal, but for that reason, not as "the catalog
+    was changed behind archa's back"; the next command that anchors lifts it."""
+    from archa.lifecycle.holds import remove_hold
+
+    held = records["held"]
+    assert _run(repo, "hold", "add", held, "--reason", "court case 12 C 34/2026")[0] == 0
+    hold_id = repo.catalog.lifecycle.holds(held)[0]["id"]
+    with repo.writing(anchor=False):  # as if killed after the commit, before the anchoring at the lock's end
+        remove_hold(repo, hold_id, "settled")
+    p = _propose(repo, tmp_path, "navrh-1")
+    assert p["held"] == [held]
+    why = p["held_reasons"][held]  # type: ignore[index]
+    assert "which a storage location does not hold yet" in why and "behind archa's back" not in why, why
+    assert "archa storage sync" in why
+    p2 = _propose(repo, tmp_path, "navrh-2")  # the first proposal anchored the release as it ended
+    assert p2["held"] == [] and [i["aip_id"] for i in p2["items"]] == [held]  # type: ignore[index]

@@ -122,6 +122,46 @@ def test_audit_exits_1_for_a_version_not_stored(tmp_path: Path) -> None:
 # --- 2. what a killed command leaves at the locations ----------------------------------------------
 
 
+# archa's own command, killed with SIGKILL just before it links the root inventory sidecar of an
+# object into place under the directory argv[1] (the last file of an OCFL copy)
+_KILLED_BEFORE_ROOT_SIDECAR = """
+import os, re, signal, sys
+under = sys.argv.pop(1)
+def hook(event, args):
+    if event == "os.link" and str(args[1]).startswith(under) and re.search(r"/inventory\\.json\\.sha(256|512)$",
+            str(args[1])) and not re.search(r"/v[0-9]+/inventory", str(args[1])):
+        os.kill(os.getpid(), signal.SIGKILL)
+sys.addaudithook(hook)
+from archa.cli.main import main
+sys.argv[0] = "archa"
+main()
+"""
+
+
+def test_a_copy_killed_before_its_root_sidecar_is_finished_by_the_next_sync(tmp_path: Path) -> None:
+    """An independent review's kill point: an OCFL copy killed after its root inventory is in
+    place, before its sidecar. The location's inventory names the version, so the next sync
+    took the copy as there already, audited it, found the sidecar missing and refused; repair
+    had no copy row to mend. Now the next sync sees the half-written copy for what it is
+    (the hot copy's own inventory, its sidecar missing) and writes the rest."""
+    root = new_repo(tmp_path)
+    aip = ingest(root, write_bag(tmp_path / "b", {"a.txt": b"a" * 100, "b.txt": b"b" * 200}))
+    warm = (tmp_path / "warm").absolute()
+    assert archa("storage", "add", "warm", warm, "--kind", "ocfl", "--tier", "warm", "--repo", root).exit_code == 0
+    killed = subprocess.run([sys.executable, "-c", _KILLED_BEFORE_ROOT_SIDECAR, str(warm), "storage", "sync",
+                             "--repo", str(root)], capture_output=True, text=True, check=False)
+    assert killed.returncode == -signal.SIGKILL, killed.stdout + killed.stderr
+    inventories = [p for p in warm.rglob("inventory.json") if p.parent.name != "v1"]
+    assert len(inventories) == 1 and not list(inventories[0].parent.glob("inventory.json.sha*"))
+    r = archa("fixity", "audit", "--all", "--repo", root)
+    assert r.exit_code == 1 and f"MISSING: {aip} v1 at warm" in r.output, r.output  # as the kill left it
+    r = archa("storage", "sync", "--repo", root)
+    assert r.exit_code == 0, r.output
+    assert list(inventories[0].parent.glob("inventory.json.sha*"))
+    r = archa("fixity", "audit", "--all", "--repo", root)
+    assert r.exit_code == 0, r.output
+
+
 def _start_ingest(root: Path, bag: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen([ARCHA, "ingest", "--repo", str(root), str(bag)], stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE)

@@ -52,8 +52,8 @@ def disposal_propose(ctx: click.Context, year: int, originator: str | None, out:
     click.echo(f"proposal {result.proposal}: {len(result.items)} record(s), {len(result.sips)} SIP(s) in {result.out}")
     for i in result.items:
         click.echo(f"  {i['sign']} {i['due_year']}  {i['entity_id'] or i['aip_id']}  {i['title'] or ''}")
-    if result.held:
-        click.echo(f"left out, under a hold: {', '.join(result.held)}")
+    for aip_id in result.held:
+        click.echo(f"left out, under a hold: {aip_id}: {result.held_reasons.get(aip_id, 'archa hold list')}")
     for aip_id, why in sorted(result.retention_changed.items()):
         click.echo(f"left out, REFUSED: {aip_id}: {why} (archa catalog rebuild --check)")
     for aip_id, other in sorted(result.elsewhere.items()):

@@ -45,7 +45,7 @@ import archa
 from archa.errors import ArchaError, UsageError
 from archa.lifecycle import ledger
 from archa.lifecycle.guards import retention_problem
-from archa.lifecycle.holds import hold_problems
+from archa.lifecycle.holds import PLAIN_HOLD, hold_problems
 from archa.lifecycle.sips import (
     Assessor,
     SipCheck,
@@ -80,6 +80,7 @@ class ProposalResult:
     items: list[dict[str, Any]] = field(default_factory=list)
     sips: list[str] = field(default_factory=list)
     held: list[str] = field(default_factory=list)  # due, but under a hold: left out
+    held_reasons: dict[str, str] = field(default_factory=dict)  # AIP id -> why (holds.hold_problems)
     elsewhere: dict[str, str] = field(default_factory=dict)  # due, but open in another proposal
     # due by the catalog, but not by the retention the AIP itself states: left out, why
     retention_changed: dict[str, str] = field(default_factory=dict)
@@ -88,7 +89,7 @@ class ProposalResult:
         return {"proposal": self.proposal, "out": self.out,
                 "items": [{k: i[k] for k in ("aip_id", "entity_id", "title", "sign", "due_year", "sip", "version",
                                              "inventory_digest")} for i in self.items],
-                "sips": self.sips, "held": self.held, "elsewhere": self.elsewhere,
+                "sips": self.sips, "held": self.held, "held_reasons": self.held_reasons, "elsewhere": self.elsewhere,
                 "retention_changed": self.retention_changed}
 
 
@@ -142,7 +143,8 @@ def propose(repo: Repository, year: int, out: Path, originator: str | None = Non
             return adopted
     check_target(out)
     due = cat.retention_due(year, originator)
-    held = sorted(hold_problems(repo, sorted({r["aip_id"] for r in due})))
+    held_reasons = hold_problems(repo, sorted({r["aip_id"] for r in due}))
+    held = sorted(held_reasons)
     open_in = ledger.open_items(cat)
     elsewhere = {r["aip_id"]: open_in[r["aip_id"]] for r in due if r["aip_id"] in open_in}
     chosen = [r for r in due if r["aip_id"] not in held and r["aip_id"] not in open_in]
@@ -157,13 +159,16 @@ def propose(repo: Repository, year: int, out: Path, originator: str | None = Non
         raise UsageError(f"no record is newly due for disposal by {year}"
                          + (f"; {len(elsewhere)} are in proposal {', '.join(where)}" if where else "")
                          + (f"; {len(held)} are under a hold" if held else "")
+                         + "".join(f"; {a}: {w}" for a, w in sorted(held_reasons.items())[:3]
+                                   if w != PLAIN_HOLD)
                          + (f"; {len(changed)} are due only by a retention changed in the catalog" if changed else ""),
                          hint="see `archa disposal list` and `archa retention due`")
     pid = _new_id(repo, year)
     as_of = max(today or date.today(), date(year, 12, 31))
     partial = partial_sibling(out)
     partial.mkdir()
-    result = ProposalResult(pid, str(out), held=held, elsewhere=elsewhere, retention_changed=changed)
+    result = ProposalResult(pid, str(out), held=held, elsewhere=elsewhere, retention_changed=changed,
+                            held_reasons=held_reasons)
     try:
         taken: set[str] = set()
         for r in chosen:

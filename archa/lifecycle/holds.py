@@ -131,6 +131,9 @@ def _replay(held: dict[str, int], row: dict[str, Any]) -> None:
         held[aip] = 0
 
 
+PLAIN_HOLD = "under a legal hold (archa hold list)"  # hold_problems' reason for a hold all agree on
+
+
 def _holds(n: int) -> str:
     return "not held" if n == 0 else "held (1 hold)" if n == 1 else f"held ({n} holds)"
 
@@ -170,7 +173,10 @@ def hold_problems(repo: Repository, aip_ids: list[str]) -> dict[str, str]:
     two leaves one in each) is itself a reason to refuse (someone changed the
     catalog behind archa's back: a hold row deleted with the journal triggers dropped, an
     event edited). A location's log is compared with the catalog's as far as the location
-    holds it (the newest events may not be there yet)."""
+    holds it (the newest events may not be there yet). A release the catalog's log and table
+    agree on that a location's log does not hold yet refuses too, but says so as it is: a
+    command killed before it anchored the log leaves one, and so does an insider writing a
+    release into the catalog alone; anchoring it (`storage sync`) after checking lifts it."""
     from archa.repository.logscan import repo_seal_key, scan_log
 
     cat = repo.catalog
@@ -183,6 +189,7 @@ def hold_problems(repo: Repository, aip_ids: list[str]) -> dict[str, str]:
         if table[a] != by_log[a]:
             reasons[a].append(_disagreement(table[a], by_log[a]))
     key = repo_seal_key(repo)
+    unanchored: dict[str, int] = {}  # AIP -> the release in the catalog's log a location does not hold yet
     for loc in repo.config.locations:
         at_loc = dict.fromkeys(wanted, 0)
         scan = scan_log(repo.store(loc), key, lambda row, h=at_loc: _replay(h, row))  # type: ignore[misc]
@@ -196,13 +203,29 @@ def hold_problems(repo: Repository, aip_ids: list[str]) -> dict[str, str]:
             if at_loc[a] != upto[a]:
                 reasons[a].append(f"the log at {loc.name} says it is {_holds(at_loc[a])}, the catalog's that it was "
                                   f"{_holds(upto[a])} at that point")
-            elif at_loc[a] and not table[a]:
-                reasons[a].append(f"the log at {loc.name} records a hold in force that the holds table lacks")
+            elif at_loc[a] and not table[a]:  # the table and the catalog's log agree: released after scan.last
+                unanchored[a] = max(unanchored.get(a, 0), _last_release(catalog_rows, a))
     out = {}
     for a in wanted:
         if reasons[a]:
             out[a] = ("the catalog and the anchored log disagree on its legal hold (" + "; ".join(reasons[a])
                       + "): the catalog was changed behind archa's back; refused (run archa events verify)")
+        elif a in unanchored:
+            out[a] = (f"its hold was released by event {unanchored[a]}, which a storage location does not hold yet: "
+                      "a command killed before it anchored the log leaves such an event, and so does one written "
+                      f"into the catalog alone; check who released it (`archa hold list --aip {a} --all`), then "
+                      "anchor the log (`archa storage sync`); refused until then")
         elif table[a]:
-            out[a] = "under a legal hold (archa hold list)"
+            out[a] = PLAIN_HOLD
     return out
+
+
+def _last_release(rows: list[dict[str, Any]], aip_id: str) -> int:
+    """The number of the catalog's newest event that took `aip_id`'s holds in force down (0: none)."""
+    count, last = {aip_id: 0}, 0
+    for r in rows:
+        before = count[aip_id]
+        _replay(count, r)
+        if count[aip_id] < before:
+            last = int(r["seq"])
+    return last

@@ -92,13 +92,17 @@ def write_ocfl_copy(root: StorageRoot, aip_id: str, version: str, store: Store) 
 
     Resumable: a key already stored with the right digest is kept; one with a wrong digest
     is rewritten while the copy is incomplete. Refuses when the store's object already has
-    this version (its root inventory names it as head)."""
+    this version (its root inventory names it), unless that copy is this one cut short
+    between its last two files: the root inventory there is the hot object's inventory of
+    `version` byte for byte, and its sidecar is missing or not the hot one (a command killed
+    there); that copy is finished, every file checked as any resumed copy is."""
     prefix = object_relpath(aip_id)
     alg = sidecar_algorithm(root.object_path(aip_id) / version)
     root_key = f"{prefix}/{INVENTORY}"
     if store.exists(root_key):
-        existing = json.loads(store.read_bytes(root_key))
-        if version in existing.get("versions", {}):
+        held = store.read_bytes(root_key)
+        if version in json.loads(held).get("versions", {}) and not _cut_before_sidecar(root, aip_id, version, store,
+                                                                                       held, alg):
             raise KeyExists(f"location {store.name!r}: {aip_id} {version} is stored there already",
                             location=store.name, path=root_key)
     files = version_files(root, aip_id, version)
@@ -128,6 +132,16 @@ def write_ocfl_copy(root: StorageRoot, aip_id: str, version: str, store: Store) 
                                hint="the location corrupts writes: check it, then run archa storage sync")
         total += size
     return CopyInfo(store.name, version, total)
+
+
+def _cut_before_sidecar(root: StorageRoot, aip_id: str, version: str, store: Store, held: bytes, alg: str) -> bool:
+    """Whether the store's root inventory `held` is the hot object's inventory of `version`
+    and the store lacks the sidecar that goes with it: a copy killed between the two."""
+    if held != source_path(root, aip_id, version, INVENTORY).read_bytes():
+        return False
+    sidecar = f"{object_relpath(aip_id)}/{INVENTORY}.{alg}"
+    want = source_path(root, aip_id, version, f"{INVENTORY}.{alg}").read_bytes()
+    return not store.exists(sidecar) or store.read_bytes(sidecar) != want
 
 
 # --- packed copies ----------------------------------------------------------------------------
