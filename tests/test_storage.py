@@ -464,3 +464,34 @@ def test_copies_on_one_disk_are_one_failure_domain(repo: Repository, aip: str, s
     r = CliRunner().invoke(cli, ["storage", "sync", "--repo", str(strict.root)])
     assert r.exit_code == 0, r.output
     assert strict.catalog.versions(res.aip_id)[0]["stored"] == 1  # a copy on another endpoint now
+
+
+def test_a_location_block_a_killed_add_left_in_archa_toml_is_not_written_twice(pg_repo: Repository,
+                                                                              tmp_path: Path) -> None:
+    """On a server catalog every node reads its locations from the catalog. A `storage add`
+    killed after it appended its block to archa.toml, before it saved the shared settings,
+    left a block no node uses (an independent review's kill point); adding the location
+    again appended a second one. Now the same block is taken as written, and one with other
+    settings is refused, naming the file."""
+    from archa.repository.config import CONFIG_NAME, render_config
+
+    repo = pg_repo
+    warm = tmp_path / "warm"
+    block = render_config(repo.config.__class__(repo.config.repository_id, repo.config.created,
+                                                (Location("warm", "ocfl", str(warm), "warm"),)))
+    with open(repo.root / CONFIG_NAME, "a", encoding="utf-8") as f:  # what the killed `storage add` left
+        f.write("\n" + block[block.index("[[locations]]"):block.index("# Overrides")])
+    root = str(repo.root)
+    repo.close()
+    r = CliRunner().invoke(cli, ["storage", "add", "other", str(tmp_path / "o"), "--kind", "ocfl", "--tier", "warm",
+                                 "--repo", root])
+    assert r.exit_code == 0, r.output  # another name: not in the way
+    r = CliRunner().invoke(cli, ["storage", "add", "warm", str(tmp_path / "elsewhere"), "--kind", "ocfl",
+                                 "--tier", "warm", "--repo", root])
+    assert r.exit_code == 2 and "has a location 'warm' no node uses" in r.output, r.output
+    r = CliRunner().invoke(cli, ["storage", "add", "warm", str(warm), "--kind", "ocfl", "--tier", "warm",
+                                 "--repo", root])
+    assert r.exit_code == 0, r.output
+    assert (repo.root / CONFIG_NAME).read_text("utf-8").count('name = "warm"') == 1
+    listed = CliRunner().invoke(cli, ["storage", "list", "--repo", root, "--json"])
+    assert {x["name"] for x in json.loads(listed.output)} >= {"hot", "cold", "other", "warm"}, listed.output

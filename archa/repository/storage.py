@@ -36,6 +36,15 @@ def add_location(repo: Repository, loc: Location) -> Location:
         raise UsageError(f"a location named {loc.name!r} exists already", hint="choose another NAME")
     if not loc.name.replace("-", "").replace("_", "").isalnum():
         raise UsageError(f"location name {loc.name!r}: use letters, digits, '-' and '_'")
+    # on a server catalog the nodes read their locations from it, not from archa.toml: a block of this
+    # name there is one a `storage add` killed before it saved the shared settings left (added again
+    # with the same settings, it is taken as written; with others, refused rather than written twice)
+    left = next((x for x in load_config(repo.root).locations if x.name == loc.name), None) \
+        if repo.config.catalog else None
+    if left is not None and left != loc:
+        raise UsageError(f"{repo.root / CONFIG_NAME} has a location {loc.name!r} no node uses (a `storage add` "
+                         "stopped before it finished?), with other settings than these",
+                         hint="remove that [[locations]] block from archa.toml, or add it with its own settings")
     if not loc.uri.startswith("s3://"):
         path = Path(loc.uri) if Path(loc.uri).is_absolute() else repo.root / loc.uri
         for other in repo.config.locations:
@@ -50,12 +59,13 @@ def add_location(repo: Repository, loc: Location) -> Location:
         init_packed_store(store)
     if any(x.holds_secrets for x in (*repo.config.locations, loc)):
         os.chmod(repo.root / CONFIG_NAME, 0o600)  # secrets: readable by the owner only, before they are written
-    with open(repo.root / CONFIG_NAME, "a", encoding="utf-8") as f:
-        block = render_config(repo.config.__class__(repo.config.repository_id, repo.config.created, (loc,)))
-        table = block[block.index("[[locations]]"):block.index("# Overrides")]
-        f.write("\n" + table)
-        f.flush()
-        os.fsync(f.fileno())
+    if left is None:
+        with open(repo.root / CONFIG_NAME, "a", encoding="utf-8") as f:
+            block = render_config(repo.config.__class__(repo.config.repository_id, repo.config.created, (loc,)))
+            table = block[block.index("[[locations]]"):block.index("# Overrides")]
+            f.write("\n" + table)
+            f.flush()
+            os.fsync(f.fileno())
     repo.config = load_config(repo.root) if not repo.config.catalog else \
         dataclasses.replace(repo.config, locations=(*repo.config.locations, loc))
     repo.save_shared_config()  # every node of a repository on a server reads its locations from the catalog
