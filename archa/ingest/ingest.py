@@ -58,6 +58,8 @@ from archa.repository.retention import Retention, from_bag_info
 from archa.repository.unpacking import Limits, archive_kind, extract, find_bag_root
 
 T = TypeVar("T")  # what a bag maker returns (ingest_made_bag)
+# what travels with a file's copy job: the bag's digests of it, whether it is payload, its content path
+_Tag = tuple[dict[str, str], bool, str]
 REPRESENTATION = ORIGINAL
 STAGING = "staging.sqlite"  # the work area's scratch database (archa/repository/catalog/scratch.py)
 PAYLOAD = "payload"  # the role of payload files
@@ -303,20 +305,22 @@ class _Ingest:
         keeps it."""
         payload_algs = tuple(sorted(set(bag.payload_algorithms) | {self.alg}))
 
-        def payload(**which: Any) -> Iterator[tuple[CopyJob, tuple[dict[str, str], bool]]]:
+        def payload(**which: Any) -> Iterator[tuple[CopyJob, _Tag]]:
             for e in bag.iter_payload(**which):
-                logical = f"{REPRESENTATION}/{e.disk}"
-                yield (CopyJob(e.disk, bag.root / e.disk, builder.content_file(logical), e.size,
-                               tuple(a for a in payload_algs if a in e.expected or a == self.alg)), (e.expected, True))
+                dest, content = builder.content_place(f"{REPRESENTATION}/{e.disk}")
+                yield (CopyJob(e.disk, bag.root / e.disk, dest, e.size,
+                               tuple(a for a in payload_algs if a in e.expected or a == self.alg)),
+                       (e.expected, True, content))
 
-        tags = []
+        tags: list[tuple[CopyJob, _Tag]] = []
         for name in bag.tag_files:
             expected = bag.tag_expected.get(name, {})
             algs = tuple(sorted(set(expected) | {self.alg}))
-            dest = builder.content_file(f"metadata/submission/{name}")
-            tags.append((CopyJob(name, bag.root / name, dest, (bag.root / name).stat().st_size, algs), (expected, False)))
+            dest, content = builder.content_place(f"metadata/submission/{name}")
+            tags.append((CopyJob(name, bag.root / name, dest, (bag.root / name).stat().st_size, algs),
+                         (expected, False, content)))
         total = bag.payload_bytes + sum(j.size for j, _t in tags)
-        copied: Iterator[tuple[CopyJob, tuple[dict[str, str], bool], CopyOutcome]]
+        copied: Iterator[tuple[CopyJob, _Tag, CopyOutcome]]
         if self.make_bag is not None:  # the bag is ours, just made in the work area: move, do not copy
             same = all(safe_content_path(x) == x for x in (f"{REPRESENTATION}/{e.disk}" for e in bag.iter_payload()))
             whole = (bag.root / "data", builder.content_file(f"{REPRESENTATION}/data")) \
@@ -327,13 +331,10 @@ class _Ingest:
             copied = copy_stream(payload(min_size=SMALL, largest_first=True), chain(payload(below=SMALL), tags),
                                  self.jobs, self._note, total)
         batch: list[tuple[str, FileRow, dict[str, str]]] = []
-        staged = f"{os.fspath(builder.content_dir)}/"  # each job's dest is staged + its safe content path
-        for job, (expected, is_payload), out in copied:
+        for job, (expected, is_payload, content), out in copied:
             if not self._verify(bag, job, out, expected, is_payload):
                 continue
             logical = f"{REPRESENTATION}/{job.key}" if is_payload else f"metadata/submission/{job.key}"
-            to = os.fspath(job.dest)
-            content = f"{builder.version}/content/{to[len(staged):]}" if to.startswith(staged) else builder.content_path(logical)
             batch.append((job.key, FileRow(self.aip_id, "v1", logical, content,
                                            "payload" if is_payload else "submission", job.key, out.size,
                                            out.digests[self.alg]), out.digests))
@@ -652,8 +653,8 @@ class _Ingest:
         rej.transfer_id = rej.transfer_id or self.transfer_id  # a transfer's own rejection: say where it is
 
 
-def _moved(jobs: Iterable[tuple[CopyJob, tuple[dict[str, str], bool]]], alg: str, note: ProgressFn,
-           total: int, whole: tuple[Path, Path] | None) -> Iterator[tuple[CopyJob, tuple[dict[str, str], bool], CopyOutcome]]:
+def _moved(jobs: Iterable[tuple[CopyJob, _Tag]], alg: str, note: ProgressFn,
+           total: int, whole: tuple[Path, Path] | None) -> Iterator[tuple[CopyJob, _Tag, CopyOutcome]]:
     """Payload files of a bag this ingest's own transfer just wrote in its work area, moved
     into the staged object: their digests are the manifests' (taken as the transfer read the
     source a moment ago, `alg` among them); reading them again would only prove the page cache.

@@ -295,6 +295,11 @@ class VersionBuilder:
     def content_path(self, logical: str) -> str:
         return f"{self.version}/content/{safe_content_path(logical)}"
 
+    def content_place(self, logical: str) -> tuple[Path, str]:
+        """(`content_file`, `content_path`) of `logical`, its name escaped once."""
+        safe = safe_content_path(logical)
+        return self.content_dir / safe, f"{self.version}/content/{safe}"
+
     def holds(self, digest: str) -> bool:
         """Whether the object (earlier versions or this one so far) holds content with `digest`."""
         return self.tables.holds(digest)

@@ -159,8 +159,9 @@ def _pg_m18(conn: Any) -> None:
 def _pg_m20(conn: Any) -> None:
     """schema._m20: the journal functions number each change after the newest (no gap where
     a transaction was rolled back); the event log numbers its rows so already (log.append_events)."""
-    for table in JOURNALED:
-        conn.raw.execute(journal_function_sql(table_columns(conn.raw, table), table))
+    from archa.repository.catalog.postgres import PgCatalog
+
+    PgCatalog(conn, "").journal_triggers()  # each function made anew as journal_function_sql makes it now
 
 
 PG_MIGRATIONS: dict[int, str | Callable[[Any], None]] = {
